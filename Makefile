@@ -1,0 +1,20 @@
+# The two commands a new user runs: `make demo` and `make test`.
+.PHONY: bootstrap build test demo bench clean
+
+bootstrap:
+	./scripts/bootstrap.sh
+
+build: bootstrap
+	npx tsc -p tsconfig.json
+
+test: build
+	./scripts/test.sh
+
+demo: build
+	node bin/bulwark.js demo
+
+bench: build
+	@for b in bench/*/run.sh; do echo "== $$b"; $$b || exit 1; done
+
+clean:
+	rm -rf dist
