@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { Bootstrap, ResourceSnapshot } from '../model/bootstrap.js';
+import type { Listener } from '../model/listener.js';
+import type { RouteConfiguration } from '../model/route.js';
+import { ConfigError } from './config-error.js';
+import { ConfigErrors } from './config-errors.js';
+import { readCluster } from './cluster-reader.js';
+import { FieldReader } from './field-reader.js';
+import { HCM_FILTER, readAddress, readListener } from './listener-reader.js';
+import { readRouteConfiguration } from './route-reader.js';
+import { readSecret } from './tls-reader.js';
+
+/** Reads and validates a static bootstrap file (Envoy's bootstrap shape, camelCase, YAML or JSON). */
+export function loadBootstrapFile(file: string): Bootstrap {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigErrors([new ConfigError(file, '(file)', '(file)', (err as Error).message)]);
+  }
+  return parseBootstrap(text, file);
+}
+
+/** Parses bootstrap text; throws ConfigErrors listing every invalid resource. */
+export function parseBootstrap(text: string, file: string): Bootstrap {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigErrors(doc.errors.map((e) => new ConfigError(file, '(file)', `line ${e.linePos?.[0].line ?? '?'}`, e.message.split('\n')[0]!)));
+  }
+  const errors: ConfigError[] = [];
+  const attempt = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof ConfigError) errors.push(err);
+      else throw err;
+      return undefined;
+    }
+  };
+
+  const root = attempt(() => FieldReader.of(doc.toJS(), file, 'bootstrap', ''));
+  if (!root) throw new ConfigErrors(errors);
+  const bootstrap = attempt(() => readRoot(root, file, attempt));
+  if (bootstrap) for (const e of crossCheck(bootstrap.staticResources, file)) errors.push(e);
+  if (errors.length > 0 || !bootstrap) throw new ConfigErrors(errors);
+  return bootstrap;
+}
+
+type Attempt = <T>(fn: () => T) => T | undefined;
+
+function readRoot(root: FieldReader, file: string, attempt: Attempt): Bootstrap {
+  const node = root.optObj('node');
+  const admin = root.optObj('admin');
+  const statics = root.optObj('staticResources') ?? FieldReader.of({}, file, 'staticResources', 'staticResources');
+  const each = <T>(key: string, kind: string, read: (r: FieldReader) => T): T[] => {
+    const raw = statics.raw(key);
+    if (raw === undefined) return [];
+    if (!Array.isArray(raw)) statics.fail(key, 'expected a list');
+    const out: T[] = [];
+    raw.forEach((item, i) => {
+      const name = typeof item?.name === 'string' ? item.name : `#${i}`;
+      const res = attempt(() => read(FieldReader.of(item, file, `${kind} "${name}"`, '')));
+      if (res !== undefined) out.push(res);
+    });
+    return out;
+  };
+  const snapshot: ResourceSnapshot = {
+    listeners: each('listeners', 'listener', readListener),
+    clusters: each('clusters', 'cluster', readCluster),
+    secrets: each('secrets', 'secret', readSecret),
+    routeConfigurations: each('routeConfigurations', 'routeConfiguration', readRouteConfiguration),
+    version: 'static-1',
+  };
+  statics.done();
+  const bootstrap: Bootstrap = {
+    node: { id: node?.optStr('id') ?? 'bulwark', cluster: node?.optStr('cluster') ?? 'bulwark' },
+    defaultRegexEngine: root.optStr('defaultRegexEngine') ?? 're2',
+    staticResources: snapshot,
+  };
+  node?.ignore('metadata', 'locality');
+  node?.done();
+  if (admin) {
+    bootstrap.admin = { address: readAddress(admin.obj('address')) };
+    admin.ignore('accessLog');
+    admin.done();
+  }
+  root.ignore('layeredRuntime', 'statsConfig');
+  root.done();
+  return bootstrap;
+}
+
+/** Checks references between resources: names unique, clusters, routes and secrets that exist. */
+export function crossCheck(s: ResourceSnapshot, file: string): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const unique = (kind: string, names: string[]) => {
+    const seen = new Set<string>();
+    for (const n of names) {
+      if (seen.has(n)) errors.push(new ConfigError(file, `${kind} "${n}"`, 'name', 'is not unique'));
+      seen.add(n);
+    }
+  };
+  unique('listener', s.listeners.map((l) => l.name));
+  unique('cluster', s.clusters.map((c) => c.name));
+  unique('secret', s.secrets.map((x) => x.name));
+  unique('routeConfiguration', s.routeConfigurations.map((r) => r.name));
+
+  const clusters = new Set(s.clusters.map((c) => c.name));
+  const secrets = new Set(s.secrets.map((x) => x.name));
+  const routes = new Map(s.routeConfigurations.map((r) => [r.name, r]));
+  const binds = new Map<string, string>();
+  for (const rc of s.routeConfigurations) errors.push(...checkRouteClusters(rc, clusters, file, `routeConfiguration "${rc.name}"`));
+  for (const l of s.listeners) {
+    const where = `listener "${l.name}"`;
+    const bind = `${l.address.socketAddress.address}:${l.address.socketAddress.portValue}`;
+    if (l.address.socketAddress.portValue !== 0) {
+      const other = binds.get(bind);
+      if (other) errors.push(new ConfigError(file, where, 'address', `${bind} is already used by listener "${other}"`));
+      binds.set(bind, l.name);
+    }
+    l.filterChains.forEach((chain, i) => {
+      const f = chain.filters[0]!;
+      const at = `filterChains[${i}]`;
+      for (const sds of chain.transportSocket?.commonTlsContext.tlsCertificateSdsSecretConfigs ?? []) {
+        if (!secrets.has(sds.name)) errors.push(new ConfigError(file, where, `${at}.transportSocket`, `secret "${sds.name}" is not defined`));
+      }
+      if (f.name === HCM_FILTER) {
+        const hcm = f.typedConfig;
+        if (hcm.rds && !routes.has(hcm.rds.routeConfigName)) {
+          errors.push(new ConfigError(file, where, `${at}.filters[0].typedConfig.rds.routeConfigName`, `route configuration "${hcm.rds.routeConfigName}" is not defined`));
+        }
+        if (hcm.routeConfig) errors.push(...checkRouteClusters(hcm.routeConfig, clusters, file, where));
+      } else if (!clusters.has(f.typedConfig.cluster)) {
+        errors.push(new ConfigError(file, where, `${at}.filters[0].typedConfig.cluster`, `cluster "${f.typedConfig.cluster}" is not defined`));
+      }
+    });
+    errors.push(...checkChainsDistinct(l, file));
+  }
+  return errors;
+}
+
+function checkRouteClusters(rc: RouteConfiguration, clusters: Set<string>, file: string, where: string): ConfigError[] {
+  const errors: ConfigError[] = [];
+  rc.virtualHosts.forEach((vh, v) =>
+    vh.routes.forEach((route, r) => {
+      const names = route.route?.cluster ? [route.route.cluster] : (route.route?.weightedClusters?.clusters.map((c) => c.name) ?? []);
+      for (const n of names) {
+        if (!clusters.has(n)) errors.push(new ConfigError(file, where, `virtualHosts[${v}].routes[${r}].route`, `cluster "${n}" is not defined`));
+      }
+    }),
+  );
+  return errors;
+}
+
+function checkChainsDistinct(l: Listener, file: string): ConfigError[] {
+  const keys = new Set<string>();
+  const errors: ConfigError[] = [];
+  l.filterChains.forEach((c, i) => {
+    const m = c.filterChainMatch;
+    const key = JSON.stringify([m?.serverNames ?? [], m?.transportProtocol ?? '', m?.applicationProtocols ?? []]);
+    if (keys.has(key)) errors.push(new ConfigError(file, `listener "${l.name}"`, `filterChains[${i}].filterChainMatch`, 'duplicates the match of an earlier chain'));
+    keys.add(key);
+  });
+  return errors;
+}

@@ -1,0 +1,145 @@
+import { isIP } from 'node:net';
+import type { Cluster, ClusterLoadAssignment, HealthCheck } from '../model/cluster.js';
+import { FieldReader } from './field-reader.js';
+import { readAddress } from './listener-reader.js';
+import { readUpstreamTls } from './tls-reader.js';
+
+const LB_POLICIES = ['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH'] as const;
+
+/** Reads a ClusterLoadAssignment (inline in a cluster, or from EDS). */
+export function readLoadAssignment(r: FieldReader): ClusterLoadAssignment {
+  r.ignore('@type', 'policy');
+  const cla: ClusterLoadAssignment = {
+    clusterName: r.optStr('clusterName') ?? '',
+    endpoints: r.list('endpoints', (l) => {
+      const locality = l.optObj('locality');
+      const out = {
+        locality: locality ? { region: locality.optStr('region'), zone: locality.optStr('zone'), subZone: locality.optStr('subZone') } : undefined,
+        priority: l.int('priority', 0, 0, 127),
+        lbEndpoints: l.list('lbEndpoints', (e) => {
+          const ep = e.obj('endpoint');
+          ep.ignore('hostname', 'healthCheckConfig');
+          const lbEndpoint = {
+            endpoint: { address: readAddress(ep.obj('address'), true) },
+            healthStatus: e.oneOf('healthStatus', ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING'] as const, 'UNKNOWN'),
+            loadBalancingWeight: e.int('loadBalancingWeight', 1, 1, 1_000_000),
+          };
+          ep.done();
+          e.ignore('metadata');
+          e.done();
+          return lbEndpoint;
+        }),
+      };
+      locality?.done();
+      l.ignore('loadBalancingWeight');
+      l.done();
+      return out;
+    }),
+  };
+  r.done();
+  return cla;
+}
+
+function readHealthCheck(r: FieldReader): HealthCheck {
+  const hc: HealthCheck = {
+    timeout: r.duration('timeout', 1000),
+    interval: r.duration('interval', 5000),
+    unhealthyThreshold: r.int('unhealthyThreshold', 3, 1, 1000),
+    healthyThreshold: r.int('healthyThreshold', 1, 1, 1000),
+  };
+  const http = r.optObj('httpHealthCheck');
+  if (http) {
+    hc.httpHealthCheck = {
+      path: http.nonEmptyStr('path'),
+      host: http.optStr('host'),
+      expectedStatuses: http.list('expectedStatuses', (s) => {
+        const out = { start: s.int('start', 200, 100, 599), end: s.int('end', 201, 101, 600) };
+        if (out.end <= out.start) s.fail('end', 'must be greater than start');
+        s.done();
+        return out;
+      }),
+    };
+    if (hc.httpHealthCheck.expectedStatuses.length === 0) hc.httpHealthCheck.expectedStatuses = [{ start: 200, end: 201 }];
+    http.done();
+  }
+  if (r.has('tcpHealthCheck')) {
+    r.raw('tcpHealthCheck');
+    hc.tcpHealthCheck = {};
+  }
+  if (!hc.httpHealthCheck === !hc.tcpHealthCheck) r.fail('', 'exactly one of httpHealthCheck, tcpHealthCheck is required');
+  r.done();
+  return hc;
+}
+
+/** Reads a Cluster; Istio's DestinationRule defaults fill outlier detection when it is present. */
+export function readCluster(r: FieldReader): Cluster {
+  r.ignore('@type');
+  const name = r.nonEmptyStr('name');
+  const type = r.oneOf('type', ['STATIC', 'STRICT_DNS', 'EDS'] as const, 'STATIC');
+  const proto = r.optObj('commonHttpProtocolOptions');
+  const cluster: Cluster = {
+    name,
+    type,
+    connectTimeout: r.duration('connectTimeout', 10_000),
+    lbPolicy: r.oneOf('lbPolicy', LB_POLICIES, 'ROUND_ROBIN'),
+    healthChecks: r.list('healthChecks', readHealthCheck),
+    circuitBreakers: { thresholds: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 } },
+    commonHttpProtocolOptions: {
+      idleTimeout: proto ? proto.duration('idleTimeout', 3_600_000) : 3_600_000,
+      maxRequestsPerConnection: proto ? proto.int('maxRequestsPerConnection', 0) : 0,
+    },
+    perConnectionBufferLimitBytes: r.int('perConnectionBufferLimitBytes', 1024 * 1024, 1024),
+  };
+  proto?.done();
+  const la = r.optObj('loadAssignment');
+  if (la) {
+    cluster.loadAssignment = readLoadAssignment(la);
+    cluster.loadAssignment.clusterName ||= name;
+  }
+  r.ignore('edsClusterConfig', 'dnsLookupFamily');
+  const od = r.optObj('outlierDetection');
+  if (od) {
+    // Istio's defaults for DestinationRule outlier detection.
+    cluster.outlierDetection = {
+      consecutive5xx: od.int('consecutive5xx', 5, 0),
+      consecutiveGatewayFailure: od.int('consecutiveGatewayFailure', 0, 0),
+      interval: od.duration('interval', 10_000),
+      baseEjectionTime: od.duration('baseEjectionTime', 30_000),
+      maxEjectionPercent: od.int('maxEjectionPercent', 10, 0, 100),
+    };
+    od.ignore('enforcingConsecutive5xx', 'enforcingConsecutiveGatewayFailure', 'splitExternalLocalOriginErrors');
+    od.done();
+  }
+  const cb = r.optObj('circuitBreakers');
+  if (cb) {
+    const list = cb.list('thresholds', (t) => {
+      t.ignore('priority', 'trackRemaining');
+      const d = cluster.circuitBreakers.thresholds;
+      const out = {
+        maxConnections: t.int('maxConnections', d.maxConnections, 1),
+        maxPendingRequests: t.int('maxPendingRequests', d.maxPendingRequests, 1),
+        maxRequests: t.int('maxRequests', d.maxRequests, 1),
+        maxRetries: t.int('maxRetries', d.maxRetries, 0),
+      };
+      t.done();
+      return out;
+    });
+    if (list[0]) cluster.circuitBreakers.thresholds = list[0];
+    cb.done();
+  }
+  const h2 = r.optObj('http2ProtocolOptions');
+  if (h2) {
+    cluster.http2ProtocolOptions = { maxConcurrentStreams: h2.optInt('maxConcurrentStreams', 1) };
+    h2.done();
+  }
+  const ts = r.optObj('transportSocket');
+  if (ts) cluster.transportSocket = readUpstreamTls(ts);
+  if (type === 'STATIC' && !cluster.loadAssignment) r.fail('loadAssignment', 'a STATIC cluster needs a loadAssignment');
+  if (type === 'STATIC' && cluster.loadAssignment) {
+    for (const l of cluster.loadAssignment.endpoints)
+      for (const e of l.lbEndpoints)
+        if (isIP(e.endpoint.address.socketAddress.address) === 0) r.fail('loadAssignment', 'STATIC endpoints need IP addresses');
+  }
+  r.done();
+  return cluster;
+}

@@ -1,0 +1,21 @@
+import type { Milliseconds } from '../model/duration.js';
+
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/;
+
+/** Parses "1.5s", "250ms", "2m" (and proto-JSON {seconds, nanos}) into milliseconds; undefined when invalid. */
+export function parseDuration(value: unknown): Milliseconds | undefined {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value * 1000;
+  if (typeof value === 'string') {
+    const m = DURATION_RE.exec(value.trim());
+    if (!m) return undefined;
+    return Number(m[1]) * UNIT_MS[m[2]!]!;
+  }
+  if (value && typeof value === 'object') {
+    const { seconds, nanos } = value as { seconds?: unknown; nanos?: unknown };
+    const s = Number(seconds ?? 0);
+    const n = Number(nanos ?? 0);
+    if (Number.isFinite(s) && Number.isFinite(n) && s >= 0 && n >= 0) return s * 1000 + n / 1e6;
+  }
+  return undefined;
+}

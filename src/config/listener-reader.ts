@@ -1,0 +1,160 @@
+import { isIP } from 'node:net';
+import type { Address } from '../model/address.js';
+import type { AccessLog, FilterChain, HttpConnectionManager, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
+import { FieldReader } from './field-reader.js';
+import { readRouteConfiguration } from './route-reader.js';
+import { readDownstreamTls } from './tls-reader.js';
+
+export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
+export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
+
+const HOSTNAME_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/** Reads `{ socketAddress: { address, portValue } }`; listeners need an IP, DNS clusters may name a host. */
+export function readAddress(r: FieldReader, allowHostname = false): Address {
+  const s = r.obj('socketAddress');
+  s.ignore('protocol');
+  const address = s.nonEmptyStr('address');
+  if (isIP(address) === 0 && !(allowHostname && HOSTNAME_RE.test(address))) {
+    s.fail('address', `"${address}" is not an IP address${allowHostname ? ' or host name' : ''}`);
+  }
+  const portValue = s.int('portValue', 0, 0, 65535);
+  s.done();
+  r.done();
+  return { socketAddress: { address, portValue } };
+}
+
+function readAccessLogs(r: FieldReader): AccessLog[] {
+  return r.list('accessLog', (a) => {
+    const name = a.optStr('name') ?? 'envoy.access_loggers.file';
+    const typed = a.optObj('typedConfig');
+    let path = '/dev/stdout';
+    if (typed) {
+      typed.ignore('@type', 'logFormat', 'jsonFormat');
+      path = typed.optStr('path') ?? path;
+      typed.done();
+    }
+    a.done();
+    return { name, path };
+  });
+}
+
+function readHcm(r: FieldReader): HttpConnectionManager {
+  r.ignore('@type');
+  const proto = r.optObj('commonHttpProtocolOptions');
+  const h2 = r.optObj('http2ProtocolOptions');
+  const hcm: HttpConnectionManager = {
+    statPrefix: r.optStr('statPrefix') ?? 'http',
+    codecType: r.oneOf('codecType', ['AUTO', 'HTTP1', 'HTTP2'] as const, 'AUTO'),
+    httpFilters: r.list('httpFilters', (f) => {
+      const typed = f.optObj('typedConfig');
+      const out = { name: f.nonEmptyStr('name'), typedConfig: typed ? (f.raw('typedConfig') as Record<string, unknown>) : {} };
+      f.done();
+      return out;
+    }),
+    accessLog: readAccessLogs(r),
+    commonHttpProtocolOptions: {
+      idleTimeout: proto ? proto.duration('idleTimeout', 3_600_000) : 3_600_000,
+      maxHeadersCount: proto ? proto.int('maxHeadersCount', 100, 1, 10_000) : 100,
+      maxRequestsPerConnection: proto ? proto.int('maxRequestsPerConnection', 0) : 0,
+    },
+    requestHeadersTimeout: r.duration('requestHeadersTimeout', 10_000),
+    streamIdleTimeout: r.duration('streamIdleTimeout', 300_000),
+    requestTimeout: r.duration('requestTimeout', 0),
+    maxRequestHeadersKb: r.int('maxRequestHeadersKb', 60, 1, 8192),
+    useRemoteAddress: r.bool('useRemoteAddress', true),
+    xffNumTrustedHops: r.int('xffNumTrustedHops', 0, 0, 64),
+    generateRequestId: r.bool('generateRequestId', true),
+    preserveExternalRequestId: r.bool('preserveExternalRequestId', true),
+    upgradeConfigs: r.list('upgradeConfigs', (u) => {
+      const out = { upgradeType: u.nonEmptyStr('upgradeType').toLowerCase() };
+      u.done();
+      return out;
+    }),
+    http2ProtocolOptions: { maxConcurrentStreams: h2 ? h2.int('maxConcurrentStreams', 1024, 1, 2_147_483_647) : 1024 },
+    drainTimeout: r.duration('drainTimeout', 5_000),
+    serverName: r.optStr('serverName') ?? 'bulwark',
+  };
+  proto?.done();
+  h2?.done();
+  const rc = r.optObj('routeConfig');
+  if (rc) hcm.routeConfig = readRouteConfiguration(rc);
+  const rds = r.optObj('rds');
+  if (rds) {
+    rds.ignore('configSource');
+    hcm.rds = { routeConfigName: rds.nonEmptyStr('routeConfigName') };
+    rds.done();
+  }
+  if (!hcm.routeConfig === !hcm.rds) r.fail('', 'exactly one of routeConfig, rds is required');
+  r.done();
+  return hcm;
+}
+
+function readTcpProxy(r: FieldReader): TcpProxy {
+  r.ignore('@type');
+  const tp: TcpProxy = {
+    statPrefix: r.optStr('statPrefix') ?? 'tcp',
+    cluster: r.nonEmptyStr('cluster'),
+    idleTimeout: r.duration('idleTimeout', 3_600_000),
+    accessLog: readAccessLogs(r),
+  };
+  r.done();
+  return tp;
+}
+
+function readNetworkFilter(r: FieldReader): NetworkFilter {
+  const name = r.nonEmptyStr('name');
+  const typed = r.obj('typedConfig');
+  let filter: NetworkFilter;
+  if (name === HCM_FILTER) filter = { name, typedConfig: readHcm(typed) };
+  else if (name === TCP_PROXY_FILTER) filter = { name, typedConfig: readTcpProxy(typed) };
+  else r.fail('name', `unsupported network filter "${name}" (supported: ${HCM_FILTER}, ${TCP_PROXY_FILTER})`);
+  r.done();
+  return filter;
+}
+
+function readFilterChain(r: FieldReader, index: number): FilterChain {
+  const chain: FilterChain = { name: r.optStr('name') ?? `chain-${index}`, filters: r.list('filters', readNetworkFilter) };
+  const match = r.optObj('filterChainMatch');
+  if (match) {
+    chain.filterChainMatch = {
+      serverNames: match.strList('serverNames').map((s) => s.toLowerCase()),
+      applicationProtocols: match.strList('applicationProtocols'),
+    };
+    if (match.has('transportProtocol')) chain.filterChainMatch.transportProtocol = match.oneOf('transportProtocol', ['tls', 'raw_buffer'] as const, 'tls');
+    match.done();
+  }
+  const ts = r.optObj('transportSocket');
+  if (ts) chain.transportSocket = readDownstreamTls(ts);
+  if (chain.filters.length !== 1) r.fail('filters', 'needs exactly one terminal network filter (http_connection_manager or tcp_proxy)');
+  r.done();
+  return chain;
+}
+
+/** Reads a Listener; at least one filter chain, and the balancer named by connectionBalanceConfig. */
+export function readListener(r: FieldReader): Listener {
+  r.ignore('@type');
+  const name = r.nonEmptyStr('name');
+  const address = readAddress(r.obj('address'));
+  const filterChains = r.list('filterChains', readFilterChain);
+  if (filterChains.length === 0) r.fail('filterChains', 'needs at least one filter chain');
+  const cbc = r.optObj('connectionBalanceConfig');
+  let balancer = 'none';
+  if (cbc) {
+    if (cbc.has('exactBalance')) {
+      cbc.ignore('exactBalance');
+      balancer = 'exact';
+    }
+    balancer = cbc.optStr('balancer') ?? balancer;
+    cbc.done();
+  }
+  const listener: Listener = {
+    name,
+    address,
+    filterChains,
+    connectionBalanceConfig: { balancer },
+    perConnectionBufferLimitBytes: r.int('perConnectionBufferLimitBytes', 1024 * 1024, 1024),
+  };
+  r.done();
+  return listener;
+}

@@ -1,0 +1,277 @@
+import type {
+  HeaderMatcher,
+  HeaderValueOption,
+  QueryParameterMatcher,
+  RedirectAction,
+  RetryPolicy,
+  Route,
+  RouteAction,
+  RouteConfiguration,
+  RouteMatch,
+  VirtualHost,
+} from '../model/route.js';
+import { FieldReader } from './field-reader.js';
+import { regexSyntaxError } from './regex-syntax.js';
+import { readStringMatcher } from './tls-reader.js';
+
+const HEADER_NAME_RE = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+const RETRY_ON = new Set([
+  '5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes', 'refused-stream',
+  'retriable-4xx', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted', 'internal',
+]);
+const REDIRECT_CODES: Record<string, number> = {
+  MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
+};
+
+function headerName(r: FieldReader, key: string): string {
+  const name = r.nonEmptyStr(key).toLowerCase();
+  if (!HEADER_NAME_RE.test(name)) r.fail(key, `"${name}" is not a valid header name`);
+  return name;
+}
+
+function readHeaderOptions(r: FieldReader, key: string): HeaderValueOption[] {
+  return r.list(key, (o) => {
+    const h = o.obj('header');
+    const opt: HeaderValueOption = {
+      header: { key: headerName(h, 'key'), value: h.str('value') },
+      appendAction: 'APPEND_IF_EXISTS_OR_ADD',
+    };
+    if (/[\r\n\0]/.test(opt.header.value)) h.fail('value', 'must not contain CR, LF or NUL');
+    h.done();
+    // Envoy's older boolean `append` maps onto appendAction.
+    if (o.has('append')) opt.appendAction = o.bool('append', true) ? 'APPEND_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS_OR_ADD';
+    opt.appendAction = o.oneOf('appendAction', ['APPEND_IF_EXISTS_OR_ADD', 'ADD_IF_ABSENT', 'OVERWRITE_IF_EXISTS_OR_ADD'] as const, opt.appendAction);
+    o.done();
+    return opt;
+  });
+}
+
+function readHeaderNames(r: FieldReader, key: string): string[] {
+  const names = r.strList(key).map((n) => n.toLowerCase());
+  for (const n of names) if (!HEADER_NAME_RE.test(n)) r.fail(key, `"${n}" is not a valid header name`);
+  return names;
+}
+
+function readHeaderMatcher(r: FieldReader): HeaderMatcher {
+  const m: HeaderMatcher = { name: headerName(r, 'name'), invertMatch: r.bool('invertMatch', false) };
+  if (r.has('stringMatch')) m.stringMatch = readStringMatcher(r.obj('stringMatch'));
+  // Envoy's deprecated direct forms, still common in examples.
+  else if (r.has('exactMatch')) m.stringMatch = { exact: r.str('exactMatch') };
+  else if (r.has('prefixMatch')) m.stringMatch = { prefix: r.str('prefixMatch') };
+  else if (r.has('suffixMatch')) m.stringMatch = { suffix: r.str('suffixMatch') };
+  else if (r.has('safeRegexMatch')) m.stringMatch = readStringMatcher(FieldReader.of({ safeRegex: r.raw('safeRegexMatch') }, r.file, r.resource, r.fieldPath('safeRegexMatch')));
+  if (r.has('presentMatch')) m.presentMatch = r.bool('presentMatch', true);
+  if (m.stringMatch && m.presentMatch !== undefined) r.fail('presentMatch', 'cannot be combined with a string match');
+  if (!m.stringMatch && m.presentMatch === undefined) m.presentMatch = true;
+  r.done();
+  return m;
+}
+
+function readQueryMatcher(r: FieldReader): QueryParameterMatcher {
+  const m: QueryParameterMatcher = { name: r.nonEmptyStr('name') };
+  if (r.has('stringMatch')) m.stringMatch = readStringMatcher(r.obj('stringMatch'));
+  if (r.has('presentMatch')) m.presentMatch = r.bool('presentMatch', true);
+  if (!m.stringMatch && m.presentMatch === undefined) m.presentMatch = true;
+  r.done();
+  return m;
+}
+
+function readMatch(r: FieldReader): RouteMatch {
+  const m: RouteMatch = {
+    prefix: r.optStr('prefix'),
+    path: r.optStr('path'),
+    pathSeparatedPrefix: r.optStr('pathSeparatedPrefix'),
+    caseSensitive: r.bool('caseSensitive', true),
+    headers: r.list('headers', readHeaderMatcher),
+    queryParameters: r.list('queryParameters', readQueryMatcher),
+  };
+  const re = r.optObj('safeRegex');
+  if (re) {
+    re.ignore('googleRe2');
+    const regex = re.str('regex');
+    const why = regexSyntaxError(regex);
+    if (why) re.fail('regex', `invalid regular expression: ${why}`);
+    re.done();
+    m.safeRegex = { regex };
+  }
+  const set = [m.prefix, m.path, m.safeRegex, m.pathSeparatedPrefix].filter((v) => v !== undefined).length;
+  if (set !== 1) r.fail('', 'exactly one of prefix, path, safeRegex, pathSeparatedPrefix is required');
+  if (m.path !== undefined && !m.path.startsWith('/')) r.fail('path', 'must start with "/"');
+  r.done();
+  return m;
+}
+
+/** Reads Envoy's RetryPolicy; retryOn is a comma-separated list. */
+export function readRetryPolicy(r: FieldReader): RetryPolicy {
+  const retryOn = r.str('retryOn').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const cond of retryOn) if (!RETRY_ON.has(cond)) r.fail('retryOn', `unknown retry condition "${cond}"`);
+  const backOff = r.optObj('retryBackOff');
+  const base = backOff ? backOff.duration('baseInterval', 25) : 25;
+  const policy: RetryPolicy = {
+    retryOn,
+    numRetries: r.int('numRetries', 1, 0, 100),
+    perTryTimeout: r.optDuration('perTryTimeout'),
+    retriableStatusCodes: r.raw('retriableStatusCodes') === undefined ? [] : (r.raw('retriableStatusCodes') as unknown[]).map((c) => {
+      if (typeof c !== 'number' || c < 100 || c > 599) r.fail('retriableStatusCodes', `invalid status code ${String(c)}`);
+      return c;
+    }),
+    retryBackOff: { baseInterval: base, maxInterval: backOff ? backOff.duration('maxInterval', base * 10) : base * 10 },
+  };
+  if (backOff) backOff.done();
+  r.done();
+  return policy;
+}
+
+function readRouteAction(r: FieldReader): RouteAction {
+  const a: RouteAction = {
+    cluster: r.optStr('cluster'),
+    prefixRewrite: r.optStr('prefixRewrite'),
+    hostRewriteLiteral: r.optStr('hostRewriteLiteral'),
+    autoHostRewrite: r.bool('autoHostRewrite', false),
+    timeout: r.duration('timeout', 15_000),
+    idleTimeout: r.optDuration('idleTimeout'),
+    hashPolicy: r.list('hashPolicy', (h) => {
+      const header = h.optObj('header');
+      const conn = h.optObj('connectionProperties');
+      const out = {
+        header: header ? { headerName: headerName(header, 'headerName') } : undefined,
+        connectionProperties: conn ? { sourceIp: conn.bool('sourceIp', true) } : undefined,
+      };
+      header?.done();
+      conn?.done();
+      if (!out.header && !out.connectionProperties) h.fail('', 'one of header, connectionProperties is required');
+      h.done();
+      return out;
+    }),
+  };
+  const wc = r.optObj('weightedClusters');
+  if (wc) {
+    wc.ignore('totalWeight');
+    const clusters = wc.list('clusters', (c) => {
+      const out = { name: c.nonEmptyStr('name'), weight: c.int('weight', 0, 0, 1_000_000) };
+      c.done();
+      return out;
+    });
+    if (clusters.length === 0) wc.fail('clusters', 'needs at least one cluster');
+    if (clusters.every((c) => c.weight === 0)) wc.fail('clusters', 'weights must not all be zero');
+    wc.done();
+    a.weightedClusters = { clusters };
+  }
+  const rr = r.optObj('regexRewrite');
+  if (rr) {
+    const pattern = rr.obj('pattern');
+    pattern.ignore('googleRe2');
+    const regex = pattern.str('regex');
+    const why = regexSyntaxError(regex);
+    if (why) pattern.fail('regex', `invalid regular expression: ${why}`);
+    pattern.done();
+    a.regexRewrite = { pattern: { regex }, substitution: rr.str('substitution') };
+    rr.done();
+  }
+  const retry = r.optObj('retryPolicy');
+  if (retry) a.retryPolicy = readRetryPolicy(retry);
+  if ((a.cluster === undefined) === (a.weightedClusters === undefined)) r.fail('', 'exactly one of cluster, weightedClusters is required');
+  if (a.prefixRewrite !== undefined && a.regexRewrite) r.fail('regexRewrite', 'cannot be combined with prefixRewrite');
+  r.done();
+  return a;
+}
+
+function readRedirect(r: FieldReader): RedirectAction {
+  const codeRaw = r.raw('responseCode');
+  let responseCode = 301;
+  if (typeof codeRaw === 'string') {
+    const c = REDIRECT_CODES[codeRaw];
+    if (c === undefined) r.fail('responseCode', `must be one of ${Object.keys(REDIRECT_CODES).join(', ')}`);
+    responseCode = c;
+  } else if (typeof codeRaw === 'number') {
+    if (!Object.values(REDIRECT_CODES).includes(codeRaw)) r.fail('responseCode', 'must be 301, 302, 303, 307 or 308');
+    responseCode = codeRaw;
+  } else if (codeRaw !== undefined) r.fail('responseCode', 'expected a redirect code');
+  const a: RedirectAction = {
+    schemeRedirect: r.optStr('schemeRedirect'),
+    httpsRedirect: r.bool('httpsRedirect', false),
+    hostRedirect: r.optStr('hostRedirect'),
+    portRedirect: r.optInt('portRedirect', 1, 65535),
+    pathRedirect: r.optStr('pathRedirect'),
+    prefixRewrite: r.optStr('prefixRewrite'),
+    responseCode,
+    stripQuery: r.bool('stripQuery', false),
+  };
+  if (a.pathRedirect !== undefined && a.prefixRewrite !== undefined) r.fail('prefixRewrite', 'cannot be combined with pathRedirect');
+  r.done();
+  return a;
+}
+
+function readRoute(r: FieldReader): Route {
+  const route: Route = {
+    name: r.optStr('name'),
+    match: readMatch(r.obj('match')),
+    requestHeadersToAdd: readHeaderOptions(r, 'requestHeadersToAdd'),
+    requestHeadersToRemove: readHeaderNames(r, 'requestHeadersToRemove'),
+    responseHeadersToAdd: readHeaderOptions(r, 'responseHeadersToAdd'),
+    responseHeadersToRemove: readHeaderNames(r, 'responseHeadersToRemove'),
+  };
+  const action = r.optObj('route');
+  if (action) route.route = readRouteAction(action);
+  const redirect = r.optObj('redirect');
+  if (redirect) route.redirect = readRedirect(redirect);
+  const direct = r.optObj('directResponse');
+  if (direct) {
+    const body = direct.optObj('body');
+    route.directResponse = { status: direct.int('status', 200, 200, 599) };
+    if (body) {
+      route.directResponse.body = { inlineString: body.str('inlineString') };
+      body.done();
+    }
+    direct.done();
+  }
+  if ([route.route, route.redirect, route.directResponse].filter(Boolean).length !== 1) {
+    r.fail('', 'exactly one of route, redirect, directResponse is required');
+  }
+  r.ignore('typedPerFilterConfig', 'decorator');
+  r.done();
+  return route;
+}
+
+const DOMAIN_RE = /^(\*|\*[.-][^*]+|[^*]+[.-]\*|[^*]+)$/;
+
+function readVirtualHost(r: FieldReader): VirtualHost {
+  const retry = r.optObj('retryPolicy');
+  const vh: VirtualHost = {
+    name: r.nonEmptyStr('name'),
+    domains: r.strList('domains').map((d) => d.toLowerCase()),
+    routes: r.list('routes', readRoute),
+    requestHeadersToAdd: readHeaderOptions(r, 'requestHeadersToAdd'),
+    requestHeadersToRemove: readHeaderNames(r, 'requestHeadersToRemove'),
+    responseHeadersToAdd: readHeaderOptions(r, 'responseHeadersToAdd'),
+    responseHeadersToRemove: readHeaderNames(r, 'responseHeadersToRemove'),
+    retryPolicy: retry ? readRetryPolicy(retry) : undefined,
+  };
+  if (vh.domains.length === 0) r.fail('domains', 'needs at least one domain');
+  for (const d of vh.domains) if (!DOMAIN_RE.test(d)) r.fail('domains', `"${d}" is not a valid domain (one wildcard, at the start or end)`);
+  r.done();
+  return vh;
+}
+
+/** Reads a RouteConfiguration; domains must be unique across its virtual hosts, as in Envoy. */
+export function readRouteConfiguration(r: FieldReader): RouteConfiguration {
+  r.ignore('@type', 'validateClusters');
+  const rc: RouteConfiguration = {
+    name: r.optStr('name') ?? 'inline',
+    virtualHosts: r.list('virtualHosts', readVirtualHost),
+    requestHeadersToAdd: readHeaderOptions(r, 'requestHeadersToAdd'),
+    requestHeadersToRemove: readHeaderNames(r, 'requestHeadersToRemove'),
+    responseHeadersToAdd: readHeaderOptions(r, 'responseHeadersToAdd'),
+    responseHeadersToRemove: readHeaderNames(r, 'responseHeadersToRemove'),
+  };
+  const seen = new Map<string, string>();
+  for (const vh of rc.virtualHosts) {
+    for (const d of vh.domains) {
+      const other = seen.get(d);
+      if (other !== undefined) r.fail('virtualHosts', `domain "${d}" appears in both "${other}" and "${vh.name}"`);
+      seen.set(d, vh.name);
+    }
+  }
+  r.done();
+  return rc;
+}

@@ -1,0 +1,72 @@
+import type { Address } from './address.js';
+import type { Milliseconds } from './duration.js';
+import type { UpstreamTlsContext } from './tls.js';
+
+export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING';
+
+export interface LbEndpoint {
+  endpoint: { address: Address };
+  healthStatus: HealthStatus;
+  loadBalancingWeight: number;
+}
+
+export interface LocalityLbEndpoints {
+  locality?: { region?: string; zone?: string; subZone?: string };
+  lbEndpoints: LbEndpoint[];
+  priority: number;
+}
+
+export interface ClusterLoadAssignment {
+  clusterName: string;
+  endpoints: LocalityLbEndpoints[];
+}
+
+export interface HttpHealthCheck {
+  path: string;
+  host?: string;
+  /** Half-open ranges [start, end); default [[200, 201)]. */
+  expectedStatuses: Array<{ start: number; end: number }>;
+}
+
+export interface HealthCheck {
+  timeout: Milliseconds;
+  interval: Milliseconds;
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+  httpHealthCheck?: HttpHealthCheck;
+  tcpHealthCheck?: Record<string, never>;
+}
+
+/** Envoy's OutlierDetection with Istio's defaults applied by the loader. */
+export interface OutlierDetection {
+  consecutive5xx: number;
+  consecutiveGatewayFailure: number;
+  interval: Milliseconds;
+  baseEjectionTime: Milliseconds;
+  maxEjectionPercent: number;
+}
+
+export interface CircuitBreakerThresholds {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+  maxRetries: number;
+}
+
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH';
+
+export interface Cluster {
+  name: string;
+  type: 'STATIC' | 'STRICT_DNS' | 'EDS';
+  connectTimeout: Milliseconds;
+  lbPolicy: LbPolicy;
+  loadAssignment?: ClusterLoadAssignment;
+  healthChecks: HealthCheck[];
+  outlierDetection?: OutlierDetection;
+  circuitBreakers: { thresholds: CircuitBreakerThresholds };
+  /** Present when the upstream speaks HTTP/2 (required for gRPC). */
+  http2ProtocolOptions?: { maxConcurrentStreams?: number };
+  commonHttpProtocolOptions: { idleTimeout: Milliseconds; maxRequestsPerConnection: number };
+  transportSocket?: UpstreamTlsContext;
+  perConnectionBufferLimitBytes: number;
+}

@@ -1,0 +1,75 @@
+import type { Address } from './address.js';
+import type { Milliseconds } from './duration.js';
+import type { RouteConfiguration } from './route.js';
+import type { DownstreamTlsContext } from './tls.js';
+
+export interface HttpFilter {
+  name: string;
+  typedConfig: Record<string, unknown>;
+}
+
+export interface AccessLog {
+  name: string;
+  /** Where JSON lines go: a file path, or "/dev/stdout". */
+  path: string;
+}
+
+export interface HttpConnectionManager {
+  statPrefix: string;
+  codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
+  routeConfig?: RouteConfiguration;
+  rds?: { routeConfigName: string };
+  httpFilters: HttpFilter[];
+  accessLog: AccessLog[];
+  commonHttpProtocolOptions: { idleTimeout: Milliseconds; maxHeadersCount: number; maxRequestsPerConnection: number };
+  /** Time allowed for the whole request head to arrive (slow-client protection). */
+  requestHeadersTimeout: Milliseconds;
+  streamIdleTimeout: Milliseconds;
+  requestTimeout: Milliseconds;
+  maxRequestHeadersKb: number;
+  useRemoteAddress: boolean;
+  xffNumTrustedHops: number;
+  generateRequestId: boolean;
+  preserveExternalRequestId: boolean;
+  upgradeConfigs: Array<{ upgradeType: string }>;
+  http2ProtocolOptions: { maxConcurrentStreams: number };
+  drainTimeout: Milliseconds;
+  serverName: string;
+}
+
+export interface TcpProxy {
+  statPrefix: string;
+  cluster: string;
+  idleTimeout: Milliseconds;
+  accessLog: AccessLog[];
+}
+
+export type NetworkFilter =
+  | { name: 'envoy.filters.network.http_connection_manager'; typedConfig: HttpConnectionManager }
+  | { name: 'envoy.filters.network.tcp_proxy'; typedConfig: TcpProxy };
+
+export interface FilterChainMatch {
+  serverNames: string[];
+  transportProtocol?: 'tls' | 'raw_buffer';
+  applicationProtocols: string[];
+}
+
+export interface FilterChain {
+  name: string;
+  filterChainMatch?: FilterChainMatch;
+  transportSocket?: DownstreamTlsContext;
+  filters: NetworkFilter[];
+}
+
+/** Names a ConnectionBalancer implementation (registry in proxy/workers). */
+export interface ConnectionBalanceConfig {
+  balancer: string;
+}
+
+export interface Listener {
+  name: string;
+  address: Address;
+  filterChains: FilterChain[];
+  connectionBalanceConfig: ConnectionBalanceConfig;
+  perConnectionBufferLimitBytes: number;
+}

@@ -1,0 +1,127 @@
+import type { Milliseconds } from './duration.js';
+import type { StringMatcher } from './tls.js';
+
+export interface HeaderValue {
+  key: string;
+  value: string;
+}
+
+/** Envoy's HeaderValueOption; appendAction defaults to APPEND_IF_EXISTS_OR_ADD. */
+export interface HeaderValueOption {
+  header: HeaderValue;
+  appendAction: 'APPEND_IF_EXISTS_OR_ADD' | 'ADD_IF_ABSENT' | 'OVERWRITE_IF_EXISTS_OR_ADD';
+}
+
+export interface HeaderMatcher {
+  /** Lower-cased header name; ":authority", ":method", ":path", ":scheme" address the pseudo-headers. */
+  name: string;
+  stringMatch?: StringMatcher;
+  presentMatch?: boolean;
+  invertMatch: boolean;
+}
+
+export interface QueryParameterMatcher {
+  name: string;
+  stringMatch?: StringMatcher;
+  presentMatch?: boolean;
+}
+
+/** Exactly one of prefix / path / safeRegex / pathSeparatedPrefix is set. */
+export interface RouteMatch {
+  prefix?: string;
+  path?: string;
+  safeRegex?: { regex: string };
+  pathSeparatedPrefix?: string;
+  caseSensitive: boolean;
+  headers: HeaderMatcher[];
+  queryParameters: QueryParameterMatcher[];
+}
+
+export interface WeightedCluster {
+  name: string;
+  weight: number;
+}
+
+export interface RetryBackOff {
+  baseInterval: Milliseconds;
+  maxInterval: Milliseconds;
+}
+
+/** Envoy's RetryPolicy; retryOn is the comma-separated list Envoy documents (5xx, gateway-error, ...). */
+export interface RetryPolicy {
+  retryOn: string[];
+  numRetries: number;
+  perTryTimeout?: Milliseconds;
+  retriableStatusCodes: number[];
+  retryBackOff: RetryBackOff;
+}
+
+export interface HashPolicy {
+  header?: { headerName: string };
+  connectionProperties?: { sourceIp: boolean };
+}
+
+export interface RouteAction {
+  cluster?: string;
+  weightedClusters?: { clusters: WeightedCluster[] };
+  prefixRewrite?: string;
+  regexRewrite?: { pattern: { regex: string }; substitution: string };
+  hostRewriteLiteral?: string;
+  autoHostRewrite: boolean;
+  /** Whole-request timeout; 0 disables. Envoy's default is 15 s. */
+  timeout: Milliseconds;
+  idleTimeout?: Milliseconds;
+  retryPolicy?: RetryPolicy;
+  hashPolicy: HashPolicy[];
+}
+
+export interface RedirectAction {
+  schemeRedirect?: string;
+  httpsRedirect: boolean;
+  hostRedirect?: string;
+  portRedirect?: number;
+  pathRedirect?: string;
+  prefixRewrite?: string;
+  /** HTTP status: 301, 302, 303, 307 or 308. */
+  responseCode: number;
+  stripQuery: boolean;
+}
+
+export interface DirectResponseAction {
+  status: number;
+  body?: { inlineString: string };
+}
+
+/** Exactly one of route / redirect / directResponse is set. */
+export interface Route {
+  name?: string;
+  match: RouteMatch;
+  route?: RouteAction;
+  redirect?: RedirectAction;
+  directResponse?: DirectResponseAction;
+  requestHeadersToAdd: HeaderValueOption[];
+  requestHeadersToRemove: string[];
+  responseHeadersToAdd: HeaderValueOption[];
+  responseHeadersToRemove: string[];
+}
+
+export interface VirtualHost {
+  name: string;
+  /** Exact names, "*", "*.suffix" or "prefix.*"; an optional ":port" must match too. */
+  domains: string[];
+  routes: Route[];
+  requestHeadersToAdd: HeaderValueOption[];
+  requestHeadersToRemove: string[];
+  responseHeadersToAdd: HeaderValueOption[];
+  responseHeadersToRemove: string[];
+  retryPolicy?: RetryPolicy;
+}
+
+export interface RouteConfiguration {
+  name: string;
+  virtualHosts: VirtualHost[];
+  requestHeadersToAdd: HeaderValueOption[];
+  requestHeadersToRemove: string[];
+  responseHeadersToAdd: HeaderValueOption[];
+  responseHeadersToRemove: string[];
+}
