@@ -1,0 +1,52 @@
+/** What a family does with its series when the primary adds up the workers' snapshots. */
+export type MergeMode = 'sum' | 'per-worker';
+
+/** A metric or label name breaks the Prometheus naming rules, or label values do not fit the family. */
+export class MetricsError extends Error {
+  override name = 'MetricsError';
+}
+
+/** A series created by `bind`, remembered with its label values so it can be exported. */
+export interface BoundSeries<Child> {
+  readonly labels: readonly string[];
+  readonly child: Child;
+}
+
+/**
+ * The part every family shares: a name, help text, label names, and the bound children.
+ * Binding costs a map lookup and is meant to happen once per label set, not per request;
+ * the child it returns only touches numbers.
+ */
+export abstract class MetricFamily<Child> {
+  private readonly byKey = new Map<string, Child>();
+  /** Bound children in creation order, for snapshots. */
+  readonly series: Array<BoundSeries<Child>> = [];
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+    readonly merge: MergeMode,
+  ) {}
+
+  /** Returns the child for these label values (in labelNames order), creating it on first use. */
+  bind(labelValues: readonly string[] = []): Child {
+    if (labelValues.length !== this.labelNames.length) {
+      throw new MetricsError(`metric ${this.name}: ${labelValues.length} label values for labels [${this.labelNames.join(', ')}]`);
+    }
+    // Bind-time only: a JSON key is unambiguous whatever characters the values hold.
+    const key = labelValues.length === 0 ? '' : JSON.stringify(labelValues);
+    let child = this.byKey.get(key);
+    if (child === undefined) {
+      for (const v of labelValues) {
+        if (typeof v !== 'string') throw new MetricsError(`metric ${this.name}: label values must be strings`);
+      }
+      child = this.createChild();
+      this.byKey.set(key, child);
+      this.series.push({ labels: [...labelValues], child });
+    }
+    return child;
+  }
+
+  protected abstract createChild(): Child;
+}
