@@ -1,0 +1,52 @@
+/**
+ * The access log the data path writes to: one JSON line per request or TCP connection, batched
+ * to a file or stdout (model: HttpConnectionManager.accessLog / TcpProxy.accessLog entries).
+ */
+import type { AccessLog } from '../model/listener.js';
+import { formatHttpAccessLog, formatTcpAccessLog, type HttpAccessLogRecord, type TcpAccessLogRecord } from './access-log-format.js';
+import { BufferedLineWriter, type LineWriterOptions } from './buffered-line-writer.js';
+import { FdSink, type ChunkSink } from './chunk-sink.js';
+
+/** Writes access log lines without blocking the event loop; see BufferedLineWriter for the limits. */
+export class AccessLogger {
+  private readonly writer: BufferedLineWriter;
+
+  constructor(sink: ChunkSink, options: LineWriterOptions = {}) {
+    this.writer = new BufferedLineWriter(sink, options);
+  }
+
+  /** Opens the model's access log entry (a file path, or "/dev/stdout"). */
+  static open(config: AccessLog, options: LineWriterOptions = {}): AccessLogger {
+    return new AccessLogger(FdSink.open(config.path), options);
+  }
+
+  /** Logs one finished HTTP request; false when the line was dropped. */
+  logHttp(record: HttpAccessLogRecord): boolean {
+    return this.writer.write(formatHttpAccessLog(record));
+  }
+
+  /** Logs one closed TCP connection; false when the line was dropped. */
+  logTcp(record: TcpAccessLogRecord): boolean {
+    return this.writer.write(formatTcpAccessLog(record));
+  }
+
+  /** Lines dropped because the sink was slow or had failed. */
+  get droppedLines(): number {
+    return this.writer.droppedLines;
+  }
+
+  /** The sink's error once it has failed (e.g. EPIPE), else undefined. */
+  get error(): Error | undefined {
+    return this.writer.error;
+  }
+
+  /** Writes any line still waiting now instead of at the next timer tick. */
+  flush(): void {
+    this.writer.flush();
+  }
+
+  /** Flushes and closes, for shutdown; resolves after `timeoutMs` at most. */
+  close(timeoutMs?: number): Promise<void> {
+    return this.writer.close(timeoutMs);
+  }
+}
