@@ -58,8 +58,9 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt): Bootstrap 
     if (raw === undefined) return [];
     if (!Array.isArray(raw)) statics.fail(key, 'expected a list');
     const out: T[] = [];
-    raw.forEach((item, i) => {
-      const name = typeof item?.name === 'string' ? item.name : `#${i}`;
+    (raw as unknown[]).forEach((item, i) => {
+      const named = (item as { name?: unknown } | null)?.name;
+      const name = typeof named === 'string' ? named : `#${i}`;
       const res = attempt(() => read(FieldReader.of(item, file, `${kind} "${name}"`, '')));
       if (res !== undefined) out.push(res);
     });

@@ -12,7 +12,7 @@ export class FieldReader {
   private readonly seen = new Set<string>();
 
   constructor(
-    private readonly obj: Obj,
+    private readonly value: Obj,
     readonly file: string,
     readonly resource: string,
     readonly path: string,
@@ -33,12 +33,12 @@ export class FieldReader {
   }
 
   has(key: string): boolean {
-    return this.obj[key] !== undefined && this.obj[key] !== null;
+    return this.value[key] !== undefined && this.value[key] !== null;
   }
 
   raw(key: string): unknown {
     this.seen.add(key);
-    const v = this.obj[key];
+    const v = this.value[key];
     return v === null ? undefined : v;
   }
 
@@ -140,7 +140,7 @@ export class FieldReader {
 
   /** Rejects fields this reader never looked at. */
   done(): void {
-    for (const k of Object.keys(this.obj)) {
+    for (const k of Object.keys(this.value)) {
       if (!this.seen.has(k)) this.fail(k, 'unknown field');
     }
   }

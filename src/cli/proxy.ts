@@ -1,0 +1,87 @@
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadBootstrapFile } from '../config/bootstrap-loader.js';
+import { ConfigErrors } from '../config/config-errors.js';
+import { proxyLog } from '../proxy/proxy-log.js';
+import type { ProxySupervisor } from '../proxy/proxy-supervisor.js';
+import { SingleProcessProxy } from '../proxy/single-process-proxy.js';
+import { WorkerPoolProxy } from '../proxy/workers/worker-pool-proxy.js';
+import { CliUsageError } from './cli-error.js';
+
+const USAGE = `usage: bulwark proxy --config FILE [--concurrency N] [--drain-time SECONDS] [--insecure-memory-keys]
+
+  --config FILE           static bootstrap (Envoy's shape, YAML or JSON)
+  --concurrency N         worker processes (default: number of cores; 1 = a single process)
+  --drain-time SECONDS    how long SIGTERM waits for in-flight requests (default 5)
+  --insecure-memory-keys  allow private keys in proxy memory (development only)
+
+SIGHUP reloads the config file; an invalid file is reported and the running config stays.`;
+
+/** `bulwark proxy`: runs a sidecar or gateway proxy from a static config file. */
+export async function run(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        config: { type: 'string', short: 'c' },
+        concurrency: { type: 'string' },
+        'drain-time': { type: 'string' },
+        'insecure-memory-keys': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new CliUsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!values.config) throw new CliUsageError(`--config is required\n${USAGE}`);
+  const concurrency = values.concurrency === undefined ? availableParallelism() : Number(values.concurrency);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new CliUsageError('--concurrency must be an integer from 1 to 256');
+  const drainMs = values['drain-time'] === undefined ? 5_000 : Number(values['drain-time']) * 1000;
+  if (!Number.isFinite(drainMs) || drainMs < 0) throw new CliUsageError('--drain-time must be a number of seconds');
+  const file = values.config;
+  const allowMemoryKeys = values['insecure-memory-keys'] === true;
+
+  let bootstrap;
+  try {
+    bootstrap = loadBootstrapFile(file);
+  } catch (err) {
+    if (err instanceof ConfigErrors) {
+      process.stderr.write(`bulwark proxy: invalid config:\n${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (allowMemoryKeys) proxyLog('warn', 'INSECURE: --insecure-memory-keys allows private keys in proxy memory; development and benchmarks only');
+
+  return new Promise<number>((resolve) => {
+    const exit = (code: number): void => resolve(code);
+    const supervisor: ProxySupervisor =
+      concurrency === 1 ? new SingleProcessProxy(bootstrap, allowMemoryKeys, exit) : new WorkerPoolProxy(bootstrap, concurrency, allowMemoryKeys, exit);
+    let version = 1;
+    process.on('SIGHUP', () => {
+      let next;
+      try {
+        next = loadBootstrapFile(file);
+      } catch (err) {
+        proxyLog('error', 'config reload rejected; keeping the last good version', { file, errors: (err as Error).message.split('\n') });
+        return;
+      }
+      next.staticResources.version = `static-${++version}`;
+      supervisor.reload(next).then((error) => {
+        if (error) proxyLog('error', 'config reload rejected; keeping the last good version', { file, error });
+      }, () => undefined);
+    });
+    process.once('SIGTERM', () => void supervisor.shutdown('SIGTERM', drainMs));
+    process.once('SIGINT', () => void supervisor.shutdown('SIGINT', drainMs));
+    supervisor.start().catch((err: unknown) => {
+      proxyLog('error', 'proxy failed to start', { error: (err as Error).message });
+      resolve(1);
+    });
+  });
+}

@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the admin endpoints read from the proxy. */
+export interface AdminSource {
+  prometheusText(): Promise<string>;
+  configDump(): unknown;
+  isReady(): boolean;
+  listenerPorts(): Record<string, number>;
+  /** Starts a graceful drain and exit. */
+  quit(): void;
+}
+
+const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Envoy-style admin endpoints: /stats/prometheus, /config_dump, /ready, /healthz, /listeners, /quitquitquit. */
+export class AdminServer {
+  private readonly server: http.Server;
+
+  constructor(private readonly source: AdminSource) {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`admin error: ${(err as Error).message}\n`);
+      });
+    });
+  }
+
+  listen(address: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: address, port }, () => resolve((this.server.address() as AddressInfo).port));
+    });
+  }
+
+  close(): void {
+    this.server.close();
+    this.server.closeAllConnections();
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    switch (path) {
+      case '/stats/prometheus': {
+        const text = await this.source.prometheusText();
+        res.writeHead(200, { 'content-type': PROMETHEUS_TYPE });
+        res.end(text);
+        return;
+      }
+      case '/config_dump':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(this.source.configDump(), null, 2));
+        return;
+      case '/ready': {
+        const ready = this.source.isReady();
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
+        res.end(ready ? 'LIVE\n' : 'NOT READY\n');
+        return;
+      }
+      case '/healthz':
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('OK\n');
+        return;
+      case '/listeners':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(this.source.listenerPorts()));
+        return;
+      case '/quitquitquit':
+        if (req.method !== 'POST') {
+          res.writeHead(405, { allow: 'POST' });
+          res.end();
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('OK\n');
+        this.source.quit();
+        return;
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('not found\n');
+    }
+  }
+}

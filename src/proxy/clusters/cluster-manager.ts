@@ -1,0 +1,160 @@
+import type { Socket } from 'node:net';
+import type { Cluster } from '../../model/cluster.js';
+import type { Secret } from '../../model/tls.js';
+import { H1ConnectionPool, type PoolStats, type TransportConnector } from '../http/h1-connection-pool.js';
+import { H2Session } from '../http/h2-upstream-session.js';
+import type { KeyPolicy } from '../tls/secure-context-factory.js';
+import { ClusterState } from '../upstream/cluster-state.js';
+import type { Host } from '../upstream/host.js';
+import { tcpConnector, tlsConnector } from './transport-connectors.js';
+import type { BreakerKind, ClusterLookup, UpstreamCluster, UpstreamOutcome } from './upstream-cluster.js';
+
+/** A cluster with its host set and policies (ClusterState) plus the connection pools to its hosts. */
+class ManagedCluster implements UpstreamCluster {
+  readonly http2: boolean;
+  readonly stats: PoolStats = { connectionsActive: 0, connectionsTotal: 0, connectFailures: 0, pending: 0, pendingOverflow: 0 };
+  private readonly h1Pools = new Map<string, H1ConnectionPool>();
+  private readonly h2Sessions = new Map<string, H2Session>();
+  private connector: TransportConnector;
+  readonly state: ClusterState;
+
+  constructor(
+    public model: Cluster,
+    connector: TransportConnector,
+  ) {
+    this.http2 = model.http2ProtocolOptions !== undefined;
+    this.connector = connector;
+    this.state = new ClusterState(model);
+  }
+
+  get name(): string {
+    return this.model.name;
+  }
+
+  get tcpReadyEvent(): 'connect' | 'secureConnect' {
+    return this.connector.readyEvent;
+  }
+
+  /** Takes a new version of the same cluster: hosts and their counters survive, pools of removed hosts close. */
+  update(model: Cluster, connector: TransportConnector): void {
+    const transportChanged = JSON.stringify(model.transportSocket) !== JSON.stringify(this.model.transportSocket);
+    this.model = model;
+    this.connector = connector;
+    this.state.update(model);
+    const live = new Set(this.state.hosts.map((h) => h.key));
+    for (const [key, pool] of this.h1Pools) {
+      if (transportChanged || !live.has(key)) {
+        pool.close();
+        this.h1Pools.delete(key);
+      }
+    }
+    for (const [key, session] of this.h2Sessions) {
+      if (transportChanged || !live.has(key)) {
+        session.close();
+        this.h2Sessions.delete(key);
+      }
+    }
+  }
+
+  chooseHost(hashKey: string | undefined): Host | undefined {
+    return this.state.chooseHost(hashKey);
+  }
+
+  h1Pool(host: Host): H1ConnectionPool {
+    let pool = this.h1Pools.get(host.key);
+    if (pool === undefined) {
+      const m = this.model;
+      const t = m.circuitBreakers.thresholds;
+      pool = new H1ConnectionPool(
+        host.address,
+        host.port,
+        host.key,
+        this.connector,
+        {
+          connectTimeout: m.connectTimeout,
+          idleTimeout: m.commonHttpProtocolOptions.idleTimeout,
+          maxRequestsPerConnection: m.commonHttpProtocolOptions.maxRequestsPerConnection,
+          maxConnections: t.maxConnections,
+          maxPendingRequests: t.maxPendingRequests,
+        },
+        this.stats,
+        (delta) => {
+          host.activeConnections += delta;
+        },
+      );
+      this.h1Pools.set(host.key, pool);
+    }
+    return pool;
+  }
+
+  h2Session(host: Host): H2Session {
+    let s = this.h2Sessions.get(host.key);
+    if (s === undefined) {
+      s = new H2Session(host.address, host.port, this.connector, this.model.connectTimeout, this.model.circuitBreakers.thresholds.maxPendingRequests, this.stats);
+      this.h2Sessions.set(host.key, s);
+    }
+    return s;
+  }
+
+  connectTcp(host: Host): Socket {
+    return this.connector.connect(host.address, host.port);
+  }
+
+  tryAcquire(kind: BreakerKind): boolean {
+    return this.state.tryAcquire(kind);
+  }
+
+  release(kind: BreakerKind): void {
+    this.state.release(kind);
+  }
+
+  recordOutcome(host: Host, outcome: UpstreamOutcome): void {
+    this.state.recordOutcome(host, outcome);
+  }
+
+  close(): void {
+    this.state.close();
+    for (const p of this.h1Pools.values()) p.close();
+    for (const s of this.h2Sessions.values()) s.close();
+    this.h1Pools.clear();
+    this.h2Sessions.clear();
+  }
+}
+
+/** All clusters of the current config; applying a new set keeps unchanged clusters' pools warm. */
+export class ClusterManager implements ClusterLookup {
+  private clusters = new Map<string, ManagedCluster>();
+
+  constructor(private readonly keyPolicy: KeyPolicy) {}
+
+  get(name: string): ManagedCluster | undefined {
+    return this.clusters.get(name);
+  }
+
+  all(): ManagedCluster[] {
+    return [...this.clusters.values()];
+  }
+
+  /** Builds connectors first so a bad TLS setting rejects the whole update before anything changes. */
+  apply(models: readonly Cluster[], secrets: readonly Secret[]): void {
+    const connectors = new Map<string, TransportConnector>();
+    for (const m of models) {
+      connectors.set(m.name, m.transportSocket ? tlsConnector(m, secrets, this.keyPolicy, m.http2ProtocolOptions ? ['h2'] : ['http/1.1']) : tcpConnector);
+    }
+    const next = new Map<string, ManagedCluster>();
+    for (const m of models) {
+      const existing = this.clusters.get(m.name);
+      if (existing) {
+        existing.update(m, connectors.get(m.name)!);
+        next.set(m.name, existing);
+      } else next.set(m.name, new ManagedCluster(m, connectors.get(m.name)!));
+    }
+    for (const [name, c] of this.clusters) if (!next.has(name)) c.close();
+    this.clusters = next;
+  }
+
+  close(): void {
+    for (const c of this.clusters.values()) c.close();
+    this.clusters.clear();
+  }
+}

@@ -1,0 +1,49 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Cluster } from '../../model/cluster.js';
+import type { Secret } from '../../model/tls.js';
+import type { TransportConnector } from '../http/h1-connection-pool.js';
+import { contextCertificates, createSecureContext, type KeyPolicy } from '../tls/secure-context-factory.js';
+import { sanMatches } from '../tls/san-match.js';
+
+/** Plain TCP to the endpoint. */
+export const tcpConnector: TransportConnector = {
+  readyEvent: 'connect',
+  connect(address: string, port: number): net.Socket {
+    return net.connect({ host: address, port, noDelay: true });
+  },
+};
+
+/** TLS origination (Envoy's UpstreamTlsContext): SNI, trust bundle, client certificate for mTLS, SAN checks. */
+export function tlsConnector(cluster: Cluster, secrets: readonly Secret[], policy: KeyPolicy, alpn: string[]): TransportConnector {
+  const upstream = cluster.transportSocket!;
+  const common = upstream.commonTlsContext;
+  const certs = contextCertificates(common, secrets);
+  const context = createSecureContext(common, certs[0], secrets, policy, `cluster "${cluster.name}"`);
+  const sans = common.validationContext?.matchTypedSubjectAltNames ?? [];
+  const hasCa = common.validationContext?.trustedCa !== undefined || common.validationContextSdsSecretConfig !== undefined;
+  // Resumption across connections to the same upstream spares full handshakes.
+  const sessions = new Map<string, Buffer>();
+  return {
+    readyEvent: 'secureConnect',
+    connect(address: string, port: number): net.Socket {
+      const key = `${address}:${port}`;
+      const socket = tls.connect({
+        host: address,
+        port,
+        servername: upstream.sni ?? (net.isIP(address) ? undefined : address),
+        secureContext: context,
+        ALPNProtocols: common.alpnProtocols.length > 0 ? common.alpnProtocols : alpn,
+        rejectUnauthorized: hasCa,
+        session: sessions.get(key),
+        checkServerIdentity: (host, cert) => {
+          if (sans.length > 0) return sanMatches(cert, sans) ? undefined : new Error(`upstream certificate SANs do not match for ${host}`);
+          return upstream.sni ? tls.checkServerIdentity(upstream.sni, cert) : undefined;
+        },
+      });
+      socket.setNoDelay(true);
+      socket.on('session', (s: Buffer) => sessions.set(key, s));
+      return socket;
+    },
+  };
+}

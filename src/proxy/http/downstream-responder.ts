@@ -1,0 +1,20 @@
+import type { Socket } from 'node:net';
+import type { HttpStream } from './http-stream.js';
+
+/** How a stream writes its response to the downstream, whatever the codec (HTTP/1.1 or HTTP/2). */
+export interface DownstreamResponder {
+  readonly protocol: 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
+  /** Writes the response head; contentLength is -1 when the body is streamed with unknown length. */
+  sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void;
+  /** Writes body bytes; false means the downstream is congested, wait for onDownstreamDrain. */
+  sendBody(chunk: Buffer): boolean;
+  sendEnd(trailers: string[] | undefined): void;
+  /** Resets the response: it cannot be completed (upstream died mid-body). */
+  abort(): void;
+  /** Asks for one onDownstreamDrain call on the stream when the downstream can take more. */
+  notifyDrain(stream: HttpStream): void;
+  /** Switches the connection to a byte tunnel after a 101 from the upstream (HTTP/1.1 only). */
+  startTunnel(responseHeaders: string[], upstream: Socket, upstreamHead: Buffer, stream: HttpStream): void;
+  pauseRequestBody(): void;
+  resumeRequestBody(): void;
+}

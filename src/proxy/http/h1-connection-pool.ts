@@ -1,0 +1,196 @@
+import type { Socket } from 'node:net';
+import { H1UpstreamConnection, type ConnectionOwner, type UpstreamExchange } from './h1-upstream-connection.js';
+
+/** Opens a transport to one endpoint; resolves readiness through the socket's connect / secureConnect event. */
+export interface TransportConnector {
+  /** The event that means the socket is ready for bytes: 'connect' for TCP, 'secureConnect' for TLS. */
+  readonly readyEvent: 'connect' | 'secureConnect';
+  connect(address: string, port: number): Socket;
+}
+
+export interface PoolLimits {
+  connectTimeout: number;
+  idleTimeout: number;
+  maxRequestsPerConnection: number;
+  maxConnections: number;
+  maxPendingRequests: number;
+}
+
+/** Counters the metrics layer reads. */
+export interface PoolStats {
+  connectionsActive: number;
+  connectionsTotal: number;
+  connectFailures: number;
+  pending: number;
+  pendingOverflow: number;
+}
+
+interface Waiter {
+  exchange: UpstreamExchange;
+  headRequest: boolean;
+}
+
+/**
+ * Keep-alive HTTP/1.1 connections to one upstream host. Idle connections are reused most
+ * recently used first (warm sockets, and cold ones age out through the idle timer).
+ */
+export class H1ConnectionPool implements ConnectionOwner {
+  private readonly idle: H1UpstreamConnection[] = [];
+  private readonly waiters: Waiter[] = [];
+  private connecting = 0;
+  private total = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Connections opened by this pool that are busy or idle. */
+  readonly onCountChange: ((delta: number) => void) | undefined;
+
+  constructor(
+    readonly address: string,
+    readonly port: number,
+    readonly hostKey: string,
+    private readonly connector: TransportConnector,
+    private readonly limits: PoolLimits,
+    readonly stats: PoolStats,
+    onCountChange?: (delta: number) => void,
+  ) {
+    this.onCountChange = onCountChange;
+  }
+
+  /** Gives `exchange` a connection now (calling onUpstreamReady) or when one frees; false when the queue is full. */
+  acquire(exchange: UpstreamExchange, headRequest: boolean): boolean {
+    while (this.idle.length > 0) {
+      const conn = this.idle.pop()!;
+      if (conn.closed || conn.socket.destroyed) continue;
+      conn.attach(exchange, headRequest);
+      exchange.onUpstreamReady(conn);
+      return true;
+    }
+    if (this.total < this.limits.maxConnections) {
+      this.open(exchange, headRequest);
+      return true;
+    }
+    if (this.waiters.length >= this.limits.maxPendingRequests) {
+      this.stats.pendingOverflow++;
+      return false;
+    }
+    this.waiters.push({ exchange, headRequest });
+    this.stats.pending++;
+    return true;
+  }
+
+  /** Withdraws a queued exchange (its request timed out or the client went away). */
+  cancel(exchange: UpstreamExchange): void {
+    const i = this.waiters.findIndex((w) => w.exchange === exchange);
+    if (i >= 0) {
+      this.waiters.splice(i, 1);
+      this.stats.pending--;
+    }
+  }
+
+  onConnectionIdle(conn: H1UpstreamConnection): void {
+    const max = this.limits.maxRequestsPerConnection;
+    if (this.closed || (max > 0 && conn.requests >= max)) {
+      conn.destroy();
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.stats.pending--;
+      conn.attach(waiter.exchange, waiter.headRequest);
+      waiter.exchange.onUpstreamReady(conn);
+      return;
+    }
+    this.idle.push(conn);
+    this.armIdleTimer();
+  }
+
+  onConnectionClosed(conn: H1UpstreamConnection): void {
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    this.total--;
+    this.stats.connectionsActive--;
+    this.onCountChange?.(-1);
+    // A freed slot lets a queued request open a connection of its own.
+    const waiter = this.closed ? undefined : this.waiters.shift();
+    if (waiter) {
+      this.stats.pending--;
+      this.open(waiter.exchange, waiter.headRequest);
+    }
+  }
+
+  /** Closes idle connections now and busy ones as they finish. */
+  close(): void {
+    this.closed = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    for (const conn of this.idle.splice(0)) conn.destroy();
+    for (const w of this.waiters.splice(0)) {
+      this.stats.pending--;
+      w.exchange.onUpstreamConnectFailure('pool closed');
+    }
+  }
+
+  get size(): number {
+    return this.total;
+  }
+
+  private open(exchange: UpstreamExchange, headRequest: boolean): void {
+    this.total++;
+    this.connecting++;
+    this.stats.connectionsActive++;
+    this.stats.connectionsTotal++;
+    this.onCountChange?.(1);
+    let socket: Socket;
+    try {
+      socket = this.connector.connect(this.address, this.port);
+    } catch (err) {
+      this.total--;
+      this.connecting--;
+      this.stats.connectionsActive--;
+      this.stats.connectFailures++;
+      this.onCountChange?.(-1);
+      exchange.onUpstreamConnectFailure((err as Error).message);
+      return;
+    }
+    const conn = new H1UpstreamConnection(socket, this, this.hostKey);
+    conn.attach(exchange, headRequest);
+    const timer = setTimeout(() => {
+      if (!conn.connected) {
+        socket.destroy(Object.assign(new Error('connect timeout'), { code: 'connect_timeout' }));
+      }
+    }, this.limits.connectTimeout);
+    socket.once(this.connector.readyEvent, () => {
+      clearTimeout(timer);
+      this.connecting--;
+      conn.connected = true;
+      const ex = conn.exchange;
+      if (ex) ex.onUpstreamReady(conn);
+      else this.onConnectionIdle(conn);
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      if (!conn.connected) {
+        this.connecting--;
+        this.stats.connectFailures++;
+      }
+    });
+  }
+
+  private armIdleTimer(): void {
+    if (this.idleTimer || this.limits.idleTimeout <= 0) return;
+    this.idleTimer = setTimeout(() => this.reapIdle(), Math.min(this.limits.idleTimeout, 60_000));
+    this.idleTimer.unref();
+  }
+
+  private reapIdle(): void {
+    this.idleTimer = undefined;
+    const cutoff = Date.now() - this.limits.idleTimeout;
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const conn = this.idle[i]!;
+      if (conn.idleSince <= cutoff) {
+        this.idle.splice(i, 1);
+        conn.destroy();
+      }
+    }
+    if (this.idle.length > 0) this.armIdleTimer();
+  }
+}

@@ -1,0 +1,390 @@
+import type { Socket } from 'node:net';
+import type { DownstreamResponder } from './downstream-responder.js';
+import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
+import type { HttpListenerContext } from './http-listener-context.js';
+import { HttpStream } from './http-stream.js';
+import type { RequestHead } from './request-head.js';
+import { ResponseFlag } from './response-flags.js';
+import { statusLine } from './status-line.js';
+
+/** What the listener tells a downstream connection, and what it learns back. */
+export interface DownstreamConnectionOwner {
+  onConnectionClosed(conn: { drain(): void }): void;
+}
+
+/** Resuming a parse from inside a response completion nests; past this depth it continues on the next turn. */
+const MAX_RESUME_DEPTH = 8;
+
+/**
+ * One HTTP/1.1 client connection: parses requests (pipelined ones in order, one at a time),
+ * hands each to an HttpStream and writes its response back with the right framing.
+ */
+export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
+  readonly parser: H1Parser;
+  protocol: 'HTTP/1.0' | 'HTTP/1.1' = 'HTTP/1.1';
+  private stream: HttpStream | null = null;
+  private closeAfterResponse = false;
+  private chunkedResponse = false;
+  private responding = false;
+  private requests = 0;
+  private timer: NodeJS.Timeout;
+  private waitingForHead = true;
+  private draining = false;
+  private resumeDepth = 0;
+  private drainStream: HttpStream | null = null;
+  private closed = false;
+  private corked = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly ctx: () => HttpListenerContext,
+    private readonly owner: DownstreamConnectionOwner,
+    private readonly scheme: 'http' | 'https',
+    private readonly peerPrincipal: string,
+    initial: Buffer | undefined,
+  ) {
+    const hcm = ctx().hcm;
+    this.parser = new H1Parser('request', { maxHeaderBytes: hcm.maxRequestHeadersKb * 1024, maxHeaders: hcm.commonHttpProtocolOptions.maxHeadersCount }, this);
+    socket.setNoDelay(true);
+    this.timer = setTimeout(onConnectionTimer, hcm.requestHeadersTimeout || hcm.commonHttpProtocolOptions.idleTimeout, this);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => this.socket.destroy());
+    socket.on('close', () => this.onClose());
+    socket.on('drain', () => this.onSocketDrain());
+    if (initial && initial.length > 0) this.onData(initial);
+  }
+
+  private onData(chunk: Buffer): void {
+    const startsHead = this.waitingForHead && this.parser.isIdle();
+    try {
+      this.parser.execute(chunk);
+    } catch (err) {
+      this.onParseError(err);
+      return;
+    }
+    // The first bytes of a head start the slow-client clock (Envoy's request_headers_timeout).
+    if (startsHead && this.waitingForHead && !this.closed) this.refreshTimer(this.ctx().hcm.requestHeadersTimeout);
+  }
+
+  private onParseError(err: unknown): void {
+    const ctx = this.ctx();
+    ctx.stats.protocolErrors++;
+    const status = err instanceof HttpParseError ? err.status : 400;
+    const reason = err instanceof HttpParseError ? err.reason : 'malformed request';
+    const stream = this.stream;
+    if (stream && !stream.done) {
+      // The request body was malformed mid-stream: the exchange cannot be completed cleanly.
+      stream.responseFlags = ResponseFlag.DownstreamProtocolError;
+      if (this.responding) {
+        stream.onDownstreamReset();
+        this.socket.destroy();
+        return;
+      }
+      stream.onDownstreamReset();
+    }
+    this.writeErrorAndClose(status, reason);
+  }
+
+  private writeErrorAndClose(status: number, reason: string): void {
+    if (this.closed || this.socket.destroyed) return;
+    const body = `${reason}\n`;
+    this.socket.end(`HTTP/1.1 ${statusLine(status)}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, 'latin1');
+    clearTimeout(this.timer);
+    this.closed = true;
+  }
+
+  onHead(head: H1Head): void {
+    const ctx = this.ctx();
+    this.waitingForHead = false;
+    this.requests++;
+    ctx.stats.downstreamRequests++;
+    this.protocol = head.versionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
+    const req = this.toRequestHead(head);
+    if (typeof req === 'string') throw new HttpParseError(400, req);
+    const maxRequests = ctx.hcm.commonHttpProtocolOptions.maxRequestsPerConnection;
+    this.closeAfterResponse = head.connectionClose || this.draining || (maxRequests > 0 && this.requests >= maxRequests);
+    const length = head.chunked ? -1 : Math.max(head.contentLength, 0);
+    let upgrade: string | undefined;
+    if (head.upgrade) {
+      const wanted = headerOf(head.headers, 'upgrade')?.toLowerCase();
+      if (wanted && ctx.hcm.upgradeConfigs.some((u) => u.upgradeType === wanted)) upgrade = wanted;
+    }
+    if (head.versionMinor === 1 && headerOf(head.headers, 'expect')?.toLowerCase() === '100-continue') {
+      this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+      stripHeader(req.headers, 'expect');
+    }
+    this.refreshTimer(ctx.hcm.streamIdleTimeout);
+    const stream = new HttpStream(ctx, req, this, length, this.peerPrincipal, upgrade);
+    this.stream = stream;
+    this.responding = false;
+    if (length === 0) stream.requestComplete = true;
+    stream.start();
+  }
+
+  private toRequestHead(head: H1Head): RequestHead | string {
+    let host: string | undefined;
+    let hosts = 0;
+    const h = head.headers;
+    for (let i = 0; i < h.length; i += 2) {
+      if (h[i] === 'host') {
+        host = h[i + 1];
+        hosts++;
+      }
+    }
+    if (hosts > 1) return 'multiple Host headers';
+    let path = head.target;
+    if (head.method === 'CONNECT') return 'CONNECT is not supported';
+    if (path.charCodeAt(0) !== 0x2f) {
+      if (path === '*' && head.method === 'OPTIONS') {
+        // asterisk-form: allowed as is
+      } else {
+        const m = /^https?:\/\/([^/?#]+)([^#]*)$/i.exec(path);
+        if (!m) return 'malformed request target';
+        host = m[1];
+        path = m[2] || '/';
+      }
+    }
+    if (host === undefined) {
+      if (head.versionMinor === 1) return 'missing Host header';
+      host = '';
+    }
+    if (!/^[a-zA-Z0-9.\-_~!$&'()*+,;=:[\]%]*$/.test(host)) return 'invalid Host header';
+    return {
+      method: head.method,
+      path,
+      authority: host.toLowerCase(),
+      scheme: this.scheme,
+      headers: h,
+      remoteAddress: this.socket.remoteAddress ?? '',
+    };
+  }
+
+  onBody(chunk: Buffer): void {
+    this.stream?.onRequestBody(chunk);
+  }
+
+  onMessageComplete(trailers: string[] | undefined): void {
+    const stream = this.stream;
+    // One request at a time: later pipelined requests wait in the parser until this response ends.
+    if (stream && !stream.done) this.parser.pause();
+    stream?.onRequestEnd(trailers);
+  }
+
+  // --- DownstreamResponder ---
+
+  sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void {
+    if (this.closed) return;
+    this.responding = true;
+    let out = `HTTP/1.1 ${statusLine(status)}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) out += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    this.chunkedResponse = false;
+    const bodyAllowed = status !== 204 && status !== 304 && status >= 200;
+    if (contentLength >= 0) {
+      if (bodyAllowed) out += `content-length: ${contentLength}\r\n`;
+    } else if (this.protocol === 'HTTP/1.1') {
+      out += 'transfer-encoding: chunked\r\n';
+      this.chunkedResponse = true;
+    } else this.closeAfterResponse = true;
+    if (this.closeAfterResponse) out += 'connection: close\r\n';
+    else if (this.protocol === 'HTTP/1.0') out += 'connection: keep-alive\r\n';
+    out += '\r\n';
+    if (!endStream && !this.corked) {
+      // Head and first body bytes usually come from the same upstream read: one writev for both.
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.socket.write(out, 'latin1');
+    if (endStream) this.onResponseDone();
+  }
+
+  sendBody(chunk: Buffer): boolean {
+    if (this.closed || chunk.length === 0) return true;
+    if (!this.chunkedResponse) return this.socket.write(chunk);
+    this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    this.socket.write(chunk);
+    return this.socket.write('\r\n', 'latin1');
+  }
+
+  sendEnd(_trailers: string[] | undefined): void {
+    if (this.closed) return;
+    if (this.chunkedResponse) this.socket.write('0\r\n\r\n', 'latin1');
+    this.onResponseDone();
+  }
+
+  abort(): void {
+    this.stream = null;
+    this.socket.destroy();
+  }
+
+  notifyDrain(stream: HttpStream): void {
+    this.drainStream = stream;
+  }
+
+  pauseRequestBody(): void {
+    this.socket.pause();
+  }
+
+  resumeRequestBody(): void {
+    if (!this.parser.isPaused()) this.socket.resume();
+  }
+
+  startTunnel(responseHeaders: string[], upstream: Socket, upstreamHead: Buffer, stream: HttpStream): void {
+    clearTimeout(this.timer);
+    let out = 'HTTP/1.1 101 Switching Protocols\r\n';
+    for (let i = 0; i < responseHeaders.length; i += 2) out += `${responseHeaders[i]}: ${responseHeaders[i + 1]}\r\n`;
+    this.socket.write(out + '\r\n', 'latin1');
+    if (upstreamHead.length > 0) this.socket.write(upstreamHead);
+    const early = this.parser.takeTunnelBytes();
+    if (early.length > 0) upstream.write(early);
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('end');
+    this.socket.removeAllListeners('drain');
+    this.stream = null;
+    const down = this.socket;
+    const startRead = down.bytesRead;
+    const startWritten = down.bytesWritten;
+    down.pipe(upstream);
+    upstream.pipe(down);
+    upstream.resume();
+    down.resume();
+    let finished = false;
+    const close = (): void => {
+      if (finished) return;
+      finished = true;
+      down.destroy();
+      upstream.destroy();
+      stream.onTunnelClosed(down.bytesWritten - startWritten, down.bytesRead - startRead);
+    };
+    upstream.on('close', close);
+    upstream.on('error', close);
+    down.on('close', close);
+  }
+
+  // --- connection lifecycle ---
+
+  private onResponseDone(): void {
+    const stream = this.stream;
+    this.stream = null;
+    this.responding = false;
+    if (this.closeAfterResponse || (stream && !stream.requestComplete)) {
+      this.closed = true;
+      clearTimeout(this.timer);
+      this.socket.end();
+      return;
+    }
+    this.waitingForHead = true;
+    this.refreshTimer(this.ctx().hcm.commonHttpProtocolOptions.idleTimeout);
+    if (this.resumeDepth >= MAX_RESUME_DEPTH) {
+      setImmediate(resumeParsing, this);
+      return;
+    }
+    this.resumeDepth++;
+    try {
+      this.resumeParsing();
+    } finally {
+      this.resumeDepth--;
+    }
+  }
+
+  resumeParsing(): void {
+    if (this.closed) return;
+    try {
+      this.parser.resume();
+    } catch (err) {
+      this.onParseError(err);
+      return;
+    }
+    if (this.stream === null) this.socket.resume();
+  }
+
+  private refreshTimer(ms: number): void {
+    clearTimeout(this.timer);
+    if (ms > 0) this.timer = setTimeout(onConnectionTimer, ms, this);
+  }
+
+  /** The connection timer fired: a slow head, an idle keep-alive, or a stalled stream. */
+  onTimer(): void {
+    if (this.closed) return;
+    if (this.waitingForHead) {
+      if (this.parser.isIdle()) {
+        this.closed = true;
+        this.socket.end();
+      } else this.writeErrorAndClose(408, 'request header timeout');
+      return;
+    }
+    const stream = this.stream;
+    if (stream && !stream.done) {
+      stream.responseFlags = ResponseFlag.StreamIdleTimeout;
+      stream.onDownstreamReset();
+    }
+    this.socket.destroy();
+  }
+
+  private onSocketDrain(): void {
+    const s = this.drainStream;
+    if (s) {
+      this.drainStream = null;
+      s.onDownstreamDrain();
+    }
+  }
+
+  private onEnd(): void {
+    try {
+      this.parser.finish();
+    } catch {
+      // A half-sent request: nothing to answer.
+    }
+    if (!this.stream || this.stream.done) {
+      this.closed = true;
+      this.socket.end();
+    }
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    const stream = this.stream;
+    this.stream = null;
+    if (stream && !stream.done) stream.onDownstreamReset();
+    this.owner.onConnectionClosed(this);
+  }
+
+  /** Graceful drain: finish the current response with Connection: close, or close now when idle. */
+  drain(): void {
+    this.draining = true;
+    this.closeAfterResponse = true;
+    if (!this.stream && !this.closed) {
+      this.closed = true;
+      clearTimeout(this.timer);
+      this.socket.end();
+    }
+  }
+
+  uncorkNow(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+}
+
+function headerOf(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return undefined;
+}
+
+function stripHeader(headers: string[], name: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === name) headers.splice(i, 2);
+}
+
+function onConnectionTimer(conn: H1DownstreamConnection): void {
+  conn.onTimer();
+}
+
+function uncork(conn: H1DownstreamConnection): void {
+  conn.uncorkNow();
+}
+
+function resumeParsing(conn: H1DownstreamConnection): void {
+  conn.resumeParsing();
+}

@@ -1,0 +1,497 @@
+/**
+ * A strict HTTP/1.1 message parser for requests (downstream) and responses (upstream).
+ *
+ * Strict where leniency enables request smuggling (RFC 9112 §6.3, §11.2): Content-Length
+ * together with Transfer-Encoding, duplicate or malformed Content-Length, obs-fold, bare LF,
+ * whitespace before the colon, control bytes. Fast where it matters: one pass over the head
+ * with table lookups, bodies handed on as zero-copy subarrays, state in fields, no closures.
+ */
+
+/** Why a message could not be parsed, with the status a server should answer with. */
+export class HttpParseError extends Error {
+  override name = 'HttpParseError';
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export interface H1Limits {
+  /** Request line + headers; beyond it a request gets 431. */
+  maxHeaderBytes: number;
+  maxHeaders: number;
+}
+
+/** One parsed message head. Request fields are empty for responses and vice versa. */
+export interface H1Head {
+  method: string;
+  target: string;
+  statusCode: number;
+  statusText: string;
+  versionMinor: number;
+  /** Flat [name, value, ...]; names lower-cased, values with surrounding whitespace trimmed. */
+  headers: string[];
+  /** -1 when absent. */
+  contentLength: number;
+  chunked: boolean;
+  /** The sender asked to close after this message (Connection: close, or HTTP/1.0 without keep-alive). */
+  connectionClose: boolean;
+  /** Connection: upgrade together with an Upgrade header (or CONNECT): the bytes after the head may be a tunnel. */
+  upgrade: boolean;
+  /** Response bodies with neither length nor chunking run until the connection closes. */
+  bodyUntilClose: boolean;
+}
+
+/** Receives parser events; calls happen synchronously inside execute()/resume(). */
+export interface H1Sink {
+  onHead(head: H1Head): void;
+  onBody(chunk: Buffer): void;
+  onMessageComplete(trailers: string[] | undefined): void;
+}
+
+const enum State {
+  Head,
+  BodyLength,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  BodyUntilClose,
+  Tunnel,
+  Dead,
+}
+
+const CR = 13;
+const LF = 10;
+const MAX_CHUNK_LINE = 4096;
+const MAX_CONTENT_LENGTH = Number.MAX_SAFE_INTEGER;
+
+/** tchar per RFC 9110 §5.6.2. */
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TOKEN[c.charCodeAt(0)] = 1;
+for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
+
+/** field-vchar, SP, HTAB and obs-text: anything but other controls and DEL. */
+const FIELD_VALUE = new Uint8Array(256);
+for (let c = 0x20; c <= 0xff; c++) FIELD_VALUE[c] = 1;
+FIELD_VALUE[0x7f] = 0;
+FIELD_VALUE[0x09] = 1;
+
+/** request-target bytes: visible ASCII only. */
+const TARGET = new Uint8Array(256);
+for (let c = 0x21; c <= 0x7e; c++) TARGET[c] = 1;
+
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX[0x30 + c] = c;
+for (let c = 0; c < 6; c++) {
+  HEX[0x41 + c] = 10 + c;
+  HEX[0x61 + c] = 10 + c;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class H1Parser {
+  private state = State.Head;
+  private buffered: Buffer = EMPTY;
+  private paused = false;
+  private executing = false;
+  private remaining = 0;
+  private trailerBytes = 0;
+  private trailers: string[] | undefined = undefined;
+  /** Set by the caller before a response arrives: HEAD requests and CONNECT change response framing. */
+  expectNoBody = false;
+  /** Messages parsed so far on this connection. */
+  messages = 0;
+
+  constructor(
+    private readonly kind: 'request' | 'response',
+    private readonly limits: H1Limits,
+    private readonly sink: H1Sink,
+  ) {}
+
+  /** Stops delivering events after the current one; unparsed bytes are kept for resume(). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** True between messages: no partial head or body is pending. */
+  isIdle(): boolean {
+    return this.state === State.Head && this.buffered.length === 0;
+  }
+
+  /** Continues with bytes kept by pause(). */
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const pending = this.buffered;
+    this.buffered = EMPTY;
+    if (pending.length > 0) this.execute(pending);
+  }
+
+  /** Hands over the bytes after a head whose connection became a tunnel (Upgrade, CONNECT, 101). */
+  takeTunnelBytes(): Buffer {
+    const rest = this.buffered;
+    this.buffered = EMPTY;
+    this.state = State.Tunnel;
+    return rest;
+  }
+
+  /** Tells the parser the peer closed; completes a read-until-close body, else reports truncation. */
+  finish(): void {
+    if (this.state === State.BodyUntilClose) {
+      this.state = State.Head;
+      this.sink.onMessageComplete(undefined);
+      return;
+    }
+    if (this.state !== State.Head || this.buffered.length > 0) {
+      if (this.state !== State.Tunnel && this.state !== State.Dead) {
+        this.state = State.Dead;
+        throw new HttpParseError(400, 'connection closed in the middle of a message');
+      }
+    }
+  }
+
+  /** Parses as much of `chunk` as possible; throws HttpParseError on malformed input. */
+  execute(chunk: Buffer): void {
+    if (this.state === State.Dead) return;
+    if (this.paused || this.executing) {
+      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+      return;
+    }
+    let buf = chunk;
+    if (this.buffered.length > 0) {
+      buf = Buffer.concat([this.buffered, chunk]);
+      this.buffered = EMPTY;
+    }
+    this.executing = true;
+    try {
+      this.run(buf);
+    } catch (err) {
+      this.state = State.Dead;
+      throw err;
+    } finally {
+      this.executing = false;
+    }
+  }
+
+  private run(buf: Buffer): void {
+    let pos = 0;
+    const len = buf.length;
+    while (pos < len) {
+      if (this.paused) {
+        this.buffered = buf.subarray(pos);
+        return;
+      }
+      switch (this.state) {
+        case State.Head: {
+          const end = findHeadEnd(buf, pos);
+          if (end < 0) {
+            if (len - pos > this.limits.maxHeaderBytes) throw this.headTooLarge();
+            this.buffered = buf.subarray(pos);
+            return;
+          }
+          if (end - pos > this.limits.maxHeaderBytes) throw this.headTooLarge();
+          const head = this.parseHead(buf, pos, end);
+          pos = end + 4;
+          this.messages++;
+          this.beginBody(head);
+          this.sink.onHead(head);
+          if (this.state === State.Head) this.complete(undefined);
+          break;
+        }
+        case State.BodyLength: {
+          const take = Math.min(this.remaining, len - pos);
+          this.remaining -= take;
+          const piece = buf.subarray(pos, pos + take);
+          pos += take;
+          if (this.remaining === 0) this.state = State.Head;
+          this.sink.onBody(piece);
+          if (this.state === State.Head) this.complete(undefined);
+          break;
+        }
+        case State.ChunkSize: {
+          const lf = buf.indexOf(LF, pos);
+          if (lf < 0) {
+            if (len - pos > MAX_CHUNK_LINE) throw new HttpParseError(400, 'chunk size line too long');
+            this.buffered = buf.subarray(pos);
+            return;
+          }
+          this.remaining = parseChunkSize(buf, pos, lf);
+          pos = lf + 1;
+          if (this.remaining === 0) {
+            this.state = State.Trailers;
+            this.trailerBytes = 0;
+            this.trailers = undefined;
+          } else this.state = State.ChunkData;
+          break;
+        }
+        case State.ChunkData: {
+          const take = Math.min(this.remaining, len - pos);
+          this.remaining -= take;
+          const piece = buf.subarray(pos, pos + take);
+          pos += take;
+          if (this.remaining === 0) this.state = State.ChunkDataEnd;
+          this.sink.onBody(piece);
+          break;
+        }
+        case State.ChunkDataEnd: {
+          if (len - pos < 2) {
+            this.buffered = buf.subarray(pos);
+            return;
+          }
+          if (buf[pos] !== CR || buf[pos + 1] !== LF) throw new HttpParseError(400, 'chunk data not followed by CRLF');
+          pos += 2;
+          this.state = State.ChunkSize;
+          break;
+        }
+        case State.Trailers: {
+          const lf = buf.indexOf(LF, pos);
+          if (lf < 0) {
+            if (this.trailerBytes + len - pos > this.limits.maxHeaderBytes) throw new HttpParseError(431, 'trailers too large');
+            this.buffered = buf.subarray(pos);
+            return;
+          }
+          if (lf === pos || buf[lf - 1] !== CR) throw new HttpParseError(400, 'bare LF in trailers');
+          this.trailerBytes += lf + 1 - pos;
+          if (this.trailerBytes > this.limits.maxHeaderBytes) throw new HttpParseError(431, 'trailers too large');
+          if (lf - 1 === pos) {
+            pos = lf + 1;
+            this.state = State.Head;
+            this.complete(this.trailers);
+            break;
+          }
+          this.trailers ??= [];
+          parseFieldLine(buf, pos, lf - 1, this.trailers);
+          pos = lf + 1;
+          break;
+        }
+        case State.BodyUntilClose:
+          this.sink.onBody(pos === 0 ? buf : buf.subarray(pos));
+          return;
+        case State.Tunnel:
+          this.buffered = buf.subarray(pos);
+          return;
+        case State.Dead:
+          return;
+      }
+    }
+  }
+
+  private complete(trailers: string[] | undefined): void {
+    this.expectNoBody = false;
+    this.sink.onMessageComplete(trailers);
+  }
+
+  private headTooLarge(): HttpParseError {
+    return this.kind === 'request'
+      ? new HttpParseError(431, 'request header fields too large')
+      : new HttpParseError(502, 'upstream response head too large');
+  }
+
+  private beginBody(head: H1Head): void {
+    if (this.kind === 'response') {
+      const s = head.statusCode;
+      if (this.expectNoBody || (s >= 100 && s < 200) || s === 204 || s === 304) {
+        this.state = s === 101 ? State.Tunnel : State.Head;
+        return;
+      }
+    }
+    if (head.chunked) this.state = State.ChunkSize;
+    else if (head.contentLength > 0) {
+      this.state = State.BodyLength;
+      this.remaining = head.contentLength;
+    } else if (head.bodyUntilClose) this.state = State.BodyUntilClose;
+    else this.state = State.Head;
+  }
+
+  private parseHead(buf: Buffer, start: number, end: number): H1Head {
+    // RFC 9112 §2.2: ignore at least one empty line before a request line.
+    while (start + 1 < end && buf[start] === CR && buf[start + 1] === LF) start += 2;
+    let lineEnd = buf.indexOf(LF, start);
+    if (lineEnd < 0 || lineEnd > end + 2 || buf[lineEnd - 1] !== CR) throw new HttpParseError(400, 'malformed start line');
+    const head: H1Head = {
+      method: '',
+      target: '',
+      statusCode: 0,
+      statusText: '',
+      versionMinor: 1,
+      headers: [],
+      contentLength: -1,
+      chunked: false,
+      connectionClose: false,
+      upgrade: false,
+      bodyUntilClose: false,
+    };
+    if (this.kind === 'request') this.parseRequestLine(buf, start, lineEnd - 1, head);
+    else this.parseStatusLine(buf, start, lineEnd - 1, head);
+
+    const headers = head.headers;
+    let pos = lineEnd + 1;
+    while (pos < end + 2) {
+      lineEnd = buf.indexOf(LF, pos);
+      if (lineEnd < 0 || buf[lineEnd - 1] !== CR) throw new HttpParseError(400, 'bare LF in header section');
+      if (buf[pos] === 0x20 || buf[pos] === 0x09) throw new HttpParseError(400, 'obsolete line folding is not allowed');
+      parseFieldLine(buf, pos, lineEnd - 1, headers);
+      if (headers.length > this.limits.maxHeaders * 2) {
+        throw this.kind === 'request' ? new HttpParseError(431, 'too many header fields') : new HttpParseError(502, 'too many upstream header fields');
+      }
+      pos = lineEnd + 1;
+    }
+    this.applyFraming(head);
+    return head;
+  }
+
+  private parseRequestLine(buf: Buffer, start: number, end: number, head: H1Head): void {
+    let i = start;
+    while (i < end && TOKEN[buf[i]!]) i++;
+    if (i === start || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed method');
+    head.method = buf.toString('latin1', start, i);
+    const t = ++i;
+    while (i < end && TARGET[buf[i]!]) i++;
+    if (i === t || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed request target');
+    head.target = buf.toString('latin1', t, i);
+    i++;
+    if (end - i !== 8 || buf.toString('latin1', i, i + 5) !== 'HTTP/' || buf[i + 6] !== 0x2e) {
+      throw new HttpParseError(400, 'malformed HTTP version');
+    }
+    const major = buf[i + 5]! - 0x30;
+    const minor = buf[i + 7]! - 0x30;
+    if (major !== 1 || (minor !== 0 && minor !== 1)) {
+      throw major >= 0 && major <= 9 && minor >= 0 && minor <= 9
+        ? new HttpParseError(505, 'HTTP version not supported')
+        : new HttpParseError(400, 'malformed HTTP version');
+    }
+    head.versionMinor = minor;
+  }
+
+  private parseStatusLine(buf: Buffer, start: number, end: number, head: H1Head): void {
+    if (end - start < 12 || buf.toString('latin1', start, start + 5) !== 'HTTP/' || buf[start + 5] !== 0x31 || buf[start + 6] !== 0x2e) {
+      throw new HttpParseError(502, 'malformed upstream status line');
+    }
+    const minor = buf[start + 7]! - 0x30;
+    if ((minor !== 0 && minor !== 1) || buf[start + 8] !== 0x20) throw new HttpParseError(502, 'malformed upstream status line');
+    let code = 0;
+    for (let i = start + 9; i < start + 12; i++) {
+      const d = buf[i]! - 0x30;
+      if (d < 0 || d > 9) throw new HttpParseError(502, 'malformed upstream status code');
+      code = code * 10 + d;
+    }
+    if (code < 100 || (end > start + 12 && buf[start + 12] !== 0x20)) throw new HttpParseError(502, 'malformed upstream status code');
+    head.statusCode = code;
+    head.versionMinor = minor;
+    head.statusText = end > start + 13 ? buf.toString('latin1', start + 13, end) : '';
+  }
+
+  /** Decides body framing from Content-Length / Transfer-Encoding, refusing the smuggling shapes. */
+  private applyFraming(head: H1Head): void {
+    const h = head.headers;
+    let te: string | undefined;
+    let cl: string | undefined;
+    let connection = '';
+    let hasUpgrade = false;
+    for (let i = 0; i < h.length; i += 2) {
+      const name = h[i]!;
+      if (name === 'content-length') {
+        if (cl !== undefined) throw this.framingError('duplicate Content-Length');
+        cl = h[i + 1]!;
+      } else if (name === 'transfer-encoding') {
+        te = te === undefined ? h[i + 1]! : `${te}, ${h[i + 1]!}`;
+      } else if (name === 'connection') {
+        connection = connection ? `${connection},${h[i + 1]!.toLowerCase()}` : h[i + 1]!.toLowerCase();
+      } else if (name === 'upgrade') hasUpgrade = true;
+    }
+    if (te !== undefined) {
+      if (cl !== undefined) throw this.framingError('both Content-Length and Transfer-Encoding');
+      if (head.versionMinor === 0 && this.kind === 'request') throw this.framingError('Transfer-Encoding in an HTTP/1.0 request');
+      const codings = te.toLowerCase().split(',');
+      const last = codings[codings.length - 1]!.trim();
+      for (let i = 0; i < codings.length - 1; i++) if (codings[i]!.trim() === 'chunked') throw this.framingError('chunked applied more than once');
+      if (last === 'chunked') head.chunked = true;
+      else if (this.kind === 'request') throw this.framingError('Transfer-Encoding without chunked as the final coding');
+      else head.bodyUntilClose = true;
+    } else if (cl !== undefined) {
+      if (cl.length === 0 || cl.length > 16) throw this.framingError('invalid Content-Length');
+      let n = 0;
+      for (let i = 0; i < cl.length; i++) {
+        const d = cl.charCodeAt(i) - 0x30;
+        if (d < 0 || d > 9) throw this.framingError('invalid Content-Length');
+        n = n * 10 + d;
+      }
+      if (n > MAX_CONTENT_LENGTH) throw this.framingError('Content-Length too large');
+      head.contentLength = n;
+    } else if (this.kind === 'response') {
+      head.bodyUntilClose = true;
+    }
+    if (connection) {
+      head.connectionClose = hasToken(connection, 'close') || (head.versionMinor === 0 && !hasToken(connection, 'keep-alive'));
+      head.upgrade = hasUpgrade && hasToken(connection, 'upgrade');
+    } else head.connectionClose = head.versionMinor === 0;
+    if (this.kind === 'request' && head.method === 'CONNECT') head.upgrade = true;
+  }
+
+  private framingError(reason: string): HttpParseError {
+    return new HttpParseError(this.kind === 'request' ? 400 : 502, reason);
+  }
+}
+
+/** Index of the "\r\n\r\n" ending a head that starts at `from`, or -1. */
+function findHeadEnd(buf: Buffer, from: number): number {
+  return buf.indexOf('\r\n\r\n', from, 'latin1');
+}
+
+/** Parses "name: value" between start and end (excluding CRLF) into the flat header list. */
+function parseFieldLine(buf: Buffer, start: number, end: number, out: string[]): void {
+  let i = start;
+  while (i < end && TOKEN[buf[i]!]) i++;
+  if (i === start || buf[i] !== 0x3a) {
+    throw new HttpParseError(400, i < end && (buf[i] === 0x20 || buf[i] === 0x09) ? 'whitespace before colon in header field' : 'malformed header field name');
+  }
+  const name = buf.toString('latin1', start, i).toLowerCase();
+  i++;
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  let vEnd = end;
+  while (vEnd > i && (buf[vEnd - 1] === 0x20 || buf[vEnd - 1] === 0x09)) vEnd--;
+  for (let j = i; j < vEnd; j++) if (!FIELD_VALUE[buf[j]!]) throw new HttpParseError(400, 'invalid character in header value');
+  out.push(name, buf.toString('latin1', i, vEnd));
+}
+
+/** Parses "hex[;ext]\r" between start and the LF at `lf`. */
+function parseChunkSize(buf: Buffer, start: number, lf: number): number {
+  if (lf === start || buf[lf - 1] !== CR) throw new HttpParseError(400, 'bare LF in chunk size line');
+  const end = lf - 1;
+  let i = start;
+  let size = 0;
+  while (i < end && HEX[buf[i]!]! >= 0) {
+    size = size * 16 + HEX[buf[i]!]!;
+    if (size > MAX_CONTENT_LENGTH) throw new HttpParseError(400, 'chunk too large');
+    i++;
+  }
+  if (i === start) throw new HttpParseError(400, 'invalid chunk size');
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  if (i < end) {
+    if (buf[i] !== 0x3b) throw new HttpParseError(400, 'invalid chunk size');
+    for (let j = i; j < end; j++) if (!FIELD_VALUE[buf[j]!]) throw new HttpParseError(400, 'invalid chunk extension');
+  }
+  return size;
+}
+
+/** True when a comma-separated, lower-cased list contains `token`. */
+export function hasToken(list: string, token: string): boolean {
+  let from = 0;
+  while (from <= list.length) {
+    const comma = list.indexOf(',', from);
+    const item = list.slice(from, comma < 0 ? list.length : comma).trim();
+    if (item === token) return true;
+    if (comma < 0) return false;
+    from = comma + 1;
+  }
+  return false;
+}

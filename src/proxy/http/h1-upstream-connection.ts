@@ -1,0 +1,210 @@
+import type { Socket } from 'node:net';
+import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
+import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
+
+/** The router's side of one request on an upstream connection. */
+export interface UpstreamExchange {
+  /** A connection or stream is ready for this request: write the head now. */
+  onUpstreamReady(request: UpstreamRequest): void;
+  /** The upstream can take more request body. */
+  onUpstreamDrain(): void;
+  onUpstreamConnectFailure(reason: string): void;
+  onResponseHead(head: H1Head): void;
+  onResponseBody(chunk: Buffer): void;
+  onResponseComplete(trailers: string[] | undefined): void;
+  /** The connection failed mid-exchange; `responseStarted` tells whether any response byte was seen. */
+  onUpstreamReset(reason: string, responseStarted: boolean, reusedConnection: boolean): void;
+}
+
+/** What a connection tells its pool. */
+export interface ConnectionOwner {
+  onConnectionIdle(conn: H1UpstreamConnection): void;
+  onConnectionClosed(conn: H1UpstreamConnection): void;
+}
+
+const RESPONSE_LIMITS = { maxHeaderBytes: 96 * 1024, maxHeaders: 200 };
+
+/** One keep-alive HTTP/1.1 connection to an upstream host; carries one exchange at a time. */
+export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
+  readonly parser: H1Parser;
+  exchange: UpstreamExchange | null = null;
+  connected = false;
+  closed = false;
+  requests = 0;
+  idleSince = 0;
+  private responseStarted = false;
+  private keepAlive = true;
+  private chunkedRequest = false;
+  private drainWanted = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly owner: ConnectionOwner,
+    readonly hostKey: string,
+  ) {
+    this.parser = new H1Parser('response', RESPONSE_LIMITS, this);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => this.onClose());
+    socket.on('error', (err) => this.onError(err));
+    socket.on('drain', () => this.onSocketDrain());
+  }
+
+  /** Binds an exchange; the caller writes its request right after. */
+  attach(exchange: UpstreamExchange, headRequest: boolean): void {
+    this.exchange = exchange;
+    this.requests++;
+    this.responseStarted = false;
+    this.parser.expectNoBody = headRequest;
+  }
+
+  /** Whether this connection was used before the current exchange (a stale keep-alive may reset). */
+  get reused(): boolean {
+    return this.requests > 1;
+  }
+
+  sendHead(method: string, path: string, authority: string, _scheme: string, headers: string[], framing: BodyFraming): void {
+    let head = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    this.chunkedRequest = false;
+    if (framing.endStream) {
+      if (framing.contentLength === 0 && method !== 'GET' && method !== 'HEAD') head += 'content-length: 0\r\n';
+    } else if (framing.contentLength >= 0) head += `content-length: ${framing.contentLength}\r\n`;
+    else {
+      head += 'transfer-encoding: chunked\r\n';
+      this.chunkedRequest = true;
+    }
+    head += '\r\n';
+    this.socket.write(head, 'latin1');
+  }
+
+  sendBody(chunk: Buffer): boolean {
+    if (chunk.length === 0) return true;
+    if (!this.chunkedRequest) return this.checkDrain(this.socket.write(chunk));
+    this.socket.cork();
+    this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    this.socket.write(chunk);
+    const ok = this.socket.write('\r\n', 'latin1');
+    this.socket.uncork();
+    return this.checkDrain(ok);
+  }
+
+  sendEnd(_trailers: string[] | undefined): void {
+    // Request trailers are dropped on HTTP/1.1 upstreams (few servers accept them).
+    if (this.chunkedRequest) this.socket.write('0\r\n\r\n', 'latin1');
+  }
+
+  pauseResponse(): void {
+    this.socket.pause();
+  }
+
+  resumeResponse(): void {
+    this.socket.resume();
+  }
+
+  private checkDrain(ok: boolean): boolean {
+    if (!ok) this.drainWanted = true;
+    return ok;
+  }
+
+  private onSocketDrain(): void {
+    if (!this.drainWanted) return;
+    this.drainWanted = false;
+    this.exchange?.onUpstreamDrain();
+  }
+
+  /** Detaches the exchange without waiting for the rest of the response: the connection cannot be reused. */
+  abandon(): void {
+    this.exchange = null;
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.closed) return;
+    this.socket.destroy();
+  }
+
+  /** Hands over the socket and bytes after a 101 response, for a tunnel. */
+  detachForTunnel(): { socket: Socket; head: Buffer } {
+    const head = this.parser.takeTunnelBytes();
+    this.socket.removeAllListeners('data');
+    this.socket.removeAllListeners('end');
+    this.exchange = null;
+    this.keepAlive = false;
+    return { socket: this.socket, head };
+  }
+
+  markNoReuse(): void {
+    this.keepAlive = false;
+  }
+
+  onHead(head: H1Head): void {
+    if (head.statusCode >= 100 && head.statusCode < 200 && head.statusCode !== 101) return; // 1xx interim: swallowed
+    this.responseStarted = true;
+    if (head.connectionClose) this.keepAlive = false;
+    this.exchange?.onResponseHead(head);
+  }
+
+  onBody(chunk: Buffer): void {
+    this.exchange?.onResponseBody(chunk);
+  }
+
+  onMessageComplete(trailers: string[] | undefined): void {
+    const ex = this.exchange;
+    if (!ex || !this.responseStarted) return;
+    this.exchange = null;
+    ex.onResponseComplete(trailers);
+    if (this.keepAlive && !this.closed) {
+      this.idleSince = Date.now();
+      this.owner.onConnectionIdle(this);
+    } else this.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.exchange) {
+      // Bytes with no request outstanding: the upstream is confused; never reuse it.
+      this.destroy();
+      return;
+    }
+    try {
+      this.parser.execute(chunk);
+    } catch (err) {
+      const ex = this.exchange;
+      this.exchange = null;
+      this.destroy();
+      ex?.onUpstreamReset(err instanceof HttpParseError ? `protocol_error: ${err.reason}` : String(err), this.responseStarted, this.reused);
+    }
+  }
+
+  private onEnd(): void {
+    const ex = this.exchange;
+    if (ex) {
+      try {
+        this.parser.finish();
+      } catch {
+        // truncated message: reported as a reset below
+      }
+    }
+    this.socket.end();
+  }
+
+  private onError(err: Error): void {
+    const ex = this.exchange;
+    this.exchange = null;
+    if (!ex) return;
+    if (!this.connected) ex.onUpstreamConnectFailure((err as NodeJS.ErrnoException).code ?? err.message);
+    else ex.onUpstreamReset((err as NodeJS.ErrnoException).code ?? err.message, this.responseStarted, this.reused);
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    const ex = this.exchange;
+    this.exchange = null;
+    if (ex) {
+      if (!this.connected) ex.onUpstreamConnectFailure('connection closed');
+      else ex.onUpstreamReset('upstream closed the connection', this.responseStarted, this.reused);
+    }
+    this.owner.onConnectionClosed(this);
+  }
+}

@@ -1,0 +1,184 @@
+import http2 from 'node:http2';
+import type { Socket } from 'node:net';
+import type { DownstreamResponder } from './downstream-responder.js';
+import type { HttpListenerContext } from './http-listener-context.js';
+import { HttpStream } from './http-stream.js';
+import type { RequestHead } from './request-head.js';
+
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+/** Headers HTTP/2 forbids (RFC 9113 §8.2.2); the stream already drops hop-by-hop ones, these are belt and braces. */
+const FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+/** Writes one HttpStream's response onto an HTTP/2 stream. */
+class H2Responder implements DownstreamResponder {
+  readonly protocol = 'HTTP/2' as const;
+  stream: HttpStream | undefined;
+  private trailers: string[] | undefined;
+  private wantsTrailers = false;
+
+  constructor(readonly h2: http2.ServerHttp2Stream) {}
+
+  sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void {
+    if (this.h2.destroyed || this.h2.headersSent) return;
+    const out: http2.OutgoingHttpHeaders = { ':status': status };
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (FORBIDDEN.has(name)) continue;
+      const prev = out[name];
+      if (prev === undefined) out[name] = headers[i + 1]!;
+      else if (Array.isArray(prev)) prev.push(headers[i + 1]!);
+      else out[name] = [String(prev), headers[i + 1]!];
+    }
+    if (contentLength >= 0 && !endStream) out['content-length'] = contentLength;
+    // Trailers (gRPC status) can only follow when the upstream may send them: an HTTP/2 upstream.
+    this.wantsTrailers = !endStream && this.stream?.cluster?.http2 === true;
+    try {
+      this.h2.respond(out, { endStream, waitForTrailers: this.wantsTrailers });
+    } catch {
+      this.h2.close(NGHTTP2_INTERNAL_ERROR);
+    }
+  }
+
+  sendBody(chunk: Buffer): boolean {
+    if (this.h2.destroyed) return true;
+    return this.h2.write(chunk);
+  }
+
+  sendEnd(trailers: string[] | undefined): void {
+    if (this.h2.destroyed) return;
+    this.trailers = trailers;
+    if (this.wantsTrailers) this.h2.once('wantTrailers', () => this.writeTrailers());
+    this.h2.end();
+  }
+
+  private writeTrailers(): void {
+    const t: http2.OutgoingHttpHeaders = {};
+    const list = this.trailers ?? [];
+    for (let i = 0; i < list.length; i += 2) t[list[i]!] = list[i + 1]!;
+    try {
+      this.h2.sendTrailers(t);
+    } catch {
+      this.h2.close();
+    }
+  }
+
+  abort(): void {
+    if (!this.h2.destroyed) this.h2.close(NGHTTP2_INTERNAL_ERROR);
+  }
+
+  notifyDrain(stream: HttpStream): void {
+    this.h2.once('drain', () => stream.onDownstreamDrain());
+  }
+
+  startTunnel(): void {
+    this.abort();
+  }
+
+  pauseRequestBody(): void {
+    this.h2.pause();
+  }
+
+  resumeRequestBody(): void {
+    this.h2.resume();
+  }
+}
+
+/**
+ * Serves HTTP/2 (h2c prior knowledge, or h2 negotiated by ALPN) on sockets the listener hands over.
+ * nghttp2 (through node:http2) does the framing; each stream becomes an HttpStream.
+ */
+export class H2DownstreamServer {
+  private readonly server: http2.Http2Server;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+
+  constructor(
+    private readonly ctx: () => HttpListenerContext,
+    private readonly scheme: 'http' | 'https',
+    private readonly peerPrincipalOf: (socket: Socket) => string,
+  ) {
+    const hcm = ctx().hcm;
+    this.server = http2.createServer({
+      maxSessionMemory: 64,
+      settings: { maxConcurrentStreams: hcm.http2ProtocolOptions.maxConcurrentStreams, enablePush: false },
+      maxHeaderListPairs: hcm.commonHttpProtocolOptions.maxHeadersCount + 8,
+      maxSendHeaderBlockLength: 256 * 1024,
+    });
+    this.server.on('session', (session) => this.onSession(session));
+    this.server.on('stream', (s: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) =>
+      this.onStream(s, headers, flags, raw),
+    );
+    this.server.setTimeout(0);
+  }
+
+  /** Takes a socket whose first bytes (already read) are the HTTP/2 preface, or a TLS socket that chose h2. */
+  accept(socket: Socket, initial: Buffer | undefined): void {
+    if (initial && initial.length > 0) socket.unshift(initial);
+    this.server.emit('connection', socket);
+  }
+
+  private onSession(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    this.ctx().stats.downstreamConnections++;
+    const idle = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
+    if (idle > 0) session.setTimeout(idle, () => session.close());
+    session.on('close', () => this.sessions.delete(session));
+    session.on('error', () => session.destroy());
+  }
+
+  private onStream(h2: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]): void {
+    const ctx = this.ctx();
+    ctx.stats.downstreamRequests++;
+    const method = headers[':method'];
+    const path = headers[':path'];
+    const authority = headers[':authority'] ?? headers.host;
+    if (typeof method !== 'string' || typeof path !== 'string' || typeof authority !== 'string' || method === 'CONNECT') {
+      ctx.stats.protocolErrors++;
+      h2.close(NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
+    const list: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      if (name.charCodeAt(0) === 0x3a || name === 'host') continue;
+      list.push(name, raw[i + 1]!);
+    }
+    const req: RequestHead = {
+      method,
+      path,
+      authority: authority.toLowerCase(),
+      scheme: this.scheme,
+      headers: list,
+      remoteAddress: h2.session?.socket?.remoteAddress ?? '',
+    };
+    const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+    const cl = headers['content-length'];
+    const length = endStream ? 0 : cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1;
+    const responder = new H2Responder(h2);
+    const stream = new HttpStream(ctx, req, responder, length, this.peerPrincipalOf(h2.session!.socket as Socket), undefined);
+    responder.stream = stream;
+    let trailers: string[] | undefined;
+    h2.on('trailers', (t: http2.IncomingHttpHeaders) => {
+      trailers = [];
+      for (const [k, v] of Object.entries(t)) if (v !== undefined && k.charCodeAt(0) !== 0x3a) trailers.push(k, String(v));
+    });
+    if (endStream) stream.requestComplete = true;
+    else {
+      h2.on('data', (chunk: Buffer) => stream.onRequestBody(chunk));
+      h2.on('end', () => stream.onRequestEnd(trailers));
+    }
+    h2.on('close', () => {
+      if (!stream.done) stream.onDownstreamReset();
+    });
+    h2.on('error', () => undefined);
+    stream.start();
+  }
+
+  /** Graceful drain: GOAWAY to every session, in-flight streams finish. */
+  drain(): void {
+    for (const s of this.sessions) if (!s.closed) s.close();
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+}

@@ -1,0 +1,27 @@
+import type { HttpConnectionManager } from '../../model/listener.js';
+import type { ClusterLookup } from '../clusters/upstream-cluster.js';
+import type { RouteTable } from '../routing/route-table.js';
+import type { HttpStream } from './http-stream.js';
+
+/** Counters for the proxy's own health, summed into metrics. */
+export interface HttpListenerStats {
+  downstreamConnections: number;
+  downstreamRequests: number;
+  protocolErrors: number;
+  retries: number;
+}
+
+/** What a stream needs from the listener it arrived on; swapped as a whole on config changes. */
+export interface HttpListenerContext {
+  readonly listenerName: string;
+  readonly hcm: HttpConnectionManager;
+  readonly clusters: ClusterLookup;
+  readonly stats: HttpListenerStats;
+  /** The current route table; undefined while an RDS route configuration has not arrived. */
+  routeTable(): RouteTable | undefined;
+  newRequestId(): string;
+  /** Adds or continues trace headers (traceparent, B3) on the upstream header list. */
+  propagateTrace(headers: string[]): void;
+  /** Metrics and access log for a finished stream. */
+  onStreamComplete(stream: HttpStream): void;
+}

@@ -1,0 +1,554 @@
+import type { RetryPolicy } from '../../model/route.js';
+import type { UpstreamCluster, UpstreamHost } from '../clusters/upstream-cluster.js';
+import type { RouteMatchResult } from '../routing/route-table.js';
+import type { DownstreamResponder } from './downstream-responder.js';
+import type { H1Head } from './h1-parser.js';
+import { H1UpstreamConnection, type UpstreamExchange } from './h1-upstream-connection.js';
+import { connectionTokens, isHopByHop } from './hop-by-hop.js';
+import type { HttpListenerContext } from './http-listener-context.js';
+import { headerValue, type RequestHead } from './request-head.js';
+import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
+import type { UpstreamRequest } from './upstream-request.js';
+
+/** Request bodies up to this size are kept so the request can be retried. */
+const RETRY_BUFFER_LIMIT = 64 * 1024;
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+
+const enum Phase {
+  Routing,
+  WaitingUpstream,
+  Forwarding,
+  ResponseStreaming,
+  Done,
+}
+
+/**
+ * One request through the proxy: route → cluster → host → upstream request → response.
+ * Codec-neutral; the downstream codec feeds the request in and the responder writes the response out.
+ * State lives in fields (one object per request, no closures on the data path).
+ */
+export class HttpStream implements UpstreamExchange {
+  readonly startTime = performance.now();
+  readonly startEpochMs = Date.now();
+  phase = Phase.Routing;
+  route: RouteMatchResult | undefined;
+  cluster: UpstreamCluster | undefined;
+  host: UpstreamHost | undefined;
+  upstream: UpstreamRequest | undefined;
+  responseStatus = 0;
+  responseFlags: ResponseFlagCode = ResponseFlag.None;
+  responseDetails = '';
+  requestBytes = 0;
+  responseBytes = 0;
+  upstreamStart = 0;
+  upstreamServiceTimeMs = -1;
+  attempts = 0;
+  requestId = '';
+  /** Set by the codec: the request body has fully arrived. */
+  requestComplete = false;
+  private requestBody: Buffer[] | undefined;
+  private requestBodyBytes = 0;
+  private canRetry: boolean;
+  private retryPolicy: RetryPolicy | undefined;
+  private clusterName = '';
+  private upstreamPath = '';
+  private upstreamAuthority = '';
+  private upstreamHeaders: string[] = [];
+  private discardResponse = false;
+  private timer: NodeJS.Timeout | undefined;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  private retryOverflow = false;
+  private holdingRequestsBreaker = false;
+  private hostHeld = false;
+  private hasRequestBody: boolean;
+  private pendingBody: Buffer[] | undefined;
+  constructor(
+    readonly ctx: HttpListenerContext,
+    readonly head: RequestHead,
+    readonly downstream: DownstreamResponder,
+    /** Request body length as announced, -1 when streamed, 0 when there is none. */
+    readonly requestContentLength: number,
+    readonly peerPrincipal: string,
+    /** The Upgrade protocol the downstream asked for and the listener allows (e.g. "websocket"). */
+    readonly upgrade: string | undefined,
+  ) {
+    this.hasRequestBody = requestContentLength !== 0;
+    this.canRetry = requestContentLength <= RETRY_BUFFER_LIMIT;
+  }
+
+  /** Routes the request and starts the first upstream attempt (or answers locally). */
+  start(): void {
+    const table = this.ctx.routeTable();
+    const route = table?.match(this.head);
+    if (!route) {
+      this.localReply(404, ResponseFlag.NoRouteFound, 'route_not_found', '');
+      return;
+    }
+    this.route = route;
+    const r = route.route;
+    if (r.directResponse) {
+      this.localReply(r.directResponse.status, ResponseFlag.None, 'direct_response', r.directResponse.body?.inlineString ?? '');
+      return;
+    }
+    if (r.redirect) {
+      const location = route.redirectLocation(this.head);
+      this.sendLocal(r.redirect.responseCode, ['location', location], '', 'redirect');
+      return;
+    }
+    this.clusterName = route.pickCluster(Math.random());
+    const cluster = this.ctx.clusters.get(this.clusterName);
+    if (!cluster) {
+      this.localReply(503, ResponseFlag.NoClusterFound, 'cluster_not_found', 'no cluster');
+      return;
+    }
+    this.cluster = cluster;
+    if (!cluster.tryAcquire('requests')) {
+      this.localReply(503, ResponseFlag.UpstreamOverflow, 'upstream_overflow', 'upstream overflow');
+      return;
+    }
+    this.holdingRequestsBreaker = true;
+    this.retryPolicy = route.retryPolicy;
+    this.canRetry = this.canRetry && this.retryPolicy !== undefined && this.retryPolicy.numRetries > 0;
+    if (this.canRetry && this.hasRequestBody) this.requestBody = [];
+    this.buildUpstreamHead(route);
+    const timeout = route.timeout;
+    if (timeout > 0) this.timer = setTimeout(onRouteTimeout, timeout, this);
+    this.attempt();
+  }
+
+  private buildUpstreamHead(route: RouteMatchResult): void {
+    const h = this.head;
+    this.upstreamPath = route.rewritePath(h.path);
+    this.upstreamAuthority = route.hostRewrite ?? h.authority;
+    const src = h.headers;
+    const tokens = connectionTokens(src);
+    const out: string[] = [];
+    let xff: string | undefined;
+    let sawRequestId = false;
+    for (let i = 0; i < src.length; i += 2) {
+      const name = src[i]!;
+      if (name === 'host' || name === 'content-length' || isHopByHop(name, tokens)) {
+        // gRPC needs "te: trailers" end to end on HTTP/2.
+        if (name === 'te' && this.cluster?.http2 && src[i + 1]!.toLowerCase() === 'trailers') out.push('te', 'trailers');
+        continue;
+      }
+      if (name === 'x-forwarded-for') {
+        xff = xff === undefined ? src[i + 1] : `${xff}, ${src[i + 1]}`;
+        continue;
+      }
+      if (name === 'x-forwarded-proto' && this.ctx.hcm.useRemoteAddress) continue;
+      if (name === 'x-request-id') {
+        if (!this.ctx.hcm.preserveExternalRequestId) continue;
+        sawRequestId = true;
+        this.requestId = src[i + 1]!;
+      }
+      out.push(name, src[i + 1]!);
+    }
+    if (this.ctx.hcm.useRemoteAddress) {
+      out.push('x-forwarded-for', xff === undefined ? h.remoteAddress : `${xff}, ${h.remoteAddress}`);
+      out.push('x-forwarded-proto', h.scheme);
+    } else if (xff !== undefined) out.push('x-forwarded-for', xff);
+    if (!sawRequestId && this.ctx.hcm.generateRequestId) {
+      this.requestId = this.ctx.newRequestId();
+      out.push('x-request-id', this.requestId);
+    }
+    if (this.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', this.upgrade);
+    this.ctx.propagateTrace(out);
+    route.applyRequestHeaders(out, h);
+    this.upstreamHeaders = out;
+  }
+
+  private attempt(): void {
+    const cluster = this.cluster!;
+    this.attempts++;
+    const host = cluster.chooseHost(this.hashKey());
+    if (!host) {
+      this.fail(503, ResponseFlag.NoHealthyUpstream, 'no_healthy_upstream');
+      return;
+    }
+    this.host = host;
+    host.activeRequests++;
+    this.hostHeld = true;
+    this.phase = Phase.WaitingUpstream;
+    this.upstreamStart = performance.now();
+    const perTry = this.retryPolicy?.perTryTimeout;
+    if (perTry && perTry > 0) this.perTryTimer = setTimeout(onPerTryTimeout, perTry, this);
+    const queued = cluster.http2 ? cluster.h2Session(host).acquire(this) : cluster.h1Pool(host).acquire(this, this.head.method === 'HEAD');
+    if (!queued) {
+      this.releaseHost();
+      this.fail(503, ResponseFlag.UpstreamOverflow, 'upstream_pending_overflow');
+    }
+  }
+
+  private hashKey(): string | undefined {
+    const policies = this.route!.route.route!.hashPolicy;
+    for (let i = 0; i < policies.length; i++) {
+      const p = policies[i]!;
+      if (p.header) {
+        const v = headerValue(this.head.headers, p.header.headerName);
+        if (v !== undefined) return v;
+      } else if (p.connectionProperties?.sourceIp) return this.head.remoteAddress;
+    }
+    return undefined;
+  }
+
+  onUpstreamReady(request: UpstreamRequest): void {
+    if (this.phase === Phase.Done) {
+      request.abandon();
+      return;
+    }
+    this.upstream = request;
+    this.phase = Phase.Forwarding;
+    const bodyless = !this.hasRequestBody;
+    request.sendHead(this.head.method, this.upstreamPath, this.upstreamAuthority, this.head.scheme, this.upstreamHeaders, {
+      contentLength: this.requestContentLength,
+      endStream: bodyless,
+    });
+    if (bodyless) return;
+    const held = this.requestBody ?? this.pendingBody;
+    this.pendingBody = undefined;
+    if (held !== undefined) for (let i = 0; i < held.length; i++) request.sendBody(held[i]!);
+    if (this.requestComplete) request.sendEnd(undefined);
+    else this.downstream.resumeRequestBody();
+  }
+
+  /** Request body bytes from the downstream codec. */
+  onRequestBody(chunk: Buffer): void {
+    this.requestBytes += chunk.length;
+    if (this.requestBody !== undefined) {
+      this.requestBodyBytes += chunk.length;
+      if (this.requestBodyBytes > RETRY_BUFFER_LIMIT) {
+        // Too big to replay: stream it and give up retries for this request.
+        this.canRetry = false;
+        const held = this.requestBody;
+        this.requestBody = undefined;
+        if (this.upstream === undefined) {
+          this.pendingBody = held;
+          this.pendingBody.push(chunk);
+          this.downstream.pauseRequestBody();
+          return;
+        }
+      } else this.requestBody.push(chunk);
+    }
+    const up = this.upstream;
+    if (up === undefined || this.phase === Phase.Routing || this.phase === Phase.WaitingUpstream) {
+      if (this.requestBody === undefined) {
+        (this.pendingBody ??= []).push(chunk);
+        this.downstream.pauseRequestBody();
+      }
+      return;
+    }
+    if (this.phase === Phase.Done) return;
+    if (!up.sendBody(chunk)) this.downstream.pauseRequestBody();
+  }
+
+  /** The request body ended (trailers from HTTP/2 or chunked HTTP/1.1). */
+  onRequestEnd(trailers: string[] | undefined): void {
+    this.requestComplete = true;
+    const up = this.upstream;
+    if (up === undefined || this.phase === Phase.WaitingUpstream || this.phase === Phase.Done) return;
+    if (this.hasRequestBody) up.sendEnd(trailers);
+  }
+
+  onUpstreamDrain(): void {
+    this.downstream.resumeRequestBody();
+  }
+
+  /** Called by the responder when the downstream can take more. */
+  onDownstreamDrain(): void {
+    this.upstream?.resumeResponse();
+  }
+
+  onUpstreamConnectFailure(reason: string): void {
+    if (this.phase === Phase.Done) return;
+    this.clearPerTry();
+    this.releaseHost();
+    this.cluster!.recordOutcome(this.host!, 'connect-failure');
+    this.upstream = undefined;
+    if (this.shouldRetry('connect-failure', 0)) return;
+    this.fail(503, ResponseFlag.UpstreamConnectionFailure, `upstream_connect_failure{${reason}}`);
+  }
+
+  onResponseHead(head: H1Head): void {
+    if (this.phase === Phase.Done) return;
+    const status = head.statusCode;
+    if (this.retryPolicy && status >= 500 && this.retriableStatus(status) && this.shouldRetryLater(status)) {
+      this.discardResponse = true;
+      return;
+    }
+    this.clearPerTry();
+    this.phase = Phase.ResponseStreaming;
+    this.responseStatus = status;
+    if (status === 101) {
+      this.startTunnel(head);
+      return;
+    }
+    this.upstreamServiceTimeMs = performance.now() - this.upstreamStart;
+    const src = head.headers;
+    const tokens = connectionTokens(src);
+    const out: string[] = [];
+    for (let i = 0; i < src.length; i += 2) {
+      const name = src[i]!;
+      if (name === 'content-length' || isHopByHop(name, tokens)) continue;
+      out.push(name, src[i + 1]!);
+    }
+    out.push('x-envoy-upstream-service-time', String(Math.round(this.upstreamServiceTimeMs)));
+    if (this.requestId && this.ctx.hcm.generateRequestId) out.push('x-request-id', this.requestId);
+    this.route!.applyResponseHeaders(out);
+    const noBody = this.head.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+    const length = head.chunked || head.bodyUntilClose ? -1 : head.contentLength;
+    const endStream = noBody || length === 0;
+    this.downstream.sendHead(status, out, noBody ? Math.max(length, 0) : length, endStream);
+  }
+
+  private startTunnel(head: H1Head): void {
+    const up = this.upstream;
+    if (this.upgrade === undefined || !(up instanceof H1UpstreamConnection)) {
+      this.onUpstreamReset('protocol_error: unexpected 101 response', false, false);
+      return;
+    }
+    this.upstreamServiceTimeMs = performance.now() - this.upstreamStart;
+    this.cluster!.recordOutcome(this.host!, 101);
+    this.releaseHost();
+    this.upstream = undefined;
+    const tunnel = up.detachForTunnel();
+    this.downstream.startTunnel(head.headers, tunnel.socket, tunnel.head, this);
+  }
+
+  /** The tunnel (WebSocket or other upgrade) closed; bytes are counted by the codec. */
+  onTunnelClosed(sent: number, received: number): void {
+    this.requestBytes += received;
+    this.responseBytes += sent;
+    this.finish();
+  }
+
+  onResponseBody(chunk: Buffer): void {
+    if (this.discardResponse || this.phase !== Phase.ResponseStreaming) return;
+    this.responseBytes += chunk.length;
+    if (!this.downstream.sendBody(chunk)) {
+      this.upstream?.pauseResponse();
+      this.downstream.notifyDrain(this);
+    }
+  }
+
+  onResponseComplete(trailers: string[] | undefined): void {
+    if (this.discardResponse) {
+      this.discardResponse = false;
+      this.upstream = undefined;
+      this.clearPerTry();
+      this.releaseHost();
+      this.retryAfterBackoff();
+      return;
+    }
+    if (this.phase !== Phase.ResponseStreaming) return;
+    this.cluster!.recordOutcome(this.host!, this.responseStatus);
+    this.releaseHost();
+    this.upstream = undefined;
+    const noBody = this.head.method === 'HEAD' || this.responseStatus === 204 || this.responseStatus === 304;
+    this.downstream.sendEnd(noBody ? undefined : trailers);
+    this.finish();
+  }
+
+  onUpstreamReset(reason: string, responseStarted: boolean, reusedConnection: boolean): void {
+    if (this.phase === Phase.Done) return;
+    this.clearPerTry();
+    this.releaseHost();
+    this.upstream = undefined;
+    if (this.discardResponse) {
+      this.discardResponse = false;
+      this.retryAfterBackoff();
+      return;
+    }
+    if (!responseStarted && this.phase !== Phase.ResponseStreaming) {
+      // A keep-alive connection the upstream had already closed: the request never reached it.
+      if (reusedConnection && (!this.hasRequestBody || this.requestBody !== undefined) && this.attempts < 8) {
+        this.attempt();
+        return;
+      }
+      this.cluster!.recordOutcome(this.host!, 'reset');
+      if (this.shouldRetry('reset', 0)) return;
+      const protocol = reason.startsWith('protocol_error');
+      this.fail(protocol ? 502 : 503, protocol ? ResponseFlag.UpstreamProtocolError : ResponseFlag.UpstreamRemoteReset, protocol ? reason : `upstream_reset_before_response_started{${reason}}`);
+      return;
+    }
+    this.cluster!.recordOutcome(this.host!, 'reset');
+    this.responseFlags = ResponseFlag.UpstreamRemoteReset;
+    this.responseDetails = `upstream_reset_after_response_started{${reason}}`;
+    this.downstream.abort();
+    this.finish();
+  }
+
+  /** The downstream went away: stop everything and free the upstream. */
+  onDownstreamReset(): void {
+    if (this.phase === Phase.Done) return;
+    if (this.upstream) this.upstream.abandon();
+    else if (this.host && this.cluster && this.phase === Phase.WaitingUpstream && !this.cluster.http2) this.cluster.h1Pool(this.host).cancel(this);
+    this.releaseHost();
+    this.upstream = undefined;
+    this.responseFlags = ResponseFlag.DownstreamConnectionTermination;
+    this.responseDetails = 'downstream_remote_disconnect';
+    this.finish();
+  }
+
+  routeTimeout(): void {
+    this.timer = undefined;
+    if (this.phase === Phase.Done) return;
+    this.abandonUpstream('timeout');
+    if (this.phase === Phase.ResponseStreaming) {
+      this.responseFlags = ResponseFlag.UpstreamRequestTimeout;
+      this.responseDetails = 'upstream_response_timeout';
+      this.downstream.abort();
+      this.finish();
+      return;
+    }
+    this.fail(504, ResponseFlag.UpstreamRequestTimeout, 'upstream_response_timeout');
+  }
+
+  perTryTimeout(): void {
+    this.perTryTimer = undefined;
+    if (this.phase === Phase.Done || this.phase === Phase.ResponseStreaming) return;
+    this.abandonUpstream('timeout');
+    if (this.shouldRetry('timeout', 0)) return;
+    this.fail(504, ResponseFlag.UpstreamRequestTimeout, 'upstream_per_try_timeout');
+  }
+
+  private abandonUpstream(outcome: 'timeout'): void {
+    if (this.upstream) this.upstream.abandon();
+    else if (this.host && this.cluster && !this.cluster.http2 && this.phase === Phase.WaitingUpstream) this.cluster.h1Pool(this.host).cancel(this);
+    if (this.host && this.cluster && this.phase !== Phase.ResponseStreaming) this.cluster.recordOutcome(this.host, outcome);
+    this.releaseHost();
+    this.upstream = undefined;
+    this.discardResponse = false;
+  }
+
+  private retriableStatus(status: number): boolean {
+    const on = this.retryPolicy!.retryOn;
+    if (on.includes('5xx')) return true;
+    if (on.includes('gateway-error') && status >= 502 && status <= 504) return true;
+    return on.includes('retriable-status-codes') && this.retryPolicy!.retriableStatusCodes.includes(status);
+  }
+
+  /** Checks the retry budget for a retriable response without starting the retry yet. */
+  private shouldRetryLater(_status: number): boolean {
+    if (!this.canRetry || this.attempts > this.retryPolicy!.numRetries || !this.requestComplete) return false;
+    if (!this.cluster!.tryAcquire('retries')) {
+      this.retryOverflow = true;
+      return false;
+    }
+    this.cluster!.release('retries');
+    this.cluster!.recordOutcome(this.host!, _status);
+    return true;
+  }
+
+  /** Starts a retry for a failure before the response, when the policy and the budget allow. */
+  private shouldRetry(kind: 'connect-failure' | 'reset' | 'timeout', _status: number): boolean {
+    const policy = this.retryPolicy;
+    if (!policy || !this.canRetry || this.attempts > policy.numRetries) return false;
+    if (this.hasRequestBody && !this.requestComplete) return false;
+    const on = policy.retryOn;
+    const ok =
+      on.includes('5xx') ||
+      on.includes('gateway-error') ||
+      (kind === 'connect-failure' && on.includes('connect-failure')) ||
+      (kind === 'reset' && on.includes('reset'));
+    if (!ok) return false;
+    if (!this.cluster!.tryAcquire('retries')) {
+      this.retryOverflow = true;
+      return false;
+    }
+    this.cluster!.release('retries');
+    this.retryAfterBackoff();
+    return true;
+  }
+
+  private retryAfterBackoff(): void {
+    const b = this.retryPolicy!.retryBackOff;
+    // Full jitter over an exponential window, as Envoy does.
+    const window = Math.min(b.baseInterval * 2 ** (this.attempts - 1), b.maxInterval);
+    this.ctx.stats.retries++;
+    this.phase = Phase.WaitingUpstream;
+    setTimeout(onRetryTimer, Math.random() * window, this);
+  }
+
+  retryNow(): void {
+    if (this.phase === Phase.Done) return;
+    this.attempt();
+  }
+
+  private clearPerTry(): void {
+    if (this.perTryTimer) {
+      clearTimeout(this.perTryTimer);
+      this.perTryTimer = undefined;
+    }
+  }
+
+  private releaseHost(): void {
+    if (this.hostHeld) {
+      this.hostHeld = false;
+      this.host!.activeRequests--;
+    }
+  }
+
+  private fail(status: number, flag: ResponseFlagCode, details: string): void {
+    const body = this.retryOverflow ? `${STATUS_TEXT[status] ?? 'error'} (retry budget exhausted)` : (STATUS_TEXT[status] ?? 'error');
+    this.localReply(status, flag, details, body);
+  }
+
+  private localReply(status: number, flag: ResponseFlagCode, details: string, body: string): void {
+    this.responseFlags = flag;
+    this.sendLocal(status, [], body, details);
+  }
+
+  private sendLocal(status: number, extra: string[], body: string, details: string): void {
+    this.responseDetails = details;
+    this.responseStatus = status;
+    const bytes = body.length === 0 ? undefined : Buffer.from(body);
+    const headers = extra;
+    if (bytes) headers.push('content-type', 'text/plain');
+    if (this.requestId) headers.push('x-request-id', this.requestId);
+    if (this.route) this.route.applyResponseHeaders(headers);
+    const isHead = this.head.method === 'HEAD';
+    this.downstream.sendHead(status, headers, bytes ? bytes.length : 0, !bytes || isHead);
+    if (bytes && !isHead) {
+      this.responseBytes += bytes.length;
+      this.downstream.sendBody(bytes);
+      this.downstream.sendEnd(undefined);
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.phase === Phase.Done) return;
+    this.phase = Phase.Done;
+    if (this.timer) clearTimeout(this.timer);
+    this.clearPerTry();
+    if (this.holdingRequestsBreaker) {
+      this.holdingRequestsBreaker = false;
+      this.cluster!.release('requests');
+    }
+    this.pendingBody = undefined;
+    this.requestBody = undefined;
+    this.ctx.onStreamComplete(this);
+  }
+
+  get done(): boolean {
+    return this.phase === Phase.Done;
+  }
+
+  get upstreamClusterName(): string {
+    return this.clusterName;
+  }
+}
+
+function onRouteTimeout(stream: HttpStream): void {
+  stream.routeTimeout();
+}
+
+function onPerTryTimeout(stream: HttpStream): void {
+  stream.perTryTimeout();
+}
+
+function onRetryTimer(stream: HttpStream): void {
+  stream.retryNow();
+}

@@ -1,0 +1,181 @@
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import type { Listener } from '../../model/listener.js';
+import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
+import { uriSans, sanMatches } from '../tls/san-match.js';
+import type { FilterChainRuntime } from './filter-chain-runtime.js';
+import type { TcpProxySession } from './tcp-proxy.js';
+
+/** The HTTP/2 connection preface (RFC 9113 §3.4); h2c with prior knowledge starts with it. */
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
+const TLS_HANDSHAKE = 0x16;
+
+/** Per-listener counters the metrics layer reads. */
+export interface ListenerStats {
+  connectionsAccepted: number;
+  connectionsActive: number;
+  tlsHandshakeFailures: number;
+  peerVerificationFailures: number;
+}
+
+export interface TcpProxyStarter {
+  start(chain: FilterChainRuntime, socket: Socket, peerPrincipal: string): TcpProxySession;
+}
+
+type Drainable = { drain(): void };
+
+/**
+ * One listener's connection handling: picks the filter chain (TLS or plaintext, SNI), the
+ * protocol (HTTP/1.1, HTTP/2 by ALPN or prior knowledge, or TCP), and tracks live connections for drain.
+ */
+export class ListenerRuntime {
+  readonly stats: ListenerStats = { connectionsAccepted: 0, connectionsActive: 0, tlsHandshakeFailures: 0, peerVerificationFailures: 0 };
+  private readonly live = new Set<Drainable>();
+  private tlsServer: tls.Server | undefined;
+  private draining = false;
+
+  constructor(
+    readonly model: Listener,
+    readonly chains: FilterChainRuntime[],
+    private readonly tcpProxy: TcpProxyStarter,
+    private readonly log: (msg: string, fields: Record<string, unknown>) => void,
+  ) {
+    const tlsChains = chains.filter((c) => c.isTls);
+    if (tlsChains.length > 0) this.tlsServer = this.createTlsServer(tlsChains);
+  }
+
+  /** Takes a freshly accepted socket. */
+  handleSocket(socket: Socket): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    this.stats.connectionsAccepted++;
+    this.stats.connectionsActive++;
+    socket.once('close', () => this.stats.connectionsActive--);
+    socket.on('error', () => socket.destroy());
+    const hasTls = this.tlsServer !== undefined;
+    const hasPlain = this.chains.some((c) => !c.isTls);
+    if (hasTls && !hasPlain) {
+      this.tlsServer!.emit('connection', socket);
+      return;
+    }
+    const plain = this.chains.find((c) => !c.isTls)!;
+    if (!hasTls && plain.tcp) {
+      this.startTcp(plain, socket, '');
+      return;
+    }
+    // Mixed TLS and plaintext (PERMISSIVE), or HTTP codec AUTO: look at the first bytes.
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      if (hasTls && first[0] === TLS_HANDSHAKE) {
+        socket.unshift(first);
+        this.tlsServer!.emit('connection', socket);
+      } else if (plain.tcp) {
+        socket.unshift(first);
+        this.startTcp(plain, socket, '');
+      } else this.startHttp(plain, socket, first, '');
+      socket.resume();
+    });
+  }
+
+  private startHttp(chain: FilterChainRuntime, socket: Socket, first: Buffer | undefined, principal: string): void {
+    const codec = chain.http!.hcm.codecType;
+    const isH2 =
+      codec === 'HTTP2' ||
+      (socket instanceof tls.TLSSocket ? socket.alpnProtocol === 'h2' : codec === 'AUTO' && first !== undefined && startsLikePreface(first));
+    if (isH2) {
+      chain.h2!.accept(socket, first);
+      return;
+    }
+    chain.http!.stats.downstreamConnections++;
+    const conn = new H1DownstreamConnection(socket, chain.getContext, this, socket instanceof tls.TLSSocket ? 'https' : 'http', principal, first);
+    this.live.add(conn);
+    if (this.draining) conn.drain();
+  }
+
+  private startTcp(chain: FilterChainRuntime, socket: Socket, principal: string): void {
+    const session = this.tcpProxy.start(chain, socket, principal);
+    this.live.add(session);
+    socket.once('close', () => this.live.delete(session));
+  }
+
+  onConnectionClosed(conn: Drainable): void {
+    this.live.delete(conn);
+  }
+
+  private createTlsServer(chains: FilterChainRuntime[]): tls.Server {
+    const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any') ?? chains[0]!;
+    const requireClientCert = chains.some((c) => c.model.transportSocket!.requireClientCertificate);
+    const allRequire = chains.every((c) => c.model.transportSocket!.requireClientCertificate);
+    const hasHttp = chains.some((c) => !c.tcp);
+    const server = tls.createServer({
+      secureContext: fallback.secureContext,
+      SNICallback: (name, cb) => cb(null, this.chainFor(chains, name).secureContext),
+      ALPNProtocols: hasHttp ? ['h2', 'http/1.1'] : undefined,
+      requestCert: requireClientCert,
+      // When every chain demands a client certificate, the handshake itself refuses an unverifiable peer.
+      rejectUnauthorized: allRequire,
+      handshakeTimeout: 10_000,
+    });
+    server.on('secureConnection', (s: tls.TLSSocket) => this.onSecureConnection(chains, s));
+    server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
+      this.stats.tlsHandshakeFailures++;
+      this.log('tls handshake failed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
+      s.destroy();
+    });
+    return server;
+  }
+
+  private chainFor(chains: FilterChainRuntime[], serverName: string | undefined): FilterChainRuntime {
+    let wildcard: FilterChainRuntime | undefined;
+    let any: FilterChainRuntime | undefined;
+    for (const c of chains) {
+      const m = c.matchesServerName(serverName);
+      if (m === 'exact') return c;
+      if (m === 'wildcard') wildcard ??= c;
+      else if (m === 'any') any ??= c;
+    }
+    return wildcard ?? any ?? chains[0]!;
+  }
+
+  private onSecureConnection(chains: FilterChainRuntime[], socket: tls.TLSSocket): void {
+    const chain = this.chainFor(chains, (socket as tls.TLSSocket & { servername?: string | false }).servername || undefined);
+    const ts = chain.model.transportSocket!;
+    let principal = '';
+    if (ts.requireClientCertificate) {
+      const peer = socket.getPeerCertificate();
+      const sans = ts.commonTlsContext.validationContext?.matchTypedSubjectAltNames ?? [];
+      if (!socket.authorized || !peer || !peer.raw || !sanMatches(peer, sans)) {
+        this.stats.peerVerificationFailures++;
+        this.log('peer certificate refused', {
+          listener: this.model.name,
+          remote: socket.remoteAddress,
+          reason: socket.authorized ? 'subject alternative names do not match' : String(socket.authorizationError ?? 'no certificate'),
+          peer: peer && peer.raw ? uriSans(peer).join(',') : '',
+        });
+        socket.destroy();
+        return;
+      }
+      principal = uriSans(peer)[0] ?? '';
+    }
+    if (chain.tcp) this.startTcp(chain, socket, principal);
+    else this.startHttp(chain, socket, undefined, principal);
+  }
+
+  /** Stops taking connections and asks live ones to finish (Connection: close, GOAWAY). */
+  drain(): void {
+    this.draining = true;
+    for (const c of this.live) c.drain();
+    for (const chain of this.chains) chain.h2?.drain();
+  }
+
+  get liveConnections(): number {
+    return this.live.size + this.chains.reduce((n, c) => n + (c.h2?.sessionCount ?? 0), 0);
+  }
+}
+
+function startsLikePreface(first: Buffer): boolean {
+  const n = Math.min(first.length, H2_PREFACE.length);
+  return n >= 3 && first.compare(H2_PREFACE, 0, n, 0, n) === 0;
+}

@@ -1,0 +1,108 @@
+import type { Socket } from 'node:net';
+import type { TcpProxy } from '../../model/listener.js';
+import type { ClusterLookup, UpstreamHost } from '../clusters/upstream-cluster.js';
+
+/** What the telemetry layer learns about a finished TCP connection. */
+export interface TcpSessionRecord {
+  listenerName: string;
+  config: TcpProxy;
+  cluster: string;
+  upstreamHost: string;
+  downstreamRemote: string;
+  peerPrincipal: string;
+  startEpochMs: number;
+  durationMs: number;
+  bytesReceived: number;
+  bytesSent: number;
+  /** Why it ended when that was not a normal close: "UF", "UH", "IDLE". */
+  flag: string;
+}
+
+export interface TcpTelemetry {
+  onTcpOpen(record: TcpSessionRecord): void;
+  onTcpClose(record: TcpSessionRecord): void;
+}
+
+/** One proxied TCP connection: downstream ↔ one upstream host, bytes both ways with back-pressure. */
+export class TcpProxySession {
+  private upstream: Socket | undefined;
+  private readonly record: TcpSessionRecord;
+  private finished = false;
+  private host: UpstreamHost | undefined;
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly downstream: Socket,
+    config: TcpProxy,
+    listenerName: string,
+    peerPrincipal: string,
+    clusters: ClusterLookup,
+    private readonly telemetry: TcpTelemetry,
+  ) {
+    this.record = {
+      listenerName,
+      config,
+      cluster: config.cluster,
+      upstreamHost: '',
+      downstreamRemote: downstream.remoteAddress ?? '',
+      peerPrincipal,
+      startEpochMs: Date.now(),
+      durationMs: 0,
+      bytesReceived: 0,
+      bytesSent: 0,
+      flag: '-',
+    };
+    downstream.pause();
+    const cluster = clusters.get(config.cluster);
+    const host = cluster?.chooseHost(downstream.remoteAddress);
+    if (!cluster || !host) {
+      this.record.flag = 'UH';
+      this.finish();
+      return;
+    }
+    this.host = host;
+    host.activeRequests++;
+    this.record.upstreamHost = host.key;
+    telemetry.onTcpOpen(this.record);
+    const up = cluster.connectTcp(host);
+    this.upstream = up;
+    const timer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.model.connectTimeout);
+    up.once(cluster.tcpReadyEvent, () => {
+      clearTimeout(timer);
+      downstream.pipe(up);
+      up.pipe(downstream);
+      downstream.resume();
+    });
+    up.on('error', () => {
+      if (this.record.flag === '-' && up.connecting) this.record.flag = 'UF';
+    });
+    up.once('close', () => {
+      clearTimeout(timer);
+      if (this.record.flag === 'UF') cluster.recordOutcome(host, 'connect-failure');
+      this.finish();
+    });
+    downstream.once('close', () => this.finish());
+    const idle = config.idleTimeout;
+    if (idle > 0) {
+      downstream.setTimeout(idle, () => {
+        this.record.flag = 'IDLE';
+        this.finish();
+      });
+    }
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.record.bytesReceived = this.downstream.bytesRead;
+    this.record.bytesSent = this.downstream.bytesWritten;
+    this.record.durationMs = performance.now() - this.started;
+    this.downstream.destroy();
+    this.upstream?.destroy();
+    if (this.host) this.host.activeRequests--;
+    this.telemetry.onTcpClose(this.record);
+  }
+
+  /** TCP has no graceful in-band close: drain lets the connection run to its natural end. */
+  drain(): void {}
+}

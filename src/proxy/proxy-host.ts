@@ -1,0 +1,72 @@
+import type { ResourceSnapshot } from '../model/bootstrap.js';
+import { MetricsRegistry } from '../telemetry/metrics-registry.js';
+import type { MetricsSnapshot } from '../telemetry/metrics-snapshot.js';
+import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
+import { proxyLog } from './proxy-log.js';
+import { ProxyRuntime } from './proxy-runtime.js';
+import { StreamTelemetry } from './stream-telemetry.js';
+import type { KeyPolicy } from './tls/secure-context-factory.js';
+import type { WorkerSettings } from './workers/worker-messages.js';
+import { createAccessLog } from './access-log-sink.js';
+import { createTracePropagator } from './trace-propagation.js';
+
+/** A ProxyRuntime with its metrics and logs, in this process (a worker, or the only process). */
+export class ProxyHost {
+  readonly runtime: ProxyRuntime;
+  readonly registry: MetricsRegistry;
+  readonly proxyMetrics: ProxyMetrics;
+  readonly memoryKeyWarnings = new Set<string>();
+  private readonly telemetry: StreamTelemetry;
+
+  constructor(readonly settings: WorkerSettings) {
+    this.registry = new MetricsRegistry({ worker: String(settings.workerIndex) });
+    this.proxyMetrics = new ProxyMetrics(this.registry);
+    const keyPolicy: KeyPolicy = {
+      allowMemoryKeys: settings.allowMemoryKeys,
+      resolver: undefined,
+      onMemoryKey: (where) => {
+        if (!this.memoryKeyWarnings.has(where)) {
+          this.memoryKeyWarnings.add(where);
+          proxyLog('warn', 'INSECURE: private key held in proxy memory (memory key provider); use keyd custody in production', { where });
+        }
+      },
+    };
+    this.telemetry = new StreamTelemetry(this.registry, { workload: settings.nodeId, cluster: settings.nodeCluster }, createAccessLog(this.proxyMetrics), createTracePropagator());
+    this.runtime = new ProxyRuntime(settings.regexEngine, keyPolicy, this.telemetry, proxyLog);
+  }
+
+  /** Applies a snapshot; on failure the last good config keeps serving and the error is returned. */
+  apply(snapshot: ResourceSnapshot): string | undefined {
+    try {
+      this.runtime.apply(snapshot);
+      this.proxyMetrics.configReloadsAccepted.inc();
+      return undefined;
+    } catch (err) {
+      this.proxyMetrics.configReloadsRejected.inc();
+      const msg = err instanceof Error ? err.message : String(err);
+      proxyLog('error', 'config rejected; keeping the last good version', { version: snapshot.version, error: msg });
+      return msg;
+    }
+  }
+
+  /** Copies live data-path counters into gauges, then snapshots every family. */
+  metricsSnapshot(): MetricsSnapshot {
+    let active = 0;
+    for (const l of this.runtime.allListeners()) active += l.stats.connectionsActive;
+    this.proxyMetrics.downstreamConnectionsActive.set(active);
+    for (const c of this.runtime.clusters.all()) {
+      const m = this.proxyMetrics.cluster(c.name);
+      m.connectionsActive.set(c.stats.connectionsActive);
+      m.pendingRequests.set(c.stats.pending);
+      syncCounter(m.connectionsTotal, c.stats.connectionsTotal);
+      syncCounter(m.connectFailures, c.stats.connectFailures);
+      syncCounter(m.overflows.pending_requests, c.stats.pendingOverflow);
+    }
+    return this.registry.snapshot();
+  }
+}
+
+/** Counters mirror monotonic data-path totals. */
+function syncCounter(counter: { value: number }, total: number): void {
+  if (total > counter.value) counter.value = total;
+}

@@ -1,0 +1,192 @@
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import type { ResourceSnapshot } from '../model/bootstrap.js';
+import type { HttpConnectionManager, Listener } from '../model/listener.js';
+import { ClusterManager } from './clusters/cluster-manager.js';
+import type { HttpListenerContext, HttpListenerStats } from './http/http-listener-context.js';
+import type { HttpStream } from './http/http-stream.js';
+import { FilterChainRuntime } from './listeners/filter-chain-runtime.js';
+import { ListenerRuntime, type TcpProxyStarter } from './listeners/listener-runtime.js';
+import { TcpProxySession, type TcpTelemetry } from './listeners/tcp-proxy.js';
+import { createRegexEngine } from './routing/regex-engine-registry.js';
+import type { RegexEngine } from './routing/regex-engine.js';
+import { compileRouteTable, type RouteTable } from './routing/route-table.js';
+import { contextCertificates, createSecureContext, type KeyPolicy } from './tls/secure-context-factory.js';
+import { uriSans } from './tls/san-match.js';
+
+/** Where finished streams and connections are reported (metrics, access log, tracing). */
+export interface ProxyTelemetry extends TcpTelemetry {
+  onHttpStream(stream: HttpStream, ctx: HttpListenerContext): void;
+  newRequestId(): string;
+  propagateTrace(headers: string[]): void;
+}
+
+export interface ProxyLog {
+  (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** One worker's live proxy: listeners, route tables, clusters, swapped as a whole per accepted snapshot. */
+export class ProxyRuntime implements TcpProxyStarter {
+  readonly clusters: ClusterManager;
+  readonly regexEngine: RegexEngine;
+  private listeners = new Map<string, ListenerRuntime>();
+  private routeTables = new Map<string, RouteTable>();
+  private snapshot: ResourceSnapshot | undefined;
+  /** Stats per HTTP connection manager (by listener and chain), kept across reloads so counters only grow. */
+  private readonly httpStats = new Map<string, HttpListenerStats>();
+
+  constructor(
+    regexEngineName: string,
+    private readonly keyPolicy: KeyPolicy,
+    private readonly telemetry: ProxyTelemetry,
+    private readonly log: ProxyLog,
+  ) {
+    this.regexEngine = createRegexEngine(regexEngineName);
+    this.clusters = new ClusterManager(keyPolicy);
+  }
+
+  get version(): string {
+    return this.snapshot?.version ?? '';
+  }
+
+  get current(): ResourceSnapshot | undefined {
+    return this.snapshot;
+  }
+
+  /**
+   * Applies a validated snapshot. Everything that can fail (TLS material, regex compilation) is built
+   * before anything is swapped, so a failure leaves the last good config serving.
+   */
+  apply(snapshot: ResourceSnapshot): void {
+    const tables = new Map<string, RouteTable>();
+    for (const rc of snapshot.routeConfigurations) tables.set(rc.name, compileRouteTable(rc, this.regexEngine));
+    const built = new Map<string, { model: Listener; chains: FilterChainRuntime[]; inline: Array<RouteTable | undefined> }>();
+    for (const l of snapshot.listeners) {
+      const chains: FilterChainRuntime[] = [];
+      const inline: Array<RouteTable | undefined> = [];
+      for (const chain of l.filterChains) {
+        let ctx: tls.SecureContext | undefined;
+        if (chain.transportSocket) {
+          const common = chain.transportSocket.commonTlsContext;
+          const certs = contextCertificates(common, snapshot.secrets);
+          ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, `listener "${l.name}" chain "${chain.name}"`);
+        }
+        chains.push(new FilterChainRuntime(chain, ctx, peerPrincipalOf));
+        const f = chain.filters[0]!;
+        inline.push(f.name === 'envoy.filters.network.http_connection_manager' && f.typedConfig.routeConfig ? compileRouteTable(f.typedConfig.routeConfig, this.regexEngine) : undefined);
+      }
+      built.set(l.name, { model: l, chains, inline });
+    }
+    this.clusters.apply(snapshot.clusters, snapshot.secrets);
+    this.routeTables = tables;
+
+    const next = new Map<string, ListenerRuntime>();
+    for (const [name, b] of built) {
+      const old = this.listeners.get(name);
+      // Same shape: swap contexts in place so live keep-alive connections pick up the new routes.
+      const runtime = old && sameShape(old.model, b.model) ? old : new ListenerRuntime(b.model, b.chains, this, (m, f) => this.log('warn', m, f));
+      const chains = runtime === old ? old.chains : b.chains;
+      b.model.filterChains.forEach((chainModel, i) => {
+        const f = chainModel.filters[0]!;
+        if (f.name === 'envoy.filters.network.http_connection_manager') {
+          chains[i]!.setHttpContext(this.httpContext(b.model.name, i, f.typedConfig, b.inline[i]));
+        } else chains[i]!.tcp = f.typedConfig;
+      });
+      if (runtime === old) {
+        (old as { model: Listener }).model = b.model;
+      }
+      next.set(name, runtime);
+    }
+    for (const [name, old] of this.listeners) {
+      if (next.get(name) !== old) old.drain();
+    }
+    this.listeners = next;
+    this.snapshot = snapshot;
+  }
+
+  private httpContext(listenerName: string, chainIndex: number, hcm: HttpConnectionManager, inline: RouteTable | undefined): HttpListenerContext {
+    const statsKey = `${listenerName}/${chainIndex}`;
+    let stats = this.httpStats.get(statsKey);
+    if (!stats) {
+      stats = { downstreamConnections: 0, downstreamRequests: 0, protocolErrors: 0, retries: 0 };
+      this.httpStats.set(statsKey, stats);
+    }
+    const rdsName = hcm.rds?.routeConfigName;
+    const runtime = this;
+    const telemetry = this.telemetry;
+    const ctx: HttpListenerContext = {
+      listenerName,
+      hcm,
+      clusters: this.clusters,
+      stats,
+      routeTable: inline ? () => inline : () => runtime.routeTables.get(rdsName!),
+      newRequestId: () => telemetry.newRequestId(),
+      propagateTrace: (headers) => telemetry.propagateTrace(headers),
+      onStreamComplete: (stream) => telemetry.onHttpStream(stream, ctx),
+    };
+    return ctx;
+  }
+
+  /** Hands an accepted socket to the named listener. */
+  handleSocket(listenerName: string, socket: Socket): void {
+    const l = this.listeners.get(listenerName);
+    if (!l) {
+      socket.destroy();
+      return;
+    }
+    l.handleSocket(socket);
+  }
+
+  listener(name: string): ListenerRuntime | undefined {
+    return this.listeners.get(name);
+  }
+
+  allListeners(): ListenerRuntime[] {
+    return [...this.listeners.values()];
+  }
+
+  allHttpStats(): Map<string, HttpListenerStats> {
+    return this.httpStats;
+  }
+
+  start(chain: FilterChainRuntime, socket: Socket, peerPrincipal: string): TcpProxySession {
+    const listenerName = [...this.listeners.values()].find((l) => l.chains.includes(chain))?.model.name ?? '';
+    return new TcpProxySession(socket, chain.tcp!, listenerName, peerPrincipal, this.clusters, this.telemetry);
+  }
+
+  /** Graceful drain of every listener's connections. */
+  drain(): void {
+    for (const l of this.listeners.values()) l.drain();
+  }
+
+  liveConnections(): number {
+    let n = 0;
+    for (const l of this.listeners.values()) n += l.liveConnections;
+    return n;
+  }
+
+  close(): void {
+    this.clusters.close();
+  }
+}
+
+/** Listeners whose address and chain structure are unchanged keep their runtime and connections. */
+function sameShape(a: Listener, b: Listener): boolean {
+  if (a.address.socketAddress.address !== b.address.socketAddress.address || a.address.socketAddress.portValue !== b.address.socketAddress.portValue) return false;
+  if (a.filterChains.length !== b.filterChains.length) return false;
+  return a.filterChains.every((c, i) => {
+    const d = b.filterChains[i]!;
+    return (
+      c.filters[0]!.name === d.filters[0]!.name &&
+      JSON.stringify(c.transportSocket) === JSON.stringify(d.transportSocket) &&
+      JSON.stringify(c.filterChainMatch) === JSON.stringify(d.filterChainMatch)
+    );
+  });
+}
+
+function peerPrincipalOf(socket: Socket): string {
+  if (!(socket instanceof tls.TLSSocket)) return '';
+  const peer = socket.getPeerCertificate();
+  return peer && peer.raw ? (uriSans(peer)[0] ?? '') : '';
+}
+

@@ -1,0 +1,89 @@
+import type { Bootstrap } from '../model/bootstrap.js';
+import { renderPrometheusText } from '../telemetry/prometheus-text.js';
+import { AdminServer } from './admin/admin-server.js';
+import { redactKeys } from './admin/config-redaction.js';
+import { ListenerBinder } from './listeners/listener-binder.js';
+import { ProxyHost } from './proxy-host.js';
+import { proxyLog } from './proxy-log.js';
+import type { ProxySupervisor } from './proxy-supervisor.js';
+
+/** The whole proxy in one process (--concurrency 1): no IPC hop on any path. */
+export class SingleProcessProxy implements ProxySupervisor {
+  private readonly host: ProxyHost;
+  private readonly binder: ListenerBinder;
+  private admin: AdminServer | undefined;
+  private ready = false;
+  private draining = false;
+
+  constructor(
+    private bootstrap: Bootstrap,
+    allowMemoryKeys: boolean,
+    private readonly onExit: (code: number) => void,
+  ) {
+    this.host = new ProxyHost({
+      workerIndex: 0,
+      regexEngine: bootstrap.defaultRegexEngine,
+      allowMemoryKeys,
+      nodeId: bootstrap.node.id,
+      nodeCluster: bootstrap.node.cluster,
+    });
+    this.binder = new ListenerBinder((name, socket) => this.host.runtime.handleSocket(name, socket));
+  }
+
+  async start(): Promise<void> {
+    const error = this.host.apply(this.bootstrap.staticResources);
+    if (error) throw new Error(error);
+    await this.binder.apply(this.bootstrap.staticResources.listeners);
+    if (this.bootstrap.admin) {
+      this.admin = new AdminServer({
+        prometheusText: async () => renderPrometheusText(this.host.metricsSnapshot()),
+        configDump: () => this.configDump(),
+        isReady: () => this.ready && !this.draining,
+        listenerPorts: () => this.binder.ports(),
+        quit: () => void this.shutdown('admin /quitquitquit'),
+      });
+      const port = await this.admin.listen(this.bootstrap.admin.address.socketAddress.address, this.bootstrap.admin.address.socketAddress.portValue);
+      proxyLog('info', 'admin listening', { port });
+    }
+    this.ready = true;
+    proxyLog('info', 'proxy ready', { listeners: this.binder.ports(), version: this.host.runtime.version });
+  }
+
+  async reload(next: Bootstrap): Promise<string | undefined> {
+    const error = this.host.apply(next.staticResources);
+    if (error) return error;
+    try {
+      await this.binder.apply(next.staticResources.listeners);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    this.bootstrap = next;
+    proxyLog('info', 'config applied', { version: next.staticResources.version });
+    return undefined;
+  }
+
+  private configDump(): unknown {
+    return {
+      version: this.host.runtime.version,
+      node: this.bootstrap.node,
+      warnings: [...this.host.memoryKeyWarnings].map((w) => `INSECURE: private key in proxy memory for ${w}`),
+      workers: 1,
+      listenerPorts: this.binder.ports(),
+      resources: redactKeys(this.host.runtime.current),
+    };
+  }
+
+  /** Graceful: stop accepting, let in-flight requests finish (up to drainMs), then exit. */
+  async shutdown(why: string, drainMs = 5_000): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    proxyLog('info', 'draining', { reason: why });
+    this.binder.close();
+    this.host.runtime.drain();
+    const deadline = Date.now() + drainMs;
+    while (this.host.runtime.liveConnections() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    this.admin?.close();
+    this.host.runtime.close();
+    this.onExit(0);
+  }
+}

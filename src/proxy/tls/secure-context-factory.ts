@@ -1,0 +1,77 @@
+import tls from 'node:tls';
+import type { CertificateValidationContext, CommonTlsContext, Secret, TlsCertificate } from '../../model/tls.js';
+import { certificatesOf, findSecret, readDataSource, TlsMaterialError } from './tls-material.js';
+
+/** Turns a certificate whose key lives behind a provider into Node TLS options (engine + key URI, never key bytes). */
+export interface PrivateKeyResolver {
+  options(cert: TlsCertificate, chainPem: string): tls.SecureContextOptions;
+}
+
+/** Settings that decide whether keys held in process memory are allowed. */
+export interface KeyPolicy {
+  /** The explicit insecure switch: without it, a privateKey in config is refused. */
+  allowMemoryKeys: boolean;
+  resolver: PrivateKeyResolver | undefined;
+  onMemoryKey(where: string): void;
+}
+
+const VERSIONS = { TLSv1_2: 'TLSv1.2', TLSv1_3: 'TLSv1.3' } as const;
+/** Forward secrecy only, AEAD only: what testssl.sh expects of a modern endpoint. */
+const DEFAULT_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** Builds a SecureContext for one certificate plus the shared settings of a CommonTlsContext. */
+export function createSecureContext(
+  common: CommonTlsContext,
+  cert: TlsCertificate | undefined,
+  secrets: readonly Secret[],
+  policy: KeyPolicy,
+  where: string,
+  extra: tls.SecureContextOptions = {},
+): tls.SecureContext {
+  const opts: tls.SecureContextOptions = {
+    minVersion: VERSIONS[common.tlsParams?.tlsMinimumProtocolVersion ?? 'TLSv1_2'],
+    maxVersion: VERSIONS[common.tlsParams?.tlsMaximumProtocolVersion ?? 'TLSv1_3'],
+    ciphers: common.tlsParams?.cipherSuites?.join(':') ?? DEFAULT_CIPHERS,
+    ecdhCurve: common.tlsParams?.ecdhCurves?.join(':') ?? 'X25519:P-256:P-384',
+    honorCipherOrder: true,
+    ...extra,
+  };
+  if (cert) {
+    const chain = readDataSource(cert.certificateChain, `${where} certificateChain`);
+    if (cert.privateKey) {
+      if (!policy.allowMemoryKeys) {
+        throw new TlsMaterialError(`${where}: a privateKey in memory is refused; keep the key in custody (privateKeyProvider) or pass --insecure-memory-keys for development`);
+      }
+      policy.onMemoryKey(where);
+      opts.cert = chain;
+      opts.key = readDataSource(cert.privateKey, `${where} privateKey`);
+    } else {
+      if (!policy.resolver) throw new TlsMaterialError(`${where}: privateKeyProvider "${cert.privateKeyProvider!.providerName}" is not available`);
+      Object.assign(opts, policy.resolver.options(cert, chain));
+    }
+  }
+  const ca = trustedCa(common, secrets, where);
+  if (ca) opts.ca = ca;
+  return tls.createSecureContext(opts);
+}
+
+/** The trust bundle PEM of a context (inline validationContext or an SDS one), if any. */
+export function trustedCa(common: CommonTlsContext, secrets: readonly Secret[], where: string): string | undefined {
+  let vc: CertificateValidationContext | undefined = common.validationContext;
+  if (!vc && common.validationContextSdsSecretConfig) {
+    vc = findSecret(secrets, common.validationContextSdsSecretConfig.name).validationContext;
+  }
+  return vc?.trustedCa ? readDataSource(vc.trustedCa, `${where} trustedCa`) : undefined;
+}
+
+/** All certificates a TLS context serves (inline and SDS). */
+export function contextCertificates(common: CommonTlsContext, secrets: readonly Secret[]): TlsCertificate[] {
+  return certificatesOf(common.tlsCertificates, common.tlsCertificateSdsSecretConfigs, secrets);
+}

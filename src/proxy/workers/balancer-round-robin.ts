@@ -1,0 +1,20 @@
+import type { ConnectionBalancer, WorkerLoad } from './connection-balancer.js';
+
+/** Each new connection to the next ready worker in turn. */
+export class RoundRobinBalancer implements ConnectionBalancer {
+  readonly name = 'round-robin';
+  readonly acceptsInPrimary = true;
+  private next = 0;
+
+  pick(workers: readonly WorkerLoad[]): number {
+    const n = workers.length;
+    for (let i = 0; i < n; i++) {
+      const idx = (this.next + i) % n;
+      if (workers[idx]!.ready) {
+        this.next = (idx + 1) % n;
+        return idx;
+      }
+    }
+    return -1;
+  }
+}

@@ -1,0 +1,22 @@
+/** What a balancer may know about a worker when placing a connection. */
+export interface WorkerLoad {
+  readonly index: number;
+  /** Connections the primary handed to this worker that are still open. */
+  activeConnections: number;
+  /** Requests in flight, as last reported by the worker (load-aware balancing). */
+  outstandingRequests: number;
+  /** False while the worker is starting or restarting. */
+  ready: boolean;
+}
+
+/**
+ * Decides which worker process gets a new connection. `none` leaves it to the kernel (workers accept
+ * on a shared socket); the others accept in the primary and hand each socket to the chosen worker.
+ */
+export interface ConnectionBalancer {
+  readonly name: string;
+  /** True when the primary accepts and distributes; false when workers accept directly. */
+  readonly acceptsInPrimary: boolean;
+  /** Index into `workers` of the worker for the next connection; -1 when none is ready. */
+  pick(workers: readonly WorkerLoad[]): number;
+}

@@ -1,0 +1,89 @@
+/** Entry point of a proxy worker process: runs a ProxyHost and takes orders from the primary over IPC. */
+import type { Socket, Server } from 'node:net';
+import { ListenerBinder } from '../listeners/listener-binder.js';
+import { ProxyHost } from '../proxy-host.js';
+import { proxyLog } from '../proxy-log.js';
+import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
+
+const settings = JSON.parse(process.env.BULWARK_WORKER_SETTINGS ?? '{}') as WorkerSettings;
+const host = new ProxyHost(settings);
+const binder = new ListenerBinder((name, socket) => host.runtime.handleSocket(name, socket));
+let handedConnectionsClosed = 0;
+let draining = false;
+
+function send(msg: FromWorker): void {
+  if (process.connected) process.send!(msg);
+}
+
+process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
+  switch (msg.type) {
+    case 'config': {
+      const error = host.apply(msg.snapshot);
+      if (error) {
+        send({ type: 'rejected', version: msg.snapshot.version, error });
+        return;
+      }
+      // Listeners without a primary-side balancer are accepted here, on the socket shared through cluster.
+      const own = msg.snapshot.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none');
+      binder.apply(own).then(
+        () => send({ type: 'applied', version: msg.snapshot.version }),
+        (err: unknown) => send({ type: 'rejected', version: msg.snapshot.version, error: (err as Error).message }),
+      );
+      return;
+    }
+    case 'conn': {
+      const socket = handle as Socket | undefined;
+      if (!socket) return;
+      socket.once('close', () => {
+        handedConnectionsClosed++;
+      });
+      host.runtime.handleSocket(msg.listener, socket);
+      socket.resume();
+      return;
+    }
+    case 'stats': {
+      let outstanding = 0;
+      for (const c of host.runtime.clusters.all()) outstanding += c.stats.connectionsActive;
+      send({ type: 'stats', id: msg.id, snapshot: host.metricsSnapshot(), outstanding, liveConnections: host.runtime.liveConnections() });
+      return;
+    }
+    case 'drain':
+      void drain(msg.ms);
+      return;
+    case 'listen':
+      return;
+  }
+});
+
+/** Reports connection closes so the primary's balancers know each worker's load. */
+const loadTimer = setInterval(() => {
+  if (handedConnectionsClosed > 0) {
+    send({ type: 'load', outstanding: host.runtime.liveConnections(), closedConnections: handedConnectionsClosed });
+    handedConnectionsClosed = 0;
+  }
+}, 100);
+loadTimer.unref();
+
+async function drain(drainMs = 5_000): Promise<void> {
+  if (draining) return;
+  draining = true;
+  binder.close();
+  host.runtime.drain();
+  const deadline = Date.now() + drainMs;
+  while (host.runtime.liveConnections() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  host.runtime.close();
+  send({ type: 'drained' });
+  process.exit(0);
+}
+
+process.on('disconnect', () => {
+  // The primary is gone: no one will send config or sockets, so finish what is in flight and leave.
+  void drain();
+});
+process.on('SIGTERM', () => void drain());
+process.on('SIGINT', () => undefined);
+process.on('uncaughtException', (err) => {
+  proxyLog('error', 'uncaught exception in worker', { error: err.stack ?? err.message });
+  process.exit(70);
+});
+send({ type: 'ready' });

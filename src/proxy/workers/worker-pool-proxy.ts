@@ -1,0 +1,256 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Bootstrap } from '../../model/bootstrap.js';
+import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
+import { mergeSnapshots } from '../../telemetry/prometheus-text.js';
+import { AdminServer } from '../admin/admin-server.js';
+import { redactKeys } from '../admin/config-redaction.js';
+import { ListenerBinder } from '../listeners/listener-binder.js';
+import { proxyLog } from '../proxy-log.js';
+import type { ProxySupervisor } from '../proxy-supervisor.js';
+import { createBalancer } from './balancer-registry.js';
+import type { ConnectionBalancer, WorkerLoad } from './connection-balancer.js';
+import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
+
+interface WorkerSlot extends WorkerLoad {
+  worker: Worker;
+  version: string;
+  lastError: string | undefined;
+}
+
+const STATS_TIMEOUT_MS = 2_000;
+const RESTART_BACKOFF_MS = 500;
+
+/**
+ * The primary of a multi-process proxy: forks N workers (node:cluster), sends each config snapshot to
+ * all of them, accepts connections for listeners whose ConnectionBalancer works in the primary and
+ * hands each socket to the worker it picks, restarts workers that die, and serves the admin API.
+ */
+export class WorkerPoolProxy implements ProxySupervisor {
+  private readonly slots: WorkerSlot[] = [];
+  private readonly balancers = new Map<string, ConnectionBalancer>();
+  private readonly binder: ListenerBinder;
+  private admin: AdminServer | undefined;
+  private draining = false;
+  private statsSeq = 0;
+  private readonly statsWaiters = new Map<number, { want: number; got: MetricsSnapshot[]; done: (s: MetricsSnapshot[]) => void }>();
+  private readonly pendingApply = new Map<string, { want: number; errors: string[]; done: (errors: string[]) => void }>();
+
+  constructor(
+    private bootstrap: Bootstrap,
+    private readonly concurrency: number,
+    private readonly allowMemoryKeys: boolean,
+    private readonly onExit: (code: number) => void,
+  ) {
+    this.binder = new ListenerBinder((name, socket) => this.distribute(name, socket), true);
+  }
+
+  async start(): Promise<void> {
+    // Workers listening on the same address share one socket and the kernel spreads connections (balancer "none").
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+    const here = fileURLToPath(import.meta.url);
+    cluster.setupPrimary({ exec: here.replace(/worker-pool-proxy\.(ts|js)$/, 'worker-main.$1'), silent: false });
+    for (let i = 0; i < this.concurrency; i++) this.fork(i);
+    const errors = await this.applyEverywhere(this.bootstrap);
+    if (errors.length > 0) throw new Error(errors[0]);
+    await this.bindBalanced(this.bootstrap);
+    if (this.bootstrap.admin) {
+      this.admin = new AdminServer({
+        prometheusText: () => this.prometheusText(),
+        configDump: () => this.configDump(),
+        isReady: () => !this.draining && this.slots.every((s) => s.ready && s.version === this.bootstrap.staticResources.version),
+        listenerPorts: () => this.listenerPorts(),
+        quit: () => void this.shutdown('admin /quitquitquit'),
+      });
+      const a = this.bootstrap.admin.address.socketAddress;
+      const port = await this.admin.listen(a.address, a.portValue);
+      proxyLog('info', 'admin listening', { port });
+    }
+    proxyLog('info', 'proxy ready', { workers: this.concurrency, version: this.bootstrap.staticResources.version });
+  }
+
+  private fork(index: number): void {
+    const settings: WorkerSettings = {
+      workerIndex: index,
+      regexEngine: this.bootstrap.defaultRegexEngine,
+      allowMemoryKeys: this.allowMemoryKeys,
+      nodeId: this.bootstrap.node.id,
+      nodeCluster: this.bootstrap.node.cluster,
+    };
+    const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
+    const slot: WorkerSlot = { index, worker, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined };
+    this.slots[index] = slot;
+    worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+    worker.on('exit', (code, signal) => {
+      slot.ready = false;
+      if (this.draining) return;
+      proxyLog('error', 'worker exited; restarting', { worker: index, code, signal });
+      setTimeout(() => {
+        if (this.draining) return;
+        this.fork(index);
+        this.send(this.slots[index]!, { type: 'config', snapshot: this.bootstrap.staticResources });
+      }, RESTART_BACKOFF_MS);
+    });
+  }
+
+  private onMessage(slot: WorkerSlot, msg: FromWorker): void {
+    switch (msg.type) {
+      case 'ready':
+        return;
+      case 'applied':
+      case 'rejected': {
+        if (msg.type === 'applied') {
+          slot.version = msg.version;
+          slot.ready = true;
+          slot.lastError = undefined;
+        } else slot.lastError = msg.error;
+        const p = this.pendingApply.get(msg.version);
+        if (p) {
+          if (msg.type === 'rejected') p.errors.push(`worker ${slot.index}: ${msg.error}`);
+          if (--p.want === 0) {
+            this.pendingApply.delete(msg.version);
+            p.done(p.errors);
+          }
+        }
+        return;
+      }
+      case 'stats': {
+        slot.outstandingRequests = msg.outstanding;
+        const w = this.statsWaiters.get(msg.id);
+        if (w) {
+          w.got.push(msg.snapshot);
+          if (w.got.length === w.want) {
+            this.statsWaiters.delete(msg.id);
+            w.done(w.got);
+          }
+        }
+        return;
+      }
+      case 'load':
+        slot.outstandingRequests = msg.outstanding;
+        slot.activeConnections = Math.max(0, slot.activeConnections - msg.closedConnections);
+        return;
+      case 'drained':
+        return;
+    }
+  }
+
+  private send(slot: WorkerSlot, msg: ToWorker, handle?: Socket): boolean {
+    if (!slot.worker.isConnected()) return false;
+    slot.worker.send(msg, handle as never);
+    return true;
+  }
+
+  private applyEverywhere(b: Bootstrap): Promise<string[]> {
+    const version = b.staticResources.version;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pendingApply.delete(version);
+        resolve(['workers did not answer in time']);
+      }, 15_000);
+      this.pendingApply.set(version, {
+        want: this.slots.length,
+        errors: [],
+        done: (errors) => {
+          clearTimeout(timer);
+          resolve(errors);
+        },
+      });
+      for (const s of this.slots) this.send(s, { type: 'config', snapshot: b.staticResources });
+    });
+  }
+
+  private async bindBalanced(b: Bootstrap): Promise<void> {
+    const balanced = b.staticResources.listeners.filter((l) => l.connectionBalanceConfig.balancer !== 'none');
+    for (const l of balanced) {
+      const existing = this.balancers.get(l.name);
+      if (!existing || existing.name !== l.connectionBalanceConfig.balancer) this.balancers.set(l.name, createBalancer(l.connectionBalanceConfig.balancer));
+    }
+    await this.binder.apply(balanced);
+  }
+
+  /** Hands a connection accepted in the primary to the worker its listener's balancer picks. */
+  private distribute(listener: string, socket: Socket): void {
+    const balancer = this.balancers.get(listener);
+    const idx = balancer ? balancer.pick(this.slots) : -1;
+    const slot = idx >= 0 ? this.slots[idx] : undefined;
+    if (!slot || !this.send(slot, { type: 'conn', listener }, socket)) {
+      socket.destroy();
+      return;
+    }
+    slot.activeConnections++;
+  }
+
+  async reload(next: Bootstrap): Promise<string | undefined> {
+    for (const l of next.staticResources.listeners) {
+      try {
+        createBalancer(l.connectionBalanceConfig.balancer);
+      } catch (err) {
+        return `listener "${l.name}": ${(err as Error).message}`;
+      }
+    }
+    const errors = await this.applyEverywhere(next);
+    if (errors.length > 0) return errors.join('; ');
+    this.bootstrap = next;
+    try {
+      await this.bindBalanced(next);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    proxyLog('info', 'config applied', { version: next.staticResources.version, workers: this.slots.length });
+    return undefined;
+  }
+
+  private prometheusText(): Promise<string> {
+    const id = ++this.statsSeq;
+    const live = this.slots.filter((s) => s.worker.isConnected());
+    return new Promise((resolve) => {
+      const finish = (snaps: MetricsSnapshot[]): void => resolve(mergeSnapshots(snaps));
+      const timer = setTimeout(() => {
+        const w = this.statsWaiters.get(id);
+        this.statsWaiters.delete(id);
+        finish(w?.got ?? []);
+      }, STATS_TIMEOUT_MS);
+      this.statsWaiters.set(id, {
+        want: live.length,
+        got: [],
+        done: (s) => {
+          clearTimeout(timer);
+          finish(s);
+        },
+      });
+      for (const s of live) this.send(s, { type: 'stats', id });
+    });
+  }
+
+  private listenerPorts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const l of this.bootstrap.staticResources.listeners) out[l.name] = this.binder.portOf(l.name) ?? l.address.socketAddress.portValue;
+    return out;
+  }
+
+  private configDump(): unknown {
+    return {
+      version: this.bootstrap.staticResources.version,
+      node: this.bootstrap.node,
+      warnings: this.allowMemoryKeys ? ['INSECURE: --insecure-memory-keys is on: private keys may be held in proxy memory'] : [],
+      workers: this.slots.map((s) => ({ index: s.index, pid: s.worker.process.pid, ready: s.ready, version: s.version, activeConnections: s.activeConnections, lastError: s.lastError })),
+      resources: redactKeys(this.bootstrap.staticResources),
+    };
+  }
+
+  async shutdown(why: string, drainMs = 5_000): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    proxyLog('info', 'draining', { reason: why, workers: this.slots.length });
+    this.binder.close();
+    const exits = this.slots.map((s) => new Promise<void>((r) => (s.worker.isDead() ? r() : s.worker.once('exit', () => r()))));
+    for (const s of this.slots) this.send(s, { type: 'drain', ms: drainMs });
+    const timeout = new Promise<void>((r) => setTimeout(r, drainMs + 2_000));
+    await Promise.race([Promise.all(exits), timeout]);
+    for (const s of this.slots) if (!s.worker.isDead()) s.worker.process.kill('SIGKILL');
+    this.admin?.close();
+    this.onExit(0);
+  }
+}
