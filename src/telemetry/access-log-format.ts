@@ -6,7 +6,7 @@
  * (see docs/metrics.md), concatenation with escaping only where needed is faster and needs no
  * intermediate object.
  */
-import { jsonNumberOrNull, jsonString, jsonStringOrNull } from './json-fragments.js';
+import { jsonMillisOrNull, jsonNumberOrNull, jsonString, jsonStringOrNull } from './json-fragments.js';
 import { formatTimestamp } from './log-timestamp.js';
 
 /** Fields of one HTTP request's line. The data path may pass its own per-request state object if it has these fields. */
@@ -30,7 +30,7 @@ export interface HttpAccessLogRecord {
   bytesReceived: number;
   /** Response body bytes. */
   bytesSent: number;
-  /** Total time in ms from first request byte to last response byte. */
+  /** Total time in ms from first request byte to last response byte; logged as whole ms. */
   durationMs: number;
   /** Time in ms the upstream took, from request sent to response head received; -1 or absent when none. */
   upstreamServiceTimeMs?: number;
@@ -87,8 +87,8 @@ export function formatHttpAccessLog(r: HttpAccessLogRecord): string {
     ',"upstream_transport_failure_reason":' + jsonStringOrNull(r.upstreamTransportFailureReason) +
     ',"bytes_received":' + jsonNumberOrNull(r.bytesReceived) +
     ',"bytes_sent":' + jsonNumberOrNull(r.bytesSent) +
-    ',"duration":' + jsonNumberOrNull(r.durationMs) +
-    ',"upstream_service_time":' + jsonNumberOrNull(r.upstreamServiceTimeMs) +
+    ',"duration":' + jsonMillisOrNull(r.durationMs) +
+    ',"upstream_service_time":' + jsonMillisOrNull(r.upstreamServiceTimeMs) +
     ',"x_forwarded_for":' + jsonStringOrNull(r.xForwardedFor) +
     ',"user_agent":' + jsonStringOrNull(r.userAgent) +
     ',"request_id":' + jsonStringOrNull(r.requestId) +
@@ -116,7 +116,7 @@ export function formatTcpAccessLog(r: TcpAccessLogRecord): string {
     ',"upstream_transport_failure_reason":' + jsonStringOrNull(r.upstreamTransportFailureReason) +
     ',"bytes_received":' + jsonNumberOrNull(r.bytesReceived) +
     ',"bytes_sent":' + jsonNumberOrNull(r.bytesSent) +
-    ',"duration":' + jsonNumberOrNull(r.durationMs) +
+    ',"duration":' + jsonMillisOrNull(r.durationMs) +
     ',"upstream_host":' + jsonStringOrNull(r.upstreamHost) +
     ',"upstream_cluster":' + jsonStringOrNull(r.upstreamCluster) +
     ',"upstream_local_address":' + jsonStringOrNull(r.upstreamLocalAddress) +

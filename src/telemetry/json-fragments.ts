@@ -19,3 +19,8 @@ export function jsonStringOrNull(s: string | undefined): string {
 export function jsonNumberOrNull(n: number | undefined): string {
   return n === undefined || !(n >= 0) || n === Infinity ? 'null' : String(n);
 }
+
+/** Whole milliseconds (truncated, as Envoy's %DURATION%), or null when absent, negative or not finite. */
+export function jsonMillisOrNull(ms: number | undefined): string {
+  return ms === undefined || !(ms >= 0) || ms === Infinity ? 'null' : String(Math.floor(ms));
+}

@@ -122,6 +122,25 @@ export function traceHeaders(ctx: TraceContext): string[] {
   return out;
 }
 
+/**
+ * The whole hop on a flat [name, value, ...] header array (lower-case names): reads the incoming
+ * trace headers, removes them in place, appends the ones to send upstream, and returns the context
+ * (for the access log's traceparent / trace_id).
+ */
+export function rewriteTraceHeaders(headers: string[], sampleNewTrace: boolean): TraceContext {
+  const ctx = continueTrace(readTraceHeaders(headers), sampleNewTrace);
+  let kept = 0;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (TRACE_HEADER_NAMES.includes(headers[i]!)) continue;
+    headers[kept] = headers[i]!;
+    headers[kept + 1] = headers[i + 1]!;
+    kept += 2;
+  }
+  headers.length = kept;
+  for (const item of traceHeaders(ctx)) headers.push(item);
+  return ctx;
+}
+
 /** Collects the trace headers from a flat [name, value, ...] array (lower-case names) in one pass. */
 export function readTraceHeaders(headers: readonly string[]): IncomingTraceHeaders {
   const h: IncomingTraceHeaders = {};

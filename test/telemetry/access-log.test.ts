@@ -83,6 +83,7 @@ describe('access log lines', () => {
     assert.equal(parsed['response_flags'], '-');
     assert.equal(parsed['bytes_sent'], 5293);
     assert.equal(parsed['upstream_service_time'], 11);
+    assert.equal(JSON.parse(formatHttpAccessLog({ ...served, durationMs: 12.97 }))['duration'], 12, 'whole milliseconds, truncated as Envoy does');
     assert.equal(parsed['downstream_peer_principal'], 'spiffe://cluster.local/ns/default/sa/gateway');
   });
 

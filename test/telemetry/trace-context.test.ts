@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseB3Multi, parseB3Single } from '../../src/telemetry/b3-headers.js';
-import { continueTrace, readTraceHeaders, traceHeaders, TRACE_HEADER_NAMES } from '../../src/telemetry/trace-context.js';
+import { continueTrace, readTraceHeaders, rewriteTraceHeaders, traceHeaders, TRACE_HEADER_NAMES } from '../../src/telemetry/trace-context.js';
 import { formatTraceparent, isValidTracestate, parseTraceparent } from '../../src/telemetry/w3c-trace-context.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -185,5 +185,19 @@ describe('propagation through a proxy hop', () => {
     const incoming = readTraceHeaders(['host', 'a', 'traceparent', VALID, 'tracestate', 'a=1', 'x-b3-sampled', '1', 'tracestate', 'b=2', 'user-agent', 'x']);
     assert.deepEqual(incoming, { traceparent: VALID, tracestate: 'a=1,b=2', xB3Sampled: '1' });
     for (const name of traceHeaders(continueTrace(incoming, true)).filter((_, i) => i % 2 === 0)) assert.ok(TRACE_HEADER_NAMES.includes(name), name);
+  });
+
+  test('rewriting a header array in place replaces the incoming trace headers and keeps the others in order', () => {
+    const headers = ['host', 'a', 'x-b3-traceid', 'a'.repeat(32), 'traceparent', VALID, 'accept', '*/*', 'x-b3-spanid', 'b'.repeat(16), 'b3', 'junk'];
+    const ctx = rewriteTraceHeaders(headers, false);
+    assert.equal(ctx.traceId, TRACE);
+    const names = headers.filter((_, i) => i % 2 === 0);
+    assert.deepEqual(names.slice(0, 2), ['host', 'accept']);
+    assert.equal(names.filter((n) => n === 'traceparent').length, 1);
+    assert.equal(names.includes('b3'), false, 'the unreadable single header is removed, multi headers are sent');
+    const out = headerMap(headers);
+    assert.equal(out['traceparent'], `00-${TRACE}-${ctx.spanId}-01`);
+    assert.equal(out['x-b3-traceid'], TRACE);
+    assert.equal(out['x-b3-spanid'], ctx.spanId);
   });
 });
