@@ -1,5 +1,5 @@
 # The two commands a new user runs: `make demo` and `make test`.
-.PHONY: bootstrap build test demo bench clean
+.PHONY: bootstrap build test demo bench bench-proxy-throughput clean
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -15,6 +15,9 @@ demo: build
 
 bench: build
 	@for b in bench/*/run.sh; do echo "== $$b"; $$b || exit 1; done
+
+bench-%: build
+	bench/$*/run.sh
 
 clean:
 	rm -rf dist

@@ -18,7 +18,7 @@ import { uriSans } from './tls/san-match.js';
 export interface ProxyTelemetry extends TcpTelemetry {
   onHttpStream(stream: HttpStream, ctx: HttpListenerContext): void;
   newRequestId(): string;
-  propagateTrace(headers: string[]): void;
+  propagateTrace(headers: string[]): string | undefined;
 }
 
 export interface ProxyLog {

@@ -13,7 +13,7 @@ export interface AccessLogSink {
 }
 
 /** Adds or continues trace context on upstream headers. */
-export type TracePropagator = (headers: string[]) => void;
+export type TracePropagator = (headers: string[]) => string | undefined;
 
 /**
  * The data path's reporting: Istio standard metrics per (listener, cluster, peer), and the access
@@ -38,8 +38,8 @@ export class StreamTelemetry implements ProxyTelemetry {
     return this.requestIds();
   }
 
-  propagateTrace(headers: string[]): void {
-    this.tracer?.(headers);
+  propagateTrace(headers: string[]): string | undefined {
+    return this.tracer?.(headers);
   }
 
   onHttpStream(stream: HttpStream, ctx: HttpListenerContext): void {

@@ -20,8 +20,8 @@ export interface HttpListenerContext {
   /** The current route table; undefined while an RDS route configuration has not arrived. */
   routeTable(): RouteTable | undefined;
   newRequestId(): string;
-  /** Adds or continues trace headers (traceparent, B3) on the upstream header list. */
-  propagateTrace(headers: string[]): void;
+  /** Adds or continues trace headers (traceparent, B3) on the upstream header list; returns the traceparent sent. */
+  propagateTrace(headers: string[]): string | undefined;
   /** Metrics and access log for a finished stream. */
   onStreamComplete(stream: HttpStream): void;
 }

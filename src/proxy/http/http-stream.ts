@@ -45,6 +45,8 @@ export class HttpStream implements UpstreamExchange {
   upstreamServiceTimeMs = -1;
   attempts = 0;
   requestId = '';
+  /** The W3C traceparent sent upstream, for the access log. */
+  traceparent: string | undefined;
   /** Set by the codec: the request body has fully arrived. */
   requestComplete = false;
   private requestBody: Buffer[] | undefined;
@@ -154,7 +156,7 @@ export class HttpStream implements UpstreamExchange {
       out.push('x-request-id', this.requestId);
     }
     if (this.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', this.upgrade);
-    this.ctx.propagateTrace(out);
+    this.traceparent = this.ctx.propagateTrace(out);
     route.applyRequestHeaders(out, h);
     this.upstreamHeaders = out;
   }

@@ -1,0 +1,87 @@
+import type { AccessLog } from '../model/listener.js';
+import { AccessLogger } from '../telemetry/access-log.js';
+import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
+import type { HttpListenerContext } from './http/http-listener-context.js';
+import type { HttpStream } from './http/http-stream.js';
+import { headerValue } from './http/request-head.js';
+import type { TcpSessionRecord } from './listeners/tcp-proxy.js';
+import type { AccessLogSink } from './stream-telemetry.js';
+
+/** Writes each finished request or connection to the access logs its listener names. */
+class ProxyAccessLog implements AccessLogSink {
+  private readonly loggers = new Map<string, AccessLogger>();
+  private dropped = 0;
+
+  constructor(private readonly metrics: ProxyMetrics) {}
+
+  private logger(config: AccessLog): AccessLogger {
+    let l = this.loggers.get(config.path);
+    if (l === undefined) {
+      l = AccessLogger.open(config);
+      this.loggers.set(config.path, l);
+    }
+    return l;
+  }
+
+  logHttp(stream: HttpStream, ctx: HttpListenerContext, durationMs: number): void {
+    const logs = ctx.hcm.accessLog;
+    if (logs.length === 0) return;
+    const h = stream.head;
+    const record = {
+      startTimeMs: stream.startEpochMs,
+      method: h.method,
+      path: h.path,
+      protocol: stream.downstream.protocol,
+      responseCode: stream.responseStatus,
+      responseFlags: stream.responseFlags,
+      responseCodeDetails: stream.responseDetails || 'via_upstream',
+      bytesReceived: stream.requestBytes,
+      bytesSent: stream.responseBytes,
+      durationMs,
+      upstreamServiceTimeMs: stream.upstreamServiceTimeMs >= 0 ? stream.upstreamServiceTimeMs : undefined,
+      xForwardedFor: headerValue(h.headers, 'x-forwarded-for'),
+      userAgent: headerValue(h.headers, 'user-agent'),
+      requestId: stream.requestId || undefined,
+      authority: h.authority,
+      upstreamHost: stream.host?.key,
+      upstreamCluster: stream.upstreamClusterName || undefined,
+      downstreamRemoteAddress: h.remoteAddress,
+      routeName: stream.route?.name,
+      downstreamPeerPrincipal: stream.peerPrincipal || undefined,
+      traceparent: stream.traceparent,
+    };
+    for (let i = 0; i < logs.length; i++) if (!this.logger(logs[i]!).logHttp(record)) this.countDrop();
+  }
+
+  logTcp(r: TcpSessionRecord): void {
+    const logs = r.config.accessLog;
+    if (logs.length === 0) return;
+    const record = {
+      startTimeMs: r.startEpochMs,
+      responseFlags: r.flag,
+      bytesReceived: r.bytesReceived,
+      bytesSent: r.bytesSent,
+      durationMs: r.durationMs,
+      upstreamHost: r.upstreamHost || undefined,
+      upstreamCluster: r.cluster,
+      downstreamRemoteAddress: r.downstreamRemote,
+      downstreamPeerPrincipal: r.peerPrincipal || undefined,
+    };
+    for (let i = 0; i < logs.length; i++) if (!this.logger(logs[i]!).logTcp(record)) this.countDrop();
+  }
+
+  private countDrop(): void {
+    this.dropped++;
+    this.metrics.accessLogDroppedLines.inc();
+  }
+
+  /** Flushes every log, for shutdown. */
+  async close(): Promise<void> {
+    await Promise.all([...this.loggers.values()].map((l) => l.close(1000)));
+  }
+}
+
+/** The access log sink of one proxy process. */
+export function createAccessLog(metrics: ProxyMetrics): ProxyAccessLog {
+  return new ProxyAccessLog(metrics);
+}

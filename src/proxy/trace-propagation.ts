@@ -1,0 +1,14 @@
+import { rewriteTraceHeaders } from '../telemetry/trace-context.js';
+import { formatTraceparent } from '../telemetry/w3c-trace-context.js';
+import type { TracePropagator } from './stream-telemetry.js';
+
+/**
+ * Continues the incoming trace (W3C traceparent or B3) with a span for this hop, or starts one;
+ * `sampleNewTrace` decides sampling for traces this proxy starts.
+ */
+export function createTracePropagator(sampleNewTrace = false): TracePropagator {
+  return (headers: string[]) => {
+    const ctx = rewriteTraceHeaders(headers, sampleNewTrace);
+    return formatTraceparent(ctx.traceId, ctx.spanId, ctx.sampled);
+  };
+}

@@ -1,0 +1,41 @@
+/** Small builders for proxy configs in tests; the output is JSON, which YAML loaders accept. */
+
+export function address(port: number, ip = '127.0.0.1'): object {
+  return { socketAddress: { address: ip, portValue: port } };
+}
+
+export function staticCluster(name: string, ports: number[], extra: Record<string, unknown> = {}): object {
+  return {
+    name,
+    type: 'STATIC',
+    connectTimeout: '1s',
+    loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: ports.map((p) => ({ endpoint: { address: address(p) } })) }] },
+    ...extra,
+  };
+}
+
+export function httpListener(name: string, port: number, routeConfig: object, hcm: Record<string, unknown> = {}, chain: Record<string, unknown> = {}): object {
+  return {
+    name,
+    address: address(port),
+    filterChains: [
+      {
+        ...chain,
+        filters: [
+          {
+            name: 'envoy.filters.network.http_connection_manager',
+            typedConfig: { statPrefix: name, routeConfig, ...hcm },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function routeConfig(routes: object[], domains = ['*']): object {
+  return { name: 'routes', virtualHosts: [{ name: 'vh', domains, routes }] };
+}
+
+export function bootstrap(listeners: object[], clusters: object[], extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ node: { id: 'test-proxy', cluster: 'test' }, staticResources: { listeners, clusters, ...extra } }, null, 1);
+}

@@ -1,0 +1,94 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+
+export const REPO_ROOT = new URL('../..', import.meta.url).pathname;
+
+/** A running `bulwark proxy` child process. */
+export interface RunningProxy {
+  child: ChildProcess;
+  adminPort: number;
+  configFile: string;
+  /** Everything the proxy wrote to stderr (structured logs). */
+  logs(): string;
+  stdout(): string;
+  get(path: string): Promise<{ status: number; body: string }>;
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Rewrites the config file and sends SIGHUP. */
+  reload(yaml: string): void;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface ProxyOptions {
+  concurrency?: number;
+  extraArgs?: string[];
+}
+
+/**
+ * Starts the proxy on `yaml` (which may contain ADMIN_PORT, replaced by a free port) and waits for /ready.
+ * Tests use source through tsx so they never run stale builds.
+ */
+export async function startProxy(yaml: string, opts: ProxyOptions = {}): Promise<RunningProxy> {
+  const adminPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-test-'));
+  const configFile = join(dir, 'proxy.yaml');
+  const withAdmin = yaml.includes('ADMIN_PORT') ? yaml.replaceAll('ADMIN_PORT', String(adminPort)) : `${yaml}\nadmin:\n  address: { socketAddress: { address: 127.0.0.1, portValue: ${adminPort} } }\n`;
+  writeFileSync(configFile, withAdmin);
+  const args = ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--config', configFile, '--concurrency', String(opts.concurrency ?? 1), ...(opts.extraArgs ?? [])];
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const get = async (path: string): Promise<{ status: number; body: string }> => {
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`);
+    return { status: res.status, body: await res.text() };
+  };
+  const proxy: RunningProxy = {
+    child,
+    adminPort,
+    configFile,
+    logs: () => err,
+    stdout: () => out,
+    get,
+    async waitForLog(pattern, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(err)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in proxy logs:\n${err}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    reload(next: string) {
+      writeFileSync(configFile, next.includes('ADMIN_PORT') ? next.replaceAll('ADMIN_PORT', String(adminPort)) : `${next}\nadmin:\n  address: { socketAddress: { address: 127.0.0.1, portValue: ${adminPort} } }\n`);
+      child.kill('SIGHUP');
+    },
+    stop(signal: NodeJS.Signals = 'SIGTERM') {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', (code) => {
+          clearTimeout(t);
+          resolve(code);
+        });
+        child.kill(signal);
+      });
+    },
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`proxy exited with ${child.exitCode}:\n${err}`);
+    try {
+      const r = await get('/ready');
+      if (r.status === 200) return proxy;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`proxy not ready in time:\n${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
