@@ -41,15 +41,17 @@ export function parseBootstrap(text: string, file: string): Bootstrap {
 
   const root = attempt(() => FieldReader.of(doc.toJS(), file, 'bootstrap', ''));
   if (!root) throw new ConfigErrors(errors);
-  const bootstrap = attempt(() => readRoot(root, file, attempt));
-  if (bootstrap) for (const e of crossCheck(bootstrap.staticResources, file)) errors.push(e);
+  const rejected = new Set<string>();
+  const bootstrap = attempt(() => readRoot(root, file, attempt, rejected));
+  // References to resources that were themselves invalid are not reported twice.
+  if (bootstrap) for (const e of crossCheck(bootstrap.staticResources, file, rejected)) errors.push(e);
   if (errors.length > 0 || !bootstrap) throw new ConfigErrors(errors);
   return bootstrap;
 }
 
 type Attempt = <T>(fn: () => T) => T | undefined;
 
-function readRoot(root: FieldReader, file: string, attempt: Attempt): Bootstrap {
+function readRoot(root: FieldReader, file: string, attempt: Attempt, rejected: Set<string>): Bootstrap {
   const node = root.optObj('node');
   const admin = root.optObj('admin');
   const statics = root.optObj('staticResources') ?? FieldReader.of({}, file, 'staticResources', 'staticResources');
@@ -63,6 +65,7 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt): Bootstrap 
       const name = typeof named === 'string' ? named : `#${i}`;
       const res = attempt(() => read(FieldReader.of(item, file, `${kind} "${name}"`, '')));
       if (res !== undefined) out.push(res);
+      else rejected.add(`${kind}:${name}`);
     });
     return out;
   };
@@ -92,7 +95,7 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt): Bootstrap 
 }
 
 /** Checks references between resources: names unique, clusters, routes and secrets that exist. */
-export function crossCheck(s: ResourceSnapshot, file: string): ConfigError[] {
+export function crossCheck(s: ResourceSnapshot, file: string, rejected: ReadonlySet<string> = new Set()): ConfigError[] {
   const errors: ConfigError[] = [];
   const unique = (kind: string, names: string[]) => {
     const seen = new Set<string>();
@@ -108,9 +111,14 @@ export function crossCheck(s: ResourceSnapshot, file: string): ConfigError[] {
 
   const clusters = new Set(s.clusters.map((c) => c.name));
   const secrets = new Set(s.secrets.map((x) => x.name));
+  for (const r of rejected) {
+    if (r.startsWith('cluster:')) clusters.add(r.slice(8));
+    if (r.startsWith('secret:')) secrets.add(r.slice(7));
+  }
   const routes = new Map(s.routeConfigurations.map((r) => [r.name, r]));
+  for (const r of rejected) if (r.startsWith('routeConfiguration:')) routes.set(r.slice(19), undefined as never);
   const binds = new Map<string, string>();
-  for (const rc of s.routeConfigurations) errors.push(...checkRouteClusters(rc, clusters, file, `routeConfiguration "${rc.name}"`));
+  for (const rc of s.routeConfigurations) errors.push(...checkRouteClusters(rc, clusters, file, `routeConfiguration "${rc.name}"`, ''));
   for (const l of s.listeners) {
     const where = `listener "${l.name}"`;
     const bind = `${l.address.socketAddress.address}:${l.address.socketAddress.portValue}`;
@@ -130,7 +138,7 @@ export function crossCheck(s: ResourceSnapshot, file: string): ConfigError[] {
         if (hcm.rds && !routes.has(hcm.rds.routeConfigName)) {
           errors.push(new ConfigError(file, where, `${at}.filters[0].typedConfig.rds.routeConfigName`, `route configuration "${hcm.rds.routeConfigName}" is not defined`));
         }
-        if (hcm.routeConfig) errors.push(...checkRouteClusters(hcm.routeConfig, clusters, file, where));
+        if (hcm.routeConfig) errors.push(...checkRouteClusters(hcm.routeConfig, clusters, file, where, `${at}.filters[0].typedConfig.routeConfig.`));
       } else if (!clusters.has(f.typedConfig.cluster)) {
         errors.push(new ConfigError(file, where, `${at}.filters[0].typedConfig.cluster`, `cluster "${f.typedConfig.cluster}" is not defined`));
       }
@@ -140,13 +148,13 @@ export function crossCheck(s: ResourceSnapshot, file: string): ConfigError[] {
   return errors;
 }
 
-function checkRouteClusters(rc: RouteConfiguration, clusters: Set<string>, file: string, where: string): ConfigError[] {
+function checkRouteClusters(rc: RouteConfiguration, clusters: Set<string>, file: string, where: string, prefix: string): ConfigError[] {
   const errors: ConfigError[] = [];
   rc.virtualHosts.forEach((vh, v) =>
     vh.routes.forEach((route, r) => {
       const names = route.route?.cluster ? [route.route.cluster] : (route.route?.weightedClusters?.clusters.map((c) => c.name) ?? []);
       for (const n of names) {
-        if (!clusters.has(n)) errors.push(new ConfigError(file, where, `virtualHosts[${v}].routes[${r}].route`, `cluster "${n}" is not defined`));
+        if (!clusters.has(n)) errors.push(new ConfigError(file, where, `${prefix}virtualHosts[${v}].routes[${r}].route`, `cluster "${n}" is not defined`));
       }
     }),
   );

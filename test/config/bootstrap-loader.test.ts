@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
+import { ConfigErrors } from '../../src/config/config-errors.js';
+
+const FILE = 'gateway.yaml';
+
+const GOOD = `
+node: { id: gw }
+staticResources:
+  listeners:
+  - name: ingress
+    address: { socketAddress: { address: 127.0.0.1, portValue: 8080 } }
+    filterChains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typedConfig:
+          statPrefix: ingress
+          routeConfig:
+            virtualHosts:
+            - name: vh
+              domains: ["*"]
+              routes:
+              - match: { safeRegex: { regex: "/items/[0-9]+" } }
+                route: { cluster: items, timeout: 2.5s, retryPolicy: { retryOn: "5xx,reset", numRetries: 2, perTryTimeout: 500ms } }
+              - match: { prefix: / }
+                directResponse: { status: 404 }
+  clusters:
+  - name: items
+    lbPolicy: RING_HASH
+    loadAssignment:
+      endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: 127.0.0.1, portValue: 9000 } } } }] }]
+    outlierDetection: {}
+`;
+
+function errorsOf(yaml: string): string[] {
+  try {
+    parseBootstrap(yaml, FILE);
+  } catch (err) {
+    assert.ok(err instanceof ConfigErrors, String(err));
+    return err.errors.map((e) => e.message);
+  }
+  assert.fail('the config was accepted');
+}
+
+test('a valid bootstrap becomes the typed model with defaults and milliseconds', () => {
+  const b = parseBootstrap(GOOD, FILE);
+  const hcm = b.staticResources.listeners[0]!.filterChains[0]!.filters[0]!;
+  assert.equal(hcm.name, 'envoy.filters.network.http_connection_manager');
+  const route = hcm.name === 'envoy.filters.network.http_connection_manager' ? hcm.typedConfig.routeConfig!.virtualHosts[0]!.routes[0]! : undefined;
+  assert.equal(route!.route!.timeout, 2500);
+  assert.equal(route!.route!.retryPolicy!.perTryTimeout, 500);
+  assert.deepEqual(route!.route!.retryPolicy!.retryOn, ['5xx', 'reset']);
+  const cluster = b.staticResources.clusters[0]!;
+  assert.equal(cluster.lbPolicy, 'RING_HASH');
+  // Istio's outlier detection defaults fill what the user left out.
+  assert.deepEqual(cluster.outlierDetection, { consecutive5xx: 5, consecutiveGatewayFailure: 0, interval: 10_000, baseEjectionTime: 30_000, maxEjectionPercent: 10 });
+  assert.equal(cluster.circuitBreakers.thresholds.maxRequests, 1024);
+});
+
+test('an unknown field is an error naming file, resource and field path', () => {
+  const errs = errorsOf(GOOD.replace('lbPolicy: RING_HASH', 'lbPolicy: RING_HASH\n    lbPolcy: RANDOM'));
+  assert.deepEqual(errs, ['gateway.yaml: cluster "items": lbPolcy: unknown field']);
+});
+
+test('an invalid regex is reported with its field path', () => {
+  const errs = errorsOf(GOOD.replace('/items/[0-9]+', '/items/[0-9+'));
+  assert.equal(errs.length, 1);
+  assert.match(errs[0]!, /^gateway\.yaml: listener "ingress": filterChains\[0\]\.filters\[0\]\.typedConfig\.routeConfig\.virtualHosts\[0\]\.routes\[0\]\.match\.safeRegex\.regex: invalid regular expression/);
+});
+
+test('a route to an undefined cluster is refused', () => {
+  const errs = errorsOf(GOOD.replace('route: { cluster: items,', 'route: { cluster: itemz,'));
+  assert.equal(errs.length, 1);
+  assert.match(errs[0]!, /cluster "itemz" is not defined/);
+});
+
+test('every bad resource is reported, not only the first', () => {
+  const bad = GOOD.replace('portValue: 8080', 'portValue: 80800').replace("lbPolicy: RING_HASH", 'lbPolicy: FASTEST');
+  const errs = errorsOf(bad);
+  assert.equal(errs.length, 2, errs.join('\n'));
+  assert.ok(errs.some((e) => e.includes('listener "ingress"') && e.includes('portValue: must be between 0 and 65535')));
+  assert.ok(errs.some((e) => e.includes('cluster "items"') && e.includes('lbPolicy: must be one of')));
+});
+
+test('wrong types, bad durations and missing required fields say why', () => {
+  assert.match(errorsOf(GOOD.replace('timeout: 2.5s', 'timeout: soon'))[0]!, /timeout: expected a duration/);
+  assert.match(errorsOf(GOOD.replace('numRetries: 2', 'numRetries: two'))[0]!, /numRetries: expected an integer/);
+  assert.match(errorsOf(GOOD.replace('retryOn: "5xx,reset"', 'retryOn: "5xx,sometimes"'))[0]!, /unknown retry condition "sometimes"/);
+  assert.match(errorsOf(GOOD.replace('domains: ["*"]', 'domains: []'))[0]!, /domains: needs at least one domain/);
+});
+
+test('a header value with CR/LF cannot be configured (header injection)', () => {
+  const yaml = GOOD.replace('directResponse: { status: 404 }', 'directResponse: { status: 404 }\n                responseHeadersToAdd: [{ header: { key: x-a, value: "a\\r\\nset-cookie: x" } }]');
+  assert.match(errorsOf(yaml)[0]!, /must not contain CR, LF or NUL/);
+});
+
+test('YAML syntax errors and duplicate keys are reported with a line', () => {
+  assert.match(errorsOf('staticResources: [\n')[0]!, /gateway\.yaml: \(file\): line \d+/);
+  assert.match(errorsOf('node: {id: a}\nnode: {id: b}\n')[0]!, /line 2/);
+});
+
+test('two listeners on one address are refused', () => {
+  const twice = GOOD.replace('  clusters:', `  - name: second
+    address: { socketAddress: { address: 127.0.0.1, portValue: 8080 } }
+    filterChains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typedConfig: { statPrefix: tcp, cluster: items }
+  clusters:`);
+  assert.match(errorsOf(twice)[0]!, /127\.0\.0\.1:8080 is already used by listener "ingress"/);
+});
+
+test('a TLS listener needs a certificate and client verification needs a CA', () => {
+  const tls = GOOD.replace('    - filters:\n      - name: envoy.filters.network.http_connection_manager', `    - transportSocket:
+        name: envoy.transport_sockets.tls
+        typedConfig: { commonTlsContext: {}, requireClientCertificate: true }
+      filters:
+      - name: envoy.filters.network.http_connection_manager`);
+  assert.match(errorsOf(tls)[0]!, /needs tlsCertificates or tlsCertificateSdsSecretConfigs/);
+});
