@@ -26,7 +26,8 @@ export function loadBootstrapFile(file: string): Bootstrap {
 export function parseBootstrap(text: string, file: string): Bootstrap {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigErrors(doc.errors.map((e) => new ConfigError(file, '(file)', `line ${e.linePos?.[0].line ?? '?'}`, e.message.split('\n')[0]!)));
+    // The first few syntax errors say where; the rest are usually echoes of the first.
+    throw new ConfigErrors(doc.errors.slice(0, 3).map((e) => new ConfigError(file, '(file)', `line ${e.linePos?.[0].line ?? '?'}`, e.message.split('\n')[0]!)));
   }
   const errors: ConfigError[] = [];
   const attempt = <T>(fn: () => T): T | undefined => {

@@ -16,6 +16,8 @@ export class ProxyHost {
   readonly registry: MetricsRegistry;
   readonly proxyMetrics: ProxyMetrics;
   readonly memoryKeyWarnings = new Set<string>();
+  /** Connections counted by listener runtimes that a reload replaced. */
+  private acceptedBefore = 0;
   private readonly telemetry: StreamTelemetry;
 
   constructor(readonly settings: WorkerSettings) {
@@ -52,8 +54,13 @@ export class ProxyHost {
   /** Copies live data-path counters into gauges, then snapshots every family. */
   metricsSnapshot(): MetricsSnapshot {
     let active = 0;
-    for (const l of this.runtime.allListeners()) active += l.stats.connectionsActive;
+    let accepted = 0;
+    for (const l of this.runtime.allListeners()) {
+      active += l.stats.connectionsActive;
+      accepted += l.stats.connectionsAccepted;
+    }
     this.proxyMetrics.downstreamConnectionsActive.set(active);
+    syncCounter(this.proxyMetrics.downstreamConnectionsTotal, this.acceptedBefore + accepted);
     for (const c of this.runtime.clusters.all()) {
       const m = this.proxyMetrics.cluster(c.name);
       m.connectionsActive.set(c.stats.connectionsActive);

@@ -26,6 +26,14 @@ export interface ProxyOptions {
   extraArgs?: string[];
 }
 
+/** Adds the admin address: to a JSON config as a key, to YAML as a trailing block, or replaces ADMIN_PORT. */
+function withAdmin(config: string, adminPort: number): string {
+  if (config.includes('ADMIN_PORT')) return config.replaceAll('ADMIN_PORT', String(adminPort));
+  const admin = { address: { socketAddress: { address: '127.0.0.1', portValue: adminPort } } };
+  if (config.trimStart().startsWith('{')) return JSON.stringify({ ...(JSON.parse(config) as object), admin });
+  return `${config}\nadmin:\n  address: { socketAddress: { address: 127.0.0.1, portValue: ${adminPort} } }\n`;
+}
+
 /**
  * Starts the proxy on `yaml` (which may contain ADMIN_PORT, replaced by a free port) and waits for /ready.
  * Tests use source through tsx so they never run stale builds.
@@ -34,8 +42,7 @@ export async function startProxy(yaml: string, opts: ProxyOptions = {}): Promise
   const adminPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-test-'));
   const configFile = join(dir, 'proxy.yaml');
-  const withAdmin = yaml.includes('ADMIN_PORT') ? yaml.replaceAll('ADMIN_PORT', String(adminPort)) : `${yaml}\nadmin:\n  address: { socketAddress: { address: 127.0.0.1, portValue: ${adminPort} } }\n`;
-  writeFileSync(configFile, withAdmin);
+  writeFileSync(configFile, withAdmin(yaml, adminPort));
   const args = ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--config', configFile, '--concurrency', String(opts.concurrency ?? 1), ...(opts.extraArgs ?? [])];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -61,7 +68,7 @@ export async function startProxy(yaml: string, opts: ProxyOptions = {}): Promise
       }
     },
     reload(next: string) {
-      writeFileSync(configFile, next.includes('ADMIN_PORT') ? next.replaceAll('ADMIN_PORT', String(adminPort)) : `${next}\nadmin:\n  address: { socketAddress: { address: 127.0.0.1, portValue: ${adminPort} } }\n`);
+      writeFileSync(configFile, withAdmin(next, adminPort));
       child.kill('SIGHUP');
     },
     stop(signal: NodeJS.Signals = 'SIGTERM') {

@@ -195,6 +195,8 @@ export class H1Parser {
           const end = findHeadEnd(buf, pos);
           if (end < 0) {
             if (len - pos > this.limits.maxHeaderBytes) throw this.headTooLarge();
+            // A head with bare LF line endings never ends in CRLFCRLF: refuse it now rather than time out.
+            if (hasBareLf(buf, pos)) throw new HttpParseError(this.kind === 'request' ? 400 : 502, 'bare LF in message head');
             this.buffered = buf.subarray(pos);
             return;
           }
@@ -445,6 +447,15 @@ export class H1Parser {
 /** Index of the "\r\n\r\n" ending a head that starts at `from`, or -1. */
 function findHeadEnd(buf: Buffer, from: number): number {
   return buf.indexOf('\r\n\r\n', from, 'latin1');
+}
+
+function hasBareLf(buf: Buffer, from: number): boolean {
+  let i = buf.indexOf(LF, from);
+  while (i >= 0) {
+    if (i === from || buf[i - 1] !== CR) return true;
+    i = buf.indexOf(LF, i + 1);
+  }
+  return false;
 }
 
 /** Parses "name: value" between start and end (excluding CRLF) into the flat header list. */

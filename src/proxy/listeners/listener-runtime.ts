@@ -67,6 +67,7 @@ export class ListenerRuntime {
     }
     // Mixed TLS and plaintext (PERMISSIVE), or HTTP codec AUTO: look at the first bytes.
     socket.once('data', (first: Buffer) => {
+      // Whoever takes the socket next (TLS, nghttp2, the HTTP/1.1 codec, a TCP pipe) resumes reading its own way.
       socket.pause();
       if (hasTls && first[0] === TLS_HANDSHAKE) {
         socket.unshift(first);
@@ -75,7 +76,6 @@ export class ListenerRuntime {
         socket.unshift(first);
         this.startTcp(plain, socket, '');
       } else this.startHttp(plain, socket, first, '');
-      socket.resume();
     });
   }
 
@@ -89,6 +89,7 @@ export class ListenerRuntime {
       return;
     }
     chain.http!.stats.downstreamConnections++;
+    socket.resume();
     const conn = new H1DownstreamConnection(socket, chain.getContext, this, socket instanceof tls.TLSSocket ? 'https' : 'http', principal, first);
     this.live.add(conn);
     if (this.draining) conn.drain();

@@ -15,6 +15,8 @@ import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js'
 
 interface WorkerSlot extends WorkerLoad {
   worker: Worker;
+  /** The worker said it listens for messages; anything sent earlier could be lost. */
+  listening: boolean;
   version: string;
   lastError: string | undefined;
 }
@@ -79,7 +81,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       nodeCluster: this.bootstrap.node.cluster,
     };
     const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
-    const slot: WorkerSlot = { index, worker, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined };
+    const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined };
     this.slots[index] = slot;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('exit', (code, signal) => {
@@ -87,9 +89,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       if (this.draining) return;
       proxyLog('error', 'worker exited; restarting', { worker: index, code, signal });
       setTimeout(() => {
-        if (this.draining) return;
-        this.fork(index);
-        this.send(this.slots[index]!, { type: 'config', snapshot: this.bootstrap.staticResources });
+        if (!this.draining) this.fork(index);
       }, RESTART_BACKOFF_MS);
     });
   }
@@ -97,6 +97,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private onMessage(slot: WorkerSlot, msg: FromWorker): void {
     switch (msg.type) {
       case 'ready':
+        slot.listening = true;
+        this.send(slot, { type: 'config', snapshot: this.bootstrap.staticResources });
         return;
       case 'applied':
       case 'rejected': {
@@ -157,7 +159,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
           resolve(errors);
         },
       });
-      for (const s of this.slots) this.send(s, { type: 'config', snapshot: b.staticResources });
+      // Workers still starting get the current bootstrap when they say 'ready'.
+      for (const s of this.slots) if (s.listening) this.send(s, { type: 'config', snapshot: b.staticResources });
     });
   }
 
@@ -190,9 +193,15 @@ export class WorkerPoolProxy implements ProxySupervisor {
         return `listener "${l.name}": ${(err as Error).message}`;
       }
     }
-    const errors = await this.applyEverywhere(next);
-    if (errors.length > 0) return errors.join('; ');
+    const previous = this.bootstrap;
     this.bootstrap = next;
+    const errors = await this.applyEverywhere(next);
+    if (errors.length > 0) {
+      // Workers that took the new version go back, so every worker runs the same config.
+      this.bootstrap = previous;
+      await this.applyEverywhere(previous);
+      return errors.join('; ');
+    }
     try {
       await this.bindBalanced(next);
     } catch (err) {

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { curl } from '../support/curl.js';
+import { freePort } from '../support/free-port.js';
+import { REPO_ROOT, startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { makePki } from '../support/tls-fixtures.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+interface PingReply {
+  message: string;
+  servedBy: string;
+}
+type PingClient = grpc.Client & {
+  Ping(req: { message: string }, cb: (err: grpc.ServiceError | null, res?: PingReply) => void): void;
+  Ping(req: { message: string }, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: PingReply) => void): void;
+  Count(req: { upto: number }): grpc.ClientReadableStream<PingReply>;
+};
+
+const pkgDef = protoLoader.loadSync(`${REPO_ROOT}test/fixtures/ping.proto`, { keepCase: false });
+const proto = grpc.loadPackageDefinition(pkgDef) as unknown as { bulwark: { test: { v1: { Pinger: grpc.ServiceClientConstructor } } } };
+const Pinger = proto.bulwark.test.v1.Pinger;
+
+let http1: TestUpstream;
+let grpcServer: grpc.Server;
+let grpcPort: number;
+let proxy: RunningProxy;
+let plainPort: number;
+let tlsPort: number;
+const pki = makePki();
+
+before(async () => {
+  http1 = await startUpstream('h1');
+  grpcServer = new grpc.Server();
+  grpcServer.addService(Pinger.service, {
+    Ping: (call: grpc.ServerUnaryCall<{ message: string }, PingReply>, cb: grpc.sendUnaryData<PingReply>) => {
+      if (call.request.message === 'fail') {
+        cb({ code: grpc.status.PERMISSION_DENIED, details: 'not you' });
+        return;
+      }
+      const md = call.metadata.get('x-forwarded-proto');
+      cb(null, { message: `pong ${call.request.message}`, servedBy: `grpc-server xfp=${String(md[0] ?? '')}` });
+    },
+    Count: (call: grpc.ServerWritableStream<{ upto: number }, PingReply>) => {
+      for (let i = 1; i <= call.request.upto; i++) call.write({ message: String(i), servedBy: 'grpc-server' });
+      const trailer = new grpc.Metadata();
+      trailer.set('x-count-done', 'yes');
+      call.end(trailer);
+    },
+  });
+  grpcPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  plainPort = await freePort();
+  tlsPort = await freePort();
+  const server = pki.issue('gateway', 'DNS:localhost,DNS:gw.example.com');
+  const routes = routeConfig([
+    { match: { prefix: '/bulwark.test.v1.Pinger/' }, route: { cluster: 'grpc', timeout: '0s' } },
+    { match: { prefix: '/' }, route: { cluster: 'h1' } },
+  ]);
+  const tls = {
+    transportSocket: {
+      name: 'envoy.transport_sockets.tls',
+      typedConfig: { commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: server.cert }, privateKey: { filename: server.key } }] } },
+    },
+  };
+  proxy = await startProxy(
+    bootstrap(
+      [httpListener('plain', plainPort, routes), httpListener('tls', tlsPort, routes, {}, tls)],
+      [staticCluster('h1', [http1.port]), staticCluster('grpc', [grpcPort], { http2ProtocolOptions: {} })],
+    ),
+    { extraArgs: ['--insecure-memory-keys'] },
+  );
+});
+
+after(async () => {
+  await proxy?.stop();
+  await http1?.close();
+  grpcServer?.forceShutdown();
+});
+
+function nghttp(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile('nghttp', args, { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout))),
+  );
+}
+
+test('nghttp speaks h2c with prior knowledge to an HTTP/1.1 upstream', async () => {
+  const out = await nghttp(['-v', `http://127.0.0.1:${plainPort}/h2c/path?x=1`]);
+  assert.match(out, /:status: 200/);
+  const body = JSON.parse(out.slice(out.lastIndexOf('{"upstream"'), out.lastIndexOf('}') + 1));
+  assert.equal(body.url, '/h2c/path?x=1');
+  assert.equal(body.headers['x-forwarded-proto'], 'http');
+});
+
+test('curl negotiates HTTP/2 over TLS with ALPN, and HTTP/1.1 still works on the same port', async () => {
+  const h2 = await curl(['--http2', '--cacert', pki.caCert, '--resolve', `gw.example.com:${tlsPort}:127.0.0.1`, `https://gw.example.com:${tlsPort}/tls`]);
+  assert.equal(h2.status, 200);
+  assert.equal(h2.httpVersion, '2');
+  assert.equal(JSON.parse(h2.body).headers['x-forwarded-proto'], 'https');
+  const h1 = await curl(['--http1.1', '--cacert', pki.caCert, '--resolve', `gw.example.com:${tlsPort}:127.0.0.1`, `https://gw.example.com:${tlsPort}/tls1`]);
+  assert.equal(h1.status, 200);
+  assert.equal(h1.httpVersion, '1.1');
+});
+
+test('a POST body over HTTP/2 reaches the HTTP/1.1 upstream intact', async () => {
+  const file = `${pki.dir}/body.bin`;
+  writeFileSync(file, 'y'.repeat(200_000));
+  const r = await curl(['--http2-prior-knowledge', '--data-binary', `@${file}`, `http://127.0.0.1:${plainPort}/upload`]);
+  assert.equal(r.status, 200);
+  assert.equal(JSON.parse(r.body).body.length, 200_000);
+});
+
+test('a unary gRPC call goes through the proxy and back', async () => {
+  const client = new Pinger(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure()) as unknown as PingClient;
+  const reply = await new Promise<PingReply>((resolve, reject) => client.Ping({ message: 'hello' }, (err, res) => (err ? reject(err) : resolve(res!))));
+  assert.equal(reply.message, 'pong hello');
+  assert.equal(reply.servedBy, 'grpc-server xfp=http');
+  client.close();
+});
+
+test('a gRPC error status travels back in the trailers', async () => {
+  const client = new Pinger(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure()) as unknown as PingClient;
+  const err = await new Promise<grpc.ServiceError>((resolve) => client.Ping({ message: 'fail' }, (e) => resolve(e!)));
+  assert.equal(err.code, grpc.status.PERMISSION_DENIED);
+  assert.equal(err.details, 'not you');
+  client.close();
+});
+
+test('a server-streaming gRPC call delivers every message and the trailing metadata', async () => {
+  const client = new Pinger(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure()) as unknown as PingClient;
+  const call = client.Count({ upto: 50 });
+  const got: string[] = [];
+  let trailer = '';
+  call.on('data', (m: PingReply) => got.push(m.message));
+  call.on('status', (s: grpc.StatusObject) => (trailer = String(s.metadata.get('x-count-done')[0] ?? '')));
+  await new Promise<void>((resolve, reject) => {
+    call.on('end', () => resolve());
+    call.on('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(got.length, 50);
+  assert.equal(got[49], '50');
+  assert.equal(trailer, 'yes');
+  client.close();
+});
+
+test('gRPC over TLS with ALPN h2 works end to end', async () => {
+  const creds = grpc.credentials.createSsl(readFileSync(pki.caCert));
+  const client = new Pinger(`localhost:${tlsPort}`, creds) as unknown as PingClient;
+  const reply = await new Promise<PingReply>((resolve, reject) => client.Ping({ message: 'secure' }, (err, res) => (err ? reject(err) : resolve(res!))));
+  assert.equal(reply.servedBy, 'grpc-server xfp=https');
+  client.close();
+});

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { bootstrap, httpListener, staticCluster } from '../support/config-builder.js';
+import { curl } from '../support/curl.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+let healthy: TestUpstream;
+let flaky: TestUpstream;
+let slow: TestUpstream;
+let failing: TestUpstream;
+let proxy: RunningProxy;
+let port: number;
+let deadPort: number;
+let accessLog: string;
+let flakyCalls = 0;
+
+before(async () => {
+  healthy = await startUpstream('healthy');
+  // Fails every other request with 503: a retry on gateway-error always succeeds.
+  flaky = await startUpstream('flaky', (_req, res) => {
+    flakyCalls++;
+    if (flakyCalls % 2 === 1) {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('try again');
+    } else {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`ok after ${flakyCalls}`);
+    }
+  });
+  slow = await startUpstream('slow', (_req, res) => {
+    setTimeout(() => {
+      res.writeHead(200);
+      res.end('late');
+    }, 1500);
+  });
+  failing = await startUpstream('failing', (_req, res) => {
+    res.writeHead(500);
+    res.end('boom');
+  });
+  port = await freePort();
+  deadPort = await freePort();
+  accessLog = `/tmp/bulwark-resilience-${process.pid}.log`;
+  const routes = {
+    name: 'r',
+    virtualHosts: [
+      {
+        name: 'vh',
+        domains: ['*'],
+        routes: [
+          { match: { prefix: '/dead-retry' }, route: { cluster: 'dead', retryPolicy: { retryOn: 'connect-failure', numRetries: 2 } } },
+          { match: { prefix: '/dead' }, route: { cluster: 'dead' } },
+          { match: { prefix: '/slow' }, route: { cluster: 'slow', timeout: '300ms' } },
+          { match: { prefix: '/per-try' }, route: { cluster: 'slow', timeout: '5s', retryPolicy: { retryOn: '5xx', numRetries: 1, perTryTimeout: '200ms' } } },
+          { match: { prefix: '/flaky-retry' }, route: { cluster: 'flaky', retryPolicy: { retryOn: 'gateway-error', numRetries: 2, retryBackOff: { baseInterval: '5ms' } } } },
+          { match: { prefix: '/flaky' }, route: { cluster: 'flaky' } },
+          { match: { prefix: '/mixed' }, route: { cluster: 'mixed' } },
+          { match: { prefix: '/' }, route: { cluster: 'healthy' } },
+        ],
+      },
+    ],
+  };
+  const hcm = { accessLog: [{ typedConfig: { path: accessLog } }] };
+  proxy = await startProxy(
+    bootstrap(
+      [httpListener('ingress', port, routes, hcm)],
+      [
+        staticCluster('healthy', [healthy.port]),
+        staticCluster('dead', [deadPort]),
+        staticCluster('slow', [slow.port]),
+        staticCluster('flaky', [flaky.port]),
+        staticCluster('mixed', [healthy.port, failing.port], { outlierDetection: { consecutive5xx: 3, baseEjectionTime: '30s', maxEjectionPercent: 50, interval: '100ms' } }),
+      ],
+    ),
+  );
+});
+
+after(async () => {
+  await proxy?.stop();
+  for (const u of [healthy, flaky, slow, failing]) await u?.close();
+});
+
+function logLines(): Array<Record<string, unknown>> {
+  return readFileSync(accessLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function waitForLog(pred: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const hit = logLines().find(pred);
+      if (hit) return hit;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('access log line not found');
+}
+
+test('an upstream that refuses connections gives 503 with UF in the access log', async () => {
+  const r = await curl([`http://127.0.0.1:${port}/dead?a=1`]);
+  assert.equal(r.status, 503);
+  const line = await waitForLog((l) => l.path === '/dead?a=1');
+  assert.equal(line.response_flags, 'UF');
+  assert.match(String(line.response_code_details), /upstream_connect_failure/);
+});
+
+test('connect failures are retried as the policy says, then answered 503', async () => {
+  const r = await curl([`http://127.0.0.1:${port}/dead-retry`]);
+  assert.equal(r.status, 503);
+});
+
+test('a route timeout gives 504 with UT, quickly', async () => {
+  const t0 = Date.now();
+  const r = await curl([`http://127.0.0.1:${port}/slow`]);
+  assert.equal(r.status, 504);
+  assert.ok(Date.now() - t0 < 1200, 'the timeout did not fire in time');
+  const line = await waitForLog((l) => l.path === '/slow');
+  assert.equal(line.response_flags, 'UT');
+});
+
+test('a per-try timeout retries and then gives 504', async () => {
+  const t0 = Date.now();
+  const r = await curl([`http://127.0.0.1:${port}/per-try`]);
+  assert.equal(r.status, 504);
+  assert.ok(Date.now() - t0 < 1400);
+});
+
+test('a 503 is retried on gateway-error and the client sees the success', async () => {
+  for (let i = 0; i < 5; i++) {
+    const r = await curl([`http://127.0.0.1:${port}/flaky-retry`]);
+    assert.equal(r.status, 200, r.body);
+  }
+});
+
+test('without a retry policy the upstream 503 is passed through', async () => {
+  const statuses = new Set<number>();
+  for (let i = 0; i < 4; i++) statuses.add((await curl([`http://127.0.0.1:${port}/flaky`])).status);
+  assert.ok(statuses.has(503));
+});
+
+test('outlier detection ejects a host after consecutive 5xx', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 30; i++) statuses.push((await curl([`http://127.0.0.1:${port}/mixed`])).status);
+  // The failing host gives at most its 3 consecutive 5xx before ejection; afterwards only the healthy one answers.
+  const last10 = statuses.slice(-10);
+  assert.deepEqual(last10, Array(10).fill(200), statuses.join(','));
+  assert.ok(statuses.filter((s) => s === 500).length <= 4, statuses.join(','));
+});
+
+test('the proxy keeps serving healthy routes throughout', async () => {
+  assert.equal((await curl([`http://127.0.0.1:${port}/fine`])).status, 200);
+});

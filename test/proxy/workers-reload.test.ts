@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, test } from 'node:test';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+let a: TestUpstream;
+let b: TestUpstream;
+let slow: TestUpstream;
+let proxy: RunningProxy;
+let port: number;
+let rrPort: number;
+
+function config(cluster: string): string {
+  const routes = routeConfig([
+    { match: { prefix: '/slow' }, route: { cluster: 'slow', timeout: '10s' } },
+    { match: { prefix: '/' }, route: { cluster } },
+  ]);
+  const rr = httpListener('balanced', rrPort, routes);
+  (rr as { connectionBalanceConfig?: object }).connectionBalanceConfig = { balancer: 'round-robin' };
+  return bootstrap([httpListener('shared', port, routes), rr], [staticCluster('a', [a.port]), staticCluster('b', [b.port]), staticCluster('slow', [slow.port])]);
+}
+
+before(async () => {
+  a = await startUpstream('a');
+  b = await startUpstream('b');
+  slow = await startUpstream('slow', (_req, res) => setTimeout(() => res.end('finished'), 1200));
+  port = await freePort();
+  rrPort = await freePort();
+  proxy = await startProxy(config('a'), { concurrency: 2 });
+});
+
+after(async () => {
+  await proxy?.stop();
+  for (const u of [a, b, slow]) await u?.close();
+});
+
+/** One request on a fresh connection, returning the upstream name and the worker pid that served it. */
+async function whoServes(p: number): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${p}/who`, { headers: { connection: 'close' } });
+  return (JSON.parse(await res.text()) as { upstream: string }).upstream;
+}
+
+test('two workers serve a shared listener and a round-robin listener', async () => {
+  assert.equal(await whoServes(port), 'a');
+  assert.equal(await whoServes(rrPort), 'a');
+  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number; ready: boolean }> };
+  assert.equal(dump.workers.length, 2);
+  assert.ok(dump.workers.every((w) => w.ready));
+});
+
+test('round-robin hands connections to both workers in turn', async () => {
+  for (let i = 0; i < 6; i++) await whoServes(rrPort);
+  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ activeConnections: number }> };
+  assert.equal(dump.workers.length, 2);
+  const metrics = (await proxy.get('/stats/prometheus')).body;
+  const perWorker = [...metrics.matchAll(/bulwark_worker_connections_total\{worker="(\d)"\} (\d+)/g)];
+  assert.equal(perWorker.length, 2, metrics.split('\n').filter((l) => l.includes('worker')).join('\n'));
+  assert.ok(perWorker.every((m) => Number(m[2]) > 0), 'a worker got no connection');
+});
+
+test('an invalid config on SIGHUP is rejected and the running config keeps serving', async () => {
+  proxy.reload('staticResources: { listeners: [ { name: broken } ] }');
+  await proxy.waitForLog(/config reload rejected/);
+  assert.match(proxy.logs(), /listener \\"broken\\": address: is required/);
+  assert.equal(await whoServes(port), 'a');
+});
+
+test('a reload switches routes on every worker without dropping an in-flight request', async () => {
+  const inflight = new Promise<string>((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/slow' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  proxy.reload(config('b'));
+  await proxy.waitForLog(/config applied/);
+  for (let i = 0; i < 6; i++) assert.equal(await whoServes(port), 'b');
+  assert.equal(await inflight, 'finished');
+});
+
+test('SIGTERM drains: the in-flight request completes and the proxy exits 0', async () => {
+  const inflight = new Promise<string>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/slow' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  const code = proxy.stop('SIGTERM');
+  assert.equal(await inflight, 'finished');
+  assert.equal(await code, 0);
+});
