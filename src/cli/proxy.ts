@@ -1,18 +1,21 @@
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadBootstrapFile } from '../config/bootstrap-loader.js';
 import { ConfigErrors } from '../config/config-errors.js';
+import { execWithCustody } from '../keys/custody-exec.js';
 import { proxyLog } from '../proxy/proxy-log.js';
 import type { ProxySupervisor } from '../proxy/proxy-supervisor.js';
 import { SingleProcessProxy } from '../proxy/single-process-proxy.js';
 import { WorkerPoolProxy } from '../proxy/workers/worker-pool-proxy.js';
 import { CliUsageError } from './cli-error.js';
 
-const USAGE = `usage: bulwark proxy --config FILE [--concurrency N] [--drain-time SECONDS] [--insecure-memory-keys]
+const USAGE = `usage: bulwark proxy --config FILE [--concurrency N] [--drain-time SECONDS] [--keyd STATE_DIR] [--insecure-memory-keys]
 
   --config FILE           static bootstrap (Envoy's shape, YAML or JSON)
   --concurrency N         worker processes (default: number of cores; 1 = a single process)
   --drain-time SECONDS    how long SIGTERM waits for in-flight requests (default 5)
+  --keyd STATE_DIR        sign with keys in keyd's custody (pkcs11 key provider) from that state directory
   --insecure-memory-keys  allow private keys in proxy memory (development only)
 
 SIGHUP reloads the config file; an invalid file is reported and the running config stays.`;
@@ -27,6 +30,7 @@ export async function run(args: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         concurrency: { type: 'string' },
         'drain-time': { type: 'string' },
+        keyd: { type: 'string' },
         'insecure-memory-keys': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -46,6 +50,10 @@ export async function run(args: string[]): Promise<number> {
   if (!Number.isFinite(drainMs) || drainMs < 0) throw new CliUsageError('--drain-time must be a number of seconds');
   const file = values.config;
   const allowMemoryKeys = values['insecure-memory-keys'] === true;
+  if (values.keyd) {
+    const child = execWithCustody(resolve(values.keyd));
+    if (child) return child;
+  }
 
   let bootstrap;
   try {

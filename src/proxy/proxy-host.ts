@@ -5,6 +5,7 @@ import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import { proxyLog } from './proxy-log.js';
 import { ProxyRuntime } from './proxy-runtime.js';
 import { StreamTelemetry } from './stream-telemetry.js';
+import { keyCustodyHealth } from './tls/key-custody-health.js';
 import type { KeyPolicy } from './tls/secure-context-factory.js';
 import type { WorkerSettings } from './workers/worker-messages.js';
 import { createAccessLog } from './access-log-sink.js';
@@ -25,7 +26,6 @@ export class ProxyHost {
     this.proxyMetrics = new ProxyMetrics(this.registry);
     const keyPolicy: KeyPolicy = {
       allowMemoryKeys: settings.allowMemoryKeys,
-      resolver: undefined,
       onMemoryKey: (where) => {
         if (!this.memoryKeyWarnings.has(where)) {
           this.memoryKeyWarnings.add(where);
@@ -60,6 +60,7 @@ export class ProxyHost {
       accepted += l.stats.connectionsAccepted;
     }
     this.proxyMetrics.downstreamConnectionsActive.set(active);
+    this.proxyMetrics.keydAvailable.set(keyCustodyHealth.available ? 1 : 0);
     syncCounter(this.proxyMetrics.downstreamConnectionsTotal, this.acceptedBefore + accepted);
     for (const c of this.runtime.clusters.all()) {
       const m = this.proxyMetrics.cluster(c.name);

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Listener } from '../../model/listener.js';
 import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
+import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
 import type { FilterChainRuntime } from './filter-chain-runtime.js';
 import type { TcpProxySession } from './tcp-proxy.js';
@@ -119,10 +120,18 @@ export class ListenerRuntime {
       rejectUnauthorized: allRequire,
       handshakeTimeout: 10_000,
     });
-    server.on('secureConnection', (s: tls.TLSSocket) => this.onSecureConnection(chains, s));
+    // Node's tls.Server ignores options.secureContext; without this, clients that send no SNI get no certificate.
+    (server as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = fallback.secureContext!;
+    const custody = chains.some((c) => c.model.transportSocket!.commonTlsContext.tlsCertificates.every((t) => !t.privateKey));
+    server.on('secureConnection', (s: tls.TLSSocket) => {
+      if (custody && keyCustodyHealth.noteSuccess()) this.log('key custody restored: handshakes sign through keyd again', { listener: this.model.name });
+      this.onSecureConnection(chains, s);
+    });
     server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
       this.stats.tlsHandshakeFailures++;
-      this.log('tls handshake failed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
+      if (keyCustodyHealth.noteFailure(err)) {
+        this.log('tls handshake refused: key custody (keyd) unavailable, failing closed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
+      } else this.log('tls handshake failed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
       s.destroy();
     });
     return server;

@@ -1,17 +1,12 @@
 import tls from 'node:tls';
 import type { CertificateValidationContext, CommonTlsContext, Secret, TlsCertificate } from '../../model/tls.js';
-import { certificatesOf, findSecret, readDataSource, TlsMaterialError } from './tls-material.js';
-
-/** Turns a certificate whose key lives behind a provider into Node TLS options (engine + key URI, never key bytes). */
-export interface PrivateKeyResolver {
-  options(cert: TlsCertificate, chainPem: string): tls.SecureContextOptions;
-}
+import { keyProvider } from './key-provider-registry.js';
+import { certificatesOf, findSecret, readDataSource } from './tls-material.js';
 
 /** Settings that decide whether keys held in process memory are allowed. */
 export interface KeyPolicy {
-  /** The explicit insecure switch: without it, a privateKey in config is refused. */
+  /** The explicit insecure switch: without it, a privateKey in config (the memory provider) is refused. */
   allowMemoryKeys: boolean;
-  resolver: PrivateKeyResolver | undefined;
   onMemoryKey(where: string): void;
 }
 
@@ -45,17 +40,9 @@ export function createSecureContext(
   };
   if (cert) {
     const chain = readDataSource(cert.certificateChain, `${where} certificateChain`);
-    if (cert.privateKey) {
-      if (!policy.allowMemoryKeys) {
-        throw new TlsMaterialError(`${where}: a privateKey in memory is refused; keep the key in custody (privateKeyProvider) or pass --insecure-memory-keys for development`);
-      }
-      policy.onMemoryKey(where);
-      opts.cert = chain;
-      opts.key = readDataSource(cert.privateKey, `${where} privateKey`);
-    } else {
-      if (!policy.resolver) throw new TlsMaterialError(`${where}: privateKeyProvider "${cert.privateKeyProvider!.providerName}" is not available`);
-      Object.assign(opts, policy.resolver.options(cert, chain));
-    }
+    // An inline privateKey is the memory provider; anything else names its provider.
+    const provider = keyProvider(cert.privateKey ? 'memory' : cert.privateKeyProvider!.providerName, where);
+    Object.assign(opts, provider.options({ cert, chainPem: chain, where, allowMemoryKeys: policy.allowMemoryKeys, onMemoryKey: policy.onMemoryKey }));
   }
   const ca = trustedCa(common, secrets, where);
   if (ca) opts.ca = ca;

@@ -1,0 +1,29 @@
+/** OpenSSL errors that mean the key could not be used through keyd (engine, PKCS#11 module, p11-kit). */
+const CUSTODY_ERROR = /PKCS#11|pkcs11|engine routines|p11-kit/i;
+
+/**
+ * Whether this process can sign through keyd, as seen by its handshakes. A refused signature fails the
+ * handshake (closed: there is no fallback key); the state feeds bulwark_keyd_available.
+ */
+export class KeyCustodyHealth {
+  available = true;
+  failures = 0;
+
+  /** Classifies a failed handshake; true when keyd (not the peer) was the cause. */
+  noteFailure(err: Error): boolean {
+    if (!CUSTODY_ERROR.test(err.message)) return false;
+    this.failures++;
+    this.available = false;
+    return true;
+  }
+
+  /** A handshake signed through keyd succeeded. Returns true when this ends an outage. */
+  noteSuccess(): boolean {
+    if (this.available) return false;
+    this.available = true;
+    return true;
+  }
+}
+
+/** One per process: every listener signs through the same engine and the same keyd connection. */
+export const keyCustodyHealth = new KeyCustodyHealth();

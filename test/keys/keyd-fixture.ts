@@ -1,0 +1,71 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { custodyEnv } from '../../src/keys/engine-config.js';
+import { pkcs11KeyUri } from '../../src/proxy/tls/key-provider-pkcs11.js';
+import { stateLayout } from '../../src/keys/state-dir.js';
+import { REPO_ROOT } from '../support/proxy-process.js';
+
+/** A running `bulwark keyd` child over a fresh state directory. */
+export interface RunningKeyd {
+  stateDir: string;
+  child: ChildProcess;
+  logs(): string;
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export function newStateDir(): string {
+  return join(mkdtempSync(join(tmpdir(), 'bulwark-keys-')), 'state');
+}
+
+/** Runs a bulwark CLI command to completion; returns stdout (throws with stderr on failure). */
+export function bulwark(args: string[]): string {
+  return execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export async function startKeyd(stateDir: string): Promise<RunningKeyd> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keyd', '--state-dir', stateDir], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const k: RunningKeyd = {
+    stateDir,
+    child,
+    logs: () => err,
+    async waitForLog(pattern, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(err)) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in keyd logs:\n${err}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    stop(signal = 'SIGTERM') {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill(signal);
+      });
+    },
+  };
+  await k.waitForLog(/keyd ready/);
+  return k;
+}
+
+/** A self-signed certificate for a key in custody, made by the openssl CLI signing through keyd. */
+export function selfSignedInCustody(stateDir: string, token: string, label: string, san: string): string {
+  const layout = stateLayout(stateDir);
+  const out = join(mkdtempSync(join(tmpdir(), 'bulwark-cert-')), `${label}.crt`);
+  const uri = pkcs11KeyUri(token, label, join(layout.pins, `${token}.pin`));
+  execFileSync('openssl', ['req', '-new', '-x509', '-engine', 'pkcs11', '-keyform', 'engine', '-key', uri, '-subj', `/CN=${label}`, '-days', '1', '-addext', `subjectAltName=${san}`, '-out', out], {
+    env: { ...process.env, ...custodyEnv(layout.engineConf, layout.socket) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return out;
+}
+
+export function writeTemp(name: string, text: string): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'bulwark-tmp-')), name);
+  writeFileSync(p, text, { mode: 0o600 });
+  return p;
+}
