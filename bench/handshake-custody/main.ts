@@ -18,10 +18,6 @@ const work = mkdtempSync(join(tmpdir(), 'bench-handshake-'));
 const state = join(work, 'state');
 const layout = stateLayout(state);
 
-function run(args: string[], env: NodeJS.ProcessEnv = process.env): void {
-  execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { stdio: ['ignore', 'ignore', 'inherit'], env });
-}
-
 /** A proxy with one TLS listener whose certificate uses `tlsCertificate`; its upstream is never reached. */
 async function startGateway(tlsCertificate: object, args: string[]): Promise<{ port: number; stop: () => Promise<void> }> {
   const port = await freePort();
