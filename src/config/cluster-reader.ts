@@ -71,6 +71,28 @@ function readHealthCheck(r: FieldReader): HealthCheck {
   return hc;
 }
 
+/** commonLbConfig, ringHashLbConfig and leastRequestLbConfig, each optional over Envoy's defaults. */
+function readLbConfigs(r: FieldReader, cluster: Cluster): void {
+  const common = r.optObj('commonLbConfig');
+  if (common) {
+    // Envoy's Percent wrapper ({value: N}) is unwrapped by the reader.
+    cluster.healthyPanicThreshold = common.int('healthyPanicThreshold', 50, 0, 100);
+    common.done();
+  }
+  const ring = r.optObj('ringHashLbConfig');
+  if (ring) {
+    ring.ignore('hashFunction');
+    const min = ring.int('minimumRingSize', 1024, 1, 8 * 1024 * 1024);
+    cluster.ringHashLbConfig = { minimumRingSize: min, maximumRingSize: ring.int('maximumRingSize', 8 * 1024 * 1024, min, 8 * 1024 * 1024) };
+    ring.done();
+  }
+  const lr = r.optObj('leastRequestLbConfig');
+  if (lr) {
+    cluster.leastRequestLbConfig = { choiceCount: lr.int('choiceCount', 2, 2, 100) };
+    lr.done();
+  }
+}
+
 /** Reads a Cluster; Istio's DestinationRule defaults fill outlier detection when it is present. */
 export function readCluster(r: FieldReader): Cluster {
   r.ignore('@type');
@@ -82,6 +104,9 @@ export function readCluster(r: FieldReader): Cluster {
     type,
     connectTimeout: r.duration('connectTimeout', 10_000),
     lbPolicy: r.oneOf('lbPolicy', LB_POLICIES, 'ROUND_ROBIN'),
+    healthyPanicThreshold: 50,
+    ringHashLbConfig: { minimumRingSize: 1024, maximumRingSize: 8 * 1024 * 1024 },
+    leastRequestLbConfig: { choiceCount: 2 },
     healthChecks: r.list('healthChecks', readHealthCheck),
     circuitBreakers: { thresholds: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 } },
     commonHttpProtocolOptions: {
@@ -91,6 +116,7 @@ export function readCluster(r: FieldReader): Cluster {
     perConnectionBufferLimitBytes: r.int('perConnectionBufferLimitBytes', 1024 * 1024, 1024),
   };
   proto?.done();
+  readLbConfigs(r, cluster);
   const la = r.optObj('loadAssignment');
   if (la) {
     cluster.loadAssignment = readLoadAssignment(la);
@@ -106,6 +132,7 @@ export function readCluster(r: FieldReader): Cluster {
       interval: od.duration('interval', 10_000),
       baseEjectionTime: od.duration('baseEjectionTime', 30_000),
       maxEjectionPercent: od.int('maxEjectionPercent', 10, 0, 100),
+      maxEjectionTime: od.duration('maxEjectionTime', 300_000),
     };
     od.ignore('enforcingConsecutive5xx', 'enforcingConsecutiveGatewayFailure', 'splitExternalLocalOriginErrors');
     od.done();

@@ -44,6 +44,8 @@ export interface OutlierDetection {
   interval: Milliseconds;
   baseEjectionTime: Milliseconds;
   maxEjectionPercent: number;
+  /** Upper bound of a host's ejection time as repeated ejections multiply it (Envoy: 300 s). */
+  maxEjectionTime: Milliseconds;
 }
 
 export interface CircuitBreakerThresholds {
@@ -60,6 +62,10 @@ export interface Cluster {
   type: 'STATIC' | 'STRICT_DNS' | 'EDS';
   connectTimeout: Milliseconds;
   lbPolicy: LbPolicy;
+  /** Below this percentage of available hosts, balance across all hosts (Envoy's panic mode); 0 disables. */
+  healthyPanicThreshold: number;
+  ringHashLbConfig: { minimumRingSize: number; maximumRingSize: number };
+  leastRequestLbConfig: { choiceCount: number };
   loadAssignment?: ClusterLoadAssignment;
   healthChecks: HealthCheck[];
   outlierDetection?: OutlierDetection;

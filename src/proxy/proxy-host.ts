@@ -69,6 +69,11 @@ export class ProxyHost {
       syncCounter(m.connectionsTotal, c.stats.connectionsTotal);
       syncCounter(m.connectFailures, c.stats.connectFailures);
       syncCounter(m.overflows.pending_requests, c.stats.pendingOverflow);
+      const state = c.state.stats;
+      syncCounter(m.overflows.requests, state.overflows.requests);
+      syncCounter(m.overflows.retries, state.overflows.retries);
+      syncCounter(m.outlierEjections, state.ejectionsTotal);
+      m.outlierEjectedHosts.set(state.ejectedNow);
     }
     return this.registry.snapshot();
   }

@@ -54,7 +54,7 @@ test('a valid bootstrap becomes the typed model with defaults and milliseconds',
   const cluster = b.staticResources.clusters[0]!;
   assert.equal(cluster.lbPolicy, 'RING_HASH');
   // Istio's outlier detection defaults fill what the user left out.
-  assert.deepEqual(cluster.outlierDetection, { consecutive5xx: 5, consecutiveGatewayFailure: 0, interval: 10_000, baseEjectionTime: 30_000, maxEjectionPercent: 10 });
+  assert.deepEqual(cluster.outlierDetection, { consecutive5xx: 5, consecutiveGatewayFailure: 0, interval: 10_000, baseEjectionTime: 30_000, maxEjectionPercent: 10, maxEjectionTime: 300_000 });
   assert.equal(cluster.circuitBreakers.thresholds.maxRequests, 1024);
 });
 

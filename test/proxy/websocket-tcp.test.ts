@@ -59,12 +59,13 @@ after(async () => {
   tcpEcho?.close();
 });
 
-function roundTrip(socket: net.Socket, payload: string): Promise<string> {
+/** Writes `payload` and resolves with what comes back once `done` says the answer is complete. */
+function roundTrip(socket: net.Socket, payload: string, done: (got: string) => boolean = (got) => got.length >= payload.length): Promise<string> {
   return new Promise((resolve) => {
     let got = '';
     const onData = (d: Buffer) => {
       got += d.toString();
-      if (got.length >= payload.length) {
+      if (done(got)) {
         socket.off('data', onData);
         resolve(got);
       }
@@ -78,7 +79,7 @@ test('a WebSocket upgrade is tunnelled both ways', async () => {
   const s = net.connect(httpPort, '127.0.0.1');
   await new Promise((r) => s.once('connect', r));
   const key = Buffer.from('0123456789abcdef').toString('base64');
-  const head = await roundTrip(s, `GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  const head = await roundTrip(s, `GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`, (got) => got.includes('\r\n\r\n'));
   await new Promise((r) => setTimeout(r, 100));
   assert.match(head, /^HTTP\/1\.1 101/);
   assert.match(head, /sec-websocket-accept: /i);

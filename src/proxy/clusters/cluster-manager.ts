@@ -24,7 +24,7 @@ class ManagedCluster implements UpstreamCluster {
   ) {
     this.http2 = model.http2ProtocolOptions !== undefined;
     this.connector = connector;
-    this.state = new ClusterState(model);
+    this.state = new ClusterState(model, connector);
   }
 
   get name(): string {
@@ -40,7 +40,7 @@ class ManagedCluster implements UpstreamCluster {
     const transportChanged = JSON.stringify(model.transportSocket) !== JSON.stringify(this.model.transportSocket);
     this.model = model;
     this.connector = connector;
-    this.state.update(model);
+    this.state.update(model, connector);
     const live = new Set(this.state.hosts.map((h) => h.key));
     for (const [key, pool] of this.h1Pools) {
       if (transportChanged || !live.has(key)) {

@@ -12,6 +12,9 @@ export interface DownstreamConnectionOwner {
   onConnectionClosed(conn: { drain(): void }): void;
 }
 
+/** Bodies up to this size are written together with the head as one string. */
+const SMALL_BODY = 16 * 1024;
+
 /** Resuming a parse from inside a response completion nests; past this depth it continues on the next turn. */
 const MAX_RESUME_DEPTH = 8;
 
@@ -33,7 +36,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
   private resumeDepth = 0;
   private drainStream: HttpStream | null = null;
   private closed = false;
-  private corked = false;
+  private pendingHead: string | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -189,27 +192,50 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
     if (this.closeAfterResponse) out += 'connection: close\r\n';
     else if (this.protocol === 'HTTP/1.0') out += 'connection: keep-alive\r\n';
     out += '\r\n';
-    if (!endStream && !this.corked) {
-      // Head and first body bytes usually come from the same upstream read: one writev for both.
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(uncork, this);
+    if (endStream) {
+      this.socket.write(out, 'latin1');
+      this.onResponseDone();
+      return;
     }
-    this.socket.write(out, 'latin1');
-    if (endStream) this.onResponseDone();
+    // Head and first body bytes usually come from the same upstream read: hold the head so both
+    // leave in one write; a tick later it goes alone if no body came.
+    this.pendingHead = out;
+    process.nextTick(flushPendingHead, this);
+  }
+
+  /** Writes a held response head on its own. */
+  flushPendingHead(): void {
+    const head = this.pendingHead;
+    if (head === undefined || this.closed) return;
+    this.pendingHead = undefined;
+    this.socket.write(head, 'latin1');
   }
 
   sendBody(chunk: Buffer): boolean {
     if (this.closed || chunk.length === 0) return true;
-    if (!this.chunkedResponse) return this.socket.write(chunk);
-    this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-    this.socket.write(chunk);
-    return this.socket.write('\r\n', 'latin1');
+    let prefix = this.pendingHead;
+    this.pendingHead = undefined;
+    if (this.chunkedResponse) prefix = prefix === undefined ? `${chunk.length.toString(16)}\r\n` : `${prefix}${chunk.length.toString(16)}\r\n`;
+    if (prefix === undefined) return this.socket.write(chunk);
+    if (chunk.length <= SMALL_BODY) {
+      // One string, one write: latin1 maps bytes 1:1, so binary bodies survive the round trip.
+      return this.socket.write(this.chunkedResponse ? `${prefix}${chunk.toString('latin1')}\r\n` : prefix + chunk.toString('latin1'), 'latin1');
+    }
+    this.socket.cork();
+    this.socket.write(prefix, 'latin1');
+    // Only a write() that returned false promises a 'drain' event, so that is what backpressure reports.
+    let ok = this.socket.write(chunk);
+    if (this.chunkedResponse) ok = this.socket.write('\r\n', 'latin1') && ok;
+    this.socket.uncork();
+    return ok;
   }
 
   sendEnd(_trailers: string[] | undefined): void {
     if (this.closed) return;
-    if (this.chunkedResponse) this.socket.write('0\r\n\r\n', 'latin1');
+    const head = this.pendingHead;
+    this.pendingHead = undefined;
+    if (this.chunkedResponse) this.socket.write(head === undefined ? '0\r\n\r\n' : `${head}0\r\n\r\n`, 'latin1');
+    else if (head !== undefined) this.socket.write(head, 'latin1');
     this.onResponseDone();
   }
 
@@ -362,10 +388,6 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
     }
   }
 
-  uncorkNow(): void {
-    this.corked = false;
-    this.socket.uncork();
-  }
 }
 
 function headerOf(headers: readonly string[], name: string): string | undefined {
@@ -381,8 +403,8 @@ function onConnectionTimer(conn: H1DownstreamConnection): void {
   conn.onTimer();
 }
 
-function uncork(conn: H1DownstreamConnection): void {
-  conn.uncorkNow();
+function flushPendingHead(conn: H1DownstreamConnection): void {
+  conn.flushPendingHead();
 }
 
 function resumeParsing(conn: H1DownstreamConnection): void {

@@ -158,6 +158,9 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     ex.onResponseComplete(trailers);
     if (this.keepAlive && !this.closed) {
       this.idleSince = Date.now();
+      // The last body chunk may have paused reads for backpressure; an idle connection must read
+      // (to see the upstream close it), and the next request must see its response.
+      if (this.socket.isPaused()) this.socket.resume();
       this.owner.onConnectionIdle(this);
     } else this.destroy();
   }

@@ -1,0 +1,75 @@
+import type { HeaderValueOption } from '../../model/route.js';
+
+/** One level's header edits (route, virtual host or route configuration), names pre-lowered. */
+export interface HeaderMutationLevel {
+  add: readonly HeaderValueOption[];
+  remove: readonly string[];
+}
+
+const enum Action {
+  Append,
+  AddIfAbsent,
+  Overwrite,
+}
+
+interface HeaderAdd {
+  name: string;
+  value: string;
+  action: Action;
+}
+
+/**
+ * Header edits compiled across levels in Envoy's order (route, then virtual host, then route
+ * configuration; within a level removals before additions), so the most general level applies last.
+ */
+export class HeaderMutation {
+  private readonly steps: Array<{ remove: string[]; add: HeaderAdd[] }> = [];
+  readonly empty: boolean;
+
+  constructor(levels: readonly HeaderMutationLevel[]) {
+    for (const level of levels) {
+      if (level.add.length === 0 && level.remove.length === 0) continue;
+      this.steps.push({
+        remove: level.remove.map((n) => n.toLowerCase()),
+        add: level.add.map((o) => ({ name: o.header.key.toLowerCase(), value: o.header.value, action: actionOf(o.appendAction) })),
+      });
+    }
+    this.empty = this.steps.length === 0;
+  }
+
+  /** Edits a flat [name, value, ...] header array in place. */
+  apply(headers: string[]): void {
+    for (const step of this.steps) {
+      for (const name of step.remove) removeAll(headers, name);
+      for (const a of step.add) {
+        if (a.action === Action.Overwrite) removeAll(headers, a.name);
+        else if (a.action === Action.AddIfAbsent && has(headers, a.name)) continue;
+        headers.push(a.name, a.value);
+      }
+    }
+  }
+}
+
+function actionOf(a: HeaderValueOption['appendAction']): Action {
+  if (a === 'ADD_IF_ABSENT') return Action.AddIfAbsent;
+  if (a === 'OVERWRITE_IF_EXISTS_OR_ADD') return Action.Overwrite;
+  return Action.Append;
+}
+
+function has(headers: readonly string[], name: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return true;
+  return false;
+}
+
+function removeAll(headers: string[], name: string): void {
+  let w = 0;
+  for (let r = 0; r < headers.length; r += 2) {
+    if (headers[r] === name) continue;
+    if (w !== r) {
+      headers[w] = headers[r]!;
+      headers[w + 1] = headers[r + 1]!;
+    }
+    w += 2;
+  }
+  headers.length = w;
+}

@@ -1,0 +1,116 @@
+import type { RouteConfiguration, VirtualHost } from '../../model/route.js';
+import type { RequestHead } from '../http/request-head.js';
+import { CompiledRoute, stripPort, type RouteMatchResult } from './compiled-route.js';
+import type { RegexEngine, RegexSet } from './regex-engine.js';
+import { RequestView } from './request-view.js';
+
+export type { RouteMatchResult } from './compiled-route.js';
+
+/** A compiled RouteConfiguration: picks the virtual host, then the first matching route. */
+export interface RouteTable {
+  readonly name: string;
+  match(req: RequestHead): RouteMatchResult | undefined;
+}
+
+class CompiledVirtualHost {
+  readonly routes: CompiledRoute[];
+  /** Every path regex of this host in one set, so a scanning engine reads the path once. */
+  private readonly pathRegexes: RegexSet | undefined;
+  private readonly hits: Uint8Array | undefined;
+
+  constructor(
+    readonly model: VirtualHost,
+    rc: RouteConfiguration,
+    engine: RegexEngine,
+  ) {
+    this.routes = model.routes.map((r, i) => new CompiledRoute(r, i, model, rc, engine));
+    const withRegex = this.routes.filter((r) => r.pathRegex !== undefined);
+    if (withRegex.length > 0) {
+      const set = engine.compile(withRegex.map((r) => r.pathRegex!));
+      withRegex.forEach((r, id) => (r.regexSlot = { set, id }));
+      this.pathRegexes = set;
+      this.hits = set.prefersScan ? new Uint8Array(set.size) : undefined;
+    }
+  }
+
+  match(view: RequestView): CompiledRoute | undefined {
+    let hits: Uint8Array | undefined;
+    if (this.hits) {
+      this.pathRegexes!.scan(view.path, this.hits);
+      hits = this.hits;
+    }
+    for (const r of this.routes) if (r.matches(view, hits)) return r;
+    return undefined;
+  }
+}
+
+/** Bounded so hostile Host headers cannot grow memory. */
+const HOST_CACHE_LIMIT = 4096;
+
+class CompiledRouteTable implements RouteTable {
+  readonly name: string;
+  private readonly exact = new Map<string, CompiledVirtualHost>();
+  /** "*.example.com" as [".example.com", vh], longest suffix first, as Envoy orders them. */
+  private readonly suffixes: Array<[string, CompiledVirtualHost]> = [];
+  /** "example.*" as ["example.", vh], longest prefix first. */
+  private readonly prefixes: Array<[string, CompiledVirtualHost]> = [];
+  private readonly fallback: CompiledVirtualHost | undefined;
+  private readonly hostCache = new Map<string, CompiledVirtualHost | null>();
+  private readonly view = new RequestView();
+
+  constructor(rc: RouteConfiguration, engine: RegexEngine) {
+    this.name = rc.name;
+    let fallback: CompiledVirtualHost | undefined;
+    for (const model of rc.virtualHosts) {
+      const vh = new CompiledVirtualHost(model, rc, engine);
+      for (const raw of model.domains) {
+        const d = raw.toLowerCase();
+        if (d === '*') fallback ??= vh;
+        else if (d.startsWith('*')) this.suffixes.push([d.slice(1), vh]);
+        else if (d.endsWith('*')) this.prefixes.push([d.slice(0, -1), vh]);
+        else if (!this.exact.has(d)) this.exact.set(d, vh);
+      }
+    }
+    this.suffixes.sort((a, b) => b[0].length - a[0].length);
+    this.prefixes.sort((a, b) => b[0].length - a[0].length);
+    this.fallback = fallback;
+  }
+
+  match(req: RequestHead): RouteMatchResult | undefined {
+    const vh = this.virtualHost(req.authority);
+    if (!vh) return undefined;
+    this.view.reset(req);
+    return vh.match(this.view);
+  }
+
+  private virtualHost(authority: string): CompiledVirtualHost | undefined {
+    const cached = this.hostCache.get(authority);
+    if (cached !== undefined) return cached ?? undefined;
+    const vh = this.lookup(authority.toLowerCase());
+    if (this.hostCache.size >= HOST_CACHE_LIMIT) this.hostCache.clear();
+    this.hostCache.set(authority, vh ?? null);
+    return vh;
+  }
+
+  /** Envoy's order: exact, then suffix wildcards, then prefix wildcards, then "*"; with the port, then without. */
+  private lookup(authority: string): CompiledVirtualHost | undefined {
+    const bare = stripPort(authority);
+    const candidates = bare === authority ? [authority] : [authority, bare];
+    for (const host of candidates) {
+      const vh = this.exact.get(host);
+      if (vh) return vh;
+    }
+    for (const host of candidates) {
+      for (const [suffix, vh] of this.suffixes) if (host.length > suffix.length && host.endsWith(suffix)) return vh;
+    }
+    for (const host of candidates) {
+      for (const [prefix, vh] of this.prefixes) if (host.length > prefix.length && host.startsWith(prefix)) return vh;
+    }
+    return this.fallback;
+  }
+}
+
+/** Compiles a RouteConfiguration once per config version. */
+export function compileRouteTable(rc: RouteConfiguration, engine: RegexEngine): RouteTable {
+  return new CompiledRouteTable(rc, engine);
+}

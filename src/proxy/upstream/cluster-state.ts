@@ -1,0 +1,160 @@
+import type { Cluster } from '../../model/cluster.js';
+import type { BreakerKind, UpstreamOutcome } from '../clusters/upstream-cluster.js';
+import type { TransportConnector } from '../http/h1-connection-pool.js';
+import { proxyLog } from '../proxy-log.js';
+import { CircuitBreakers } from './circuit-breakers.js';
+import { HealthChecker } from './health-checker.js';
+import { Host } from './host.js';
+import type { LoadBalancer } from './load-balancer.js';
+import { createLoadBalancer } from './load-balancer-registry.js';
+import { countEjected, OutlierDetector } from './outlier-detector.js';
+
+/**
+ * A cluster's hosts and the policies over them: which hosts may be chosen (health checks, outlier
+ * ejection, panic threshold), the load balancer that chooses, and the circuit breakers. The candidate
+ * set is recomputed only when something changes, so choosing a host allocates nothing.
+ */
+export class ClusterState {
+  hosts: Host[] = [];
+  private model: Cluster;
+  private balancer: LoadBalancer;
+  private outlier: OutlierDetector | undefined;
+  private healthChecker: HealthChecker | undefined;
+  private readonly breakers: CircuitBreakers;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  /** Set when health or ejection changed; the next choice recomputes candidates. */
+  private dirty = true;
+  private membershipChanged = true;
+  /** The earliest time an ejected host returns, when candidates must be recomputed. */
+  private nextReturn = Infinity;
+  private panicking = false;
+
+  constructor(model: Cluster, connector?: TransportConnector) {
+    this.model = model;
+    this.balancer = createLoadBalancer(model);
+    this.breakers = new CircuitBreakers(model.circuitBreakers.thresholds);
+    this.update(model, connector);
+  }
+
+  /** Takes a new version of the cluster; hosts that stay keep their counters and health. */
+  update(model: Cluster, connector?: TransportConnector): void {
+    if (model.lbPolicy !== this.model.lbPolicy) this.balancer = createLoadBalancer(model);
+    this.model = model;
+    this.breakers.update(model.circuitBreakers.thresholds);
+    const old = new Map(this.hosts.map((h) => [h.key, h]));
+    const next: Host[] = [];
+    for (const locality of model.loadAssignment?.endpoints ?? []) {
+      for (const e of locality.lbEndpoints) {
+        const s = e.endpoint.address.socketAddress;
+        const key = `${s.address}:${s.portValue}`;
+        if (next.some((h) => h.key === key)) continue;
+        const host = old.get(key) ?? new Host(s.address, s.portValue, key, e.loadBalancingWeight);
+        host.weight = e.loadBalancingWeight;
+        host.edsHealth = e.healthStatus;
+        next.push(host);
+      }
+    }
+    this.hosts = next;
+    this.configureOutlier(model);
+    this.configureHealthChecks(model, connector);
+    this.membershipChanged = true;
+    this.dirty = true;
+  }
+
+  /** Chooses a host for a request; undefined when none may be used (503, no healthy upstream). */
+  chooseHost(hashKey: string | undefined): Host | undefined {
+    if (this.dirty || Date.now() >= this.nextReturn) this.recompute();
+    return this.balancer.choose(hashKey);
+  }
+
+  recordOutcome(host: Host, outcome: UpstreamOutcome): void {
+    if (!this.outlier) return;
+    const now = Date.now();
+    if (this.outlier.record(host, outcome, this.hosts, now)) {
+      proxyLog('warn', 'upstream host ejected by outlier detection', { cluster: this.model.name, host: host.key, ejectionMs: host.ejectedUntil - now, ejections: host.ejectionCount });
+      this.dirty = true;
+    }
+  }
+
+  tryAcquire(kind: BreakerKind): boolean {
+    return this.breakers.tryAcquire(kind);
+  }
+
+  release(kind: BreakerKind): void {
+    this.breakers.release(kind);
+  }
+
+  /** Numbers for metrics. */
+  get stats(): { ejectionsTotal: number; ejectedNow: number; healthyHosts: number; panic: boolean; overflows: Readonly<Record<BreakerKind, number>> } {
+    return {
+      ejectionsTotal: this.outlier?.ejectionsTotal ?? 0,
+      ejectedNow: countEjected(this.hosts, Date.now()),
+      healthyHosts: this.hosts.filter((h) => h.healthy).length,
+      panic: this.panicking,
+      overflows: this.breakers.overflows,
+    };
+  }
+
+  close(): void {
+    this.healthChecker?.close();
+    this.healthChecker = undefined;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+  }
+
+  private recompute(): void {
+    const now = Date.now();
+    let nextReturn = Infinity;
+    const candidates: Host[] = [];
+    for (const h of this.hosts) {
+      const ejected = h.ejectedUntil > now;
+      if (ejected && h.ejectedUntil < nextReturn) nextReturn = h.ejectedUntil;
+      h.selectable = h.healthy && !ejected;
+      if (h.selectable) candidates.push(h);
+    }
+    // Envoy's panic mode: when too few hosts are usable, spreading over all beats overloading the few.
+    const threshold = this.model.healthyPanicThreshold;
+    const panic = this.hosts.length > 0 && threshold > 0 && (candidates.length * 100) / this.hosts.length < threshold;
+    if (panic !== this.panicking) {
+      proxyLog('warn', panic ? 'cluster in panic: too few healthy hosts, balancing over all' : 'cluster left panic', { cluster: this.model.name, healthy: candidates.length, hosts: this.hosts.length });
+      this.panicking = panic;
+    }
+    if (panic) for (const h of this.hosts) h.selectable = true;
+    this.balancer.refresh(this.hosts, panic ? this.hosts : candidates, this.membershipChanged);
+    this.membershipChanged = false;
+    this.nextReturn = nextReturn;
+    this.dirty = false;
+  }
+
+  private configureOutlier(model: Cluster): void {
+    const od = model.outlierDetection;
+    if (!od) {
+      this.outlier = undefined;
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+      for (const h of this.hosts) h.ejectedUntil = 0;
+      return;
+    }
+    const intervalChanged = this.outlier?.interval !== od.interval;
+    if (this.outlier) this.outlier.update(od);
+    else this.outlier = new OutlierDetector(od);
+    if (intervalChanged) {
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
+      this.sweepTimer = setInterval(() => this.outlier?.sweep(this.hosts, Date.now()), od.interval);
+      this.sweepTimer.unref();
+    }
+  }
+
+  private configureHealthChecks(model: Cluster, connector: TransportConnector | undefined): void {
+    const check = model.healthChecks[0];
+    if (!check || !connector) {
+      this.healthChecker?.close();
+      this.healthChecker = undefined;
+      for (const h of this.hosts) h.failedActiveHealthCheck = false;
+      return;
+    }
+    if (this.healthChecker) this.healthChecker.update(model, check, connector);
+    else this.healthChecker = new HealthChecker(model, check, connector, () => (this.dirty = true));
+    this.healthChecker.setHosts(this.hosts);
+  }
+}

@@ -1,0 +1,67 @@
+import type { OutlierDetection } from '../../model/cluster.js';
+import type { UpstreamOutcome } from '../clusters/upstream-cluster.js';
+import type { Host } from './host.js';
+
+/**
+ * Passive health: consecutive 5xx (and, when configured, consecutive gateway failures) eject a host
+ * for baseEjectionTime × its recent ejection count, capped at maxEjectionTime, as Envoy does. Local
+ * failures (connect failure, reset, timeout) count as 503s. maxEjectionPercent bounds how much of the
+ * cluster can be out at once, but one host can always be ejected.
+ */
+export class OutlierDetector {
+  ejectionsTotal = 0;
+
+  constructor(private config: OutlierDetection) {}
+
+  update(config: OutlierDetection): void {
+    this.config = config;
+  }
+
+  /** Records an outcome; returns true when it ejected the host. */
+  record(host: Host, outcome: UpstreamOutcome, hosts: readonly Host[], now: number): boolean {
+    const status = typeof outcome === 'number' ? outcome : 503;
+    if (status < 500) {
+      host.consecutive5xx = 0;
+      host.consecutiveGatewayFailure = 0;
+      return false;
+    }
+    host.consecutive5xx++;
+    if (status === 502 || status === 503 || status === 504) host.consecutiveGatewayFailure++;
+    else host.consecutiveGatewayFailure = 0;
+    const c = this.config;
+    const tripped =
+      (c.consecutive5xx > 0 && host.consecutive5xx >= c.consecutive5xx) ||
+      (c.consecutiveGatewayFailure > 0 && host.consecutiveGatewayFailure >= c.consecutiveGatewayFailure);
+    if (!tripped || host.ejectedUntil > now) return false;
+    host.consecutive5xx = 0;
+    host.consecutiveGatewayFailure = 0;
+    if (!this.mayEject(hosts, now)) return false;
+    host.ejectionCount++;
+    host.ejectedUntil = now + Math.min(c.baseEjectionTime * host.ejectionCount, Math.max(c.maxEjectionTime, c.baseEjectionTime));
+    this.ejectionsTotal++;
+    return true;
+  }
+
+  /** Envoy's interval sweep: hosts that stayed in for an interval earn back one ejection of credit. */
+  sweep(hosts: readonly Host[], now: number): void {
+    for (const h of hosts) if (h.ejectedUntil <= now && h.ejectionCount > 0 && now - h.ejectedUntil >= this.config.interval) h.ejectionCount--;
+  }
+
+  get interval(): number {
+    return this.config.interval;
+  }
+
+  private mayEject(hosts: readonly Host[], now: number): boolean {
+    let ejected = 0;
+    for (const h of hosts) if (h.ejectedUntil > now) ejected++;
+    if (ejected === 0) return true;
+    return ((ejected + 1) * 100) / hosts.length <= this.config.maxEjectionPercent;
+  }
+}
+
+/** Hosts ejected at `now`. */
+export function countEjected(hosts: readonly Host[], now: number): number {
+  let n = 0;
+  for (const h of hosts) if (h.ejectedUntil > now) n++;
+  return n;
+}
