@@ -2,7 +2,7 @@ import { closeSync, openSync, write as fsWrite } from 'node:fs';
 
 /** Where a BufferedLineWriter puts its batches: one write at a time, completion by callback. */
 export interface ChunkSink {
-  write(data: string, done: (err: Error | null) => void): void;
+  write(data: Buffer, done: (err: Error | null) => void): void;
   /** Releases the sink (closes a file it opened; leaves stdout open). */
   close(): void;
 }
@@ -33,8 +33,8 @@ export class FdSink implements ChunkSink {
     return new FdSink(fd, false);
   }
 
-  write(data: string, done: (err: Error | null) => void): void {
-    this.writeFrom(Buffer.from(data, 'utf8'), 0, done);
+  write(data: Buffer, done: (err: Error | null) => void): void {
+    this.writeFrom(data, 0, done);
   }
 
   close(): void {

@@ -53,12 +53,12 @@ class FakeSink implements ChunkSink {
     private readonly delayMs = 0,
     private readonly failWith?: NodeJS.ErrnoException,
   ) {}
-  write(data: string, done: (err: Error | null) => void): void {
+  write(data: Buffer, done: (err: Error | null) => void): void {
     if (this.failWith) {
       setImmediate(() => done(this.failWith!));
       return;
     }
-    this.batches.push(data);
+    this.batches.push(data.toString('utf8'));
     if (this.delayMs === 0) setImmediate(() => done(null));
     else setTimeout(() => done(null), this.delayMs);
   }
@@ -149,7 +149,7 @@ describe('buffered line writer', () => {
 
   test('a batch reaching the size threshold is written without waiting for the timer', () => {
     const sink = new FakeSink();
-    const writer = new BufferedLineWriter(sink, { flushIntervalMs: 60_000, flushChars: 10 });
+    const writer = new BufferedLineWriter(sink, { flushIntervalMs: 60_000, flushBytes: 10 });
     writer.write('12345');
     assert.equal(sink.batches.length, 0);
     writer.write('67890');
@@ -159,12 +159,12 @@ describe('buffered line writer', () => {
   test('a slow sink bounds the buffer: lines over the limit are dropped and counted, the rest arrive in order', async () => {
     const sink = new FakeSink(30);
     let reported = 0;
-    const writer = new BufferedLineWriter(sink, { flushIntervalMs: 1, flushChars: 100, maxBufferedChars: 1000, onDrop: (n) => (reported += n) });
+    const writer = new BufferedLineWriter(sink, { flushIntervalMs: 1, flushBytes: 100, maxBufferedBytes: 1000, onDrop: (n) => (reported += n) });
     const started = performance.now();
     let accepted = 0;
     for (let i = 0; i < 1000; i++) if (writer.write(String(i).padStart(9, '0'))) accepted++;
     assert.ok(performance.now() - started < 200, 'writing never waits for the sink');
-    assert.ok(writer.bufferedChars <= 1000);
+    assert.ok(writer.bufferedBytes <= 1000);
     assert.equal(writer.droppedLines, 1000 - accepted);
     assert.equal(reported, writer.droppedLines);
     assert.ok(accepted >= 90 && accepted <= 100, `accepted ${accepted}`);
