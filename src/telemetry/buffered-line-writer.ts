@@ -53,14 +53,15 @@ export class BufferedLineWriter {
 
   /** Queues one line (without its line feed); false when it was dropped. */
   write(line: string): boolean {
-    // UTF-8 needs at most 3 bytes per UTF-16 unit; most lines are ASCII, so check the cheap bound first.
-    const worst = line.length * 3 + 1;
-    if (this.error !== undefined || this.closing || this.batchBytes + this.inFlightBytes + line.length + 1 > this.maxBufferedBytes) {
+    const size = line.length + 1;
+    if (this.error !== undefined || this.closing || this.batchBytes + this.inFlightBytes + size > this.maxBufferedBytes) {
       this.drop(1);
       return false;
     }
-    if (this.batchBytes + worst > this.batch.length) this.grow(worst);
-    const n = this.batch.write(line, this.batchBytes, 'utf8');
+    if (this.batchBytes + size > this.batch.length) this.grow(size);
+    // Latin-1, one byte per character: the data path decodes wire bytes as Latin-1, so this writes
+    // them back exactly as they arrived (UTF-8 would encode them twice); all else is ASCII.
+    const n = this.batch.write(line, this.batchBytes, 'latin1');
     this.batch[this.batchBytes + n] = 0x0a;
     this.batchBytes += n + 1;
     this.batchLines++;

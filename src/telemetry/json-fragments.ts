@@ -3,11 +3,16 @@
  * no escaping, so the fast path is one regex test and two concatenations.
  */
 
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+const SLOW_PATH = /["\\\u0000-\u001f\u0100-\uffff]/;
+const WIDE = /[\u0100-\uffff]/;
 
-/** A JSON string literal for `s`. */
+/**
+ * A JSON string literal for `s`, as Latin-1 text: lines are written one byte per character, so
+ * characters beyond U+00FF (a certificate's SAN, say) are first spelled as their UTF-8 bytes.
+ */
 export function jsonString(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"';
+  if (!SLOW_PATH.test(s)) return '"' + s + '"';
+  return JSON.stringify(WIDE.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s);
 }
 
 /** A JSON string literal, or null when the value is absent or empty. */

@@ -48,6 +48,7 @@ const served: HttpAccessLogRecord = {
 /** A sink that records batches and completes each write after `delayMs` (0: at once), or fails. */
 class FakeSink implements ChunkSink {
   batches: string[] = [];
+  raw: Buffer[] = [];
   closed = false;
   constructor(
     private readonly delayMs = 0,
@@ -59,6 +60,7 @@ class FakeSink implements ChunkSink {
       return;
     }
     this.batches.push(data.toString('utf8'));
+    this.raw.push(Buffer.from(data));
     if (this.delayMs === 0) setImmediate(() => done(null));
     else setTimeout(() => done(null), this.delayMs);
   }
@@ -110,7 +112,8 @@ describe('access log lines', () => {
   test('quotes, backslashes and control characters in client-sent values are escaped', () => {
     const nasty = 'a"b\\c\u0001\td\u2028é😀';
     const line = formatHttpAccessLog({ ...served, path: '/x?q=' + nasty, userAgent: nasty, xForwardedFor: '"}' });
-    const parsed = JSON.parse(line) as Record<string, unknown>;
+    // Lines are written one byte per character; a reader decodes the file as UTF-8.
+    const parsed = JSON.parse(Buffer.from(line, 'latin1').toString('utf8')) as Record<string, unknown>;
     assert.equal(parsed['path'], '/x?q=' + nasty);
     assert.equal(parsed['user_agent'], nasty);
     assert.equal(parsed['x_forwarded_for'], '"}');
@@ -132,6 +135,20 @@ describe('access log lines', () => {
     for (const t of [base, base + 5, base + 42, base + 999, base + 1000, base + 1001, base + 86_400_000 + 123, base + 7]) {
       assert.equal(formatTimestamp(t), new Date(t).toISOString());
     }
+  });
+});
+
+describe('access log bytes', () => {
+  test('wire bytes come back as they arrived, and wide characters are written as UTF-8', async () => {
+    const sink = new FakeSink();
+    const writer = new BufferedLineWriter(sink, { flushIntervalMs: 1 });
+    // A path whose UTF-8 bytes the parser decoded one byte per character (Latin-1).
+    const wirePath = Buffer.from('/café', 'utf8').toString('latin1');
+    writer.write(formatHttpAccessLog({ ...served, path: wirePath, downstreamPeerPrincipal: 'spiffe://td/ns/☃/sa/x' }));
+    await writer.close();
+    const line = JSON.parse(sink.raw[0]!.toString('utf8')) as Record<string, unknown>;
+    assert.equal(line.path, '/café');
+    assert.equal(line.downstream_peer_principal, 'spiffe://td/ns/☃/sa/x');
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import type { HttpListenerContext } from './http-listener-context.js';
@@ -22,7 +23,7 @@ const MAX_RESUME_DEPTH = 8;
  * One HTTP/1.1 client connection: parses requests (pipelined ones in order, one at a time),
  * hands each to an HttpStream and writes its response back with the right framing.
  */
-export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
+export class H1DownstreamConnection implements H1Sink, DownstreamResponder, DeadlineHolder {
   readonly parser: H1Parser;
   protocol: 'HTTP/1.0' | 'HTTP/1.1' = 'HTTP/1.1';
   private stream: HttpStream | null = null;
@@ -30,7 +31,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
   private chunkedResponse = false;
   private responding = false;
   private requests = 0;
-  private timer: NodeJS.Timeout;
+  /** When the current connection timeout is due (performance.now() ms, 0 = none); see deadline-sweeper. */
+  deadline = 0;
   private waitingForHead = true;
   private draining = false;
   private resumeDepth = 0;
@@ -49,7 +51,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
     const hcm = ctx().hcm;
     this.parser = new H1Parser('request', { maxHeaderBytes: hcm.maxRequestHeadersKb * 1024, maxHeaders: hcm.commonHttpProtocolOptions.maxHeadersCount }, this);
     socket.setNoDelay(true);
-    this.timer = setTimeout(onConnectionTimer, hcm.requestHeadersTimeout || hcm.commonHttpProtocolOptions.idleTimeout, this);
+    this.refreshTimer(hcm.requestHeadersTimeout || hcm.commonHttpProtocolOptions.idleTimeout);
+    deadlineSweeper.add(this);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => this.socket.destroy());
@@ -93,7 +96,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
     if (this.closed || this.socket.destroyed) return;
     const body = `${reason}\n`;
     this.socket.end(`HTTP/1.1 ${statusLine(status)}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, 'latin1');
-    clearTimeout(this.timer);
+    this.deadline = 0;
     this.closed = true;
   }
 
@@ -257,7 +260,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
   }
 
   startTunnel(responseHeaders: string[], upstream: Socket, upstreamHead: Buffer, stream: HttpStream): void {
-    clearTimeout(this.timer);
+    this.deadline = 0;
     let out = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (let i = 0; i < responseHeaders.length; i += 2) out += `${responseHeaders[i]}: ${responseHeaders[i + 1]}\r\n`;
     this.socket.write(out + '\r\n', 'latin1');
@@ -296,7 +299,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
     this.responding = false;
     if (this.closeAfterResponse || (stream && !stream.requestComplete)) {
       this.closed = true;
-      clearTimeout(this.timer);
+      this.deadline = 0;
       this.socket.end();
       return;
     }
@@ -326,12 +329,11 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
   }
 
   private refreshTimer(ms: number): void {
-    clearTimeout(this.timer);
-    if (ms > 0) this.timer = setTimeout(onConnectionTimer, ms, this);
+    this.deadline = ms > 0 ? performance.now() + ms : 0;
   }
 
-  /** The connection timer fired: a slow head, an idle keep-alive, or a stalled stream. */
-  onTimer(): void {
+  /** The connection's deadline passed: a slow head, an idle keep-alive, or a stalled stream. */
+  onDeadline(): void {
     if (this.closed) return;
     if (this.waitingForHead) {
       if (this.parser.isIdle()) {
@@ -370,7 +372,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
 
   private onClose(): void {
     this.closed = true;
-    clearTimeout(this.timer);
+    this.deadline = 0;
+    deadlineSweeper.remove(this);
     const stream = this.stream;
     this.stream = null;
     if (stream && !stream.done) stream.onDownstreamReset();
@@ -383,7 +386,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder {
     this.closeAfterResponse = true;
     if (!this.stream && !this.closed) {
       this.closed = true;
-      clearTimeout(this.timer);
+      this.deadline = 0;
       this.socket.end();
     }
   }
@@ -397,10 +400,6 @@ function headerOf(headers: readonly string[], name: string): string | undefined 
 
 function stripHeader(headers: string[], name: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === name) headers.splice(i, 2);
-}
-
-function onConnectionTimer(conn: H1DownstreamConnection): void {
-  conn.onTimer();
 }
 
 function flushPendingHead(conn: H1DownstreamConnection): void {
