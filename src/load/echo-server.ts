@@ -1,0 +1,167 @@
+import { readFileSync, existsSync } from 'node:fs';
+import http from 'node:http';
+import http2 from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { EchoParamError, echoBehaviour, MAX_DELAY_MS } from './echo-params.js';
+
+export interface EchoOptions {
+  address: string;
+  port: number;
+  /** -1 = no gRPC server; 0 = any free port. */
+  grpcPort: number;
+  certFile?: string;
+  keyFile?: string;
+}
+
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
+
+/**
+ * The echo workload: HTTP/1.1 and h2c on one port (told apart by the HTTP/2 preface), or HTTP/1.1
+ * and HTTP/2 over TLS with ALPN, plus Fortio's gRPC ping service. It echoes the request body unless
+ * `size` asks for a generated one, and obeys delay/status/close/header query parameters.
+ */
+export class EchoServer {
+  requests = 0;
+  readonly byStatus = new Map<number, number>();
+  private server: net.Server | undefined;
+  private grpcServer: grpc.Server | undefined;
+  port = 0;
+  grpcPort = 0;
+
+  async start(o: EchoOptions): Promise<void> {
+    const handler = (req: Req, res: Res): void => this.handle(req, res);
+    let server: net.Server;
+    if (o.certFile && o.keyFile) {
+      server = http2.createSecureServer({ cert: readFileSync(o.certFile), key: readFileSync(o.keyFile), allowHTTP1: true }, handler);
+    } else {
+      const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+      const h2c = http2.createServer({}, handler);
+      server = net.createServer((socket) => {
+        socket.once('data', (first: Buffer) => {
+          socket.pause();
+          socket.unshift(first);
+          const isH2 = first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE.subarray(0, Math.min(first.length, H2_PREFACE.length)));
+          (isH2 ? h2c : h1).emit('connection', socket);
+          socket.resume();
+        });
+        socket.on('error', () => socket.destroy());
+      });
+    }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, o.address, () => resolve());
+    });
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    if (o.grpcPort >= 0) await this.startGrpc(o);
+  }
+
+  private async startGrpc(o: EchoOptions): Promise<void> {
+    const def = protoLoader.loadSync(protoPath('ping.proto'), { longs: Number, keepCase: true, defaults: true });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { fgrpc: { PingServer: { service: grpc.ServiceDefinition } } };
+    const server = new grpc.Server();
+    server.addService(pkg.fgrpc.PingServer.service, {
+      Ping: (call: grpc.ServerUnaryCall<PingMessage, PingMessage>, cb: grpc.sendUnaryData<PingMessage>) => {
+        this.count(200);
+        const m = call.request;
+        const delayMs = Math.min(Number(m.delayNanos ?? 0) / 1e6, MAX_DELAY_MS);
+        const reply = (): void => cb(null, { seq: m.seq, ts: Date.now() * 1e6, payload: m.payload, delayNanos: m.delayNanos });
+        if (delayMs > 0) setTimeout(reply, delayMs);
+        else reply();
+      },
+    });
+    const creds = o.certFile && o.keyFile ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(o.certFile), private_key: readFileSync(o.keyFile) }]) : grpc.ServerCredentials.createInsecure();
+    this.grpcPort = await new Promise<number>((resolve, reject) => server.bindAsync(`${o.address}:${o.grpcPort}`, creds, (err, port) => (err ? reject(err) : resolve(port))));
+    this.grpcServer = server;
+  }
+
+  private count(status: number): void {
+    this.requests++;
+    this.byStatus.set(status, (this.byStatus.get(status) ?? 0) + 1);
+  }
+
+  private handle(req: Req, res: Res): void {
+    const url = new URL(req.url ?? '/', 'http://echo');
+    if (url.pathname === '/debug/stats') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ requests: this.requests, byStatus: Object.fromEntries(this.byStatus) }));
+      return;
+    }
+    let b;
+    try {
+      b = echoBehaviour(url.searchParams);
+    } catch (err) {
+      if (!(err instanceof EchoParamError)) throw err;
+      this.count(400);
+      req.resume();
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`${err.message}\n`);
+      return;
+    }
+    this.count(b.status);
+    const respond = (): void => {
+      const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
+      for (const [name, value] of b.headers) headers[name] = value;
+      if (b.close && req.httpVersionMajor === 1) headers['connection'] = 'close';
+      if (b.size !== undefined) {
+        req.resume();
+        headers['content-length'] = String(b.size);
+        res.writeHead(b.status, headers);
+        res.end(generated(b.size));
+        return;
+      }
+      res.writeHead(b.status, headers);
+      // Streams the request body straight back, with backpressure both ways.
+      (req as NodeJS.ReadableStream).pipe(res as unknown as NodeJS.WritableStream);
+    };
+    if (b.delayMs > 0) setTimeout(respond, b.delayMs);
+    else respond();
+  }
+
+  async close(): Promise<void> {
+    this.grpcServer?.forceShutdown();
+    const s = this.server;
+    if (!s) return;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      if ('closeAllConnections' in s) (s as http.Server).closeAllConnections();
+      setTimeout(resolve, 1000).unref();
+    });
+  }
+}
+
+interface PingMessage {
+  seq: number;
+  ts: number;
+  payload: string;
+  delayNanos: number;
+}
+
+let generatedCache = Buffer.alloc(0);
+
+/** A body of `size` bytes, cut from one cached buffer (no per-request fill). */
+function generated(size: number): Buffer {
+  if (generatedCache.length < size) {
+    generatedCache = Buffer.alloc(Math.max(size, 64 * 1024));
+    for (let i = 0; i < generatedCache.length; i++) generatedCache[i] = 97 + (i % 26);
+  }
+  return generatedCache.subarray(0, size);
+}
+
+/** The repository's proto/ directory, found from this file whether it runs from src/ or dist/. */
+function protoPath(file: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'proto', file);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(`proto/${file} not found next to the installation`);
+}

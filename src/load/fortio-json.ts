@@ -1,0 +1,106 @@
+import type { Histogram } from 'hdr-histogram-js';
+import { BUCKET_BOUNDS_US, type LatencyRecorder } from './latency-recorder.js';
+import type { LoadOptions } from './load-options.js';
+
+/** Fortio's histogram JSON (stats.HistogramData): values in seconds for durations. */
+export interface FortioHistogram {
+  Count: number;
+  Min: number;
+  Max: number;
+  Sum: number;
+  Avg: number;
+  StdDev: number;
+  Data: Array<{ Start: number; End: number; Percent: number; Count: number }>;
+  Percentiles: Array<{ Percentile: number; Value: number }>;
+}
+
+/** The fields of Fortio's HTTPRunnerResults that its tools read (fortio report, CSV export). */
+export interface FortioResult {
+  RunType: 'HTTP';
+  Labels: string;
+  StartTime: string;
+  RequestedQPS: string;
+  RequestedDuration: string;
+  ActualQPS: number;
+  /** Nanoseconds, as Go's time.Duration marshals. */
+  ActualDuration: number;
+  NumThreads: number;
+  Version: string;
+  DurationHistogram: FortioHistogram;
+  Exactly: number;
+  RetCodes: Record<string, number>;
+  Sizes: FortioHistogram;
+  URL: string;
+  SocketCount: number;
+  ErrorsDurationHistogram?: FortioHistogram;
+  /** Bulwark additions, ignored by Fortio's tools. */
+  Bulwark: { TargetRateReached: boolean; Handshakes: number; ResumedHandshakes: number; HandshakesPerSec: number; BytesReceived: number; Protocol: string };
+}
+
+export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurationMs: number): FortioResult {
+  const actualQps = r.count / (actualDurationMs / 1000);
+  const retCodes: Record<string, number> = {};
+  for (const [code, n] of [...r.statusCodes].sort((a, b) => a[0] - b[0])) retCodes[String(code)] = n;
+  return {
+    RunType: 'HTTP',
+    Labels: o.labels,
+    StartTime: startTime.toISOString(),
+    RequestedQPS: o.qps === 0 ? 'max' : String(o.qps),
+    RequestedDuration: o.calls > 0 ? `exactly ${o.calls} calls` : `${o.durationMs / 1000}s`,
+    ActualQPS: actualQps,
+    ActualDuration: Math.round(actualDurationMs * 1e6),
+    NumThreads: o.connections * o.workers,
+    Version: 'bulwark-0.1.0',
+    DurationHistogram: durationHistogram(r, o.percentiles),
+    Exactly: o.calls,
+    RetCodes: retCodes,
+    Sizes: sizeHistogram(r.sizes),
+    URL: o.url.toString(),
+    SocketCount: r.handshakes + r.resumedHandshakes || o.connections * o.workers,
+    Bulwark: {
+      TargetRateReached: o.qps === 0 || actualQps >= o.qps * 0.95,
+      Handshakes: r.handshakes,
+      ResumedHandshakes: r.resumedHandshakes,
+      HandshakesPerSec: (r.handshakes + r.resumedHandshakes) / (actualDurationMs / 1000),
+      BytesReceived: r.bytesReceived,
+      Protocol: o.http2 ? 'HTTP/2' : 'HTTP/1.1',
+    },
+  };
+}
+
+function durationHistogram(r: LatencyRecorder, percentiles: number[]): FortioHistogram {
+  const h = r.histogram;
+  const n = h.totalCount;
+  const sec = (us: number): number => us / 1e6;
+  if (n === 0) return { Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: [], Percentiles: [] };
+  const avg = r.sum / n;
+  const variance = Math.max(r.sumOfSquares / n - avg * avg, 0);
+  const min = h.minNonZeroValue;
+  const max = h.maxValue;
+  const data: FortioHistogram['Data'] = [];
+  let cumulative = 0;
+  for (let i = 0; i < r.buckets.length; i++) {
+    const count = r.buckets[i]!;
+    if (count === 0) continue;
+    cumulative += count;
+    const start = Math.max(i === 0 ? 0 : BUCKET_BOUNDS_US[i - 1]!, min);
+    const end = Math.min(BUCKET_BOUNDS_US[i]!, max);
+    data.push({ Start: sec(start), End: sec(end), Percent: (100 * cumulative) / n, Count: count });
+  }
+  return {
+    Count: n,
+    Min: sec(min),
+    Max: sec(max),
+    Sum: sec(r.sum),
+    Avg: sec(avg),
+    StdDev: sec(Math.sqrt(variance)),
+    Data: data,
+    Percentiles: percentiles.map((p) => ({ Percentile: p, Value: sec(h.getValueAtPercentile(p)) })),
+  };
+}
+
+function sizeHistogram(h: Histogram): FortioHistogram {
+  const n = h.totalCount;
+  if (n === 0) return { Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: [], Percentiles: [] };
+  return { Count: n, Min: h.minNonZeroValue, Max: h.maxValue, Sum: h.mean * n, Avg: h.mean, StdDev: h.stdDeviation, Data: [], Percentiles: [] };
+}

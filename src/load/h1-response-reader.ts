@@ -1,0 +1,168 @@
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+const enum State {
+  Head,
+  Length,
+  ChunkSize,
+  ChunkData,
+  ChunkDataEnd,
+  Trailers,
+  UntilClose,
+}
+
+/** The minimum of HTTP/1.1 response parsing a load client needs: status, body size, reuse. */
+export class H1ResponseReader {
+  private state = State.Head;
+  private head: Buffer | undefined;
+  private remaining = 0;
+  private sizeLine = '';
+  status = 0;
+  bodyBytes = 0;
+  keepAlive = true;
+  /** Set by the caller for HEAD requests (no body whatever the headers say). */
+  expectNoBody = false;
+
+  reset(): void {
+    this.state = State.Head;
+    this.head = undefined;
+    this.status = 0;
+    this.bodyBytes = 0;
+    this.keepAlive = true;
+    this.sizeLine = '';
+  }
+
+  /** True while a response reads until the connection closes (no length, not chunked). */
+  get untilClose(): boolean {
+    return this.state === State.UntilClose;
+  }
+
+  /**
+   * Feeds bytes; returns the offset just past a completed response, or -1 when more is needed.
+   * Throws on a malformed response.
+   */
+  feed(chunk: Buffer, offset: number): number {
+    let i = offset;
+    while (i < chunk.length || this.state === State.Head) {
+      switch (this.state) {
+        case State.Head: {
+          const buf = this.head ? Buffer.concat([this.head, chunk.subarray(i)]) : chunk.subarray(i);
+          const end = buf.indexOf(CRLFCRLF);
+          if (end < 0) {
+            if (buf.length > 64 * 1024) throw new Error('response head over 64 KiB');
+            this.head = Buffer.from(buf);
+            return -1;
+          }
+          const consumedFromChunk = end + 4 - (this.head ? this.head.length : 0);
+          this.parseHead(buf.toString('latin1', 0, end));
+          this.head = undefined;
+          i += consumedFromChunk;
+          if (this.status >= 100 && this.status < 200 && this.status !== 101) {
+            this.state = State.Head;
+            continue;
+          }
+          if (this.state === State.Head) return i;
+          break;
+        }
+        case State.Length: {
+          const take = Math.min(this.remaining, chunk.length - i);
+          this.remaining -= take;
+          this.bodyBytes += take;
+          i += take;
+          if (this.remaining === 0) {
+            this.state = State.Head;
+            return i;
+          }
+          break;
+        }
+        case State.ChunkSize: {
+          const lf = chunk.indexOf(10, i);
+          if (lf < 0) {
+            this.sizeLine += chunk.toString('latin1', i);
+            if (this.sizeLine.length > 1024) throw new Error('chunk size line too long');
+            return -1;
+          }
+          const line = (this.sizeLine + chunk.toString('latin1', i, lf)).trim();
+          this.sizeLine = '';
+          i = lf + 1;
+          const size = parseInt(line.split(';')[0]!, 16);
+          if (!Number.isFinite(size) || size < 0) throw new Error(`malformed chunk size "${line}"`);
+          if (size === 0) this.state = State.Trailers;
+          else {
+            this.remaining = size;
+            this.state = State.ChunkData;
+          }
+          break;
+        }
+        case State.ChunkData: {
+          const take = Math.min(this.remaining, chunk.length - i);
+          this.remaining -= take;
+          this.bodyBytes += take;
+          i += take;
+          if (this.remaining === 0) {
+            this.state = State.ChunkDataEnd;
+            this.remaining = 2;
+          }
+          break;
+        }
+        case State.ChunkDataEnd: {
+          const take = Math.min(this.remaining, chunk.length - i);
+          this.remaining -= take;
+          i += take;
+          if (this.remaining === 0) this.state = State.ChunkSize;
+          break;
+        }
+        case State.Trailers: {
+          // Trailer lines until an empty line.
+          const lf = chunk.indexOf(10, i);
+          if (lf < 0) {
+            this.sizeLine += chunk.toString('latin1', i);
+            return -1;
+          }
+          const line = (this.sizeLine + chunk.toString('latin1', i, lf)).trim();
+          this.sizeLine = '';
+          i = lf + 1;
+          if (line === '') {
+            this.state = State.Head;
+            return i;
+          }
+          break;
+        }
+        case State.UntilClose:
+          this.bodyBytes += chunk.length - i;
+          return -1;
+      }
+    }
+    return -1;
+  }
+
+  private parseHead(head: string): void {
+    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(head);
+    if (!m) throw new Error(`malformed status line "${head.slice(0, 40)}"`);
+    this.status = Number(m[2]);
+    const http10 = m[1] === '0';
+    let length = -1;
+    let chunked = false;
+    let close = http10;
+    for (const line of head.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon < 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim().toLowerCase();
+      if (name === 'content-length') length = Number(value);
+      else if (name === 'transfer-encoding') chunked = value.endsWith('chunked');
+      else if (name === 'connection') close = value.includes('close') || (http10 && !value.includes('keep-alive'));
+    }
+    this.keepAlive = !close;
+    const noBody = this.expectNoBody || this.status === 204 || this.status === 304 || (this.status >= 100 && this.status < 200);
+    if (noBody) this.state = State.Head;
+    else if (chunked) this.state = State.ChunkSize;
+    else if (length > 0) {
+      this.remaining = length;
+      this.state = State.Length;
+    } else if (length === 0) this.state = State.Head;
+    else {
+      this.state = State.UntilClose;
+      this.keepAlive = false;
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import http2, { type ClientHttp2Session } from 'node:http2';
+import type { TLSSocket } from 'node:tls';
+import type { LoadOptions } from './load-options.js';
+import type { CallDone, LoadConnection } from './load-connection.js';
+import { payload, type LoadTarget } from './load-target.js';
+
+/** HTTP/2 (h2c prior knowledge, or TLS with ALPN h2): one session, one stream at a time. */
+export class H2LoadConnection implements LoadConnection {
+  private session: ClientHttp2Session | undefined;
+  private readonly headers: http2.OutgoingHttpHeaders;
+  private readonly body: Buffer | undefined;
+  private tlsSession: Buffer | undefined;
+  private stream: http2.ClientHttp2Stream | undefined;
+  handshakes = 0;
+  resumed = 0;
+
+  constructor(
+    private readonly target: LoadTarget,
+    o: LoadOptions,
+  ) {
+    this.headers = { ':method': o.method, ':path': target.path, ':authority': target.authority, 'user-agent': 'bulwark-load' };
+    for (const [name, value] of o.headers) {
+      if (name === 'host') this.headers[':authority'] = value;
+      else this.headers[name] = value;
+    }
+    this.body = o.payloadSize > 0 ? payload(o.payloadSize) : undefined;
+    this.newConnectionPerCall = o.newConnection;
+    this.resume = o.resume;
+  }
+
+  private readonly newConnectionPerCall: boolean;
+  private readonly resume: boolean;
+
+  call(done: CallDone): void {
+    const session = this.ensureSession();
+    let status = 0;
+    let bytes = 0;
+    let finished = false;
+    const finish = (s: number): void => {
+      if (finished) return;
+      finished = true;
+      this.stream = undefined;
+      if (this.newConnectionPerCall || s < 0) this.dropSession();
+      done(s, bytes);
+    };
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(this.headers, { endStream: this.body === undefined });
+    } catch {
+      finish(-1);
+      return;
+    }
+    this.stream = stream;
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('data', (c: Buffer) => (bytes += c.length));
+    stream.on('end', () => finish(status || -1));
+    stream.on('error', () => finish(-1));
+    stream.on('close', () => finish(status && stream.rstCode === 0 ? status : -1));
+    if (this.body) stream.end(this.body);
+  }
+
+  abort(): void {
+    this.stream?.close(http2.constants.NGHTTP2_CANCEL);
+    this.dropSession();
+  }
+
+  close(): void {
+    this.dropSession();
+  }
+
+  private ensureSession(): ClientHttp2Session {
+    if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
+    const t = this.target;
+    const origin = `${t.tls ? 'https' : 'http'}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+    const session = http2.connect(origin, t.tls ? { ...t.tls, session: this.resume ? this.tlsSession : undefined } : {});
+    session.on('error', () => this.dropSession(session));
+    session.on('close', () => this.dropSession(session));
+    if (t.tls) {
+      session.once('connect', (_s, socket) => {
+        const tlsSocket = socket as TLSSocket;
+        if (tlsSocket.isSessionReused()) this.resumed++;
+        else this.handshakes++;
+        if (this.resume) tlsSocket.on('session', (s: Buffer) => (this.tlsSession = s));
+      });
+    }
+    this.session = session;
+    return session;
+  }
+
+  private dropSession(which?: ClientHttp2Session): void {
+    const s = this.session;
+    if (which && which !== s) return;
+    this.session = undefined;
+    s?.destroy();
+  }
+}

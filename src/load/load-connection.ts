@@ -1,0 +1,13 @@
+/** Called once per call with the status (-1 for a transport error) and the response body size. */
+export type CallDone = (status: number, bodyBytes: number) => void;
+
+/** One client connection (or, with -new-conn, a connection per call) that carries one call at a time. */
+export interface LoadConnection {
+  call(done: CallDone): void;
+  /** Abandons the call in flight (timeout) and the transport under it. */
+  abort(): void;
+  close(): void;
+  /** Full TLS handshakes and resumed ones so far. */
+  readonly handshakes: number;
+  readonly resumed: number;
+}

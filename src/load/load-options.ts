@@ -1,0 +1,125 @@
+import { parseDuration } from '../config/duration-text.js';
+
+/** A load run as the user asked for it (Fortio's flags), validated once at the edge. */
+export interface LoadOptions {
+  url: URL;
+  /** Target requests per second over all connections; 0 = as fast as possible. */
+  qps: number;
+  connections: number;
+  /** Total calls, or 0 to run for `durationMs`. */
+  calls: number;
+  durationMs: number;
+  headers: Array<[string, string]>;
+  payloadSize: number;
+  method: string;
+  labels: string;
+  percentiles: number[];
+  jsonFile: string | undefined;
+  csvFile: string | undefined;
+  http2: boolean;
+  insecure: boolean;
+  caFile: string | undefined;
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  sni: string | undefined;
+  newConnection: boolean;
+  resume: boolean;
+  timeoutMs: number;
+  workers: number;
+  quiet: boolean;
+}
+
+export class LoadUsageError extends Error {}
+
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload-size', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet']);
+
+/** Parses Fortio-style flags: `-qps 100`, `--qps=100`, repeated `-H "name: value"`, then the URL. */
+export function parseLoadArgs(args: string[]): LoadOptions {
+  const values = new Map<string, string[]>();
+  const flags = new Set<string>();
+  let url: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('-') || arg === '-') {
+      if (url !== undefined) throw new LoadUsageError(`unexpected argument "${arg}" (the URL is already ${url})`);
+      url = arg;
+      continue;
+    }
+    let name = arg.replace(/^--?/, '');
+    let value: string | undefined;
+    const eq = name.indexOf('=');
+    if (eq >= 0) [name, value] = [name.slice(0, eq), name.slice(eq + 1)];
+    if (BOOLEAN_FLAGS.has(name)) {
+      if (value !== undefined && value !== 'true' && value !== 'false') throw new LoadUsageError(`-${name} takes no value`);
+      if (value !== 'false') flags.add(name);
+      continue;
+    }
+    if (!FLAGS_WITH_VALUE.has(name)) throw new LoadUsageError(`unknown flag -${name}`);
+    if (value === undefined) {
+      value = args[++i];
+      if (value === undefined) throw new LoadUsageError(`-${name} needs a value`);
+    }
+    values.set(name, [...(values.get(name) ?? []), value]);
+  }
+  if (url === undefined) throw new LoadUsageError('a URL is required');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new LoadUsageError(`invalid URL "${url}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new LoadUsageError(`unsupported scheme ${parsed.protocol} (http or https)`);
+  const one = (n: string): string | undefined => values.get(n)?.at(-1);
+  const num = (n: string, dflt: number, min: number, max: number): number => {
+    const raw = one(n);
+    if (raw === undefined) return dflt;
+    const v = Number(raw);
+    if (!Number.isFinite(v) || v < min || v > max) throw new LoadUsageError(`-${n} must be a number from ${min} to ${max}, got "${raw}"`);
+    return v;
+  };
+  const duration = (n: string, dflt: number): number => {
+    const raw = one(n);
+    if (raw === undefined) return dflt;
+    const ms = parseDuration(raw);
+    if (ms === undefined) throw new LoadUsageError(`-${n} must be a duration like 5s or 500ms, got "${raw}"`);
+    return ms;
+  };
+  const headers: Array<[string, string]> = (values.get('H') ?? []).map((h) => {
+    const colon = h.indexOf(':');
+    if (colon <= 0) throw new LoadUsageError(`-H wants "name: value", got "${h}"`);
+    return [h.slice(0, colon).trim().toLowerCase(), h.slice(colon + 1).trim()];
+  });
+  const percentiles = (one('p') ?? '50,75,90,99,99.9').split(',').map((p) => {
+    const v = Number(p.trim());
+    if (!Number.isFinite(v) || v <= 0 || v > 100) throw new LoadUsageError(`-p wants percentiles in (0, 100], got "${p}"`);
+    return v;
+  });
+  const calls = num('n', 0, 0, 1e12);
+  const payloadSize = num('payload-size', 0, 0, 64 * 1024 * 1024);
+  return {
+    url: parsed,
+    qps: num('qps', 8, 0, 1e7),
+    connections: Math.floor(num('c', 4, 1, 10_000)),
+    calls: Math.floor(calls),
+    durationMs: calls > 0 ? 0 : duration('t', 5000),
+    headers,
+    payloadSize: Math.floor(payloadSize),
+    method: one('X') ?? (payloadSize > 0 ? 'POST' : 'GET'),
+    labels: one('labels') ?? '',
+    percentiles,
+    jsonFile: one('json'),
+    csvFile: one('csv'),
+    http2: flags.has('h2'),
+    insecure: flags.has('k'),
+    caFile: one('cacert'),
+    certFile: one('cert'),
+    keyFile: one('key'),
+    sni: one('sni'),
+    newConnection: flags.has('new-conn'),
+    resume: flags.has('resume'),
+    timeoutMs: duration('timeout', 15_000),
+    workers: Math.floor(num('workers', 1, 1, 256)),
+    quiet: flags.has('quiet'),
+  };
+}

@@ -1,0 +1,177 @@
+import { H1LoadConnection } from './h1-load-connection.js';
+import { H2LoadConnection } from './h2-load-connection.js';
+import { LatencyRecorder } from './latency-recorder.js';
+import type { LoadConnection } from './load-connection.js';
+import type { LoadOptions } from './load-options.js';
+import { http1Request, resolveTarget } from './load-target.js';
+
+/** The outcome of one run (one process). */
+export interface RunResult {
+  recorder: LatencyRecorder;
+  startTime: Date;
+  /** From the first scheduled call to the last completion. */
+  actualDurationMs: number;
+}
+
+/** Progress callback: calls completed so far and the fraction of the run done. */
+export type Progress = (completed: number, fraction: number) => void;
+
+/**
+ * One connection's loop. At a fixed rate (-qps) calls follow a fixed timeline, slot k of connection
+ * j at start + (k·c + j)/qps: when the connection is still busy at its slot, the call goes out late
+ * and its latency counts from the slot (coordinated omission corrected); when it waits for its slot
+ * on a timer, latency counts from the send, so timer slack is not charged to the server.
+ */
+class Slot {
+  private k = 0;
+  private started = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private deadline: NodeJS.Timeout | undefined;
+  private readonly onDoneBound = (status: number, bytes: number): void => this.onDone(status, bytes);
+  finished = false;
+
+  constructor(
+    private readonly run: Run,
+    private readonly index: number,
+    readonly conn: LoadConnection,
+  ) {}
+
+  next(): void {
+    const run = this.run;
+    if (!run.mayStart()) return this.finish();
+    if (run.intervalMs > 0) {
+      const slot = run.startMs + (this.k * run.connections + this.index) * run.intervalMs;
+      this.k++;
+      if (run.durationMs > 0 && slot >= run.startMs + run.durationMs) return this.finish();
+      const now = performance.now();
+      if (slot > now) {
+        this.timer = setTimeout(() => this.send(performance.now()), slot - now);
+        return;
+      }
+      this.send(slot);
+      return;
+    }
+    if (run.durationMs > 0 && performance.now() >= run.startMs + run.durationMs) return this.finish();
+    this.send(performance.now());
+  }
+
+  private send(clockStart: number): void {
+    this.timer = undefined;
+    if (!this.run.claim()) return this.finish();
+    this.started = clockStart;
+    this.deadline = setTimeout(() => this.onTimeout(), this.run.timeoutMs);
+    this.conn.call(this.onDoneBound);
+  }
+
+  private onTimeout(): void {
+    this.deadline = undefined;
+    this.conn.abort();
+    this.onDone(-1, 0);
+  }
+
+  private onDone(status: number, bytes: number): void {
+    if (this.deadline) clearTimeout(this.deadline);
+    this.deadline = undefined;
+    const now = performance.now();
+    this.run.completed(now, (now - this.started) * 1000, status, bytes);
+    // A failing server must not turn the loop into a busy spin.
+    if (status < 0 && this.run.intervalMs === 0) this.timer = setTimeout(() => this.next(), 10);
+    else this.next();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.conn.close();
+    this.run.slotFinished();
+  }
+
+}
+
+class Run {
+  readonly recorder = new LatencyRecorder();
+  readonly intervalMs: number;
+  readonly connections: number;
+  readonly durationMs: number;
+  readonly timeoutMs: number;
+  startMs = 0;
+  lastCompletion = 0;
+  private claimed = 0;
+  private finishedSlots = 0;
+  private stopped = false;
+  resolve: (() => void) | undefined;
+
+  constructor(private readonly o: LoadOptions) {
+    this.connections = o.connections;
+    this.intervalMs = o.qps > 0 ? 1000 / o.qps : 0;
+    this.durationMs = o.durationMs;
+    this.timeoutMs = o.timeoutMs;
+  }
+
+  mayStart(): boolean {
+    return !this.stopped && (this.o.calls === 0 || this.claimed < this.o.calls);
+  }
+
+  claim(): boolean {
+    if (!this.mayStart()) return false;
+    this.claimed++;
+    return true;
+  }
+
+  completed(now: number, latencyUs: number, status: number, bytes: number): void {
+    this.lastCompletion = now;
+    this.recorder.record(latencyUs, status, bytes);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  slotFinished(): void {
+    if (++this.finishedSlots === this.connections) this.resolve?.();
+  }
+
+  fraction(now: number): number {
+    if (this.o.calls > 0) return this.recorder.count / this.o.calls;
+    return Math.min(1, (now - this.startMs) / this.durationMs);
+  }
+}
+
+/** Runs the load described by `o` in this process. */
+export async function runLoad(o: LoadOptions, progress?: Progress): Promise<RunResult> {
+  const target = resolveTarget(o);
+  const request = http1Request(o, target);
+  const run = new Run(o);
+  const slots: Slot[] = [];
+  for (let j = 0; j < o.connections; j++) {
+    const conn: LoadConnection = o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, o.newConnection, o.resume, o.method === 'HEAD');
+    slots.push(new Slot(run, j, conn));
+  }
+  const startTime = new Date();
+  run.startMs = performance.now();
+  const done = new Promise<void>((resolve) => (run.resolve = resolve));
+  const ticker = progress ? setInterval(() => progress(run.recorder.count, run.fraction(performance.now())), 500) : undefined;
+  // Calls still in flight when the duration ends get their timeout to finish, then are cut.
+  const hardStop = o.durationMs > 0 ? setTimeout(() => slots.forEach((s) => s.stop()), o.durationMs + o.timeoutMs) : undefined;
+  const onSignal = (): void => {
+    run.stop();
+    slots.forEach((s) => s.stop());
+  };
+  process.once('SIGINT', onSignal);
+  for (const s of slots) s.next();
+  await done;
+  process.off('SIGINT', onSignal);
+  if (ticker) clearInterval(ticker);
+  if (hardStop) clearTimeout(hardStop);
+  for (const s of slots) {
+    run.recorder.handshakes += s.conn.handshakes;
+    run.recorder.resumedHandshakes += s.conn.resumed;
+  }
+  return { recorder: run.recorder, startTime, actualDurationMs: Math.max(run.lastCompletion - run.startMs, 0.001) };
+}

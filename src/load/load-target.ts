@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import type { LoadOptions } from './load-options.js';
+
+/** Where and how to connect, resolved once from the options (files read at start, not per call). */
+export interface LoadTarget {
+  host: string;
+  port: number;
+  tls: ConnectionOptions | undefined;
+  authority: string;
+  path: string;
+}
+
+export function resolveTarget(o: LoadOptions): LoadTarget {
+  const url = o.url;
+  const secure = url.protocol === 'https:';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(url.port || (secure ? 443 : 80));
+  let tls: ConnectionOptions | undefined;
+  if (secure) {
+    tls = {
+      host,
+      port,
+      servername: o.sni ?? (/^[\d.]+$|:/.test(host) ? undefined : host),
+      rejectUnauthorized: !o.insecure,
+      ca: o.caFile ? readFileSync(o.caFile) : undefined,
+      cert: o.certFile ? readFileSync(o.certFile) : undefined,
+      key: o.keyFile ? readFileSync(o.keyFile) : undefined,
+      ALPNProtocols: o.http2 ? ['h2'] : ['http/1.1'],
+    };
+  }
+  return { host, port, tls, authority: url.host, path: `${url.pathname}${url.search}` };
+}
+
+/** The request bytes an HTTP/1.1 connection sends for every call (built once). */
+export function http1Request(o: LoadOptions, t: LoadTarget): Buffer {
+  let head = `${o.method} ${t.path} HTTP/1.1\r\nhost: ${t.authority}\r\nuser-agent: bulwark-load\r\n`;
+  for (const [name, value] of o.headers) if (name !== 'host') head += `${name}: ${value}\r\n`;
+  else head = head.replace(`host: ${t.authority}`, `host: ${value}`);
+  if (o.payloadSize > 0) head += `content-type: application/octet-stream\r\ncontent-length: ${o.payloadSize}\r\n`;
+  if (o.newConnection) head += 'connection: close\r\n';
+  return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), payload(o.payloadSize)]);
+}
+
+/** A deterministic payload of the requested size. */
+export function payload(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = 97 + (i % 26);
+  return b;
+}

@@ -1,0 +1,49 @@
+import { fork } from 'node:child_process';
+import { LatencyRecorder, type RecorderWire } from './latency-recorder.js';
+import type { LoadOptions } from './load-options.js';
+import { runLoad, type RunResult } from './load-runner.js';
+
+const WORKER_ENV = 'BULWARK_LOAD_WORKER';
+
+interface WorkerReport {
+  wire: RecorderWire;
+  startTime: string;
+  actualDurationMs: number;
+}
+
+/** True in a child started by runInWorkers; it runs its share and reports back. */
+export function isLoadWorker(): boolean {
+  return process.env[WORKER_ENV] !== undefined;
+}
+
+/** This worker's share of the run: qps, connections and calls divided among `n` workers. */
+export function workerShare(o: LoadOptions, index: number, n: number): LoadOptions {
+  const split = (total: number): number => Math.floor(total / n) + (index < total % n ? 1 : 0);
+  return { ...o, qps: o.qps / n, connections: Math.max(1, split(o.connections)), calls: o.calls > 0 ? split(o.calls) : 0, workers: 1 };
+}
+
+/** Runs the worker's share and sends the result to the parent. */
+export async function runAsWorker(o: LoadOptions): Promise<void> {
+  const [index, n] = process.env[WORKER_ENV]!.split('/').map(Number) as [number, number];
+  const r = await runLoad(workerShare(o, index, n));
+  const report: WorkerReport = { wire: r.recorder.toWire(), startTime: r.startTime.toISOString(), actualDurationMs: r.actualDurationMs };
+  await new Promise<void>((resolve) => process.send!(report, () => resolve()));
+}
+
+/** Forks `o.workers` copies of this command (same arguments) and merges their histograms. */
+export async function runInWorkers(o: LoadOptions, args: string[]): Promise<RunResult> {
+  const reports = await Promise.all(
+    Array.from({ length: o.workers }, (_, i) =>
+      new Promise<WorkerReport>((resolve, reject) => {
+        const child = fork(process.argv[1]!, ['load', ...args], { env: { ...process.env, [WORKER_ENV]: `${i}/${o.workers}` }, execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        let report: WorkerReport | undefined;
+        child.on('message', (m) => (report = m as WorkerReport));
+        child.on('exit', (code) => (report ? resolve(report) : reject(new Error(`load worker ${i} exited with ${code} before reporting`))));
+      }),
+    ),
+  );
+  const recorder = new LatencyRecorder();
+  for (const r of reports) recorder.merge(LatencyRecorder.fromWire(r.wire));
+  const startTime = new Date(Math.min(...reports.map((r) => Date.parse(r.startTime))));
+  return { recorder, startTime, actualDurationMs: Math.max(...reports.map((r) => r.actualDurationMs)) };
+}
