@@ -5,7 +5,7 @@ import { CliUsageError } from './cli-error.js';
 const USAGE = `usage: bulwark echo [--port 8080] [--grpc-port 8079] [--address 127.0.0.1] [--cert FILE --key FILE]
 
 An echo workload (Fortio's): HTTP/1.1 and h2c on one port, or HTTP/1.1 and HTTP/2 over TLS with --cert/--key,
-and the gRPC ping service (--grpc-port -1 disables it). Query parameters:
+and the gRPC ping service (--grpc-port off disables it). Query parameters:
   delay=10ms | delay=10ms:50,100ms:5   fixed delay, or delays with percent probabilities (max 10s)
   status=503 | status=503:5,429:1      fixed status, or statuses with percent probabilities
   size=N                               a generated body of N bytes (max 10 MiB) instead of echoing
@@ -30,9 +30,9 @@ export async function run(args: string[]): Promise<number> {
     return 0;
   }
   const port = Number(values.port ?? 8080);
-  const grpcPort = Number(values['grpc-port'] ?? 8079);
+  const grpcPort = values['grpc-port'] === 'off' ? -1 : Number(values['grpc-port'] ?? 8079);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliUsageError('--port must be 0-65535');
-  if (!Number.isInteger(grpcPort) || grpcPort < -1 || grpcPort > 65535) throw new CliUsageError('--grpc-port must be -1 (off) or 0-65535');
+  if (!Number.isInteger(grpcPort) || grpcPort < -1 || grpcPort > 65535) throw new CliUsageError('--grpc-port must be off or 0-65535');
   if ((values.cert === undefined) !== (values.key === undefined)) throw new CliUsageError('--cert and --key go together');
   const server = new EchoServer();
   await server.start({ address: values.address ?? '127.0.0.1', port, grpcPort, certFile: values.cert, keyFile: values.key });

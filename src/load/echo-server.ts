@@ -3,6 +3,7 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -44,11 +45,18 @@ export class EchoServer {
       const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
       const h2c = http2.createServer({}, handler);
       server = net.createServer((socket) => {
+        socket.setNoDelay(true);
         socket.once('data', (first: Buffer) => {
+          const isH2 = first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE.subarray(0, Math.min(first.length, H2_PREFACE.length)));
+          if (isH2) {
+            // node:http2 reads the socket's handle directly and would miss bytes already read, so
+            // it gets a stream that replays them first.
+            h2c.emit('connection', replaying(socket, first));
+            return;
+          }
           socket.pause();
           socket.unshift(first);
-          const isH2 = first.subarray(0, H2_PREFACE.length).equals(H2_PREFACE.subarray(0, Math.min(first.length, H2_PREFACE.length)));
-          (isH2 ? h2c : h1).emit('connection', socket);
+          h1.emit('connection', socket);
           socket.resume();
         });
         socket.on('error', () => socket.destroy());
@@ -135,6 +143,34 @@ export class EchoServer {
       setTimeout(resolve, 1000).unref();
     });
   }
+}
+
+/** A duplex over `socket` that yields `first` before the socket's further bytes. */
+function replaying(socket: net.Socket, first: Buffer): Duplex {
+  const duplex = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _enc, cb) {
+      if (socket.write(chunk)) cb();
+      else socket.once('drain', () => cb());
+    },
+    final(cb) {
+      socket.end(cb);
+    },
+    destroy(err, cb) {
+      socket.destroy();
+      cb(err);
+    },
+  });
+  duplex.push(first);
+  socket.on('data', (d: Buffer) => {
+    if (!duplex.push(d)) socket.pause();
+  });
+  socket.on('end', () => duplex.push(null));
+  socket.on('close', () => duplex.destroy());
+  socket.on('error', (err) => duplex.destroy(err));
+  return duplex;
 }
 
 interface PingMessage {

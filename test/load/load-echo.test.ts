@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { FortioResult } from '../../src/load/fortio-json.js';
+import { REPO_ROOT } from '../support/proxy-process.js';
+import { makePki, type TestPki } from '../support/tls-fixtures.js';
+import { bulwark, startEcho, type RunningEcho } from './load-support.js';
+
+let echo: RunningEcho;
+let tlsEcho: RunningEcho;
+let pki: TestPki;
+const dir = mkdtempSync(join(tmpdir(), 'bulwark-load-'));
+
+before(async () => {
+  pki = makePki();
+  const leaf = pki.issue('echo', 'DNS:localhost,IP:127.0.0.1');
+  echo = await startEcho();
+  tlsEcho = await startEcho(['--cert', leaf.cert, '--key', leaf.key]);
+});
+
+after(async () => {
+  await echo?.stop();
+  await tlsEcho?.stop();
+});
+
+async function load(args: string[]): Promise<FortioResult> {
+  const file = join(dir, `run-${Math.random().toString(36).slice(2)}.json`);
+  const r = await bulwark(['load', '-quiet', '-json', file, ...args]);
+  assert.equal(r.code, 0, `load failed: ${r.stderr}`);
+  return JSON.parse(readFileSync(file, 'utf8')) as FortioResult;
+}
+
+test('the JSON result has Fortio field names and units (seconds, nanoseconds), and counts every call', async () => {
+  const before = (await (await fetch(`http://127.0.0.1:${echo.port}/debug/stats`)).json()) as { requests: number };
+  const r = await load(['-qps', '0', '-c', '4', '-n', '300', '-labels', 'schema check', `http://127.0.0.1:${echo.port}/?size=100`]);
+  for (const k of ['RunType', 'Labels', 'StartTime', 'RequestedQPS', 'RequestedDuration', 'ActualQPS', 'ActualDuration', 'NumThreads', 'DurationHistogram', 'RetCodes', 'Sizes', 'URL']) assert.ok(k in r, `missing ${k}`);
+  const h = r.DurationHistogram;
+  for (const k of ['Count', 'Min', 'Max', 'Sum', 'Avg', 'StdDev', 'Data', 'Percentiles']) assert.ok(k in h, `missing DurationHistogram.${k}`);
+  assert.equal(r.RunType, 'HTTP');
+  assert.equal(r.Labels, 'schema check');
+  assert.equal(r.RequestedQPS, 'max');
+  assert.equal(r.NumThreads, 4);
+  assert.equal(h.Count, 300);
+  assert.deepEqual(r.RetCodes, { '200': 300 });
+  assert.ok(h.Min > 0 && h.Max < 5, 'latencies are in seconds');
+  assert.ok(r.ActualDuration > 1e6 && r.ActualDuration < 60e9, 'ActualDuration is in nanoseconds');
+  assert.ok(Math.abs(r.ActualQPS - 300 / (r.ActualDuration / 1e9)) < 1);
+  assert.deepEqual(h.Percentiles.map((p) => p.Percentile), [50, 75, 90, 99, 99.9]);
+  assert.ok(h.Percentiles.every((p, i, a) => i === 0 || p.Value >= a[i - 1]!.Value));
+  assert.equal(h.Data.reduce((s, d) => s + d.Count, 0), 300);
+  assert.ok(Math.abs(h.Data.at(-1)!.Percent - 100) < 1e-9);
+  assert.ok(h.Data.every((d) => d.Start <= d.End));
+  assert.equal(r.Sizes.Avg, 100);
+  const afterStats = (await (await fetch(`http://127.0.0.1:${echo.port}/debug/stats`)).json()) as { requests: number };
+  assert.equal(afterStats.requests - before.requests, 300, 'the echo server saw exactly the calls the client counted');
+});
+
+test('-qps holds a constant rate and says so; -csv appends one row per run in microseconds', async () => {
+  const csv = join(dir, 'runs.csv');
+  const r = await load(['-qps', '100', '-c', '2', '-t', '2s', '-csv', csv, `http://127.0.0.1:${echo.port}/`]);
+  assert.equal(r.RequestedQPS, '100');
+  assert.ok(Math.abs(r.ActualQPS - 100) / 100 < 0.1, `actual ${r.ActualQPS}`);
+  assert.ok(Math.abs(r.DurationHistogram.Count - 200) <= 4, `count ${r.DurationHistogram.Count}`);
+  assert.equal(r.Bulwark.TargetRateReached, true);
+  await load(['-qps', '50', '-c', '1', '-n', '20', '-labels', 'second, quoted', '-csv', csv, `http://127.0.0.1:${echo.port}/`]);
+  const lines = readFileSync(csv, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'StartTime,ActualDuration,Labels,NumThreads,ActualQPS,p50,p90,p99,p999,errorPercent,handshakesPerSec');
+  assert.equal(lines.length, 3);
+  const cols = lines[1]!.split(',');
+  assert.ok(Number(cols[5]) > 10 && Number(cols[5]) < 1e6, `p50 in µs: ${cols[5]}`);
+  assert.equal(cols[9], '0.000');
+  assert.match(lines[2]!, /"second, quoted"/);
+});
+
+test('coordinated omission: a server that stalls once shows the stall in p99 at a constant rate', async () => {
+  let calls = 0;
+  const server = http.createServer((_req, res) => {
+    calls++;
+    if (calls === 50) setTimeout(() => res.end('late'), 600);
+    else res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const r = await load(['-qps', '100', '-c', '1', '-t', '3s', `http://127.0.0.1:${(server.address() as AddressInfo).port}/`]);
+    const p = (q: number): number => r.DurationHistogram.Percentiles.find((x) => x.Percentile === q)!.Value;
+    // One slow response among ~300, but the ~60 calls scheduled during the stall waited for it.
+    assert.ok(p(99) > 0.3, `p99 ${p(99)} s should show the stall`);
+    assert.ok(p(90) > 0.05, `p90 ${p(90)} s: the queued calls count from their scheduled time`);
+    assert.ok(p(50) < 0.05, `p50 ${p(50)} s stays low`);
+  } finally {
+    server.close();
+  }
+});
+
+test('status and delay parameters, errors counted by code, and request bodies echoed', async () => {
+  const r = await load(['-qps', '0', '-c', '2', '-n', '200', `http://127.0.0.1:${echo.port}/?status=503:50`]);
+  assert.ok((r.RetCodes['503'] ?? 0) > 40 && (r.RetCodes['200'] ?? 0) > 40, JSON.stringify(r.RetCodes));
+  const d = await load(['-qps', '0', '-c', '1', '-n', '3', `http://127.0.0.1:${echo.port}/?delay=100ms`]);
+  assert.ok(d.DurationHistogram.Min >= 0.095, `min ${d.DurationHistogram.Min}`);
+  const body = await load(['-qps', '0', '-c', '1', '-n', '10', '-payload-size', '5000', `http://127.0.0.1:${echo.port}/`]);
+  assert.equal(body.Bulwark.BytesReceived, 50_000);
+  const refused = await bulwark(['load', '-quiet', '-n', '3', '-c', '1', '-json', '-', 'http://127.0.0.1:1/']);
+  assert.equal(refused.code, 1);
+  assert.deepEqual((JSON.parse(refused.stdout) as FortioResult).RetCodes, { '-1': 3 });
+});
+
+test('HTTP/2: h2c with prior knowledge and over TLS with ALPN, verified against the CA', async () => {
+  const h2c = await load(['-h2', '-qps', '0', '-c', '2', '-n', '50', `http://127.0.0.1:${echo.port}/?size=10`]);
+  assert.deepEqual(h2c.RetCodes, { '200': 50 });
+  assert.equal(h2c.Bulwark.Protocol, 'HTTP/2');
+  const tls = await load(['-h2', '-cacert', pki.caCert, '-qps', '0', '-c', '2', '-n', '50', `https://localhost:${tlsEcho.port}/`]);
+  assert.deepEqual(tls.RetCodes, { '200': 50 });
+  const untrusted = await bulwark(['load', '-quiet', '-h2', '-n', '2', '-c', '1', '-json', '-', `https://localhost:${tlsEcho.port}/`]);
+  assert.deepEqual((JSON.parse(untrusted.stdout) as FortioResult).RetCodes, { '-1': 2 }, 'an unknown CA is refused');
+  const insecure = await load(['-k', '-qps', '0', '-c', '1', '-n', '5', `https://localhost:${tlsEcho.port}/`]);
+  assert.deepEqual(insecure.RetCodes, { '200': 5 });
+});
+
+test('-new-conn makes a full handshake per call; -resume resumes them', async () => {
+  const fresh = await load(['-new-conn', '-cacert', pki.caCert, '-qps', '0', '-c', '2', '-n', '40', `https://localhost:${tlsEcho.port}/`]);
+  assert.deepEqual(fresh.RetCodes, { '200': 40 });
+  assert.equal(fresh.Bulwark.Handshakes, 40);
+  assert.ok(fresh.Bulwark.HandshakesPerSec > 0);
+  const resumed = await load(['-new-conn', '-resume', '-cacert', pki.caCert, '-qps', '0', '-c', '1', '-n', '20', `https://localhost:${tlsEcho.port}/`]);
+  assert.deepEqual(resumed.RetCodes, { '200': 20 });
+  assert.ok(resumed.Bulwark.ResumedHandshakes >= 10, `resumed ${resumed.Bulwark.ResumedHandshakes} of 20`);
+});
+
+test('-workers spreads the calls over processes and merges the histograms', async () => {
+  const r = await load(['-workers', '2', '-qps', '0', '-c', '4', '-n', '400', `http://127.0.0.1:${echo.port}/`]);
+  assert.equal(r.DurationHistogram.Count, 400);
+  assert.deepEqual(r.RetCodes, { '200': 400 });
+  assert.equal(r.NumThreads, 8);
+});
+
+test('the echo gRPC ping service answers a Fortio-style ping', async () => {
+  const def = protoLoader.loadSync(join(REPO_ROOT, 'proto/ping.proto'), { longs: Number, keepCase: true });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { fgrpc: { PingServer: grpc.ServiceClientConstructor } };
+  const client = new pkg.fgrpc.PingServer(`127.0.0.1:${echo.grpcPort}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    Ping(m: object, cb: (err: grpc.ServiceError | null, reply: { seq: number; payload: string }) => void): void;
+  };
+  const reply = await new Promise<{ seq: number; payload: string }>((resolve, reject) => client.Ping({ seq: 7, payload: 'hello' }, (err, r) => (err ? reject(err) : resolve(r))));
+  client.close();
+  assert.equal(reply.seq, 7);
+  assert.equal(reply.payload, 'hello');
+});

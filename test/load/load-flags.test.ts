@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { echoBehaviour, EchoParamError } from '../../src/load/echo-params.js';
+import { LoadUsageError, parseLoadArgs } from '../../src/load/load-options.js';
+
+test('load flags: Fortio spellings, defaults, repeated headers, and -n over -t', () => {
+  const o = parseLoadArgs(['-qps', '0', '--c=16', '-n', '1000', '-H', 'X-A: 1', '-H', 'x-b:two', '-payload-size', '64', '-labels', 'run 1', '-p', '50,99.9', 'http://h:81/p?q=1']);
+  assert.equal(o.qps, 0);
+  assert.equal(o.connections, 16);
+  assert.equal(o.calls, 1000);
+  assert.equal(o.durationMs, 0);
+  assert.deepEqual(o.headers, [['x-a', '1'], ['x-b', 'two']]);
+  assert.equal(o.method, 'POST');
+  assert.deepEqual(o.percentiles, [50, 99.9]);
+  assert.equal(o.url.port, '81');
+  const d = parseLoadArgs(['http://h/']);
+  assert.equal(d.qps, 8);
+  assert.equal(d.connections, 4);
+  assert.equal(d.durationMs, 5000);
+  assert.deepEqual(d.percentiles, [50, 75, 90, 99, 99.9]);
+  const t = parseLoadArgs(['-t', '1.5s', '-h2', '-k', '-new-conn', '-resume', 'https://h/']);
+  assert.equal(t.durationMs, 1500);
+  assert.ok(t.http2 && t.insecure && t.newConnection && t.resume);
+});
+
+test('load flags: mistakes are refused with the flag named', () => {
+  const bad: Array<[string[], RegExp]> = [
+    [['-qps', 'fast', 'http://h/'], /-qps/],
+    [['-c', '0', 'http://h/'], /-c/],
+    [['-t', 'soon', 'http://h/'], /-t must be a duration/],
+    [['-H', 'novalue', 'http://h/'], /-H/],
+    [['-p', '0,101', 'http://h/'], /-p/],
+    [['-bogus', 'http://h/'], /unknown flag -bogus/],
+    [['ftp://h/'], /unsupported scheme/],
+    [['-qps', '5'], /URL is required/],
+  ];
+  for (const [args, re] of bad) assert.throws(() => parseLoadArgs(args), (e: unknown) => e instanceof LoadUsageError && re.test((e as Error).message), args.join(' '));
+});
+
+test('echo parameters: fixed and weighted delay and status, size, close, headers', () => {
+  const q = (s: string): URLSearchParams => new URLSearchParams(s);
+  assert.equal(echoBehaviour(q('delay=25ms')).delayMs, 25);
+  assert.equal(echoBehaviour(q('delay=20s')).delayMs, 10_000, 'delays are bounded');
+  assert.equal(echoBehaviour(q('delay=10ms:50,100ms:5'), () => 0.1).delayMs, 10);
+  assert.equal(echoBehaviour(q('delay=10ms:50,100ms:5'), () => 0.52).delayMs, 100);
+  assert.equal(echoBehaviour(q('delay=10ms:50,100ms:5'), () => 0.9).delayMs, 0);
+  assert.equal(echoBehaviour(q('status=418')).status, 418);
+  assert.equal(echoBehaviour(q('status=503:5,429:1'), () => 0.01).status, 503);
+  assert.equal(echoBehaviour(q('status=503:5,429:1'), () => 0.055).status, 429);
+  assert.equal(echoBehaviour(q('status=503:5,429:1'), () => 0.5).status, 200);
+  assert.equal(echoBehaviour(q('size=123')).size, 123);
+  assert.equal(echoBehaviour(q('size=99999999999')).size, 10 * 1024 * 1024);
+  assert.equal(echoBehaviour(q('close=true')).close, true);
+  assert.deepEqual(echoBehaviour(q('header=X-Test:yes&header=x-two:2')).headers, [['x-test', 'yes'], ['x-two', '2']]);
+  for (const bad of ['status=99', 'status=503:60,429:50', 'size=-1', 'delay=soon', 'header=bad header:x', 'header=x:a%0Db']) {
+    assert.throws(() => echoBehaviour(q(bad)), EchoParamError, bad);
+  }
+});

@@ -1,0 +1,45 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { REPO_ROOT } from '../support/proxy-process.js';
+
+/** Runs `bulwark <args>` from source and resolves with its output and exit code. */
+export function bulwark(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+export interface RunningEcho {
+  child: ChildProcess;
+  port: number;
+  grpcPort: number;
+  stop(): Promise<string>;
+}
+
+/** Starts `bulwark echo` on free ports and waits for its listening line. */
+export function startEcho(extra: string[] = []): Promise<RunningEcho> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'echo', '--port', '0', '--grpc-port', '0', ...extra], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`echo did not start: ${out}`)), 20_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.includes('echo listening'));
+      if (!line) return;
+      clearTimeout(timer);
+      const info = JSON.parse(line) as { http: number; grpc: number };
+      resolve({
+        child,
+        port: info.http,
+        grpcPort: info.grpc,
+        stop: () =>
+          new Promise((r) => {
+            child.once('exit', () => r(out));
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`echo exited ${code}: ${out}`)));
+  });
+}
