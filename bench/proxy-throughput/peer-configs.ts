@@ -46,7 +46,7 @@ http {
 export function proxyHaproxy(port: number, upstreamPort: number, dir: string): string {
   return `global
   nbthread 1
-  maxconn 10000
+  maxconn 4096
   log stdout format raw local0 info
 defaults
   mode http
