@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +30,10 @@ after(async () => {
   await echo?.stop();
   await tlsEcho?.stop();
 });
+
+function pem2(files: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
+  return { cert: readFileSync(files.cert), key: readFileSync(files.key) };
+}
 
 async function load(args: string[]): Promise<FortioResult> {
   const file = join(dir, `run-${Math.random().toString(36).slice(2)}.json`);
@@ -120,6 +126,24 @@ test('HTTP/2: h2c with prior knowledge and over TLS with ALPN, verified against 
   assert.deepEqual((JSON.parse(untrusted.stdout) as FortioResult).RetCodes, { '-1': 2 }, 'an unknown CA is refused');
   const insecure = await load(['-k', '-qps', '0', '-c', '1', '-n', '5', `https://localhost:${tlsEcho.port}/`]);
   assert.deepEqual(insecure.RetCodes, { '200': 5 });
+});
+
+test('mTLS: -cert and -key present a client certificate to a server that requires one', async () => {
+  const server = https.createServer({ ...pem2(pki.issue('mtls-server', 'DNS:localhost')), ca: readFileSync(pki.caCert), requestCert: true, rejectUnauthorized: true }, (req, res) => {
+    res.end((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? 'anonymous');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `https://localhost:${(server.address() as AddressInfo).port}/`;
+  try {
+    const client = pki.issue('load-client', 'URI:spiffe://cluster.local/ns/test/sa/load');
+    const ok = await load(['-cacert', pki.caCert, '-cert', client.cert, '-key', client.key, '-qps', '0', '-c', '1', '-n', '5', url]);
+    assert.deepEqual(ok.RetCodes, { '200': 5 });
+    assert.equal(ok.Bulwark.BytesReceived, 'load-client'.length * 5);
+    const refused = await bulwark(['load', '-quiet', '-cacert', pki.caCert, '-n', '2', '-c', '1', '-json', '-', url]);
+    assert.deepEqual((JSON.parse(refused.stdout) as FortioResult).RetCodes, { '-1': 2 }, 'without a client certificate the handshake fails');
+  } finally {
+    server.close();
+  }
 });
 
 test('-new-conn makes a full handshake per call; -resume resumes them', async () => {
