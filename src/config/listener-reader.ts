@@ -66,6 +66,9 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     xffNumTrustedHops: r.int('xffNumTrustedHops', 0, 0, 64),
     generateRequestId: r.bool('generateRequestId', true),
     preserveExternalRequestId: r.bool('preserveExternalRequestId', true),
+    // Istio turns normalization on for every proxy; a proxy that routes or authorizes on raw paths is bypassable.
+    normalizePath: r.bool('normalizePath', true),
+    mergeSlashes: r.bool('mergeSlashes', false),
     upgradeConfigs: r.list('upgradeConfigs', (u) => {
       const out = { upgradeType: u.nonEmptyStr('upgradeType').toLowerCase() };
       u.done();

@@ -31,6 +31,10 @@ export interface HttpConnectionManager {
   xffNumTrustedHops: number;
   generateRequestId: boolean;
   preserveExternalRequestId: boolean;
+  /** RFC 3986 normalization of the path before routing (Istio's default; Envoy's normalize_path). */
+  normalizePath: boolean;
+  /** Merge repeated slashes in the path before routing. */
+  mergeSlashes: boolean;
   upgradeConfigs: Array<{ upgradeType: string }>;
   http2ProtocolOptions: { maxConcurrentStreams: number };
   drainTimeout: Milliseconds;

@@ -6,6 +6,7 @@ import type { H1Head } from './h1-parser.js';
 import { H1UpstreamConnection, type UpstreamExchange } from './h1-upstream-connection.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { HttpListenerContext } from './http-listener-context.js';
+import { normalizeRequestTarget } from './path-normalization.js';
 import { headerValue, type RequestHead } from './request-head.js';
 import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
 import type { UpstreamRequest } from './upstream-request.js';
@@ -81,6 +82,8 @@ export class HttpStream implements UpstreamExchange {
 
   /** Routes the request and starts the first upstream attempt (or answers locally). */
   start(): void {
+    const hcm = this.ctx.hcm;
+    if (hcm.normalizePath) this.head.path = normalizeRequestTarget(this.head.path, hcm.mergeSlashes);
     const table = this.ctx.routeTable();
     const route = table?.match(this.head);
     if (!route) {
