@@ -73,6 +73,16 @@ export class KeyStore {
     }
   }
 
+  /** Runs an async fn with a logged-in session on a token; the session closes when it settles. */
+  async withTokenAsync<T>(label: string, fn: (s: TokenSession) => Promise<T>): Promise<T> {
+    const s = this.lib().open(label, this.pins.read(label));
+    try {
+      return await fn(s);
+    } finally {
+      s.close();
+    }
+  }
+
   /** Ensures the token, then generates the key unless the token already holds one with this label. */
   ensureKey(token: string, label: string, type: KeyType = 'ec-p256'): void {
     this.ensureToken(token);
