@@ -109,15 +109,16 @@ export class ListenerRuntime {
   private createTlsServer(chains: FilterChainRuntime[]): tls.Server {
     const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any') ?? chains[0]!;
     const requireClientCert = chains.some((c) => c.model.transportSocket!.requireClientCertificate);
-    const allRequire = chains.every((c) => c.model.transportSocket!.requireClientCertificate);
     const hasHttp = chains.some((c) => !c.tcp);
     const server = tls.createServer({
       secureContext: fallback.secureContext,
       SNICallback: (name, cb) => cb(null, this.chainFor(chains, name).secureContext),
       ALPNProtocols: hasHttp ? ['h2', 'http/1.1'] : undefined,
       requestCert: requireClientCert,
-      // When every chain demands a client certificate, the handshake itself refuses an unverifiable peer.
-      rejectUnauthorized: allRequire,
+      // Verification is judged in onSecureConnection, before a byte is read: there OpenSSL's reason
+      // (expired, unknown CA, no certificate) is known and logged; a refusal inside the handshake only
+      // surfaces as "socket hang up".
+      rejectUnauthorized: false,
       handshakeTimeout: 10_000,
     });
     // Node's tls.Server ignores options.secureContext; without this, clients that send no SNI get no certificate.
