@@ -1,7 +1,9 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CertificateAuthority, WORKLOAD_KEY, workloadCsr, workloadToken } from '../identity/certificate-authority.js';
+import type * as x509 from '@peculiar/x509';
+import { CertificateAuthority, DEFAULT_SVID_TTL_MS, WORKLOAD_KEY, workloadCsr, workloadToken } from '../identity/certificate-authority.js';
+import { keepRenewing } from '../identity/svid-rotation.js';
 import { formatSpiffeId, parseSpiffeId, spiffeIdFromIdentity } from '../identity/spiffe-id.js';
 import { KeyStore } from '../keys/key-store.js';
 import { resolveStateDir } from '../keys/state-dir.js';
@@ -14,6 +16,8 @@ const USAGE = `usage: bulwark ca <command> [--state-dir DIR] [--module PATH]
   issue --identity NS/SA [--ttl-hours H]   generate the workload's key in its own token, sign its CSR there,
                                            and issue its SVID (spiffe://TD/ns/NS/sa/SA, 24 h by default)
   sign --csr FILE --spiffe-id URI          issue an SVID for a CSR made elsewhere
+  agent --identity NS/SA [--ttl-hours H]   issue the SVID, then renew it at half-life (±10 % jitter) until
+                                           stopped; proxies watching the file pick each one up
 
 Certificates are written under DIR/certs; the trust bundle is DIR/ca/bundle.pem. Keys never leave tokens.`;
 
@@ -59,13 +63,35 @@ export async function run(args: string[]): Promise<number> {
     }
     const ca = CertificateAuthority.load(store);
     mkdirSync(certs, { recursive: true, mode: 0o700 });
-    if (command === 'issue') {
-      if (!values.identity) throw new CliUsageError(`issue needs --identity NS/SA\n${USAGE}`);
+    if (command === 'issue' || command === 'agent') {
+      if (!values.identity) throw new CliUsageError(`${command} needs --identity NS/SA\n${USAGE}`);
       const id = spiffeIdFromIdentity(ca.trustDomain, values.identity);
-      const cert = await ca.issue(await workloadCsr(store, id), id, ttlMs);
       const token = workloadToken(id);
       const file = join(certs, `${token}.crt`);
-      writeFileSync(file, cert.toString('pem') + '\n');
+      const issueOnce = async (): Promise<x509.X509Certificate> => {
+        const cert = await ca.issue(await workloadCsr(store, id), id, ttlMs);
+        // Written beside and renamed, so a watcher never reads half a certificate.
+        writeFileSync(`${file}.tmp`, cert.toString('pem') + '\n');
+        renameSync(`${file}.tmp`, file);
+        return cert;
+      };
+      if (command === 'agent') {
+        const stop = new AbortController();
+        process.once('SIGTERM', () => stop.abort());
+        process.once('SIGINT', () => stop.abort());
+        await keepRenewing(
+          async () => {
+            const cert = await issueOnce();
+            process.stdout.write(`${JSON.stringify({ msg: 'svid issued', spiffeId: formatSpiffeId(id), certificate: file, token, serial: cert.serialNumber, notAfter: cert.notAfter.toISOString() })}\n`);
+            return cert.notAfter;
+          },
+          ttlMs ?? DEFAULT_SVID_TTL_MS,
+          (err) => process.stderr.write(`${JSON.stringify({ msg: 'svid renewal failed; retrying', error: err.message })}\n`),
+          stop.signal,
+        );
+        return 0;
+      }
+      const cert = await issueOnce();
       process.stdout.write(`${JSON.stringify({ msg: 'svid issued', spiffeId: formatSpiffeId(id), certificate: file, token, keyLabel: WORKLOAD_KEY, notAfter: cert.notAfter.toISOString() })}\n`);
       return 0;
     }

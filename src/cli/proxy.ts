@@ -5,6 +5,7 @@ import { loadBootstrapFile } from '../config/bootstrap-loader.js';
 import { ConfigErrors } from '../config/config-errors.js';
 import { execWithCustody } from '../keys/custody-exec.js';
 import { proxyLog } from '../proxy/proxy-log.js';
+import { CertificateWatcher, certificateFiles } from '../proxy/tls/certificate-watcher.js';
 import type { ProxySupervisor } from '../proxy/proxy-supervisor.js';
 import { SingleProcessProxy } from '../proxy/single-process-proxy.js';
 import { WorkerPoolProxy } from '../proxy/workers/worker-pool-proxy.js';
@@ -72,19 +73,26 @@ export async function run(args: string[]): Promise<number> {
     const supervisor: ProxySupervisor =
       concurrency === 1 ? new SingleProcessProxy(bootstrap, allowMemoryKeys, exit) : new WorkerPoolProxy(bootstrap, concurrency, allowMemoryKeys, exit);
     let version = 1;
-    process.on('SIGHUP', () => {
+    const reload = (reason: string): void => {
       let next;
       try {
         next = loadBootstrapFile(file);
       } catch (err) {
-        proxyLog('error', 'config reload rejected; keeping the last good version', { file, errors: (err as Error).message.split('\n') });
+        proxyLog('error', 'config reload rejected; keeping the last good version', { file, reason, errors: (err as Error).message.split('\n') });
         return;
       }
       next.staticResources.version = `static-${++version}`;
       supervisor.reload(next).then((error) => {
-        if (error) proxyLog('error', 'config reload rejected; keeping the last good version', { file, error });
+        if (error) proxyLog('error', 'config reload rejected; keeping the last good version', { file, reason, error });
+        else {
+          if (reason !== 'SIGHUP') proxyLog('info', 'certificates reloaded', { reason, version: next.staticResources.version });
+          certificates.watch(certificateFiles(next.staticResources));
+        }
       }, () => undefined);
-    });
+    };
+    const certificates = new CertificateWatcher(() => reload('certificate files changed'));
+    certificates.watch(certificateFiles(bootstrap.staticResources));
+    process.on('SIGHUP', () => reload('SIGHUP'));
     process.once('SIGTERM', () => void supervisor.shutdown('SIGTERM', drainMs));
     process.once('SIGINT', () => void supervisor.shutdown('SIGINT', drainMs));
     supervisor.start().catch((err: unknown) => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { ResourceSnapshot } from '../model/bootstrap.js';
@@ -69,7 +70,11 @@ export class ProxyRuntime implements TcpProxyStarter {
         if (chain.transportSocket) {
           const common = chain.transportSocket.commonTlsContext;
           const certs = contextCertificates(common, snapshot.secrets);
-          ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, `listener "${l.name}" chain "${chain.name}"`);
+          const where = `listener "${l.name}" chain "${chain.name}"`;
+          // A server context that verifies clients needs a session id context, or OpenSSL refuses every
+          // resumption attempt ("session id context uninitialized"); one per chain keeps sessions apart.
+          const sessionIdContext = createHash('sha256').update(where).digest('hex').slice(0, 32);
+          ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, where, { sessionIdContext });
         }
         chains.push(new FilterChainRuntime(chain, ctx, peerPrincipalOf));
         const f = chain.filters[0]!;
