@@ -5,6 +5,7 @@ import { redactKeys } from './admin/config-redaction.js';
 import { ListenerBinder } from './listeners/listener-binder.js';
 import { ProxyHost } from './proxy-host.js';
 import { proxyLog } from './proxy-log.js';
+import { keyCustodyHealth } from './tls/key-custody-health.js';
 import type { ProxySupervisor } from './proxy-supervisor.js';
 
 /** The whole proxy in one process (--concurrency 1): no IPC hop on any path. */
@@ -46,6 +47,9 @@ export class SingleProcessProxy implements ProxySupervisor {
       proxyLog('info', 'admin listening', { port });
     }
     this.ready = true;
+    keyCustodyHealth.onOutage(() =>
+      proxyLog('error', 'key custody lost: new TLS handshakes fail closed; a single-process proxy cannot reconnect to keyd (run with --concurrency 2 or more to recover automatically, or restart it)'),
+    );
     proxyLog('info', 'proxy ready', { listeners: this.binder.ports(), version: this.host.runtime.version });
   }
 

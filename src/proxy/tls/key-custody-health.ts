@@ -8,12 +8,20 @@ const CUSTODY_ERROR = /PKCS#11|pkcs11|engine routines|p11-kit/i;
 export class KeyCustodyHealth {
   available = true;
   failures = 0;
+  private readonly outageListeners: Array<() => void> = [];
+
+  /** Called once when an outage begins (a worker uses it to ask for its replacement). */
+  onOutage(listener: () => void): void {
+    this.outageListeners.push(listener);
+  }
 
   /** Classifies a failed handshake; true when keyd (not the peer) was the cause. */
   noteFailure(err: Error): boolean {
     if (!CUSTODY_ERROR.test(err.message)) return false;
     this.failures++;
+    const began = this.available;
     this.available = false;
+    if (began) for (const l of this.outageListeners) l();
     return true;
   }
 

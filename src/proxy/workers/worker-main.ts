@@ -3,6 +3,7 @@ import type { Socket, Server } from 'node:net';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { ProxyHost } from '../proxy-host.js';
 import { proxyLog } from '../proxy-log.js';
+import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
 
 const settings = JSON.parse(process.env.BULWARK_WORKER_SETTINGS ?? '{}') as WorkerSettings;
@@ -86,4 +87,6 @@ process.on('uncaughtException', (err) => {
   proxyLog('error', 'uncaught exception in worker', { error: err.stack ?? err.message });
   process.exit(70);
 });
+// A PKCS#11 session cannot be re-established inside this process; the primary replaces it once keyd is back.
+keyCustodyHealth.onOutage(() => send({ type: 'custody-lost' }));
 send({ type: 'ready' });

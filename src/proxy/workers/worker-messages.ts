@@ -25,4 +25,6 @@ export type FromWorker =
   | { type: 'rejected'; version: string; error: string }
   | { type: 'stats'; id: number; snapshot: MetricsSnapshot; outstanding: number; liveConnections: number }
   | { type: 'load'; outstanding: number; closedConnections: number }
-  | { type: 'drained' };
+  | { type: 'drained' }
+  /** Handshakes stopped signing through keyd: this process's PKCS#11 session is dead for good. */
+  | { type: 'custody-lost' };

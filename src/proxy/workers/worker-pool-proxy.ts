@@ -8,6 +8,7 @@ import { AdminServer } from '../admin/admin-server.js';
 import { redactKeys } from '../admin/config-redaction.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { proxyLog } from '../proxy-log.js';
+import { CustodyRecovery, keydSocketPath } from './custody-recovery.js';
 import type { ProxySupervisor } from '../proxy-supervisor.js';
 import { createBalancer } from './balancer-registry.js';
 import type { ConnectionBalancer, WorkerLoad } from './connection-balancer.js';
@@ -37,6 +38,9 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private draining = false;
   private statsSeq = 0;
   private readonly statsWaiters = new Map<number, { want: number; got: MetricsSnapshot[]; done: (s: MetricsSnapshot[]) => void }>();
+  /** Workers being replaced on purpose (keyd recovery): their exit is expected. */
+  private readonly plannedExits = new Set<Worker>();
+  private readonly custody: CustodyRecovery | undefined = ((path) => (path ? new CustodyRecovery(path, () => this.replaceWorkers()) : undefined))(keydSocketPath());
   private readonly pendingApply = new Map<string, { want: number; errors: string[]; done: (errors: string[]) => void }>();
 
   constructor(
@@ -87,7 +91,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
     worker.on('exit', (code, signal) => {
       slot.ready = false;
       if (this.draining) return;
-      proxyLog('error', 'worker exited; restarting', { worker: index, code, signal });
+      if (this.plannedExits.delete(worker)) proxyLog('info', 'worker replaced', { worker: index });
+      else proxyLog('error', 'worker exited; restarting', { worker: index, code, signal });
       setTimeout(() => {
         if (!this.draining) this.fork(index);
       }, RESTART_BACKOFF_MS);
@@ -135,6 +140,27 @@ export class WorkerPoolProxy implements ProxySupervisor {
         return;
       case 'drained':
         return;
+      case 'custody-lost':
+        if (this.custody) this.custody.outage(slot.index);
+        else proxyLog('error', 'key custody lost and no keyd socket is configured; handshakes fail closed', { worker: slot.index });
+        return;
+    }
+  }
+
+  /** Replaces every worker, one at a time: the next goes only when its successor serves the current config. */
+  private async replaceWorkers(): Promise<void> {
+    for (let i = 0; i < this.slots.length && !this.draining; i++) {
+      const old = this.slots[i]!;
+      this.plannedExits.add(old.worker);
+      const exited = new Promise<void>((r) => (old.worker.isDead() ? r() : old.worker.once('exit', () => r())));
+      this.send(old, { type: 'drain', ms: 5_000 });
+      await exited;
+      const deadline = Date.now() + 30_000;
+      while (!this.draining && Date.now() < deadline) {
+        const now = this.slots[i]!;
+        if (now !== old && now.ready && now.version === this.bootstrap.staticResources.version) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
   }
 
@@ -252,6 +278,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
   async shutdown(why: string, drainMs = 5_000): Promise<void> {
     if (this.draining) return;
     this.draining = true;
+    this.custody?.stop();
     proxyLog('info', 'draining', { reason: why, workers: this.slots.length });
     this.binder.close();
     const exits = this.slots.map((s) => new Promise<void>((r) => (s.worker.isDead() ? r() : s.worker.once('exit', () => r()))));
