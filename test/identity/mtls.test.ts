@@ -26,6 +26,8 @@ let serverPort: number;
 let clientPort: number;
 let bundle: string;
 let accessLog: string;
+let serverSvidForTests: Issued;
+let clientSvidForTests: Issued;
 const work = mkdtempSync(join(tmpdir(), 'bulwark-mtls-'));
 
 interface Issued {
@@ -43,6 +45,8 @@ before(async () => {
   bundle = (JSON.parse(bulwark(['ca', 'init', '--trust-domain', TD, '--state-dir', state])) as { bundle: string }).bundle;
   const clientSvid = JSON.parse(bulwark(['ca', 'issue', '--identity', 'default/client', '--state-dir', state])) as Issued;
   const serverSvid = JSON.parse(bulwark(['ca', 'issue', '--identity', 'default/server', '--state-dir', state])) as Issued;
+  serverSvidForTests = serverSvid;
+  clientSvidForTests = clientSvid;
   keyd = await startKeyd(state);
   app = await startUpstream('app');
   serverPort = await freePort();
@@ -182,6 +186,49 @@ test('the outbound side refuses a server whose SPIFFE ID is not the expected one
     const r = await curl([`http://127.0.0.1:${port}/`]);
     assert.equal(r.status, 503);
   } finally {
+    await p.stop();
+  }
+});
+
+test('PERMISSIVE: one port takes mTLS from mesh peers and plaintext from the rest, and tells them apart', async () => {
+  const port = await freePort();
+  const log = join(work, 'permissive.log');
+  const hcm = { statPrefix: 'inbound_permissive', accessLog: [{ typedConfig: { path: log } }] };
+  const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]);
+  const http = (extra: Record<string, unknown>): Record<string, unknown> => ({ ...(httpListener('x', port, routes, hcm) as { filterChains: Array<Record<string, unknown>> }).filterChains[0]!, ...extra });
+  const listener = {
+    name: 'permissive',
+    address: { socketAddress: { address: '127.0.0.1', portValue: port } },
+    filterChains: [
+      http({
+        name: 'mtls',
+        filterChainMatch: { transportProtocol: 'tls' },
+        transportSocket: {
+          name: 'envoy.transport_sockets.tls',
+          typedConfig: { requireClientCertificate: true, commonTlsContext: { tlsCertificates: [custodyCert(serverSvidForTests)], validationContext: { trustedCa: { filename: bundle } } } },
+        },
+      }),
+      http({ name: 'plaintext', filterChainMatch: { transportProtocol: 'raw_buffer' } }),
+    ],
+  };
+  const p = await startProxy(bootstrap([listener], [staticCluster('app', [app.port])]), { extraArgs: ['--keyd', state] });
+  const outboundPort = await freePort();
+  const outboundTls = {
+    transportSocket: {
+      name: 'envoy.transport_sockets.tls',
+      typedConfig: { commonTlsContext: { tlsCertificates: [custodyCert(clientSvidForTests)], validationContext: { trustedCa: { filename: bundle }, matchTypedSubjectAltNames: [{ sanType: 'URI', matcher: { exact: SERVER_ID } }] } } },
+    },
+  };
+  const out = await startProxy(bootstrap([httpListener('outbound', outboundPort, routes)], [staticCluster('app', [port], outboundTls)]), { extraArgs: ['--keyd', state] });
+  try {
+    assert.equal((await curl([`http://127.0.0.1:${port}/plain`])).status, 200, 'plaintext accepted');
+    assert.equal((await curl([`http://127.0.0.1:${outboundPort}/mutual`])).status, 200, 'mTLS accepted');
+    await sleep(400);
+    const lines = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { path: string; downstream_peer_principal: string | null });
+    assert.equal(lines.find((l) => l.path === '/plain')!.downstream_peer_principal, null);
+    assert.equal(lines.find((l) => l.path === '/mutual')!.downstream_peer_principal, CLIENT_ID);
+  } finally {
+    await out.stop();
     await p.stop();
   }
 });
