@@ -16,6 +16,9 @@ const USAGE = `usage: bulwark ca <command> [--state-dir DIR] [--module PATH]
   issue --identity NS/SA [--ttl-hours H]   generate the workload's key in its own token, sign its CSR there,
                                            and issue its SVID (spiffe://TD/ns/NS/sa/SA, 24 h by default)
   sign --csr FILE --spiffe-id URI          issue an SVID for a CSR made elsewhere
+  rotate-root [--root-days N]              a new root key and certificate become active; the bundle keeps the
+                                           old root too (overlap) until retire-old-roots
+  retire-old-roots                         end the overlap: the bundle holds only the active root
   agent --identity NS/SA [--ttl-hours H]   issue the SVID, then renew it at half-life (±10 % jitter) until
                                            stopped; proxies watching the file pick each one up
 
@@ -59,6 +62,13 @@ export async function run(args: string[]): Promise<number> {
       if (!Number.isInteger(days) || days < 1) throw new CliUsageError('--root-days must be a whole number of days');
       const ca = await CertificateAuthority.init(store, td, days);
       process.stdout.write(`${JSON.stringify({ msg: 'ca ready', trustDomain: ca.trustDomain, root: ca.root.subject, notAfter: ca.root.notAfter.toISOString(), bundle: ca.bundlePath })}\n`);
+      return 0;
+    }
+    if (command === 'rotate-root' || command === 'retire-old-roots') {
+      const days = Number(values['root-days'] ?? 3650);
+      if (!Number.isInteger(days) || days < 1) throw new CliUsageError('--root-days must be a whole number of days');
+      const ca = command === 'rotate-root' ? await CertificateAuthority.rotateRoot(store, days) : CertificateAuthority.retireOldRoots(store);
+      process.stdout.write(`${JSON.stringify({ msg: command === 'rotate-root' ? 'root rotated' : 'old roots retired', root: ca.root.subject, notAfter: ca.root.notAfter.toISOString(), bundleRoots: CertificateAuthority.bundleSize(store), bundle: ca.bundlePath })}\n`);
       return 0;
     }
     const ca = CertificateAuthority.load(store);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { KeyStore } from '../keys/key-store.js';
@@ -40,6 +40,8 @@ export class CertificateAuthority {
     private readonly store: KeyStore,
     readonly trustDomain: string,
     readonly root: x509.X509Certificate,
+    /** The token label of the active root's key (a new one per root rotation). */
+    private readonly rootKey: string,
   ) {}
 
   /** Creates the root key and certificate unless they exist; then loads the CA. */
@@ -49,35 +51,40 @@ export class CertificateAuthority {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const rootFile = join(dir, 'root.crt');
     if (!existsSync(rootFile)) {
-      store.ensureKey(CA_TOKEN, CA_KEY, 'ec-p256');
-      const cert = await store.withTokenAsync(CA_TOKEN, async (s) => {
-        const crypto = tokenCrypto();
-        const spki = publicSpki(s, CA_KEY);
-        const now = Date.now();
-        return x509.X509CertificateGenerator.create(
-          {
-            serialNumber: serial(),
-            subject: `O=${trustDomain}, CN=Bulwark Root CA`,
-            issuer: `O=${trustDomain}, CN=Bulwark Root CA`,
-            notBefore: new Date(now - 60_000),
-            notAfter: new Date(now + rootDays * 86_400_000),
-            publicKey: spki,
-            signingKey: tokenKey(s, CA_KEY),
-            signingAlgorithm: ECDSA_SHA256,
-            extensions: [
-              new x509.BasicConstraintsExtension(true, undefined, true),
-              new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-              await x509.SubjectKeyIdentifierExtension.create(spki, false, crypto),
-            ],
-          },
-          crypto,
-        );
-      });
-      writeFileSync(rootFile, cert.toString('pem') + '\n', { mode: 0o644 });
+      const cert = await selfSignedRoot(store, trustDomain, CA_KEY, rootDays);
       writeFileSync(join(dir, 'trust-domain'), `${trustDomain}\n`);
+      activate(dir, cert, CA_KEY);
       writeFileSync(join(dir, 'bundle.pem'), cert.toString('pem') + '\n', { mode: 0o644 });
     }
     return CertificateAuthority.load(store);
+  }
+
+  /**
+   * Root rotation, first step: a new root key and certificate become active (new SVIDs chain to it) and
+   * the trust bundle holds both roots, so peers with old and new SVIDs trust each other while workloads
+   * renew. `retireOldRoots` ends the overlap.
+   */
+  static async rotateRoot(store: KeyStore, rootDays = DEFAULT_ROOT_DAYS): Promise<CertificateAuthority> {
+    const current = CertificateAuthority.load(store);
+    const label = `${CA_KEY}-${Date.now().toString(36)}`;
+    const cert = await selfSignedRoot(store, current.trustDomain, label, rootDays);
+    const dir = caDir(store);
+    const bundle = readFileSync(join(dir, 'bundle.pem'), 'utf8').trimEnd();
+    writeFileAtomic(join(dir, 'bundle.pem'), `${bundle}\n${cert.toString('pem')}\n`);
+    activate(dir, cert, label);
+    return CertificateAuthority.load(store);
+  }
+
+  /** Root rotation, last step: the bundle keeps only the active root. */
+  static retireOldRoots(store: KeyStore): CertificateAuthority {
+    const ca = CertificateAuthority.load(store);
+    writeFileAtomic(join(caDir(store), 'bundle.pem'), ca.root.toString('pem') + '\n');
+    return ca;
+  }
+
+  /** Roots in the trust bundle. */
+  static bundleSize(store: KeyStore): number {
+    return (readFileSync(join(caDir(store), 'bundle.pem'), 'utf8').match(/BEGIN CERTIFICATE/g) ?? []).length;
   }
 
   /** Loads an initialised CA. */
@@ -86,7 +93,9 @@ export class CertificateAuthority {
     const rootFile = join(dir, 'root.crt');
     if (!existsSync(rootFile)) throw new CaError(`no CA in ${store.layout.root} (run bulwark ca init)`);
     const td = readFileSync(join(dir, 'trust-domain'), 'utf8').trim();
-    return new CertificateAuthority(store, td, new x509.X509Certificate(readFileSync(rootFile, 'utf8')));
+    const keyFile = join(dir, 'root-key-label');
+    const rootKey = existsSync(keyFile) ? readFileSync(keyFile, 'utf8').trim() : CA_KEY;
+    return new CertificateAuthority(store, td, new x509.X509Certificate(readFileSync(rootFile, 'utf8')), rootKey);
   }
 
   /** The trust bundle proxies verify peers against. */
@@ -124,7 +133,7 @@ export class CertificateAuthority {
           notBefore: new Date(now - 60_000),
           notAfter,
           publicKey: csr.publicKey,
-          signingKey: tokenKey(s, CA_KEY),
+          signingKey: tokenKey(s, this.rootKey),
           signingAlgorithm: ECDSA_SHA256,
           extensions: [
             new x509.BasicConstraintsExtension(false, undefined, true),
@@ -165,6 +174,46 @@ export async function workloadCsr(store: KeyStore, id: SpiffeId): Promise<string
     );
     return csr.toString('pem');
   });
+}
+
+/** A self-signed root whose key `label` is generated in the CA token. */
+async function selfSignedRoot(store: KeyStore, trustDomain: string, label: string, rootDays: number): Promise<x509.X509Certificate> {
+  store.ensureKey(CA_TOKEN, label, 'ec-p256');
+  return store.withTokenAsync(CA_TOKEN, async (s) => {
+    const crypto = tokenCrypto();
+    const spki = publicSpki(s, label);
+    const now = Date.now();
+    const name = `O=${trustDomain}, CN=Bulwark Root CA ${new Date(now).toISOString().slice(0, 19)}`;
+    return x509.X509CertificateGenerator.create(
+      {
+        serialNumber: serial(),
+        subject: name,
+        issuer: name,
+        notBefore: new Date(now - 60_000),
+        notAfter: new Date(now + rootDays * 86_400_000),
+        publicKey: spki,
+        signingKey: tokenKey(s, label),
+        signingAlgorithm: ECDSA_SHA256,
+        extensions: [
+          new x509.BasicConstraintsExtension(true, undefined, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+          await x509.SubjectKeyIdentifierExtension.create(spki, false, crypto),
+        ],
+      },
+      crypto,
+    );
+  });
+}
+
+function activate(dir: string, root: x509.X509Certificate, keyLabel: string): void {
+  writeFileAtomic(join(dir, 'root.crt'), root.toString('pem') + '\n');
+  writeFileAtomic(join(dir, 'root-key-label'), `${keyLabel}\n`);
+}
+
+/** Written beside and renamed, so a proxy watching the file never reads half of it. */
+function writeFileAtomic(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text, { mode: 0o644 });
+  renameSync(`${path}.tmp`, path);
 }
 
 function serial(): string {

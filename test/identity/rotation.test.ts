@@ -87,3 +87,29 @@ test('certificates rotate at half-life under load with zero failed requests', { 
   assert.ok((server.logs().match(/certificates reloaded/g) ?? []).length >= 2, server.logs().slice(-1500));
   assert.ok((client.logs().match(/certificates reloaded/g) ?? []).length >= 2, client.logs().slice(-1500));
 });
+
+test('root rotation with an overlap: old and new SVIDs trust each other, then the old root is retired, with no failed request', { timeout: 120_000 }, async () => {
+  for (const a of agents) a.kill('SIGTERM');
+  // Back to day-long certificates before the root changes.
+  await new Promise((r) => setTimeout(r, 500));
+  bulwark(['ca', 'issue', '--identity', 'default/server', '--state-dir', state]);
+  bulwark(['ca', 'issue', '--identity', 'default/client', '--state-dir', state]);
+  await new Promise((r) => setTimeout(r, 2500));
+  const loadRun = loadCli(['load', '-quiet', '-qps', '40', '-c', '4', '-t', '12s', '-json', '-', `http://127.0.0.1:${clientPort}/`], 90_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  const rotated = JSON.parse(bulwark(['ca', 'rotate-root', '--state-dir', state])) as { bundleRoots: number };
+  assert.equal(rotated.bundleRoots, 2, 'the bundle holds old and new roots during the overlap');
+  await new Promise((r) => setTimeout(r, 2500));
+  // The server renews first (new root) while the client still holds an old-root SVID, then the client.
+  bulwark(['ca', 'issue', '--identity', 'default/server', '--state-dir', state]);
+  await new Promise((r) => setTimeout(r, 2500));
+  bulwark(['ca', 'issue', '--identity', 'default/client', '--state-dir', state]);
+  await new Promise((r) => setTimeout(r, 2500));
+  const retired = JSON.parse(bulwark(['ca', 'retire-old-roots', '--state-dir', state])) as { bundleRoots: number };
+  assert.equal(retired.bundleRoots, 1);
+  const result = JSON.parse((await loadRun).stdout) as FortioResult;
+  assert.deepEqual(Object.keys(result.RetCodes), ['200'], `every call succeeds across the root rotation: ${JSON.stringify(result.RetCodes)}\n${server.logs().slice(-1500)}`);
+  // After retirement, new connections still work: both SVIDs chain to the new root.
+  const after = await loadCli(['load', '-quiet', '-qps', '0', '-c', '2', '-n', '60', '-json', '-', `http://127.0.0.1:${clientPort}/`], 60_000);
+  assert.deepEqual(Object.keys((JSON.parse(after.stdout) as FortioResult).RetCodes), ['200']);
+});
