@@ -20,9 +20,8 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
     if (n <= 1) return this.picker.pick();
     let best = this.picker.pick()!;
     for (let i = 1; i < this.choiceCount; i++) {
-      let other = this.picker.pick()!;
       // Sampling with replacement would often compare a host with itself when hosts are few.
-      for (let retry = 0; other === best && retry < 3; retry++) other = this.picker.pick()!;
+      const other = this.picker.pickOther(best);
       if (other.activeRequests * best.weight < best.activeRequests * other.weight) best = other;
     }
     return best;

@@ -32,4 +32,21 @@ export class WeightedPicker {
     }
     return this.hosts[lo];
   }
+
+  /** A second, different host (for power-of-two choices): uniform over the others when weights are equal. */
+  pickOther(first: Host): Host {
+    const hosts = this.hosts;
+    const n = hosts.length;
+    if (!this.weighted) {
+      const at = hosts.indexOf(first);
+      const i = (Math.random() * (n - 1)) | 0;
+      return hosts[at < 0 || i < at ? i : i + 1]!;
+    }
+    for (let retry = 0; retry < 4; retry++) {
+      const other = this.pick()!;
+      if (other !== first) return other;
+    }
+    // A dominant weight keeps drawing `first`: compare with its neighbour rather than with itself.
+    return hosts[(hosts.indexOf(first) + 1) % n]!;
+  }
 }
