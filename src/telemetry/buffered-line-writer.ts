@@ -126,9 +126,13 @@ export class BufferedLineWriter {
       this.drop(lines + this.batchLines);
       this.batchBytes = 0;
       this.batchLines = 0;
-    } else if (this.batchBytes > 0) {
+    } else if (this.batchBytes >= this.flushBytes || (this.closing && this.batchBytes > 0)) {
       this.flush();
       return;
+    } else if (this.batchBytes > 0 && this.timer === undefined) {
+      // A small batch waits for the timer: writing it at once would mean one thread-pool write
+      // (and wake-up) per event-loop turn under load, which cost more than formatting the lines.
+      this.timer = setTimeout(flushWriter, this.flushIntervalMs, this).unref();
     }
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
