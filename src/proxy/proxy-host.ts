@@ -34,7 +34,7 @@ export class ProxyHost {
       },
     };
     this.telemetry = new StreamTelemetry(this.registry, { workload: settings.nodeId, cluster: settings.nodeCluster }, createAccessLog(this.proxyMetrics), createTracePropagator());
-    this.runtime = new ProxyRuntime(settings.regexEngine, keyPolicy, this.telemetry, proxyLog);
+    this.runtime = new ProxyRuntime(settings.regexEngine, keyPolicy, this.telemetry, proxyLog, (listener, reason) => this.proxyMetrics.listenerTlsFailure(listener, reason));
   }
 
   /** Applies a snapshot; on failure the last good config keeps serving and the error is returned. */

@@ -7,7 +7,7 @@ import { ClusterManager } from './clusters/cluster-manager.js';
 import type { HttpListenerContext, HttpListenerStats } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
 import { FilterChainRuntime } from './listeners/filter-chain-runtime.js';
-import { ListenerRuntime, type TcpProxyStarter } from './listeners/listener-runtime.js';
+import { ListenerRuntime, type TcpProxyStarter, type TlsFailureObserver } from './listeners/listener-runtime.js';
 import { TcpProxySession, type TcpTelemetry } from './listeners/tcp-proxy.js';
 import { createRegexEngine } from './routing/regex-engine-registry.js';
 import type { RegexEngine } from './routing/regex-engine.js';
@@ -41,6 +41,7 @@ export class ProxyRuntime implements TcpProxyStarter {
     private readonly keyPolicy: KeyPolicy,
     private readonly telemetry: ProxyTelemetry,
     private readonly log: ProxyLog,
+    private readonly onTlsFailure?: TlsFailureObserver,
   ) {
     this.regexEngine = createRegexEngine(regexEngineName);
     this.clusters = new ClusterManager(keyPolicy);
@@ -89,7 +90,7 @@ export class ProxyRuntime implements TcpProxyStarter {
     for (const [name, b] of built) {
       const old = this.listeners.get(name);
       // Same shape: swap contexts in place so live keep-alive connections pick up the new routes.
-      const runtime = old && sameShape(old.model, b.model) ? old : new ListenerRuntime(b.model, b.chains, this, (m, f) => this.log('warn', m, f));
+      const runtime = old && sameShape(old.model, b.model) ? old : new ListenerRuntime(b.model, b.chains, this, (m, f) => this.log('warn', m, f), this.onTlsFailure);
       const chains = runtime === old ? old.chains : b.chains;
       b.model.filterChains.forEach((chainModel, i) => {
         const f = chainModel.filters[0]!;

@@ -9,6 +9,9 @@ import type { MetricsRegistry } from './metrics-registry.js';
 /** The circuit-breaker thresholds of Envoy's CircuitBreakers, as overflow reasons. */
 export type OverflowResource = 'connections' | 'pending_requests' | 'requests' | 'retries';
 
+/** Why a listener refused a TLS connection. */
+export type ListenerTlsFailure = 'handshake' | 'peer_verification' | 'no_filter_chain_match';
+
 /** Bound metrics of one upstream cluster. */
 export interface ClusterMetrics {
   /** Open connections to the cluster's endpoints (Envoy: upstream_cx_active). */
@@ -44,6 +47,7 @@ export class ProxyMetrics {
   /** Access log lines dropped because the sink was slow or gone. */
   readonly accessLogDroppedLines: Counter;
   private readonly clusters = new Map<string, ClusterMetrics>();
+  private readonly tlsFailures: ReturnType<MetricsRegistry['counter']>;
   private readonly families: ReturnType<typeof clusterFamilies>;
 
   /** Registers the families in `registry`. */
@@ -56,7 +60,17 @@ export class ProxyMetrics {
     this.configReloadsAccepted = reloads.bind(['accepted']);
     this.configReloadsRejected = reloads.bind(['rejected']);
     this.keydAvailable = registry.gauge('bulwark_keyd_available', 'Whether keyd answers signing requests from the worker (1) or not (0).', [], perWorker).bind();
+    this.tlsFailures = registry.counter(
+      'bulwark_listener_tls_failures_total',
+      'TLS connections a listener refused: failed handshakes, peer certificates refused, no filter chain for the server name (Envoy: ssl.connection_error, ssl.fail_verify_*, no_filter_chain_match).',
+      ['listener', 'reason'],
+    );
     this.accessLogDroppedLines = registry.counter('bulwark_access_log_dropped_lines_total', 'Access log lines dropped because the sink was slow or gone.').bind();
+  }
+
+  /** Counts a refused TLS connection (rare: binding per call is fine). */
+  listenerTlsFailure(listener: string, reason: ListenerTlsFailure): void {
+    this.tlsFailures.bind([listener, reason]).inc();
   }
 
   /** The bound metrics of `cluster`, created on first use; keep the result with the cluster. */

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Listener } from '../../model/listener.js';
+import type { ListenerTlsFailure } from '../../telemetry/proxy-metrics.js';
 import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
@@ -17,7 +18,11 @@ export interface ListenerStats {
   connectionsActive: number;
   tlsHandshakeFailures: number;
   peerVerificationFailures: number;
+  noFilterChainMatch: number;
 }
+
+/** Told of every TLS connection the listener refuses, for metrics. */
+export type TlsFailureObserver = (listener: string, reason: ListenerTlsFailure) => void;
 
 export interface TcpProxyStarter {
   start(chain: FilterChainRuntime, socket: Socket, peerPrincipal: string): TcpProxySession;
@@ -30,7 +35,7 @@ type Drainable = { drain(): void };
  * protocol (HTTP/1.1, HTTP/2 by ALPN or prior knowledge, or TCP), and tracks live connections for drain.
  */
 export class ListenerRuntime {
-  readonly stats: ListenerStats = { connectionsAccepted: 0, connectionsActive: 0, tlsHandshakeFailures: 0, peerVerificationFailures: 0 };
+  readonly stats: ListenerStats = { connectionsAccepted: 0, connectionsActive: 0, tlsHandshakeFailures: 0, peerVerificationFailures: 0, noFilterChainMatch: 0 };
   private readonly live = new Set<Drainable>();
   private tlsServer: tls.Server | undefined;
   private draining = false;
@@ -40,6 +45,7 @@ export class ListenerRuntime {
     readonly chains: FilterChainRuntime[],
     private readonly tcpProxy: TcpProxyStarter,
     private readonly log: (msg: string, fields: Record<string, unknown>) => void,
+    private readonly onTlsFailure: TlsFailureObserver = () => {},
   ) {
     const tlsChains = chains.filter((c) => c.isTls);
     if (tlsChains.length > 0) this.tlsServer = this.createTlsServer(tlsChains);
@@ -107,12 +113,19 @@ export class ListenerRuntime {
   }
 
   private createTlsServer(chains: FilterChainRuntime[]): tls.Server {
-    const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any') ?? chains[0]!;
+    // Clients without SNI get the chain that names no server; when every chain names its servers they
+    // get no certificate at all (as Envoy: no filter chain match closes the connection).
+    const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any');
+    const fallbackContext = fallback?.secureContext ?? tls.createSecureContext({ minVersion: 'TLSv1.2' });
     const requireClientCert = chains.some((c) => c.model.transportSocket!.requireClientCertificate);
     const hasHttp = chains.some((c) => !c.tcp);
     const server = tls.createServer({
-      secureContext: fallback.secureContext,
-      SNICallback: (name, cb) => cb(null, this.chainFor(chains, name).secureContext),
+      secureContext: fallbackContext,
+      SNICallback: (name, cb) => {
+        const chain = this.chainFor(chains, name);
+        if (chain) return cb(null, chain.secureContext);
+        cb(new Error(`no filter chain matches server name "${name}"`), undefined);
+      },
       ALPNProtocols: hasHttp ? ['h2', 'http/1.1'] : undefined,
       requestCert: requireClientCert,
       // Verification is judged in onSecureConnection, before a byte is read: there OpenSSL's reason
@@ -122,7 +135,7 @@ export class ListenerRuntime {
       handshakeTimeout: 10_000,
     });
     // Node's tls.Server ignores options.secureContext; without this, clients that send no SNI get no certificate.
-    (server as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = fallback.secureContext!;
+    (server as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = fallbackContext;
     const custody = chains.some((c) => c.model.transportSocket!.commonTlsContext.tlsCertificates.every((t) => !t.privateKey));
     server.on('secureConnection', (s: tls.TLSSocket) => {
       if (custody && keyCustodyHealth.noteSuccess()) this.log('key custody restored: handshakes sign through keyd again', { listener: this.model.name });
@@ -130,15 +143,24 @@ export class ListenerRuntime {
     });
     server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
       this.stats.tlsHandshakeFailures++;
-      if (keyCustodyHealth.noteFailure(err)) {
-        this.log('tls handshake refused: key custody (keyd) unavailable, failing closed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
-      } else this.log('tls handshake failed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
+      const serverName = (s as tls.TLSSocket & { servername?: string | false }).servername || '';
+      if (err.message.startsWith('no filter chain') || (fallback === undefined && serverName === '')) {
+        this.stats.noFilterChainMatch++;
+        this.onTlsFailure(this.model.name, 'no_filter_chain_match');
+        this.log('tls handshake refused: no filter chain serves this server name', { listener: this.model.name, remote: s.remoteAddress, serverName });
+      } else {
+        this.onTlsFailure(this.model.name, 'handshake');
+        if (keyCustodyHealth.noteFailure(err)) {
+          this.log('tls handshake refused: key custody (keyd) unavailable, failing closed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
+        } else this.log('tls handshake failed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
+      }
       s.destroy();
     });
     return server;
   }
 
-  private chainFor(chains: FilterChainRuntime[], serverName: string | undefined): FilterChainRuntime {
+  /** An exact server name first, then a wildcard name, then a chain that names no server; else none. */
+  private chainFor(chains: FilterChainRuntime[], serverName: string | undefined): FilterChainRuntime | undefined {
     let wildcard: FilterChainRuntime | undefined;
     let any: FilterChainRuntime | undefined;
     for (const c of chains) {
@@ -147,11 +169,20 @@ export class ListenerRuntime {
       if (m === 'wildcard') wildcard ??= c;
       else if (m === 'any') any ??= c;
     }
-    return wildcard ?? any ?? chains[0]!;
+    return wildcard ?? any;
   }
 
   private onSecureConnection(chains: FilterChainRuntime[], socket: tls.TLSSocket): void {
-    const chain = this.chainFor(chains, (socket as tls.TLSSocket & { servername?: string | false }).servername || undefined);
+    const serverName = (socket as tls.TLSSocket & { servername?: string | false }).servername || undefined;
+    const chain = this.chainFor(chains, serverName);
+    if (!chain) {
+      // Only reachable without SNI and without a catch-all chain: the empty fallback context has no certificate.
+      this.stats.noFilterChainMatch++;
+      this.onTlsFailure(this.model.name, 'no_filter_chain_match');
+      this.log('tls connection refused: no filter chain for a client without SNI', { listener: this.model.name, remote: socket.remoteAddress });
+      socket.destroy();
+      return;
+    }
     const ts = chain.model.transportSocket!;
     let principal = '';
     if (ts.requireClientCertificate) {
@@ -159,6 +190,7 @@ export class ListenerRuntime {
       const sans = ts.commonTlsContext.validationContext?.matchTypedSubjectAltNames ?? [];
       if (!socket.authorized || !peer || !peer.raw || !sanMatches(peer, sans)) {
         this.stats.peerVerificationFailures++;
+        this.onTlsFailure(this.model.name, 'peer_verification');
         this.log('peer certificate refused', {
           listener: this.model.name,
           remote: socket.remoteAddress,

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import { address, bootstrap, routeConfig, staticCluster } from '../support/config-builder.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { bulwark, newStateDir, selfSignedInCustody, startKeyd, type RunningKeyd } from '../keys/keyd-fixture.js';
+
+// A gateway serving two external hosts, each with its own key in its own token: the certificate is
+// chosen by SNI, every handshake signs through keyd, and an unknown name gets no certificate at all.
+
+let state: string;
+let keyd: RunningKeyd;
+let shopApp: TestUpstream;
+let apiApp: TestUpstream;
+let gateway: RunningProxy;
+let port: number;
+const certs: Record<string, string> = {};
+
+function chain(host: string, names: string[], cluster: string): object {
+  return {
+    filterChainMatch: { serverNames: names },
+    transportSocket: {
+      name: 'envoy.transport_sockets.tls',
+      typedConfig: {
+        commonTlsContext: {
+          tlsCertificates: [{ certificateChain: { filename: certs[host] }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: host } } }],
+        },
+      },
+    },
+    filters: [
+      {
+        name: 'envoy.filters.network.http_connection_manager',
+        typedConfig: { statPrefix: host, routeConfig: routeConfig([{ match: { prefix: '/' }, route: { cluster } }]) },
+      },
+    ],
+  };
+}
+
+before(async () => {
+  state = newStateDir();
+  // Separate tokens (hence separate PINs) per gateway identity.
+  bulwark(['keys', 'generate', '--label', 'shop', '--state-dir', state]);
+  bulwark(['keys', 'generate', '--label', 'api', '--state-dir', state]);
+  keyd = await startKeyd(state);
+  certs.shop = selfSignedInCustody(state, 'shop', 'shop', 'DNS:shop.example.test,DNS:*.shop.example.test');
+  certs.api = selfSignedInCustody(state, 'api', 'api', 'DNS:api.example.test');
+  shopApp = await startUpstream('shop');
+  apiApp = await startUpstream('api');
+  port = await freePort();
+  const listener = {
+    name: 'gateway',
+    address: address(port),
+    filterChains: [chain('shop', ['shop.example.test', '*.shop.example.test'], 'shop'), chain('api', ['api.example.test'], 'api')],
+  };
+  gateway = await startProxy(bootstrap([listener], [staticCluster('shop', [shopApp.port]), staticCluster('api', [apiApp.port])]), { extraArgs: ['--keyd', state] });
+});
+
+after(async () => {
+  await gateway?.stop();
+  await shopApp?.close();
+  await apiApp?.close();
+  await keyd?.stop();
+});
+
+function run(cmd: string, args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { timeout: 20_000, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+    child.stdin?.end(input);
+  });
+}
+
+/** The certificate the gateway presents for `serverName`, or undefined when the handshake fails. */
+async function servedCertificate(serverName: string): Promise<X509Certificate | undefined> {
+  const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', serverName, '-showcerts'], 'Q\n');
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout)?.[0];
+  return pem ? new X509Certificate(pem) : undefined;
+}
+
+test('the gateway picks the certificate by SNI (exact and wildcard), each key in its own token, and routes to that host', { timeout: 60_000 }, async () => {
+  const shop = await servedCertificate('shop.example.test');
+  assert.ok(shop, 'a certificate for shop.example.test');
+  assert.ok(shop.checkHost('shop.example.test'));
+  assert.equal(shop.fingerprint256, new X509Certificate(readFileSync(certs.shop!)).fingerprint256);
+  const wildcard = await servedCertificate('eu.shop.example.test');
+  assert.equal(wildcard?.fingerprint256, shop.fingerprint256, 'the wildcard name selects the shop chain');
+  const api = await servedCertificate('api.example.test');
+  assert.ok(api?.checkHost('api.example.test'));
+  assert.equal(api?.fingerprint256, new X509Certificate(readFileSync(certs.api!)).fingerprint256);
+
+  // Real clients verify the chain they are given against the host's own certificate.
+  for (const [host, cert, app] of [['shop.example.test', certs.shop!, 'shop'], ['api.example.test', certs.api!, 'api']] as const) {
+    const r = await run('curl', ['-sS', '--http1.1', '--cacert', cert, '--resolve', `${host}:${port}:127.0.0.1`, `https://${host}:${port}/who`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(app), `${host} reached the ${app} service: ${r.stdout}`);
+  }
+  // HTTP/2 over ALPN on the same SNI-selected chain.
+  const h2 = await run('curl', ['-sS', '--http2', '-o', '/dev/null', '-w', '%{http_version}', '--cacert', certs.api!, '--resolve', `api.example.test:${port}:127.0.0.1`, `https://api.example.test:${port}/`]);
+  assert.equal(h2.stdout, '2', h2.stderr);
+});
+
+test('an unknown server name, or none, gets no certificate: the handshake is refused and the gateway lives on', { timeout: 60_000 }, async () => {
+  assert.equal(await servedCertificate('other.example.test'), undefined);
+  const noSni = await run('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-noservername'], 'Q\n');
+  assert.doesNotMatch(noSni.stdout, /BEGIN CERTIFICATE/);
+  assert.ok(await servedCertificate('api.example.test'), 'still serving after refusals');
+  const metrics = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/stats/prometheus`)).text();
+  const refused = /bulwark_listener_tls_failures_total\{[^}]*reason="no_filter_chain_match"[^}]*\} (\d+)/.exec(metrics);
+  assert.ok(refused && Number(refused[1]) >= 2, `refusals counted: ${metrics.split('\n').filter((l) => l.includes('tls_failures')).join('\n')}`);
+  assert.match(gateway.logs(), /no filter chain/);
+});
