@@ -7,7 +7,7 @@ APT_PACKAGES=(
   build-essential python3 curl ca-certificates openssl procps iproute2
   nghttp2-client nginx-light haproxy wrk
   softhsm2 p11-kit libengine-pkcs11-openssl opensc gnutls-bin
-  libhyperscan-dev testssl.sh chromium
+  libhyperscan-dev testssl.sh chromium valgrind
 )
 
 missing=()
