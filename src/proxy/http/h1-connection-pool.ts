@@ -5,7 +5,13 @@ import { H1UpstreamConnection, type ConnectionOwner, type UpstreamExchange } fro
 export interface TransportConnector {
   /** The event that means the socket is ready for bytes: 'connect' for TCP, 'secureConnect' for TLS. */
   readonly readyEvent: 'connect' | 'secureConnect';
-  connect(address: string, port: number): Socket;
+  /**
+   * Opens the transport. With `onData`, a connector that can deliver reads without 'data' events
+   * (plain TCP, through Node's `onread`) hands every read to it; the others ignore it.
+   */
+  connect(address: string, port: number, onData?: (chunk: Buffer) => void): Socket;
+  /** Whether connect() delivers reads to `onData` instead of emitting 'data'. */
+  readonly deliversReads?: boolean;
 }
 
 export interface PoolLimits {
@@ -140,8 +146,9 @@ export class H1ConnectionPool implements ConnectionOwner {
     this.stats.connectionsTotal++;
     this.onCountChange?.(1);
     let socket: Socket;
+    let conn: H1UpstreamConnection | undefined;
     try {
-      socket = this.connector.connect(this.address, this.port);
+      socket = this.connector.connect(this.address, this.port, (chunk) => conn?.onData(chunk));
     } catch (err) {
       this.total--;
       this.connecting--;
@@ -151,24 +158,25 @@ export class H1ConnectionPool implements ConnectionOwner {
       exchange.onUpstreamConnectFailure((err as Error).message);
       return;
     }
-    const conn = new H1UpstreamConnection(socket, this, this.hostKey);
+    conn = new H1UpstreamConnection(socket, this, this.hostKey, this.connector.deliversReads === true);
     conn.attach(exchange, headRequest);
     const timer = setTimeout(() => {
-      if (!conn.connected) {
+      if (!conn!.connected) {
         socket.destroy(Object.assign(new Error('connect timeout'), { code: 'connect_timeout' }));
       }
     }, this.limits.connectTimeout);
+    const opened = conn;
     socket.once(this.connector.readyEvent, () => {
       clearTimeout(timer);
       this.connecting--;
-      conn.connected = true;
-      const ex = conn.exchange;
-      if (ex) ex.onUpstreamReady(conn);
-      else this.onConnectionIdle(conn);
+      opened.connected = true;
+      const ex = opened.exchange;
+      if (ex) ex.onUpstreamReady(opened);
+      else this.onConnectionIdle(opened);
     });
     socket.once('close', () => {
       clearTimeout(timer);
-      if (!conn.connected) {
+      if (!opened.connected) {
         this.connecting--;
         this.stats.connectFailures++;
       }

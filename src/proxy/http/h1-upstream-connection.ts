@@ -36,15 +36,19 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   private keepAlive = true;
   private chunkedRequest = false;
   private drainWanted = false;
+  /** The socket was handed over for a tunnel: its bytes are no longer this connection's. */
+  private detached = false;
 
   constructor(
     readonly socket: Socket,
     private readonly owner: ConnectionOwner,
     readonly hostKey: string,
+    /** The connector hands reads to onData() itself (see ReadSlab); otherwise they come as 'data' events. */
+    readsDelivered = false,
   ) {
     this.parser = new H1Parser('response', RESPONSE_LIMITS, this);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!readsDelivered) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
     socket.on('error', (err) => this.onError(err));
@@ -129,6 +133,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   /** Hands over the socket and bytes after a 101 response, for a tunnel. */
   detachForTunnel(): { socket: Socket; head: Buffer } {
     const head = this.parser.takeTunnelBytes();
+    this.detached = true;
     this.socket.removeAllListeners('data');
     this.socket.removeAllListeners('end');
     this.exchange = null;
@@ -165,7 +170,13 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     } else this.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes from the upstream. */
+  onData(chunk: Buffer): void {
+    if (this.detached) {
+      // A tunnel pipes this socket: delivered reads become the 'data' events pipe() listens to.
+      this.socket.emit('data', chunk);
+      return;
+    }
     if (!this.exchange) {
       // Bytes with no request outstanding: the upstream is confused; never reuse it.
       this.destroy();
