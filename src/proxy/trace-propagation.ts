@@ -1,5 +1,4 @@
-import { rewriteTraceHeaders } from '../telemetry/trace-context.js';
-import { formatTraceparent } from '../telemetry/w3c-trace-context.js';
+import { rewriteTraceHeadersWith } from '../telemetry/trace-context.js';
 import type { TracePropagator } from './stream-telemetry.js';
 
 /**
@@ -7,8 +6,5 @@ import type { TracePropagator } from './stream-telemetry.js';
  * `sampleNewTrace` decides sampling for traces this proxy starts.
  */
 export function createTracePropagator(sampleNewTrace = false): TracePropagator {
-  return (headers: string[]) => {
-    const ctx = rewriteTraceHeaders(headers, sampleNewTrace);
-    return formatTraceparent(ctx.traceId, ctx.spanId, ctx.sampled);
-  };
+  return (headers: string[]) => rewriteTraceHeadersWith(headers, sampleNewTrace).traceparent;
 }

@@ -108,18 +108,24 @@ export function continueTrace(incoming: IncomingTraceHeaders, sampleNewTrace: bo
 
 /** The trace headers to send upstream, flat [name, value, ...] like RequestHead.headers. */
 export function traceHeaders(ctx: TraceContext): string[] {
-  const out = ['traceparent', formatTraceparent(ctx.traceId, ctx.spanId, ctx.sampled)];
+  const out: string[] = [];
+  appendTraceHeaders(ctx, formatTraceparent(ctx.traceId, ctx.spanId, ctx.sampled), out);
+  return out;
+}
+
+/** Appends the trace headers to send upstream to `out`; `traceparent` is formatTraceparent() of ctx. */
+function appendTraceHeaders(ctx: TraceContext, traceparent: string, out: string[]): void {
+  out.push('traceparent', traceparent);
   if (ctx.tracestate !== undefined) out.push('tracestate', ctx.tracestate);
   const sampling = ctx.debug ? 'd' : ctx.sampled ? '1' : '0';
   if (ctx.b3Single) {
     out.push('b3', ctx.b3TraceId + '-' + ctx.spanId + '-' + sampling + (ctx.parentSpanId !== undefined ? '-' + ctx.parentSpanId : ''));
-    return out;
+    return;
   }
   out.push('x-b3-traceid', ctx.b3TraceId, 'x-b3-spanid', ctx.spanId);
   if (ctx.parentSpanId !== undefined) out.push('x-b3-parentspanid', ctx.parentSpanId);
   if (ctx.debug) out.push('x-b3-flags', '1');
   else out.push('x-b3-sampled', sampling);
-  return out;
 }
 
 /**
@@ -128,17 +134,26 @@ export function traceHeaders(ctx: TraceContext): string[] {
  * (for the access log's traceparent / trace_id).
  */
 export function rewriteTraceHeaders(headers: string[], sampleNewTrace: boolean): TraceContext {
-  const ctx = continueTrace(readTraceHeaders(headers), sampleNewTrace);
-  let kept = 0;
-  for (let i = 0; i < headers.length; i += 2) {
-    if (TRACE_HEADER_NAMES.includes(headers[i]!)) continue;
-    headers[kept] = headers[i]!;
-    headers[kept + 1] = headers[i + 1]!;
-    kept += 2;
+  return rewriteTraceHeadersWith(headers, sampleNewTrace).ctx;
+}
+
+/** rewriteTraceHeaders, also returning the traceparent it sent (formatted once, for the access log). */
+export function rewriteTraceHeadersWith(headers: string[], sampleNewTrace: boolean): { ctx: TraceContext; traceparent: string } {
+  const incoming = readTraceHeaders(headers);
+  const ctx = continueTrace(incoming, sampleNewTrace);
+  if (anyTraceHeader(incoming)) {
+    let kept = 0;
+    for (let i = 0; i < headers.length; i += 2) {
+      if (TRACE_HEADER_NAMES.includes(headers[i]!)) continue;
+      headers[kept] = headers[i]!;
+      headers[kept + 1] = headers[i + 1]!;
+      kept += 2;
+    }
+    headers.length = kept;
   }
-  headers.length = kept;
-  for (const item of traceHeaders(ctx)) headers.push(item);
-  return ctx;
+  const traceparent = formatTraceparent(ctx.traceId, ctx.spanId, ctx.sampled);
+  appendTraceHeaders(ctx, traceparent, headers);
+  return { ctx, traceparent };
 }
 
 /** Collects the trace headers from a flat [name, value, ...] array (lower-case names) in one pass. */
@@ -178,6 +193,14 @@ export function readTraceHeaders(headers: readonly string[]): IncomingTraceHeade
     }
   }
   return h;
+}
+
+/** Some trace header came in, so the request's own must be removed before this hop's go in. */
+function anyTraceHeader(h: IncomingTraceHeaders): boolean {
+  return (
+    h.traceparent !== undefined || h.tracestate !== undefined || h.b3 !== undefined || h.xB3TraceId !== undefined ||
+    h.xB3SpanId !== undefined || h.xB3ParentSpanId !== undefined || h.xB3Sampled !== undefined || h.xB3Flags !== undefined
+  );
 }
 
 /** A 64-bit B3 trace id is the low half of a 128-bit W3C one. */
