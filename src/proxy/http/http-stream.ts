@@ -9,6 +9,7 @@ import type { HttpListenerContext } from './http-listener-context.js';
 import { normalizeRequestTarget } from './path-normalization.js';
 import { headerValue, type RequestHead } from './request-head.js';
 import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
+import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import type { UpstreamRequest } from './upstream-request.js';
 
 /** Request bodies up to this size are kept so the request can be retried. */
@@ -29,7 +30,7 @@ const enum Phase {
  * Codec-neutral; the downstream codec feeds the request in and the responder writes the response out.
  * State lives in fields (one object per request, no closures on the data path).
  */
-export class HttpStream implements UpstreamExchange {
+export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   readonly startTime = performance.now();
   readonly startEpochMs = Date.now();
   phase = Phase.Routing;
@@ -59,8 +60,10 @@ export class HttpStream implements UpstreamExchange {
   private upstreamAuthority = '';
   private upstreamHeaders: string[] = [];
   private discardResponse = false;
-  private timer: NodeJS.Timeout | undefined;
-  private perTryTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when the route timeout fires; 0 = none (see stream-deadlines). */
+  routeDeadline = 0;
+  /** performance.now() when the current attempt's per-try timeout fires; 0 = none. */
+  perTryDeadline = 0;
   private retryOverflow = false;
   private holdingRequestsBreaker = false;
   private hostHeld = false;
@@ -118,7 +121,10 @@ export class HttpStream implements UpstreamExchange {
     if (this.canRetry && this.hasRequestBody) this.requestBody = [];
     this.buildUpstreamHead(route);
     const timeout = route.timeout;
-    if (timeout > 0) this.timer = setTimeout(onRouteTimeout, timeout, this);
+    if (timeout > 0) {
+      this.routeDeadline = performance.now() + timeout;
+      streamDeadlines.watch(this, this.routeDeadline);
+    }
     this.attempt();
   }
 
@@ -178,7 +184,10 @@ export class HttpStream implements UpstreamExchange {
     this.phase = Phase.WaitingUpstream;
     this.upstreamStart = performance.now();
     const perTry = this.retryPolicy?.perTryTimeout;
-    if (perTry && perTry > 0) this.perTryTimer = setTimeout(onPerTryTimeout, perTry, this);
+    if (perTry && perTry > 0) {
+      this.perTryDeadline = this.upstreamStart + perTry;
+      streamDeadlines.watch(this, this.perTryDeadline);
+    }
     const queued = cluster.http2 ? cluster.h2Session(host).acquire(this) : cluster.h1Pool(host).acquire(this, this.head.method === 'HEAD');
     if (!queued) {
       this.releaseHost();
@@ -397,7 +406,7 @@ export class HttpStream implements UpstreamExchange {
   }
 
   routeTimeout(): void {
-    this.timer = undefined;
+    this.routeDeadline = 0;
     if (this.phase === Phase.Done) return;
     this.abandonUpstream('timeout');
     if (this.phase === Phase.ResponseStreaming) {
@@ -411,7 +420,7 @@ export class HttpStream implements UpstreamExchange {
   }
 
   perTryTimeout(): void {
-    this.perTryTimer = undefined;
+    this.perTryDeadline = 0;
     if (this.phase === Phase.Done || this.phase === Phase.ResponseStreaming) return;
     this.abandonUpstream('timeout');
     if (this.shouldRetry('timeout', 0)) return;
@@ -482,10 +491,7 @@ export class HttpStream implements UpstreamExchange {
   }
 
   private clearPerTry(): void {
-    if (this.perTryTimer) {
-      clearTimeout(this.perTryTimer);
-      this.perTryTimer = undefined;
-    }
+    this.perTryDeadline = 0;
   }
 
   private releaseHost(): void {
@@ -526,8 +532,9 @@ export class HttpStream implements UpstreamExchange {
   private finish(): void {
     if (this.phase === Phase.Done) return;
     this.phase = Phase.Done;
-    if (this.timer) clearTimeout(this.timer);
-    this.clearPerTry();
+    this.routeDeadline = 0;
+    this.perTryDeadline = 0;
+    streamDeadlines.remove(this);
     if (this.holdingRequestsBreaker) {
       this.holdingRequestsBreaker = false;
       this.cluster!.release('requests');
@@ -544,14 +551,6 @@ export class HttpStream implements UpstreamExchange {
   get upstreamClusterName(): string {
     return this.clusterName;
   }
-}
-
-function onRouteTimeout(stream: HttpStream): void {
-  stream.routeTimeout();
-}
-
-function onPerTryTimeout(stream: HttpStream): void {
-  stream.perTryTimeout();
 }
 
 function onRetryTimer(stream: HttpStream): void {

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { streamDeadlines, type StreamDeadlineHolder } from '../../src/proxy/http/stream-deadlines.js';
+
+function holder(log: string[], name: string): StreamDeadlineHolder {
+  return {
+    routeDeadline: 0,
+    perTryDeadline: 0,
+    routeTimeout: () => log.push(`${name}:route@${Math.round(performance.now())}`),
+    perTryTimeout: () => log.push(`${name}:try@${Math.round(performance.now())}`),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('deadlines fire when due, in time order, an earlier one re-arms the timer, and a removed stream never fires', async () => {
+  const log: string[] = [];
+  const start = performance.now();
+  const late = holder(log, 'late');
+  late.routeDeadline = start + 300;
+  streamDeadlines.watch(late, late.routeDeadline);
+  const early = holder(log, 'early');
+  early.routeDeadline = start + 60;
+  streamDeadlines.watch(early, early.routeDeadline);
+  const gone = holder(log, 'gone');
+  gone.routeDeadline = start + 100;
+  streamDeadlines.watch(gone, gone.routeDeadline);
+  streamDeadlines.remove(gone);
+  await sleep(150);
+  assert.deepEqual(log.map((l) => l.split('@')[0]), ['early:route']);
+  const firedAt = Number(log[0]!.split('@')[1]) - start;
+  assert.ok(firedAt >= 59 && firedAt < 140, `fired after ${firedAt} ms`);
+  await sleep(250);
+  assert.deepEqual(log.map((l) => l.split('@')[0]), ['early:route', 'late:route']);
+});
+
+test('a per-try timeout that starts a retry with a new per-try deadline is watched again', async () => {
+  const log: string[] = [];
+  const h = holder(log, 'h');
+  let tries = 0;
+  h.perTryTimeout = () => {
+    tries++;
+    log.push(`try${tries}`);
+    if (tries < 3) h.perTryDeadline = performance.now() + 30; // the retry's own per-try deadline
+  };
+  h.routeDeadline = performance.now() + 400;
+  h.perTryDeadline = performance.now() + 30;
+  streamDeadlines.watch(h, h.perTryDeadline);
+  await sleep(250);
+  assert.deepEqual(log, ['try1', 'try2', 'try3']);
+  streamDeadlines.remove(h);
+  await sleep(250);
+  assert.deepEqual(log, ['try1', 'try2', 'try3'], 'a removed stream gets no route timeout');
+});
