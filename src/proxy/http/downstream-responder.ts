@@ -4,8 +4,14 @@ import type { HttpStream } from './http-stream.js';
 /** How a stream writes its response to the downstream, whatever the codec (HTTP/1.1 or HTTP/2). */
 export interface DownstreamResponder {
   readonly protocol: 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
-  /** Writes the response head; contentLength is -1 when the body is streamed with unknown length. */
-  sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void;
+  /**
+   * Writes the response head; contentLength is -1 when the body is streamed with unknown length.
+   * With `holdUntilFlush`, a codec that batches writes may keep the head until the first body bytes,
+   * the end, or flushHead(), whichever comes first (the caller promises one of them this turn).
+   */
+  sendHead(status: number, headers: string[], contentLength: number, endStream: boolean, holdUntilFlush?: boolean): void;
+  /** Writes a held response head now (the upstream read that carried it has been handled). */
+  flushHead(): void;
   /** Writes body bytes; false means the downstream is congested, wait for onDownstreamDrain. */
   sendBody(chunk: Buffer): boolean;
   sendEnd(trailers: string[] | undefined): void;

@@ -179,7 +179,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
 
   // --- DownstreamResponder ---
 
-  sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void {
+  sendHead(status: number, headers: string[], contentLength: number, endStream: boolean, holdUntilFlush = false): void {
     if (this.closed) return;
     this.responding = true;
     let out = `HTTP/1.1 ${statusLine(status)}\r\n`;
@@ -201,9 +201,13 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       return;
     }
     // Head and first body bytes usually come from the same upstream read: hold the head so both
-    // leave in one write; a tick later it goes alone if no body came.
+    // leave in one write. The caller flushes it after that read, or else it goes alone a tick later.
     this.pendingHead = out;
-    process.nextTick(flushPendingHead, this);
+    if (!holdUntilFlush) process.nextTick(flushPendingHead, this);
+  }
+
+  flushHead(): void {
+    this.flushPendingHead();
   }
 
   /** Writes a held response head on its own. */

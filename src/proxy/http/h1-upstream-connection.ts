@@ -12,6 +12,8 @@ export interface UpstreamExchange {
   onResponseHead(head: H1Head): void;
   onResponseBody(chunk: Buffer): void;
   onResponseComplete(trailers: string[] | undefined): void;
+  /** One read from the upstream has been handled (a head held for batching can go now). */
+  onUpstreamReadEnd(): void;
   /** The connection failed mid-exchange; `responseStarted` tells whether any response byte was seen. */
   onUpstreamReset(reason: string, responseStarted: boolean, reusedConnection: boolean): void;
 }
@@ -189,7 +191,9 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
       this.exchange = null;
       this.destroy();
       ex?.onUpstreamReset(err instanceof HttpParseError ? `protocol_error: ${err.reason}` : String(err), this.responseStarted, this.reused);
+      return;
     }
+    this.exchange?.onUpstreamReadEnd();
   }
 
   private onEnd(): void {

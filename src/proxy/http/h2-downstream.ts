@@ -18,6 +18,10 @@ class H2Responder implements DownstreamResponder {
 
   constructor(readonly h2: http2.ServerHttp2Stream) {}
 
+  flushHead(): void {
+    // Heads are never held on HTTP/2: respond() queues the HEADERS frame at once.
+  }
+
   sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void {
     if (this.h2.destroyed || this.h2.headersSent) return;
     const out: http2.OutgoingHttpHeaders = { ':status': status };

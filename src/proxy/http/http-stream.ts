@@ -313,7 +313,13 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const noBody = this.head.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
     const length = head.chunked || head.bodyUntilClose ? -1 : head.contentLength;
     const endStream = noBody || length === 0;
-    this.downstream.sendHead(status, out, noBody ? Math.max(length, 0) : length, endStream);
+    // An HTTP/1.1 upstream says when the read that carried this head is done (onUpstreamReadEnd), so
+    // the head can wait for body bytes from the same read and leave with them in one write.
+    this.downstream.sendHead(status, out, noBody ? Math.max(length, 0) : length, endStream, this.upstream instanceof H1UpstreamConnection);
+  }
+
+  onUpstreamReadEnd(): void {
+    if (this.phase === Phase.ResponseStreaming) this.downstream.flushHead();
   }
 
   private startTunnel(head: H1Head): void {
