@@ -7,6 +7,8 @@
  * with table lookups, bodies handed on as zero-copy subarrays, state in fields, no closures.
  */
 
+import { knownHeaderName } from './known-header-names.js';
+
 /** Why a message could not be parsed, with the status a server should answer with. */
 export class HttpParseError extends Error {
   override name = 'HttpParseError';
@@ -465,7 +467,7 @@ function parseFieldLine(buf: Buffer, start: number, end: number, out: string[]):
   if (i === start || buf[i] !== 0x3a) {
     throw new HttpParseError(400, i < end && (buf[i] === 0x20 || buf[i] === 0x09) ? 'whitespace before colon in header field' : 'malformed header field name');
   }
-  const name = buf.toString('latin1', start, i).toLowerCase();
+  const name = knownHeaderName(buf, start, i) ?? buf.toString('latin1', start, i).toLowerCase();
   i++;
   while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
   let vEnd = end;
