@@ -357,13 +357,13 @@ export class H1Parser {
     let i = start;
     while (i < end && TOKEN[buf[i]!]) i++;
     if (i === start || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed method');
-    head.method = buf.toString('latin1', start, i);
+    head.method = knownMethod(buf, start, i) ?? buf.toString('latin1', start, i);
     const t = ++i;
     while (i < end && TARGET[buf[i]!]) i++;
     if (i === t || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed request target');
     head.target = buf.toString('latin1', t, i);
     i++;
-    if (end - i !== 8 || buf.toString('latin1', i, i + 5) !== 'HTTP/' || buf[i + 6] !== 0x2e) {
+    if (end - i !== 8 || !isHttpSlash(buf, i) || buf[i + 6] !== 0x2e) {
       throw new HttpParseError(400, 'malformed HTTP version');
     }
     const major = buf[i + 5]! - 0x30;
@@ -377,7 +377,7 @@ export class H1Parser {
   }
 
   private parseStatusLine(buf: Buffer, start: number, end: number, head: H1Head): void {
-    if (end - start < 12 || buf.toString('latin1', start, start + 5) !== 'HTTP/' || buf[start + 5] !== 0x31 || buf[start + 6] !== 0x2e) {
+    if (end - start < 12 || !isHttpSlash(buf, start) || buf[start + 5] !== 0x31 || buf[start + 6] !== 0x2e) {
       throw new HttpParseError(502, 'malformed upstream status line');
     }
     const minor = buf[start + 7]! - 0x30;
@@ -391,7 +391,8 @@ export class H1Parser {
     if (code < 100 || (end > start + 12 && buf[start + 12] !== 0x20)) throw new HttpParseError(502, 'malformed upstream status code');
     head.statusCode = code;
     head.versionMinor = minor;
-    head.statusText = end > start + 13 ? buf.toString('latin1', start + 13, end) : '';
+    // The reason phrase is not forwarded (the downstream codec writes its own): no string for it.
+    head.statusText = '';
   }
 
   /** Decides body framing from Content-Length / Transfer-Encoding, refusing the smuggling shapes. */
@@ -461,6 +462,25 @@ function hasBareLf(buf: Buffer, from: number): boolean {
 }
 
 /** Parses "name: value" between start and end (excluding CRLF) into the flat header list. */
+/** "HTTP/" at buf[at]. */
+function isHttpSlash(buf: Buffer, at: number): boolean {
+  return buf[at] === 0x48 && buf[at + 1] === 0x54 && buf[at + 2] === 0x54 && buf[at + 3] === 0x50 && buf[at + 4] === 0x2f;
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH'];
+
+/** The interned string for a common method (methods are case-sensitive: exact bytes only). */
+function knownMethod(buf: Buffer, start: number, end: number): string | undefined {
+  for (let k = 0; k < METHODS.length; k++) {
+    const m = METHODS[k]!;
+    if (m.length !== end - start) continue;
+    let i = 0;
+    while (i < m.length && buf[start + i] === m.charCodeAt(i)) i++;
+    if (i === m.length) return m;
+  }
+  return undefined;
+}
+
 function parseFieldLine(buf: Buffer, start: number, end: number, out: string[]): void {
   let i = start;
   while (i < end && TOKEN[buf[i]!]) i++;
