@@ -125,11 +125,12 @@ async function burst(port: number, total: number, connections: number): Promise<
         res.setEncoding('utf8');
         res.on('data', (d: string) => (body += d));
         res.on('end', () => {
-          let service = '-';
+          const unrouted = res.statusCode === 404 ? 'no route (404)' : `local reply (${res.statusCode})`;
+          let service = unrouted;
           try {
-            service = (JSON.parse(body) as { service?: string }).service ?? '-';
+            service = (JSON.parse(body) as { service?: string }).service ?? unrouted;
           } catch {
-            service = res.statusCode === 200 ? 'direct response' : '-';
+            service = res.statusCode === 200 ? 'direct response' : unrouted;
           }
           out.push({ status: res.statusCode ?? 0, service, ms: performance.now() - t0 });
           resolve();
