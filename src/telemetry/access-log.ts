@@ -3,7 +3,7 @@
  * to a file or stdout (model: HttpConnectionManager.accessLog / TcpProxy.accessLog entries).
  */
 import type { AccessLog } from '../model/listener.js';
-import { formatHttpAccessLog, formatTcpAccessLog, type HttpAccessLogRecord, type TcpAccessLogRecord } from './access-log-format.js';
+import { encodeHttpAccessLog, formatTcpAccessLog, type HttpAccessLogRecord, type TcpAccessLogRecord } from './access-log-format.js';
 import { BufferedLineWriter, type LineWriterOptions } from './buffered-line-writer.js';
 import { FdSink, type ChunkSink } from './chunk-sink.js';
 
@@ -22,7 +22,7 @@ export class AccessLogger {
 
   /** Logs one finished HTTP request; false when the line was dropped. */
   logHttp(record: HttpAccessLogRecord): boolean {
-    return this.writer.write(formatHttpAccessLog(record));
+    return this.writer.writeEncoded(encodeHttpAccessLog, record);
   }
 
   /** Logs one closed TCP connection; false when the line was dropped. */

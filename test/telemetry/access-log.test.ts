@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { formatHttpAccessLog, formatTcpAccessLog, type HttpAccessLogRecord } from '../../src/telemetry/access-log-format.js';
+import { encodeHttpAccessLog, formatHttpAccessLog, formatTcpAccessLog, type HttpAccessLogRecord } from '../../src/telemetry/access-log-format.js';
 import { AccessLogger } from '../../src/telemetry/access-log.js';
 import { BufferedLineWriter } from '../../src/telemetry/buffered-line-writer.js';
 import type { ChunkSink } from '../../src/telemetry/chunk-sink.js';
@@ -267,4 +267,19 @@ describe('access logger sinks', () => {
     assert.ok(report.dropped > 10000, `dropped ${report.dropped}`);
     assert.ok(report.worstLagMs < 250, `worst event-loop lag ${report.worstLagMs} ms`);
   });
+});
+
+test('the data path encodes each HTTP line byte for byte as formatHttpAccessLog spells it', async () => {
+  const chunks: Buffer[] = [];
+  const sink: ChunkSink = { write: (d, done) => { chunks.push(Buffer.from(d)); setImmediate(done, null); }, close: () => {} };
+  const writer = new BufferedLineWriter(sink, { flushIntervalMs: 1 });
+  const records: HttpAccessLogRecord[] = [
+    served,
+    { ...served, path: '/x?q="quoted"\\back\u0001ctl', userAgent: 'ünïcode ☃ 🚀', xForwardedFor: undefined, requestId: '' },
+    { ...served, responseCode: 0, upstreamServiceTimeMs: -1, durationMs: Infinity, traceparent: undefined, method: 'PURGE', path: '/' + 'p'.repeat(70_000) },
+  ];
+  const expected = records.map((r) => formatHttpAccessLog(r) + '\n').join('');
+  for (const r of records) assert.ok(writer.writeEncoded(encodeHttpAccessLog, r));
+  await writer.close();
+  assert.equal(Buffer.concat(chunks).toString('latin1'), expected);
 });
