@@ -7,7 +7,7 @@
  * intermediate object.
  */
 import { jsonMillisOrNull, jsonNumberOrNull, jsonString, jsonStringOrNull } from './json-fragments.js';
-import { constantText, type LineAppender } from './line-appender.js';
+import { appendAscii, appendJson, appendJsonOrNull, appendMillisOrNull, appendNumberOrNull, appendText, constantText, type LineBytes } from './json-line.js';
 import { formatTimestamp } from './log-timestamp.js';
 
 /** Fields of one HTTP request's line. The data path may pass its own per-request state object if it has these fields. */
@@ -164,60 +164,60 @@ const K = {
  * The same line as formatHttpAccessLog, appended piece by piece into a writer's batch (the data
  * path's form: no intermediate string). A test holds the two to byte equality.
  */
-export function encodeHttpAccessLog(out: LineAppender, r: HttpAccessLogRecord): void {
-  out.text(K.start);
-  out.ascii(formatTimestamp(r.startTimeMs));
-  out.text(K.method);
-  out.json(r.method);
-  out.text(K.path);
-  out.json(r.path);
-  out.text(K.protocol);
-  out.jsonOrNull(r.protocol);
-  out.text(K.code);
-  out.numberOrNull(r.responseCode);
-  out.text(K.flags);
-  out.json(r.responseFlags);
-  out.text(K.details);
-  out.jsonOrNull(r.responseCodeDetails);
-  out.text(K.termination);
-  out.jsonOrNull(r.connectionTerminationDetails);
-  out.text(K.transport);
-  out.jsonOrNull(r.upstreamTransportFailureReason);
-  out.text(K.received);
-  out.numberOrNull(r.bytesReceived);
-  out.text(K.sent);
-  out.numberOrNull(r.bytesSent);
-  out.text(K.duration);
-  out.millisOrNull(r.durationMs);
-  out.text(K.serviceTime);
-  out.millisOrNull(r.upstreamServiceTimeMs);
-  out.text(K.xff);
-  out.jsonOrNull(r.xForwardedFor);
-  out.text(K.userAgent);
-  out.jsonOrNull(r.userAgent);
-  out.text(K.requestId);
-  out.jsonOrNull(r.requestId);
-  out.text(K.authority);
-  out.jsonOrNull(r.authority);
-  out.text(K.upstreamHost);
-  out.jsonOrNull(r.upstreamHost);
-  out.text(K.upstreamCluster);
-  out.jsonOrNull(r.upstreamCluster);
-  out.text(K.upstreamLocal);
-  out.jsonOrNull(r.upstreamLocalAddress);
-  out.text(K.downstreamLocal);
-  out.jsonOrNull(r.downstreamLocalAddress);
-  out.text(K.downstreamRemote);
-  out.jsonOrNull(r.downstreamRemoteAddress);
-  out.text(K.sni);
-  out.jsonOrNull(r.requestedServerName);
-  out.text(K.route);
-  out.jsonOrNull(r.routeName);
-  out.text(K.principal);
-  out.jsonOrNull(r.downstreamPeerPrincipal);
-  out.text(K.traceparent);
-  out.jsonOrNull(r.traceparent);
-  out.text(K.traceId);
-  out.jsonOrNull(r.traceId);
-  out.text(K.end);
+export function encodeHttpAccessLog(out: LineBytes, r: HttpAccessLogRecord): void {
+  appendText(out, K.start);
+  appendAscii(out, formatTimestamp(r.startTimeMs));
+  appendText(out, K.method);
+  appendJson(out, r.method);
+  appendText(out, K.path);
+  appendJson(out, r.path);
+  appendText(out, K.protocol);
+  appendJsonOrNull(out, r.protocol);
+  appendText(out, K.code);
+  appendNumberOrNull(out, r.responseCode);
+  appendText(out, K.flags);
+  appendJson(out, r.responseFlags);
+  appendText(out, K.details);
+  appendJsonOrNull(out, r.responseCodeDetails);
+  appendText(out, K.termination);
+  appendJsonOrNull(out, r.connectionTerminationDetails);
+  appendText(out, K.transport);
+  appendJsonOrNull(out, r.upstreamTransportFailureReason);
+  appendText(out, K.received);
+  appendNumberOrNull(out, r.bytesReceived);
+  appendText(out, K.sent);
+  appendNumberOrNull(out, r.bytesSent);
+  appendText(out, K.duration);
+  appendMillisOrNull(out, r.durationMs);
+  appendText(out, K.serviceTime);
+  appendMillisOrNull(out, r.upstreamServiceTimeMs);
+  appendText(out, K.xff);
+  appendJsonOrNull(out, r.xForwardedFor);
+  appendText(out, K.userAgent);
+  appendJsonOrNull(out, r.userAgent);
+  appendText(out, K.requestId);
+  appendJsonOrNull(out, r.requestId);
+  appendText(out, K.authority);
+  appendJsonOrNull(out, r.authority);
+  appendText(out, K.upstreamHost);
+  appendJsonOrNull(out, r.upstreamHost);
+  appendText(out, K.upstreamCluster);
+  appendJsonOrNull(out, r.upstreamCluster);
+  appendText(out, K.upstreamLocal);
+  appendJsonOrNull(out, r.upstreamLocalAddress);
+  appendText(out, K.downstreamLocal);
+  appendJsonOrNull(out, r.downstreamLocalAddress);
+  appendText(out, K.downstreamRemote);
+  appendJsonOrNull(out, r.downstreamRemoteAddress);
+  appendText(out, K.sni);
+  appendJsonOrNull(out, r.requestedServerName);
+  appendText(out, K.route);
+  appendJsonOrNull(out, r.routeName);
+  appendText(out, K.principal);
+  appendJsonOrNull(out, r.downstreamPeerPrincipal);
+  appendText(out, K.traceparent);
+  appendJsonOrNull(out, r.traceparent);
+  appendText(out, K.traceId);
+  appendJsonOrNull(out, r.traceId);
+  appendText(out, K.end);
 }

@@ -1,9 +1,5 @@
 import type { ChunkSink } from './chunk-sink.js';
-import { jsonString } from './json-fragments.js';
-import type { LineAppender } from './line-appender.js';
-
-/** The bytes of "null" as one big-endian word. */
-const NULL = 0x6e756c6c;
+import type { LineBytes } from './json-line.js';
 
 /** Tuning of a BufferedLineWriter. */
 export interface LineWriterOptions {
@@ -26,7 +22,7 @@ export interface LineWriterOptions {
  * Each line is encoded straight into a reusable batch buffer as it arrives: no array of strings, no
  * join, no second copy when the batch is written (profiling showed those cost more than formatting).
  */
-export class BufferedLineWriter implements LineAppender {
+export class BufferedLineWriter implements LineBytes {
   private batch: Buffer;
   private batchBytes = 0;
   private batchLines = 0;
@@ -40,8 +36,8 @@ export class BufferedLineWriter implements LineAppender {
   private readonly flushBytes: number;
   private readonly maxBufferedBytes: number;
   private readonly onDrop: ((lines: number) => void) | undefined;
-  /** Where the line being encoded by writeEncoded() continues. */
-  private pos = 0;
+  /** Where the line being written continues (LineBytes: encoders advance it). */
+  pos = 0;
   /** Lines dropped so far. */
   droppedLines = 0;
   /** The sink's error, once it has failed. */
@@ -60,38 +56,37 @@ export class BufferedLineWriter implements LineAppender {
 
   /** Queues one line (without its line feed); false when it was dropped. */
   write(line: string): boolean {
-    const size = line.length + 1;
+    if (!this.startLine(line.length + 1)) return false;
+    // Latin-1, one byte per character: the data path decodes wire bytes as Latin-1, so this writes
+    // them back exactly as they arrived (UTF-8 would encode them twice); all else is ASCII.
+    this.pos += this.room(line.length).write(line, this.pos, 'latin1');
+    return this.endLine();
+  }
+
+  /**
+   * Queues one line that `encode` appends piece by piece (see json-line.ts), without building a
+   * string first; false when it was dropped. `encode` is a plain function so no closure is made per line.
+   */
+  writeEncoded<T>(encode: (out: LineBytes, record: T) => void, record: T): boolean {
+    if (!this.startLine(0)) return false;
+    encode(this, record);
+    return this.endLine();
+  }
+
+  /** Begins a line at the end of the batch unless the writer is failed, closing, or `size` bytes would not fit the bound. */
+  private startLine(size: number): boolean {
     if (this.error !== undefined || this.closing || this.batchBytes + this.inFlightBytes + size > this.maxBufferedBytes) {
       this.drop(1);
       return false;
     }
-    if (this.batchBytes + size > this.batch.length) this.grow(size);
-    // Latin-1, one byte per character: the data path decodes wire bytes as Latin-1, so this writes
-    // them back exactly as they arrived (UTF-8 would encode them twice); all else is ASCII.
-    const n = this.batch.write(line, this.batchBytes, 'latin1');
-    this.batch[this.batchBytes + n] = 0x0a;
-    this.batchBytes += n + 1;
-    this.batchLines++;
-    if (this.batchBytes >= this.flushBytes) this.flush();
-    else if (this.timer === undefined) this.timer = setTimeout(flushWriter, this.flushIntervalMs, this).unref();
+    this.pos = this.batchBytes;
     return true;
   }
 
-  /**
-   * Queues one line that `encode` appends piece by piece (see LineAppender), without building a
-   * string first; false when it was dropped. `encode` is a plain function so no closure is made per line.
-   */
-  writeEncoded<T>(encode: (out: LineAppender, record: T) => void, record: T): boolean {
-    if (this.error !== undefined || this.closing) {
-      this.drop(1);
-      return false;
-    }
-    this.pos = this.batchBytes;
-    encode(this, record);
-    this.reserve(1);
-    this.batch[this.pos++] = 0x0a;
-    const size = this.pos - this.batchBytes;
-    if (this.batchBytes + this.inFlightBytes + size > this.maxBufferedBytes) {
+  /** Ends the line begun at batchBytes with a line feed and queues it (or drops it when it outgrew the bound). */
+  private endLine(): boolean {
+    this.room(1)[this.pos++] = 0x0a;
+    if (this.pos + this.inFlightBytes > this.maxBufferedBytes) {
       this.drop(1);
       return false;
     }
@@ -102,72 +97,14 @@ export class BufferedLineWriter implements LineAppender {
     return true;
   }
 
-  text(bytes: Uint8Array): void {
-    this.reserve(bytes.length);
-    this.batch.set(bytes, this.pos);
-    this.pos += bytes.length;
-  }
-
-  ascii(s: string): void {
-    const n = s.length;
-    this.reserve(n);
-    const b = this.batch;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
-    this.pos = p;
-  }
-
-  json(s: string): void {
-    const n = s.length;
-    this.reserve(n + 2);
-    const b = this.batch;
-    const start = this.pos;
-    let p = start;
-    b[p++] = 0x22;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0xff) {
-        // Needs escaping or UTF-8 spelling: the string path knows how; rare on real traffic.
-        const literal = jsonString(s);
-        this.pos = start;
-        this.reserve(literal.length);
-        this.pos = start + this.batch.write(literal, start, 'latin1');
-        return;
-      }
-      b[p++] = c;
-    }
-    b[p++] = 0x22;
-    this.pos = p;
-  }
-
-  jsonOrNull(s: string | undefined): void {
-    if (s === undefined || s === '') this.writeNull();
-    else this.json(s);
-  }
-
-  numberOrNull(n: number | undefined): void {
-    if (n === undefined || !(n >= 0) || n === Infinity) this.writeNull();
-    else this.ascii(String(n));
-  }
-
-  millisOrNull(ms: number | undefined): void {
-    if (ms === undefined || !(ms >= 0) || ms === Infinity) this.writeNull();
-    else this.ascii(String(Math.floor(ms)));
-  }
-
-  private writeNull(): void {
-    this.reserve(4);
-    this.batch.writeUInt32BE(NULL, this.pos);
-    this.pos += 4;
-  }
-
-  /** Room for `n` more bytes of the line being encoded (the batch grows; what is written so far moves along). */
-  private reserve(n: number): void {
+  /** The batch with room for `n` more bytes of the line at `pos` (it grows; what is written so far moves along). */
+  room(n: number): Buffer {
     if (this.pos + n > this.batch.length) {
       const next = Buffer.allocUnsafe(Math.max(this.batch.length * 2, this.pos + n));
       this.batch.copy(next, 0, 0, this.pos);
       this.batch = next;
     }
+    return this.batch;
   }
 
   /** Bytes waiting or being written. */
@@ -210,12 +147,6 @@ export class BufferedLineWriter implements LineAppender {
     this.batchBytes = 0;
     this.batchLines = 0;
     this.sink.close();
-  }
-
-  private grow(needed: number): void {
-    const next = Buffer.allocUnsafe(Math.max(this.batch.length * 2, this.batchBytes + needed));
-    this.batch.copy(next, 0, 0, this.batchBytes);
-    this.batch = next;
   }
 
   private written(err: Error | null, lines: number, buffer: Buffer): void {

@@ -20,12 +20,17 @@ export function jsonStringOrNull(s: string | undefined): string {
   return s === undefined || s === '' ? 'null' : jsonString(s);
 }
 
+/** A number the log prints: present, not negative (unset) and finite; anything else is null. */
+export function isLoggedNumber(n: number | undefined): n is number {
+  return n !== undefined && n >= 0 && n !== Infinity;
+}
+
 /** A JSON number, or null when the value is absent, negative (unset) or not finite. */
 export function jsonNumberOrNull(n: number | undefined): string {
-  return n === undefined || !(n >= 0) || n === Infinity ? 'null' : String(n);
+  return isLoggedNumber(n) ? String(n) : 'null';
 }
 
 /** Whole milliseconds (truncated, as Envoy's %DURATION%), or null when absent, negative or not finite. */
 export function jsonMillisOrNull(ms: number | undefined): string {
-  return ms === undefined || !(ms >= 0) || ms === Infinity ? 'null' : String(Math.floor(ms));
+  return isLoggedNumber(ms) ? String(Math.floor(ms)) : 'null';
 }
