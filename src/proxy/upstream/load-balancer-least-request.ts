@@ -18,11 +18,16 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
   choose(): Host | undefined {
     const n = this.picker.size;
     if (n <= 1) return this.picker.pick();
-    let best = this.picker.pick()!;
+    let bestIndex = this.picker.pickIndex();
+    let best = this.picker.at(bestIndex);
     for (let i = 1; i < this.choiceCount; i++) {
       // Sampling with replacement would often compare a host with itself when hosts are few.
-      const other = this.picker.pickOther(best);
-      if (other.activeRequests * best.weight < best.activeRequests * other.weight) best = other;
+      const otherIndex = this.picker.pickOtherIndex(bestIndex);
+      const other = this.picker.at(otherIndex);
+      if (other.activeRequests * best.weight < best.activeRequests * other.weight) {
+        best = other;
+        bestIndex = otherIndex;
+      }
     }
     return best;
   }

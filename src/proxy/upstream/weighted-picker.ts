@@ -19,9 +19,13 @@ export class WeightedPicker {
   }
 
   pick(): Host | undefined {
+    return this.hosts.length === 0 ? undefined : this.hosts[this.pickIndex()];
+  }
+
+  /** The index of a random host, in proportion to weight; call only when there are hosts. */
+  pickIndex(): number {
     const n = this.hosts.length;
-    if (n === 0) return undefined;
-    if (!this.weighted) return this.hosts[(Math.random() * n) | 0];
+    if (!this.weighted) return (Math.random() * n) | 0;
     const target = Math.random() * this.cumulative[n - 1]!;
     let lo = 0;
     let hi = n - 1;
@@ -30,23 +34,28 @@ export class WeightedPicker {
       if (this.cumulative[mid]! > target) hi = mid;
       else lo = mid + 1;
     }
-    return this.hosts[lo];
+    return lo;
   }
 
-  /** A second, different host (for power-of-two choices): uniform over the others when weights are equal. */
-  pickOther(first: Host): Host {
-    const hosts = this.hosts;
-    const n = hosts.length;
+  /**
+   * The index of a second, different host (for power-of-two choices): uniform over the others when
+   * weights are equal; call only with two hosts or more.
+   */
+  pickOtherIndex(first: number): number {
     if (!this.weighted) {
-      const at = hosts.indexOf(first);
-      const i = (Math.random() * (n - 1)) | 0;
-      return hosts[at < 0 || i < at ? i : i + 1]!;
+      const i = (Math.random() * (this.hosts.length - 1)) | 0;
+      return i < first ? i : i + 1;
     }
     for (let retry = 0; retry < 4; retry++) {
-      const other = this.pick()!;
+      const other = this.pickIndex();
       if (other !== first) return other;
     }
     // A dominant weight keeps drawing `first`: compare with its neighbour rather than with itself.
-    return hosts[(hosts.indexOf(first) + 1) % n]!;
+    return (first + 1) % this.hosts.length;
+  }
+
+  /** The host at `index`. */
+  at(index: number): Host {
+    return this.hosts[index]!;
   }
 }
