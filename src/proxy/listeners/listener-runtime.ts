@@ -21,6 +21,13 @@ export interface ListenerStats {
   noFilterChainMatch: number;
 }
 
+/** Given to OpenSSL by the SNI callback when no filter chain serves the name; told apart in tlsClientError. */
+class NoFilterChainError extends Error {
+  constructor(readonly serverName: string) {
+    super(`no filter chain matches server name "${serverName}"`);
+  }
+}
+
 /** Told of every TLS connection the listener refuses, for metrics. */
 export type TlsFailureObserver = (listener: string, reason: ListenerTlsFailure) => void;
 
@@ -124,7 +131,7 @@ export class ListenerRuntime {
       SNICallback: (name, cb) => {
         const chain = this.chainFor(chains, name);
         if (chain) return cb(null, chain.secureContext);
-        cb(new Error(`no filter chain matches server name "${name}"`), undefined);
+        cb(new NoFilterChainError(name), undefined);
       },
       ALPNProtocols: hasHttp ? ['h2', 'http/1.1'] : undefined,
       requestCert: requireClientCert,
@@ -143,11 +150,10 @@ export class ListenerRuntime {
     });
     server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
       this.stats.tlsHandshakeFailures++;
-      const serverName = (s as tls.TLSSocket & { servername?: string | false }).servername || '';
-      if (err.message.startsWith('no filter chain') || (fallback === undefined && serverName === '')) {
-        this.stats.noFilterChainMatch++;
-        this.onTlsFailure(this.model.name, 'no_filter_chain_match');
-        this.log('tls handshake refused: no filter chain serves this server name', { listener: this.model.name, remote: s.remoteAddress, serverName });
+      const serverName = err instanceof NoFilterChainError ? err.serverName : '';
+      // Without SNI the handshake fails for want of a certificate when no chain is a catch-all.
+      if (err instanceof NoFilterChainError || (fallback === undefined && !(s as tls.TLSSocket & { servername?: string | false }).servername)) {
+        this.refuseNoFilterChain(s, serverName);
       } else {
         this.onTlsFailure(this.model.name, 'handshake');
         if (keyCustodyHealth.noteFailure(err)) {
@@ -157,6 +163,12 @@ export class ListenerRuntime {
       s.destroy();
     });
     return server;
+  }
+
+  private refuseNoFilterChain(socket: tls.TLSSocket, serverName: string): void {
+    this.stats.noFilterChainMatch++;
+    this.onTlsFailure(this.model.name, 'no_filter_chain_match');
+    this.log('tls handshake refused: no filter chain serves this server name', { listener: this.model.name, remote: socket.remoteAddress, serverName });
   }
 
   /** An exact server name first, then a wildcard name, then a chain that names no server; else none. */
@@ -177,9 +189,7 @@ export class ListenerRuntime {
     const chain = this.chainFor(chains, serverName);
     if (!chain) {
       // Only reachable without SNI and without a catch-all chain: the empty fallback context has no certificate.
-      this.stats.noFilterChainMatch++;
-      this.onTlsFailure(this.model.name, 'no_filter_chain_match');
-      this.log('tls connection refused: no filter chain for a client without SNI', { listener: this.model.name, remote: socket.remoteAddress });
+      this.refuseNoFilterChain(socket, '');
       socket.destroy();
       return;
     }
