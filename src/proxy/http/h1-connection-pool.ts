@@ -146,9 +146,10 @@ export class H1ConnectionPool implements ConnectionOwner {
     this.stats.connectionsTotal++;
     this.onCountChange?.(1);
     let socket: Socket;
-    let conn: H1UpstreamConnection | undefined;
+    // Reads can only be delivered once the connection object exists; none arrive before connect.
+    let reader: H1UpstreamConnection | undefined;
     try {
-      socket = this.connector.connect(this.address, this.port, (chunk) => conn?.onData(chunk));
+      socket = this.connector.connect(this.address, this.port, (chunk) => reader?.onData(chunk));
     } catch (err) {
       this.total--;
       this.connecting--;
@@ -158,25 +159,25 @@ export class H1ConnectionPool implements ConnectionOwner {
       exchange.onUpstreamConnectFailure((err as Error).message);
       return;
     }
-    conn = new H1UpstreamConnection(socket, this, this.hostKey, this.connector.deliversReads === true);
+    const conn = new H1UpstreamConnection(socket, this, this.hostKey, this.connector.deliversReads === true);
+    reader = conn;
     conn.attach(exchange, headRequest);
     const timer = setTimeout(() => {
-      if (!conn!.connected) {
+      if (!conn.connected) {
         socket.destroy(Object.assign(new Error('connect timeout'), { code: 'connect_timeout' }));
       }
     }, this.limits.connectTimeout);
-    const opened = conn;
     socket.once(this.connector.readyEvent, () => {
       clearTimeout(timer);
       this.connecting--;
-      opened.connected = true;
-      const ex = opened.exchange;
-      if (ex) ex.onUpstreamReady(opened);
-      else this.onConnectionIdle(opened);
+      conn.connected = true;
+      const ex = conn.exchange;
+      if (ex) ex.onUpstreamReady(conn);
+      else this.onConnectionIdle(conn);
     });
     socket.once('close', () => {
       clearTimeout(timer);
-      if (!opened.connected) {
+      if (!conn.connected) {
         this.connecting--;
         this.stats.connectFailures++;
       }
