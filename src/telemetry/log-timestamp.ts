@@ -18,3 +18,24 @@ export function formatTimestamp(epochMs: number): string {
   const frac = ms - second * 1000;
   return cachedPrefix + (frac < 10 ? '00' : frac < 100 ? '0' : '') + frac + 'Z';
 }
+
+let bytesSecond = -1;
+const prefixBytes = new Uint8Array(20);
+
+/** Writes formatTimestamp(epochMs) into `b` at `p` (24 bytes, no string); returns the end. */
+export function putTimestamp(b: Uint8Array, p: number, epochMs: number): number {
+  const ms = Math.floor(epochMs);
+  const second = Math.floor(ms / 1000);
+  if (second !== bytesSecond) {
+    bytesSecond = second;
+    const prefix = new Date(second * 1000).toISOString();
+    for (let i = 0; i < 20; i++) prefixBytes[i] = prefix.charCodeAt(i);
+  }
+  for (let i = 0; i < 20; i++) b[p + i] = prefixBytes[i]!;
+  const frac = ms - second * 1000;
+  b[p + 20] = 0x30 + Math.floor(frac / 100);
+  b[p + 21] = 0x30 + (Math.floor(frac / 10) % 10);
+  b[p + 22] = 0x30 + (frac % 10);
+  b[p + 23] = 0x5a;
+  return p + 24;
+}
