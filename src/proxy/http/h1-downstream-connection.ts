@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
+import { deliverReadsDirectly } from './direct-reads.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import type { HttpListenerContext } from './http-listener-context.js';
@@ -39,6 +40,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private drainStream: HttpStream | null = null;
   private closed = false;
   private pendingHead: string | undefined;
+  private tunneled = false;
 
   constructor(
     readonly socket: Socket,
@@ -53,12 +55,19 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     socket.setNoDelay(true);
     this.refreshTimer(hcm.requestHeadersTimeout || hcm.commonHttpProtocolOptions.idleTimeout);
     deadlineSweeper.add(this);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => this.socket.destroy());
     socket.on('close', () => this.onClose());
     socket.on('drain', () => this.onSocketDrain());
     if (initial && initial.length > 0) this.onData(initial);
+    const onRead = (chunk: Buffer): void => this.onRead(chunk);
+    if (!deliverReadsDirectly(socket, onRead)) socket.on('data', onRead);
+  }
+
+  private onRead(chunk: Buffer): void {
+    // A tunnel pipes this socket: direct reads become the 'data' events pipe() listens to.
+    if (this.tunneled) this.socket.emit('data', chunk);
+    else this.onData(chunk);
   }
 
   private onData(chunk: Buffer): void {
@@ -271,6 +280,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     if (upstreamHead.length > 0) this.socket.write(upstreamHead);
     const early = this.parser.takeTunnelBytes();
     if (early.length > 0) upstream.write(early);
+    this.tunneled = true;
     this.socket.removeAllListeners('data');
     this.socket.removeAllListeners('end');
     this.socket.removeAllListeners('drain');
