@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { HttpListenerContext } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
 import type { TcpSessionRecord } from './listeners/tcp-proxy.js';
 import type { ProxyTelemetry } from './proxy-runtime.js';
 import { IstioMetrics, type RequestStream, type TcpStream, type WorkloadIdentity } from '../telemetry/istio-metrics.js';
 import type { MetricsRegistry } from '../telemetry/metrics-registry.js';
+import { newRequestId } from '../telemetry/request-id.js';
 
 /** Receives one finished request or connection for the access log. */
 export interface AccessLogSink {
@@ -29,7 +29,7 @@ export class StreamTelemetry implements ProxyTelemetry {
     self: WorkloadIdentity,
     private readonly accessLog: AccessLogSink | undefined,
     private readonly tracer: TracePropagator | undefined,
-    private readonly requestIds: () => string = randomUUID,
+    private readonly requestIds: () => string = newRequestId,
   ) {
     this.istio = new IstioMetrics(registry, self);
   }

@@ -22,3 +22,30 @@ export function randomHex(bytes: number): string {
     if (any !== 0) return pool.toString('hex', start, offset);
   }
 }
+
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+const uuidText = Buffer.alloc(36);
+
+/**
+ * A random UUIDv4 (RFC 9562) from the same pool: hex digits written into a scratch buffer and read
+ * as one flat string. crypto.randomUUID builds its string by ~20 concatenations, which showed as
+ * ~3k instructions per request in bench/proxy-instructions; this is about a quarter of that.
+ */
+export function randomUuid(): string {
+  if (offset + 16 > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const start = offset;
+  offset += 16;
+  let out = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) uuidText[out++] = 0x2d;
+    let b = pool[start + i]!;
+    if (i === 6) b = (b & 0x0f) | 0x40; // version 4
+    else if (i === 8) b = (b & 0x3f) | 0x80; // variant 10xx
+    uuidText[out++] = HEX_DIGITS[b >> 4]!;
+    uuidText[out++] = HEX_DIGITS[b & 0x0f]!;
+  }
+  return uuidText.toString('latin1', 0, 36);
+}

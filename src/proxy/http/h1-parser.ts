@@ -273,8 +273,8 @@ export class H1Parser {
             break;
           }
           this.trailers ??= [];
-          parseFieldLine(buf, pos, lf - 1, this.trailers);
-          pos = lf + 1;
+          // The line ends in CRLF (checked above), so the scan stops inside it.
+          pos = parseFieldLine(buf, pos, this.trailers);
           break;
         }
         case State.BodyUntilClose:
@@ -339,15 +339,13 @@ export class H1Parser {
 
     const headers = head.headers;
     let pos = lineEnd + 1;
+    // Each field line is scanned once, byte by byte, to its CRLF (no search per line).
     while (pos < end + 2) {
-      lineEnd = buf.indexOf(LF, pos);
-      if (lineEnd < 0 || buf[lineEnd - 1] !== CR) throw new HttpParseError(400, 'bare LF in header section');
       if (buf[pos] === 0x20 || buf[pos] === 0x09) throw new HttpParseError(400, 'obsolete line folding is not allowed');
-      parseFieldLine(buf, pos, lineEnd - 1, headers);
+      pos = parseFieldLine(buf, pos, headers);
       if (headers.length > this.limits.maxHeaders * 2) {
         throw this.kind === 'request' ? new HttpParseError(431, 'too many header fields') : new HttpParseError(502, 'too many upstream header fields');
       }
-      pos = lineEnd + 1;
     }
     this.applyFraming(head);
     return head;
@@ -481,19 +479,29 @@ function knownMethod(buf: Buffer, start: number, end: number): string | undefine
   return undefined;
 }
 
-function parseFieldLine(buf: Buffer, start: number, end: number, out: string[]): void {
+/**
+ * Parses the field line at `start` ("name: value" CRLF) into the flat header list; returns where the
+ * next line starts. Header section bytes end in CRLFCRLF, so every scan below stops inside it.
+ */
+function parseFieldLine(buf: Buffer, start: number, out: string[]): number {
   let i = start;
-  while (i < end && TOKEN[buf[i]!]) i++;
+  while (TOKEN[buf[i]!]) i++;
   if (i === start || buf[i] !== 0x3a) {
-    throw new HttpParseError(400, i < end && (buf[i] === 0x20 || buf[i] === 0x09) ? 'whitespace before colon in header field' : 'malformed header field name');
+    if (buf[i] === LF) throw new HttpParseError(400, 'bare LF in header section');
+    throw new HttpParseError(400, buf[i] === 0x20 || buf[i] === 0x09 ? 'whitespace before colon in header field' : 'malformed header field name');
   }
   const name = knownHeaderName(buf, start, i) ?? buf.toString('latin1', start, i).toLowerCase();
   i++;
-  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
-  let vEnd = end;
-  while (vEnd > i && (buf[vEnd - 1] === 0x20 || buf[vEnd - 1] === 0x09)) vEnd--;
-  for (let j = i; j < vEnd; j++) if (!FIELD_VALUE[buf[j]!]) throw new HttpParseError(400, 'invalid character in header value');
-  out.push(name, buf.toString('latin1', i, vEnd));
+  while (buf[i] === 0x20 || buf[i] === 0x09) i++;
+  const vStart = i;
+  while (FIELD_VALUE[buf[i]!]) i++;
+  if (buf[i] !== CR || buf[i + 1] !== LF) {
+    throw new HttpParseError(400, buf[i] === LF ? 'bare LF in header section' : 'invalid character in header value');
+  }
+  let vEnd = i;
+  while (vEnd > vStart && (buf[vEnd - 1] === 0x20 || buf[vEnd - 1] === 0x09)) vEnd--;
+  out.push(name, buf.toString('latin1', vStart, vEnd));
+  return i + 2;
 }
 
 /** Parses "hex[;ext]\r" between start and the LF at `lf`. */
