@@ -1,5 +1,5 @@
 # The two commands a new user runs: `make demo` and `make test`.
-.PHONY: bootstrap build test demo bench bench-proxy-throughput clean
+.PHONY: bootstrap build test demo bench clean
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -16,7 +16,10 @@ demo: build
 bench: build
 	@for b in bench/*/run.sh; do echo "== $$b"; $$b || exit 1; done
 
-bench-%: build
+# One target per benchmark (a static pattern rule: plain pattern rules are skipped for .PHONY targets).
+BENCHES := $(patsubst bench/%/run.sh,bench-%,$(wildcard bench/*/run.sh))
+.PHONY: $(BENCHES)
+$(BENCHES): bench-%: build
 	bench/$*/run.sh
 
 clean:
