@@ -3,10 +3,9 @@
  * json-fragments.ts spells it (a test holds the two byte for byte).
  *
  * Profiling the proxy put the access log at a quarter of all instructions per request when lines were
- * built as strings, and still at a fifth when appended piece by piece through Buffer methods (each
- * `set`/`write` call is a native round trip). So the encoders here work on a plain byte array with
- * loops the JIT compiles to moves, and fields whose value repeats from one request to the next
- * (method, authority, cluster, user agent, ...) keep their spelled bytes, key included.
+ * built as strings, and still at a fifth when appended piece by piece (a native call per key and per
+ * value). Most values repeat from one request to the next, so runs of such fields (FieldRun) keep their
+ * spelled bytes, keys included, and a line is a handful of block copies plus the few values that change.
  */
 import { isLoggedNumber, jsonNumberOrNull, jsonString, jsonStringOrNull } from './json-fragments.js';
 
@@ -28,7 +27,7 @@ export function putBytes(b: Uint8Array, p: number, src: Uint8Array): number {
 }
 
 /** Copies ASCII text (digits, a timestamp) into `b` at `p`; returns the end. */
-export function putAscii(b: Uint8Array, p: number, s: string): number {
+function putAscii(b: Uint8Array, p: number, s: string): number {
   const n = s.length;
   for (let i = 0; i < n; i++) b[p + i] = s.charCodeAt(i);
   return p + n;
@@ -64,7 +63,7 @@ export function putJsonString(b: Buffer, p: number, s: string): number {
 }
 
 /** "null" */
-export function putNull(b: Uint8Array, p: number): number {
+function putNull(b: Uint8Array, p: number): number {
   b[p] = 0x6e;
   b[p + 1] = 0x75;
   b[p + 2] = 0x6c;
@@ -76,9 +75,6 @@ export function putNull(b: Uint8Array, p: number): number {
 export function putJsonStringOrNull(b: Buffer, p: number, s: string | undefined): number {
   return s === undefined || s === '' ? putNull(b, p) : putJsonString(b, p, s);
 }
-
-/** Room a number takes at most as putNumberOrNull writes it. */
-export const NUMBER_BOUND = 24;
 
 /** A JSON number, or null (as jsonNumberOrNull); whole numbers are written digit by digit, without a string. */
 export function putNumberOrNull(b: Uint8Array, p: number, n: number | undefined): number {
