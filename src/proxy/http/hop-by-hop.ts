@@ -22,7 +22,10 @@ export function connectionTokens(headers: readonly string[]): string[] | undefin
   let out: string[] | undefined;
   for (let i = 0; i < headers.length; i += 2) {
     if (headers[i] !== 'connection') continue;
-    for (const raw of headers[i + 1]!.split(',')) {
+    const value = headers[i + 1]!;
+    // The usual values name no other header: skip the split (most upstream responses carry one).
+    if (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'Close') continue;
+    for (const raw of value.split(',')) {
       const t = raw.trim().toLowerCase();
       if (t && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') (out ??= []).push(t);
     }
