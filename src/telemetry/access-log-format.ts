@@ -130,19 +130,30 @@ export function formatTcpAccessLog(r: TcpAccessLogRecord): string {
 }
 
 /** Runs of fields whose values mostly repeat from one request to the next (see FieldRun). */
-const METHOD = new FieldRun(['","method":'], ['string']);
-const OUTCOME = new FieldRun(
-  [',"protocol":', ',"response_code":', ',"response_flags":', ',"response_code_details":', ',"connection_termination_details":', ',"upstream_transport_failure_reason":'],
-  ['string', 'number', 'string', 'string', 'string', 'string'],
-);
-const CLIENT = new FieldRun([',"x_forwarded_for":', ',"user_agent":'], ['string', 'string']);
-const PEERS = new FieldRun(
-  [
-    ',"authority":', ',"upstream_host":', ',"upstream_cluster":', ',"upstream_local_address":', ',"downstream_local_address":',
-    ',"downstream_remote_address":', ',"requested_server_name":', ',"route_name":', ',"downstream_peer_principal":',
-  ],
-  ['string', 'string', 'string', 'string', 'string', 'string', 'string', 'string', 'string'],
-);
+const METHOD = new FieldRun<HttpAccessLogRecord>([['method', '","method":']]);
+const OUTCOME = new FieldRun<HttpAccessLogRecord>([
+  ['protocol', ',"protocol":'],
+  ['responseCode', ',"response_code":', 'number'],
+  ['responseFlags', ',"response_flags":'],
+  ['responseCodeDetails', ',"response_code_details":'],
+  ['connectionTerminationDetails', ',"connection_termination_details":'],
+  ['upstreamTransportFailureReason', ',"upstream_transport_failure_reason":'],
+]);
+const CLIENT = new FieldRun<HttpAccessLogRecord>([
+  ['xForwardedFor', ',"x_forwarded_for":'],
+  ['userAgent', ',"user_agent":'],
+]);
+const PEERS = new FieldRun<HttpAccessLogRecord>([
+  ['authority', ',"authority":'],
+  ['upstreamHost', ',"upstream_host":'],
+  ['upstreamCluster', ',"upstream_cluster":'],
+  ['upstreamLocalAddress', ',"upstream_local_address":'],
+  ['downstreamLocalAddress', ',"downstream_local_address":'],
+  ['downstreamRemoteAddress', ',"downstream_remote_address":'],
+  ['requestedServerName', ',"requested_server_name":'],
+  ['routeName', ',"route_name":'],
+  ['downstreamPeerPrincipal', ',"downstream_peer_principal":'],
+]);
 
 /** Keys before values that change with every request. */
 const K = {
@@ -165,30 +176,10 @@ const FIXED_BOUND = 512;
  * form: no intermediate string). A test holds the two to byte equality.
  */
 export function encodeHttpAccessLog(out: LineBytes, r: HttpAccessLogRecord): void {
-  METHOD.values[0] = r.method;
-  const method = METHOD.bytes();
-  const o = OUTCOME.values;
-  o[0] = r.protocol;
-  o[1] = r.responseCode;
-  o[2] = r.responseFlags;
-  o[3] = r.responseCodeDetails;
-  o[4] = r.connectionTerminationDetails;
-  o[5] = r.upstreamTransportFailureReason;
-  const outcome = OUTCOME.bytes();
-  CLIENT.values[0] = r.xForwardedFor;
-  CLIENT.values[1] = r.userAgent;
-  const client = CLIENT.bytes();
-  const q = PEERS.values;
-  q[0] = r.authority;
-  q[1] = r.upstreamHost;
-  q[2] = r.upstreamCluster;
-  q[3] = r.upstreamLocalAddress;
-  q[4] = r.downstreamLocalAddress;
-  q[5] = r.downstreamRemoteAddress;
-  q[6] = r.requestedServerName;
-  q[7] = r.routeName;
-  q[8] = r.downstreamPeerPrincipal;
-  const peers = PEERS.bytes();
+  const method = METHOD.bytes(r);
+  const outcome = OUTCOME.bytes(r);
+  const client = CLIENT.bytes(r);
+  const peers = PEERS.bytes(r);
   const bound =
     FIXED_BOUND + method.length + outcome.length + client.length + peers.length +
     jsonStringBound(r.path) + jsonStringBound(r.requestId) + jsonStringBound(r.traceparent) + jsonStringBound(r.traceId);
@@ -208,10 +199,5 @@ export function encodeHttpAccessLog(out: LineBytes, r: HttpAccessLogRecord): voi
   p = putJsonStringOrNull(b, putBytes(b, p, K.traceparent), r.traceparent);
   p = putJsonStringOrNull(b, putBytes(b, p, K.traceId), r.traceId);
   b[p++] = 0x7d;
-  // Values the runs hold on to would otherwise outlive the request.
-  METHOD.values[0] = undefined;
-  o.fill(undefined);
-  CLIENT.values.fill(undefined);
-  q.fill(undefined);
   out.pos = p;
 }

@@ -96,14 +96,14 @@ export function putMillisOrNull(b: Uint8Array, p: number, ms: number | undefined
   return putNumberOrNull(b, p, isLoggedNumber(ms) ? Math.floor(ms) : undefined);
 }
 
-/** How a run spells each value: a JSON string (null when absent or empty) or a JSON number. */
-export type FieldKind = 'string' | 'number';
+/** One field of a run: the record's property, the JSON text before its value, and how the value is spelled. */
+export type RunField<T> = readonly [name: keyof T & string, key: string, kind?: 'string' | 'number'];
 
 /** Value combinations a run remembers; past this it starts over (a bound, not an LRU). */
 const RUN_MEMORY = 8;
 
 interface SpelledRun {
-  values: Array<string | number | undefined>;
+  values: unknown[];
   bytes: Uint8Array;
 }
 
@@ -113,37 +113,33 @@ interface SpelledRun {
  * whole when the same values come again. A handful of combinations are remembered, so round robin
  * over a few upstream hosts still hits.
  */
-export class FieldRun {
-  /** The values of the line being written, in key order: the caller fills them, then calls bytes(). */
-  readonly values: Array<string | number | undefined>;
+export class FieldRun<T> {
+  private readonly names: ReadonlyArray<keyof T & string>;
   private readonly spelled: SpelledRun[] = [];
   private next = 0;
 
-  /** `keys` are the JSON text before each value, e.g. `,"method":`. */
-  constructor(
-    private readonly keys: readonly string[],
-    private readonly kinds: readonly FieldKind[],
-  ) {
-    this.values = keys.map(() => undefined);
+  constructor(private readonly fields: ReadonlyArray<RunField<T>>) {
+    this.names = fields.map((f) => f[0]);
   }
 
-  /** The spelled bytes for the current values. */
-  bytes(): Uint8Array {
-    const values = this.values;
-    const n = values.length;
+  /** The spelled bytes for this record's values of the run's fields. */
+  bytes(record: T): Uint8Array {
+    const names = this.names;
+    const n = names.length;
     const spelled = this.spelled;
     for (let e = 0; e < spelled.length; e++) {
       const seen = spelled[e]!.values;
       let i = 0;
-      while (i < n && seen[i] === values[i]) i++;
+      while (i < n && seen[i] === record[names[i]!]) i++;
       if (i === n) return spelled[e]!.bytes;
     }
+    const values = names.map((name) => record[name] as unknown);
     let text = '';
     for (let i = 0; i < n; i++) {
-      const v = values[i];
-      text += this.keys[i]! + (this.kinds[i] === 'number' ? jsonNumberOrNull(v as number | undefined) : jsonStringOrNull(v as string | undefined));
+      const [, key, kind] = this.fields[i]!;
+      text += key + (kind === 'number' ? jsonNumberOrNull(values[i] as number | undefined) : jsonStringOrNull(values[i] as string | undefined));
     }
-    const entry = { values: values.slice(), bytes: latin1Bytes(text) };
+    const entry = { values, bytes: latin1Bytes(text) };
     if (spelled.length < RUN_MEMORY) spelled.push(entry);
     else spelled[this.next++ % RUN_MEMORY] = entry;
     return entry.bytes;

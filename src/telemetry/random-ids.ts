@@ -8,15 +8,21 @@ import { randomFillSync } from 'node:crypto';
 const pool = Buffer.allocUnsafe(4096);
 let offset = pool.length;
 
+/** Where `n` fresh random bytes start in the pool (refilled when it runs short). */
+function takeRandom(n: number): number {
+  if (offset + n > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const start = offset;
+  offset += n;
+  return start;
+}
+
 /** `bytes` random bytes as 2*bytes hex characters, never all zeros (W3C and B3 reject zero ids). */
 export function randomHex(bytes: number): string {
   for (;;) {
-    if (offset + bytes > pool.length) {
-      randomFillSync(pool);
-      offset = 0;
-    }
-    const start = offset;
-    offset += bytes;
+    const start = takeRandom(bytes);
     let any = 0;
     for (let i = start; i < offset; i++) any |= pool[i]!;
     if (any !== 0) return pool.toString('hex', start, offset);
@@ -32,12 +38,7 @@ const uuidText = Buffer.alloc(36);
  * ~3k instructions per request in bench/proxy-instructions; this is about a quarter of that.
  */
 export function randomUuid(): string {
-  if (offset + 16 > pool.length) {
-    randomFillSync(pool);
-    offset = 0;
-  }
-  const start = offset;
-  offset += 16;
+  const start = takeRandom(16);
   let out = 0;
   for (let i = 0; i < 16; i++) {
     if (i === 4 || i === 6 || i === 8 || i === 10) uuidText[out++] = 0x2d;

@@ -5,7 +5,7 @@ import type { Secret } from '../../model/tls.js';
 import type { TransportConnector } from '../http/h1-connection-pool.js';
 import { contextCertificates, createSecureContext, type KeyPolicy } from '../tls/secure-context-factory.js';
 import { sanMatches } from '../tls/san-match.js';
-import { ReadSlab } from '../http/read-slab.js';
+import { slabReads } from '../http/read-slab.js';
 
 /** Plain TCP to the endpoint; with a reader, reads go straight to it through a ReadSlab (no 'data' events). */
 export const tcpConnector: TransportConnector = {
@@ -13,19 +13,7 @@ export const tcpConnector: TransportConnector = {
   deliversReads: true,
   connect(address: string, port: number, onData?: (chunk: Buffer) => void): net.Socket {
     if (onData === undefined) return net.connect({ host: address, port, noDelay: true });
-    const slab = new ReadSlab();
-    return net.connect({
-      host: address,
-      port,
-      noDelay: true,
-      onread: {
-        buffer: slab.next,
-        callback: (length: number, buf: Uint8Array): boolean => {
-          onData(slab.take(length, buf));
-          return true;
-        },
-      },
-    });
+    return net.connect({ host: address, port, noDelay: true, onread: slabReads(onData) });
   },
 };
 

@@ -14,7 +14,7 @@
  * 'data' events, which stay correct on any Node version.
  */
 import net from 'node:net';
-import { ReadSlab } from './read-slab.js';
+import { slabReads } from './read-slab.js';
 
 interface OnreadSymbols {
   buffer: symbol;
@@ -51,14 +51,11 @@ export function deliverReadsDirectly(socket: net.Socket, onData: (chunk: Buffer)
   if (s === null) return false;
   const state = socket as unknown as Record<symbol, unknown>;
   if (state[s.buffer] !== null || state[s.callback] !== null || state[s.generator] !== null) return false;
-  const slab = new ReadSlab();
-  const first = slab.next();
+  const reads = slabReads(onData);
+  const first = reads.buffer();
   state[s.buffer] = first;
-  state[s.generator] = slab.next;
-  state[s.callback] = (length: number, buf: Uint8Array): boolean => {
-    onData(slab.take(length, buf));
-    return true;
-  };
+  state[s.generator] = reads.buffer;
+  state[s.callback] = reads.callback;
   handle.useUserBuffer(first);
   // Reads that arrived before the switch wait in the Readable buffer.
   for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) onData(chunk);

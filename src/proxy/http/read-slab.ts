@@ -31,3 +31,15 @@ export class ReadSlab {
     return Buffer.from(buf.buffer, buf.byteOffset, length);
   }
 }
+
+/** Node's `onread` option (buffer and callback) for reads into a fresh ReadSlab, each handed to `onData`. */
+export function slabReads(onData: (chunk: Buffer) => void): { buffer: () => Buffer; callback: (length: number, buf: Uint8Array) => boolean } {
+  const slab = new ReadSlab();
+  return {
+    buffer: slab.next,
+    callback: (length: number, buf: Uint8Array): boolean => {
+      onData(slab.take(length, buf));
+      return true;
+    },
+  };
+}
