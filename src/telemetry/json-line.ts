@@ -115,27 +115,28 @@ interface SpelledRun {
  */
 export class FieldRun<T> {
   private readonly names: ReadonlyArray<keyof T & string>;
+  /** Whether a record's values equal a remembered combination, compiled per run (see below). */
+  private readonly matches: (record: T, seen: readonly unknown[]) => boolean;
   private readonly spelled: SpelledRun[] = [];
   private next = 0;
 
   constructor(private readonly fields: ReadonlyArray<RunField<T>>) {
     this.names = fields.map((f) => f[0]);
+    // A loop over the names reads `record[name]` with a different key at one site, a megamorphic
+    // keyed load per field (~3k instructions per line for 18 fields); a compiled check reads each
+    // property at its own site. Names are the run's own identifiers, checked before they are compiled.
+    for (const name of this.names) if (!/^[A-Za-z_$][\w$]*$/.test(name)) throw new Error(`FieldRun: "${name}" is not an identifier`);
+    const test = this.names.map((name, i) => `seen[${i}] === record.${name}`).join(' && ');
+    this.matches = new Function('record', 'seen', `return ${test};`) as (record: T, seen: readonly unknown[]) => boolean;
   }
 
   /** The spelled bytes for this record's values of the run's fields. */
   bytes(record: T): Uint8Array {
-    const names = this.names;
-    const n = names.length;
     const spelled = this.spelled;
-    for (let e = 0; e < spelled.length; e++) {
-      const seen = spelled[e]!.values;
-      let i = 0;
-      while (i < n && seen[i] === record[names[i]!]) i++;
-      if (i === n) return spelled[e]!.bytes;
-    }
-    const values = names.map((name) => record[name] as unknown);
+    for (let e = 0; e < spelled.length; e++) if (this.matches(record, spelled[e]!.values)) return spelled[e]!.bytes;
+    const values = this.names.map((name) => record[name] as unknown);
     let text = '';
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < values.length; i++) {
       const [, key, kind] = this.fields[i]!;
       text += key + (kind === 'number' ? jsonNumberOrNull(values[i] as number | undefined) : jsonStringOrNull(values[i] as string | undefined));
     }

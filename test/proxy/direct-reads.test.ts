@@ -1,21 +1,7 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { test } from 'node:test';
 import { deliverReadsDirectly } from '../../src/proxy/http/direct-reads.js';
-
-/** A loopback connection: the client side and the socket the server accepted. */
-async function acceptedPair(): Promise<{ client: net.Socket; socket: net.Socket; close: () => void }> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const socket = await new Promise<net.Socket>((r) => server.once('connection', r));
-  const close = (): void => {
-    client.destroy();
-    socket.destroy();
-    server.close();
-  };
-  return { client, socket, close };
-}
+import { acceptedPair } from '../support/loopback-pair.js';
 
 test('accepted sockets on this Node deliver reads directly, in order, and still end', async () => {
   const { client, socket, close } = await acceptedPair();

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
 import { deliverReadsDirectly } from './direct-reads.js';
+import { DirectWriter } from './direct-writes.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import type { HttpListenerContext } from './http-listener-context.js';
@@ -41,6 +42,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private closed = false;
   private pendingHead: string | undefined;
   private tunneled = false;
+  private readonly writer: DirectWriter;
 
   constructor(
     readonly socket: Socket,
@@ -58,7 +60,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     socket.on('end', () => this.onEnd());
     socket.on('error', () => this.socket.destroy());
     socket.on('close', () => this.onClose());
-    socket.on('drain', () => this.onSocketDrain());
+    this.writer = new DirectWriter(socket, () => this.onSocketDrain());
     if (initial && initial.length > 0) this.onData(initial);
     const onRead = (chunk: Buffer): void => this.onRead(chunk);
     if (!deliverReadsDirectly(socket, onRead)) socket.on('data', onRead);
@@ -126,7 +128,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       if (wanted && ctx.hcm.upgradeConfigs.some((u) => u.upgradeType === wanted)) upgrade = wanted;
     }
     if (head.versionMinor === 1 && headerOf(head.headers, 'expect')?.toLowerCase() === '100-continue') {
-      this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+      this.writer.writeLatin1('HTTP/1.1 100 Continue\r\n\r\n');
       stripHeader(req.headers, 'expect');
     }
     this.refreshTimer(ctx.hcm.streamIdleTimeout);
@@ -205,7 +207,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     else if (this.protocol === 'HTTP/1.0') out += 'connection: keep-alive\r\n';
     out += '\r\n';
     if (endStream) {
-      this.socket.write(out, 'latin1');
+      this.writer.writeLatin1(out);
       this.onResponseDone();
       return;
     }
@@ -224,7 +226,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     const head = this.pendingHead;
     if (head === undefined || this.closed) return;
     this.pendingHead = undefined;
-    this.socket.write(head, 'latin1');
+    this.writer.writeLatin1(head);
   }
 
   sendBody(chunk: Buffer): boolean {
@@ -232,10 +234,10 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     let prefix = this.pendingHead;
     this.pendingHead = undefined;
     if (this.chunkedResponse) prefix = prefix === undefined ? `${chunk.length.toString(16)}\r\n` : `${prefix}${chunk.length.toString(16)}\r\n`;
-    if (prefix === undefined) return this.socket.write(chunk);
+    if (prefix === undefined) return this.writer.writeBuffer(chunk);
     if (chunk.length <= SMALL_BODY) {
       // One string, one write: latin1 maps bytes 1:1, so binary bodies survive the round trip.
-      return this.socket.write(this.chunkedResponse ? `${prefix}${chunk.toString('latin1')}\r\n` : prefix + chunk.toString('latin1'), 'latin1');
+      return this.writer.writeLatin1(this.chunkedResponse ? `${prefix}${chunk.toString('latin1')}\r\n` : prefix + chunk.toString('latin1'));
     }
     this.socket.cork();
     this.socket.write(prefix, 'latin1');
@@ -250,8 +252,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     if (this.closed) return;
     const head = this.pendingHead;
     this.pendingHead = undefined;
-    if (this.chunkedResponse) this.socket.write(head === undefined ? '0\r\n\r\n' : `${head}0\r\n\r\n`, 'latin1');
-    else if (head !== undefined) this.socket.write(head, 'latin1');
+    if (this.chunkedResponse) this.writer.writeLatin1(head === undefined ? '0\r\n\r\n' : `${head}0\r\n\r\n`);
+    else if (head !== undefined) this.writer.writeLatin1(head);
     this.onResponseDone();
   }
 

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { DirectWriter } from './direct-writes.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 
@@ -40,6 +41,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   private drainWanted = false;
   /** The socket was handed over for a tunnel: its bytes are no longer this connection's. */
   private detached = false;
+  private readonly writer: DirectWriter;
 
   constructor(
     readonly socket: Socket,
@@ -54,7 +56,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
     socket.on('error', (err) => this.onError(err));
-    socket.on('drain', () => this.onSocketDrain());
+    this.writer = new DirectWriter(socket, () => this.onSocketDrain());
   }
 
   /** Binds an exchange; the caller writes its request right after. */
@@ -83,12 +85,12 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
       this.chunkedRequest = true;
     }
     head += '\r\n';
-    this.socket.write(head, 'latin1');
+    this.writer.writeLatin1(head);
   }
 
   sendBody(chunk: Buffer): boolean {
     if (chunk.length === 0) return true;
-    if (!this.chunkedRequest) return this.checkDrain(this.socket.write(chunk));
+    if (!this.chunkedRequest) return this.checkDrain(this.writer.writeBuffer(chunk));
     this.socket.cork();
     this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
     this.socket.write(chunk);
