@@ -193,8 +193,9 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   sendHead(status: number, headers: string[], contentLength: number, endStream: boolean, holdUntilFlush = false): void {
     if (this.closed) return;
     this.responding = true;
-    let out = `HTTP/1.1 ${statusLine(status)}\r\n`;
-    for (let i = 0; i < headers.length; i += 2) out += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    let out = 'HTTP/1.1 ' + statusLine(status) + '\r\n';
+    // Concatenation, not template literals: those convert each array element with ToString.
+    for (let i = 0; i < headers.length; i += 2) out += headers[i]! + ': ' + headers[i + 1]! + '\r\n';
     this.chunkedResponse = false;
     const bodyAllowed = status !== 204 && status !== 304 && status >= 200;
     if (contentLength >= 0) {

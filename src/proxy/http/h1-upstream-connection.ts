@@ -74,8 +74,9 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
 
   sendHead(method: string, path: string, authority: string, _scheme: string, headers: string[], framing: BodyFraming): void {
     // An HTTP/1.0 client may send no Host; HTTP/1.1 upstreams require one.
-    let head = `${method} ${path} HTTP/1.1\r\nhost: ${authority || this.hostKey}\r\n`;
-    for (let i = 0; i < headers.length; i += 2) head += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    let head = method + ' ' + path + ' HTTP/1.1\r\nhost: ' + (authority || this.hostKey) + '\r\n';
+    // Concatenation, not template literals: those convert each array element with ToString.
+    for (let i = 0; i < headers.length; i += 2) head += headers[i]! + ': ' + headers[i + 1]! + '\r\n';
     this.chunkedRequest = false;
     if (framing.endStream) {
       if (framing.contentLength === 0 && method !== 'GET' && method !== 'HEAD') head += 'content-length: 0\r\n';
