@@ -11,14 +11,11 @@ const NAMES = [
   'grpc-status', 'grpc-message', 'grpc-encoding', 'grpc-accept-encoding', 'grpc-timeout',
 ];
 
-/** Candidates by length, then by first letter. */
-const BY_LENGTH: Array<Map<number, string[]>> = [];
+/** Candidates by length, then by first letter (arrays indexed by char code: no Map lookup per header). */
+const BY_LENGTH: Array<Array<string[] | undefined> | undefined> = [];
 for (const name of NAMES) {
-  const byFirst = (BY_LENGTH[name.length] ??= new Map());
-  const first = name.charCodeAt(0);
-  let list = byFirst.get(first);
-  if (list === undefined) byFirst.set(first, (list = []));
-  list.push(name);
+  const byFirst = (BY_LENGTH[name.length] ??= new Array<string[] | undefined>(128).fill(undefined));
+  (byFirst[name.charCodeAt(0)] ??= []).push(name);
 }
 
 /**
@@ -29,7 +26,7 @@ for (const name of NAMES) {
 export function knownHeaderName(buf: Uint8Array, start: number, end: number): string | undefined {
   const byFirst = BY_LENGTH[end - start];
   if (byFirst === undefined) return undefined;
-  const list = byFirst.get(buf[start]! | 0x20);
+  const list = byFirst[(buf[start]! | 0x20) & 0x7f];
   if (list === undefined) return undefined;
   for (let k = 0; k < list.length; k++) {
     const name = list[k]!;
