@@ -504,7 +504,8 @@ function parseFieldLine(buf: Buffer, start: number, out: string[]): number {
   i++;
   while (buf[i] === 0x20 || buf[i] === 0x09) i++;
   const vStart = i;
-  while (FIELD_VALUE[buf[i]!]) i++;
+  // field-vchar, SP, HTAB, obs-text: stops at any other control (CR included) or DEL.
+  for (let c = buf[i]!; c >= 0x20 ? c !== 0x7f : c === 0x09; c = buf[++i]!);
   if (buf[i] !== CR || buf[i + 1] !== LF) {
     throw new HttpParseError(400, buf[i] === LF ? 'bare LF in header section' : 'invalid character in header value');
   }
