@@ -95,6 +95,8 @@ for (let c = 0; c < 6; c++) {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** A byte needle: a string one is converted to bytes again on every search. */
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 
 /**
  * buf.toString('latin1', start, end) without its argument normalisation and encoding lookup: the
@@ -329,8 +331,6 @@ export class H1Parser {
   private parseHead(buf: Buffer, start: number, end: number): H1Head {
     // RFC 9112 §2.2: ignore at least one empty line before a request line.
     while (start + 1 < end && buf[start] === CR && buf[start + 1] === LF) start += 2;
-    let lineEnd = buf.indexOf(LF, start);
-    if (lineEnd < 0 || lineEnd > end + 2 || buf[lineEnd - 1] !== CR) throw new HttpParseError(400, 'malformed start line');
     const head: H1Head = {
       method: '',
       target: '',
@@ -344,11 +344,9 @@ export class H1Parser {
       upgrade: false,
       bodyUntilClose: false,
     };
-    if (this.kind === 'request') this.parseRequestLine(buf, start, lineEnd - 1, head);
-    else this.parseStatusLine(buf, start, lineEnd - 1, head);
-
+    // The start line is scanned to its CRLF as it is parsed (no search for the line end first).
+    let pos = this.kind === 'request' ? this.parseRequestLine(buf, start, end, head) : this.parseStatusLine(buf, start, end, head);
     const headers = head.headers;
-    let pos = lineEnd + 1;
     // Each field line is scanned once, byte by byte, to its CRLF (no search per line).
     while (pos < end + 2) {
       if (buf[pos] === 0x20 || buf[pos] === 0x09) throw new HttpParseError(400, 'obsolete line folding is not allowed');
@@ -361,17 +359,19 @@ export class H1Parser {
     return head;
   }
 
-  private parseRequestLine(buf: Buffer, start: number, end: number, head: H1Head): void {
+  /** Parses the request line at `start` (the head's CRLFCRLF is at `headEnd`); returns where the next line starts. */
+  private parseRequestLine(buf: Buffer, start: number, headEnd: number, head: H1Head): number {
     let i = start;
-    while (i < end && TOKEN[buf[i]!]) i++;
+    while (TOKEN[buf[i]!]) i++;
     if (i === start || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed method');
     head.method = knownMethod(buf, start, i) ?? buf.toString('latin1', start, i);
     const t = ++i;
-    while (i < end && TARGET[buf[i]!]) i++;
+    while (TARGET[buf[i]!]) i++;
     if (i === t || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed request target');
     head.target = latin1Text(buf, t, i);
     i++;
-    if (end - i !== 8 || !isHttpSlash(buf, i) || buf[i + 6] !== 0x2e) {
+    // "HTTP/x.y" CRLF, ending no later than the head does.
+    if (i + 8 > headEnd || !isHttpSlash(buf, i) || buf[i + 6] !== 0x2e || buf[i + 8] !== CR || buf[i + 9] !== LF) {
       throw new HttpParseError(400, 'malformed HTTP version');
     }
     const major = buf[i + 5]! - 0x30;
@@ -382,10 +382,12 @@ export class H1Parser {
         : new HttpParseError(400, 'malformed HTTP version');
     }
     head.versionMinor = minor;
+    return i + 10;
   }
 
-  private parseStatusLine(buf: Buffer, start: number, end: number, head: H1Head): void {
-    if (end - start < 12 || !isHttpSlash(buf, start) || buf[start + 5] !== 0x31 || buf[start + 6] !== 0x2e) {
+  /** Parses the status line at `start`; returns where the next line starts. */
+  private parseStatusLine(buf: Buffer, start: number, headEnd: number, head: H1Head): number {
+    if (start + 12 > headEnd || !isHttpSlash(buf, start) || buf[start + 5] !== 0x31 || buf[start + 6] !== 0x2e) {
       throw new HttpParseError(502, 'malformed upstream status line');
     }
     const minor = buf[start + 7]! - 0x30;
@@ -396,11 +398,15 @@ export class H1Parser {
       if (d < 0 || d > 9) throw new HttpParseError(502, 'malformed upstream status code');
       code = code * 10 + d;
     }
-    if (code < 100 || (end > start + 12 && buf[start + 12] !== 0x20)) throw new HttpParseError(502, 'malformed upstream status code');
+    let i = start + 12;
+    if (code < 100 || (buf[i] !== 0x20 && buf[i] !== CR)) throw new HttpParseError(502, 'malformed upstream status code');
+    // The reason phrase (HTAB, SP, VCHAR, obs-text) is checked but not kept: the downstream codec writes its own.
+    for (let c = buf[i]!; c >= 0x20 ? c !== 0x7f : c === 0x09; c = buf[++i]!);
+    if (buf[i] !== CR || buf[i + 1] !== LF) throw new HttpParseError(502, 'malformed upstream status line');
     head.statusCode = code;
     head.versionMinor = minor;
-    // The reason phrase is not forwarded (the downstream codec writes its own): no string for it.
     head.statusText = '';
+    return i + 2;
   }
 
   /** Decides body framing from Content-Length / Transfer-Encoding, refusing the smuggling shapes. */
@@ -457,7 +463,7 @@ export class H1Parser {
 
 /** Index of the "\r\n\r\n" ending a head that starts at `from`, or -1. */
 function findHeadEnd(buf: Buffer, from: number): number {
-  return buf.indexOf('\r\n\r\n', from, 'latin1');
+  return buf.indexOf(CRLFCRLF, from);
 }
 
 function hasBareLf(buf: Buffer, from: number): boolean {
