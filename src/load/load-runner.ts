@@ -4,6 +4,8 @@ import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadConnection } from './load-connection.js';
 import type { LoadOptions } from './load-options.js';
 import { http1Request, resolveTarget } from './load-target.js';
+// The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
+import { performance } from 'node:perf_hooks';
 
 /** The outcome of one run (one process). */
 export interface RunResult {

@@ -5,6 +5,8 @@ import type { ProxyTelemetry } from './proxy-runtime.js';
 import { IstioMetrics, type RequestStream, type TcpStream, type WorkloadIdentity } from '../telemetry/istio-metrics.js';
 import type { MetricsRegistry } from '../telemetry/metrics-registry.js';
 import { newRequestId } from '../telemetry/request-id.js';
+// The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
+import { performance } from 'node:perf_hooks';
 
 /** Receives one finished request or connection for the access log. */
 export interface AccessLogSink {

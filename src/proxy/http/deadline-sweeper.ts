@@ -1,3 +1,6 @@
+// The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
+import { performance } from 'node:perf_hooks';
+
 /** Something with a deadline that the sweeper checks. */
 export interface DeadlineHolder {
   /** performance.now() time at which onDeadline() is due; 0 means none. */

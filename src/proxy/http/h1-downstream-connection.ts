@@ -9,6 +9,8 @@ import { HttpStream } from './http-stream.js';
 import type { RequestHead } from './request-head.js';
 import { ResponseFlag } from './response-flags.js';
 import { statusLine } from './status-line.js';
+// The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
+import { performance } from 'node:perf_hooks';
 
 /** What the listener tells a downstream connection, and what it learns back. */
 export interface DownstreamConnectionOwner {

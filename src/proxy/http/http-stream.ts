@@ -11,6 +11,8 @@ import { headerValue, type RequestHead } from './request-head.js';
 import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import type { UpstreamRequest } from './upstream-request.js';
+// The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
+import { performance } from 'node:perf_hooks';
 
 /** Request bodies up to this size are kept so the request can be retried. */
 const RETRY_BUFFER_LIMIT = 64 * 1024;

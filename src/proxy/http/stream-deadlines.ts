@@ -1,3 +1,6 @@
+// The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
+import { performance } from 'node:perf_hooks';
+
 /** A stream with route and per-try deadlines (performance.now() ms; 0 = none). */
 export interface StreamDeadlineHolder {
   routeDeadline: number;

@@ -1,6 +1,8 @@
 import type { Socket } from 'node:net';
 import type { TcpProxy } from '../../model/listener.js';
 import type { ClusterLookup, UpstreamHost } from '../clusters/upstream-cluster.js';
+// The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
+import { performance } from 'node:perf_hooks';
 
 /** What the telemetry layer learns about a finished TCP connection. */
 export interface TcpSessionRecord {
