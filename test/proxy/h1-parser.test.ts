@@ -196,3 +196,20 @@ test('a truncated body is reported when the peer closes', () => {
   p.execute(Buffer.from('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc'));
   assert.throws(() => p.finish(), HttpParseError);
 });
+
+test('bytes past the given length are never parsed, delivered or kept (a read slab tail)', () => {
+  // Each read hands the parser a slab tail and the length that was read; what follows is stale.
+  const stale = '\r\nX-Stale: 1\r\n\r\nHTTP-ish garbage\n0\r\n\r\n';
+  const pieces = ['POST /p HTTP/1.1\r\nHost: x\r\n', 'Transfer-Encoding: chunked\r\n\r\n5\r', '\nhello\r\n0\r\n', '\r\n'];
+  const { p, c } = parser('request');
+  for (const piece of pieces) p.execute(Buffer.from(piece + stale, 'latin1'), piece.length);
+  assert.equal(c.heads.length, 1);
+  assert.deepEqual(c.heads[0]!.headers, ['host', 'x', 'transfer-encoding', 'chunked']);
+  assert.deepEqual(c.bodies, ['hello']);
+
+  const r = parser('response');
+  const head = 'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil';
+  r.p.execute(Buffer.from(head + ' STALE', 'latin1'), head.length);
+  r.p.finish();
+  assert.deepEqual(r.c.bodies, ['until'], 'a read-until-close body stops at the length too');
+});

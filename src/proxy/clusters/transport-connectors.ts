@@ -5,13 +5,13 @@ import type { Secret } from '../../model/tls.js';
 import type { TransportConnector } from '../http/h1-connection-pool.js';
 import { contextCertificates, createSecureContext, type KeyPolicy } from '../tls/secure-context-factory.js';
 import { sanMatches } from '../tls/san-match.js';
-import { slabReads } from '../http/read-slab.js';
+import { slabReads, type ReadHandler } from '../http/read-slab.js';
 
 /** Plain TCP to the endpoint; with a reader, reads go straight to it through a ReadSlab (no 'data' events). */
 export const tcpConnector: TransportConnector = {
   readyEvent: 'connect',
   deliversReads: true,
-  connect(address: string, port: number, onData?: (chunk: Buffer) => void): net.Socket {
+  connect(address: string, port: number, onData?: ReadHandler): net.Socket {
     if (onData === undefined) return net.connect({ host: address, port, noDelay: true });
     return net.connect({ host: address, port, noDelay: true, onread: slabReads(onData) });
   },

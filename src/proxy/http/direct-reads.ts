@@ -14,7 +14,7 @@
  * 'data' events, which stay correct on any Node version.
  */
 import net from 'node:net';
-import { slabReads } from './read-slab.js';
+import { slabReads, type ReadHandler } from './read-slab.js';
 
 interface OnreadSymbols {
   buffer: symbol;
@@ -43,7 +43,7 @@ interface UserBufferHandle {
  * hand each read to `onData` instead of emitting 'data'. Bytes already buffered in the socket are
  * delivered first. False when this Node cannot do it; the socket is then untouched.
  */
-export function deliverReadsDirectly(socket: net.Socket, onData: (chunk: Buffer) => void): boolean {
+export function deliverReadsDirectly(socket: net.Socket, onData: ReadHandler): boolean {
   if (socket.constructor !== net.Socket || socket.listenerCount('data') > 0) return false;
   const handle = (socket as unknown as { _handle: UserBufferHandle | null })._handle;
   if (handle === null || typeof handle.useUserBuffer !== 'function') return false;
@@ -58,6 +58,6 @@ export function deliverReadsDirectly(socket: net.Socket, onData: (chunk: Buffer)
   state[s.callback] = reads.callback;
   handle.useUserBuffer(first);
   // Reads that arrived before the switch wait in the Readable buffer.
-  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) onData(chunk);
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) onData(chunk, chunk.length);
   return true;
 }

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { ReadHandler } from './read-slab.js';
 import { H1UpstreamConnection, type ConnectionOwner, type UpstreamExchange } from './h1-upstream-connection.js';
 
 /** Opens a transport to one endpoint; resolves readiness through the socket's connect / secureConnect event. */
@@ -9,7 +10,7 @@ export interface TransportConnector {
    * Opens the transport. With `onData`, a connector that can deliver reads without 'data' events
    * (plain TCP, through Node's `onread`) hands every read to it; the others ignore it.
    */
-  connect(address: string, port: number, onData?: (chunk: Buffer) => void): Socket;
+  connect(address: string, port: number, onData?: ReadHandler): Socket;
   /** Whether connect() delivers reads to `onData` instead of emitting 'data'. */
   readonly deliversReads?: boolean;
 }
@@ -149,7 +150,7 @@ export class H1ConnectionPool implements ConnectionOwner {
     // Reads can only be delivered once the connection object exists; none arrive before connect.
     let reader: H1UpstreamConnection | undefined;
     try {
-      socket = this.connector.connect(this.address, this.port, (chunk) => reader?.onData(chunk));
+      socket = this.connector.connect(this.address, this.port, (buf, length) => reader?.onData(buf, length));
     } catch (err) {
       this.total--;
       this.connecting--;

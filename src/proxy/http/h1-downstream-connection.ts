@@ -64,20 +64,20 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     socket.on('close', () => this.onClose());
     this.writer = new DirectWriter(socket, () => this.onSocketDrain());
     if (initial && initial.length > 0) this.onData(initial);
-    const onRead = (chunk: Buffer): void => this.onRead(chunk);
+    const onRead = (chunk: Buffer, length = chunk.length): void => this.onRead(chunk, length);
     if (!deliverReadsDirectly(socket, onRead)) socket.on('data', onRead);
   }
 
-  private onRead(chunk: Buffer): void {
+  private onRead(chunk: Buffer, length: number): void {
     // A tunnel pipes this socket: direct reads become the 'data' events pipe() listens to.
-    if (this.tunneled) this.socket.emit('data', chunk);
-    else this.onData(chunk);
+    if (this.tunneled) this.socket.emit('data', length === chunk.length ? chunk : chunk.subarray(0, length));
+    else this.onData(chunk, length);
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Buffer, length = chunk.length): void {
     const startsHead = this.waitingForHead && this.parser.isIdle();
     try {
-      this.parser.execute(chunk);
+      this.parser.execute(chunk, length);
     } catch (err) {
       this.onParseError(err);
       return;

@@ -173,21 +173,27 @@ export class H1Parser {
     }
   }
 
-  /** Parses as much of `chunk` as possible; throws HttpParseError on malformed input. */
-  execute(chunk: Buffer): void {
+  /**
+   * Parses as much of `chunk[0, length)` as possible; throws HttpParseError on malformed input.
+   * Bytes past `length` are not the message's (a read slab's tail): nothing reads or keeps them.
+   */
+  execute(chunk: Buffer, length = chunk.length): void {
     if (this.state === State.Dead) return;
     if (this.paused || this.executing) {
-      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+      const bytes = length === chunk.length ? chunk : chunk.subarray(0, length);
+      this.buffered = this.buffered.length === 0 ? bytes : Buffer.concat([this.buffered, bytes]);
       return;
     }
     let buf = chunk;
+    let len = length;
     if (this.buffered.length > 0) {
-      buf = Buffer.concat([this.buffered, chunk]);
+      buf = Buffer.concat([this.buffered, chunk.subarray(0, length)]);
+      len = buf.length;
       this.buffered = EMPTY;
     }
     this.executing = true;
     try {
-      this.run(buf);
+      this.run(buf, len);
     } catch (err) {
       this.state = State.Dead;
       throw err;
@@ -196,22 +202,21 @@ export class H1Parser {
     }
   }
 
-  private run(buf: Buffer): void {
+  private run(buf: Buffer, len: number): void {
     let pos = 0;
-    const len = buf.length;
     while (pos < len) {
       if (this.paused) {
-        this.buffered = buf.subarray(pos);
+        this.buffered = buf.subarray(pos, len);
         return;
       }
       switch (this.state) {
         case State.Head: {
-          const end = findHeadEnd(buf, pos);
+          const end = findHeadEnd(buf, pos, len);
           if (end < 0) {
             if (len - pos > this.limits.maxHeaderBytes) throw this.headTooLarge();
             // A head with bare LF line endings never ends in CRLFCRLF: refuse it now rather than time out.
-            if (hasBareLf(buf, pos)) throw new HttpParseError(this.kind === 'request' ? 400 : 502, 'bare LF in message head');
-            this.buffered = buf.subarray(pos);
+            if (hasBareLf(buf, pos, len)) throw new HttpParseError(this.kind === 'request' ? 400 : 502, 'bare LF in message head');
+            this.buffered = buf.subarray(pos, len);
             return;
           }
           if (end - pos > this.limits.maxHeaderBytes) throw this.headTooLarge();
@@ -234,10 +239,10 @@ export class H1Parser {
           break;
         }
         case State.ChunkSize: {
-          const lf = buf.indexOf(LF, pos);
+          const lf = lineFeed(buf, pos, len);
           if (lf < 0) {
             if (len - pos > MAX_CHUNK_LINE) throw new HttpParseError(400, 'chunk size line too long');
-            this.buffered = buf.subarray(pos);
+            this.buffered = buf.subarray(pos, len);
             return;
           }
           this.remaining = parseChunkSize(buf, pos, lf);
@@ -260,7 +265,7 @@ export class H1Parser {
         }
         case State.ChunkDataEnd: {
           if (len - pos < 2) {
-            this.buffered = buf.subarray(pos);
+            this.buffered = buf.subarray(pos, len);
             return;
           }
           if (buf[pos] !== CR || buf[pos + 1] !== LF) throw new HttpParseError(400, 'chunk data not followed by CRLF');
@@ -269,10 +274,10 @@ export class H1Parser {
           break;
         }
         case State.Trailers: {
-          const lf = buf.indexOf(LF, pos);
+          const lf = lineFeed(buf, pos, len);
           if (lf < 0) {
             if (this.trailerBytes + len - pos > this.limits.maxHeaderBytes) throw new HttpParseError(431, 'trailers too large');
-            this.buffered = buf.subarray(pos);
+            this.buffered = buf.subarray(pos, len);
             return;
           }
           if (lf === pos || buf[lf - 1] !== CR) throw new HttpParseError(400, 'bare LF in trailers');
@@ -290,10 +295,10 @@ export class H1Parser {
           break;
         }
         case State.BodyUntilClose:
-          this.sink.onBody(pos === 0 ? buf : buf.subarray(pos));
+          this.sink.onBody(pos === 0 && len === buf.length ? buf : buf.subarray(pos, len));
           return;
         case State.Tunnel:
-          this.buffered = buf.subarray(pos);
+          this.buffered = buf.subarray(pos, len);
           return;
         case State.Dead:
           return;
@@ -461,16 +466,23 @@ export class H1Parser {
   }
 }
 
-/** Index of the "\r\n\r\n" ending a head that starts at `from`, or -1. */
-function findHeadEnd(buf: Buffer, from: number): number {
-  return buf.indexOf(CRLFCRLF, from);
+/** Index of the "\r\n\r\n" ending a head that starts at `from`, or -1 when none ends before `len`. */
+function findHeadEnd(buf: Buffer, from: number, len: number): number {
+  const end = buf.indexOf(CRLFCRLF, from);
+  return end >= 0 && end + 4 <= len ? end : -1;
 }
 
-function hasBareLf(buf: Buffer, from: number): boolean {
-  let i = buf.indexOf(LF, from);
+/** Index of the first LF in buf[from, len), or -1. */
+function lineFeed(buf: Buffer, from: number, len: number): number {
+  const lf = buf.indexOf(LF, from);
+  return lf < len ? lf : -1;
+}
+
+function hasBareLf(buf: Buffer, from: number, len: number): boolean {
+  let i = lineFeed(buf, from, len);
   while (i >= 0) {
     if (i === from || buf[i - 1] !== CR) return true;
-    i = buf.indexOf(LF, i + 1);
+    i = lineFeed(buf, i + 1, len);
   }
   return false;
 }

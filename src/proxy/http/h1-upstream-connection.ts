@@ -176,10 +176,10 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   }
 
   /** Bytes from the upstream. */
-  onData(chunk: Buffer): void {
+  onData(chunk: Buffer, length = chunk.length): void {
     if (this.detached) {
       // A tunnel pipes this socket: delivered reads become the 'data' events pipe() listens to.
-      this.socket.emit('data', chunk);
+      this.socket.emit('data', length === chunk.length ? chunk : chunk.subarray(0, length));
       return;
     }
     if (!this.exchange) {
@@ -188,7 +188,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
       return;
     }
     try {
-      this.parser.execute(chunk);
+      this.parser.execute(chunk, length);
     } catch (err) {
       const ex = this.exchange;
       this.exchange = null;

@@ -25,20 +25,27 @@ export class ReadSlab {
     return this.slab.subarray(this.used);
   };
 
-  /** Marks `length` bytes at the start of `buf` (the last buffer handed out) as delivered; returns them. */
-  take(length: number, buf: Uint8Array): Buffer {
+  /** Marks `length` bytes at the start of the last buffer handed out as delivered. */
+  advance(length: number): void {
     this.used += length;
-    return Buffer.from(buf.buffer, buf.byteOffset, length);
   }
 }
 
+/**
+ * Receives one read: the bytes are `buf[0, length)`. `buf` may be longer (it is the slab's tail the
+ * read landed in), which spares a Buffer object per read; consumers bound their work by `length`.
+ */
+export type ReadHandler = (buf: Buffer, length: number) => void;
+
 /** Node's `onread` option (buffer and callback) for reads into a fresh ReadSlab, each handed to `onData`. */
-export function slabReads(onData: (chunk: Buffer) => void): { buffer: () => Buffer; callback: (length: number, buf: Uint8Array) => boolean } {
+export function slabReads(onData: ReadHandler): { buffer: () => Buffer; callback: (length: number, buf: Uint8Array) => boolean } {
   const slab = new ReadSlab();
   return {
     buffer: slab.next,
     callback: (length: number, buf: Uint8Array): boolean => {
-      onData(slab.take(length, buf));
+      slab.advance(length);
+      // `buf` is the Buffer next() handed out for this read.
+      onData(buf as Buffer, length);
       return true;
     },
   };
