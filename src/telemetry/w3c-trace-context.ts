@@ -32,28 +32,15 @@ export function parseTraceparent(value: string): TraceParent | undefined {
   return { traceId, parentId, sampled: (parseInt(flags, 16) & SAMPLED) !== 0 };
 }
 
-const traceparentText = Buffer.from(`00-${'0'.repeat(32)}-${'0'.repeat(16)}-00`, 'latin1');
-/** The bindings Buffer#write and #toString end in, without their argument handling. */
-const latin1 = Buffer.prototype as unknown as {
-  latin1Write?: (this: Buffer, s: string, offset: number, length: number) => number;
-  latin1Slice?: (this: Buffer, start: number, end: number) => string;
-};
-
 /**
- * A version-00 traceparent, as one flat string: a concatenation is a tree of pieces that every
- * reader copies flat again (the access log's escape check did, ~1k instructions per request).
+ * A version-00 traceparent, as one flat string. A concatenation is a tree of pieces that a reader
+ * such as the access log's escape check flattens into a fresh copy; reading one character
+ * flattens it in place once, which measured cheaper than copying the ids into a byte buffer.
  */
 export function formatTraceparent(traceId: string, spanId: string, sampled: boolean): string {
-  const write = latin1.latin1Write;
-  const slice = latin1.latin1Slice;
-  // Ids are validated lower-case hex of fixed length; anything else keeps the plain concatenation.
-  if (traceId.length !== 32 || spanId.length !== 16 || write === undefined || slice === undefined) {
-    return '00-' + traceId + '-' + spanId + (sampled ? '-01' : '-00');
-  }
-  write.call(traceparentText, traceId, 3, 32);
-  write.call(traceparentText, spanId, 36, 16);
-  traceparentText[54] = sampled ? 0x31 : 0x30;
-  return slice.call(traceparentText, 0, 55);
+  const text = '00-' + traceId + '-' + spanId + (sampled ? '-01' : '-00');
+  text.charCodeAt(0);
+  return text;
 }
 
 const TRACESTATE_KEY = /^(?:[a-z][a-z0-9_\-*/]{0,255}|[a-z0-9][a-z0-9_\-*/]{0,240}@[a-z][a-z0-9_\-*/]{0,13})$/;
