@@ -130,7 +130,7 @@ export function formatTcpAccessLog(r: TcpAccessLogRecord): string {
 }
 
 /** Runs of fields whose values mostly repeat from one request to the next (see FieldRun). */
-const METHOD = new FieldRun<HttpAccessLogRecord>([['method', '","method":']]);
+const METHOD = new FieldRun<HttpAccessLogRecord>([['method', '","method":']], ',"path":');
 const OUTCOME = new FieldRun<HttpAccessLogRecord>([
   ['protocol', ',"protocol":'],
   ['responseCode', ',"response_code":', 'number'],
@@ -138,11 +138,11 @@ const OUTCOME = new FieldRun<HttpAccessLogRecord>([
   ['responseCodeDetails', ',"response_code_details":'],
   ['connectionTerminationDetails', ',"connection_termination_details":'],
   ['upstreamTransportFailureReason', ',"upstream_transport_failure_reason":'],
-]);
+], ',"bytes_received":');
 const CLIENT = new FieldRun<HttpAccessLogRecord>([
   ['xForwardedFor', ',"x_forwarded_for":'],
   ['userAgent', ',"user_agent":'],
-]);
+], ',"request_id":');
 const PEERS = new FieldRun<HttpAccessLogRecord>([
   ['authority', ',"authority":'],
   ['upstreamHost', ',"upstream_host":'],
@@ -153,18 +153,14 @@ const PEERS = new FieldRun<HttpAccessLogRecord>([
   ['requestedServerName', ',"requested_server_name":'],
   ['routeName', ',"route_name":'],
   ['downstreamPeerPrincipal', ',"downstream_peer_principal":'],
-]);
+], ',"traceparent":');
 
-/** Keys before values that change with every request. */
+/** Keys before values that change with every request (a key right after a run is in the run's bytes). */
 const K = {
   start: latin1Bytes('{"start_time":"'),
-  path: latin1Bytes(',"path":'),
-  received: latin1Bytes(',"bytes_received":'),
   sent: latin1Bytes(',"bytes_sent":'),
   duration: latin1Bytes(',"duration":'),
   serviceTime: latin1Bytes(',"upstream_service_time":'),
-  requestId: latin1Bytes(',"request_id":'),
-  traceparent: latin1Bytes(',"traceparent":'),
   traceId: latin1Bytes(',"trace_id":'),
 };
 
@@ -187,16 +183,16 @@ export function encodeHttpAccessLog(out: LineBytes, r: HttpAccessLogRecord): voi
   let p = putBytes(b, out.pos, K.start);
   p = putTimestamp(b, p, r.startTimeMs);
   p = putBytes(b, p, method);
-  p = putJsonString(b, putBytes(b, p, K.path), r.path);
+  p = putJsonString(b, p, r.path);
   p = putBytes(b, p, outcome);
-  p = putNumberOrNull(b, putBytes(b, p, K.received), r.bytesReceived);
+  p = putNumberOrNull(b, p, r.bytesReceived);
   p = putNumberOrNull(b, putBytes(b, p, K.sent), r.bytesSent);
   p = putMillisOrNull(b, putBytes(b, p, K.duration), r.durationMs);
   p = putMillisOrNull(b, putBytes(b, p, K.serviceTime), r.upstreamServiceTimeMs);
   p = putBytes(b, p, client);
-  p = putJsonStringOrNull(b, putBytes(b, p, K.requestId), r.requestId);
+  p = putJsonStringOrNull(b, p, r.requestId);
   p = putBytes(b, p, peers);
-  p = putJsonStringOrNull(b, putBytes(b, p, K.traceparent), r.traceparent);
+  p = putJsonStringOrNull(b, p, r.traceparent);
   p = putJsonStringOrNull(b, putBytes(b, p, K.traceId), r.traceId);
   b[p++] = 0x7d;
   out.pos = p;
