@@ -45,6 +45,11 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private pendingHead: string | undefined;
   private tunneled = false;
   private readonly writer: DirectWriter;
+  /** The peer never changes: read once, not through the socket's getter per request. */
+  private readonly remoteAddress: string;
+  /** The last Host value seen on this connection and its lower-cased form: keep-alive clients repeat it. */
+  private lastHost = '';
+  private lastAuthority = '';
 
   constructor(
     readonly socket: Socket,
@@ -63,6 +68,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     socket.on('error', () => this.socket.destroy());
     socket.on('close', () => this.onClose());
     this.writer = new DirectWriter(socket, () => this.onSocketDrain());
+    this.remoteAddress = socket.remoteAddress ?? '';
     if (initial && initial.length > 0) this.onData(initial);
     const onRead = (chunk: Buffer, length = chunk.length): void => this.onRead(chunk, length);
     if (!deliverReadsDirectly(socket, onRead)) socket.on('data', onRead);
@@ -168,14 +174,18 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       if (head.versionMinor === 1) return 'missing Host header';
       host = '';
     }
-    if (!/^[a-zA-Z0-9.\-_~!$&'()*+,;=:[\]%]*$/.test(host)) return 'invalid Host header';
+    if (host !== this.lastHost) {
+      if (!/^[a-zA-Z0-9.\-_~!$&'()*+,;=:[\]%]*$/.test(host)) return 'invalid Host header';
+      this.lastHost = host;
+      this.lastAuthority = host.toLowerCase();
+    }
     return {
       method: head.method,
       path,
-      authority: host.toLowerCase(),
+      authority: this.lastAuthority,
       scheme: this.scheme,
       headers: h,
-      remoteAddress: this.socket.remoteAddress ?? '',
+      remoteAddress: this.remoteAddress,
     };
   }
 
