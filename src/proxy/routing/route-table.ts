@@ -57,6 +57,9 @@ class CompiledRouteTable implements RouteTable {
   private readonly fallback: CompiledVirtualHost | undefined;
   private readonly hostCache = new Map<string, CompiledVirtualHost | null>();
   private readonly view = new RequestView();
+  /** The previous lookup, checked before the cache. */
+  private lastAuthority: string | undefined;
+  private lastHost: CompiledVirtualHost | undefined;
 
   constructor(rc: RouteConfiguration, engine: RegexEngine) {
     this.name = rc.name;
@@ -84,12 +87,17 @@ class CompiledRouteTable implements RouteTable {
   }
 
   private virtualHost(authority: string): CompiledVirtualHost | undefined {
-    const cached = this.hostCache.get(authority);
-    if (cached !== undefined) return cached ?? undefined;
-    const vh = this.lookup(authority.toLowerCase());
-    if (this.hostCache.size >= HOST_CACHE_LIMIT) this.hostCache.clear();
-    this.hostCache.set(authority, vh ?? null);
-    return vh;
+    // Keep-alive connections hand in the same authority string request after request.
+    if (authority === this.lastAuthority) return this.lastHost;
+    let vh: CompiledVirtualHost | null | undefined = this.hostCache.get(authority);
+    if (vh === undefined) {
+      vh = this.lookup(authority.toLowerCase()) ?? null;
+      if (this.hostCache.size >= HOST_CACHE_LIMIT) this.hostCache.clear();
+      this.hostCache.set(authority, vh);
+    }
+    this.lastAuthority = authority;
+    this.lastHost = vh ?? undefined;
+    return this.lastHost;
   }
 
   /** Envoy's order: exact, then suffix wildcards, then prefix wildcards, then "*"; with the port, then without. */
