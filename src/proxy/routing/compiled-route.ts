@@ -1,4 +1,5 @@
-import RE2 from 're2';
+import type RE2 from 're2';
+import { re2 } from './re2-module.js';
 import type { RetryPolicy, Route, RouteConfiguration, VirtualHost } from '../../model/route.js';
 import type { RequestHead } from '../http/request-head.js';
 import { HeaderMutation } from './header-mutation.js';
@@ -115,7 +116,7 @@ export class CompiledRoute implements RouteMatchResult {
       }
     }
     this.regexRewrite = action?.regexRewrite
-      ? { re: new RE2(action.regexRewrite.pattern.regex, 'gu'), replacement: envoySubstitution(action.regexRewrite.substitution) }
+      ? { re: new (re2())(action.regexRewrite.pattern.regex, 'gu'), replacement: envoySubstitution(action.regexRewrite.substitution) }
       : undefined;
     this.requestHeaders = new HeaderMutation([
       { add: route.requestHeadersToAdd, remove: route.requestHeadersToRemove },

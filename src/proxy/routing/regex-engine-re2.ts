@@ -1,4 +1,5 @@
-import RE2 from 're2';
+import type RE2 from 're2';
+import { re2 } from './re2-module.js';
 import { RegexCompileError, type RegexEngine, type RegexSet } from './regex-engine.js';
 
 /** RE2 matches one pattern at a time, in linear time, as Envoy's default engine does. */
@@ -31,7 +32,7 @@ export const re2RegexEngine: RegexEngine = {
     const regexes = patterns.map((p) => {
       try {
         // Anchored on both ends: route regexes must match the whole input.
-        return new RE2(`^(?:${p})$`, 'u');
+        return new (re2())(`^(?:${p})$`, 'u');
       } catch (err) {
         throw new RegexCompileError(p, 're2', (err as Error).message);
       }
