@@ -4,6 +4,7 @@
  * native hex conversion (a flat string) rather than a concatenation per byte.
  */
 import { randomFillSync } from 'node:crypto';
+import { hexText, latin1Text } from '../util/buffer-text.js';
 
 const pool = Buffer.allocUnsafe(4096);
 let offset = pool.length;
@@ -19,25 +20,13 @@ function takeRandom(n: number): number {
   return start;
 }
 
-/** The bindings Buffer#toString ends in, without its argument handling (half the cost of a short id). */
-const slices = Buffer.prototype as unknown as {
-  hexSlice?: (this: Buffer, start: number, end: number) => string;
-  latin1Slice?: (this: Buffer, start: number, end: number) => string;
-};
-const hexSlice = slices.hexSlice ?? function (this: Buffer, start: number, end: number): string {
-  return this.toString('hex', start, end);
-};
-const latin1Slice = slices.latin1Slice ?? function (this: Buffer, start: number, end: number): string {
-  return this.toString('latin1', start, end);
-};
-
 /** `bytes` random bytes as 2*bytes hex characters, never all zeros (W3C and B3 reject zero ids). */
 export function randomHex(bytes: number): string {
   for (;;) {
     const start = takeRandom(bytes);
     let any = 0;
     for (let i = start; i < offset; i++) any |= pool[i]!;
-    if (any !== 0) return hexSlice.call(pool, start, offset);
+    if (any !== 0) return hexText(pool, start, offset);
   }
 }
 
@@ -60,5 +49,5 @@ export function randomUuid(): string {
     uuidText[out++] = HEX_DIGITS[b >> 4]!;
     uuidText[out++] = HEX_DIGITS[b & 0x0f]!;
   }
-  return latin1Slice.call(uuidText, 0, 36);
+  return latin1Text(uuidText, 0, 36);
 }

@@ -6,6 +6,7 @@ import type { DownstreamResponder } from './downstream-responder.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { HttpStream } from './http-stream.js';
+import { readBytes } from './read-slab.js';
 import type { RequestHead } from './request-head.js';
 import { ResponseFlag } from './response-flags.js';
 import { statusLine } from './status-line.js';
@@ -76,7 +77,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
 
   private onRead(chunk: Buffer, length: number): void {
     // A tunnel pipes this socket: direct reads become the 'data' events pipe() listens to.
-    if (this.tunneled) this.socket.emit('data', length === chunk.length ? chunk : chunk.subarray(0, length));
+    if (this.tunneled) this.socket.emit('data', readBytes(chunk, length));
     else this.onData(chunk, length);
   }
 

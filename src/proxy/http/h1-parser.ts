@@ -7,7 +7,9 @@
  * with table lookups, bodies handed on as zero-copy subarrays, state in fields, no closures.
  */
 
+import { latin1Text } from '../../util/buffer-text.js';
 import { knownHeaderName } from './known-header-names.js';
+import { readBytes } from './read-slab.js';
 
 /** Why a message could not be parsed, with the status a server should answer with. */
 export class HttpParseError extends Error {
@@ -77,11 +79,10 @@ for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
 
-/** field-vchar, SP, HTAB and obs-text: anything but other controls and DEL. */
-const FIELD_VALUE = new Uint8Array(256);
-for (let c = 0x20; c <= 0xff; c++) FIELD_VALUE[c] = 1;
-FIELD_VALUE[0x7f] = 0;
-FIELD_VALUE[0x09] = 1;
+/** field-vchar, SP, HTAB and obs-text: anything but other controls (CR and LF included) and DEL. */
+function isFieldValueByte(c: number): boolean {
+  return c >= 0x20 ? c !== 0x7f : c === 0x09;
+}
 
 /** request-target bytes: visible ASCII only. */
 const TARGET = new Uint8Array(256);
@@ -97,16 +98,6 @@ for (let c = 0; c < 6; c++) {
 const EMPTY = Buffer.alloc(0);
 /** A byte needle: a string one is converted to bytes again on every search. */
 const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
-
-/**
- * buf.toString('latin1', start, end) without its argument normalisation and encoding lookup: the
- * binding Buffer#toString ends in. Callers pass in-range offsets. (Two of these run per header on
- * the hot path; the wrapper was a fifth of their cost.)
- */
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Buffer, start: number, end: number) => string }).latin1Slice;
-function latin1Text(buf: Buffer, start: number, end: number): string {
-  return latin1Slice !== undefined ? latin1Slice.call(buf, start, end) : buf.toString('latin1', start, end);
-}
 
 export class H1Parser {
   private state = State.Head;
@@ -180,14 +171,14 @@ export class H1Parser {
   execute(chunk: Buffer, length = chunk.length): void {
     if (this.state === State.Dead) return;
     if (this.paused || this.executing) {
-      const bytes = length === chunk.length ? chunk : chunk.subarray(0, length);
+      const bytes = readBytes(chunk, length);
       this.buffered = this.buffered.length === 0 ? bytes : Buffer.concat([this.buffered, bytes]);
       return;
     }
     let buf = chunk;
     let len = length;
     if (this.buffered.length > 0) {
-      buf = Buffer.concat([this.buffered, chunk.subarray(0, length)]);
+      buf = Buffer.concat([this.buffered, readBytes(chunk, length)]);
       len = buf.length;
       this.buffered = EMPTY;
     }
@@ -406,7 +397,7 @@ export class H1Parser {
     let i = start + 12;
     if (code < 100 || (buf[i] !== 0x20 && buf[i] !== CR)) throw new HttpParseError(502, 'malformed upstream status code');
     // The reason phrase (HTAB, SP, VCHAR, obs-text) is checked but not kept: the downstream codec writes its own.
-    for (let c = buf[i]!; c >= 0x20 ? c !== 0x7f : c === 0x09; c = buf[++i]!);
+    while (isFieldValueByte(buf[i]!)) i++;
     if (buf[i] !== CR || buf[i + 1] !== LF) throw new HttpParseError(502, 'malformed upstream status line');
     head.statusCode = code;
     head.versionMinor = minor;
@@ -522,8 +513,7 @@ function parseFieldLine(buf: Buffer, start: number, out: string[]): number {
   i++;
   while (buf[i] === 0x20 || buf[i] === 0x09) i++;
   const vStart = i;
-  // field-vchar, SP, HTAB, obs-text: stops at any other control (CR included) or DEL.
-  for (let c = buf[i]!; c >= 0x20 ? c !== 0x7f : c === 0x09; c = buf[++i]!);
+  while (isFieldValueByte(buf[i]!)) i++;
   if (buf[i] !== CR || buf[i + 1] !== LF) {
     throw new HttpParseError(400, buf[i] === LF ? 'bare LF in header section' : 'invalid character in header value');
   }
@@ -548,7 +538,7 @@ function parseChunkSize(buf: Buffer, start: number, lf: number): number {
   while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
   if (i < end) {
     if (buf[i] !== 0x3b) throw new HttpParseError(400, 'invalid chunk size');
-    for (let j = i; j < end; j++) if (!FIELD_VALUE[buf[j]!]) throw new HttpParseError(400, 'invalid chunk extension');
+    for (let j = i; j < end; j++) if (!isFieldValueByte(buf[j]!)) throw new HttpParseError(400, 'invalid chunk extension');
   }
   return size;
 }

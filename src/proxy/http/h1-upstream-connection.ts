@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { DirectWriter } from './direct-writes.js';
+import { readBytes } from './read-slab.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 
@@ -179,7 +180,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   onData(chunk: Buffer, length = chunk.length): void {
     if (this.detached) {
       // A tunnel pipes this socket: delivered reads become the 'data' events pipe() listens to.
-      this.socket.emit('data', length === chunk.length ? chunk : chunk.subarray(0, length));
+      this.socket.emit('data', readBytes(chunk, length));
       return;
     }
     if (!this.exchange) {

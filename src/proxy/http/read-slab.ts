@@ -37,6 +37,11 @@ export class ReadSlab {
  */
 export type ReadHandler = (buf: Buffer, length: number) => void;
 
+/** The bytes of one read as a Buffer of their own size, for code that keeps or re-emits them. */
+export function readBytes(buf: Buffer, length: number): Buffer {
+  return length === buf.length ? buf : buf.subarray(0, length);
+}
+
 /** Node's `onread` option (buffer and callback) for reads into a fresh ReadSlab, each handed to `onData`. */
 export function slabReads(onData: ReadHandler): { buffer: () => Buffer; callback: (length: number, buf: Uint8Array) => boolean } {
   const slab = new ReadSlab();
