@@ -59,25 +59,58 @@ function fixedRate(port: number): { p50Ms: number; p99Ms: number } {
   }
 }
 
-async function measure(t: Target): Promise<Result> {
+interface Running {
+  target: Target;
+  child: ChildProcess | undefined;
+  pids: number[];
+  rssIdleMb: number;
+  rpsRuns: number[];
+  cpuRuns: number[];
+}
+
+async function launch(t: Target): Promise<Running> {
   const child = await t.start();
   await waitForPort(t.port);
   await new Promise((r) => setTimeout(r, 500));
   const pids = child ? processTree(child.pid!) : [];
-  const rssIdleMb = rssMb(pids);
-  wrk(t.port, 2); // warm-up: JIT, pools, caches
-  const rpsRuns: number[] = [];
-  const cpuRuns: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const before = cpuSeconds(pids);
-    const w = wrk(t.port, SECONDS);
-    const used = cpuSeconds(pids) - before;
-    rpsRuns.push(w.rps);
-    cpuRuns.push(child ? (used * 1e6) / w.requests : NaN);
+  return { target: t, child, pids, rssIdleMb: rssMb(pids), rpsRuns: [], cpuRuns: [] };
+}
+
+/** One max-rate run against one target: req/s, and the target's CPU time per request. */
+function maxRateRun(r: Running): void {
+  const before = cpuSeconds(r.pids);
+  const w = wrk(r.target.port, SECONDS);
+  const used = cpuSeconds(r.pids) - before;
+  r.rpsRuns.push(w.rps);
+  r.cpuRuns.push(r.child ? (used * 1e6) / w.requests : NaN);
+}
+
+/**
+ * Every target runs side by side (idle ones cost nothing on the proxy CPU) and the rounds are
+ * interleaved: round 1 measures each target once, then round 2, and so on. On a shared, noisy
+ * machine a slow spell then lands on every target instead of on whichever ran during it.
+ */
+async function measureAll(targets: Target[]): Promise<Result[]> {
+  const running: Running[] = [];
+  try {
+    for (const t of targets) {
+      process.stderr.write(`starting ${t.name}...\n`);
+      running.push(await launch(t));
+    }
+    for (const r of running) wrk(r.target.port, 2); // warm-up: JIT, pools, caches
+    for (let round = 1; round <= RUNS; round++) {
+      process.stderr.write(`round ${round}/${RUNS}...\n`);
+      for (const r of running) maxRateRun(r);
+    }
+    const results: Result[] = [];
+    for (const r of running) {
+      process.stderr.write(`latency at 1000 req/s: ${r.target.name}...\n`);
+      results.push({ name: r.target.name, rps: median(r.rpsRuns), cpuUsPerRequest: median(r.cpuRuns), ...fixedRate(r.target.port), rssIdleMb: r.rssIdleMb });
+    }
+    return results;
+  } finally {
+    for (const r of running) if (r.child) await stop(r.child);
   }
-  const lat = fixedRate(t.port);
-  if (child) await stop(child);
-  return { name: t.name, rps: median(rpsRuns), cpuUsPerRequest: median(cpuRuns), ...lat, rssIdleMb };
 }
 
 async function main(): Promise<void> {
@@ -109,12 +142,9 @@ async function main(): Promise<void> {
     },
   ];
 
-  const results: Result[] = [];
+  let results: Result[];
   try {
-    for (const t of targets) {
-      process.stderr.write(`measuring ${t.name}...\n`);
-      results.push(await measure(t));
-    }
+    results = await measureAll(targets);
   } finally {
     await stop(upstream.child);
   }
@@ -128,7 +158,7 @@ async function main(): Promise<void> {
   }));
   const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
   const lines = [
-    `proxy-throughput: wrk -t1 -c${CONNECTIONS} ${SECONDS}s x${RUNS} (median); proxies pinned to CPU ${PROXY_CPU}, wrk + upstream on CPU ${LOAD_CPU}`,
+    `proxy-throughput: wrk -t1 -c${CONNECTIONS} ${SECONDS}s x${RUNS} interleaved rounds (median); proxies pinned to CPU ${PROXY_CPU}, wrk + upstream on CPU ${LOAD_CPU}`,
     '',
     '| target | req/s | CPU µs/req | added p50 ms @1000rps | added p99 ms @1000rps | RSS idle MB |',
     '|---|---:|---:|---:|---:|---:|',

@@ -6,6 +6,7 @@ function holder(log: string[], name: string): StreamDeadlineHolder {
   return {
     routeDeadline: 0,
     perTryDeadline: 0,
+    listSlot: -1,
     routeTimeout: () => log.push(`${name}:route@${Math.round(performance.now())}`),
     perTryTimeout: () => log.push(`${name}:try@${Math.round(performance.now())}`),
   };
@@ -51,4 +52,38 @@ test('a per-try timeout that starts a retry with a new per-try deadline is watch
   streamDeadlines.remove(h);
   await sleep(250);
   assert.deepEqual(log, ['try1', 'try2', 'try3'], 'a removed stream gets no route timeout');
+});
+
+test('removals from the middle and from inside a timeout keep every other stream watched exactly once', async () => {
+  const log: string[] = [];
+  const start = performance.now();
+  const all: StreamDeadlineHolder[] = [];
+  for (let i = 0; i < 8; i++) {
+    const h = holder(log, `s${i}`);
+    // s6 is due later, so only a removal can explain it never firing.
+    h.routeDeadline = start + (i === 6 ? 150 : 40 + i);
+    all.push(h);
+    streamDeadlines.watch(h, h.routeDeadline);
+    streamDeadlines.watch(h, h.routeDeadline); // watching twice must not add it twice
+  }
+  assert.equal(streamDeadlines.size, 8);
+  streamDeadlines.remove(all[2]!);
+  streamDeadlines.remove(all[2]!); // removing twice is harmless
+  streamDeadlines.remove(all[0]!);
+  assert.equal(streamDeadlines.size, 6);
+  // s5's timeout ends s6 (as a finished stream removes itself) and s3's ends itself.
+  all[5]!.routeTimeout = () => {
+    log.push('s5:route');
+    streamDeadlines.remove(all[6]!);
+  };
+  all[3]!.routeTimeout = () => {
+    log.push('s3:route');
+    streamDeadlines.remove(all[3]!);
+  };
+  await sleep(120);
+  assert.deepEqual(log.map((l) => l.split('@')[0]).sort(), ['s1:route', 's3:route', 's4:route', 's5:route', 's7:route']);
+  assert.equal(streamDeadlines.size, 0);
+  await sleep(100);
+  assert.equal(log.length, 5, 's6 was removed by s5 and never fires');
+  for (const h of all) assert.equal(h.listSlot, -1);
 });

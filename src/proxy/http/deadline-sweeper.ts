@@ -1,8 +1,9 @@
+import { SlotList, type SlotListMember } from '../../util/slot-list.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
 /** Something with a deadline that the sweeper checks. */
-export interface DeadlineHolder {
+export interface DeadlineHolder extends SlotListMember {
   /** performance.now() time at which onDeadline() is due; 0 means none. */
   deadline: number;
   onDeadline(): void;
@@ -15,10 +16,13 @@ const SWEEP_MS = 100;
  * Connection-level timeouts (slow head, stream idle, keep-alive idle) change on every request, and a
  * setTimeout/clearTimeout pair per change cost more than the rest of the timeout handling. Here a
  * holder only writes its deadline; one interval per process finds the ones that are due.
+ * The holders are a SlotList, not a Set (see slot-list.ts for why): connections churn too.
  */
 class DeadlineSweeper {
-  private readonly holders = new Set<DeadlineHolder>();
+  private readonly holders = new SlotList<DeadlineHolder>();
   private interval: NodeJS.Timeout | undefined;
+  /** The time of the sweep under way. */
+  private now = 0;
 
   add(holder: DeadlineHolder): void {
     this.holders.add(holder);
@@ -29,7 +33,7 @@ class DeadlineSweeper {
   }
 
   remove(holder: DeadlineHolder): void {
-    this.holders.delete(holder);
+    this.holders.remove(holder);
     if (this.holders.size === 0 && this.interval !== undefined) {
       clearInterval(this.interval);
       this.interval = undefined;
@@ -37,14 +41,21 @@ class DeadlineSweeper {
   }
 
   sweep(): void {
-    const now = performance.now();
-    for (const h of this.holders) {
-      if (h.deadline !== 0 && h.deadline <= now) {
-        h.deadline = 0;
-        h.onDeadline();
-      }
+    this.now = performance.now();
+    this.holders.forEach(checkDue, this);
+  }
+
+  /** One holder of the sweep: runs its deadline when due. */
+  checkDue(h: DeadlineHolder): void {
+    if (h.deadline !== 0 && h.deadline <= this.now) {
+      h.deadline = 0;
+      h.onDeadline();
     }
   }
+}
+
+function checkDue(h: DeadlineHolder, s: DeadlineSweeper): void {
+  s.checkDue(h);
 }
 
 function sweep(s: DeadlineSweeper): void {

@@ -38,6 +38,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private requests = 0;
   /** When the current connection timeout is due (performance.now() ms, 0 = none); see deadline-sweeper. */
   deadline = 0;
+  listSlot = -1;
   private waitingForHead = true;
   private draining = false;
   private resumeDepth = 0;

@@ -66,6 +66,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   routeDeadline = 0;
   /** performance.now() when the current attempt's per-try timeout fires; 0 = none. */
   perTryDeadline = 0;
+  listSlot = -1;
   private retryOverflow = false;
   private holdingRequestsBreaker = false;
   private hostHeld = false;

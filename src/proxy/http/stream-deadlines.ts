@@ -1,8 +1,9 @@
+import { SlotList, type SlotListMember } from '../../util/slot-list.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
 /** A stream with route and per-try deadlines (performance.now() ms; 0 = none). */
-export interface StreamDeadlineHolder {
+export interface StreamDeadlineHolder extends SlotListMember {
   routeDeadline: number;
   perTryDeadline: number;
   routeTimeout(): void;
@@ -15,9 +16,14 @@ export interface StreamDeadlineHolder {
  * up in every profile of the data path. Here a stream writes a number and joins a set; since most
  * routes share one timeout, a new deadline is almost never earlier than the armed one, and the timer
  * fires about once per timeout period, finds the streams due and re-arms for the next earliest.
+ * The live streams are a SlotList, not a Set (see slot-list.ts for why).
  */
 class StreamDeadlines {
-  private readonly live = new Set<StreamDeadlineHolder>();
+  private readonly live = new SlotList<StreamDeadlineHolder>();
+  /** The earliest deadline still pending after a fire() walk. */
+  private next = Infinity;
+  /** The time of the fire() walk under way. */
+  private now = 0;
   private timer: NodeJS.Timeout | undefined;
   /** When the armed timer fires (performance.now() ms); Infinity when none is armed. */
   private armedAt = Infinity;
@@ -29,7 +35,12 @@ class StreamDeadlines {
   }
 
   remove(holder: StreamDeadlineHolder): void {
-    this.live.delete(holder);
+    this.live.remove(holder);
+  }
+
+  /** Streams being watched. */
+  get size(): number {
+    return this.live.size;
   }
 
   private arm(at: number): void {
@@ -42,28 +53,37 @@ class StreamDeadlines {
   fire(): void {
     this.timer = undefined;
     this.armedAt = Infinity;
-    const now = performance.now();
-    let next = Infinity;
-    for (const h of this.live) {
-      if (h.perTryDeadline !== 0 && h.perTryDeadline <= now) {
-        h.perTryDeadline = 0;
-        h.perTryTimeout();
-      }
-      if (h.routeDeadline !== 0 && h.routeDeadline <= now) {
-        h.routeDeadline = 0;
-        h.routeTimeout();
-      }
-      // A timeout may have started a retry with a new per-try deadline: it counts for the next arming.
-      if (h.perTryDeadline !== 0 && h.perTryDeadline < next) next = h.perTryDeadline;
-      if (h.routeDeadline !== 0 && h.routeDeadline < next) next = h.routeDeadline;
-      if (h.perTryDeadline === 0 && h.routeDeadline === 0) this.live.delete(h);
-    }
+    this.next = Infinity;
+    this.now = performance.now();
+    this.live.forEach(checkDue, this);
+    const next = this.next;
     if (next !== Infinity && next < this.armedAt) this.arm(next);
+  }
+
+  /** One stream of the fire() walk: runs its due timeouts and notes its next deadline. */
+  checkDue(h: StreamDeadlineHolder): void {
+    const now = this.now;
+    if (h.perTryDeadline !== 0 && h.perTryDeadline <= now) {
+      h.perTryDeadline = 0;
+      h.perTryTimeout();
+    }
+    if (h.routeDeadline !== 0 && h.routeDeadline <= now) {
+      h.routeDeadline = 0;
+      h.routeTimeout();
+    }
+    // A timeout may have started a retry with a new per-try deadline: it counts for the next arming.
+    if (h.perTryDeadline !== 0 && h.perTryDeadline < this.next) this.next = h.perTryDeadline;
+    if (h.routeDeadline !== 0 && h.routeDeadline < this.next) this.next = h.routeDeadline;
+    if (h.perTryDeadline === 0 && h.routeDeadline === 0) this.live.remove(h);
   }
 }
 
 function fire(d: StreamDeadlines): void {
   d.fire();
+}
+
+function checkDue(h: StreamDeadlineHolder, d: StreamDeadlines): void {
+  d.checkDue(h);
 }
 
 /** The process's stream deadlines. */
