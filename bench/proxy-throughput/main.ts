@@ -27,8 +27,9 @@ interface Result {
   name: string;
   rps: number;
   cpuUsPerRequest: number;
-  p50Ms: number;
-  p99Ms: number;
+  /** Added to the direct figure of the same round (median over rounds). */
+  addedP50Ms: number;
+  addedP99Ms: number;
   rssIdleMb: number;
 }
 
@@ -66,6 +67,8 @@ interface Running {
   rssIdleMb: number;
   rpsRuns: number[];
   cpuRuns: number[];
+  p50Runs: number[];
+  p99Runs: number[];
 }
 
 async function launch(t: Target): Promise<Running> {
@@ -73,7 +76,7 @@ async function launch(t: Target): Promise<Running> {
   await waitForPort(t.port);
   await new Promise((r) => setTimeout(r, 500));
   const pids = child ? processTree(child.pid!) : [];
-  return { target: t, child, pids, rssIdleMb: rssMb(pids), rpsRuns: [], cpuRuns: [] };
+  return { target: t, child, pids, rssIdleMb: rssMb(pids), rpsRuns: [], cpuRuns: [], p50Runs: [], p99Runs: [] };
 }
 
 /** One max-rate run against one target: req/s, and the target's CPU time per request. */
@@ -102,12 +105,26 @@ async function measureAll(targets: Target[]): Promise<Result[]> {
       process.stderr.write(`round ${round}/${RUNS}...\n`);
       for (const r of running) maxRateRun(r);
     }
-    const results: Result[] = [];
-    for (const r of running) {
-      process.stderr.write(`latency at 1000 req/s: ${r.target.name}...\n`);
-      results.push({ name: r.target.name, rps: median(r.rpsRuns), cpuUsPerRequest: median(r.cpuRuns), ...fixedRate(r.target.port), rssIdleMb: r.rssIdleMb });
+    // Latency rounds are interleaved too. Each round's direct figure is subtracted from the same
+    // round's proxy figure, and the median of those differences is reported.
+    for (let round = 1; round <= RUNS; round++) {
+      process.stderr.write(`latency at 1000 req/s, round ${round}/${RUNS}...\n`);
+      const baseline = running.find((r) => r.child === undefined)!;
+      const direct = fixedRate(baseline.target.port);
+      for (const r of running) {
+        const lat = r === baseline ? direct : fixedRate(r.target.port);
+        r.p50Runs.push(lat.p50Ms - direct.p50Ms);
+        r.p99Runs.push(lat.p99Ms - direct.p99Ms);
+      }
     }
-    return results;
+    return running.map((r) => ({
+      name: r.target.name,
+      rps: median(r.rpsRuns),
+      cpuUsPerRequest: median(r.cpuRuns),
+      addedP50Ms: median(r.p50Runs),
+      addedP99Ms: median(r.p99Runs),
+      rssIdleMb: r.rssIdleMb,
+    }));
   } finally {
     for (const r of running) if (r.child) await stop(r.child);
   }
@@ -151,14 +168,10 @@ async function main(): Promise<void> {
 
   const by = (n: string) => results.find((r) => r.name === n)!;
   const direct = by('direct');
-  const rows = results.map((r) => ({
-    ...r,
-    addedP50Ms: r.name === 'direct' ? 0 : r.p50Ms - direct.p50Ms,
-    addedP99Ms: r.name === 'direct' ? 0 : r.p99Ms - direct.p99Ms,
-  }));
+  const rows = results;
   const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
   const lines = [
-    `proxy-throughput: wrk -t1 -c${CONNECTIONS} ${SECONDS}s x${RUNS} interleaved rounds (median); proxies pinned to CPU ${PROXY_CPU}, wrk + upstream on CPU ${LOAD_CPU}`,
+    `proxy-throughput: wrk -t1 -c${CONNECTIONS} ${SECONDS}s and 1000 req/s 8s, x${RUNS} interleaved rounds (median); proxies pinned to CPU ${PROXY_CPU}, wrk + upstream on CPU ${LOAD_CPU}`,
     '',
     '| target | req/s | CPU µs/req | added p50 ms @1000rps | added p99 ms @1000rps | RSS idle MB |',
     '|---|---:|---:|---:|---:|---:|',
