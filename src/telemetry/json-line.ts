@@ -7,6 +7,7 @@
  * value). Most values repeat from one request to the next, so runs of such fields (FieldRun) keep their
  * spelled bytes, keys included, and a line is a handful of block copies plus the few values that change.
  */
+import { writeLatin1 } from '../util/buffer-text.js';
 import { isLoggedNumber, jsonNumberOrNull, jsonString, jsonStringOrNull } from './json-fragments.js';
 
 /** The line being written: bytes go to `room(n)` (the batch, with n bytes free at `pos`), then `pos` advances. */
@@ -46,16 +47,16 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0100-\uffff]/;
 export function putJsonString(b: Buffer, p: number, s: string): number {
   const n = s.length;
   if (n >= NATIVE_COPY) {
-    if (NEEDS_ESCAPE.test(s)) return p + b.write(jsonString(s), p, 'latin1');
+    if (NEEDS_ESCAPE.test(s)) return p + writeLatin1(b, jsonString(s), p);
     b[p] = 0x22;
-    b.write(s, p + 1, 'latin1');
+    writeLatin1(b, s, p + 1);
     b[p + 1 + n] = 0x22;
     return p + n + 2;
   }
   b[p] = 0x22;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0xff) return p + b.write(jsonString(s), p, 'latin1');
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0xff) return p + writeLatin1(b, jsonString(s), p);
     b[p + 1 + i] = c;
   }
   b[p + 1 + n] = 0x22;

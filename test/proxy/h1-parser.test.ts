@@ -213,3 +213,29 @@ test('bytes past the given length are never parsed, delivered or kept (a read sl
   r.p.finish();
   assert.deepEqual(r.c.bodies, ['until'], 'a read-until-close body stops at the length too');
 });
+
+test('values, targets and trailers are exact wherever the head sits in the read: after earlier messages, after blank lines, split across reads', () => {
+  const longValue = 'a-value-longer-than-thirteen-characters;\x80\xff obs-text';
+  const first = 'GET /first HTTP/1.1\r\nHost: example.test\r\n\r\n';
+  const second =
+    `\r\nPOST /second/path/that/is/long?q=1 HTTP/1.1\r\nHost: Example.TEST:8080\r\nX-Long:   ${longValue} \t\r\nX-Empty:\r\n` +
+    'Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Trailer-Long:  trailer value that is long enough \r\nX-T: 1\r\n\r\n';
+  const wire = Buffer.from(first + second, 'latin1');
+  // Whole, and split at every offset: the second head is parsed from a concatenation or a tail.
+  for (let split = 0; split <= wire.length; split++) {
+    const { p, c } = parser('request');
+    // Stale bytes past each read's length must not be read (see execute()).
+    const a = Buffer.concat([wire.subarray(0, split), Buffer.from('\r\n\r\nGARBAGE')]);
+    p.execute(a, split);
+    p.execute(wire.subarray(split));
+    assert.equal(c.heads.length, 2, `split at ${split}`);
+    assert.equal(c.heads[0]!.target, '/first');
+    assert.deepEqual(c.heads[0]!.headers, ['host', 'example.test']);
+    const h = c.heads[1]!;
+    assert.equal(h.method, 'POST');
+    assert.equal(h.target, '/second/path/that/is/long?q=1');
+    assert.deepEqual(h.headers, ['host', 'Example.TEST:8080', 'x-long', longValue, 'x-empty', '', 'transfer-encoding', 'chunked']);
+    assert.deepEqual(c.bodies, ['', 'abc']);
+    assert.deepEqual(c.completes[1], ['x-trailer-long', 'trailer value that is long enough', 'x-t', '1']);
+  }
+});

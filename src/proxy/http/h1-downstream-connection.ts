@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { detachedLatin1, latin1Text } from '../../util/buffer-text.js';
 import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
 import { deliverReadsDirectly } from './direct-reads.js';
 import { DirectWriter } from './direct-writes.js';
@@ -178,8 +179,9 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     }
     if (host !== this.lastHost) {
       if (!/^[a-zA-Z0-9.\-_~!$&'()*+,;=:[\]%]*$/.test(host)) return 'invalid Host header';
-      this.lastHost = host;
-      this.lastAuthority = host.toLowerCase();
+      // Kept past this request (and used as the route table's cache key): not a view into the head.
+      this.lastHost = detachedLatin1(host);
+      this.lastAuthority = this.lastHost.toLowerCase();
     }
     return {
       method: head.method,
@@ -252,7 +254,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     if (prefix === undefined) return this.writer.writeBuffer(chunk);
     if (chunk.length <= SMALL_BODY) {
       // One string, one write: latin1 maps bytes 1:1, so binary bodies survive the round trip.
-      return this.writer.writeLatin1(this.chunkedResponse ? `${prefix}${chunk.toString('latin1')}\r\n` : prefix + chunk.toString('latin1'));
+      const body = latin1Text(chunk, 0, chunk.length);
+      return this.writer.writeLatin1(this.chunkedResponse ? prefix + body + '\r\n' : prefix + body);
     }
     this.socket.cork();
     this.socket.write(prefix, 'latin1');

@@ -282,7 +282,7 @@ export class H1Parser {
           }
           this.trailers ??= [];
           // The line ends in CRLF (checked above), so the scan stops inside it.
-          pos = parseFieldLine(buf, pos, this.trailers);
+          pos = parseFieldLine(buf, pos, this.trailers, latin1Text(buf, pos, lf - 1), pos);
           break;
         }
         case State.BodyUntilClose:
@@ -340,13 +340,16 @@ export class H1Parser {
       upgrade: false,
       bodyUntilClose: false,
     };
+    // One string for the whole head, and the target and values sliced from it: a slice is a V8
+    // builtin, while a string made from buffer bytes is a call into C++ each time.
+    const text = latin1Text(buf, start, end);
     // The start line is scanned to its CRLF as it is parsed (no search for the line end first).
-    let pos = this.kind === 'request' ? this.parseRequestLine(buf, start, end, head) : this.parseStatusLine(buf, start, end, head);
+    let pos = this.kind === 'request' ? this.parseRequestLine(buf, start, end, head, text) : this.parseStatusLine(buf, start, end, head);
     const headers = head.headers;
     // Each field line is scanned once, byte by byte, to its CRLF (no search per line).
     while (pos < end + 2) {
       if (buf[pos] === 0x20 || buf[pos] === 0x09) throw new HttpParseError(400, 'obsolete line folding is not allowed');
-      pos = parseFieldLine(buf, pos, headers);
+      pos = parseFieldLine(buf, pos, headers, text, start);
       if (headers.length > this.limits.maxHeaders * 2) {
         throw this.kind === 'request' ? new HttpParseError(431, 'too many header fields') : new HttpParseError(502, 'too many upstream header fields');
       }
@@ -356,7 +359,7 @@ export class H1Parser {
   }
 
   /** Parses the request line at `start` (the head's CRLFCRLF is at `headEnd`); returns where the next line starts. */
-  private parseRequestLine(buf: Buffer, start: number, headEnd: number, head: H1Head): number {
+  private parseRequestLine(buf: Buffer, start: number, headEnd: number, head: H1Head, text: string): number {
     let i = start;
     while (TOKEN[buf[i]!]) i++;
     if (i === start || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed method');
@@ -364,7 +367,7 @@ export class H1Parser {
     const t = ++i;
     while (TARGET[buf[i]!]) i++;
     if (i === t || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed request target');
-    head.target = latin1Text(buf, t, i);
+    head.target = text.slice(t - start, i - start);
     i++;
     // "HTTP/x.y" CRLF, ending no later than the head does.
     if (i + 8 > headEnd || !isHttpSlash(buf, i) || buf[i + 6] !== 0x2e || buf[i + 8] !== CR || buf[i + 9] !== LF) {
@@ -501,8 +504,9 @@ function knownMethod(buf: Buffer, start: number, end: number): string | undefine
 /**
  * Parses the field line at `start` ("name: value" CRLF) into the flat header list; returns where the
  * next line starts. Header section bytes end in CRLFCRLF, so every scan below stops inside it.
+ * `text` is the same bytes as Latin-1 from `textStart` on: the value is sliced from it.
  */
-function parseFieldLine(buf: Buffer, start: number, out: string[]): number {
+function parseFieldLine(buf: Buffer, start: number, out: string[], text: string, textStart: number): number {
   let i = start;
   while (TOKEN[buf[i]!]) i++;
   if (i === start || buf[i] !== 0x3a) {
@@ -519,7 +523,7 @@ function parseFieldLine(buf: Buffer, start: number, out: string[]): number {
   }
   let vEnd = i;
   while (vEnd > vStart && (buf[vEnd - 1] === 0x20 || buf[vEnd - 1] === 0x09)) vEnd--;
-  out.push(name, latin1Text(buf, vStart, vEnd));
+  out.push(name, text.slice(vStart - textStart, vEnd - textStart));
   return i + 2;
 }
 
