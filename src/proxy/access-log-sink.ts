@@ -42,6 +42,7 @@ class ProxyAccessLog implements AccessLogSink {
       xForwardedFor: headerValue(h.headers, 'x-forwarded-for'),
       userAgent: headerValue(h.headers, 'user-agent'),
       requestId: stream.requestId || undefined,
+      requestIdIsPlain: stream.requestIdGenerated,
       authority: h.authority,
       upstreamHost: stream.host?.key,
       upstreamCluster: stream.upstreamClusterName || undefined,
@@ -49,6 +50,8 @@ class ProxyAccessLog implements AccessLogSink {
       routeName: stream.route?.name,
       downstreamPeerPrincipal: stream.peerPrincipal || undefined,
       traceparent: stream.traceparent,
+      // The propagator formats it from checked hex ids (TracePropagator's contract).
+      traceparentIsPlain: true,
     };
     for (let i = 0; i < logs.length; i++) if (!this.logger(logs[i]!).logHttp(record)) this.countDrop();
   }

@@ -14,7 +14,10 @@ export interface AccessLogSink {
   logTcp(record: TcpSessionRecord): void;
 }
 
-/** Adds or continues trace context on upstream headers. */
+/**
+ * Adds or continues trace context on upstream headers; returns the traceparent it sent, which it
+ * formats from checked hex ids (digits, a-f and dashes only: the access log writes it unescaped).
+ */
 export type TracePropagator = (headers: string[]) => string | undefined;
 
 /**

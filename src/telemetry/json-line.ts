@@ -63,6 +63,17 @@ export function putJsonString(b: Buffer, p: number, s: string): number {
   return p + n + 2;
 }
 
+/**
+ * A JSON string literal for text the caller knows needs no escaping (ids this proxy made: hex digits
+ * and dashes), without the escape check; spelled as jsonString() spells it. Returns the end.
+ */
+export function putPlainJsonString(b: Buffer, p: number, s: string): number {
+  b[p] = 0x22;
+  writeLatin1(b, s, p + 1);
+  b[p + 1 + s.length] = 0x22;
+  return p + s.length + 2;
+}
+
 /** "null" */
 function putNull(b: Uint8Array, p: number): number {
   b[p] = 0x6e;

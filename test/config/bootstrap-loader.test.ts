@@ -100,6 +100,19 @@ test('YAML syntax errors and duplicate keys are reported with a line', () => {
   assert.match(errorsOf('node: {id: a}\nnode: {id: b}\n')[0]!, /line 2/);
 });
 
+test('a JSON bootstrap (parsed without the YAML library) gives the same model as its YAML form', async () => {
+  const { parse } = await import('yaml');
+  const json = JSON.stringify(parse(GOOD), null, 2);
+  assert.deepEqual(parseBootstrap(json, 'gateway.json'), parseBootstrap(GOOD, FILE));
+});
+
+test('JSON syntax errors and duplicate keys, at any depth, are reported with a line', () => {
+  assert.match(errorsOf('{\n  "node": {"id": "a"},\n  "staticResources": [\n')[0]!, /gateway\.yaml: \(file\): line \d+/);
+  assert.match(errorsOf('{\n  "node": {"id": "a"},\n  "node": {"id": "b"}\n}')[0]!, /line 3: duplicate key "node"/);
+  const nested = '{"staticResources": {"clusters": [{"name": "a",\n "connectTimeout": "1s", "name": "b"}]}}';
+  assert.match(errorsOf(nested)[0]!, /line 2: duplicate key "name"/);
+});
+
 test('two listeners on one address are refused', () => {
   const twice = GOOD.replace('  clusters:', `  - name: second
     address: { socketAddress: { address: 127.0.0.1, portValue: 8080 } }

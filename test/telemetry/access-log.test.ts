@@ -275,6 +275,9 @@ test('the data path encodes each HTTP line byte for byte as formatHttpAccessLog 
   const writer = new BufferedLineWriter(sink, { flushIntervalMs: 1 });
   const records: HttpAccessLogRecord[] = [
     served,
+    // Ids the proxy made are written without the escape check, with the same bytes.
+    { ...served, requestIdIsPlain: true, traceparentIsPlain: true },
+    { ...served, requestIdIsPlain: true, traceparentIsPlain: true, requestId: '', traceparent: undefined },
     { ...served, path: '/x?q="quoted"\\back\u0001ctl', userAgent: 'ünïcode ☃ 🚀', xForwardedFor: undefined, requestId: '' },
     { ...served, responseCode: 0, upstreamServiceTimeMs: -1, durationMs: Infinity, traceparent: undefined, method: 'PURGE', path: '/' + 'p'.repeat(70_000) },
   ];

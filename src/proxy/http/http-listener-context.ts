@@ -19,8 +19,9 @@ export interface HttpListenerContext {
   readonly stats: HttpListenerStats;
   /** The current route table; undefined while an RDS route configuration has not arrived. */
   routeTable(): RouteTable | undefined;
+  /** A new request id: a UUID (hex digits and dashes; the access log writes it unescaped). */
   newRequestId(): string;
-  /** Adds or continues trace headers (traceparent, B3) on the upstream header list; returns the traceparent sent. */
+  /** Adds or continues trace headers (traceparent, B3) on the upstream header list; returns the traceparent sent (from checked hex ids). */
   propagateTrace(headers: string[]): string | undefined;
   /** Metrics and access log for a finished stream. */
   onStreamComplete(stream: HttpStream): void;

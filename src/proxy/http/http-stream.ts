@@ -49,6 +49,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   upstreamServiceTimeMs = -1;
   attempts = 0;
   requestId = '';
+  /** The request id is one this proxy generated (a UUID), not one that came in. */
+  requestIdGenerated = false;
   /** The W3C traceparent sent upstream, for the access log. */
   traceparent: string | undefined;
   /** Set by the codec: the request body has fully arrived. */
@@ -165,6 +167,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     } else if (xff !== undefined) out.push('x-forwarded-for', xff);
     if (!sawRequestId && this.ctx.hcm.generateRequestId) {
       this.requestId = this.ctx.newRequestId();
+      this.requestIdGenerated = true;
       out.push('x-request-id', this.requestId);
     }
     if (this.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', this.upgrade);
