@@ -8,11 +8,10 @@
  * The proxy runs as shipped (access log on, Istio metrics on) with V8's --trace-gc-nvp, pinned to
  * CPU 1; wrk and the nginx upstream share CPU 0. The GC lines printed during the measured run are summed.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startPinned, stop, waitForPort } from '../support/processes.js';
+import { freePort, runWrk, startPinned, stop, waitForPort } from '../support/processes.js';
 import { bulwarkConfig, upstreamNginx } from '../proxy-throughput/peer-configs.js';
 
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -22,10 +21,7 @@ const CONNECTIONS = 50;
 const PROMOTED_TARGET = 100;
 
 function wrk(port: number, seconds: number): number {
-  const r = spawnSync('taskset', ['-c', '0', 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}/api/items`], { encoding: 'utf8' });
-  const total = /(\d+) requests in/.exec(r.stdout);
-  if (!total) throw new Error(`wrk failed: ${r.stdout}${r.stderr}`);
-  return Number(total[1]);
+  return runWrk('0', CONNECTIONS, seconds, `http://127.0.0.1:${port}/api/items`).requests;
 }
 
 interface GcTotals {
@@ -63,15 +59,8 @@ async function main(): Promise<void> {
   const upstream = startPinned('0', 'nginx', ['-c', join(dir, 'upstream.conf'), '-p', dir]);
   const port = await freePort();
   writeFileSync(join(dir, 'bulwark.json'), bulwarkConfig(port, upstreamPort, await freePort(), dir));
-  // The proxy's output goes to a file, not a pipe: this process sits in spawnSync(wrk) during a run
-  // and would not drain a pipe, and a full pipe would stall the proxy on its next GC trace line.
-  const logFile = join(dir, 'proxy.log');
-  const logFd = openSync(logFile, 'w');
-  const child = spawn('taskset', ['-c', '1', process.execPath, '--trace-gc-nvp', join(REPO, 'bin/bulwark.js'), 'proxy', '--config', join(dir, 'bulwark.json'), '--concurrency', '1'], {
-    stdio: ['ignore', logFd, logFd],
-  });
-  closeSync(logFd);
-  const proxy = { child, log: () => readFileSync(logFile, 'latin1') };
+  // startPinned sends the output (and so the GC trace) to a file this bench reads after the run.
+  const proxy = startPinned('1', process.execPath, ['--trace-gc-nvp', join(REPO, 'bin/bulwark.js'), 'proxy', '--config', join(dir, 'bulwark.json'), '--concurrency', '1']);
   try {
     await waitForPort(upstreamPort);
     await waitForPort(port);

@@ -7,7 +7,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, freePort, median, processTree, rssMb, startPinned, stop, waitForPort } from '../support/processes.js';
+import { cpuSeconds, freePort, median, processTree, rssMb, runWrk, startPinned, stop, waitForPort } from '../support/processes.js';
 import { bulwarkConfig, proxyHaproxy, proxyNginx, upstreamNginx } from './peer-configs.js';
 
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -34,13 +34,7 @@ interface Result {
 }
 
 function wrk(port: number, seconds: number): { rps: number; requests: number } {
-  const r = spawnSync('taskset', ['-c', LOAD_CPU, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, `http://127.0.0.1:${port}/api/items`], { encoding: 'utf8' });
-  const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
-  const total = /(\d+) requests in/.exec(r.stdout);
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout);
-  if (!rps || !total) throw new Error(`wrk failed: ${r.stdout}${r.stderr}`);
-  if (errors) throw new Error(`wrk saw ${errors[1]} error responses on port ${port}`);
-  return { rps: Number(rps[1]), requests: Number(total[1]) };
+  return runWrk(LOAD_CPU, CONNECTIONS, seconds, `http://127.0.0.1:${port}/api/items`);
 }
 
 /** Latency at a fixed 1000 req/s with Bulwark's own open-model load generator (coordinated omission corrected). */

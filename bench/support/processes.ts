@@ -1,6 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Clock ticks per second for /proc/PID/stat CPU times. */
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout.toString().trim() || 100);
@@ -34,13 +36,32 @@ export async function waitForPort(port: number, timeoutMs = 15_000): Promise<voi
   }
 }
 
-/** Starts a command pinned to `cpus` with taskset; output goes to the returned log. */
+let logDir: string | undefined;
+let logCount = 0;
+
+/**
+ * Starts a command pinned to `cpus` with taskset; its output goes to a file the returned log() reads.
+ * Not a pipe: a bench sits in spawnSync (wrk, a load run) while it measures and would not drain one,
+ * and a child that fills a pipe blocks on its next write (V8's GC trace lines did exactly that).
+ */
 export function startPinned(cpus: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; log: () => string } {
-  const child = spawn('taskset', ['-c', cpus, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  return { child, log: () => log };
+  logDir ??= mkdtempSync(join(tmpdir(), 'bulwark-bench-logs-'));
+  const file = join(logDir, `${++logCount}.log`);
+  const fd = openSync(file, 'w');
+  const child = spawn('taskset', ['-c', cpus, cmd, ...args], { stdio: ['ignore', fd, fd], env });
+  closeSync(fd);
+  return { child, log: () => readFileSync(file, 'latin1') };
+}
+
+/** One wrk run (one thread) pinned to `cpu`: req/s and requests; throws when wrk fails or sees error responses. */
+export function runWrk(cpu: string, connections: number, seconds: number, url: string): { rps: number; requests: number } {
+  const r = spawnSync('taskset', ['-c', cpu, 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, url], { encoding: 'utf8' });
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(r.stdout);
+  const total = /(\d+) requests in/.exec(r.stdout);
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout);
+  if (!rps || !total) throw new Error(`wrk failed: ${r.stdout}${r.stderr}`);
+  if (errors) throw new Error(`wrk saw ${errors[1]} error responses from ${url}`);
+  return { rps: Number(rps[1]), requests: Number(total[1]) };
 }
 
 export function stop(child: ChildProcess): Promise<void> {

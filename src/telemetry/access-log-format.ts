@@ -7,7 +7,7 @@
  * intermediate object.
  */
 import { jsonMillisOrNull, jsonNumberOrNull, jsonString, jsonStringOrNull } from './json-fragments.js';
-import { FieldRun, jsonStringBound, latin1Bytes, putBytes, putJsonString, putJsonStringOrNull, putMillisOrNull, putPlainJsonString, putNumberOrNull, type LineBytes } from './json-line.js';
+import { FieldRun, jsonStringBound, latin1Bytes, putBytes, putJsonString, putJsonStringOrNull, putMillisOrNull, putNumberOrNull, type LineBytes } from './json-line.js';
 import { formatTimestamp, putTimestamp } from './log-timestamp.js';
 
 /** Fields of one HTTP request's line. The data path may pass its own per-request state object if it has these fields. */
@@ -195,9 +195,9 @@ export function encodeHttpAccessLog(out: LineBytes, r: HttpAccessLogRecord): voi
   p = putMillisOrNull(b, putBytes(b, p, K.serviceTime), r.upstreamServiceTimeMs);
   p = putBytes(b, p, client);
   // Ids the proxy made itself skip the escape check (a regex over ~90 characters per line).
-  p = r.requestIdIsPlain === true && r.requestId ? putPlainJsonString(b, p, r.requestId) : putJsonStringOrNull(b, p, r.requestId);
+  p = putJsonStringOrNull(b, p, r.requestId, r.requestIdIsPlain === true);
   p = putBytes(b, p, peers);
-  p = r.traceparentIsPlain === true && r.traceparent ? putPlainJsonString(b, p, r.traceparent) : putJsonStringOrNull(b, p, r.traceparent);
+  p = putJsonStringOrNull(b, p, r.traceparent, r.traceparentIsPlain === true);
   p = putJsonStringOrNull(b, putBytes(b, p, K.traceId), r.traceId);
   b[p++] = 0x7d;
   out.pos = p;

@@ -47,11 +47,7 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0100-\uffff]/;
 export function putJsonString(b: Buffer, p: number, s: string): number {
   const n = s.length;
   if (n >= NATIVE_COPY) {
-    if (NEEDS_ESCAPE.test(s)) return p + writeLatin1(b, jsonString(s), p);
-    b[p] = 0x22;
-    writeLatin1(b, s, p + 1);
-    b[p + 1 + n] = 0x22;
-    return p + n + 2;
+    return NEEDS_ESCAPE.test(s) ? p + writeLatin1(b, jsonString(s), p) : putPlainJsonString(b, p, s);
   }
   b[p] = 0x22;
   for (let i = 0; i < n; i++) {
@@ -67,7 +63,7 @@ export function putJsonString(b: Buffer, p: number, s: string): number {
  * A JSON string literal for text the caller knows needs no escaping (ids this proxy made: hex digits
  * and dashes), without the escape check; spelled as jsonString() spells it. Returns the end.
  */
-export function putPlainJsonString(b: Buffer, p: number, s: string): number {
+function putPlainJsonString(b: Buffer, p: number, s: string): number {
   b[p] = 0x22;
   writeLatin1(b, s, p + 1);
   b[p + 1 + s.length] = 0x22;
@@ -83,9 +79,13 @@ function putNull(b: Uint8Array, p: number): number {
   return p + 4;
 }
 
-/** A JSON string literal, or null when absent or empty (as jsonStringOrNull). */
-export function putJsonStringOrNull(b: Buffer, p: number, s: string | undefined): number {
-  return s === undefined || s === '' ? putNull(b, p) : putJsonString(b, p, s);
+/**
+ * A JSON string literal, or null when absent or empty (as jsonStringOrNull). `plain` says the caller
+ * knows `s` needs no escaping (an id this proxy made): it is then copied without the escape check.
+ */
+export function putJsonStringOrNull(b: Buffer, p: number, s: string | undefined, plain = false): number {
+  if (s === undefined || s === '') return putNull(b, p);
+  return plain ? putPlainJsonString(b, p, s) : putJsonString(b, p, s);
 }
 
 /** A JSON number, or null (as jsonNumberOrNull); whole numbers are written digit by digit, without a string. */

@@ -45,9 +45,9 @@ export class SlotList<T extends SlotListMember> {
    * the walk runs from the end, so a removal moves only an already visited member into a free slot
    * (it may be visited again) and an added member waits for the next walk.
    */
-  forEach<C>(visit: (member: T, context: C) => void, context: C): void {
+  forEach(visit: (member: T) => void): void {
     for (let i = this.members.length - 1; i >= 0; i--) {
-      if (i < this.members.length) visit(this.members[i]!, context);
+      if (i < this.members.length) visit(this.members[i]!);
     }
   }
 }

@@ -10,7 +10,7 @@ const item = (id: number): Item => ({ id, listSlot: -1 });
 
 function ids(list: SlotList<Item>): number[] {
   const out: number[] = [];
-  list.forEach((m, acc) => acc.push(m.id), out);
+  list.forEach((m) => out.push(m.id));
   return out.sort((a, b) => a - b);
 }
 
@@ -44,7 +44,7 @@ test('a walk may remove the member it visits and others; every remaining member 
     visited.add(m.id);
     if (m.id % 2 === 0) list.remove(m); // removes itself
     if (m.id === 9) list.remove(items[1]!); // removes one not yet visited
-  }, undefined);
+  });
   assert.ok(!visited.has(1), 'a member removed before its turn is not visited');
   for (const id of [0, 2, 3, 4, 5, 6, 7, 8, 9]) assert.ok(visited.has(id), `member ${id} was visited`);
   assert.deepEqual(ids(list), [3, 5, 7, 9]);

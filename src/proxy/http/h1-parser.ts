@@ -363,7 +363,7 @@ export class H1Parser {
     let i = start;
     while (TOKEN[buf[i]!]) i++;
     if (i === start || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed method');
-    head.method = knownMethod(buf, start, i) ?? buf.toString('latin1', start, i);
+    head.method = knownMethod(buf, start, i) ?? text.slice(0, i - start);
     const t = ++i;
     while (TARGET[buf[i]!]) i++;
     if (i === t || buf[i] !== 0x20) throw new HttpParseError(400, 'malformed request target');

@@ -20,10 +20,6 @@ export interface StreamDeadlineHolder extends SlotListMember {
  */
 class StreamDeadlines {
   private readonly live = new SlotList<StreamDeadlineHolder>();
-  /** The earliest deadline still pending after a fire() walk. */
-  private next = Infinity;
-  /** The time of the fire() walk under way. */
-  private now = 0;
   private timer: NodeJS.Timeout | undefined;
   /** When the armed timer fires (performance.now() ms); Infinity when none is armed. */
   private armedAt = Infinity;
@@ -53,37 +49,29 @@ class StreamDeadlines {
   fire(): void {
     this.timer = undefined;
     this.armedAt = Infinity;
-    this.next = Infinity;
-    this.now = performance.now();
-    this.live.forEach(checkDue, this);
-    const next = this.next;
+    const now = performance.now();
+    let next = Infinity;
+    // Runs about once per timeout period, not per request: a closure per walk costs nothing.
+    this.live.forEach((h) => {
+      if (h.perTryDeadline !== 0 && h.perTryDeadline <= now) {
+        h.perTryDeadline = 0;
+        h.perTryTimeout();
+      }
+      if (h.routeDeadline !== 0 && h.routeDeadline <= now) {
+        h.routeDeadline = 0;
+        h.routeTimeout();
+      }
+      // A timeout may have started a retry with a new per-try deadline: it counts for the next arming.
+      if (h.perTryDeadline !== 0 && h.perTryDeadline < next) next = h.perTryDeadline;
+      if (h.routeDeadline !== 0 && h.routeDeadline < next) next = h.routeDeadline;
+      if (h.perTryDeadline === 0 && h.routeDeadline === 0) this.live.remove(h);
+    });
     if (next !== Infinity && next < this.armedAt) this.arm(next);
-  }
-
-  /** One stream of the fire() walk: runs its due timeouts and notes its next deadline. */
-  checkDue(h: StreamDeadlineHolder): void {
-    const now = this.now;
-    if (h.perTryDeadline !== 0 && h.perTryDeadline <= now) {
-      h.perTryDeadline = 0;
-      h.perTryTimeout();
-    }
-    if (h.routeDeadline !== 0 && h.routeDeadline <= now) {
-      h.routeDeadline = 0;
-      h.routeTimeout();
-    }
-    // A timeout may have started a retry with a new per-try deadline: it counts for the next arming.
-    if (h.perTryDeadline !== 0 && h.perTryDeadline < this.next) this.next = h.perTryDeadline;
-    if (h.routeDeadline !== 0 && h.routeDeadline < this.next) this.next = h.routeDeadline;
-    if (h.perTryDeadline === 0 && h.routeDeadline === 0) this.live.remove(h);
   }
 }
 
 function fire(d: StreamDeadlines): void {
   d.fire();
-}
-
-function checkDue(h: StreamDeadlineHolder, d: StreamDeadlines): void {
-  d.checkDue(h);
 }
 
 /** The process's stream deadlines. */
