@@ -39,6 +39,8 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   private responseStarted = false;
   private keepAlive = true;
   private chunkedRequest = false;
+  /** The request's body is still being sent: an early response must not free the connection for another request. */
+  private requestOpen = false;
   private drainWanted = false;
   /** The socket was handed over for a tunnel: its bytes are no longer this connection's. */
   private detached = false;
@@ -79,6 +81,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     // Concatenation, not template literals: those convert each array element with ToString.
     for (let i = 0; i < headers.length; i += 2) head += headers[i]! + ': ' + headers[i + 1]! + '\r\n';
     this.chunkedRequest = false;
+    this.requestOpen = !framing.endStream;
     if (framing.endStream) {
       if (framing.contentLength === 0 && method !== 'GET' && method !== 'HEAD') head += 'content-length: 0\r\n';
     } else if (framing.contentLength >= 0) head += `content-length: ${framing.contentLength}\r\n`;
@@ -102,6 +105,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   }
 
   sendEnd(_trailers: string[] | undefined): void {
+    this.requestOpen = false;
     // Request trailers are dropped on HTTP/1.1 upstreams (few servers accept them).
     if (this.chunkedRequest) this.socket.write('0\r\n\r\n', 'latin1');
   }
@@ -167,7 +171,9 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     if (!ex || !this.responseStarted) return;
     this.exchange = null;
     ex.onResponseComplete(trailers);
-    if (this.keepAlive && !this.closed) {
+    // An upstream may answer before reading the whole body (RFC 9112 §9.3): the rest will never be
+    // sent, so the connection is mid-message and the next request would land inside the old body.
+    if (this.keepAlive && !this.closed && !this.requestOpen) {
       this.idleSince = Date.now();
       // The last body chunk may have paused reads for backpressure; an idle connection must read
       // (to see the upstream close it), and the next request must see its response.

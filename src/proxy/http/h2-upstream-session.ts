@@ -5,7 +5,7 @@ import type { UpstreamExchange } from './h1-upstream-connection.js';
 import type { PoolStats, TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
 
 /** One request multiplexed on an upstream HTTP/2 connection. */
 class H2UpstreamRequest implements UpstreamRequest {
@@ -14,6 +14,8 @@ class H2UpstreamRequest implements UpstreamRequest {
   private trailers: string[] | undefined;
   private started = false;
   private finished = false;
+  /** The request body is still being sent. */
+  private requestOpen = false;
 
   constructor(
     private readonly session: H2Session,
@@ -42,6 +44,7 @@ class H2UpstreamRequest implements UpstreamRequest {
       return;
     }
     this.stream = s;
+    this.requestOpen = !framing.endStream;
     s.on('response', (h: http2.IncomingHttpHeaders, flags: number) => this.onResponse(h, flags));
     s.on('data', (chunk: Buffer) => {
       if (!this.finished) this.exchange.onResponseBody(chunk);
@@ -91,6 +94,9 @@ class H2UpstreamRequest implements UpstreamRequest {
     this.finished = true;
     this.session.release();
     this.exchange.onResponseComplete(this.trailers);
+    // A complete response before the whole request (RFC 9113 §8.1): the rest of the body will not
+    // be sent, so close our side rather than leave the stream half-open on the session.
+    if (this.requestOpen && this.stream !== undefined && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
   }
 
   private onClose(): void {
@@ -106,6 +112,7 @@ class H2UpstreamRequest implements UpstreamRequest {
   }
 
   sendEnd(trailers: string[] | undefined): void {
+    this.requestOpen = false;
     const s = this.stream;
     if (!s || s.destroyed) return;
     if (trailers && trailers.length > 0) {
