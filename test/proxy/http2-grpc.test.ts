@@ -95,6 +95,17 @@ test('nghttp speaks h2c with prior knowledge to an HTTP/1.1 upstream', async () 
   const body = JSON.parse(out.slice(out.lastIndexOf('{"upstream"'), out.lastIndexOf('}') + 1));
   assert.equal(body.url, '/h2c/path?x=1');
   assert.equal(body.headers['x-forwarded-proto'], 'http');
+  // A GET's stream ends with the response: no RST_STREAM after it.
+  assert.doesNotMatch(out, /recv RST_STREAM/);
+});
+
+test('HTTP/2 cookie crumbs reach an HTTP/1.1 upstream as one Cookie field', async () => {
+  const out = await nghttp(['-H', 'cookie: a=1', '-H', 'cookie: b=2', `http://127.0.0.1:${plainPort}/cookies`]);
+  assert.match(out, /"upstream"/);
+  const seen = http1.requests.find((r) => r.url === '/cookies')!;
+  const cookies = seen.rawHeaders.filter((_, i) => i % 2 === 0 && seen.rawHeaders[i]!.toLowerCase() === 'cookie');
+  assert.equal(cookies.length, 1);
+  assert.equal(seen.headers.cookie, 'a=1; b=2');
 });
 
 test('curl negotiates HTTP/2 over TLS with ALPN, and HTTP/1.1 still works on the same port', async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 /** A loopback HTTP/1.1 server for tests; the handler decides the behaviour. */
 export interface TestUpstream {
   port: number;
-  requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }>;
+  requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; rawHeaders: string[]; body: string }>;
   close(): Promise<void>;
 }
 
@@ -15,7 +15,7 @@ export async function startUpstream(name: string, handler?: (req: http.IncomingM
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
-      requests.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      requests.push({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders, body });
       if (handler) return handler(req, res, body);
       res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': name });
       res.end(JSON.stringify({ upstream: name, method: req.method, url: req.url, headers: req.headers, body }));

@@ -141,11 +141,18 @@ export class H2DownstreamServer {
       return;
     }
     const list: string[] = [];
+    let cookie: string | undefined;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.charCodeAt(0) === 0x3a || name === 'host') continue;
+      if (name === 'cookie') {
+        // HTTP/2 may split Cookie into crumbs; they are one field again before any HTTP/1.1 hop (RFC 9113 §8.2.3).
+        cookie = cookie === undefined ? raw[i + 1]! : `${cookie}; ${raw[i + 1]!}`;
+        continue;
+      }
       list.push(name, raw[i + 1]!);
     }
+    if (cookie !== undefined) list.push('cookie', cookie);
     const req: RequestHead = {
       method,
       path,
