@@ -3,9 +3,12 @@ import type { Socket } from 'node:net';
 import type { DownstreamResponder } from './downstream-responder.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { HttpStream } from './http-stream.js';
+import { PrematureResetGuard } from './premature-resets.js';
 import type { RequestHead } from './request-head.js';
+// The module binding: the global `performance` is a lazy getter.
+import { performance } from 'node:perf_hooks';
 
-const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2); the stream already drops hop-by-hop ones, these are belt and braces. */
 const FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
@@ -94,6 +97,7 @@ class H2Responder implements DownstreamResponder {
 export class H2DownstreamServer {
   private readonly server: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly resetGuards = new WeakMap<http2.Http2Session, PrematureResetGuard>();
 
   constructor(
     private readonly ctx: () => HttpListenerContext,
@@ -122,6 +126,7 @@ export class H2DownstreamServer {
 
   private onSession(session: http2.ServerHttp2Session): void {
     this.sessions.add(session);
+    this.resetGuards.set(session, new PrematureResetGuard());
     this.ctx().stats.downstreamConnections++;
     const idle = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
     if (idle > 0) session.setTimeout(idle, () => session.close());
@@ -177,8 +182,17 @@ export class H2DownstreamServer {
       h2.on('data', (chunk: Buffer) => stream.onRequestBody(chunk));
       h2.on('end', () => stream.onRequestEnd(trailers));
     }
+    const opened = performance.now();
+    // Captured now: a closed stream no longer knows its session.
+    const session = h2.session;
     h2.on('close', () => {
-      if (!stream.done) stream.onDownstreamReset();
+      const reset = !stream.done;
+      if (reset) stream.onDownstreamReset();
+      if (session && this.resetGuards.get(session)?.onStreamClosed(reset, performance.now() - opened) && !session.destroyed) {
+        ctx.stats.protocolErrors++;
+        session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+        session.destroy();
+      }
     });
     h2.on('error', () => undefined);
     stream.start();
