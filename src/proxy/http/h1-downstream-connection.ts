@@ -22,6 +22,13 @@ export interface DownstreamConnectionOwner {
 /** Bodies up to this size are written together with the head as one string. */
 const SMALL_BODY = 16 * 1024;
 
+/**
+ * After the proxy half-closes a connection (its last response, an error, a drain), the peer gets
+ * this long to close its side before the socket is destroyed: a client that never closes must not
+ * hold a descriptor for ever (Envoy's delayed_close_timeout, 1 s by default).
+ */
+const DELAYED_CLOSE_MS = 1000;
+
 /** Resuming a parse from inside a response completion nests; past this depth it continues on the next turn. */
 const MAX_RESUME_DEPTH = 8;
 
@@ -117,9 +124,22 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private writeErrorAndClose(status: number, reason: string): void {
     if (this.closed || this.socket.destroyed) return;
     const body = `${reason}\n`;
-    this.socket.end(`HTTP/1.1 ${statusLine(status)}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`, 'latin1');
-    this.deadline = 0;
+    this.endConnection(`HTTP/1.1 ${statusLine(status)}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+  }
+
+  /**
+   * Half-closes after `last` (if any). Until every byte is out, a peer that stops reading gets the
+   * stream idle timeout; once the FIN has gone, the delayed-close deadline cuts off a peer that keeps
+   * its side open.
+   */
+  private endConnection(last?: string): void {
     this.closed = true;
+    this.refreshTimer(this.ctx().hcm.streamIdleTimeout);
+    this.socket.once('finish', () => {
+      if (!this.socket.destroyed) this.deadline = performance.now() + DELAYED_CLOSE_MS;
+    });
+    if (last === undefined) this.socket.end();
+    else this.socket.end(last, 'latin1');
   }
 
   onHead(head: H1Head): void {
@@ -332,9 +352,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.stream = null;
     this.responding = false;
     if (this.closeAfterResponse || (stream && !stream.requestComplete)) {
-      this.closed = true;
-      this.deadline = 0;
-      this.socket.end();
+      this.endConnection();
       return;
     }
     this.waitingForHead = true;
@@ -368,12 +386,14 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
 
   /** The connection's deadline passed: a slow head, an idle keep-alive, or a stalled stream. */
   onDeadline(): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // The peer did not close its side within the delayed-close time.
+      this.socket.destroy();
+      return;
+    }
     if (this.waitingForHead) {
-      if (this.parser.isIdle()) {
-        this.closed = true;
-        this.socket.end();
-      } else this.writeErrorAndClose(408, 'request header timeout');
+      if (this.parser.isIdle()) this.endConnection();
+      else this.writeErrorAndClose(408, 'request header timeout');
       return;
     }
     const stream = this.stream;
@@ -418,11 +438,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   drain(): void {
     this.draining = true;
     this.closeAfterResponse = true;
-    if (!this.stream && !this.closed) {
-      this.closed = true;
-      this.deadline = 0;
-      this.socket.end();
-    }
+    if (!this.stream && !this.closed) this.endConnection();
   }
 
 }
