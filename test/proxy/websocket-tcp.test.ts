@@ -11,6 +11,9 @@ let wsServer: http.Server;
 let wsPort: number;
 let tcpEcho: net.Server;
 let tcpEchoPort: number;
+/** Answers only once the client has finished sending (half-close), as request/response TCP protocols do. */
+let replyAtEnd: net.Server;
+let halfClosePort: number;
 let proxy: RunningProxy;
 let httpPort: number;
 let tcpPort: number;
@@ -38,8 +41,15 @@ before(async () => {
   tcpEcho = net.createServer((s) => s.pipe(s));
   await new Promise<void>((r) => tcpEcho.listen(0, '127.0.0.1', r));
   tcpEchoPort = (tcpEcho.address() as net.AddressInfo).port;
+  replyAtEnd = net.createServer({ allowHalfOpen: true }, (s) => {
+    let bytes = 0;
+    s.on('data', (d: Buffer) => (bytes += d.length));
+    s.on('end', () => s.end(`received ${bytes} bytes`));
+  });
+  await new Promise<void>((r) => replyAtEnd.listen(0, '127.0.0.1', r));
   httpPort = await freePort();
   tcpPort = await freePort();
+  halfClosePort = await freePort();
   const tcpListener = {
     name: 'tcp',
     address: address(tcpPort),
@@ -47,8 +57,16 @@ before(async () => {
   };
   proxy = await startProxy(
     bootstrap(
-      [httpListener('http', httpPort, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'ws', timeout: '0s' } }]), { upgradeConfigs: [{ upgradeType: 'websocket' }] }), tcpListener],
-      [staticCluster('ws', [wsPort]), staticCluster('echo', [tcpEchoPort])],
+      [
+        httpListener('http', httpPort, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'ws', timeout: '0s' } }]), { upgradeConfigs: [{ upgradeType: 'websocket' }] }),
+        tcpListener,
+        {
+          name: 'tcp-half-close',
+          address: address(halfClosePort),
+          filterChains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: 'tcp2', cluster: 'reply-at-end' } }] }],
+        },
+      ],
+      [staticCluster('ws', [wsPort]), staticCluster('echo', [tcpEchoPort]), staticCluster('reply-at-end', [(replyAtEnd.address() as net.AddressInfo).port])],
     ),
   );
 });
@@ -57,6 +75,7 @@ after(async () => {
   await proxy?.stop();
   wsServer?.close();
   tcpEcho?.close();
+  replyAtEnd?.close();
 });
 
 /** Writes `payload` and resolves with what comes back once `done` says the answer is complete. */
@@ -100,4 +119,16 @@ test('a TCP listener proxies bytes both ways and reports its connections', async
   const metrics = (await proxy.get('/stats/prometheus')).body;
   assert.match(metrics, /istio_tcp_connections_opened_total\{[^}]*\} [1-9]/);
   assert.match(metrics, /istio_tcp_received_bytes_total\{[^}]*\} 10000(09|\d{2,})/);
+});
+
+test('a TCP client that half-closes still gets the answer sent after its FIN', async () => {
+  const s = net.connect({ port: halfClosePort, host: '127.0.0.1', allowHalfOpen: true });
+  await new Promise((r) => s.once('connect', r));
+  let got = '';
+  s.on('data', (d: Buffer) => (got += d.toString()));
+  const ended = new Promise((r) => s.once('end', r));
+  s.end('x'.repeat(100_000));
+  await ended;
+  assert.equal(got, 'received 100000 bytes');
+  s.destroy();
 });

@@ -55,6 +55,9 @@ export class TcpProxySession {
       flag: '-',
     };
     downstream.pause();
+    // A FIN from one side is passed on and the other direction keeps flowing (TCP half-close), as
+    // request/response protocols that end their request with a FIN need; pipe() forwards the FIN.
+    downstream.allowHalfOpen = true;
     const cluster = clusters.get(config.cluster);
     const host = cluster?.chooseHost(downstream.remoteAddress);
     if (!cluster || !host) {
@@ -67,6 +70,7 @@ export class TcpProxySession {
     this.record.upstreamHost = host.key;
     telemetry.onTcpOpen(this.record);
     const up = cluster.connectTcp(host);
+    up.allowHalfOpen = true;
     this.upstream = up;
     const timer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.model.connectTimeout);
     up.once(cluster.tcpReadyEvent, () => {
