@@ -16,8 +16,13 @@ export interface UpstreamExchange {
   onResponseComplete(trailers: string[] | undefined): void;
   /** One read from the upstream has been handled (a head held for batching can go now). */
   onUpstreamReadEnd(): void;
-  /** The connection failed mid-exchange; `responseStarted` tells whether any response byte was seen. */
-  onUpstreamReset(reason: string, responseStarted: boolean, reusedConnection: boolean): void;
+  /**
+   * The connection or stream failed mid-exchange; `responseStarted` tells whether any response byte
+   * was seen. `unprocessed`: the upstream did not process the request (an HTTP/2 stream it refused,
+   * a request never sent), or most likely did not (a reused keep-alive connection it had already
+   * closed), so the request may go again without a retry policy.
+   */
+  onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean): void;
 }
 
 /** What a connection tells its pool. */

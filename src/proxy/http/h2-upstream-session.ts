@@ -5,7 +5,7 @@ import type { UpstreamExchange } from './h1-upstream-connection.js';
 import type { PoolStats, TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** One request multiplexed on an upstream HTTP/2 connection. */
 class H2UpstreamRequest implements UpstreamRequest {
@@ -40,7 +40,8 @@ class H2UpstreamRequest implements UpstreamRequest {
       s = this.session.client!.request(out, { endStream: framing.endStream });
     } catch (err) {
       this.finished = true;
-      this.exchange.onUpstreamReset((err as Error).message, false, this.reused);
+      // Nothing was sent (the session is going away): the request can go on another connection.
+      this.exchange.onUpstreamReset((err as Error).message, false, true);
       return;
     }
     this.stream = s;
@@ -104,7 +105,10 @@ class H2UpstreamRequest implements UpstreamRequest {
     this.finished = true;
     this.session.release();
     const code = this.stream?.rstCode ?? 0;
-    this.exchange.onUpstreamReset(code ? `stream reset (code ${code})` : 'stream closed', this.started, this.reused);
+    // REFUSED_STREAM (also what a GOAWAY means for streams past its last id) promises the upstream
+    // did no work on the request (RFC 9113 §8.7).
+    const refused = code === NGHTTP2_REFUSED_STREAM;
+    this.exchange.onUpstreamReset(code ? `stream reset (code ${code})` : 'stream closed', this.started, refused || this.reused);
   }
 
   sendBody(chunk: Buffer): boolean {
@@ -192,24 +196,29 @@ export class H2Session {
       settings: { enablePush: false },
     });
     this.client = client;
+    // State of this session only: after a GOAWAY a newer session takes over while this one drains,
+    // and this one's events must not touch the newer one's state or waiting list.
+    let connected = false;
     const timer = setTimeout(() => client.destroy(new Error('connect timeout')), this.connectTimeout);
     client.once('connect', () => {
       clearTimeout(timer);
-      this.connected = true;
+      connected = true;
       this.stats.connectionsActive++;
+      if (this.client !== client) return;
+      this.connected = true;
       for (const ex of this.waiting.splice(0)) this.start(ex);
     });
     client.on('error', () => undefined);
     client.once('close', () => {
       clearTimeout(timer);
-      if (this.connected) this.stats.connectionsActive--;
+      if (connected) this.stats.connectionsActive--;
       else this.stats.connectFailures++;
-      const failed = this.waiting.splice(0);
-      const wasConnected = this.connected;
+      if (this.client !== client) return;
+      this.client = undefined;
       this.connected = false;
-      if (this.client === client) this.client = undefined;
-      for (const ex of failed) {
-        if (wasConnected) ex.onUpstreamReset('connection closed', false, false);
+      for (const ex of this.waiting.splice(0)) {
+        // These were waiting for the session and never sent.
+        if (connected) ex.onUpstreamReset('connection closed', false, true);
         else ex.onUpstreamConnectFailure('connect failed');
       }
     });

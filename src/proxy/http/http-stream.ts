@@ -376,7 +376,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.finish();
   }
 
-  onUpstreamReset(reason: string, responseStarted: boolean, reusedConnection: boolean): void {
+  onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean): void {
     if (this.phase === Phase.Done) return;
     this.clearPerTry();
     this.releaseHost();
@@ -387,8 +387,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       return;
     }
     if (!responseStarted && this.phase !== Phase.ResponseStreaming) {
-      // A keep-alive connection the upstream had already closed: the request never reached it.
-      if (reusedConnection && (!this.hasRequestBody || this.requestBody !== undefined) && this.attempts < 8) {
+      // The request never reached the upstream (a stale keep-alive connection, a refused stream): send it again.
+      if (unprocessed && (!this.hasRequestBody || this.requestBody !== undefined) && this.attempts < 8) {
         this.attempt();
         return;
       }
