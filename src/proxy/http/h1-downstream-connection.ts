@@ -29,6 +29,12 @@ const SMALL_BODY = 16 * 1024;
  */
 const DELAYED_CLOSE_MS = 1000;
 
+/**
+ * Bytes pipelined behind a request in flight wait in the parser; past this much the connection stops
+ * reading until that response is done, so a client cannot make the proxy hold all it sends.
+ */
+const PIPELINE_BUFFER_LIMIT = 64 * 1024;
+
 /** Resuming a parse from inside a response completion nests; past this depth it continues on the next turn. */
 const MAX_RESUME_DEPTH = 8;
 
@@ -98,6 +104,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       this.onParseError(err);
       return;
     }
+    // Reading resumes in resumeParsing() once the request in flight is answered.
+    if (this.parser.isPaused() && this.parser.bufferedBytes > PIPELINE_BUFFER_LIMIT) this.socket.pause();
     // The first bytes of a head start the slow-client clock (Envoy's request_headers_timeout).
     if (startsHead && this.waitingForHead && !this.closed) this.refreshTimer(this.ctx().hcm.requestHeadersTimeout);
   }

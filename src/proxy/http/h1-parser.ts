@@ -127,6 +127,11 @@ export class H1Parser {
     return this.paused;
   }
 
+  /** Bytes held for later: kept by pause(), or a partial head or line. */
+  get bufferedBytes(): number {
+    return this.buffered.length;
+  }
+
   /** True between messages: no partial head or body is pending. */
   isIdle(): boolean {
     return this.state === State.Head && this.buffered.length === 0;
