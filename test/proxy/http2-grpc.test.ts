@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -97,6 +98,35 @@ test('nghttp speaks h2c with prior knowledge to an HTTP/1.1 upstream', async () 
   assert.equal(body.headers['x-forwarded-proto'], 'http');
   // A GET's stream ends with the response: no RST_STREAM after it.
   assert.doesNotMatch(out, /recv RST_STREAM/);
+});
+
+test('an HTTP/2 path an HTTP/1.1 request line cannot carry is refused with a stream error', async () => {
+  const client = http2.connect(`http://127.0.0.1:${plainPort}`);
+  client.on('error', () => undefined);
+  const outcome = await new Promise<string>((resolve) => {
+    const s = client.request({ ':path': '/caf\u00e9' });
+    s.on('response', (h) => resolve(`status ${h[':status']}`));
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    s.end();
+  });
+  client.close();
+  assert.equal(outcome, 'ERR_HTTP2_STREAM_ERROR');
+  assert.equal(http1.requests.some((r) => r.url.startsWith('/caf')), false);
+  // The proxy lives on.
+  assert.equal((await curl(['--http2-prior-knowledge', `http://127.0.0.1:${plainPort}/after-refusal`])).status, 200);
+});
+
+test('an HTTP/2 CONNECT request is refused with a stream error and the proxy lives on', async () => {
+  const client = http2.connect(`http://127.0.0.1:${plainPort}`);
+  client.on('error', () => undefined);
+  const outcome = await new Promise<string>((resolve) => {
+    const s = client.request({ ':method': 'CONNECT', ':authority': 'example.com:443' });
+    s.on('response', (h) => resolve(`status ${h[':status']}`));
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+  });
+  client.close();
+  assert.equal(outcome, 'ERR_HTTP2_STREAM_ERROR');
+  assert.equal((await curl(['--http2-prior-knowledge', `http://127.0.0.1:${plainPort}/after-connect`])).status, 200);
 });
 
 test('HTTP/2 cookie crumbs reach an HTTP/1.1 upstream as one Cookie field', async () => {

@@ -9,6 +9,7 @@ import type { RequestHead } from './request-head.js';
 import { performance } from 'node:perf_hooks';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+const REQUEST_TARGET = /^[\x21-\x7e]+$/;
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2); the stream already drops hop-by-hop ones, these are belt and braces. */
 const FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
@@ -135,12 +136,15 @@ export class H2DownstreamServer {
   }
 
   private onStream(h2: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]): void {
+    // First: a stream closed with an error code emits 'error', and an unheard one would end the process.
+    h2.on('error', () => undefined);
     const ctx = this.ctx();
     ctx.stats.downstreamRequests++;
     const method = headers[':method'];
     const path = headers[':path'];
     const authority = headers[':authority'] ?? headers.host;
-    if (typeof method !== 'string' || typeof path !== 'string' || typeof authority !== 'string' || method === 'CONNECT') {
+    // The path must be one an HTTP/1.1 request line can carry (visible ASCII, as the H1 parser requires).
+    if (typeof method !== 'string' || typeof path !== 'string' || typeof authority !== 'string' || method === 'CONNECT' || !REQUEST_TARGET.test(path)) {
       ctx.stats.protocolErrors++;
       h2.close(NGHTTP2_PROTOCOL_ERROR);
       return;
@@ -194,7 +198,6 @@ export class H2DownstreamServer {
         session.destroy();
       }
     });
-    h2.on('error', () => undefined);
     stream.start();
   }
 
