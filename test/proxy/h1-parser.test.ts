@@ -120,6 +120,20 @@ test('Transfer-Encoding other than chunked last is refused in a request', () => 
   rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n', 400);
   rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n', 400);
   rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n', 400);
+  // Chunked last, but the body would still be gzip-coded after de-chunking.
+  rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 400);
+});
+
+test('a response under a transfer coding other than chunked is refused (502), identity reads until close', () => {
+  for (const te of ['gzip', 'gzip, chunked', 'deflate']) {
+    const { p } = parser('response');
+    assert.throws(() => p.execute(Buffer.from(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${te}\r\n\r\n`)), (err: unknown) => err instanceof HttpParseError && err.status === 502);
+  }
+  const { p, c } = parser('response');
+  p.execute(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: identity\r\n\r\nuntil close'));
+  p.finish();
+  assert.equal(c.heads[0]!.bodyUntilClose, true);
+  assert.deepEqual(c.bodies, ['until close']);
 });
 
 test('Transfer-Encoding in an HTTP/1.0 request is refused', () => {

@@ -436,10 +436,17 @@ export class H1Parser {
       if (head.versionMinor === 0 && this.kind === 'request') throw this.framingError('Transfer-Encoding in an HTTP/1.0 request');
       const codings = te.toLowerCase().split(',');
       const last = codings[codings.length - 1]!.trim();
-      for (let i = 0; i < codings.length - 1; i++) if (codings[i]!.trim() === 'chunked') throw this.framingError('chunked applied more than once');
+      for (let i = 0; i < codings.length - 1; i++) {
+        // Only chunked is decoded; a body still under another coding (gzip, ...) would be forwarded
+        // without its Transfer-Encoding, and the next hop would read the coded bytes as the body.
+        if (codings[i]!.trim() === 'chunked') throw this.framingError('chunked applied more than once');
+        throw this.framingError('unsupported transfer coding');
+      }
       if (last === 'chunked') head.chunked = true;
       else if (this.kind === 'request') throw this.framingError('Transfer-Encoding without chunked as the final coding');
-      else head.bodyUntilClose = true;
+      // A response may end its body by closing; "identity" (an obsolete name for no coding) changes nothing.
+      else if (last === 'identity') head.bodyUntilClose = true;
+      else throw this.framingError('unsupported transfer coding');
     } else if (cl !== undefined) {
       if (cl.length === 0 || cl.length > 16) throw this.framingError('invalid Content-Length');
       let n = 0;
