@@ -435,17 +435,17 @@ export class H1Parser {
       if (cl !== undefined) throw this.framingError('both Content-Length and Transfer-Encoding');
       if (head.versionMinor === 0 && this.kind === 'request') throw this.framingError('Transfer-Encoding in an HTTP/1.0 request');
       const codings = te.toLowerCase().split(',');
-      const last = codings[codings.length - 1]!.trim();
-      for (let i = 0; i < codings.length - 1; i++) {
-        // Only chunked is decoded; a body still under another coding (gzip, ...) would be forwarded
-        // without its Transfer-Encoding, and the next hop would read the coded bytes as the body.
-        if (codings[i]!.trim() === 'chunked') throw this.framingError('chunked applied more than once');
-        throw this.framingError('unsupported transfer coding');
+      // Only chunked is decoded: a body still under another coding (gzip, ...) would go on without its
+      // Transfer-Encoding, and the next hop would read the coded bytes as the body.
+      if (codings.length > 1) {
+        const chunkedTwice = codings.slice(0, -1).some((c) => c.trim() === 'chunked');
+        throw this.framingError(chunkedTwice ? 'chunked applied more than once' : 'unsupported transfer coding');
       }
-      if (last === 'chunked') head.chunked = true;
+      const coding = codings[0]!.trim();
+      if (coding === 'chunked') head.chunked = true;
       else if (this.kind === 'request') throw this.framingError('Transfer-Encoding without chunked as the final coding');
       // A response may end its body by closing; "identity" (an obsolete name for no coding) changes nothing.
-      else if (last === 'identity') head.bodyUntilClose = true;
+      else if (coding === 'identity') head.bodyUntilClose = true;
       else throw this.framingError('unsupported transfer coding');
     } else if (cl !== undefined) {
       if (cl.length === 0 || cl.length > 16) throw this.framingError('invalid Content-Length');
