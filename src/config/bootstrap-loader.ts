@@ -54,13 +54,14 @@ export function parseBootstrap(text: string, file: string): Bootstrap {
  */
 function parseDocumentText(text: string, file: string): unknown {
   const parsed = looksLikeJsonObject(text) ? parseJsonDocument(text) : undefined;
-  if (parsed !== undefined) {
-    if ('problem' in parsed) throw new ConfigErrors([new ConfigError(file, '(file)', `line ${parsed.problem.line}`, parsed.problem.message)]);
-    return parsed.value;
-  }
+  if (parsed !== undefined && 'problem' in parsed) throw new ConfigErrors([new ConfigError(file, '(file)', `line ${parsed.problem.line}`, parsed.problem.message)]);
+  if (parsed !== undefined && 'value' in parsed) return parsed.value;
   const { parseDocument } = loadYaml();
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
+    const jsonError = parsed?.syntaxError;
+    // Text meant as JSON: JSON's message, at the line YAML's parser found.
+    if (jsonError !== undefined) throw new ConfigErrors([new ConfigError(file, '(file)', `line ${doc.errors[0]!.linePos?.[0].line ?? '?'}`, `not valid JSON: ${jsonError}`)]);
     // The first few syntax errors say where; the rest are usually echoes of the first.
     throw new ConfigErrors(doc.errors.slice(0, 3).map((e) => new ConfigError(file, '(file)', `line ${e.linePos?.[0].line ?? '?'}`, e.message.split('\n')[0]!)));
   }

@@ -18,16 +18,16 @@ export function looksLikeJsonObject(text: string): boolean {
 
 /**
  * Parses JSON text, rejecting duplicate keys in any object with the line of the second one.
- * Undefined when the text is not valid JSON: the caller hands it to the YAML parser, which says
- * where the problem is (V8's JSON errors do not always give a position) and reads any text the
- * YAML path read before.
+ * `syntaxError` when the text is not valid JSON: the caller hands it to the YAML parser, which reads
+ * any text the YAML path read before and says on which line a problem is (V8's JSON errors do not
+ * always give a position); JSON's own message is the clearer one to show with that line.
  */
-export function parseJsonDocument(text: string): { value: unknown } | { problem: JsonProblem } | undefined {
+export function parseJsonDocument(text: string): { value: unknown } | { problem: JsonProblem } | { syntaxError: string } {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
-    return undefined;
+  } catch (err) {
+    return { syntaxError: (err as Error).message };
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate) return { problem: { line: lineAt(text, duplicate.offset), message: `duplicate key "${duplicate.key}"` } };

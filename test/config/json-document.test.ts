@@ -13,7 +13,8 @@ test('keys are compared per object and decoded; strings with braces, quotes and 
 
 test('a duplicate key is a problem on its line; text that is not JSON is left to the YAML parser', () => {
   assert.deepEqual(parseJsonDocument('{"a": [1, 2]}'), { value: { a: [1, 2] } });
-  assert.equal(parseJsonDocument('{\n"a": 1,\n"b": }'), undefined);
+  const bad = parseJsonDocument('{\n"a": 1,\n"b": }');
+  assert.ok('syntaxError' in bad && /JSON|Unexpected/.test(bad.syntaxError), JSON.stringify(bad));
   const dup = parseJsonDocument('{\n"a": 1,\n\n"a": 2}');
   assert.ok(dup !== undefined && 'problem' in dup && dup.problem.line === 4 && /duplicate key "a"/.test(dup.problem.message), JSON.stringify(dup));
 });
