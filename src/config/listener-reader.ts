@@ -157,6 +157,8 @@ export function readListener(r: FieldReader): Listener {
     filterChains,
     connectionBalanceConfig: { balancer },
     perConnectionBufferLimitBytes: r.int('perConnectionBufferLimitBytes', 1024 * 1024, 1024),
+    // Envoy's default: a connection that sends nothing cannot hold a descriptor for ever.
+    listenerFiltersTimeout: r.duration('listenerFiltersTimeout', 15_000),
   };
   r.done();
   return listener;

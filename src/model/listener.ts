@@ -76,4 +76,9 @@ export interface Listener {
   filterChains: FilterChain[];
   connectionBalanceConfig: ConnectionBalanceConfig;
   perConnectionBufferLimitBytes: number;
+  /**
+   * How long an accepted connection may take to send the first bytes the listener inspects (TLS or
+   * plaintext, HTTP/2 preface or HTTP/1.1); past it the socket is closed. Milliseconds, 0 = never.
+   */
+  listenerFiltersTimeout: number;
 }

@@ -16,6 +16,8 @@ const BIG = 8 * 1024 * 1024;
 let upstream: TestUpstream;
 let proxy: RunningProxy;
 let port: number;
+/** A second listener with a short listener filters timeout. */
+let quietPort: number;
 
 before(async () => {
   upstream = await startUpstream('u', (req, res) => {
@@ -25,7 +27,11 @@ before(async () => {
     } else res.end('ok');
   });
   port = await freePort();
-  proxy = await startProxy(bootstrap([httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'u' } }]))], [staticCluster('u', [upstream.port])]));
+  quietPort = await freePort();
+  const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'u' } }]);
+  proxy = await startProxy(
+    bootstrap([httpListener('h', port, routes), { ...httpListener('quiet', quietPort, routes), listenerFiltersTimeout: '300ms' }], [staticCluster('u', [upstream.port])]),
+  );
 });
 
 after(async () => {
@@ -103,4 +109,26 @@ test('a slow reader of a large final response still receives every byte', async 
   });
   assert.match(head, /^HTTP\/1\.1 200 /);
   assert.equal(bytes, BIG);
+});
+
+test('a connection that never sends a byte is closed after the listener filters timeout', async () => {
+  const socket = net.connect(quietPort, '127.0.0.1');
+  socket.on('error', () => undefined);
+  const started = Date.now();
+  const closedAfter = await new Promise<number>((resolve) => {
+    socket.on('close', () => resolve(Date.now() - started));
+    setTimeout(() => resolve(-1), 5000);
+  });
+  socket.destroy();
+  assert.ok(closedAfter >= 250 && closedAfter < 3000, `closed after ${closedAfter} ms`);
+  // A connection that speaks in time is served as usual.
+  const reply = await new Promise<string>((resolve) => {
+    const s = net.connect(quietPort, '127.0.0.1');
+    let got = '';
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => (got += d));
+    s.on('close', () => resolve(got));
+    s.write('GET /in-time HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n');
+  });
+  assert.match(reply, /^HTTP\/1\.1 200 /);
 });

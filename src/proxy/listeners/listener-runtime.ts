@@ -80,7 +80,13 @@ export class ListenerRuntime {
       return;
     }
     // Mixed TLS and plaintext (PERMISSIVE), or HTTP codec AUTO: look at the first bytes.
+    const sniffTimeout = this.model.listenerFiltersTimeout;
+    if (sniffTimeout > 0) socket.setTimeout(sniffTimeout, destroySilentSocket);
     socket.once('data', (first: Buffer) => {
+      if (sniffTimeout > 0) {
+        socket.setTimeout(0);
+        socket.removeListener('timeout', destroySilentSocket);
+      }
       // Whoever takes the socket next (TLS, nghttp2, the HTTP/1.1 codec, a TCP pipe) resumes reading its own way.
       socket.pause();
       if (hasTls && first[0] === TLS_HANDSHAKE) {
@@ -226,6 +232,11 @@ export class ListenerRuntime {
   get liveConnections(): number {
     return this.live.size + this.chains.reduce((n, c) => n + (c.h2?.sessionCount ?? 0), 0);
   }
+}
+
+/** A connection sent nothing within the listener filters timeout (a 'timeout' listener: `this` is the socket). */
+function destroySilentSocket(this: Socket): void {
+  this.destroy();
 }
 
 function startsLikePreface(first: Buffer): boolean {
