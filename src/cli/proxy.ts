@@ -19,7 +19,8 @@ const USAGE = `usage: bulwark proxy --config FILE [--concurrency N] [--drain-tim
   --keyd STATE_DIR        sign with keys in keyd's custody (pkcs11 key provider) from that state directory
   --insecure-memory-keys  allow private keys in proxy memory (development only)
 
-SIGHUP reloads the config file; an invalid file is reported and the running config stays.`;
+SIGHUP reloads the config file; an invalid file is reported and the running config stays.
+SIGUSR1 (or POST /reopen_logs on the admin port) reopens the access log files after log rotation.`;
 
 /** `bulwark proxy`: runs a sidecar or gateway proxy from a static config file. */
 export async function run(args: string[]): Promise<number> {
@@ -93,6 +94,8 @@ export async function run(args: string[]): Promise<number> {
     const certificates = new CertificateWatcher(() => reload('certificate files changed'));
     certificates.watch(certificateFiles(bootstrap.staticResources));
     process.on('SIGHUP', () => reload('SIGHUP'));
+    // Log rotation, as Envoy does it: the rotated files are reopened by path.
+    process.on('SIGUSR1', () => supervisor.reopenLogs());
     process.once('SIGTERM', () => void supervisor.shutdown('SIGTERM', drainMs));
     process.once('SIGINT', () => void supervisor.shutdown('SIGINT', drainMs));
     supervisor.start().catch((err: unknown) => {

@@ -5,6 +5,7 @@ import type { HttpListenerContext } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
 import { headerValue } from './http/request-head.js';
 import type { TcpSessionRecord } from './listeners/tcp-proxy.js';
+import { proxyLog } from './proxy-log.js';
 import type { AccessLogSink } from './stream-telemetry.js';
 
 /** Writes each finished request or connection to the access logs its listener names. */
@@ -76,6 +77,17 @@ class ProxyAccessLog implements AccessLogSink {
   private countDrop(): void {
     this.dropped++;
     this.metrics.accessLogDroppedLines.inc();
+  }
+
+  /** Opens every log file again by path, after log rotation moved them; a failure is logged and the old file kept. */
+  reopen(): void {
+    for (const [path, logger] of this.loggers) {
+      try {
+        logger.reopen();
+      } catch (err) {
+        proxyLog('error', 'access log could not be reopened; still writing to the old file', { path, error: (err as Error).message });
+      }
+    }
   }
 
   /** Flushes every log, for shutdown. */

@@ -20,6 +20,7 @@ export class ProxyHost {
   /** Connections counted by listener runtimes that a reload replaced. */
   private acceptedBefore = 0;
   private readonly telemetry: StreamTelemetry;
+  private readonly accessLog: ReturnType<typeof createAccessLog>;
 
   constructor(readonly settings: WorkerSettings) {
     this.registry = new MetricsRegistry({ worker: String(settings.workerIndex) });
@@ -33,8 +34,14 @@ export class ProxyHost {
         }
       },
     };
-    this.telemetry = new StreamTelemetry(this.registry, { workload: settings.nodeId, cluster: settings.nodeCluster }, createAccessLog(this.proxyMetrics), createTracePropagator());
+    this.accessLog = createAccessLog(this.proxyMetrics);
+    this.telemetry = new StreamTelemetry(this.registry, { workload: settings.nodeId, cluster: settings.nodeCluster }, this.accessLog, createTracePropagator());
     this.runtime = new ProxyRuntime(settings.regexEngine, keyPolicy, this.telemetry, proxyLog, (listener, reason) => this.proxyMetrics.listenerTlsFailure(listener, reason));
+  }
+
+  /** Opens the access log files again by path (after log rotation moved them). */
+  reopenAccessLogs(): void {
+    this.accessLog.reopen();
   }
 
   /** Applies a snapshot; on failure the last good config keeps serving and the error is returned. */

@@ -6,4 +6,6 @@ export interface ProxySupervisor {
   /** Applies a new bootstrap; resolves to an error message when it was rejected (the old one stays). */
   reload(next: Bootstrap): Promise<string | undefined>;
   shutdown(why: string, drainMs?: number): Promise<void>;
+  /** Opens every access log file again by path, in every worker (log rotation: SIGUSR1, /reopen_logs). */
+  reopenLogs(): void;
 }

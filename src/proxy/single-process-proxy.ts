@@ -42,6 +42,7 @@ export class SingleProcessProxy implements ProxySupervisor {
         isReady: () => this.ready && !this.draining,
         listenerPorts: () => this.binder.ports(),
         quit: () => void this.shutdown('admin /quitquitquit'),
+        reopenLogs: () => this.reopenLogs(),
       });
       const port = await this.admin.listen(this.bootstrap.admin.address.socketAddress.address, this.bootstrap.admin.address.socketAddress.portValue);
       proxyLog('info', 'admin listening', { port });
@@ -78,6 +79,10 @@ export class SingleProcessProxy implements ProxySupervisor {
   }
 
   /** Graceful: stop accepting, let in-flight requests finish (up to drainMs), then exit. */
+  reopenLogs(): void {
+    this.host.reopenAccessLogs();
+  }
+
   async shutdown(why: string, drainMs = 5_000): Promise<void> {
     if (this.draining) return;
     this.draining = true;

@@ -11,8 +11,16 @@ import { FdSink, type ChunkSink } from './chunk-sink.js';
 export class AccessLogger {
   private readonly writer: BufferedLineWriter;
 
-  constructor(sink: ChunkSink, options: LineWriterOptions = {}) {
+  constructor(
+    private readonly sink: ChunkSink,
+    options: LineWriterOptions = {},
+  ) {
     this.writer = new BufferedLineWriter(sink, options);
+  }
+
+  /** Opens the log file again by path (log rotation); stdout and stderr stay as they are. */
+  reopen(): void {
+    this.sink.reopen?.();
   }
 
   /** Opens the model's access log entry (a file path, or "/dev/stdout"). */

@@ -5,6 +5,8 @@ export interface ChunkSink {
   write(data: Buffer, done: (err: Error | null) => void): void;
   /** Releases the sink (closes a file it opened; leaves stdout open). */
   close(): void;
+  /** Opens its file again by path (after log rotation moved it); the next batch goes to the new file. */
+  reopen?(): void;
 }
 
 const EAGAIN_RETRY_MS = 20;
@@ -16,39 +18,72 @@ const EAGAIN_RETRY_MS = 20;
  * such as EPIPE once the reader is gone, are handed to the writer.
  */
 export class FdSink implements ChunkSink {
+  /** A descriptor replaced by reopen() while a write to it was in flight: closed when that write ends. */
+  private retired: number | undefined;
+  private writing = false;
+
   private constructor(
-    private readonly fd: number,
-    private readonly ownsFd: boolean,
+    private fd: number,
+    /** The file this sink opened (and may reopen), or undefined for a descriptor it does not own. */
+    private readonly path: string | undefined,
   ) {}
 
   /** Opens a path for appending; "/dev/stdout" and "/dev/stderr" use the process's own descriptors. */
   static open(path: string): FdSink {
-    if (path === '/dev/stdout') return new FdSink(1, false);
-    if (path === '/dev/stderr') return new FdSink(2, false);
-    return new FdSink(openSync(path, 'a'), true);
+    if (path === '/dev/stdout') return new FdSink(1, undefined);
+    if (path === '/dev/stderr') return new FdSink(2, undefined);
+    return new FdSink(openSync(path, 'a'), path);
   }
 
   /** Wraps a descriptor the caller owns (e.g. one end of a pipe in a test). */
   static fromFd(fd: number): FdSink {
-    return new FdSink(fd, false);
+    return new FdSink(fd, undefined);
   }
 
   write(data: Buffer, done: (err: Error | null) => void): void {
-    this.writeFrom(data, 0, done);
+    this.writing = true;
+    this.writeFrom(this.fd, data, 0, (err) => {
+      this.writing = false;
+      this.closeRetired();
+      done(err);
+    });
   }
 
   close(): void {
-    if (this.ownsFd) closeSync(this.fd);
+    if (this.path !== undefined) closeSync(this.fd);
+    this.closeRetired();
   }
 
-  private writeFrom(buf: Buffer, offset: number, done: (err: Error | null) => void): void {
-    fsWrite(this.fd, buf, offset, buf.length - offset, null, (err, written) => {
+  /**
+   * Opens the path again, as log rotation expects (Envoy reopens on SIGUSR1 or /reopen_logs). A
+   * batch being written finishes in the old file, whose descriptor is closed after it; a path that
+   * cannot be opened keeps the old descriptor and throws.
+   */
+  reopen(): void {
+    if (this.path === undefined) return;
+    const next = openSync(this.path, 'a');
+    const old = this.fd;
+    this.fd = next;
+    // The batch in flight writes to the descriptor it started on: that one waits for it.
+    if (this.writing && this.retired === undefined) this.retired = old;
+    else closeSync(old);
+  }
+
+  private closeRetired(): void {
+    if (this.retired === undefined || this.writing) return;
+    closeSync(this.retired);
+    this.retired = undefined;
+  }
+
+  /** Writes buf[offset..] to `fd`; a partial write continues on the same descriptor, even after reopen(). */
+  private writeFrom(fd: number, buf: Buffer, offset: number, done: (err: Error | null) => void): void {
+    fsWrite(fd, buf, offset, buf.length - offset, null, (err, written) => {
       if (err !== null) {
-        if (err.code === 'EAGAIN') setTimeout(() => this.writeFrom(buf, offset, done), EAGAIN_RETRY_MS).unref();
+        if (err.code === 'EAGAIN') setTimeout(() => this.writeFrom(fd, buf, offset, done), EAGAIN_RETRY_MS).unref();
         else done(err);
         return;
       }
-      if (offset + written < buf.length) this.writeFrom(buf, offset + written, done);
+      if (offset + written < buf.length) this.writeFrom(fd, buf, offset + written, done);
       else done(null);
     });
   }

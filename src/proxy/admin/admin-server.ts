@@ -9,11 +9,13 @@ export interface AdminSource {
   listenerPorts(): Record<string, number>;
   /** Starts a graceful drain and exit. */
   quit(): void;
+  /** Opens the access log files again by path (log rotation). */
+  reopenLogs(): void;
 }
 
 const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** Envoy-style admin endpoints: /stats/prometheus, /config_dump, /ready, /healthz, /listeners, /quitquitquit. */
+/** Envoy-style admin endpoints: /stats/prometheus, /config_dump, /ready, /healthz, /listeners, /reopen_logs, /quitquitquit. */
 export class AdminServer {
   private readonly server: http.Server;
 
@@ -64,6 +66,16 @@ export class AdminServer {
       case '/listeners':
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(this.source.listenerPorts()));
+        return;
+      case '/reopen_logs':
+        if (req.method !== 'POST') {
+          res.writeHead(405, { allow: 'POST' });
+          res.end();
+          return;
+        }
+        this.source.reopenLogs();
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('OK\n');
         return;
       case '/quitquitquit':
         if (req.method !== 'POST') {

@@ -51,6 +51,9 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
     case 'drain':
       void drain(msg.ms);
       return;
+    case 'reopen-logs':
+      host.reopenAccessLogs();
+      return;
     case 'listen':
       return;
   }

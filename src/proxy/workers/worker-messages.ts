@@ -16,7 +16,8 @@ export type ToWorker =
   | { type: 'listen'; listener: string }
   | { type: 'conn'; listener: string }
   | { type: 'stats'; id: number }
-  | { type: 'drain'; ms: number };
+  | { type: 'drain'; ms: number }
+  | { type: 'reopen-logs' };
 
 /** Worker → primary. */
 export type FromWorker =

@@ -68,6 +68,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         isReady: () => !this.draining && this.slots.every((s) => s.ready && s.version === this.bootstrap.staticResources.version),
         listenerPorts: () => this.listenerPorts(),
         quit: () => void this.shutdown('admin /quitquitquit'),
+        reopenLogs: () => this.reopenLogs(),
       });
       const a = this.bootstrap.admin.address.socketAddress;
       const port = await this.admin.listen(a.address, a.portValue);
@@ -273,6 +274,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
       workers: this.slots.map((s) => ({ index: s.index, pid: s.worker.process.pid, ready: s.ready, version: s.version, activeConnections: s.activeConnections, lastError: s.lastError })),
       resources: redactKeys(this.bootstrap.staticResources),
     };
+  }
+
+  reopenLogs(): void {
+    for (const s of this.slots) this.send(s, { type: 'reopen-logs' });
   }
 
   async shutdown(why: string, drainMs = 5_000): Promise<void> {
