@@ -42,13 +42,18 @@ test('a file sink reopens its path: earlier bytes stay in the moved file, later 
   assert.equal(readFileSync(path, 'utf8'), 'five\n');
 });
 
-async function waitForFile(path: string, pattern: RegExp): Promise<string> {
+/** The file's text once it holds `count` lines with `tag` (each worker flushes on its own timer), or after 5 s. */
+async function waitForLines(path: string, tag: string, count: number): Promise<string> {
   const deadline = Date.now() + 5000;
   for (;;) {
     const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-    if (pattern.test(text) || Date.now() > deadline) return text;
+    if (linesWith(text, tag) >= count || Date.now() > deadline) return text;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+function linesWith(text: string, tag: string): number {
+  return text.split('\n').filter((l) => l.includes(`/${tag}/`)).length;
 }
 
 for (const concurrency of [1, 2]) {
@@ -66,22 +71,24 @@ for (const concurrency of [1, 2]) {
         for (let i = 0; i < requests; i++) assert.equal((await curl([`http://127.0.0.1:${port}/${tag}/${i}`])).status, 200);
       };
       await send('before');
-      await waitForFile(log, new RegExp(`/before/${requests - 1}"`));
+      // Every worker has written its lines before the file moves.
+      assert.equal(linesWith(await waitForLines(log, 'before', requests), 'before'), requests);
       renameSync(log, `${log}.1`);
       proxy.child.kill('SIGUSR1');
-      await new Promise((r) => setTimeout(r, 300));
+      // The primary passes the request on to each worker over IPC.
+      await new Promise((r) => setTimeout(r, 1000));
       await send('after-signal');
-      const second = await waitForFile(log, new RegExp(`/after-signal/${requests - 1}"`));
-      assert.equal(second.match(/after-signal/g)?.length, requests, 'every worker writes to the new file');
-      assert.doesNotMatch(second, /\/before\//);
-      assert.equal(readFileSync(`${log}.1`, 'utf8').match(/\/before\//g)?.length, requests);
+      const second = await waitForLines(log, 'after-signal', requests);
+      assert.equal(linesWith(second, 'after-signal'), requests, 'every worker writes to the new file');
+      assert.equal(linesWith(second, 'before'), 0);
+      assert.equal(linesWith(readFileSync(`${log}.1`, 'utf8'), 'before'), requests);
       renameSync(log, `${log}.2`);
       const res = await fetch(`http://127.0.0.1:${proxy.adminPort}/reopen_logs`, { method: 'POST' });
       assert.equal(res.status, 200);
-      await new Promise((r) => setTimeout(r, 300));
+      // The primary passes the request on to each worker over IPC.
+      await new Promise((r) => setTimeout(r, 1000));
       await send('after-admin');
-      const third = await waitForFile(log, new RegExp(`/after-admin/${requests - 1}"`));
-      assert.equal(third.match(/after-admin/g)?.length, requests);
+      assert.equal(linesWith(await waitForLines(log, 'after-admin', requests), 'after-admin'), requests);
     } finally {
       await proxy.stop();
       await upstream.close();
