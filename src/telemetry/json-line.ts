@@ -41,7 +41,8 @@ export function jsonStringBound(s: string | undefined): number {
 
 /** Strings at least this long are checked with one regex and copied natively; shorter ones byte by byte. (charCodeAt on a concatenated string, such as a traceparent, costs far more than the native copy.) */
 const NATIVE_COPY = 24;
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0100-\uffff]/;
+// Bytes above 0x7F go the slow way too: jsonString() keeps valid UTF-8 and escapes the rest.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0080-\uffff]/;
 
 /** A JSON string literal for `s` at `p`, spelled as jsonString() spells it; returns the end. */
 export function putJsonString(b: Buffer, p: number, s: string): number {
@@ -52,7 +53,7 @@ export function putJsonString(b: Buffer, p: number, s: string): number {
   b[p] = 0x22;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0xff) return p + writeLatin1(b, jsonString(s), p);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7f) return p + writeLatin1(b, jsonString(s), p);
     b[p + 1 + i] = c;
   }
   b[p + 1 + n] = 0x22;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,6 +118,18 @@ describe('access log lines', () => {
     assert.equal(parsed['path'], '/x?q=' + nasty);
     assert.equal(parsed['user_agent'], nasty);
     assert.equal(parsed['x_forwarded_for'], '"}');
+  });
+
+  test('wire bytes that are not UTF-8 are escaped, so every line stays valid UTF-8; UTF-8 ones are kept', () => {
+    // Header values and paths are wire bytes, one Latin-1 character each.
+    const notUtf8 = 'caf\u00e9 \u00ff';
+    const utf8 = Buffer.from('café ☃', 'utf8').toString('latin1');
+    const line = formatHttpAccessLog({ ...served, path: '/p/' + notUtf8, userAgent: utf8 });
+    const bytes = Buffer.from(line, 'latin1');
+    assert.ok(isUtf8(bytes), 'the line is valid UTF-8');
+    const parsed = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    assert.equal(parsed['path'], '/p/café ÿ', 'each stray byte reads as its Latin-1 character');
+    assert.equal(parsed['user_agent'], 'café ☃', 'valid UTF-8 is written as it came');
   });
 
   test('a TCP line carries bytes, duration, flags and peers', () => {
@@ -279,6 +292,8 @@ test('the data path encodes each HTTP line byte for byte as formatHttpAccessLog 
     { ...served, requestIdIsPlain: true, traceparentIsPlain: true },
     { ...served, requestIdIsPlain: true, traceparentIsPlain: true, requestId: '', traceparent: undefined },
     { ...served, path: '/x?q="quoted"\\back\u0001ctl', userAgent: 'ünïcode ☃ 🚀', xForwardedFor: undefined, requestId: '' },
+    // Wire bytes: short and long, valid UTF-8 and not.
+    { ...served, path: '/caf\u00e9', userAgent: Buffer.from('agent ☃ '.repeat(5), 'utf8').toString('latin1'), xForwardedFor: '\u00ff' },
     { ...served, responseCode: 0, upstreamServiceTimeMs: -1, durationMs: Infinity, traceparent: undefined, method: 'PURGE', path: '/' + 'p'.repeat(70_000) },
   ];
   const expected = records.map((r) => formatHttpAccessLog(r) + '\n').join('');
