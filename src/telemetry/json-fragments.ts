@@ -4,7 +4,8 @@
  */
 import { isUtf8 } from 'node:buffer';
 
-const SLOW_PATH = /["\\\u0000-\u001f\u0080-\uffff]/;
+/** Characters jsonString() must treat: quote, backslash, controls, and everything above 0x7F. */
+export const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f\u0080-\uffff]/;
 const WIDE = /[\u0100-\uffff]/;
 const HIGH_BYTE = /[\u0080-\u00ff]/g;
 
@@ -16,7 +17,7 @@ const HIGH_BYTE = /[\u0080-\u00ff]/g;
  * stays valid UTF-8 (strict JSON readers refuse a line with a stray 0xE9).
  */
 export function jsonString(s: string): string {
-  if (!SLOW_PATH.test(s)) return '"' + s + '"';
+  if (!NEEDS_JSON_ESCAPE.test(s)) return '"' + s + '"';
   if (WIDE.test(s)) return JSON.stringify(Buffer.from(s, 'utf8').toString('latin1'));
   const literal = JSON.stringify(s);
   return isUtf8(Buffer.from(s, 'latin1')) ? literal : literal.replace(HIGH_BYTE, escapeHighByte);

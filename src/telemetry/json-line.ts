@@ -8,7 +8,7 @@
  * spelled bytes, keys included, and a line is a handful of block copies plus the few values that change.
  */
 import { writeLatin1 } from '../util/buffer-text.js';
-import { isLoggedNumber, jsonNumberOrNull, jsonString, jsonStringOrNull } from './json-fragments.js';
+import { isLoggedNumber, jsonNumberOrNull, jsonString, jsonStringOrNull, NEEDS_JSON_ESCAPE } from './json-fragments.js';
 
 /** The line being written: bytes go to `room(n)` (the batch, with n bytes free at `pos`), then `pos` advances. */
 export interface LineBytes {
@@ -41,14 +41,12 @@ export function jsonStringBound(s: string | undefined): number {
 
 /** Strings at least this long are checked with one regex and copied natively; shorter ones byte by byte. (charCodeAt on a concatenated string, such as a traceparent, costs far more than the native copy.) */
 const NATIVE_COPY = 24;
-// Bytes above 0x7F go the slow way too: jsonString() keeps valid UTF-8 and escapes the rest.
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u0080-\uffff]/;
 
 /** A JSON string literal for `s` at `p`, spelled as jsonString() spells it; returns the end. */
 export function putJsonString(b: Buffer, p: number, s: string): number {
   const n = s.length;
   if (n >= NATIVE_COPY) {
-    return NEEDS_ESCAPE.test(s) ? p + writeLatin1(b, jsonString(s), p) : putPlainJsonString(b, p, s);
+    return NEEDS_JSON_ESCAPE.test(s) ? p + writeLatin1(b, jsonString(s), p) : putPlainJsonString(b, p, s);
   }
   b[p] = 0x22;
   for (let i = 0; i < n; i++) {

@@ -97,8 +97,8 @@ class H2Responder implements DownstreamResponder {
  */
 export class H2DownstreamServer {
   private readonly server: http2.Http2Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
-  private readonly resetGuards = new WeakMap<http2.Http2Session, PrematureResetGuard>();
+  /** Open sessions, each with its rapid-reset guard. */
+  private readonly sessions = new Map<http2.Http2Session, PrematureResetGuard>();
 
   constructor(
     private readonly ctx: () => HttpListenerContext,
@@ -126,8 +126,7 @@ export class H2DownstreamServer {
   }
 
   private onSession(session: http2.ServerHttp2Session): void {
-    this.sessions.add(session);
-    this.resetGuards.set(session, new PrematureResetGuard());
+    this.sessions.set(session, new PrematureResetGuard());
     this.ctx().stats.downstreamConnections++;
     const idle = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
     if (idle > 0) session.setTimeout(idle, () => session.close());
@@ -192,7 +191,7 @@ export class H2DownstreamServer {
     h2.on('close', () => {
       const reset = !stream.done;
       if (reset) stream.onDownstreamReset();
-      if (session && this.resetGuards.get(session)?.onStreamClosed(reset, performance.now() - opened) && !session.destroyed) {
+      if (session && this.sessions.get(session)?.onStreamClosed(reset, performance.now() - opened) && !session.destroyed) {
         ctx.stats.protocolErrors++;
         session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
         session.destroy();
@@ -203,7 +202,7 @@ export class H2DownstreamServer {
 
   /** Graceful drain: GOAWAY to every session, in-flight streams finish. */
   drain(): void {
-    for (const s of this.sessions) if (!s.closed) s.close();
+    for (const s of this.sessions.keys()) if (!s.closed) s.close();
   }
 
   get sessionCount(): number {
