@@ -12,7 +12,7 @@ import { HCM_FILTER, readAddress, readListener } from './listener-reader.js';
 import { readRouteConfiguration } from './route-reader.js';
 import { readSecret } from './tls-reader.js';
 
-/** Reads and validates a static bootstrap file (Envoy's bootstrap shape, camelCase, YAML or JSON). */
+/** Reads and validates a static bootstrap file (Envoy's bootstrap shape, camelCase or snake_case names, YAML or JSON). */
 export function loadBootstrapFile(file: string): Bootstrap {
   let text: string;
   try {
@@ -113,7 +113,8 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt, rejected: S
   node?.done();
   if (admin) {
     bootstrap.admin = { address: readAddress(admin.obj('address')) };
-    admin.ignore('accessLog');
+    // The admin server's own access log is not kept.
+    admin.ignore('accessLog', 'accessLogPath', 'profilePath');
     admin.done();
   }
   root.ignore('layeredRuntime', 'statsConfig');

@@ -93,12 +93,60 @@ function readLbConfigs(r: FieldReader, cluster: Cluster): void {
   }
 }
 
+function readCommonHttpProtocolOptions(r: FieldReader, cluster: Cluster): void {
+  const d = cluster.commonHttpProtocolOptions;
+  cluster.commonHttpProtocolOptions = {
+    idleTimeout: r.duration('idleTimeout', d.idleTimeout),
+    maxRequestsPerConnection: r.int('maxRequestsPerConnection', d.maxRequestsPerConnection),
+  };
+  r.done();
+}
+
+function readHttp2ProtocolOptions(r: FieldReader): NonNullable<Cluster['http2ProtocolOptions']> {
+  const options = { maxConcurrentStreams: r.optInt('maxConcurrentStreams', 1) };
+  // Flow-control windows and keepalive pings are left to node:http2's defaults.
+  r.ignore('initialStreamWindowSize', 'initialConnectionWindowSize', 'connectionKeepalive');
+  r.done();
+  return options;
+}
+
+const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+/**
+ * Envoy v3's place for a cluster's upstream protocol:
+ * `typedExtensionProtocolOptions["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]`, with
+ * `explicitHttpConfig` choosing HTTP/1.1 or HTTP/2 (Istio writes it this way).
+ */
+function readUpstreamHttpProtocolOptions(r: FieldReader, cluster: Cluster): void {
+  const extensions = r.optObj('typedExtensionProtocolOptions');
+  if (!extensions) return;
+  const options = extensions.optObj(HTTP_PROTOCOL_OPTIONS);
+  if (options) {
+    options.ignore('@type');
+    for (const unsupported of ['autoConfig', 'useDownstreamProtocolConfig']) {
+      if (options.has(unsupported)) options.fail(unsupported, 'is not supported: choose the upstream protocol with explicitHttpConfig');
+    }
+    const explicit = options.optObj('explicitHttpConfig');
+    if (explicit) {
+      const h2 = explicit.optObj('http2ProtocolOptions');
+      const h1 = explicit.optObj('httpProtocolOptions');
+      if (h2 && h1) explicit.fail('', 'exactly one of httpProtocolOptions, http2ProtocolOptions is allowed');
+      if (h2) cluster.http2ProtocolOptions = readHttp2ProtocolOptions(h2);
+      else if (h1) delete cluster.http2ProtocolOptions;
+      explicit.done();
+    }
+    const common = options.optObj('commonHttpProtocolOptions');
+    if (common) readCommonHttpProtocolOptions(common, cluster);
+    options.done();
+  }
+  extensions.done();
+}
+
 /** Reads a Cluster; Istio's DestinationRule defaults fill outlier detection when it is present. */
 export function readCluster(r: FieldReader): Cluster {
   r.ignore('@type');
   const name = r.nonEmptyStr('name');
-  const type = r.oneOf('type', ['STATIC', 'STRICT_DNS', 'EDS'] as const, 'STATIC');
-  const proto = r.optObj('commonHttpProtocolOptions');
+  const type = r.oneOf('type', ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS'] as const, 'STATIC');
   const cluster: Cluster = {
     name,
     type,
@@ -109,13 +157,11 @@ export function readCluster(r: FieldReader): Cluster {
     leastRequestLbConfig: { choiceCount: 2 },
     healthChecks: r.list('healthChecks', readHealthCheck),
     circuitBreakers: { thresholds: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 } },
-    commonHttpProtocolOptions: {
-      idleTimeout: proto ? proto.duration('idleTimeout', 3_600_000) : 3_600_000,
-      maxRequestsPerConnection: proto ? proto.int('maxRequestsPerConnection', 0) : 0,
-    },
+    commonHttpProtocolOptions: { idleTimeout: 3_600_000, maxRequestsPerConnection: 0 },
     perConnectionBufferLimitBytes: r.int('perConnectionBufferLimitBytes', 1024 * 1024, 1024),
   };
-  proto?.done();
+  const proto = r.optObj('commonHttpProtocolOptions');
+  if (proto) readCommonHttpProtocolOptions(proto, cluster);
   readLbConfigs(r, cluster);
   const la = r.optObj('loadAssignment');
   if (la) {
@@ -155,10 +201,8 @@ export function readCluster(r: FieldReader): Cluster {
     cb.done();
   }
   const h2 = r.optObj('http2ProtocolOptions');
-  if (h2) {
-    cluster.http2ProtocolOptions = { maxConcurrentStreams: h2.optInt('maxConcurrentStreams', 1) };
-    h2.done();
-  }
+  if (h2) cluster.http2ProtocolOptions = readHttp2ProtocolOptions(h2);
+  readUpstreamHttpProtocolOptions(r, cluster);
   const ts = r.optObj('transportSocket');
   if (ts) cluster.transportSocket = readUpstreamTls(ts);
   if (type === 'STATIC' && !cluster.loadAssignment) r.fail('loadAssignment', 'a STATIC cluster needs a loadAssignment');

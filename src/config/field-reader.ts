@@ -7,6 +7,10 @@ type Obj = Record<string, unknown>;
 /**
  * Reads one YAML/JSON object into typed values, tracking the field path so every
  * error names file, resource and field. Unknown fields are rejected: a typo must not pass silently.
+ *
+ * Readers ask for Envoy's camelCase names; the proto's snake_case name is accepted for each as well
+ * (`socket_address` for `socketAddress`), as Envoy's proto3 JSON/YAML parser does, so configs written
+ * for Envoy load unchanged. Errors name a field as the file spells it.
  */
 export class FieldReader {
   private readonly seen = new Set<string>();
@@ -25,7 +29,23 @@ export class FieldReader {
   }
 
   fieldPath(key: string): string {
-    return this.path ? `${this.path}.${key}` : key;
+    const spelled = this.spelling(key);
+    return this.path ? `${this.path}.${spelled}` : spelled;
+  }
+
+  /** The key as this object spells it: the camelCase name, or its snake_case form when only that is present. */
+  private spelling(key: string): string {
+    if (Object.hasOwn(this.value, key)) return key;
+    const snake = snakeCase(key);
+    return Object.hasOwn(this.value, snake) ? snake : key;
+  }
+
+  /** The key to read; a field given under both spellings is refused rather than one silently winning. */
+  private keyToRead(key: string): string {
+    const snake = snakeCase(key);
+    if (snake === key || !Object.hasOwn(this.value, snake)) return key;
+    if (Object.hasOwn(this.value, key)) this.fail(key, `is given twice, as "${key}" and as "${snake}"`);
+    return snake;
   }
 
   fail(key: string, reason: string): never {
@@ -33,18 +53,23 @@ export class FieldReader {
   }
 
   has(key: string): boolean {
-    return this.value[key] !== undefined && this.value[key] !== null;
+    const v = this.value[this.spelling(key)];
+    return v !== undefined && v !== null;
   }
 
   raw(key: string): unknown {
-    this.seen.add(key);
-    const v = this.value[key];
+    const k = this.keyToRead(key);
+    this.seen.add(k);
+    const v = this.value[k];
     return v === null ? undefined : v;
   }
 
-  /** Marks keys as accepted without reading them (e.g. "@type"). */
+  /** Marks keys as accepted without reading them (e.g. "@type"), under either spelling. */
   ignore(...keys: string[]): void {
-    for (const k of keys) this.seen.add(k);
+    for (const k of keys) {
+      this.seen.add(k);
+      this.seen.add(snakeCase(k));
+    }
   }
 
   str(key: string): string {
@@ -144,6 +169,21 @@ export class FieldReader {
       if (!this.seen.has(k)) this.fail(k, 'unknown field');
     }
   }
+}
+
+/**
+ * The proto field name behind a camelCase JSON name: `portValue` → `port_value`. A digit run joins
+ * the word before it (`http2ProtocolOptions`, `googleRe2`), except Envoy's `consecutive_5xx` fields.
+ */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()).replace(/(?<=[a-z])5xx/, '_5xx');
+}
+
+/** A shallow copy of an opaque typed config with snake_case keys in camelCase, for consumers that read camelCase. */
+export function camelCaseKeys(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out;
 }
 
 function isObject(v: unknown): v is Obj {

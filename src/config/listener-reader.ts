@@ -134,6 +134,23 @@ function readFilterChain(r: FieldReader, index: number): FilterChain {
   return chain;
 }
 
+/**
+ * Listener filters Envoy configs name for what every listener here does by itself: reading the TLS
+ * ClientHello (SNI, ALPN) and sniffing HTTP before a filter chain is chosen. Others are refused by
+ * name, so a config that relies on one (original_dst, proxy_protocol) fails to load rather than
+ * running without it.
+ */
+const BUILT_IN_LISTENER_FILTERS = ['envoy.filters.listener.tls_inspector', 'envoy.filters.listener.http_inspector'];
+
+function readListenerFilters(r: FieldReader): void {
+  r.list('listenerFilters', (f) => {
+    const name = f.nonEmptyStr('name');
+    if (!BUILT_IN_LISTENER_FILTERS.includes(name)) f.fail('name', `listener filter "${name}" is not supported (supported: ${BUILT_IN_LISTENER_FILTERS.join(', ')})`);
+    f.ignore('typedConfig');
+    f.done();
+  });
+}
+
 /** Reads a Listener; at least one filter chain, and the balancer named by connectionBalanceConfig. */
 export function readListener(r: FieldReader): Listener {
   r.ignore('@type');
@@ -160,6 +177,7 @@ export function readListener(r: FieldReader): Listener {
     // Envoy's default: a connection that sends nothing cannot hold a descriptor for ever.
     listenerFiltersTimeout: r.duration('listenerFiltersTimeout', 15_000),
   };
+  readListenerFilters(r);
   r.done();
   return listener;
 }

@@ -8,7 +8,7 @@ import type {
   TlsCertificate,
   UpstreamTlsContext,
 } from '../model/tls.js';
-import { FieldReader } from './field-reader.js';
+import { camelCaseKeys, FieldReader } from './field-reader.js';
 import { regexSyntaxError } from './regex-syntax.js';
 
 /** Reads Envoy's StringMatcher: exactly one of exact / prefix / suffix / contains / safeRegex. */
@@ -49,7 +49,7 @@ function readTlsCertificate(r: FieldReader): TlsCertificate {
   const provider = r.optObj('privateKeyProvider');
   if (provider) {
     const typed = provider.optObj('typedConfig');
-    cert.privateKeyProvider = { providerName: provider.nonEmptyStr('providerName'), typedConfig: typed ? (provider.raw('typedConfig') as Record<string, unknown>) : {} };
+    cert.privateKeyProvider = { providerName: provider.nonEmptyStr('providerName'), typedConfig: typed ? camelCaseKeys(provider.raw('typedConfig') as Record<string, unknown>) : {} };
     provider.done();
   }
   if ((cert.privateKey === undefined) === (cert.privateKeyProvider === undefined)) {

@@ -59,7 +59,12 @@ export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH';
 
 export interface Cluster {
   name: string;
-  type: 'STATIC' | 'STRICT_DNS' | 'EDS';
+  /**
+   * STATIC endpoints are IP addresses. A DNS cluster's endpoints name hosts, resolved on every new
+   * connection, so each endpoint is one host whatever its name resolves to: the same for STRICT_DNS
+   * and LOGICAL_DNS here.
+   */
+  type: 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
   connectTimeout: Milliseconds;
   lbPolicy: LbPolicy;
   /** Below this percentage of available hosts, balance across all hosts (Envoy's panic mode); 0 disables. */

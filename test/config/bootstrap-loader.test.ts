@@ -134,3 +134,116 @@ test('a TLS listener needs a certificate and client verification needs a CA', ()
       - name: envoy.filters.network.http_connection_manager`);
   assert.match(errorsOf(tls)[0]!, /needs tlsCertificates or tlsCertificateSdsSecretConfigs/);
 });
+
+/** GOOD with every camelCase field name in its proto snake_case form, as Envoy's own examples write them. */
+function snakeCased(yaml: string): string {
+  return yaml
+    .replace(/\b([a-z]+[A-Z][A-Za-z0-9]*)(?=:)/g, (k) => k.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()));
+}
+
+test('snake_case field names (Envoy\'s proto names) load into the same model as camelCase', () => {
+  const snake = snakeCased(GOOD);
+  assert.match(snake, /static_resources:/);
+  assert.match(snake, /port_value: 8080/);
+  assert.match(snake, /outlier_detection: \{\}/);
+  assert.deepEqual(parseBootstrap(snake, FILE), parseBootstrap(GOOD, FILE));
+});
+
+test('Envoy\'s own front-proxy example, with @type and the router filter, loads', () => {
+  const b = parseBootstrap(`
+static_resources:
+  listeners:
+  - name: listener_0
+    address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          codec_type: AUTO
+          route_config:
+            name: local_route
+            virtual_hosts:
+            - name: local_service
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                route: { cluster: service }
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config:
+              "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router
+  clusters:
+  - name: service
+    connect_timeout: 0.25s
+    type: STATIC
+    lb_policy: LEAST_REQUEST
+    outlier_detection: { consecutive_5xx: 3, base_ejection_time: 10s }
+    load_assignment:
+      cluster_name: service
+      endpoints:
+      - lb_endpoints:
+        - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 8080 } } }
+`, FILE);
+  const cluster = b.staticResources.clusters[0]!;
+  assert.equal(cluster.connectTimeout, 250);
+  assert.equal(cluster.lbPolicy, 'LEAST_REQUEST');
+  assert.equal(cluster.outlierDetection!.consecutive5xx, 3);
+  assert.equal(cluster.outlierDetection!.baseEjectionTime, 10_000);
+  assert.equal(b.staticResources.listeners[0]!.address.socketAddress.portValue, 10000);
+});
+
+test('a field given under both spellings is refused, and errors name fields as the file spells them', () => {
+  assert.deepEqual(errorsOf(GOOD.replace('lbPolicy: RING_HASH', 'lbPolicy: RING_HASH\n    lb_policy: RANDOM')), [
+    'gateway.yaml: cluster "items": lbPolicy: is given twice, as "lbPolicy" and as "lb_policy"',
+  ]);
+  assert.deepEqual(errorsOf(snakeCased(GOOD).replace('lb_policy: RING_HASH', 'lb_policy: RING_HAS')), [
+    'gateway.yaml: cluster "items": lb_policy: must be one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, got "RING_HAS"',
+  ]);
+});
+
+test('Envoy v3 upstream protocol options, built-in listener filters and the admin access log path load', () => {
+  const b = parseBootstrap(`
+admin:
+  access_log_path: /dev/null
+  address: { socket_address: { address: 127.0.0.1, port_value: 9901 } }
+static_resources:
+  listeners:
+  - name: in
+    address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
+    listener_filters:
+    - name: envoy.filters.listener.tls_inspector
+      typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.tcp_proxy
+        typed_config: { stat_prefix: tcp, cluster: grpc }
+  clusters:
+  - name: grpc
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        common_http_protocol_options: { idle_timeout: 30s }
+        explicit_http_config:
+          http2_protocol_options: { max_concurrent_streams: 50 }
+    load_assignment:
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 9000 } } } }] }]
+`, FILE);
+  const cluster = b.staticResources.clusters[0]!;
+  assert.deepEqual(cluster.http2ProtocolOptions, { maxConcurrentStreams: 50 });
+  assert.equal(cluster.commonHttpProtocolOptions.idleTimeout, 30_000);
+
+  const logical = parseBootstrap(GOOD.replace('lbPolicy: RING_HASH', 'lbPolicy: RING_HASH\n    type: LOGICAL_DNS').replace('address: 127.0.0.1, portValue: 9000', 'address: backend.internal, portValue: 9000'), FILE);
+  assert.equal(logical.staticResources.clusters[0]!.type, 'LOGICAL_DNS');
+
+  const withFilter = (name: string) => GOOD.replace('    filterChains:', `    listenerFilters: [{ name: ${name} }]\n    filterChains:`);
+  assert.doesNotThrow(() => parseBootstrap(withFilter('envoy.filters.listener.http_inspector'), FILE));
+  assert.deepEqual(errorsOf(withFilter('envoy.filters.listener.original_dst')), [
+    'gateway.yaml: listener "ingress": listenerFilters[0].name: listener filter "envoy.filters.listener.original_dst" is not supported (supported: envoy.filters.listener.tls_inspector, envoy.filters.listener.http_inspector)',
+  ]);
+  const auto = GOOD.replace('    outlierDetection: {}', '    typedExtensionProtocolOptions: { envoy.extensions.upstreams.http.v3.HttpProtocolOptions: { autoConfig: {} } }');
+  assert.deepEqual(errorsOf(auto), [
+    'gateway.yaml: cluster "items": typedExtensionProtocolOptions.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.autoConfig: is not supported: choose the upstream protocol with explicitHttpConfig',
+  ]);
+});
