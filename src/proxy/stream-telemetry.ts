@@ -5,6 +5,7 @@ import type { ProxyTelemetry } from './proxy-runtime.js';
 import { IstioMetrics, type RequestStream, type TcpStream, type WorkloadIdentity } from '../telemetry/istio-metrics.js';
 import type { MetricsRegistry } from '../telemetry/metrics-registry.js';
 import { newRequestId } from '../telemetry/request-id.js';
+import { grpcStatusForHttp } from './http/grpc-status.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -26,7 +27,9 @@ export type TracePropagator = (headers: string[]) => string | undefined;
  */
 export class StreamTelemetry implements ProxyTelemetry {
   readonly istio: IstioMetrics;
+  /** Bound streams per listener context, by cluster and peer; gRPC requests have their own (request_protocol differs). */
   private readonly httpStreams = new WeakMap<HttpListenerContext, Map<string, RequestStream>>();
+  private readonly grpcStreams = new WeakMap<HttpListenerContext, Map<string, RequestStream>>();
   private readonly tcpStreams = new Map<string, TcpStream>();
 
   constructor(
@@ -49,10 +52,12 @@ export class StreamTelemetry implements ProxyTelemetry {
 
   onHttpStream(stream: HttpStream, ctx: HttpListenerContext): void {
     const durationMs = performance.now() - stream.startTime;
-    let byKey = this.httpStreams.get(ctx);
+    const grpc = stream.isGrpc;
+    const streams = grpc ? this.grpcStreams : this.httpStreams;
+    let byKey = streams.get(ctx);
     if (byKey === undefined) {
       byKey = new Map();
-      this.httpStreams.set(ctx, byKey);
+      streams.set(ctx, byKey);
     }
     const cluster = stream.upstreamClusterName;
     const principal = stream.peerPrincipal;
@@ -60,18 +65,18 @@ export class StreamTelemetry implements ProxyTelemetry {
     let series = byKey.get(key);
     if (series === undefined) {
       const inbound = ctx.hcm.statPrefix.startsWith('inbound');
-      series = this.istio.requestStream(`${ctx.listenerName}|${ctx.hcm.statPrefix}|${key}`, {
+      series = this.istio.requestStream(`${ctx.listenerName}|${ctx.hcm.statPrefix}|${grpc ? 'grpc' : 'http'}|${key}`, {
         direction: inbound ? 'inbound' : 'outbound',
         peer: inbound ? { principal: principal || undefined } : {},
         destinationService: cluster || 'unknown',
         destinationServiceName: cluster || 'unknown',
         destinationServiceNamespace: 'unknown',
         connectionSecurityPolicy: inbound ? (principal ? 'mutual_tls' : 'none') : 'unknown',
-        requestProtocol: isGrpc(stream) ? 'grpc' : 'http',
+        requestProtocol: grpc ? 'grpc' : 'http',
       });
       byKey.set(key, series);
     }
-    series.record(stream.responseStatus, durationMs, stream.requestBytes, stream.responseBytes, stream.responseFlags);
+    series.record(stream.responseStatus, durationMs, stream.requestBytes, stream.responseBytes, stream.responseFlags, grpc ? grpcStatusOf(stream) : -1);
     this.accessLog?.logHttp(stream, ctx, durationMs);
   }
 
@@ -105,8 +110,12 @@ export class StreamTelemetry implements ProxyTelemetry {
   }
 }
 
-function isGrpc(stream: HttpStream): boolean {
-  const h = stream.head.headers;
-  for (let i = 0; i < h.length; i += 2) if (h[i] === 'content-type') return h[i + 1]!.startsWith('application/grpc');
-  return false;
+/**
+ * A gRPC request's status for metrics: what the response carried, else what its HTTP status means
+ * (an upstream that answered 503 without grpc-status); none when no response was sent.
+ */
+function grpcStatusOf(stream: HttpStream): number {
+  if (stream.grpcStatus >= 0) return stream.grpcStatus;
+  const status = stream.responseStatus;
+  return status === 0 || status === 200 ? -1 : grpcStatusForHttp(status);
 }

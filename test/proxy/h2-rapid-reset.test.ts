@@ -100,3 +100,43 @@ test('a client that sends many requests on one connection is not cut off', async
   assert.equal(client.destroyed || client.closed, false);
   client.close();
 });
+
+/** One HTTP/2 frame: 9-byte header (length, type, flags, stream id) and payload. */
+function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(9);
+  head.writeUIntBE(payload.length, 0, 3);
+  head[3] = type;
+  head[4] = flags;
+  head.writeUInt32BE(streamId, 5);
+  return Buffer.concat([head, payload]);
+}
+
+test('a burst of opened-and-reset streams in one write is sent away, and the streams queued behind the GOAWAY do not crash the proxy', async () => {
+  // GET / on http with :authority "localhost": static-table fields plus one literal without indexing.
+  const block = Buffer.from([0x82, 0x84, 0x86, 0x01, 0x09, ...Buffer.from('localhost')]);
+  const frames: Buffer[] = [Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), frame(4, 0, 0, Buffer.alloc(0))];
+  const cancel = Buffer.from([0, 0, 0, 8]);
+  for (let i = 0; i < 400; i++) {
+    const id = 1 + 2 * i;
+    frames.push(frame(1, 0x5, id, block), frame(3, 0, id, cancel));
+  }
+  const { connect } = await import('node:net');
+  const received = await new Promise<Buffer>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.concat(frames)));
+    const got: Buffer[] = [];
+    socket.on('data', (d) => got.push(d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(Buffer.concat(got)));
+    setTimeout(() => socket.destroy(), 3000);
+  });
+  // Walk the server's frames for a GOAWAY (type 7): its error code is the 4 bytes after last-stream-id.
+  let goaway: number | undefined;
+  for (let p = 0; p + 9 <= received.length; ) {
+    const length = received.readUIntBE(p, 3);
+    if (received[p + 3] === 7) goaway = received.readUInt32BE(p + 13);
+    p += 9 + length;
+  }
+  assert.equal(goaway, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  assert.equal(proxy.child.exitCode, null);
+  assert.equal((await curl(['--http2-prior-knowledge', `http://127.0.0.1:${port}/after-burst`])).status, 200);
+});

@@ -32,6 +32,8 @@ let grpcPort: number;
 let proxy: RunningProxy;
 let plainPort: number;
 let tlsPort: number;
+/** A port nothing listens on: the 'dead' cluster's only endpoint. */
+let deadPort: number;
 const pki = makePki();
 
 before(async () => {
@@ -59,7 +61,9 @@ before(async () => {
   plainPort = await freePort();
   tlsPort = await freePort();
   const server = pki.issue('gateway', 'DNS:localhost,DNS:gw.example.com');
+  deadPort = await freePort();
   const routes = routeConfig([
+    { match: { prefix: '/bulwark.test.v1.Pinger/', headers: [{ name: 'x-dead', presentMatch: true }] }, route: { cluster: 'dead' } },
     { match: { prefix: '/bulwark.test.v1.Pinger/' }, route: { cluster: 'grpc', timeout: '0s' } },
     { match: { prefix: '/' }, route: { cluster: 'h1' } },
   ]);
@@ -72,7 +76,7 @@ before(async () => {
   proxy = await startProxy(
     bootstrap(
       [httpListener('plain', plainPort, routes), httpListener('tls', tlsPort, routes, {}, tls)],
-      [staticCluster('h1', [http1.port]), staticCluster('grpc', [grpcPort], { http2ProtocolOptions: {} })],
+      [staticCluster('h1', [http1.port]), staticCluster('grpc', [grpcPort], { http2ProtocolOptions: {} }), staticCluster('dead', [deadPort], { http2ProtocolOptions: {} })],
     ),
     { extraArgs: ['--insecure-memory-keys'] },
   );
@@ -196,4 +200,45 @@ test('gRPC over TLS with ALPN h2 works end to end', async () => {
   const reply = await new Promise<PingReply>((resolve, reject) => client.Ping({ message: 'secure' }, (err, res) => (err ? reject(err) : resolve(res!))));
   assert.equal(reply.servedBy, 'grpc-server xfp=https');
   client.close();
+});
+
+test('a reply the proxy makes to a gRPC request is trailers-only: :status 200 with grpc-status and grpc-message', async () => {
+  const client = http2.connect(`http://127.0.0.1:${plainPort}`);
+  client.on('error', () => undefined);
+  const reply = await new Promise<{ headers: http2.IncomingHttpHeaders; ended: boolean }>((resolve, reject) => {
+    const s = client.request({ ':method': 'POST', ':path': '/bulwark.test.v1.Pinger/Ping', 'content-type': 'application/grpc', te: 'trailers', 'x-dead': '1' });
+    s.on('response', (headers, flags) => resolve({ headers, ended: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0 }));
+    s.on('error', reject);
+    s.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+  client.close();
+  assert.equal(reply.headers[':status'], 200);
+  assert.equal(reply.headers['content-type'], 'application/grpc');
+  assert.equal(reply.headers['grpc-status'], '14');
+  assert.match(String(reply.headers['grpc-message']), /^Service Unavailable: upstream_connect_failure/);
+  assert.equal(reply.ended, true);
+
+  // grpc-js reads it as UNAVAILABLE with the proxy's reason, not as a bare HTTP 503.
+  const pinger = new Pinger(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure()) as unknown as PingClient;
+  const md = new grpc.Metadata();
+  md.set('x-dead', '1');
+  const err = await new Promise<grpc.ServiceError>((resolve) => pinger.Ping({ message: 'x' }, md, (e) => resolve(e!)));
+  pinger.close();
+  assert.equal(err.code, grpc.status.UNAVAILABLE);
+  assert.match(err.details, /upstream_connect_failure/);
+});
+
+test('gRPC requests are counted with request_protocol grpc and the grpc_response_status they ended with', async () => {
+  const client = new Pinger(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure()) as unknown as PingClient;
+  await new Promise<void>((resolve, reject) => client.Ping({ message: 'counted' }, (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve) => client.Ping({ message: 'fail' }, () => resolve()));
+  client.close();
+  // A plain HTTP request to the same cluster is its own series, labelled http.
+  await curl(['-s', '-X', 'POST', '--http2-prior-knowledge', `http://127.0.0.1:${plainPort}/bulwark.test.v1.Pinger/Ping`]);
+  const stats = (await proxy.get('/stats/prometheus')).body;
+  const series = (labels: RegExp): string[] => stats.split('\n').filter((l) => l.startsWith('istio_requests_total{') && labels.test(l));
+  assert.equal(series(/destination_service="grpc".*request_protocol="grpc",response_code="200",grpc_response_status="0"/).length, 1, stats);
+  assert.equal(series(/destination_service="grpc".*request_protocol="grpc",response_code="200",grpc_response_status="7"/).length, 1);
+  assert.equal(series(/destination_service="dead".*request_protocol="grpc",response_code="200",grpc_response_status="14",response_flags="UF"/).length, 1);
+  assert.equal(series(/destination_service="grpc".*request_protocol="http",.*grpc_response_status=""/).length >= 1, true, series(/destination_service="grpc"/).join("\n"));
 });

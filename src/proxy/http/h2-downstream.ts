@@ -113,9 +113,6 @@ export class H2DownstreamServer {
       maxSendHeaderBlockLength: 256 * 1024,
     });
     this.server.on('session', (session) => this.onSession(session));
-    this.server.on('stream', (s: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) =>
-      this.onStream(s, headers, flags, raw),
-    );
     this.server.setTimeout(0);
   }
 
@@ -131,13 +128,27 @@ export class H2DownstreamServer {
     const idle = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
     if (idle > 0) session.setTimeout(idle, () => session.close());
     session.on('close', () => this.sessions.delete(session));
+    // Streams are taken from their session, not from the server's 'stream' event: a stream reset
+    // before its event runs has already forgotten its session, and still counts against it.
+    session.on('stream', (s: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) =>
+      this.onStream(session, s, headers, flags, raw),
+    );
     session.on('error', () => session.destroy());
   }
 
-  private onStream(h2: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]): void {
+  private onStream(session: http2.ServerHttp2Session, h2: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]): void {
     // First: a stream closed with an error code emits 'error', and an unheard one would end the process.
     h2.on('error', () => undefined);
     const ctx = this.ctx();
+    // The 'stream' event runs a tick after nghttp2 made the stream. A client that sent RST_STREAM
+    // in the same read (a rapid-reset burst) has closed it by then, and a closed stream will not
+    // emit 'close' again: it is counted as a reset here, and nobody is answered. A session sent
+    // away in between has nothing left to count.
+    if (session.destroyed) return;
+    if (h2.destroyed || h2.closed) {
+      this.onStreamClosed(session, true, 0, ctx);
+      return;
+    }
     ctx.stats.downstreamRequests++;
     const method = headers[':method'];
     const path = headers[':path'];
@@ -167,13 +178,13 @@ export class H2DownstreamServer {
       authority: authority.toLowerCase(),
       scheme: this.scheme,
       headers: list,
-      remoteAddress: h2.session?.socket?.remoteAddress ?? '',
+      remoteAddress: session.socket?.remoteAddress ?? '',
     };
     const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     const cl = headers['content-length'];
     const length = endStream ? 0 : cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1;
     const responder = new H2Responder(h2);
-    const stream = new HttpStream(ctx, req, responder, length, this.peerPrincipalOf(h2.session!.socket as Socket), undefined);
+    const stream = new HttpStream(ctx, req, responder, length, this.peerPrincipalOf(session.socket as Socket), undefined);
     responder.stream = stream;
     let trailers: string[] | undefined;
     h2.on('trailers', (t: http2.IncomingHttpHeaders) => {
@@ -186,18 +197,22 @@ export class H2DownstreamServer {
       h2.on('end', () => stream.onRequestEnd(trailers));
     }
     const opened = performance.now();
-    // Captured now: a closed stream no longer knows its session.
-    const session = h2.session;
     h2.on('close', () => {
       const reset = !stream.done;
       if (reset) stream.onDownstreamReset();
-      if (session && this.sessions.get(session)?.onStreamClosed(reset, performance.now() - opened) && !session.destroyed) {
-        ctx.stats.protocolErrors++;
-        session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
-      }
+      this.onStreamClosed(session, reset, performance.now() - opened, ctx);
     });
     stream.start();
+  }
+
+  /** Feeds the session's rapid-reset guard; a session that trips it is sent away with ENHANCE_YOUR_CALM. */
+  private onStreamClosed(session: http2.ServerHttp2Session, reset: boolean, livedMs: number, ctx: HttpListenerContext): void {
+    if (this.sessions.get(session)?.onStreamClosed(reset, livedMs) && !session.destroyed) {
+      ctx.stats.protocolErrors++;
+      session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+      // With the code: the final GOAWAY destroy() sends would otherwise say NO_ERROR.
+      session.destroy(new Error('rapid reset: too many streams reset early'), NGHTTP2_ENHANCE_YOUR_CALM);
+    }
   }
 
   /** Graceful drain: GOAWAY to every session, in-flight streams finish. */

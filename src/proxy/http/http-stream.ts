@@ -4,6 +4,7 @@ import type { RouteMatchResult } from '../routing/route-table.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import type { H1Head } from './h1-parser.js';
 import { H1UpstreamConnection, type UpstreamExchange } from './h1-upstream-connection.js';
+import { grpcMessage, grpcStatusForHttp, grpcStatusIn, isGrpcRequest } from './grpc-status.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { normalizeRequestTarget } from './path-normalization.js';
@@ -41,6 +42,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   host: UpstreamHost | undefined;
   upstream: UpstreamRequest | undefined;
   responseStatus = 0;
+  /** The gRPC status the response carried (head or trailers, or a local reply's), -1 when none. */
+  grpcStatus = -1;
+  private grpcRequest: boolean | undefined;
   responseFlags: ResponseFlagCode = ResponseFlag.None;
   responseDetails = '';
   requestBytes = 0;
@@ -313,6 +317,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       if (name === 'content-length' || isHopByHop(name, tokens)) continue;
       out.push(name, src[i + 1]!);
     }
+    if (this.isGrpc) this.grpcStatus = grpcStatusIn(src);
     out.push('x-envoy-upstream-service-time', String(Math.round(this.upstreamServiceTimeMs)));
     if (this.requestId && this.ctx.hcm.generateRequestId) out.push('x-request-id', this.requestId);
     this.route!.applyResponseHeaders(out);
@@ -368,6 +373,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       return;
     }
     if (this.phase !== Phase.ResponseStreaming) return;
+    if (trailers !== undefined && this.isGrpc) {
+      const status = grpcStatusIn(trailers);
+      if (status >= 0) this.grpcStatus = status;
+    }
     this.cluster!.recordOutcome(this.host!, this.responseStatus);
     this.releaseHost();
     this.upstream = undefined;
@@ -520,7 +529,19 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
 
   private localReply(status: number, flag: ResponseFlagCode, details: string, body: string): void {
     this.responseFlags = flag;
+    if (status >= 400 && this.isGrpc) {
+      // A gRPC client reads grpc-status: a trailers-only reply, as Envoy sends for gRPC requests.
+      this.grpcStatus = grpcStatusForHttp(status);
+      const message = grpcMessage(body ? `${body}: ${details}` : details);
+      this.sendLocal(200, ['content-type', 'application/grpc', 'grpc-status', String(this.grpcStatus), 'grpc-message', message], '', details);
+      return;
+    }
     this.sendLocal(status, [], body, details);
+  }
+
+  /** The request is gRPC (content-type application/grpc): replies and metrics speak gRPC status. */
+  get isGrpc(): boolean {
+    return (this.grpcRequest ??= isGrpcRequest(this.head.headers));
   }
 
   private sendLocal(status: number, extra: string[], body: string, details: string): void {
