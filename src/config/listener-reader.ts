@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Address } from '../model/address.js';
-import type { AccessLog, FilterChain, HttpConnectionManager, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
+import type { AccessLog, ClientCertDetailsSet, FilterChain, HttpConnectionManager, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
 import { FieldReader } from './field-reader.js';
 import { readRouteConfiguration } from './route-reader.js';
 import { readDownstreamTls } from './tls-reader.js';
@@ -39,6 +39,14 @@ function readAccessLogs(r: FieldReader): AccessLog[] {
   });
 }
 
+function readClientCertDetailsSet(r: FieldReader | undefined): ClientCertDetailsSet {
+  const set = { subject: false, cert: false, chain: false, dns: false, uri: false };
+  if (!r) return set;
+  for (const key of ['subject', 'cert', 'chain', 'dns', 'uri'] as const) set[key] = r.bool(key, false);
+  r.done();
+  return set;
+}
+
 function readHcm(r: FieldReader): HttpConnectionManager {
   r.ignore('@type');
   const proto = r.optObj('commonHttpProtocolOptions');
@@ -66,6 +74,8 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     xffNumTrustedHops: r.int('xffNumTrustedHops', 0, 0, 64),
     generateRequestId: r.bool('generateRequestId', true),
     preserveExternalRequestId: r.bool('preserveExternalRequestId', true),
+    forwardClientCertDetails: r.oneOf('forwardClientCertDetails', ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'] as const, 'SANITIZE'),
+    setCurrentClientCertDetails: readClientCertDetailsSet(r.optObj('setCurrentClientCertDetails')),
     // Istio turns normalization on for every proxy; a proxy that routes or authorizes on raw paths is bypassable.
     normalizePath: r.bool('normalizePath', true),
     mergeSlashes: r.bool('mergeSlashes', false),

@@ -19,6 +19,7 @@ const RETRY_ON = new Set([
   '5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes', 'refused-stream',
   'retriable-4xx', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted', 'internal',
 ]);
+const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
 const REDIRECT_CODES: Record<string, number> = {
   MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
 };
@@ -116,8 +117,17 @@ export function readRetryPolicy(r: FieldReader): RetryPolicy {
       return c;
     }),
     retryBackOff: { baseInterval: base, maxInterval: backOff ? backOff.duration('maxInterval', base * 10) : base * 10 },
+    avoidPreviousHosts: false,
+    hostSelectionRetryMaxAttempts: r.int('hostSelectionRetryMaxAttempts', 1, 1, 100),
   };
   if (backOff) backOff.done();
+  r.list('retryHostPredicate', (p) => {
+    const name = p.nonEmptyStr('name');
+    if (name !== PREVIOUS_HOSTS) p.fail('name', `retry host predicate "${name}" is not supported (supported: ${PREVIOUS_HOSTS})`);
+    p.ignore('typedConfig');
+    p.done();
+    policy.avoidPreviousHosts = true;
+  });
   r.done();
   return policy;
 }

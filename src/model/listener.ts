@@ -14,6 +14,18 @@ export interface AccessLog {
   path: string;
 }
 
+/** Envoy's forward_client_cert_details: what happens to x-forwarded-client-cert on the way upstream. */
+export type ForwardClientCertDetails = 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
+
+/** Envoy's set_current_client_cert_details: which parts of the client certificate the XFCC element carries (By and Hash always). */
+export interface ClientCertDetailsSet {
+  subject: boolean;
+  cert: boolean;
+  chain: boolean;
+  dns: boolean;
+  uri: boolean;
+}
+
 export interface HttpConnectionManager {
   statPrefix: string;
   codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
@@ -31,6 +43,8 @@ export interface HttpConnectionManager {
   xffNumTrustedHops: number;
   generateRequestId: boolean;
   preserveExternalRequestId: boolean;
+  forwardClientCertDetails: ForwardClientCertDetails;
+  setCurrentClientCertDetails: ClientCertDetailsSet;
   /** RFC 3986 normalization of the path before routing (Istio's default; Envoy's normalize_path). */
   normalizePath: boolean;
   /** Merge repeated slashes in the path before routing. */

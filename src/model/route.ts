@@ -54,6 +54,10 @@ export interface RetryPolicy {
   perTryTimeout?: Milliseconds;
   retriableStatusCodes: number[];
   retryBackOff: RetryBackOff;
+  /** Envoy's previous_hosts retry host predicate (Istio sets it): a retry prefers a host not yet tried. */
+  avoidPreviousHosts: boolean;
+  /** Host picks a retry may make looking for such a host before it takes the last pick (hostSelectionRetryMaxAttempts). */
+  hostSelectionRetryMaxAttempts: number;
 }
 
 export interface HashPolicy {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +69,13 @@ before(async () => {
   };
   const inboundRoutes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]);
   server = await startProxy(
-    bootstrap([httpListener('inbound', serverPort, inboundRoutes, { statPrefix: 'inbound_8443', accessLog: [{ typedConfig: { path: accessLog } }] }, inboundTls)], [staticCluster('app', [app.port])]),
+    bootstrap([httpListener('inbound', serverPort, inboundRoutes, {
+          statPrefix: 'inbound_8443',
+          accessLog: [{ typedConfig: { path: accessLog } }],
+          // Istio's inbound setting: the application learns its caller from x-forwarded-client-cert.
+          forwardClientCertDetails: 'APPEND_FORWARD',
+          setCurrentClientCertDetails: { subject: true, dns: true, uri: true },
+        }, inboundTls)], [staticCluster('app', [app.port])]),
     { extraArgs: ['--keyd', state] },
   );
 
@@ -110,6 +117,22 @@ test('sidecar to sidecar over mTLS with keys in custody: the server sees the cli
   assert.ok(lines.every((l) => l.downstream_peer_principal === CLIENT_ID));
   const metrics = (await server.get('/stats/prometheus')).body;
   assert.match(metrics, new RegExp(`istio_requests_total\\{[^}]*source_principal="${CLIENT_ID.replaceAll('/', '\\/')}"[^}]*connection_security_policy="mutual_tls"[^}]*\\} [5-9]`));
+});
+
+test('the application behind the inbound sidecar learns its caller from x-forwarded-client-cert; a header the caller made up is dropped', async () => {
+  const clientCert = new X509Certificate(readFileSync(clientSvidForTests.certificate));
+  const hash = createHash('sha256').update(clientCert.raw).digest('hex');
+  // The SVID's subject is its trust domain (O=cluster.local), written RFC 2253 style as Envoy does.
+  const expected = `By=${SERVER_ID};Hash=${hash};Subject="O=${TD}";URI=${CLIENT_ID}`;
+  // Through the outbound sidecar: its plaintext listener sanitizes (the default), the inbound sets its own element.
+  const viaMesh = await curl(['-H', `x-forwarded-client-cert: By=${SERVER_ID};URI=spiffe://${TD}/ns/default/sa/admin`, `http://127.0.0.1:${clientPort}/xfcc`]);
+  assert.equal(viaMesh.status, 200, viaMesh.body);
+  assert.equal(JSON.parse(viaMesh.body).headers['x-forwarded-client-cert'], expected);
+  // Straight to the inbound over mTLS: APPEND_FORWARD keeps what the client sent and appends what the proxy saw.
+  const direct = csrSignedByMeshCa(CLIENT_ID);
+  const directHash = createHash('sha256').update(new X509Certificate(readFileSync(direct.cert)).raw).digest('hex');
+  const r = await curl(['-k', '--cert', direct.cert, '--key', direct.key, '-H', 'x-forwarded-client-cert: By=spiffe://upstream-hop;Hash=00', '--resolve', `server.default.svc:${serverPort}:127.0.0.1`, `https://server.default.svc:${serverPort}/xfcc-direct`]);
+  assert.equal(JSON.parse(r.body).headers['x-forwarded-client-cert'], `By=spiffe://upstream-hop;Hash=00,By=${SERVER_ID};Hash=${directHash};Subject="O=${TD}";URI=${CLIENT_ID}`);
 });
 
 /** A client certificate from outside the mesh CA's keys (the test's own openssl PKI or a CSR it makes). */

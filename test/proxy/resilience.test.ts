@@ -57,6 +57,20 @@ before(async () => {
           { match: { prefix: '/flaky-retry' }, route: { cluster: 'flaky', retryPolicy: { retryOn: 'gateway-error', numRetries: 2, retryBackOff: { baseInterval: '5ms' } } } },
           { match: { prefix: '/flaky' }, route: { cluster: 'flaky' } },
           { match: { prefix: '/mixed' }, route: { cluster: 'mixed' } },
+          {
+            match: { prefix: '/pair-avoid' },
+            route: {
+              cluster: 'pair',
+              retryPolicy: {
+                retryOn: '5xx',
+                numRetries: 1,
+                retryBackOff: { baseInterval: '1ms' },
+                retryHostPredicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }],
+                hostSelectionRetryMaxAttempts: 20,
+              },
+            },
+          },
+          { match: { prefix: '/pair-plain' }, route: { cluster: 'pair', retryPolicy: { retryOn: '5xx', numRetries: 1, retryBackOff: { baseInterval: '1ms' } } } },
           { match: { prefix: '/' }, route: { cluster: 'healthy' } },
         ],
       },
@@ -71,6 +85,7 @@ before(async () => {
         staticCluster('dead', [deadPort]),
         staticCluster('slow', [slow.port]),
         staticCluster('flaky', [flaky.port]),
+        staticCluster('pair', [healthy.port, failing.port], { lbPolicy: 'RANDOM' }),
         staticCluster('mixed', [healthy.port, failing.port], { outlierDetection: { consecutive5xx: 3, baseEjectionTime: '30s', maxEjectionPercent: 50, interval: '100ms' } }),
       ],
     ),
@@ -155,4 +170,17 @@ test('outlier detection ejects a host after consecutive 5xx', async () => {
 
 test('the proxy keeps serving healthy routes throughout', async () => {
   assert.equal((await curl([`http://127.0.0.1:${port}/fine`])).status, 200);
+});
+
+test('with the previous_hosts predicate a retry goes to a host not yet tried; without it, random picks can repeat the failing one', async () => {
+  const statuses = async (path: string): Promise<number[]> => {
+    const out: number[] = [];
+    for (let i = 0; i < 40; i++) out.push((await curl([`http://127.0.0.1:${port}${path}/${i}`])).status);
+    return out;
+  };
+  // Each request has one retry over two hosts, one of which always fails.
+  assert.deepEqual(await statuses('/pair-avoid'), new Array(40).fill(200));
+  // Without the predicate a request fails when both picks land on the failing host (1 in 4).
+  const plain = await statuses('/pair-plain');
+  assert.ok(plain.some((s) => s === 500), `expected some 500s, got ${plain.join(',')}`);
 });

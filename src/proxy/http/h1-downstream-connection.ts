@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { detachedLatin1, latin1Text } from '../../util/buffer-text.js';
 import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
 import { deliverReadsDirectly } from './direct-reads.js';
@@ -63,6 +64,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private readonly writer: DirectWriter;
   /** The peer never changes: read once, not through the socket's getter per request. */
   private readonly remoteAddress: string;
+  private readonly downstreamTls: TLSSocket | undefined;
   /** The last Host value seen on this connection and its lower-cased form: keep-alive clients repeat it. */
   private lastHost = '';
   private lastAuthority = '';
@@ -85,6 +87,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     socket.on('close', () => this.onClose());
     this.writer = new DirectWriter(socket, () => this.onSocketDrain());
     this.remoteAddress = socket.remoteAddress ?? '';
+    this.downstreamTls = socket instanceof TLSSocket ? socket : undefined;
     if (initial && initial.length > 0) this.onData(initial);
     const onRead = (chunk: Buffer, length = chunk.length): void => this.onRead(chunk, length);
     if (!deliverReadsDirectly(socket, onRead)) socket.on('data', onRead);
@@ -218,6 +221,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       scheme: this.scheme,
       headers: h,
       remoteAddress: this.remoteAddress,
+      downstreamTls: this.downstreamTls,
     };
   }
 

@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { DownstreamResponder } from './downstream-responder.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { HttpStream } from './http-stream.js';
@@ -179,6 +180,7 @@ export class H2DownstreamServer {
       scheme: this.scheme,
       headers: list,
       remoteAddress: session.socket?.remoteAddress ?? '',
+      downstreamTls: session.socket instanceof TLSSocket ? session.socket : undefined,
     };
     const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     const cl = headers['content-length'];

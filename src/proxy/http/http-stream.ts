@@ -4,6 +4,7 @@ import type { RouteMatchResult } from '../routing/route-table.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import type { H1Head } from './h1-parser.js';
 import { H1UpstreamConnection, type UpstreamExchange } from './h1-upstream-connection.js';
+import { forwardedClientCert } from './client-cert-details.js';
 import { grpcMessage, grpcStatusForHttp, grpcStatusIn, isGrpcRequest } from './grpc-status.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { HttpListenerContext } from './http-listener-context.js';
@@ -52,6 +53,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   upstreamStart = 0;
   upstreamServiceTimeMs = -1;
   attempts = 0;
+  /** Hosts earlier attempts used; kept only for a retry policy with the previous_hosts predicate. */
+  private triedHosts: UpstreamHost[] | undefined;
   requestId = '';
   /** The request id is one this proxy generated (a UUID), not one that came in. */
   requestIdGenerated = false;
@@ -145,6 +148,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const tokens = connectionTokens(src);
     const out: string[] = [];
     let xff: string | undefined;
+    let xfcc: string | undefined;
     let sawRequestId = false;
     for (let i = 0; i < src.length; i += 2) {
       const name = src[i]!;
@@ -158,6 +162,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
         continue;
       }
       if (name === 'x-forwarded-proto' && this.ctx.hcm.useRemoteAddress) continue;
+      if (name === 'x-forwarded-client-cert') {
+        xfcc = xfcc === undefined ? src[i + 1] : `${xfcc},${src[i + 1]}`;
+        continue;
+      }
       if (name === 'x-request-id') {
         if (!this.ctx.hcm.preserveExternalRequestId) continue;
         sawRequestId = true;
@@ -169,6 +177,12 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       out.push('x-forwarded-for', xff === undefined ? h.remoteAddress : `${xff}, ${h.remoteAddress}`);
       out.push('x-forwarded-proto', h.scheme);
     } else if (xff !== undefined) out.push('x-forwarded-for', xff);
+    const hcm = this.ctx.hcm;
+    // Sanitized by default; only a connection with a client certificate can add to it.
+    if (hcm.forwardClientCertDetails !== 'SANITIZE') {
+      const value = forwardedClientCert(hcm.forwardClientCertDetails, hcm.setCurrentClientCertDetails, h.downstreamTls, xfcc);
+      if (value !== undefined) out.push('x-forwarded-client-cert', value);
+    }
     if (!sawRequestId && this.ctx.hcm.generateRequestId) {
       this.requestId = this.ctx.newRequestId();
       this.requestIdGenerated = true;
@@ -183,7 +197,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   private attempt(): void {
     const cluster = this.cluster!;
     this.attempts++;
-    const host = cluster.chooseHost(this.hashKey());
+    const host = this.attempts > 1 && this.retryPolicy?.avoidPreviousHosts ? this.chooseUntriedHost(cluster) : cluster.chooseHost(this.hashKey());
     if (!host) {
       this.fail(503, ResponseFlag.NoHealthyUpstream, 'no_healthy_upstream');
       return;
@@ -504,6 +518,21 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.ctx.stats.retries++;
     this.phase = Phase.WaitingUpstream;
     setTimeout(onRetryTimer, Math.random() * window, this);
+  }
+
+  /**
+   * A retry's host under the previous_hosts predicate: up to hostSelectionRetryMaxAttempts picks,
+   * stopping at the first host no earlier attempt used; else the last pick (as Envoy does).
+   */
+  private chooseUntriedHost(cluster: UpstreamCluster): UpstreamHost | undefined {
+    const tried = (this.triedHosts ??= []);
+    if (this.host !== undefined && !tried.includes(this.host)) tried.push(this.host);
+    const key = this.hashKey();
+    let host = cluster.chooseHost(key);
+    for (let pick = 1; pick < this.retryPolicy!.hostSelectionRetryMaxAttempts && host !== undefined && tried.includes(host); pick++) {
+      host = cluster.chooseHost(key);
+    }
+    return host;
   }
 
   retryNow(): void {

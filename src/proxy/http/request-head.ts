@@ -1,3 +1,5 @@
+import type { TLSSocket } from 'node:tls';
+
 /**
  * A request as the router sees it, whatever the downstream codec (HTTP/1.1 or HTTP/2).
  * Headers are a flat array [name, value, name, value, ...] with lower-case names and no
@@ -13,6 +15,8 @@ export interface RequestHead {
   headers: string[];
   /** The downstream peer's IP, for hash policies on the source address. */
   remoteAddress: string;
+  /** The downstream TLS connection, when there is one: its client certificate feeds x-forwarded-client-cert. */
+  downstreamTls?: TLSSocket;
 }
 
 /** Returns the first value of a lower-case header name, or undefined. */
