@@ -93,6 +93,22 @@ function readLbConfigs(r: FieldReader, cluster: Cluster): void {
   }
 }
 
+/** Envoy's upstreamConnectionOptions.tcpKeepalive; present but empty means the OS's keepalive time. */
+function readTcpKeepalive(r: FieldReader | undefined): number {
+  const keepalive = r?.optObj('tcpKeepalive');
+  let ms = 0;
+  if (keepalive) {
+    // keepaliveTime is whole seconds in Envoy's proto (a UInt32Value). Probe count and interval stay the OS's:
+    // Node sets only the idle time.
+    const seconds = keepalive.optInt('keepaliveTime', 1, 7200 * 24);
+    ms = seconds === undefined ? 7_200_000 : seconds * 1000;
+    keepalive.ignore('keepaliveProbes', 'keepaliveInterval');
+    keepalive.done();
+  }
+  r?.done();
+  return ms;
+}
+
 function readCommonHttpProtocolOptions(r: FieldReader, cluster: Cluster): void {
   const d = cluster.commonHttpProtocolOptions;
   cluster.commonHttpProtocolOptions = {
@@ -159,6 +175,7 @@ export function readCluster(r: FieldReader): Cluster {
     circuitBreakers: { thresholds: { maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3 } },
     commonHttpProtocolOptions: { idleTimeout: 3_600_000, maxRequestsPerConnection: 0 },
     perConnectionBufferLimitBytes: r.int('perConnectionBufferLimitBytes', 1024 * 1024, 1024),
+    tcpKeepaliveMs: readTcpKeepalive(r.optObj('upstreamConnectionOptions')),
   };
   const proto = r.optObj('commonHttpProtocolOptions');
   if (proto) readCommonHttpProtocolOptions(proto, cluster);
@@ -168,7 +185,10 @@ export function readCluster(r: FieldReader): Cluster {
     cluster.loadAssignment = readLoadAssignment(la);
     cluster.loadAssignment.clusterName ||= name;
   }
-  r.ignore('edsClusterConfig', 'dnsLookupFamily');
+  r.ignore('edsClusterConfig', 'dnsLookupFamily', 'metadata');
+  // Upstream network filters (Istio lists its metadata exchange here): none are supported, so only an empty list loads.
+  const filters = r.raw('filters');
+  if (filters !== undefined && (!Array.isArray(filters) || filters.length > 0)) r.fail('filters', 'upstream network filters are not supported');
   const od = r.optObj('outlierDetection');
   if (od) {
     // Istio's defaults for DestinationRule outlier detection.

@@ -36,14 +36,18 @@ export class FieldReader {
   /** The key as this object spells it: the camelCase name, or its snake_case form when only that is present. */
   private spelling(key: string): string {
     if (Object.hasOwn(this.value, key)) return key;
-    const snake = snakeCase(key);
-    return Object.hasOwn(this.value, snake) ? snake : key;
+    return this.snakeSpelling(key) ?? key;
+  }
+
+  private snakeSpelling(key: string): string | undefined {
+    for (const form of snakeCaseForms(key)) if (form !== key && Object.hasOwn(this.value, form)) return form;
+    return undefined;
   }
 
   /** The key to read; a field given under both spellings is refused rather than one silently winning. */
   private keyToRead(key: string): string {
-    const snake = snakeCase(key);
-    if (snake === key || !Object.hasOwn(this.value, snake)) return key;
+    const snake = this.snakeSpelling(key);
+    if (snake === undefined) return key;
     if (Object.hasOwn(this.value, key)) this.fail(key, `is given twice, as "${key}" and as "${snake}"`);
     return snake;
   }
@@ -68,7 +72,7 @@ export class FieldReader {
   ignore(...keys: string[]): void {
     for (const k of keys) {
       this.seen.add(k);
-      this.seen.add(snakeCase(k));
+      for (const form of snakeCaseForms(k)) this.seen.add(form);
     }
   }
 
@@ -172,11 +176,15 @@ export class FieldReader {
 }
 
 /**
- * The proto field name behind a camelCase JSON name: `portValue` → `port_value`. A digit run joins
- * the word before it (`http2ProtocolOptions`, `googleRe2`), except Envoy's `consecutive_5xx` fields.
+ * The proto field names a camelCase JSON name may stand for: `portValue` → `port_value`. The JSON
+ * name drops the underscore before a digit, so a digit run may join the word before it
+ * (`http2_protocol_options`, `google_re2`) or stand apart (`consecutive_5xx`, `accept_http_10`): both
+ * forms are candidates.
  */
-export function snakeCase(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()).replace(/(?<=[a-z])5xx/, '_5xx');
+export function snakeCaseForms(key: string): string[] {
+  const joined = key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase());
+  const apart = joined.replace(/(?<=[a-z])(\d+)/g, '_$1');
+  return apart === joined ? [joined] : [joined, apart];
 }
 
 /** A shallow copy of an opaque typed config with snake_case keys in camelCase, for consumers that read camelCase. */

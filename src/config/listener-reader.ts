@@ -47,8 +47,51 @@ function readClientCertDetailsSet(r: FieldReader | undefined): ClientCertDetails
   return set;
 }
 
+/**
+ * Envoy's Http1ProtocolOptions for downstream HTTP/1.x. HTTP/1.0 is served unless acceptHttp10 is
+ * false (Envoy refuses it by default; load tools such as ab still speak it). Options this proxy cannot
+ * honour are refused rather than ignored.
+ */
+function readHttp1Options(r: FieldReader | undefined): HttpConnectionManager['httpProtocolOptions'] {
+  const options = { acceptHttp10: r ? r.bool('acceptHttp10', true) : true, defaultHostForHttp10: r?.optStr('defaultHostForHttp10') ?? '' };
+  if (!r) return options;
+  // Header names are written lower-case, and absolute-form targets are always taken.
+  r.ignore('headerKeyFormat', 'allowAbsoluteUrl');
+  if (r.bool('enableTrailers', false)) r.fail('enableTrailers', 'HTTP/1.1 trailers are not forwarded: only false is supported');
+  if (r.bool('allowChunkedLength', false)) r.fail('allowChunkedLength', 'Content-Length with chunked is always refused (request smuggling): only false is supported');
+  r.done();
+  return options;
+}
+
+/**
+ * Envoy's tracing block: randomSampling (a Percent, 100 by default) is applied. The provider and
+ * the other samplings are accepted, but this proxy propagates trace context and reports no spans.
+ */
+function readTracingSampling(r: FieldReader | undefined): number {
+  if (!r) return 0;
+  const random = r.optObj('randomSampling');
+  const percent = random ? readPercent(random) : 100;
+  r.ignore('clientSampling', 'overallSampling', 'customTags', 'provider', 'verbose', 'maxPathTagLength', 'spawnUpstreamSpan');
+  r.done();
+  return percent;
+}
+
+function readPercent(r: FieldReader): number {
+  const v = r.raw('value');
+  if (v !== undefined && (typeof v !== 'number' || v < 0 || v > 100)) r.fail('value', `expected a percentage from 0 to 100, got ${String(v)}`);
+  r.done();
+  return (v as number | undefined) ?? 0;
+}
+
+function readEscapedSlashesAction(r: FieldReader): HttpConnectionManager['pathWithEscapedSlashesAction'] {
+  const action = r.oneOf('pathWithEscapedSlashesAction', ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_FORWARD'] as const, 'KEEP_UNCHANGED');
+  return action === 'IMPLEMENTATION_SPECIFIC_DEFAULT' ? 'KEEP_UNCHANGED' : action;
+}
+
 function readHcm(r: FieldReader): HttpConnectionManager {
-  r.ignore('@type');
+  // internalAddressConfig decides which peers count as internal for x-envoy-internal, a header this
+  // proxy does not set.
+  r.ignore('@type', 'internalAddressConfig');
   const proto = r.optObj('commonHttpProtocolOptions');
   const h2 = r.optObj('http2ProtocolOptions');
   const hcm: HttpConnectionManager = {
@@ -65,6 +108,7 @@ function readHcm(r: FieldReader): HttpConnectionManager {
       idleTimeout: proto ? proto.duration('idleTimeout', 3_600_000) : 3_600_000,
       maxHeadersCount: proto ? proto.int('maxHeadersCount', 100, 1, 10_000) : 100,
       maxRequestsPerConnection: proto ? proto.int('maxRequestsPerConnection', 0) : 0,
+      headersWithUnderscoresAction: proto ? proto.oneOf('headersWithUnderscoresAction', ['ALLOW', 'REJECT_REQUEST', 'DROP_HEADER'] as const, 'ALLOW') : 'ALLOW',
     },
     requestHeadersTimeout: r.duration('requestHeadersTimeout', 10_000),
     streamIdleTimeout: r.duration('streamIdleTimeout', 300_000),
@@ -79,6 +123,9 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     // Istio turns normalization on for every proxy; a proxy that routes or authorizes on raw paths is bypassable.
     normalizePath: r.bool('normalizePath', true),
     mergeSlashes: r.bool('mergeSlashes', false),
+    pathWithEscapedSlashesAction: readEscapedSlashesAction(r),
+    httpProtocolOptions: readHttp1Options(r.optObj('httpProtocolOptions')),
+    tracingRandomSampling: readTracingSampling(r.optObj('tracing')),
     upgradeConfigs: r.list('upgradeConfigs', (u) => {
       const out = { upgradeType: u.nonEmptyStr('upgradeType').toLowerCase() };
       u.done();
@@ -86,6 +133,7 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     }),
     http2ProtocolOptions: { maxConcurrentStreams: h2 ? h2.int('maxConcurrentStreams', 1024, 1, 2_147_483_647) : 1024 },
     drainTimeout: r.duration('drainTimeout', 5_000),
+    delayedCloseTimeout: r.duration('delayedCloseTimeout', 1_000),
     serverName: r.optStr('serverName') ?? 'bulwark',
   };
   proto?.done();
@@ -186,7 +234,11 @@ export function readListener(r: FieldReader): Listener {
     perConnectionBufferLimitBytes: r.int('perConnectionBufferLimitBytes', 1024 * 1024, 1024),
     // Envoy's default: a connection that sends nothing cannot hold a descriptor for ever.
     listenerFiltersTimeout: r.duration('listenerFiltersTimeout', 15_000),
+    trafficDirection: r.oneOf('trafficDirection', ['UNSPECIFIED', 'INBOUND', 'OUTBOUND'] as const, 'UNSPECIFIED'),
   };
+  // Every listener binds its port; a listener that does not (an Istio virtual inbound reached through
+  // the original-destination filter) cannot be served here.
+  if (!r.bool('bindToPort', true)) r.fail('bindToPort', 'only true is supported: every listener binds its address');
   readListenerFilters(r);
   r.done();
   return listener;

@@ -180,6 +180,15 @@ function readRouteAction(r: FieldReader): RouteAction {
   }
   const retry = r.optObj('retryPolicy');
   if (retry) a.retryPolicy = readRetryPolicy(retry);
+  const msd = r.optObj('maxStreamDuration');
+  if (msd) {
+    a.maxStreamDuration = {
+      maxStreamDuration: msd.duration('maxStreamDuration', 0),
+      grpcTimeoutHeaderMax: msd.optDuration('grpcTimeoutHeaderMax'),
+      grpcTimeoutHeaderOffset: msd.duration('grpcTimeoutHeaderOffset', 0),
+    };
+    msd.done();
+  }
   if ((a.cluster === undefined) === (a.weightedClusters === undefined)) r.fail('', 'exactly one of cluster, weightedClusters is required');
   if (a.prefixRewrite !== undefined && a.regexRewrite) r.fail('regexRewrite', 'cannot be combined with prefixRewrite');
   r.done();
@@ -256,6 +265,7 @@ function readVirtualHost(r: FieldReader): VirtualHost {
     responseHeadersToAdd: readHeaderOptions(r, 'responseHeadersToAdd'),
     responseHeadersToRemove: readHeaderNames(r, 'responseHeadersToRemove'),
     retryPolicy: retry ? readRetryPolicy(retry) : undefined,
+    includeRequestAttemptCount: r.bool('includeRequestAttemptCount', false),
   };
   if (vh.domains.length === 0) r.fail('domains', 'needs at least one domain');
   for (const d of vh.domains) if (!DOMAIN_RE.test(d)) r.fail('domains', `"${d}" is not a valid domain (one wildcard, at the start or end)`);

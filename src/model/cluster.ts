@@ -80,4 +80,6 @@ export interface Cluster {
   commonHttpProtocolOptions: { idleTimeout: Milliseconds; maxRequestsPerConnection: number };
   transportSocket?: UpstreamTlsContext;
   perConnectionBufferLimitBytes: number;
+  /** upstreamConnectionOptions.tcpKeepalive.keepaliveTime as ms: idle time before TCP keepalive probes; 0 = off. */
+  tcpKeepaliveMs: Milliseconds;
 }

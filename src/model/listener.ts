@@ -33,7 +33,13 @@ export interface HttpConnectionManager {
   rds?: { routeConfigName: string };
   httpFilters: HttpFilter[];
   accessLog: AccessLog[];
-  commonHttpProtocolOptions: { idleTimeout: Milliseconds; maxHeadersCount: number; maxRequestsPerConnection: number };
+  commonHttpProtocolOptions: {
+    idleTimeout: Milliseconds;
+    maxHeadersCount: number;
+    maxRequestsPerConnection: number;
+    /** Request header names with '_' (which some gateways read as '-'): allowed, refused with 400, or dropped. */
+    headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
+  };
   /** Time allowed for the whole request head to arrive (slow-client protection). */
   requestHeadersTimeout: Milliseconds;
   streamIdleTimeout: Milliseconds;
@@ -49,9 +55,26 @@ export interface HttpConnectionManager {
   normalizePath: boolean;
   /** Merge repeated slashes in the path before routing. */
   mergeSlashes: boolean;
+  /**
+   * Percent of requests arriving without a sampling decision that this proxy marks sampled
+   * (Envoy's tracing.randomSampling; 0 without a tracing block). Trace context is always propagated;
+   * spans are not reported to a collector.
+   */
+  tracingRandomSampling: number;
+  /** Envoy's httpProtocolOptions (HTTP/1.x downstream). */
+  httpProtocolOptions: {
+    /** HTTP/1.0 requests are served; when false they get 426, as Envoy's accept_http_10 false does. */
+    acceptHttp10: boolean;
+    /** The Host an HTTP/1.0 request without one is routed by. */
+    defaultHostForHttp10: string;
+  };
+  /** Envoy's pathWithEscapedSlashesAction: what a path with %2F or %5C gets before routing. */
+  pathWithEscapedSlashesAction: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_FORWARD';
   upgradeConfigs: Array<{ upgradeType: string }>;
   http2ProtocolOptions: { maxConcurrentStreams: number };
   drainTimeout: Milliseconds;
+  /** After the proxy half-closes a connection, how long the peer has to close its side (0 = destroy once flushed). */
+  delayedCloseTimeout: Milliseconds;
   serverName: string;
 }
 
@@ -95,4 +118,6 @@ export interface Listener {
    * plaintext, HTTP/2 preface or HTTP/1.1); past it the socket is closed. Milliseconds, 0 = never.
    */
   listenerFiltersTimeout: number;
+  /** Istio's trafficDirection: INBOUND listeners report as destination in metrics. UNSPECIFIED goes by the stat prefix. */
+  trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
 }

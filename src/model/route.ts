@@ -75,8 +75,21 @@ export interface RouteAction {
   /** Whole-request timeout; 0 disables. Envoy's default is 15 s. */
   timeout: Milliseconds;
   idleTimeout?: Milliseconds;
+  /** Envoy's route maxStreamDuration; absent when the route does not set it. */
+  maxStreamDuration?: MaxStreamDuration;
   retryPolicy?: RetryPolicy;
   hashPolicy: HashPolicy[];
+}
+
+/**
+ * A hard limit on the whole exchange (Envoy's MaxStreamDuration): maxStreamDuration (0 = none), and,
+ * when grpcTimeoutHeaderMax is set, a gRPC request's own grpc-timeout (less grpcTimeoutHeaderOffset),
+ * capped by grpcTimeoutHeaderMax unless that is 0. Istio sets grpcTimeoutHeaderMax 0 on every route.
+ */
+export interface MaxStreamDuration {
+  maxStreamDuration: Milliseconds;
+  grpcTimeoutHeaderMax?: Milliseconds;
+  grpcTimeoutHeaderOffset: Milliseconds;
 }
 
 export interface RedirectAction {
@@ -119,6 +132,8 @@ export interface VirtualHost {
   responseHeadersToAdd: HeaderValueOption[];
   responseHeadersToRemove: string[];
   retryPolicy?: RetryPolicy;
+  /** Send x-envoy-attempt-count (1 on the first try, 2 on the first retry, ...) upstream. */
+  includeRequestAttemptCount: boolean;
 }
 
 export interface RouteConfiguration {

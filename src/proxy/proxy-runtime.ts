@@ -19,7 +19,7 @@ import { uriSans } from './tls/san-match.js';
 export interface ProxyTelemetry extends TcpTelemetry {
   onHttpStream(stream: HttpStream, ctx: HttpListenerContext): void;
   newRequestId(): string;
-  propagateTrace(headers: string[]): string | undefined;
+  propagateTrace(headers: string[], sampleNewTrace: boolean): string | undefined;
 }
 
 export interface ProxyLog {
@@ -95,7 +95,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       b.model.filterChains.forEach((chainModel, i) => {
         const f = chainModel.filters[0]!;
         if (f.name === 'envoy.filters.network.http_connection_manager') {
-          chains[i]!.setHttpContext(this.httpContext(b.model.name, i, f.typedConfig, b.inline[i]));
+          chains[i]!.setHttpContext(this.httpContext(b.model, i, f.typedConfig, b.inline[i]));
         } else chains[i]!.tcp = f.typedConfig;
       });
       if (runtime === old) {
@@ -110,7 +110,8 @@ export class ProxyRuntime implements TcpProxyStarter {
     this.snapshot = snapshot;
   }
 
-  private httpContext(listenerName: string, chainIndex: number, hcm: HttpConnectionManager, inline: RouteTable | undefined): HttpListenerContext {
+  private httpContext(listener: Listener, chainIndex: number, hcm: HttpConnectionManager, inline: RouteTable | undefined): HttpListenerContext {
+    const listenerName = listener.name;
     const statsKey = `${listenerName}/${chainIndex}`;
     let stats = this.httpStats.get(statsKey);
     if (!stats) {
@@ -122,12 +123,13 @@ export class ProxyRuntime implements TcpProxyStarter {
     const telemetry = this.telemetry;
     const ctx: HttpListenerContext = {
       listenerName,
+      inbound: listener.trafficDirection === 'INBOUND' || (listener.trafficDirection === 'UNSPECIFIED' && hcm.statPrefix.startsWith('inbound')),
       hcm,
       clusters: this.clusters,
       stats,
       routeTable: inline ? () => inline : () => runtime.routeTables.get(rdsName!),
       newRequestId: () => telemetry.newRequestId(),
-      propagateTrace: (headers) => telemetry.propagateTrace(headers),
+      propagateTrace: (headers, sampleNewTrace) => telemetry.propagateTrace(headers, sampleNewTrace),
       onStreamComplete: (stream) => telemetry.onHttpStream(stream, ctx),
     };
     return ctx;

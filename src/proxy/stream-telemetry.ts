@@ -19,7 +19,7 @@ export interface AccessLogSink {
  * Adds or continues trace context on upstream headers; returns the traceparent it sent, which it
  * formats from checked hex ids (digits, a-f and dashes only: the access log writes it unescaped).
  */
-export type TracePropagator = (headers: string[]) => string | undefined;
+export type TracePropagator = (headers: string[], sampleNewTrace: boolean) => string | undefined;
 
 /**
  * The data path's reporting: Istio standard metrics per (listener, cluster, peer), and the access
@@ -46,8 +46,8 @@ export class StreamTelemetry implements ProxyTelemetry {
     return this.requestIds();
   }
 
-  propagateTrace(headers: string[]): string | undefined {
-    return this.tracer?.(headers);
+  propagateTrace(headers: string[], sampleNewTrace: boolean): string | undefined {
+    return this.tracer?.(headers, sampleNewTrace);
   }
 
   onHttpStream(stream: HttpStream, ctx: HttpListenerContext): void {
@@ -64,7 +64,7 @@ export class StreamTelemetry implements ProxyTelemetry {
     const key = principal ? `${cluster}|${principal}` : cluster;
     let series = byKey.get(key);
     if (series === undefined) {
-      const inbound = ctx.hcm.statPrefix.startsWith('inbound');
+      const inbound = ctx.inbound;
       series = this.istio.requestStream(`${ctx.listenerName}|${ctx.hcm.statPrefix}|${grpc ? 'grpc' : 'http'}|${key}`, {
         direction: inbound ? 'inbound' : 'outbound',
         peer: inbound ? { principal: principal || undefined } : {},

@@ -3,8 +3,8 @@ import type { TracePropagator } from './stream-telemetry.js';
 
 /**
  * Continues the incoming trace (W3C traceparent or B3) with a span for this hop, or starts one;
- * `sampleNewTrace` decides sampling for traces this proxy starts.
+ * the caller's `sampleNewTrace` decides sampling for a trace that arrives without a decision.
  */
-export function createTracePropagator(sampleNewTrace = false): TracePropagator {
-  return (headers: string[]) => rewriteTraceHeadersWith(headers, sampleNewTrace).traceparent;
+export function createTracePropagator(): TracePropagator {
+  return (headers: string[], sampleNewTrace: boolean) => rewriteTraceHeadersWith(headers, sampleNewTrace).traceparent;
 }

@@ -247,3 +247,35 @@ static_resources:
     'gateway.yaml: cluster "items": typedExtensionProtocolOptions.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.autoConfig: is not supported: choose the upstream protocol with explicitHttpConfig',
   ]);
 });
+
+test('an Istio sidecar listener and cluster as config_dump prints them load, with the settings Istio relies on', async () => {
+  const { loadBootstrapFile } = await import('../../src/config/bootstrap-loader.js');
+  const b = loadBootstrapFile(new URL('../fixtures/istio-sidecar-outbound.yaml', import.meta.url).pathname);
+  const listener = b.staticResources.listeners[0]!;
+  assert.equal(listener.trafficDirection, 'OUTBOUND');
+  const hcm = listener.filterChains[0]!.filters[0]!;
+  assert.ok(hcm.name === 'envoy.filters.network.http_connection_manager');
+  assert.equal(hcm.typedConfig.forwardClientCertDetails, 'APPEND_FORWARD');
+  assert.deepEqual(hcm.typedConfig.setCurrentClientCertDetails, { subject: true, cert: false, chain: false, dns: true, uri: true });
+  assert.equal(hcm.typedConfig.tracingRandomSampling, 1);
+  assert.equal(hcm.typedConfig.delayedCloseTimeout, 1000);
+  assert.equal(hcm.typedConfig.httpProtocolOptions.acceptHttp10, false);
+  const vh = hcm.typedConfig.routeConfig!.virtualHosts[0]!;
+  assert.equal(vh.includeRequestAttemptCount, true);
+  const action = vh.routes[0]!.route!;
+  assert.deepEqual(action.maxStreamDuration, { maxStreamDuration: 0, grpcTimeoutHeaderMax: 0, grpcTimeoutHeaderOffset: 0 });
+  assert.equal(action.retryPolicy!.avoidPreviousHosts, true);
+  assert.equal(action.retryPolicy!.hostSelectionRetryMaxAttempts, 5);
+  assert.deepEqual(action.retryPolicy!.retriableStatusCodes, [503]);
+  const cluster = b.staticResources.clusters[0]!;
+  assert.equal(cluster.tcpKeepaliveMs, 300_000);
+  assert.equal(cluster.lbPolicy, 'LEAST_REQUEST');
+});
+
+test('Envoy options this proxy cannot honour are refused by name, not ignored', () => {
+  const hcmWith = (field: string) => GOOD.replace('          statPrefix: ingress', `          statPrefix: ingress\n          ${field}`);
+  assert.match(errorsOf(hcmWith('httpProtocolOptions: { enableTrailers: true }'))[0]!, /enableTrailers: HTTP\/1.1 trailers are not forwarded/);
+  assert.match(errorsOf(hcmWith('pathWithEscapedSlashesAction: UNESCAPE_AND_REDIRECT'))[0]!, /pathWithEscapedSlashesAction: must be one of/);
+  assert.match(errorsOf(GOOD.replace('    outlierDetection: {}', '    filters: [{ name: istio.metadata_exchange }]'))[0]!, /filters: upstream network filters are not supported/);
+  assert.match(errorsOf(GOOD.replace('    filterChains:', '    bindToPort: false\n    filterChains:'))[0]!, /bindToPort: only true is supported/);
+});

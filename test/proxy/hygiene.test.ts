@@ -11,12 +11,23 @@ import { rawExchange } from '../support/raw-http.js';
 let up: TestUpstream;
 let proxy: RunningProxy;
 let port: number;
+/** A listener with Envoy's stricter options set: underscores dropped, escaped slashes refused, no HTTP/1.0, every new trace sampled. */
+let strictPort: number;
 
 before(async () => {
   up = await startUpstream('up');
   port = await freePort();
+  strictPort = await freePort();
   const hcm = { requestHeadersTimeout: '500ms', maxRequestHeadersKb: 8, commonHttpProtocolOptions: { maxHeadersCount: 50 } };
-  proxy = await startProxy(bootstrap([httpListener('ingress', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'up' } }]), hcm)], [staticCluster('up', [up.port])]));
+  const strict = {
+    statPrefix: 'inbound_strict',
+    commonHttpProtocolOptions: { headersWithUnderscoresAction: 'DROP_HEADER' },
+    pathWithEscapedSlashesAction: 'REJECT_REQUEST',
+    httpProtocolOptions: { acceptHttp10: false },
+    tracing: { randomSampling: { value: 100 } },
+  };
+  const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'up' } }]);
+  proxy = await startProxy(bootstrap([httpListener('ingress', port, routes, hcm), httpListener('strict', strictPort, routes, strict)], [staticCluster('up', [up.port])]));
 });
 
 after(async () => {
@@ -112,4 +123,41 @@ test('Expect: 100-continue is answered by the proxy', async () => {
   const r = await curl(['-H', 'Expect: 100-continue', '--data-binary', 'x'.repeat(2048), `http://127.0.0.1:${port}/expect`]);
   assert.equal(r.status, 200);
   assert.equal(JSON.parse(r.body).body.length, 2048);
+});
+
+test('headersWithUnderscoresAction DROP_HEADER drops x_user before routing and forwarding; other headers pass', async () => {
+  const r = await curl(['-H', 'x_user: admin', '-H', 'x-user: alice', `http://127.0.0.1:${strictPort}/underscore`]);
+  assert.equal(r.status, 200);
+  const seen = up.requests.find((q) => q.url === '/underscore')!;
+  assert.equal(seen.headers['x_user'], undefined);
+  assert.equal(seen.headers['x-user'], 'alice');
+});
+
+test('pathWithEscapedSlashesAction REJECT_REQUEST refuses %2F in the path (not in the query) with 400', async () => {
+  assert.equal((await curl([`http://127.0.0.1:${strictPort}/a%2Fb`])).status, 400);
+  assert.equal((await curl([`http://127.0.0.1:${strictPort}/a%5cb`])).status, 400);
+  assert.equal((await curl([`http://127.0.0.1:${strictPort}/ab?next=%2Fhome`])).status, 200);
+  // The default listener keeps them unchanged.
+  assert.equal((await curl([`http://127.0.0.1:${port}/a%2Fb`])).status, 200);
+  assert.ok(up.requests.some((q) => q.url === '/a%2Fb'));
+});
+
+test('acceptHttp10 false answers HTTP/1.0 with 426; the default listener serves it', async () => {
+  const strict = await rawExchange(strictPort, 'GET / HTTP/1.0\r\n\r\n', () => false, 1500);
+  assert.match(strict, /^HTTP\/1\.1 426 /);
+  const open = await rawExchange(port, 'GET /ten HTTP/1.0\r\n\r\n', () => false, 1500);
+  assert.match(open, /^HTTP\/1\.1 200 /);
+});
+
+test('tracing.randomSampling 100 marks new traces sampled; without a tracing block they are not', async () => {
+  await curl([`http://127.0.0.1:${strictPort}/sampled`]);
+  await curl([`http://127.0.0.1:${port}/unsampled`]);
+  const sampled = up.requests.find((q) => q.url === '/sampled')!;
+  const unsampled = up.requests.find((q) => q.url === '/unsampled')!;
+  assert.match(String(sampled.headers.traceparent), /-01$/);
+  assert.equal(sampled.headers['x-b3-sampled'], '1');
+  assert.match(String(unsampled.headers.traceparent), /-00$/);
+  // An incoming decision is kept either way.
+  await curl(['-H', 'x-b3-sampled: 0', `http://127.0.0.1:${strictPort}/kept`]);
+  assert.equal(up.requests.find((q) => q.url === '/kept')!.headers['x-b3-sampled'], '0');
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
@@ -49,10 +50,14 @@ before(async () => {
       {
         name: 'vh',
         domains: ['*'],
+        includeRequestAttemptCount: true,
         routes: [
           { match: { prefix: '/dead-retry' }, route: { cluster: 'dead', retryPolicy: { retryOn: 'connect-failure', numRetries: 2 } } },
           { match: { prefix: '/dead' }, route: { cluster: 'dead' } },
+          { match: { prefix: '/slow-capped' }, route: { cluster: 'slow', timeout: '5s', maxStreamDuration: { maxStreamDuration: '300ms' } } },
+          { match: { prefix: '/slow-grpc' }, route: { cluster: 'slow', timeout: '0s', maxStreamDuration: { grpcTimeoutHeaderMax: '0s' } } },
           { match: { prefix: '/slow' }, route: { cluster: 'slow', timeout: '300ms' } },
+          { match: { prefix: '/attempts' }, route: { cluster: 'flaky', retryPolicy: { retryOn: 'gateway-error', numRetries: 2, retryBackOff: { baseInterval: '5ms' } } } },
           { match: { prefix: '/per-try' }, route: { cluster: 'slow', timeout: '5s', retryPolicy: { retryOn: '5xx', numRetries: 1, perTryTimeout: '200ms' } } },
           { match: { prefix: '/flaky-retry' }, route: { cluster: 'flaky', retryPolicy: { retryOn: 'gateway-error', numRetries: 2, retryBackOff: { baseInterval: '5ms' } } } },
           { match: { prefix: '/flaky' }, route: { cluster: 'flaky' } },
@@ -183,4 +188,38 @@ test('with the previous_hosts predicate a retry goes to a host not yet tried; wi
   // Without the predicate a request fails when both picks land on the failing host (1 in 4).
   const plain = await statuses('/pair-plain');
   assert.ok(plain.some((s) => s === 500), `expected some 500s, got ${plain.join(',')}`);
+});
+
+test('includeRequestAttemptCount sends x-envoy-attempt-count: 1 on the first try and 2 on the retry', async () => {
+  for (let i = 0; i < 2; i++) assert.equal((await curl([`http://127.0.0.1:${port}/attempts`])).status, 200);
+  const counts = flaky.requests.filter((q) => q.url === '/attempts').map((q) => q.headers['x-envoy-attempt-count']);
+  // The upstream fails every other call, so at least one of the two requests was retried.
+  assert.ok(counts.length >= 3, counts.join(','));
+  assert.ok(counts.includes('2'));
+  assert.ok(counts.every((c, i) => c === '1' || counts[i - 1] === String(Number(c) - 1)), counts.join(','));
+});
+
+test('maxStreamDuration cuts a slow exchange before the route timeout: 504 with UMSDR', async () => {
+  const started = Date.now();
+  const r = await curl([`http://127.0.0.1:${port}/slow-capped`]);
+  assert.equal(r.status, 504);
+  assert.ok(Date.now() - started < 1200, `took ${Date.now() - started} ms`);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.match(readFileSync(accessLog, 'utf8'), /"path":"\/slow-capped".*"response_flags":"UMSDR","response_code_details":"max_duration_timeout"/);
+});
+
+test('with grpcTimeoutHeaderMax the client\'s grpc-timeout bounds the call: a trailers-only DEADLINE_EXCEEDED', async () => {
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  client.on('error', () => undefined);
+  const started = Date.now();
+  const headers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+    const s = client.request({ ':method': 'POST', ':path': '/slow-grpc/Svc/Call', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '250m' });
+    s.on('response', resolve);
+    s.on('error', reject);
+    s.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
+  client.close();
+  assert.equal(headers[':status'], 200);
+  assert.equal(headers['grpc-status'], '4');
+  assert.ok(Date.now() - started < 1200, `took ${Date.now() - started} ms`);
 });

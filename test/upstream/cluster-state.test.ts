@@ -22,7 +22,7 @@ function cluster(ports: Array<number | [number, number]>, extra: Record<string, 
 }
 
 function state(model: Cluster): ClusterState {
-  const s = new ClusterState(model, tcpConnector);
+  const s = new ClusterState(model, tcpConnector({ tcpKeepaliveMs: 0 }));
   states.push(s);
   return s;
 }
@@ -126,7 +126,7 @@ test('an update keeps surviving hosts with their state and drops removed ones', 
   const s = state(cluster([1, 2]));
   const kept = s.hosts[1]!;
   kept.activeRequests = 7;
-  s.update(cluster([2, 3]), tcpConnector);
+  s.update(cluster([2, 3]), tcpConnector({ tcpKeepaliveMs: 0 }));
   assert.deepEqual(s.hosts.map((h) => h.port), [2, 3]);
   assert.equal(s.hosts[0], kept);
   assert.equal(tally(s, 10).get(1), undefined);

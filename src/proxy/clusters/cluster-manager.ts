@@ -139,7 +139,7 @@ export class ClusterManager implements ClusterLookup {
   apply(models: readonly Cluster[], secrets: readonly Secret[]): void {
     const connectors = new Map<string, TransportConnector>();
     for (const m of models) {
-      connectors.set(m.name, m.transportSocket ? tlsConnector(m, secrets, this.keyPolicy, m.http2ProtocolOptions ? ['h2'] : ['http/1.1']) : tcpConnector);
+      connectors.set(m.name, m.transportSocket ? tlsConnector(m, secrets, this.keyPolicy, m.http2ProtocolOptions ? ['h2'] : ['http/1.1']) : tcpConnector(m));
     }
     const next = new Map<string, ManagedCluster>();
     for (const m of models) {

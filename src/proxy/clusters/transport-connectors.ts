@@ -8,14 +8,18 @@ import { sanMatches } from '../tls/san-match.js';
 import { slabReads, type ReadHandler } from '../http/read-slab.js';
 
 /** Plain TCP to the endpoint; with a reader, reads go straight to it through a ReadSlab (no 'data' events). */
-export const tcpConnector: TransportConnector = {
-  readyEvent: 'connect',
-  deliversReads: true,
-  connect(address: string, port: number, onData?: ReadHandler): net.Socket {
-    if (onData === undefined) return net.connect({ host: address, port, noDelay: true });
-    return net.connect({ host: address, port, noDelay: true, onread: slabReads(onData) });
-  },
-};
+export function tcpConnector(cluster: Pick<Cluster, 'tcpKeepaliveMs'>): TransportConnector {
+  const keepAlive = cluster.tcpKeepaliveMs > 0;
+  const keepAliveInitialDelay = cluster.tcpKeepaliveMs;
+  return {
+    readyEvent: 'connect',
+    deliversReads: true,
+    connect(address: string, port: number, onData?: ReadHandler): net.Socket {
+      if (onData === undefined) return net.connect({ host: address, port, noDelay: true, keepAlive, keepAliveInitialDelay });
+      return net.connect({ host: address, port, noDelay: true, keepAlive, keepAliveInitialDelay, onread: slabReads(onData) });
+    },
+  };
+}
 
 /** TLS origination (Envoy's UpstreamTlsContext): SNI, trust bundle, client certificate for mTLS, SAN checks. */
 export function tlsConnector(cluster: Cluster, secrets: readonly Secret[], policy: KeyPolicy, alpn: string[]): TransportConnector {
@@ -45,6 +49,7 @@ export function tlsConnector(cluster: Cluster, secrets: readonly Secret[], polic
         },
       });
       socket.setNoDelay(true);
+      if (cluster.tcpKeepaliveMs > 0) socket.setKeepAlive(true, cluster.tcpKeepaliveMs);
       socket.on('session', (s: Buffer) => sessions.set(key, s));
       return socket;
     },

@@ -22,6 +22,16 @@ export function isGrpcRequest(headers: readonly string[]): boolean {
 /** Highest code gRPC defines (UNAUTHENTICATED); others are read as UNKNOWN, as gRPC clients do. */
 const MAX_GRPC_STATUS = 16;
 export const GRPC_UNKNOWN = 2;
+export const GRPC_DEADLINE_EXCEEDED = 4;
+
+const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
+
+/** A grpc-timeout value ("1-8 digits and a unit", e.g. "250m", "3S") in ms; undefined when absent or malformed. */
+export function grpcTimeoutMs(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,8})([HMSmun])$/.exec(value);
+  return m ? Number(m[1]) * TIMEOUT_UNIT_MS[m[2]!]! : undefined;
+}
 
 /** The `grpc-status` in a header or trailer list: 0..16, UNKNOWN for a value out of range, -1 when absent. */
 export function grpcStatusIn(fields: readonly string[] | undefined): number {

@@ -24,13 +24,6 @@ export interface DownstreamConnectionOwner {
 const SMALL_BODY = 16 * 1024;
 
 /**
- * After the proxy half-closes a connection (its last response, an error, a drain), the peer gets
- * this long to close its side before the socket is destroyed: a client that never closes must not
- * hold a descriptor for ever (Envoy's delayed_close_timeout, 1 s by default).
- */
-const DELAYED_CLOSE_MS = 1000;
-
-/**
  * Bytes pipelined behind a request in flight wait in the parser; past this much the connection stops
  * reading until that response is done, so a client cannot make the proxy hold all it sends.
  */
@@ -146,8 +139,13 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private endConnection(last?: string): void {
     this.closed = true;
     this.refreshTimer(this.ctx().hcm.streamIdleTimeout);
+    // Once the FIN has gone the peer gets delayedCloseTimeout (Envoy's, 1 s by default) to close its
+    // side: a client that never closes must not hold a descriptor for ever.
     this.socket.once('finish', () => {
-      if (!this.socket.destroyed) this.deadline = performance.now() + DELAYED_CLOSE_MS;
+      if (this.socket.destroyed) return;
+      const grace = this.ctx().hcm.delayedCloseTimeout;
+      if (grace > 0) this.deadline = performance.now() + grace;
+      else this.socket.destroy();
     });
     if (last === undefined) this.socket.end();
     else this.socket.end(last, 'latin1');
@@ -159,6 +157,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.requests++;
     ctx.stats.downstreamRequests++;
     this.protocol = head.versionMinor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
+    if (head.versionMinor === 0 && !ctx.hcm.httpProtocolOptions.acceptHttp10) throw new HttpParseError(426, 'HTTP/1.0 is not accepted here');
     const req = this.toRequestHead(head);
     if (typeof req === 'string') throw new HttpParseError(400, req);
     const maxRequests = ctx.hcm.commonHttpProtocolOptions.maxRequestsPerConnection;
@@ -206,7 +205,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     }
     if (host === undefined) {
       if (head.versionMinor === 1) return 'missing Host header';
-      host = '';
+      host = this.ctx().hcm.httpProtocolOptions.defaultHostForHttp10;
     }
     if (host !== this.lastHost) {
       if (!/^[a-zA-Z0-9.\-_~!$&'()*+,;=:[\]%]*$/.test(host)) return 'invalid Host header';

@@ -14,6 +14,8 @@ export interface HttpListenerStats {
 /** What a stream needs from the listener it arrived on; swapped as a whole on config changes. */
 export interface HttpListenerContext {
   readonly listenerName: string;
+  /** The listener takes traffic into its workload (metrics report as destination). */
+  readonly inbound: boolean;
   readonly hcm: HttpConnectionManager;
   readonly clusters: ClusterLookup;
   readonly stats: HttpListenerStats;
@@ -22,7 +24,7 @@ export interface HttpListenerContext {
   /** A new request id: a UUID (hex digits and dashes; the access log writes it unescaped). */
   newRequestId(): string;
   /** Adds or continues trace headers (traceparent, B3) on the upstream header list; returns the traceparent sent (from checked hex ids). */
-  propagateTrace(headers: string[]): string | undefined;
+  propagateTrace(headers: string[], sampleNewTrace: boolean): string | undefined;
   /** Metrics and access log for a finished stream. */
   onStreamComplete(stream: HttpStream): void;
 }

@@ -1,14 +1,14 @@
-import type { RetryPolicy } from '../../model/route.js';
+import type { MaxStreamDuration, RetryPolicy } from '../../model/route.js';
 import type { UpstreamCluster, UpstreamHost } from '../clusters/upstream-cluster.js';
 import type { RouteMatchResult } from '../routing/route-table.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import type { H1Head } from './h1-parser.js';
 import { H1UpstreamConnection, type UpstreamExchange } from './h1-upstream-connection.js';
 import { forwardedClientCert } from './client-cert-details.js';
-import { grpcMessage, grpcStatusForHttp, grpcStatusIn, isGrpcRequest } from './grpc-status.js';
+import { GRPC_DEADLINE_EXCEEDED, grpcMessage, grpcStatusForHttp, grpcStatusIn, grpcTimeoutMs, isGrpcRequest } from './grpc-status.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { HttpListenerContext } from './http-listener-context.js';
-import { normalizeRequestTarget } from './path-normalization.js';
+import { hasEscapedSlash, normalizeRequestTarget, unescapeSlashes } from './path-normalization.js';
 import { headerValue, type RequestHead } from './request-head.js';
 import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
@@ -55,6 +55,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   attempts = 0;
   /** Hosts earlier attempts used; kept only for a retry policy with the previous_hosts predicate. */
   private triedHosts: UpstreamHost[] | undefined;
+  /** The route deadline is the route's maxStreamDuration (or the gRPC client's deadline), not its timeout. */
+  private durationLimited = false;
+  /** Where the x-envoy-attempt-count value sits in upstreamHeaders; -1 when the route does not send it. */
+  private attemptCountAt = -1;
   requestId = '';
   /** The request id is one this proxy generated (a UUID), not one that came in. */
   requestIdGenerated = false;
@@ -98,6 +102,16 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** Routes the request and starts the first upstream attempt (or answers locally). */
   start(): void {
     const hcm = this.ctx.hcm;
+    const underscores = hcm.commonHttpProtocolOptions.headersWithUnderscoresAction;
+    if (underscores !== 'ALLOW' && !this.applyUnderscoreAction(underscores)) return;
+    const slashes = hcm.pathWithEscapedSlashesAction;
+    if (slashes !== 'KEEP_UNCHANGED' && hasEscapedSlash(this.head.path)) {
+      if (slashes === 'REJECT_REQUEST') {
+        this.localReply(400, ResponseFlag.DownstreamProtocolError, 'escaped_slashes_in_path', 'escaped slash in path');
+        return;
+      }
+      this.head.path = unescapeSlashes(this.head.path);
+    }
     if (hcm.normalizePath) this.head.path = normalizeRequestTarget(this.head.path, hcm.mergeSlashes);
     const table = this.ctx.routeTable();
     const route = table?.match(this.head);
@@ -132,12 +146,54 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.canRetry = this.canRetry && this.retryPolicy !== undefined && this.retryPolicy.numRetries > 0;
     if (this.canRetry && this.hasRequestBody) this.requestBody = [];
     this.buildUpstreamHead(route);
-    const timeout = route.timeout;
+    let timeout = route.timeout;
+    if (route.maxStreamDuration !== undefined) {
+      const limit = this.streamDurationLimit(route.maxStreamDuration);
+      if (limit > 0 && (timeout === 0 || limit < timeout)) {
+        timeout = limit;
+        this.durationLimited = true;
+      }
+    }
     if (timeout > 0) {
       this.routeDeadline = performance.now() + timeout;
       streamDeadlines.watch(this, this.routeDeadline);
     }
     this.attempt();
+  }
+
+  /**
+   * The route's hard limit on this exchange in ms (0 = none): maxStreamDuration, or, for a gRPC request
+   * with grpc-timeout when grpcTimeoutHeaderMax is set, the client's own deadline less the offset
+   * (capped by grpcTimeoutHeaderMax unless 0), as Envoy applies it.
+   */
+  private streamDurationLimit(msd: MaxStreamDuration): number {
+    if (msd.grpcTimeoutHeaderMax !== undefined && this.isGrpc) {
+      const requested = grpcTimeoutMs(headerValue(this.head.headers, 'grpc-timeout'));
+      if (requested !== undefined) {
+        const limit = Math.max(requested - msd.grpcTimeoutHeaderOffset, 1);
+        return msd.grpcTimeoutHeaderMax > 0 ? Math.min(limit, msd.grpcTimeoutHeaderMax) : limit;
+      }
+    }
+    return msd.maxStreamDuration;
+  }
+
+  /** Envoy's headersWithUnderscoresAction, before routing sees the headers; false when the request was refused. */
+  private applyUnderscoreAction(action: 'REJECT_REQUEST' | 'DROP_HEADER'): boolean {
+    const h = this.head.headers;
+    let kept: string[] | undefined;
+    for (let i = 0; i < h.length; i += 2) {
+      if (!h[i]!.includes('_')) {
+        kept?.push(h[i]!, h[i + 1]!);
+        continue;
+      }
+      if (action === 'REJECT_REQUEST') {
+        this.localReply(400, ResponseFlag.DownstreamProtocolError, 'unexpected_underscore', 'header name with underscore');
+        return false;
+      }
+      kept ??= h.slice(0, i);
+    }
+    if (kept !== undefined) this.head.headers = kept;
+    return true;
   }
 
   private buildUpstreamHead(route: RouteMatchResult): void {
@@ -189,8 +245,15 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       out.push('x-request-id', this.requestId);
     }
     if (this.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', this.upgrade);
-    this.traceparent = this.ctx.propagateTrace(out);
+    // Envoy's tracing.randomSampling: the share of traces without a sampling decision that get one.
+    const sampling = this.ctx.hcm.tracingRandomSampling;
+    this.traceparent = this.ctx.propagateTrace(out, sampling > 0 && (sampling >= 100 || Math.random() * 100 < sampling));
     route.applyRequestHeaders(out, h);
+    if (route.includeAttemptCount) {
+      // The value is the attempt number: attempt() rewrites it in place before each try.
+      out.push('x-envoy-attempt-count', '1');
+      this.attemptCountAt = out.length - 1;
+    }
     this.upstreamHeaders = out;
   }
 
@@ -203,6 +266,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       return;
     }
     this.host = host;
+    if (this.attemptCountAt >= 0) this.upstreamHeaders[this.attemptCountAt] = String(this.attempts);
     host.activeRequests++;
     this.hostHeld = true;
     this.phase = Phase.WaitingUpstream;
@@ -444,14 +508,17 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.routeDeadline = 0;
     if (this.phase === Phase.Done) return;
     this.abandonUpstream('timeout');
+    const flag = this.durationLimited ? ResponseFlag.UpstreamMaxStreamDurationReached : ResponseFlag.UpstreamRequestTimeout;
+    const details = this.durationLimited ? 'max_duration_timeout' : 'upstream_response_timeout';
     if (this.phase === Phase.ResponseStreaming) {
-      this.responseFlags = ResponseFlag.UpstreamRequestTimeout;
-      this.responseDetails = 'upstream_response_timeout';
+      this.responseFlags = flag;
+      this.responseDetails = details;
       this.downstream.abort();
       this.finish();
       return;
     }
-    this.fail(504, ResponseFlag.UpstreamRequestTimeout, 'upstream_response_timeout');
+    // A gRPC client whose own deadline ran out reads DEADLINE_EXCEEDED, not UNAVAILABLE.
+    this.fail(504, flag, details, this.durationLimited ? GRPC_DEADLINE_EXCEEDED : undefined);
   }
 
   perTryTimeout(): void {
@@ -551,16 +618,16 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     }
   }
 
-  private fail(status: number, flag: ResponseFlagCode, details: string): void {
+  private fail(status: number, flag: ResponseFlagCode, details: string, grpcStatus?: number): void {
     const body = this.retryOverflow ? `${STATUS_TEXT[status] ?? 'error'} (retry budget exhausted)` : (STATUS_TEXT[status] ?? 'error');
-    this.localReply(status, flag, details, body);
+    this.localReply(status, flag, details, body, grpcStatus);
   }
 
-  private localReply(status: number, flag: ResponseFlagCode, details: string, body: string): void {
+  private localReply(status: number, flag: ResponseFlagCode, details: string, body: string, grpcStatus?: number): void {
     this.responseFlags = flag;
     if (status >= 400 && this.isGrpc) {
       // A gRPC client reads grpc-status: a trailers-only reply, as Envoy sends for gRPC requests.
-      this.grpcStatus = grpcStatusForHttp(status);
+      this.grpcStatus = grpcStatus ?? grpcStatusForHttp(status);
       const message = grpcMessage(body ? `${body}: ${details}` : details);
       this.sendLocal(200, ['content-type', 'application/grpc', 'grpc-status', String(this.grpcStatus), 'grpc-message', message], '', details);
       return;

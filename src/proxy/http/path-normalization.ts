@@ -58,3 +58,25 @@ function removeDotSegments(path: string): string {
   }
   return `/${out.join('/')}`;
 }
+
+const ESCAPED_SLASH = /%2f|%5c/i;
+
+/** The path part of a request target (before "?" or "#") holds %2F or %5C. */
+export function hasEscapedSlash(target: string): boolean {
+  const end = pathEnd(target);
+  const m = ESCAPED_SLASH.exec(target);
+  return m !== null && m.index < end;
+}
+
+/** The target with %2F and %5C in its path decoded to "/" and "\\" (Envoy's UNESCAPE_AND_FORWARD); the query is kept. */
+export function unescapeSlashes(target: string): string {
+  const end = pathEnd(target);
+  return target.slice(0, end).replace(/%2f/gi, '/').replace(/%5c/gi, '\\') + target.slice(end);
+}
+
+function pathEnd(target: string): number {
+  const q = target.indexOf('?');
+  const h = target.indexOf('#');
+  if (q < 0) return h < 0 ? target.length : h;
+  return h < 0 ? q : Math.min(q, h);
+}

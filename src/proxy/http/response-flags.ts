@@ -12,6 +12,7 @@ export const ResponseFlag = {
   DownstreamConnectionTermination: 'DC',
   DownstreamProtocolError: 'DPE',
   StreamIdleTimeout: 'SI',
+  UpstreamMaxStreamDurationReached: 'UMSDR',
 } as const;
 
 export type ResponseFlagCode = (typeof ResponseFlag)[keyof typeof ResponseFlag];

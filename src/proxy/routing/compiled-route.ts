@@ -1,6 +1,6 @@
 import type RE2 from 're2';
 import { re2 } from './re2-module.js';
-import type { RetryPolicy, Route, RouteConfiguration, VirtualHost } from '../../model/route.js';
+import type { MaxStreamDuration, RetryPolicy, Route, RouteConfiguration, VirtualHost } from '../../model/route.js';
 import type { RequestHead } from '../http/request-head.js';
 import { HeaderMutation } from './header-mutation.js';
 import type { RegexEngine, RegexSet } from './regex-engine.js';
@@ -14,8 +14,11 @@ export interface RouteMatchResult {
   readonly routeIndex: number;
   /** Whole-request timeout in ms; 0 disables. */
   readonly timeout: number;
+  readonly maxStreamDuration: MaxStreamDuration | undefined;
   readonly retryPolicy: RetryPolicy | undefined;
   readonly hostRewrite: string | undefined;
+  /** The virtual host asks for x-envoy-attempt-count upstream. */
+  readonly includeAttemptCount: boolean;
   /** Picks the target cluster; `random` in [0, 1) chooses among weighted clusters. */
   pickCluster(random: number): string;
   /** The upstream request target (path and query) after prefix or regex rewrite. */
@@ -57,8 +60,10 @@ export interface RegexSlot {
 export class CompiledRoute implements RouteMatchResult {
   readonly name: string;
   readonly timeout: number;
+  readonly maxStreamDuration: MaxStreamDuration | undefined;
   readonly retryPolicy: RetryPolicy | undefined;
   readonly hostRewrite: string | undefined;
+  readonly includeAttemptCount: boolean;
   private readonly pathKind: PathKind;
   private readonly pathOperand: string;
   private readonly caseSensitive: boolean;
@@ -102,7 +107,9 @@ export class CompiledRoute implements RouteMatchResult {
 
     const action = route.route;
     this.timeout = action?.timeout ?? 0;
+    this.maxStreamDuration = action?.maxStreamDuration;
     this.retryPolicy = action?.retryPolicy ?? vh.retryPolicy;
+    this.includeAttemptCount = vh.includeRequestAttemptCount;
     this.hostRewrite = action?.hostRewriteLiteral;
     this.clusterNames = [];
     this.cumulativeWeights = [];
