@@ -14,6 +14,15 @@ const REQUEST_TARGET = /^[\x21-\x7e]+$/;
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2); the stream already drops hop-by-hop ones, these are belt and braces. */
 const FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
+/** One HTTP/2 connection's standing facts. */
+interface SessionState {
+  guard: PrematureResetGuard;
+  /** The client's SPIFFE ID from its certificate, '' without mTLS. */
+  principal: string;
+  remoteAddress: string;
+  tls: TLSSocket | undefined;
+}
+
 /** Writes one HttpStream's response onto an HTTP/2 stream. */
 class H2Responder implements DownstreamResponder {
   readonly protocol = 'HTTP/2' as const;
@@ -98,8 +107,8 @@ class H2Responder implements DownstreamResponder {
  */
 export class H2DownstreamServer {
   private readonly server: http2.Http2Server;
-  /** Open sessions, each with its rapid-reset guard. */
-  private readonly sessions = new Map<http2.Http2Session, PrematureResetGuard>();
+  /** Open sessions, each with its rapid-reset guard and the connection facts every stream needs. */
+  private readonly sessions = new Map<http2.Http2Session, SessionState>();
 
   constructor(
     private readonly ctx: () => HttpListenerContext,
@@ -124,7 +133,15 @@ export class H2DownstreamServer {
   }
 
   private onSession(session: http2.ServerHttp2Session): void {
-    this.sessions.set(session, new PrematureResetGuard());
+    // Read once per connection, not per stream (a peer certificate is parsed on every call).
+    const socket = session.socket as Socket;
+    const state: SessionState = {
+      guard: new PrematureResetGuard(),
+      principal: this.peerPrincipalOf(socket),
+      remoteAddress: socket?.remoteAddress ?? '',
+      tls: socket instanceof TLSSocket ? socket : undefined,
+    };
+    this.sessions.set(session, state);
     this.ctx().stats.downstreamConnections++;
     const idle = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
     if (idle > 0) session.setTimeout(idle, () => session.close());
@@ -132,12 +149,12 @@ export class H2DownstreamServer {
     // Streams are taken from their session, not from the server's 'stream' event: a stream reset
     // before its event runs has already forgotten its session, and still counts against it.
     session.on('stream', (s: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) =>
-      this.onStream(session, s, headers, flags, raw),
+      this.onStream(session, state, s, headers, flags, raw),
     );
     session.on('error', () => session.destroy());
   }
 
-  private onStream(session: http2.ServerHttp2Session, h2: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]): void {
+  private onStream(session: http2.ServerHttp2Session, state: SessionState, h2: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]): void {
     // First: a stream closed with an error code emits 'error', and an unheard one would end the process.
     h2.on('error', () => undefined);
     const ctx = this.ctx();
@@ -179,22 +196,23 @@ export class H2DownstreamServer {
       authority: authority.toLowerCase(),
       scheme: this.scheme,
       headers: list,
-      remoteAddress: session.socket?.remoteAddress ?? '',
-      downstreamTls: session.socket instanceof TLSSocket ? session.socket : undefined,
+      remoteAddress: state.remoteAddress,
+      downstreamTls: state.tls,
     };
     const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     const cl = headers['content-length'];
     const length = endStream ? 0 : cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : -1;
     const responder = new H2Responder(h2);
-    const stream = new HttpStream(ctx, req, responder, length, this.peerPrincipalOf(session.socket as Socket), undefined);
+    const stream = new HttpStream(ctx, req, responder, length, state.principal, undefined);
     responder.stream = stream;
-    let trailers: string[] | undefined;
-    h2.on('trailers', (t: http2.IncomingHttpHeaders) => {
-      trailers = [];
-      for (const [k, v] of Object.entries(t)) if (v !== undefined && k.charCodeAt(0) !== 0x3a) trailers.push(k, String(v));
-    });
     if (endStream) stream.requestComplete = true;
     else {
+      // Trailers can only follow a body: a request that ended with its HEADERS needs no listener.
+      let trailers: string[] | undefined;
+      h2.on('trailers', (t: http2.IncomingHttpHeaders) => {
+        trailers = [];
+        for (const [k, v] of Object.entries(t)) if (v !== undefined && k.charCodeAt(0) !== 0x3a) trailers.push(k, String(v));
+      });
       h2.on('data', (chunk: Buffer) => stream.onRequestBody(chunk));
       h2.on('end', () => stream.onRequestEnd(trailers));
     }
@@ -209,7 +227,7 @@ export class H2DownstreamServer {
 
   /** Feeds the session's rapid-reset guard; a session that trips it is sent away with ENHANCE_YOUR_CALM. */
   private onStreamClosed(session: http2.ServerHttp2Session, reset: boolean, livedMs: number, ctx: HttpListenerContext): void {
-    if (this.sessions.get(session)?.onStreamClosed(reset, livedMs) && !session.destroyed) {
+    if (this.sessions.get(session)?.guard.onStreamClosed(reset, livedMs) && !session.destroyed) {
       ctx.stats.protocolErrors++;
       session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
       // With the code: the final GOAWAY destroy() sends would otherwise say NO_ERROR.
