@@ -25,6 +25,11 @@ function startWsServer(): Promise<void> {
     res.end();
   });
   wsServer.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    if (req.url === '/refuse') {
+      // Refused without closing: Node has handed this socket over, and it will never answer on it again.
+      socket.write('HTTP/1.1 401 Unauthorized\r\nContent-Length: 4\r\n\r\nnope');
+      return;
+    }
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
     if (head.length) socket.write(head);
@@ -105,6 +110,26 @@ test('a WebSocket upgrade is tunnelled both ways', async () => {
   const echoed = await roundTrip(s, 'frames-as-bytes');
   assert.equal(echoed, 'frames-as-bytes');
   s.destroy();
+});
+
+test('an upgrade the upstream refuses is answered as is, and its upstream connection is not reused', async () => {
+  const s = net.connect(httpPort, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  const refused = await roundTrip(s, 'GET /refuse HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n', (got) => got.endsWith('nope'));
+  assert.match(refused, /^HTTP\/1\.1 401 /);
+  s.destroy();
+  // The next requests must not land on the connection Node no longer reads.
+  for (let i = 0; i < 3; i++) {
+    const status = await new Promise<number>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port: httpPort, path: `/after-refusal/${i}`, timeout: 2000 }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(0));
+    });
+    assert.equal(status, 426);
+  }
 });
 
 test('a TCP listener proxies bytes both ways and reports its connections', async () => {

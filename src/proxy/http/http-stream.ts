@@ -302,6 +302,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     }
     this.upstream = request;
     this.phase = Phase.Forwarding;
+    // An upgrade the upstream refuses leaves a connection some servers no longer read as HTTP
+    // (Node hands the socket to its 'upgrade' handler): it is never pooled again.
+    if (this.upgrade !== undefined && request instanceof H1UpstreamConnection) request.markNoReuse();
     const bodyless = !this.hasRequestBody;
     request.sendHead(this.head.method, this.upstreamPath, this.upstreamAuthority, this.head.scheme, this.upstreamHeaders, {
       contentLength: this.requestContentLength,
