@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
@@ -17,6 +18,10 @@ let port: number;
 let deadPort: number;
 let accessLog: string;
 let flakyCalls = 0;
+/** Streams its response in pieces for ~1.6 s, or sends its head and stalls. */
+let streaming: TestUpstream;
+/** A listener whose stream idle timeout (500 ms) is shorter than the streaming response. */
+let idlePort: number;
 
 before(async () => {
   healthy = await startUpstream('healthy');
@@ -31,6 +36,18 @@ before(async () => {
       res.end(`ok after ${flakyCalls}`);
     }
   });
+  streaming = await startUpstream('streaming', (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    if (req.url?.startsWith('/stall')) return;
+    let n = 0;
+    const t = setInterval(() => {
+      res.write(`piece ${n}\n`);
+      if (++n === 8) {
+        clearInterval(t);
+        res.end();
+      }
+    }, 200);
+  });
   slow = await startUpstream('slow', (_req, res) => {
     setTimeout(() => {
       res.writeHead(200);
@@ -42,6 +59,7 @@ before(async () => {
     res.end('boom');
   });
   port = await freePort();
+  idlePort = await freePort();
   deadPort = await freePort();
   accessLog = `/tmp/bulwark-resilience-${process.pid}.log`;
   const routes = {
@@ -54,6 +72,7 @@ before(async () => {
         routes: [
           { match: { prefix: '/dead-retry' }, route: { cluster: 'dead', retryPolicy: { retryOn: 'connect-failure', numRetries: 2 } } },
           { match: { prefix: '/dead' }, route: { cluster: 'dead' } },
+          { match: { prefix: '/slow-upload' }, route: { cluster: 'healthy', timeout: '500ms', retryPolicy: { retryOn: '5xx', numRetries: 1, perTryTimeout: '400ms' } } },
           { match: { prefix: '/slow-capped' }, route: { cluster: 'slow', timeout: '5s', maxStreamDuration: { maxStreamDuration: '300ms' } } },
           { match: { prefix: '/slow-grpc' }, route: { cluster: 'slow', timeout: '0s', maxStreamDuration: { grpcTimeoutHeaderMax: '0s' } } },
           { match: { prefix: '/slow' }, route: { cluster: 'slow', timeout: '300ms' } },
@@ -84,9 +103,13 @@ before(async () => {
   const hcm = { accessLog: [{ typedConfig: { path: accessLog } }] };
   proxy = await startProxy(
     bootstrap(
-      [httpListener('ingress', port, routes, hcm)],
+      [
+        httpListener('ingress', port, routes, hcm),
+        httpListener('idle', idlePort, { name: 'idle', virtualHosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'streaming', timeout: '0s' } }] }] }, { streamIdleTimeout: '500ms' }),
+      ],
       [
         staticCluster('healthy', [healthy.port]),
+        staticCluster('streaming', [streaming.port]),
         staticCluster('dead', [deadPort]),
         staticCluster('slow', [slow.port]),
         staticCluster('flaky', [flaky.port]),
@@ -99,7 +122,7 @@ before(async () => {
 
 after(async () => {
   await proxy?.stop();
-  for (const u of [healthy, flaky, slow, failing]) await u?.close();
+  for (const u of [healthy, flaky, slow, failing, streaming]) await u?.close();
 });
 
 function logLines(): Array<Record<string, unknown>> {
@@ -222,4 +245,40 @@ test('with grpcTimeoutHeaderMax the client\'s grpc-timeout bounds the call: a tr
   assert.equal(headers[':status'], 200);
   assert.equal(headers['grpc-status'], '4');
   assert.ok(Date.now() - started < 1200, `took ${Date.now() - started} ms`);
+});
+
+test('the route and per-try timeouts start when the request is complete: an upload slower than both still succeeds', async () => {
+  const started = Date.now();
+  const reply = await new Promise<string>((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let got = '';
+    s.on('data', (d: Buffer) => (got += d.toString()));
+    s.on('close', () => resolve(got));
+    s.on('error', reject);
+    s.write('POST /slow-upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n');
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (sent++ < 5) s.write('4\r\npart\r\n');
+      else {
+        clearInterval(drip);
+        s.write('0\r\n\r\n');
+      }
+    }, 250);
+  });
+  assert.ok(Date.now() - started >= 1400, 'the upload took longer than the route timeout');
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.match(reply, /"body":"partpartpartpartpart"/);
+});
+
+test('the stream idle timeout restarts with every byte: a response streaming for longer completes, a stalled one is cut', async () => {
+  const streamed = await curl([`http://127.0.0.1:${idlePort}/stream`]);
+  assert.equal(streamed.status, 200);
+  assert.equal(streamed.body.trim().split('\n').length, 8);
+  const started = Date.now();
+  const stalled = await curl([`http://127.0.0.1:${idlePort}/stall`]).then(
+    (r) => `status ${r.status}`,
+    (e: Error) => e.message,
+  );
+  // The head went out, then nothing: the proxy resets the stream after ~500 ms of silence.
+  assert.ok(Date.now() - started < 1500, `cut after ${Date.now() - started} ms (${stalled})`);
 });

@@ -60,6 +60,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private readonly downstreamTls: TLSSocket | undefined;
   /** The last Host value seen on this connection and its lower-cased form: keep-alive clients repeat it. */
   private lastHost = '';
+  /** Bytes were read or written since the stream idle deadline was last set. */
+  private active = false;
   private lastAuthority = '';
 
   constructor(
@@ -93,6 +95,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   }
 
   private onData(chunk: Buffer, length = chunk.length): void {
+    this.active = true;
     const startsHead = this.waitingForHead && this.parser.isIdle();
     try {
       this.parser.execute(chunk, length);
@@ -173,6 +176,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       stripHeader(req.headers, 'expect');
     }
     this.refreshTimer(ctx.hcm.streamIdleTimeout);
+    this.active = false;
     const stream = new HttpStream(ctx, req, this, length, this.peerPrincipal, upgrade);
     this.stream = stream;
     this.responding = false;
@@ -278,6 +282,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   }
 
   sendBody(chunk: Buffer): boolean {
+    this.active = true;
     if (this.closed || chunk.length === 0) return true;
     let prefix = this.pendingHead;
     this.pendingHead = undefined;
@@ -408,6 +413,14 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       return;
     }
     const stream = this.stream;
+    if (stream && !stream.done && this.active) {
+      // Bytes moved within the last period: the stream is not idle (Envoy's stream_idle_timeout
+      // restarts on any activity). Checked here rather than re-armed per read or write, so a silent
+      // stream is cut between one and two periods after its last byte.
+      this.active = false;
+      this.refreshTimer(this.ctx().hcm.streamIdleTimeout);
+      return;
+    }
     if (stream && !stream.done) {
       stream.responseFlags = ResponseFlag.StreamIdleTimeout;
       stream.onDownstreamReset();
@@ -416,6 +429,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   }
 
   private onSocketDrain(): void {
+    this.active = true;
     const s = this.drainStream;
     if (s) {
       this.drainStream = null;

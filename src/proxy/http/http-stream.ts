@@ -57,6 +57,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   private triedHosts: UpstreamHost[] | undefined;
   /** The route deadline is the route's maxStreamDuration (or the gRPC client's deadline), not its timeout. */
   private durationLimited = false;
+  /** The route's timeout (ms, 0 = none), armed once the downstream request is complete. */
+  private routeTimeoutMs = 0;
+  /** When maxStreamDuration (or the gRPC client's deadline) ends the stream (performance.now() ms; 0 = never). */
+  private durationDeadline = 0;
   /** Where the x-envoy-attempt-count value sits in upstreamHeaders; -1 when the route does not send it. */
   private attemptCountAt = -1;
   requestId = '';
@@ -146,19 +150,43 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.canRetry = this.canRetry && this.retryPolicy !== undefined && this.retryPolicy.numRetries > 0;
     if (this.canRetry && this.hasRequestBody) this.requestBody = [];
     this.buildUpstreamHead(route);
-    let timeout = route.timeout;
+    this.routeTimeoutMs = route.timeout;
     if (route.maxStreamDuration !== undefined) {
       const limit = this.streamDurationLimit(route.maxStreamDuration);
-      if (limit > 0 && (timeout === 0 || limit < timeout)) {
-        timeout = limit;
-        this.durationLimited = true;
+      if (limit > 0) this.durationDeadline = performance.now() + limit;
+    }
+    this.armRouteDeadline();
+    this.attempt();
+  }
+
+  /**
+   * The stream's deadline, as Envoy times it: the route timeout runs from the end of the downstream
+   * request (a long upload is paced by the stream idle timeout, not cut at 15 s), maxStreamDuration
+   * from the start of the stream. Whichever falls first is armed; called at routing and again when
+   * the request completes.
+   */
+  private armRouteDeadline(): void {
+    let due = this.durationDeadline;
+    let limited = due > 0;
+    if (this.requestComplete && this.routeTimeoutMs > 0) {
+      const timeoutDue = performance.now() + this.routeTimeoutMs;
+      if (due === 0 || timeoutDue < due) {
+        due = timeoutDue;
+        limited = false;
       }
     }
-    if (timeout > 0) {
-      this.routeDeadline = performance.now() + timeout;
-      streamDeadlines.watch(this, this.routeDeadline);
-    }
-    this.attempt();
+    if (due === 0) return;
+    this.durationLimited = limited;
+    this.routeDeadline = due;
+    streamDeadlines.watch(this, due);
+  }
+
+  /** A try's deadline runs from when its request is wholly sent, as Envoy's per_try_timeout does. */
+  private armPerTryDeadline(): void {
+    const perTry = this.retryPolicy?.perTryTimeout;
+    if (perTry === undefined || perTry <= 0 || !this.requestComplete) return;
+    this.perTryDeadline = performance.now() + perTry;
+    streamDeadlines.watch(this, this.perTryDeadline);
   }
 
   /**
@@ -271,11 +299,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.hostHeld = true;
     this.phase = Phase.WaitingUpstream;
     this.upstreamStart = performance.now();
-    const perTry = this.retryPolicy?.perTryTimeout;
-    if (perTry && perTry > 0) {
-      this.perTryDeadline = this.upstreamStart + perTry;
-      streamDeadlines.watch(this, this.perTryDeadline);
-    }
+    this.armPerTryDeadline();
     const queued = cluster.http2 ? cluster.h2Session(host).acquire(this) : cluster.h1Pool(host).acquire(this, this.head.method === 'HEAD');
     if (!queued) {
       this.releaseHost();
@@ -351,6 +375,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** The request body ended (trailers from HTTP/2 or chunked HTTP/1.1). */
   onRequestEnd(trailers: string[] | undefined): void {
     this.requestComplete = true;
+    if (this.phase !== Phase.Done && this.phase !== Phase.Routing) {
+      this.armRouteDeadline();
+      if (this.phase === Phase.WaitingUpstream || this.phase === Phase.Forwarding) this.armPerTryDeadline();
+    }
     const up = this.upstream;
     if (up === undefined || this.phase === Phase.WaitingUpstream || this.phase === Phase.Done) return;
     if (this.hasRequestBody) up.sendEnd(trailers);
