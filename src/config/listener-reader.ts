@@ -83,6 +83,16 @@ function readPercent(r: FieldReader): number {
   return (v as number | undefined) ?? 0;
 }
 
+function readConnectionKeepalive(r: FieldReader | undefined): HttpConnectionManager['http2ProtocolOptions']['connectionKeepalive'] {
+  const keepalive = { interval: r ? r.duration('interval', 15_000) : 15_000, timeout: r ? r.duration('timeout', 10_000) : 10_000 };
+  if (r) {
+    // Jitter and a separate idle interval change nothing here: only idle sessions are pinged.
+    r.ignore('intervalJitter', 'connectionIdleInterval');
+    r.done();
+  }
+  return keepalive;
+}
+
 function readEscapedSlashesAction(r: FieldReader): HttpConnectionManager['pathWithEscapedSlashesAction'] {
   const action = r.oneOf('pathWithEscapedSlashesAction', ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_FORWARD'] as const, 'KEEP_UNCHANGED');
   return action === 'IMPLEMENTATION_SPECIFIC_DEFAULT' ? 'KEEP_UNCHANGED' : action;
@@ -131,7 +141,10 @@ function readHcm(r: FieldReader): HttpConnectionManager {
       u.done();
       return out;
     }),
-    http2ProtocolOptions: { maxConcurrentStreams: h2 ? h2.int('maxConcurrentStreams', 1024, 1, 2_147_483_647) : 1024 },
+    http2ProtocolOptions: {
+      maxConcurrentStreams: h2 ? h2.int('maxConcurrentStreams', 1024, 1, 2_147_483_647) : 1024,
+      connectionKeepalive: readConnectionKeepalive(h2?.optObj('connectionKeepalive')),
+    },
     drainTimeout: r.duration('drainTimeout', 5_000),
     delayedCloseTimeout: r.duration('delayedCloseTimeout', 1_000),
     serverName: r.optStr('serverName') ?? 'bulwark',

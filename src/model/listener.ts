@@ -71,7 +71,16 @@ export interface HttpConnectionManager {
   /** Envoy's pathWithEscapedSlashesAction: what a path with %2F or %5C gets before routing. */
   pathWithEscapedSlashesAction: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_FORWARD';
   upgradeConfigs: Array<{ upgradeType: string }>;
-  http2ProtocolOptions: { maxConcurrentStreams: number };
+  http2ProtocolOptions: {
+    maxConcurrentStreams: number;
+    /**
+     * Envoy's connectionKeepalive: a session that opened no stream for `interval` ms is sent a PING,
+     * and closed when no ACK comes within `timeout` ms. On by default here: after a connection-level
+     * protocol error node:http2 stops reading its socket, so a client that then goes away would
+     * otherwise hold the descriptor until the idle timeout (an hour).
+     */
+    connectionKeepalive: { interval: number; timeout: number };
+  };
   drainTimeout: Milliseconds;
   /** After the proxy half-closes a connection, how long the peer has to close its side (0 = destroy once flushed). */
   delayedCloseTimeout: Milliseconds;

@@ -21,6 +21,11 @@ interface SessionState {
   principal: string;
   remoteAddress: string;
   tls: TLSSocket | undefined;
+  /** Streams opened so far, and as many at the last keepalive sweep: equal means the session was idle. */
+  streams: number;
+  streamsAtSweep: number;
+  /** Sweeps since an unanswered PING went out; -1 when none is outstanding. */
+  sweepsSincePing: number;
 }
 
 /** Writes one HttpStream's response onto an HTTP/2 stream. */
@@ -109,6 +114,7 @@ export class H2DownstreamServer {
   private readonly server: http2.Http2Server;
   /** Open sessions, each with its rapid-reset guard and the connection facts every stream needs. */
   private readonly sessions = new Map<http2.Http2Session, SessionState>();
+  private keepaliveTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: () => HttpListenerContext,
@@ -140,12 +146,19 @@ export class H2DownstreamServer {
       principal: this.peerPrincipalOf(socket),
       remoteAddress: socket?.remoteAddress ?? '',
       tls: socket instanceof TLSSocket ? socket : undefined,
+      streams: 0,
+      streamsAtSweep: 0,
+      sweepsSincePing: -1,
     };
     this.sessions.set(session, state);
+    this.startKeepalive();
     this.ctx().stats.downstreamConnections++;
     const idle = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
     if (idle > 0) session.setTimeout(idle, () => session.close());
-    session.on('close', () => this.sessions.delete(session));
+    session.on('close', () => {
+      this.sessions.delete(session);
+      if (this.sessions.size === 0) this.stopKeepalive();
+    });
     // Streams are taken from their session, not from the server's 'stream' event: a stream reset
     // before its event runs has already forgotten its session, and still counts against it.
     session.on('stream', (s: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]) =>
@@ -157,6 +170,7 @@ export class H2DownstreamServer {
   private onStream(session: http2.ServerHttp2Session, state: SessionState, h2: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, raw: string[]): void {
     // First: a stream closed with an error code emits 'error', and an unheard one would end the process.
     h2.on('error', () => undefined);
+    state.streams++;
     const ctx = this.ctx();
     // The 'stream' event runs a tick after nghttp2 made the stream. A client that sent RST_STREAM
     // in the same read (a rapid-reset burst) has closed it by then, and a closed stream will not
@@ -232,6 +246,46 @@ export class H2DownstreamServer {
       session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
       // With the code: the final GOAWAY destroy() sends would otherwise say NO_ERROR.
       session.destroy(new Error('rapid reset: too many streams reset early'), NGHTTP2_ENHANCE_YOUR_CALM);
+    }
+  }
+
+  /**
+   * Keepalive for idle sessions (see HttpConnectionManager.http2ProtocolOptions.connectionKeepalive):
+   * one interval timer for all sessions. A session that opened no stream since the last sweep gets a
+   * PING; one whose PING stays unanswered past the timeout is destroyed. Busy sessions cost nothing.
+   */
+  private startKeepalive(): void {
+    if (this.keepaliveTimer !== undefined) return;
+    const { interval } = this.ctx().hcm.http2ProtocolOptions.connectionKeepalive;
+    if (interval <= 0) return;
+    this.keepaliveTimer = setInterval(() => this.sweepKeepalive(), interval);
+    this.keepaliveTimer.unref();
+  }
+
+  private stopKeepalive(): void {
+    if (this.keepaliveTimer !== undefined) clearInterval(this.keepaliveTimer);
+    this.keepaliveTimer = undefined;
+  }
+
+  private sweepKeepalive(): void {
+    const { interval, timeout } = this.ctx().hcm.http2ProtocolOptions.connectionKeepalive;
+    for (const [session, state] of this.sessions) {
+      if (session.destroyed) continue;
+      if (state.sweepsSincePing >= 0) {
+        if (++state.sweepsSincePing * interval >= timeout) session.destroy();
+        continue;
+      }
+      if (state.streams === state.streamsAtSweep) {
+        try {
+          state.sweepsSincePing = 0;
+          session.ping((err) => {
+            if (!err) state.sweepsSincePing = -1;
+          });
+        } catch {
+          session.destroy();
+        }
+      }
+      state.streamsAtSweep = state.streams;
     }
   }
 
