@@ -282,3 +282,28 @@ test('the stream idle timeout restarts with every byte: a response streaming for
   // The head went out, then nothing: the proxy resets the stream after ~500 ms of silence.
   assert.ok(Date.now() - started < 1500, `cut after ${Date.now() - started} ms (${stalled})`);
 });
+
+test('HTTP/2 streams have the same stream idle timeout: a streaming response completes, a stalled one is reset', async () => {
+  const client = http2.connect(`http://127.0.0.1:${idlePort}`);
+  client.on('error', () => undefined);
+  const fetchOver = (path: string): Promise<{ status: number; body: string; rstCode: number }> =>
+    new Promise((resolve) => {
+      const s = client.request({ ':path': path });
+      let status = 0;
+      let body = '';
+      s.on('response', (h) => (status = Number(h[':status'])));
+      s.on('data', (d: Buffer) => (body += d.toString()));
+      s.on('error', () => undefined);
+      s.on('close', () => resolve({ status, body, rstCode: s.rstCode ?? -1 }));
+      // Without a stream idle timeout a stalled stream never ends: give up after 3 s.
+      setTimeout(() => resolve({ status, body, rstCode: -1 }), 3000);
+    });
+  const streamed = await fetchOver('/stream');
+  assert.equal(streamed.status, 200);
+  assert.equal(streamed.body.trim().split('\n').length, 8);
+  const started = Date.now();
+  const stalled = await fetchOver('/stall');
+  assert.equal(stalled.rstCode, http2.constants.NGHTTP2_CANCEL);
+  assert.ok(Date.now() - started < 1500, `reset after ${Date.now() - started} ms`);
+  client.close();
+});

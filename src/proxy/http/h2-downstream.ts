@@ -3,13 +3,15 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { DownstreamResponder } from './downstream-responder.js';
 import type { HttpListenerContext } from './http-listener-context.js';
+import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
 import { HttpStream } from './http-stream.js';
+import { ResponseFlag } from './response-flags.js';
 import { PrematureResetGuard } from './premature-resets.js';
 import type { RequestHead } from './request-head.js';
 // The module binding: the global `performance` is a lazy getter.
 import { performance } from 'node:perf_hooks';
 
-const { NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 const REQUEST_TARGET = /^[\x21-\x7e]+$/;
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2); the stream already drops hop-by-hop ones, these are belt and braces. */
 const FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -28,14 +30,53 @@ interface SessionState {
   sweepsSincePing: number;
 }
 
-/** Writes one HttpStream's response onto an HTTP/2 stream. */
-class H2Responder implements DownstreamResponder {
+/**
+ * Writes one HttpStream's response onto an HTTP/2 stream, and keeps its stream idle timeout
+ * (Envoy's stream_idle_timeout): the deadline sweeper checks it, and any byte in either direction
+ * since the last check counts as activity.
+ */
+class H2Responder implements DownstreamResponder, DeadlineHolder {
   readonly protocol = 'HTTP/2' as const;
   stream: HttpStream | undefined;
   private trailers: string[] | undefined;
   private wantsTrailers = false;
+  deadline = 0;
+  listSlot = -1;
+  /** Bytes moved since the idle deadline was last set. */
+  active = false;
+  private idleMs = 0;
 
   constructor(readonly h2: http2.ServerHttp2Stream) {}
+
+  watchIdle(ms: number): void {
+    if (ms <= 0) return;
+    this.idleMs = ms;
+    this.deadline = performance.now() + ms;
+    deadlineSweeper.add(this);
+  }
+
+  unwatchIdle(): void {
+    this.deadline = 0;
+    deadlineSweeper.remove(this);
+  }
+
+  onDeadline(): void {
+    const stream = this.stream;
+    if (stream === undefined || stream.done || this.h2.destroyed) {
+      this.unwatchIdle();
+      return;
+    }
+    if (this.active) {
+      // A silent stream is cut between one and two periods after its last byte.
+      this.active = false;
+      this.deadline = performance.now() + this.idleMs;
+      return;
+    }
+    this.unwatchIdle();
+    stream.responseFlags = ResponseFlag.StreamIdleTimeout;
+    stream.onDownstreamReset();
+    this.h2.close(NGHTTP2_CANCEL);
+  }
 
   flushHead(): void {
     // Heads are never held on HTTP/2: respond() queues the HEADERS frame at once.
@@ -63,6 +104,7 @@ class H2Responder implements DownstreamResponder {
   }
 
   sendBody(chunk: Buffer): boolean {
+    this.active = true;
     if (this.h2.destroyed) return true;
     return this.h2.write(chunk);
   }
@@ -90,7 +132,10 @@ class H2Responder implements DownstreamResponder {
   }
 
   notifyDrain(stream: HttpStream): void {
-    this.h2.once('drain', () => stream.onDownstreamDrain());
+    this.h2.once('drain', () => {
+      this.active = true;
+      stream.onDownstreamDrain();
+    });
   }
 
   startTunnel(): void {
@@ -227,11 +272,16 @@ export class H2DownstreamServer {
         trailers = [];
         for (const [k, v] of Object.entries(t)) if (v !== undefined && k.charCodeAt(0) !== 0x3a) trailers.push(k, String(v));
       });
-      h2.on('data', (chunk: Buffer) => stream.onRequestBody(chunk));
+      h2.on('data', (chunk: Buffer) => {
+        responder.active = true;
+        stream.onRequestBody(chunk);
+      });
       h2.on('end', () => stream.onRequestEnd(trailers));
     }
     const opened = performance.now();
+    responder.watchIdle(ctx.hcm.streamIdleTimeout);
     h2.on('close', () => {
+      responder.unwatchIdle();
       const reset = !stream.done;
       if (reset) stream.onDownstreamReset();
       this.onStreamClosed(session, reset, performance.now() - opened, ctx);
