@@ -9,6 +9,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { ClientCertDetailsSet, ForwardClientCertDetails } from '../../model/listener.js';
+import { sansOfType } from '../tls/san-match.js';
 
 /** What to send upstream for `incoming` (the XFCC the client sent, if any); undefined sends none. */
 export function forwardedClientCert(
@@ -43,22 +44,15 @@ function buildElement(socket: TLSSocket, details: ClientCertDetailsSet): string 
   if (peer === undefined) return '';
   const parts: string[] = [];
   const local = socket.getX509Certificate();
-  const by = local === undefined ? undefined : sansOf(local, 'URI')[0];
+  const by = local === undefined ? undefined : sansOfType(local.subjectAltName, 'URI')[0];
   if (by !== undefined) parts.push(`By=${by}`);
   parts.push(`Hash=${createHash('sha256').update(peer.raw).digest('hex')}`);
   if (details.cert) parts.push(`Cert="${encodeURIComponent(peer.toString())}"`);
   if (details.chain) parts.push(`Chain="${encodeURIComponent(chainPem(peer))}"`);
   if (details.subject) parts.push(`Subject="${rfc2253(peer.subject).replace(/(["\\])/g, '\\$1')}"`);
-  if (details.uri) for (const uri of sansOf(peer, 'URI')) parts.push(`URI=${uri}`);
-  if (details.dns) for (const dns of sansOf(peer, 'DNS')) parts.push(`DNS=${dns}`);
+  if (details.uri) for (const uri of sansOfType(peer.subjectAltName, 'URI')) parts.push(`URI=${uri}`);
+  if (details.dns) for (const dns of sansOfType(peer.subjectAltName, 'DNS')) parts.push(`DNS=${dns}`);
   return parts.join(';');
-}
-
-/** SANs of one type, from Node's "URI:a, DNS:b" form. */
-function sansOf(cert: X509Certificate, type: 'URI' | 'DNS'): string[] {
-  const out: string[] = [];
-  for (const part of (cert.subjectAltName ?? '').split(', ')) if (part.startsWith(`${type}:`)) out.push(part.slice(type.length + 1));
-  return out;
 }
 
 /** The peer's certificate and the issuers it sent, PEM. */

@@ -223,7 +223,7 @@ export class H2DownstreamServer {
     // away in between has nothing left to count.
     if (session.destroyed) return;
     if (h2.destroyed || h2.closed) {
-      this.onStreamClosed(session, true, 0, ctx);
+      this.onStreamClosed(session, state, true, 0, ctx);
       return;
     }
     ctx.stats.downstreamRequests++;
@@ -284,14 +284,14 @@ export class H2DownstreamServer {
       responder.unwatchIdle();
       const reset = !stream.done;
       if (reset) stream.onDownstreamReset();
-      this.onStreamClosed(session, reset, performance.now() - opened, ctx);
+      this.onStreamClosed(session, state, reset, performance.now() - opened, ctx);
     });
     stream.start();
   }
 
   /** Feeds the session's rapid-reset guard; a session that trips it is sent away with ENHANCE_YOUR_CALM. */
-  private onStreamClosed(session: http2.ServerHttp2Session, reset: boolean, livedMs: number, ctx: HttpListenerContext): void {
-    if (this.sessions.get(session)?.guard.onStreamClosed(reset, livedMs) && !session.destroyed) {
+  private onStreamClosed(session: http2.ServerHttp2Session, state: SessionState, reset: boolean, livedMs: number, ctx: HttpListenerContext): void {
+    if (state.guard.onStreamClosed(reset, livedMs) && !session.destroyed) {
       ctx.stats.protocolErrors++;
       session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
       // With the code: the final GOAWAY destroy() sends would otherwise say NO_ERROR.

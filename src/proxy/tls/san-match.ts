@@ -1,11 +1,16 @@
 import type { PeerCertificate } from 'node:tls';
 import type { StringMatcher, SubjectAltNameMatcher } from '../../model/tls.js';
 
+/** The SANs of one type from Node's "URI:a, DNS:b" form (PeerCertificate.subjectaltname, X509Certificate.subjectAltName). */
+export function sansOfType(subjectAltName: string | undefined, type: 'URI' | 'DNS'): string[] {
+  const out: string[] = [];
+  for (const part of (subjectAltName ?? '').split(', ')) if (part.startsWith(`${type}:`)) out.push(part.slice(type.length + 1));
+  return out;
+}
+
 /** The URI SANs of a peer certificate (SPIFFE IDs live there). */
 export function uriSans(cert: PeerCertificate): string[] {
-  const out: string[] = [];
-  for (const part of (cert.subjectaltname ?? '').split(', ')) if (part.startsWith('URI:')) out.push(part.slice(4));
-  return out;
+  return sansOfType(cert.subjectaltname, 'URI');
 }
 
 function matchString(m: StringMatcher, v: string): boolean {
