@@ -10,6 +10,10 @@
  * same event-loop round, independent of load batching), and the counters are dumped. Whether a major
  * collection falls inside the window moves a run by up to ~10 %, so each target runs twice and the
  * lower count stands.
+ *
+ * Two floors: a bare relay on Node's `net` module (what Node's sockets cost), and the same relay on
+ * Bulwark's own direct reads and writes (what Bulwark's I/O layer costs). What Bulwark executes above
+ * the second is its HTTP logic per request.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
   };
   const targets: Target[] = [
     { name: 'node-raw-relay', args: async (port) => [process.execPath, join(REPO, 'bench/proxy-instructions/raw-proxy.mjs'), String(port), String(upstreamPort)] },
+    { name: 'bulwark-io-floor', args: async (port) => [process.execPath, join(REPO, 'bench/proxy-instructions/direct-relay.mjs'), String(port), String(upstreamPort)] },
     { name: 'bulwark', args: async (port) => [process.execPath, BULWARK, 'proxy', '--config', await config(port, true), '--concurrency', '1'] },
     { name: 'bulwark-no-access-log', args: async (port) => [process.execPath, BULWARK, 'proxy', '--config', await config(port, false), '--concurrency', '1'] },
   ];
@@ -112,6 +117,7 @@ async function main(): Promise<void> {
   const raw = results.get('node-raw-relay')!;
   const bulwark = results.get('bulwark')!;
   const noLog = results.get('bulwark-no-access-log')!;
+  const floor = results.get('bulwark-io-floor')!;
   process.stdout.write(
     [
       `proxy-instructions: user-space instructions per request (callgrind), ${REQUESTS} requests on one connection after warm-up, least of ${RUNS} runs`,
@@ -127,8 +133,9 @@ async function main(): Promise<void> {
     instructions_per_request_bulwark_no_access_log: Math.round(noLog),
     instructions_per_request_node_raw_relay: Math.round(raw),
     access_log_instructions_per_request: Math.round(bulwark - noLog),
+    instructions_per_request_bulwark_io_floor: Math.round(floor),
   };
-  const ratios = { bulwark_vs_raw_relay: Math.round((bulwark / raw) * 1000) / 1000 };
+  const ratios = { bulwark_vs_raw_relay: Math.round((bulwark / raw) * 1000) / 1000, bulwark_vs_io_floor: Math.round((bulwark / floor) * 1000) / 1000 };
   process.stdout.write(`BENCH proxy-instructions ${JSON.stringify({ figures, ratios })}\n`);
 }
 

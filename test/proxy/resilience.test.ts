@@ -18,7 +18,7 @@ let port: number;
 let deadPort: number;
 let accessLog: string;
 let flakyCalls = 0;
-/** Streams its response in pieces for ~1.6 s, or sends its head and stalls. */
+/** Streams its response in pieces for ~1.6 s, or sends its head and stalls, or sends nothing at all. */
 let streaming: TestUpstream;
 /** A listener whose stream idle timeout (500 ms) is shorter than the streaming response. */
 let idlePort: number;
@@ -37,8 +37,17 @@ before(async () => {
     }
   });
   streaming = await startUpstream('streaming', (req, res) => {
+    if (req.url?.startsWith('/silent')) return;
     res.writeHead(200, { 'content-type': 'text/plain' });
-    if (req.url?.startsWith('/stall')) return;
+    if (req.url?.startsWith('/stall')) {
+      res.flushHeaders();
+      return;
+    }
+    if (req.url?.startsWith('/die')) {
+      res.write('piece 0\n');
+      setTimeout(() => res.socket?.destroy(), 50);
+      return;
+    }
     let n = 0;
     const t = setInterval(() => {
       res.write(`piece ${n}\n`);
@@ -105,7 +114,7 @@ before(async () => {
     bootstrap(
       [
         httpListener('ingress', port, routes, hcm),
-        httpListener('idle', idlePort, { name: 'idle', virtualHosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'streaming', timeout: '0s' } }] }] }, { streamIdleTimeout: '500ms' }),
+        httpListener('idle', idlePort, { name: 'idle', virtualHosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'streaming', timeout: '0s' } }] }] }, { streamIdleTimeout: '500ms', ...hcm }),
       ],
       [
         staticCluster('healthy', [healthy.port]),
@@ -281,6 +290,52 @@ test('the stream idle timeout restarts with every byte: a response streaming for
   );
   // The head went out, then nothing: the proxy resets the stream after ~500 ms of silence.
   assert.ok(Date.now() - started < 1500, `cut after ${Date.now() - started} ms (${stalled})`);
+  assert.equal(stalled, 'status 200', 'a response that had started is cut, not turned into a 408');
+});
+
+test('over HTTP/2 a response the upstream cut short is reset, never ended as if complete', async () => {
+  const client = http2.connect(`http://127.0.0.1:${idlePort}`);
+  client.on('error', () => undefined);
+  const result = await new Promise<{ status: number; body: string; ended: boolean; rstCode: number }>((resolve) => {
+    const s = client.request({ ':path': '/die' });
+    let status = 0;
+    let body = '';
+    let ended = false;
+    s.on('response', (h) => (status = Number(h[':status'])));
+    s.on('data', (d: Buffer) => (body += d.toString()));
+    s.on('end', () => (ended = true));
+    s.on('error', () => undefined);
+    s.on('close', () => resolve({ status, body, ended, rstCode: s.rstCode ?? -1 }));
+  });
+  client.close();
+  assert.equal(result.status, 200);
+  assert.equal(result.body, 'piece 0\n');
+  // node:http2's close(code) alone would have sent END_STREAM first, and the client read a clean end.
+  assert.notEqual(result.rstCode, 0, 'the stream ends with RST_STREAM, not END_STREAM');
+  assert.equal(result.ended, false);
+});
+
+test('a stream idle timeout before any response byte answers 408, as Envoy does, and logs SI', async () => {
+  const started = Date.now();
+  const silent = await curl(['-H', 'x-request-id: idle-408', `http://127.0.0.1:${idlePort}/silent`]);
+  assert.equal(silent.status, 408);
+  assert.equal(silent.body, 'stream timeout');
+  assert.ok(Date.now() - started < 1500, `answered after ${Date.now() - started} ms`);
+  const line = await waitForLog((l) => l.request_id === 'idle-408');
+  assert.equal(line.response_flags, 'SI');
+  assert.equal(line.response_code_details, 'stream_idle_timeout');
+  // Over HTTP/2 the same stream gets the same answer.
+  const client = http2.connect(`http://127.0.0.1:${idlePort}`);
+  client.on('error', () => undefined);
+  const status = await new Promise<number>((resolve) => {
+    const s = client.request({ ':path': '/silent' });
+    s.on('response', (h) => resolve(Number(h[':status'])));
+    s.on('error', () => resolve(-1));
+    s.resume();
+    setTimeout(() => resolve(-1), 3000);
+  });
+  client.close();
+  assert.equal(status, 408);
 });
 
 test('HTTP/2 streams have the same stream idle timeout: a streaming response completes, a stalled one is reset', async () => {

@@ -422,8 +422,10 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       return;
     }
     if (stream && !stream.done) {
-      stream.responseFlags = ResponseFlag.StreamIdleTimeout;
-      stream.onDownstreamReset();
+      // A 408 when no response has started; the connection then closes, since the request may be unread.
+      this.closeAfterResponse = true;
+      stream.streamIdleTimeout();
+      if (this.stream === null || stream.done) return;
     }
     this.socket.destroy();
   }

@@ -5,8 +5,8 @@ import type { DownstreamResponder } from './downstream-responder.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
 import { HttpStream } from './http-stream.js';
-import { ResponseFlag } from './response-flags.js';
 import { PrematureResetGuard } from './premature-resets.js';
+import { resetStream } from './h2-reset.js';
 import type { RequestHead } from './request-head.js';
 // The module binding: the global `performance` is a lazy getter.
 import { performance } from 'node:perf_hooks';
@@ -45,6 +45,8 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
   /** Bytes moved since the idle deadline was last set. */
   active = false;
   private idleMs = 0;
+  /** The stream idle timeout fired: a reset then says CANCEL. */
+  private idleExpired = false;
 
   constructor(readonly h2: http2.ServerHttp2Stream) {}
 
@@ -73,9 +75,9 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
       return;
     }
     this.unwatchIdle();
-    stream.responseFlags = ResponseFlag.StreamIdleTimeout;
-    stream.onDownstreamReset();
-    this.h2.close(NGHTTP2_CANCEL);
+    // A 408 when no response has started, else a reset: CANCEL, as the stream was given up on, not broken.
+    this.idleExpired = true;
+    stream.streamIdleTimeout();
   }
 
   flushHead(): void {
@@ -128,7 +130,8 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
   }
 
   abort(): void {
-    if (!this.h2.destroyed) this.h2.close(NGHTTP2_INTERNAL_ERROR);
+    // A reset, not an end: the client must not read a cut-short response as complete.
+    resetStream(this.h2, this.idleExpired ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
   }
 
   notifyDrain(stream: HttpStream): void {

@@ -4,6 +4,7 @@ import type { H1Head } from './h1-parser.js';
 import type { UpstreamExchange } from './h1-upstream-connection.js';
 import type { PoolStats, TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
+import { resetStream } from './h2-reset.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
@@ -139,7 +140,8 @@ class H2UpstreamRequest implements UpstreamRequest {
     if (this.finished) return;
     this.finished = true;
     this.session.release();
-    if (this.stream && !this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
+    // A reset, not an end: the upstream must not read a cut-short request body as complete.
+    if (this.stream) resetStream(this.stream, NGHTTP2_CANCEL);
   }
 }
 

@@ -560,10 +560,28 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.fail(504, ResponseFlag.UpstreamRequestTimeout, 'upstream_per_try_timeout');
   }
 
-  private abandonUpstream(outcome: 'timeout'): void {
+  /**
+   * The stream moved no byte in either direction for the listener's stream idle timeout (Envoy's
+   * stream_idle_timeout). Before the response has started the client gets 408, as from Envoy; after,
+   * all that is left is to reset. Either side may be the silent one, so the host is not blamed.
+   */
+  streamIdleTimeout(): void {
+    if (this.phase === Phase.Done) return;
+    this.abandonUpstream(null);
+    if (this.phase === Phase.ResponseStreaming) {
+      this.responseFlags = ResponseFlag.StreamIdleTimeout;
+      this.responseDetails = 'stream_idle_timeout';
+      this.downstream.abort();
+      this.finish();
+      return;
+    }
+    this.localReply(408, ResponseFlag.StreamIdleTimeout, 'stream_idle_timeout', 'stream timeout');
+  }
+
+  private abandonUpstream(outcome: 'timeout' | null): void {
     if (this.upstream) this.upstream.abandon();
     else if (this.host && this.cluster && !this.cluster.http2 && this.phase === Phase.WaitingUpstream) this.cluster.h1Pool(this.host).cancel(this);
-    if (this.host && this.cluster && this.phase !== Phase.ResponseStreaming) this.cluster.recordOutcome(this.host, outcome);
+    if (outcome !== null && this.host && this.cluster && this.phase !== Phase.ResponseStreaming) this.cluster.recordOutcome(this.host, outcome);
     this.releaseHost();
     this.upstream = undefined;
     this.discardResponse = false;
