@@ -1,4 +1,5 @@
 import type { Milliseconds } from '../model/duration.js';
+import { isSecretField } from '../util/secret-fields.js';
 import { ConfigError } from './config-error.js';
 import { parseDuration } from './duration-text.js';
 
@@ -24,7 +25,7 @@ export class FieldReader {
 
   /** Wraps any value, failing unless it is a plain object. */
   static of(value: unknown, file: string, resource: string, path: string): FieldReader {
-    if (!isObject(value)) throw new ConfigError(file, resource, path || '(root)', `expected an object, got ${describe(value)}`);
+    if (!isObject(value)) throw new ConfigError(file, resource, path || '(root)', `expected an object, got ${describe(value, path)}`);
     return new FieldReader(value, file, resource, path);
   }
 
@@ -85,7 +86,7 @@ export class FieldReader {
   optStr(key: string): string | undefined {
     const v = this.raw(key);
     if (v === undefined) return undefined;
-    if (typeof v !== 'string') this.fail(key, `expected a string, got ${describe(v)}`);
+    if (typeof v !== 'string') this.fail(key, `expected a string, got ${describe(v, key)}`);
     return v;
   }
 
@@ -106,7 +107,7 @@ export class FieldReader {
     // Proto JSON wrappers: {value: N}, and 64-bit ints as strings.
     if (isObject(v) && 'value' in v) v = v.value;
     if (typeof v === 'string' && /^-?\d+$/.test(v)) v = Number(v);
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `expected an integer, got ${describe(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `expected an integer, got ${describe(v, key)}`);
     if (v < min || v > max) this.fail(key, `must be between ${min} and ${max}, got ${v}`);
     return v;
   }
@@ -115,7 +116,7 @@ export class FieldReader {
     let v = this.raw(key);
     if (v === undefined) return dflt;
     if (isObject(v) && 'value' in v) v = v.value;
-    if (typeof v !== 'boolean') this.fail(key, `expected true or false, got ${describe(v)}`);
+    if (typeof v !== 'boolean') this.fail(key, `expected true or false, got ${describe(v, key)}`);
     return v;
   }
 
@@ -128,7 +129,7 @@ export class FieldReader {
     const v = this.raw(key);
     if (v === undefined) return undefined;
     const ms = parseDuration(v);
-    if (ms === undefined) this.fail(key, `expected a duration such as "1.5s" or "250ms", got ${describe(v)}`);
+    if (ms === undefined) this.fail(key, `expected a duration such as "1.5s" or "250ms", got ${describe(v, key)}`);
     return ms;
   }
 
@@ -142,7 +143,7 @@ export class FieldReader {
   optObj(key: string): FieldReader | undefined {
     const v = this.raw(key);
     if (v === undefined) return undefined;
-    if (!isObject(v)) this.fail(key, `expected an object, got ${describe(v)}`);
+    if (!isObject(v)) this.fail(key, `expected an object, got ${describe(v, key)}`);
     return new FieldReader(v, this.file, this.resource, this.fieldPath(key));
   }
 
@@ -156,7 +157,7 @@ export class FieldReader {
   list<T>(key: string, each: (r: FieldReader, index: number) => T): T[] {
     const v = this.raw(key);
     if (v === undefined) return [];
-    if (!Array.isArray(v)) this.fail(key, `expected a list, got ${describe(v)}`);
+    if (!Array.isArray(v)) this.fail(key, `expected a list, got ${describe(v, key)}`);
     return v.map((item, i) => each(FieldReader.of(item, this.file, this.resource, `${this.fieldPath(key)}[${i}]`), i));
   }
 
@@ -198,9 +199,11 @@ function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function describe(v: unknown): string {
+/** What a bad value was, for an error message; the value of a secret field (a PIN, inline key bytes) is never repeated. */
+function describe(v: unknown, key: string): string {
   if (v === undefined || v === null) return 'nothing';
   if (Array.isArray(v)) return 'a list';
+  if (isSecretField(key.slice(key.lastIndexOf('.') + 1))) return typeof v === 'object' ? 'an object' : `a ${typeof v} (not shown)`;
   if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
   return typeof v === 'object' ? 'an object' : String(v);
 }

@@ -21,6 +21,9 @@ function str(cfg: Record<string, unknown>, key: string, where: string): string |
   return v;
 }
 
+/** typedConfig fields of this provider ('@type' names the message, as Envoy's typed configs do). */
+const KNOWN_FIELDS = new Set(['@type', 'keyLabel', 'token', 'pinFile']);
+
 /**
  * Keys in keyd's tokens, used through OpenSSL's pkcs11 engine over p11-kit-client.so: the handshake
  * signature is made in keyd's process and the key bytes never enter this one.
@@ -31,6 +34,12 @@ export const pkcs11KeyProvider: KeyProvider = {
   options(req: KeyRequest): tls.SecureContextOptions {
     const cfg = req.cert.privateKeyProvider?.typedConfig ?? {};
     const where = req.where;
+    for (const key of Object.keys(cfg)) {
+      if (KNOWN_FIELDS.has(key)) continue;
+      // A PIN in the config would be a secret in clear text on disk: it is only ever read from a file.
+      if (/pin$/i.test(key)) throw new TlsMaterialError(`${where}: privateKeyProvider.typedConfig.${key}: a PIN is never given inline; name the file that holds it with pinFile`);
+      throw new TlsMaterialError(`${where}: privateKeyProvider.typedConfig.${key} is not a pkcs11 provider field (keyLabel, token, pinFile)`);
+    }
     const label = str(cfg, 'keyLabel', where);
     if (!label) throw new TlsMaterialError(`${where}: privateKeyProvider pkcs11 needs typedConfig.keyLabel`);
     const token = str(cfg, 'token', where) ?? label;
