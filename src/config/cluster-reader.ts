@@ -191,16 +191,28 @@ export function readCluster(r: FieldReader): Cluster {
   if (filters !== undefined && (!Array.isArray(filters) || filters.length > 0)) r.fail('filters', 'upstream network filters are not supported');
   const od = r.optObj('outlierDetection');
   if (od) {
-    // Istio's defaults for DestinationRule outlier detection.
+    // Envoy's defaults, with Istio's maxEjectionPercent. Gateway-failure detection counts by default
+    // but only ejects when enforcingConsecutiveGatewayFailure says so (Envoy's default is 0; Istio
+    // writes 100 with consecutiveGatewayErrors).
     cluster.outlierDetection = {
       consecutive5xx: od.int('consecutive5xx', 5, 0),
-      consecutiveGatewayFailure: od.int('consecutiveGatewayFailure', 0, 0),
+      consecutiveGatewayFailure: od.int('consecutiveGatewayFailure', 5, 0),
+      enforcingConsecutive5xx: od.int('enforcingConsecutive5xx', 100, 0, 100),
+      enforcingConsecutiveGatewayFailure: od.int('enforcingConsecutiveGatewayFailure', 0, 0, 100),
+      splitExternalLocalOriginErrors: od.bool('splitExternalLocalOriginErrors', false),
+      consecutiveLocalOriginFailure: od.int('consecutiveLocalOriginFailure', 5, 0),
+      enforcingConsecutiveLocalOriginFailure: od.int('enforcingConsecutiveLocalOriginFailure', 100, 0, 100),
       interval: od.duration('interval', 10_000),
       baseEjectionTime: od.duration('baseEjectionTime', 30_000),
       maxEjectionPercent: od.int('maxEjectionPercent', 10, 0, 100),
       maxEjectionTime: od.duration('maxEjectionTime', 300_000),
     };
-    od.ignore('enforcingConsecutive5xx', 'enforcingConsecutiveGatewayFailure', 'splitExternalLocalOriginErrors');
+    // Success-rate ejection is not implemented. Istio always turns it off (enforcingSuccessRate: 0);
+    // a config that turns it on is refused rather than left unenforced.
+    for (const field of ['enforcingSuccessRate', 'enforcingLocalOriginSuccessRate', 'enforcingFailurePercentage', 'enforcingFailurePercentageLocalOrigin']) {
+      if (od.int(field, 0, 0, 100) !== 0) od.fail(field, 'success-rate and failure-percentage ejection are not supported: set it to 0');
+    }
+    od.ignore('successRateMinimumHosts', 'successRateRequestVolume', 'successRateStdevFactor', 'failurePercentageThreshold', 'failurePercentageMinimumHosts', 'failurePercentageRequestVolume');
     od.done();
   }
   const cb = r.optObj('circuitBreakers');
@@ -226,6 +238,9 @@ export function readCluster(r: FieldReader): Cluster {
   const ts = r.optObj('transportSocket');
   if (ts) cluster.transportSocket = readUpstreamTls(ts);
   if (type === 'STATIC' && !cluster.loadAssignment) r.fail('loadAssignment', 'a STATIC cluster needs a loadAssignment');
+  // Its endpoints would come from an EDS server, and this proxy reads its config from a file: without
+  // them inline, every request would get 503.
+  if (type === 'EDS' && !cluster.loadAssignment) r.fail('loadAssignment', 'an EDS cluster needs its endpoints inline here (loadAssignment): endpoints are not fetched from a control plane');
   if (type === 'STATIC' && cluster.loadAssignment) {
     for (const l of cluster.loadAssignment.endpoints)
       for (const e of l.lbEndpoints)

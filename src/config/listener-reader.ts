@@ -1,7 +1,9 @@
 import { isIP } from 'node:net';
 import type { Address } from '../model/address.js';
 import type { AccessLog, ClientCertDetailsSet, FilterChain, HttpConnectionManager, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
+import { balancerNames } from '../proxy/workers/balancer-registry.js';
 import { FieldReader } from './field-reader.js';
+import { refusedHttpFilter } from './http-filters.js';
 import { readRouteConfiguration } from './route-reader.js';
 import { readDownstreamTls } from './tls-reader.js';
 
@@ -110,6 +112,8 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     httpFilters: r.list('httpFilters', (f) => {
       const typed = f.optObj('typedConfig');
       const out = { name: f.nonEmptyStr('name'), typedConfig: typed ? (f.raw('typedConfig') as Record<string, unknown>) : {} };
+      const refused = refusedHttpFilter(out.name, out.typedConfig);
+      if (refused !== undefined) f.fail('name', refused);
       f.done();
       return out;
     }),
@@ -237,6 +241,7 @@ export function readListener(r: FieldReader): Listener {
       balancer = 'exact';
     }
     balancer = cbc.optStr('balancer') ?? balancer;
+    if (!balancerNames().includes(balancer)) cbc.fail('balancer', `unknown connection balancer "${balancer}" (known: ${balancerNames().join(', ')})`);
     cbc.done();
   }
   const listener: Listener = {

@@ -11,6 +11,7 @@ import type {
   VirtualHost,
 } from '../model/route.js';
 import { FieldReader } from './field-reader.js';
+import { refusedPerFilterConfig } from './http-filters.js';
 import { regexSyntaxError } from './regex-syntax.js';
 import { readStringMatcher } from './tls-reader.js';
 
@@ -247,7 +248,11 @@ function readRoute(r: FieldReader): Route {
   if ([route.route, route.redirect, route.directResponse].filter(Boolean).length !== 1) {
     r.fail('', 'exactly one of route, redirect, directResponse is required');
   }
-  r.ignore('typedPerFilterConfig', 'decorator');
+  // Keyed by filter name; none of the filters it could configure runs here (see http-filters.ts).
+  const perFilter = r.raw('typedPerFilterConfig');
+  const configured = perFilter !== null && typeof perFilter === 'object' ? Object.keys(perFilter) : [];
+  if (configured.length > 0) r.fail('typedPerFilterConfig', refusedPerFilterConfig(configured[0]!));
+  r.ignore('decorator');
   r.done();
   return route;
 }

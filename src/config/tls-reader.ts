@@ -72,6 +72,10 @@ function readValidationContext(r: FieldReader): CertificateValidationContext {
       return san;
     }),
   };
+  // Without a CA nothing proves the names belong to the peer: Envoy refuses this for the same reason.
+  if ((vc.matchTypedSubjectAltNames?.length ?? 0) > 0 && !vc.trustedCa) {
+    r.fail('matchTypedSubjectAltNames', 'SAN-based verification of peer certificates without trustedCa is insecure and not allowed');
+  }
   r.done();
   return vc;
 }

@@ -41,6 +41,16 @@ export interface HealthCheck {
 export interface OutlierDetection {
   consecutive5xx: number;
   consecutiveGatewayFailure: number;
+  /** Percent chance that a tripped threshold ejects (Envoy's enforcing_* fields): 0 turns a detector off. */
+  enforcingConsecutive5xx: number;
+  enforcingConsecutiveGatewayFailure: number;
+  /**
+   * Local-origin failures (connect failure, reset, timeout) counted on their own instead of as 503s
+   * (splitExternalLocalOriginErrors), with their own threshold and enforcement.
+   */
+  splitExternalLocalOriginErrors: boolean;
+  consecutiveLocalOriginFailure: number;
+  enforcingConsecutiveLocalOriginFailure: number;
   interval: Milliseconds;
   baseEjectionTime: Milliseconds;
   maxEjectionPercent: number;

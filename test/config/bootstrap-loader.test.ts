@@ -53,9 +53,80 @@ test('a valid bootstrap becomes the typed model with defaults and milliseconds',
   assert.deepEqual(route!.route!.retryPolicy!.retryOn, ['5xx', 'reset']);
   const cluster = b.staticResources.clusters[0]!;
   assert.equal(cluster.lbPolicy, 'RING_HASH');
-  // Istio's outlier detection defaults fill what the user left out.
-  assert.deepEqual(cluster.outlierDetection, { consecutive5xx: 5, consecutiveGatewayFailure: 0, interval: 10_000, baseEjectionTime: 30_000, maxEjectionPercent: 10, maxEjectionTime: 300_000 });
+  // Envoy's outlier detection defaults (with Istio's maxEjectionPercent) fill what the user left out.
+  assert.deepEqual(cluster.outlierDetection, {
+    consecutive5xx: 5,
+    consecutiveGatewayFailure: 5,
+    enforcingConsecutive5xx: 100,
+    enforcingConsecutiveGatewayFailure: 0,
+    splitExternalLocalOriginErrors: false,
+    consecutiveLocalOriginFailure: 5,
+    enforcingConsecutiveLocalOriginFailure: 100,
+    interval: 10_000,
+    baseEjectionTime: 30_000,
+    maxEjectionPercent: 10,
+    maxEjectionTime: 300_000,
+  });
   assert.equal(cluster.circuitBreakers.thresholds.maxRequests, 1024);
+});
+
+test('outlier detection as Istio writes it loads; turning on success-rate ejection, which is not built, is refused', () => {
+  const istio = GOOD.replace(
+    '    outlierDetection: {}',
+    [
+      '    outlierDetection:',
+      '      consecutive5xx: 7',
+      '      enforcingConsecutive5xx: 100',
+      '      consecutiveGatewayFailure: 3',
+      '      enforcingConsecutiveGatewayFailure: 100',
+      '      enforcingSuccessRate: 0',
+      '      splitExternalLocalOriginErrors: true',
+      '      consecutiveLocalOriginFailure: 2',
+      '      enforcingConsecutiveLocalOriginFailure: 100',
+      '      enforcingLocalOriginSuccessRate: 0',
+      '      interval: 300s',
+      '      baseEjectionTime: 900s',
+    ].join('\n'),
+  );
+  const od = parseBootstrap(istio, FILE).staticResources.clusters[0]!.outlierDetection!;
+  assert.equal(od.consecutive5xx, 7);
+  assert.equal(od.enforcingConsecutiveGatewayFailure, 100);
+  assert.equal(od.splitExternalLocalOriginErrors, true);
+  assert.equal(od.consecutiveLocalOriginFailure, 2);
+  assert.equal(od.interval, 300_000);
+  const errs = errorsOf(istio.replace('enforcingSuccessRate: 0', 'enforcingSuccessRate: 100'));
+  assert.equal(errs.length, 1);
+  assert.match(errs[0]!, /cluster "items": outlierDetection\.enforcingSuccessRate: success-rate .* not supported/);
+});
+
+test('HTTP filters: what the proxy does itself loads; a filter it would not enforce is refused by name', () => {
+  const withFilters = (filters: string) => GOOD.replace('          statPrefix: ingress\n', `          statPrefix: ingress\n          httpFilters:\n${filters}`);
+  const istio = [
+    '          - { name: istio.metadata_exchange, typedConfig: { "@type": type.googleapis.com/io.istio.http.peer_metadata.Config } }',
+    '          - { name: envoy.filters.http.grpc_stats, typedConfig: { emitFilterState: true } }',
+    '          - { name: envoy.filters.http.fault, typedConfig: { "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault } }',
+    '          - { name: envoy.filters.http.cors }',
+    '          - { name: istio.stats }',
+    '          - { name: envoy.filters.http.router }',
+    '',
+  ].join('\n');
+  assert.equal(parseBootstrap(withFilters(istio), FILE).staticResources.listeners.length, 1);
+  // An AuthorizationPolicy arrives as RBAC: loading it and then not enforcing it would open the door.
+  const rbac = errorsOf(withFilters('          - { name: envoy.filters.http.rbac, typedConfig: { rules: { action: DENY } } }\n          - { name: envoy.filters.http.router }\n'));
+  assert.equal(rbac.length, 1);
+  assert.match(rbac[0]!, /listener "ingress": .*httpFilters\[0\]\.name: HTTP filter envoy\.filters\.http\.rbac is not supported/);
+  assert.match(errorsOf(withFilters('          - { name: envoy.filters.http.jwt_authn, typedConfig: {} }\n'))[0]!, /jwt_authn is not supported/);
+  assert.match(errorsOf(withFilters('          - { name: envoy.filters.http.fault, typedConfig: { abort: { httpStatus: 503 } } }\n'))[0]!, /fault with a configuration is not supported/);
+  // Fault injection from a VirtualService arrives per route.
+  const perRoute = GOOD.replace('directResponse: { status: 404 }', 'directResponse: { status: 404 }\n                typedPerFilterConfig: { envoy.filters.http.fault: { abort: { httpStatus: 503 } } }');
+  assert.match(errorsOf(perRoute)[0]!, /typedPerFilterConfig: per-route config for envoy\.filters\.http\.fault is not supported/);
+});
+
+test('an EDS cluster loads with its endpoints inline, and is refused without them (no control plane would send them)', () => {
+  const eds = GOOD.replace('    lbPolicy: RING_HASH', '    type: EDS\n    edsClusterConfig: { serviceName: items }\n    lbPolicy: RING_HASH');
+  assert.equal(parseBootstrap(eds, FILE).staticResources.clusters[0]!.type, 'EDS');
+  const without = eds.replace(/    loadAssignment:\n.*\n/, '');
+  assert.deepEqual(errorsOf(without), ['gateway.yaml: cluster "items": loadAssignment: an EDS cluster needs its endpoints inline here (loadAssignment): endpoints are not fetched from a control plane']);
 });
 
 test('an unknown field is an error naming file, resource and field path', () => {

@@ -19,6 +19,8 @@ let h1Upstream: net.Server;
 let h2Upstream: http2.Http2Server;
 /** Streams the HTTP/2 upstream saw close, with the code the peer closed them with. */
 const h2Closed: number[] = [];
+/** For each stream whose body the upstream read to its end: true when that end was END_STREAM (the body looked whole). */
+const h2BodyEnded: boolean[] = [];
 let proxy: RunningProxy;
 let port: number;
 
@@ -41,6 +43,8 @@ before(async () => {
   h2Upstream = http2.createServer();
   h2Upstream.on('stream', (stream, headers) => {
     stream.on('close', () => h2Closed.push(stream.rstCode ?? -1));
+    stream.on('end', () => h2BodyEnded.push(stream.rstCode === undefined));
+    stream.resume();
     stream.respond({ ':status': 200, 'content-type': 'text/plain' });
     stream.end(headers[':method'] === 'POST' ? 'early' : 'second');
   });
@@ -98,6 +102,9 @@ test('an HTTP/2 upstream stream that answered early is closed, and the session s
   const deadline = Date.now() + 3000;
   while (h2Closed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(h2Closed.length, 1, 'the early-answered stream closed');
+  // The rest of the body never came: the upstream must see a reset, not a body that ends cleanly.
+  assert.notEqual(h2Closed[0], 0, 'the stream was reset');
+  assert.ok(!h2BodyEnded.includes(true), 'the partial body never looked complete');
   const second = await rawExchange(port, 'GET /h2/after HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n', (s) => /second$/.test(s), 5000);
   assert.match(second, /^HTTP\/1\.1 200 /);
 });

@@ -35,6 +35,7 @@ let tlsPort: number;
 /** A port nothing listens on: the 'dead' cluster's only endpoint. */
 let deadPort: number;
 const pki = makePki();
+const flakySeen = new Set<string>();
 
 before(async () => {
   http1 = await startUpstream('h1');
@@ -43,6 +44,12 @@ before(async () => {
     Ping: (call: grpc.ServerUnaryCall<{ message: string }, PingReply>, cb: grpc.sendUnaryData<PingReply>) => {
       if (call.request.message === 'fail') {
         cb({ code: grpc.status.PERMISSION_DENIED, details: 'not you' });
+        return;
+      }
+      // The first call with a given flaky-* message fails UNAVAILABLE (a trailers-only response), the next succeeds.
+      if (call.request.message.startsWith('flaky-') && !flakySeen.has(call.request.message)) {
+        flakySeen.add(call.request.message);
+        cb({ code: grpc.status.UNAVAILABLE, details: 'warming up' });
         return;
       }
       const md = call.metadata.get('x-forwarded-proto');
@@ -64,6 +71,10 @@ before(async () => {
   deadPort = await freePort();
   const routes = routeConfig([
     { match: { prefix: '/bulwark.test.v1.Pinger/', headers: [{ name: 'x-dead', presentMatch: true }] }, route: { cluster: 'dead' } },
+    {
+      match: { prefix: '/bulwark.test.v1.Pinger/', headers: [{ name: 'x-retry', presentMatch: true }] },
+      route: { cluster: 'grpc', timeout: '0s', retryPolicy: { retryOn: 'cancelled,unavailable', numRetries: 2, retryBackOff: { baseInterval: '5ms' } } },
+    },
     { match: { prefix: '/bulwark.test.v1.Pinger/' }, route: { cluster: 'grpc', timeout: '0s' } },
     { match: { prefix: '/' }, route: { cluster: 'h1' } },
   ]);
@@ -160,6 +171,20 @@ test('a POST body over HTTP/2 reaches the HTTP/1.1 upstream intact', async () =>
   assert.equal(JSON.parse(r.body).body.length, 200_000);
 });
 
+test('Expect: 100-continue over HTTP/2 is answered with a 100 at once, and not sent on', async () => {
+  const file = `${pki.dir}/expect.bin`;
+  writeFileSync(file, 'z'.repeat(200_000));
+  const started = Date.now();
+  // curl holds the body back until a 100 arrives, or for its 1 s expect timeout.
+  const r = await curl(['--http2-prior-knowledge', '-H', 'Expect: 100-continue', '--data-binary', `@${file}`, `http://127.0.0.1:${plainPort}/expect`]);
+  const elapsed = Date.now() - started;
+  assert.equal(r.status, 200);
+  const seen = JSON.parse(r.body) as { body: string; headers: Record<string, string> };
+  assert.equal(seen.body.length, 200_000);
+  assert.equal(seen.headers.expect, undefined);
+  assert.ok(elapsed < 900, `the body went without waiting for curl's expect timeout (${elapsed} ms)`);
+});
+
 test('a unary gRPC call goes through the proxy and back', async () => {
   const client = new Pinger(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure()) as unknown as PingClient;
   const reply = await new Promise<PingReply>((resolve, reject) => client.Ping({ message: 'hello' }, (err, res) => (err ? reject(err) : resolve(res!))));
@@ -173,6 +198,20 @@ test('a gRPC error status travels back in the trailers', async () => {
   const err = await new Promise<grpc.ServiceError>((resolve) => client.Ping({ message: 'fail' }, (e) => resolve(e!)));
   assert.equal(err.code, grpc.status.PERMISSION_DENIED);
   assert.equal(err.details, 'not you');
+  client.close();
+});
+
+test('retryOn unavailable retries a trailers-only UNAVAILABLE; without the policy the client sees it', async () => {
+  const client = new Pinger(`127.0.0.1:${plainPort}`, grpc.credentials.createInsecure()) as unknown as PingClient;
+  const call = (message: string, md: grpc.Metadata) =>
+    new Promise<{ err: grpc.ServiceError | null; res?: PingReply }>((resolve) => client.Ping({ message }, md, (err, res) => resolve({ err, res })));
+  const withRetry = new grpc.Metadata();
+  withRetry.set('x-retry', '1');
+  const retried = await call('flaky-retried', withRetry);
+  assert.equal(retried.err, null);
+  assert.equal(retried.res!.message, 'pong flaky-retried');
+  const plain = await call('flaky-plain', new grpc.Metadata());
+  assert.equal(plain.err?.code, grpc.status.UNAVAILABLE);
   client.close();
 });
 

@@ -20,6 +20,8 @@ let accessLog: string;
 let flakyCalls = 0;
 /** Streams its response in pieces for ~1.6 s, or sends its head and stalls, or sends nothing at all. */
 let streaming: TestUpstream;
+/** Fails the first call to each URL with a chosen status (4xx included), then succeeds. */
+let picky: TestUpstream;
 /** A listener whose stream idle timeout (500 ms) is shorter than the streaming response. */
 let idlePort: number;
 
@@ -35,6 +37,16 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`ok after ${flakyCalls}`);
     }
+  });
+  // Answers the first call to each URL with the status its ?first= names, and 200 after that.
+  const pickySeen = new Set<string>();
+  picky = await startUpstream('picky', (req, res) => {
+    const url = req.url ?? '/';
+    const first = Number(new URL(url, 'http://x').searchParams.get('first'));
+    const status = pickySeen.has(url) ? 200 : first;
+    pickySeen.add(url);
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(`status ${status}`);
   });
   streaming = await startUpstream('streaming', (req, res) => {
     if (req.url?.startsWith('/silent')) return;
@@ -89,6 +101,11 @@ before(async () => {
           { match: { prefix: '/per-try' }, route: { cluster: 'slow', timeout: '5s', retryPolicy: { retryOn: '5xx', numRetries: 1, perTryTimeout: '200ms' } } },
           { match: { prefix: '/flaky-retry' }, route: { cluster: 'flaky', retryPolicy: { retryOn: 'gateway-error', numRetries: 2, retryBackOff: { baseInterval: '5ms' } } } },
           { match: { prefix: '/flaky' }, route: { cluster: 'flaky' } },
+          { match: { prefix: '/r4xx' }, route: { cluster: 'picky', retryPolicy: { retryOn: 'retriable-4xx', numRetries: 1, retryBackOff: { baseInterval: '1ms' } } } },
+          {
+            match: { prefix: '/rcodes' },
+            route: { cluster: 'picky', retryPolicy: { retryOn: 'retriable-status-codes', retriableStatusCodes: [429], numRetries: 1, retryBackOff: { baseInterval: '1ms' } } },
+          },
           { match: { prefix: '/mixed' }, route: { cluster: 'mixed' } },
           {
             match: { prefix: '/pair-avoid' },
@@ -122,6 +139,7 @@ before(async () => {
         staticCluster('dead', [deadPort]),
         staticCluster('slow', [slow.port]),
         staticCluster('flaky', [flaky.port]),
+        staticCluster('picky', [picky.port]),
         staticCluster('pair', [healthy.port, failing.port], { lbPolicy: 'RANDOM' }),
         staticCluster('mixed', [healthy.port, failing.port], { outlierDetection: { consecutive5xx: 3, baseEjectionTime: '30s', maxEjectionPercent: 50, interval: '100ms' } }),
       ],
@@ -131,7 +149,7 @@ before(async () => {
 
 after(async () => {
   await proxy?.stop();
-  for (const u of [healthy, flaky, slow, failing, streaming]) await u?.close();
+  for (const u of [healthy, flaky, slow, failing, streaming, picky]) await u?.close();
 });
 
 function logLines(): Array<Record<string, unknown>> {
@@ -188,6 +206,14 @@ test('a 503 is retried on gateway-error and the client sees the success', async 
     const r = await curl([`http://127.0.0.1:${port}/flaky-retry`]);
     assert.equal(r.status, 200, r.body);
   }
+});
+
+test('retriable-4xx retries a 409, retriable-status-codes retries any listed status (429), and other 4xx pass through', async () => {
+  assert.equal((await curl([`http://127.0.0.1:${port}/r4xx/a?first=409`])).status, 200);
+  assert.equal((await curl([`http://127.0.0.1:${port}/rcodes/a?first=429`])).status, 200);
+  // Not conditions of these policies: answered as the upstream answered.
+  assert.equal((await curl([`http://127.0.0.1:${port}/r4xx/b?first=429`])).status, 429);
+  assert.equal((await curl([`http://127.0.0.1:${port}/rcodes/b?first=409`])).status, 409);
 });
 
 test('without a retry policy the upstream 503 is passed through', async () => {

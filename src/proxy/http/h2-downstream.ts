@@ -172,7 +172,8 @@ export class H2DownstreamServer {
     const hcm = ctx().hcm;
     this.server = http2.createServer({
       maxSessionMemory: 64,
-      settings: { maxConcurrentStreams: hcm.http2ProtocolOptions.maxConcurrentStreams, enablePush: false },
+      // The request head limit (maxRequestHeadersKb) holds for HTTP/2 too, as the decoded header list size.
+      settings: { maxConcurrentStreams: hcm.http2ProtocolOptions.maxConcurrentStreams, enablePush: false, maxHeaderListSize: hcm.maxRequestHeadersKb * 1024 },
       maxHeaderListPairs: hcm.commonHttpProtocolOptions.maxHeadersCount + 8,
       maxSendHeaderBlockLength: 256 * 1024,
     });
@@ -230,6 +231,9 @@ export class H2DownstreamServer {
       return;
     }
     ctx.stats.downstreamRequests++;
+    // maxRequestsPerConnection: the stream that reaches it is served, and GOAWAY asks for a new connection.
+    const maxRequests = ctx.hcm.commonHttpProtocolOptions.maxRequestsPerConnection;
+    if (maxRequests > 0 && state.streams >= maxRequests && !session.closed) session.close();
     const method = headers[':method'];
     const path = headers[':path'];
     const authority = headers[':authority'] ?? headers.host;
@@ -241,9 +245,24 @@ export class H2DownstreamServer {
     }
     const list: string[] = [];
     let cookie: string | undefined;
+    let expectsContinue = false;
+    // maxRequestHeadersKb, counted as HPACK counts a header list (RFC 7541 §4.1: 32 octets per field):
+    // node:http2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not hold a client to it.
+    let headerBytes = 0;
+    for (let i = 0; i < raw.length; i += 2) headerBytes += raw[i]!.length + raw[i + 1]!.length + 32;
+    if (headerBytes > ctx.hcm.maxRequestHeadersKb * 1024) {
+      ctx.stats.protocolErrors++;
+      this.refuse(h2, 431);
+      return;
+    }
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
       if (name.charCodeAt(0) === 0x3a || name === 'host') continue;
+      if (name === 'expect' && raw[i + 1]!.toLowerCase() === '100-continue') {
+        // Answered here, as on HTTP/1.1 and as Envoy does: the client waits for it before its body.
+        expectsContinue = true;
+        continue;
+      }
       if (name === 'cookie') {
         // HTTP/2 may split Cookie into crumbs; they are one field again before any HTTP/1.1 hop (RFC 9113 §8.2.3).
         cookie = cookie === undefined ? raw[i + 1]! : `${cookie}; ${raw[i + 1]!}`;
@@ -269,6 +288,7 @@ export class H2DownstreamServer {
     responder.stream = stream;
     if (endStream) stream.requestComplete = true;
     else {
+      if (expectsContinue) h2.additionalHeaders({ ':status': 100 });
       // Trailers can only follow a body: a request that ended with its HEADERS needs no listener.
       let trailers: string[] | undefined;
       h2.on('trailers', (t: http2.IncomingHttpHeaders) => {
@@ -290,6 +310,15 @@ export class H2DownstreamServer {
       this.onStreamClosed(session, state, reset, performance.now() - opened, ctx);
     });
     stream.start();
+  }
+
+  /** Answers a request refused before it became a stream of the proxy (no route, no log line), and ends it. */
+  private refuse(h2: http2.ServerHttp2Stream, status: number): void {
+    try {
+      h2.respond({ ':status': status }, { endStream: true });
+    } catch {
+      resetStream(h2, NGHTTP2_PROTOCOL_ERROR);
+    }
   }
 
   /** Feeds the session's rapid-reset guard; a session that trips it is sent away with ENHANCE_YOUR_CALM. */

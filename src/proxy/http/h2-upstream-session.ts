@@ -6,7 +6,7 @@ import type { PoolStats, TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { resetStream } from './h2-reset.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** One request multiplexed on an upstream HTTP/2 connection. */
 class H2UpstreamRequest implements UpstreamRequest {
@@ -97,8 +97,9 @@ class H2UpstreamRequest implements UpstreamRequest {
     this.session.release();
     this.exchange.onResponseComplete(this.trailers);
     // A complete response before the whole request (RFC 9113 §8.1): the rest of the body will not
-    // be sent, so close our side rather than leave the stream half-open on the session.
-    if (this.requestOpen && this.stream !== undefined && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
+    // be sent. Reset our side, as Envoy does, rather than end it: an upstream that goes on reading
+    // must not take the part it got for the whole request.
+    if (this.requestOpen && this.stream !== undefined) resetStream(this.stream, NGHTTP2_CANCEL);
   }
 
   private onClose(): void {

@@ -12,6 +12,7 @@ import { hasEscapedSlash, normalizeRequestTarget, unescapeSlashes } from './path
 import { headerValue, type RequestHead } from './request-head.js';
 import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
+import { retryConditions, retriesFailure, retriesResponse } from './retry-conditions.js';
 import type { UpstreamRequest } from './upstream-request.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -406,7 +407,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   onResponseHead(head: H1Head): void {
     if (this.phase === Phase.Done) return;
     const status = head.statusCode;
-    if (this.retryPolicy && status >= 500 && this.retriableStatus(status) && this.shouldRetryLater(status)) {
+    if (this.retryPolicy && retriesResponse(retryConditions(this.retryPolicy), status, head.headers, this) && this.shouldRetryLater(status)) {
       this.discardResponse = true;
       return;
     }
@@ -587,13 +588,6 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.discardResponse = false;
   }
 
-  private retriableStatus(status: number): boolean {
-    const on = this.retryPolicy!.retryOn;
-    if (on.includes('5xx')) return true;
-    if (on.includes('gateway-error') && status >= 502 && status <= 504) return true;
-    return on.includes('retriable-status-codes') && this.retryPolicy!.retriableStatusCodes.includes(status);
-  }
-
   /** Checks the retry budget for a retriable response without starting the retry yet. */
   private shouldRetryLater(_status: number): boolean {
     if (!this.canRetry || this.attempts > this.retryPolicy!.numRetries || !this.requestComplete) return false;
@@ -611,13 +605,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const policy = this.retryPolicy;
     if (!policy || !this.canRetry || this.attempts > policy.numRetries) return false;
     if (this.hasRequestBody && !this.requestComplete) return false;
-    const on = policy.retryOn;
-    const ok =
-      on.includes('5xx') ||
-      on.includes('gateway-error') ||
-      (kind === 'connect-failure' && on.includes('connect-failure')) ||
-      (kind === 'reset' && on.includes('reset'));
-    if (!ok) return false;
+    if (!retriesFailure(retryConditions(policy), kind)) return false;
     if (!this.cluster!.tryAcquire('retries')) {
       this.retryOverflow = true;
       return false;

@@ -103,7 +103,7 @@ export class ListenerRuntime {
     const codec = chain.http!.hcm.codecType;
     const isH2 =
       codec === 'HTTP2' ||
-      (socket instanceof tls.TLSSocket ? socket.alpnProtocol === 'h2' : codec === 'AUTO' && first !== undefined && startsLikePreface(first));
+      (codec === 'AUTO' && (socket instanceof tls.TLSSocket ? socket.alpnProtocol === 'h2' : first !== undefined && startsLikePreface(first)));
     if (isH2) {
       chain.h2!.accept(socket, first);
       return;
@@ -130,8 +130,8 @@ export class ListenerRuntime {
     // get no certificate at all (as Envoy: no filter chain match closes the connection).
     const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any');
     const fallbackContext = fallback?.secureContext ?? tls.createSecureContext({ minVersion: 'TLSv1.2' });
-    const requireClientCert = chains.some((c) => c.model.transportSocket!.requireClientCertificate);
-    const hasHttp = chains.some((c) => !c.tcp);
+    // A chain that can verify client certificates asks for one; it insists only with requireClientCertificate.
+    const requestClientCert = chains.some((c) => c.model.transportSocket!.requireClientCertificate || verifiesClientCert(c));
     const server = tls.createServer({
       secureContext: fallbackContext,
       SNICallback: (name, cb) => {
@@ -139,8 +139,8 @@ export class ListenerRuntime {
         if (chain) return cb(null, chain.secureContext);
         cb(new NoFilterChainError(name), undefined);
       },
-      ALPNProtocols: hasHttp ? ['h2', 'http/1.1'] : undefined,
-      requestCert: requireClientCert,
+      ALPNProtocols: offeredAlpn(chains),
+      requestCert: requestClientCert,
       // Verification is judged in onSecureConnection, before a byte is read: there OpenSSL's reason
       // (expired, unknown CA, no certificate) is known and logged; a refusal inside the handshake only
       // surfaces as "socket hang up".
@@ -201,22 +201,27 @@ export class ListenerRuntime {
     }
     const ts = chain.model.transportSocket!;
     let principal = '';
-    if (ts.requireClientCertificate) {
+    // requireClientCertificate insists on a certificate; a validation context alone (Envoy: optional
+    // client certificates) lets a client without one in, but one that is presented must verify.
+    if (ts.requireClientCertificate || verifiesClientCert(chain)) {
       const peer = socket.getPeerCertificate();
-      const sans = ts.commonTlsContext.validationContext?.matchTypedSubjectAltNames ?? [];
-      if (!socket.authorized || !peer || !peer.raw || !sanMatches(peer, sans)) {
-        this.stats.peerVerificationFailures++;
-        this.onTlsFailure(this.model.name, 'peer_verification');
-        this.log('peer certificate refused', {
-          listener: this.model.name,
-          remote: socket.remoteAddress,
-          reason: socket.authorized ? 'subject alternative names do not match' : String(socket.authorizationError ?? 'no certificate'),
-          peer: peer && peer.raw ? uriSans(peer).join(',') : '',
-        });
-        socket.destroy();
-        return;
+      const presented = peer !== null && peer !== undefined && peer.raw !== undefined;
+      if (presented || ts.requireClientCertificate) {
+        const sans = ts.commonTlsContext.validationContext?.matchTypedSubjectAltNames ?? [];
+        if (!presented || !socket.authorized || !sanMatches(peer, sans)) {
+          this.stats.peerVerificationFailures++;
+          this.onTlsFailure(this.model.name, 'peer_verification');
+          this.log('peer certificate refused', {
+            listener: this.model.name,
+            remote: socket.remoteAddress,
+            reason: socket.authorized ? 'subject alternative names do not match' : String(socket.authorizationError ?? 'no certificate'),
+            peer: presented ? uriSans(peer).join(',') : '',
+          });
+          socket.destroy();
+          return;
+        }
+        principal = uriSans(peer)[0] ?? '';
       }
-      principal = uriSans(peer)[0] ?? '';
     }
     if (chain.tcp) this.startTcp(chain, socket, principal);
     else this.startHttp(chain, socket, undefined, principal);
@@ -242,4 +247,31 @@ function destroySilentSocket(this: Socket): void {
 function startsLikePreface(first: Buffer): boolean {
   const n = Math.min(first.length, H2_PREFACE.length);
   return n >= 3 && first.compare(H2_PREFACE, 0, n, 0, n) === 0;
+}
+
+/** The chain has a validation context to check client certificates against. */
+function verifiesClientCert(chain: FilterChainRuntime): boolean {
+  const c = chain.model.transportSocket?.commonTlsContext;
+  return c !== undefined && (c.validationContext?.trustedCa !== undefined || c.validationContextSdsSecretConfig !== undefined);
+}
+
+/**
+ * The ALPN protocols a TLS listener offers: a chain's own alpnProtocols when it lists them, else what
+ * its codec speaks (AUTO both, HTTP1 or HTTP2 one). Only h2 and http/1.1 are ever chosen: a client
+ * that asks for anything else gets no ALPN and HTTP/1.1.
+ */
+function offeredAlpn(chains: FilterChainRuntime[]): string[] | undefined {
+  const offered = new Set<string>();
+  for (const c of chains) {
+    const hcm = c.model.filters[0];
+    if (c.tcp || hcm?.name !== 'envoy.filters.network.http_connection_manager') continue;
+    const explicit = c.model.transportSocket?.commonTlsContext.alpnProtocols ?? [];
+    if (explicit.length > 0) for (const p of explicit) offered.add(p);
+    else {
+      if (hcm.typedConfig.codecType !== 'HTTP1') offered.add('h2');
+      if (hcm.typedConfig.codecType !== 'HTTP2') offered.add('http/1.1');
+    }
+  }
+  const list = ['h2', 'http/1.1'].filter((p) => offered.has(p));
+  return list.length > 0 ? list : undefined;
 }

@@ -14,6 +14,8 @@ export class Host {
   ejectionCount = 0;
   consecutive5xx = 0;
   consecutiveGatewayFailure = 0;
+  /** Connect failures, resets and timeouts in a row, when they are counted apart (splitExternalLocalOriginErrors). */
+  consecutiveLocalOriginFailure = 0;
   /** Chosen by the load balancer's current candidate set (maintained by ClusterState). */
   selectable = true;
 

@@ -3,7 +3,8 @@ import type { UpstreamOutcome } from '../clusters/upstream-cluster.js';
 import type { Host } from './host.js';
 
 /**
- * Passive health: consecutive 5xx (and, when configured, consecutive gateway failures) eject a host
+ * Passive health: consecutive 5xx and consecutive gateway failures, each enforced at its configured
+ * percentage, eject a host
  * for baseEjectionTime × its recent ejection count, capped at maxEjectionTime, as Envoy does. Local
  * failures (connect failure, reset, timeout) count as 503s. maxEjectionPercent bounds how much of the
  * cluster can be out at once, but one host can always be ejected.
@@ -19,7 +20,16 @@ export class OutlierDetector {
 
   /** Records an outcome; returns true when it ejected the host. */
   record(host: Host, outcome: UpstreamOutcome, hosts: readonly Host[], now: number): boolean {
+    const c = this.config;
+    if (typeof outcome !== 'number' && c.splitExternalLocalOriginErrors) {
+      // A failure of the proxy's own attempt (connect, reset, timeout), kept apart from what the host answered.
+      host.consecutiveLocalOriginFailure++;
+      if (c.consecutiveLocalOriginFailure === 0 || host.consecutiveLocalOriginFailure < c.consecutiveLocalOriginFailure) return false;
+      host.consecutiveLocalOriginFailure = 0;
+      return enforced(c.enforcingConsecutiveLocalOriginFailure) && this.eject(host, hosts, now);
+    }
     const status = typeof outcome === 'number' ? outcome : 503;
+    if (c.splitExternalLocalOriginErrors) host.consecutiveLocalOriginFailure = 0;
     if (status < 500) {
       host.consecutive5xx = 0;
       host.consecutiveGatewayFailure = 0;
@@ -28,14 +38,22 @@ export class OutlierDetector {
     host.consecutive5xx++;
     if (status === 502 || status === 503 || status === 504) host.consecutiveGatewayFailure++;
     else host.consecutiveGatewayFailure = 0;
+    // A tripped detector resets its count whether or not its enforcement percentage lets it eject.
+    let eject = false;
+    if (c.consecutive5xx > 0 && host.consecutive5xx >= c.consecutive5xx) {
+      host.consecutive5xx = 0;
+      eject = enforced(c.enforcingConsecutive5xx);
+    }
+    if (c.consecutiveGatewayFailure > 0 && host.consecutiveGatewayFailure >= c.consecutiveGatewayFailure) {
+      host.consecutiveGatewayFailure = 0;
+      eject ||= enforced(c.enforcingConsecutiveGatewayFailure);
+    }
+    return eject && this.eject(host, hosts, now);
+  }
+
+  private eject(host: Host, hosts: readonly Host[], now: number): boolean {
     const c = this.config;
-    const tripped =
-      (c.consecutive5xx > 0 && host.consecutive5xx >= c.consecutive5xx) ||
-      (c.consecutiveGatewayFailure > 0 && host.consecutiveGatewayFailure >= c.consecutiveGatewayFailure);
-    if (!tripped || host.ejectedUntil > now) return false;
-    host.consecutive5xx = 0;
-    host.consecutiveGatewayFailure = 0;
-    if (!this.mayEject(hosts, now)) return false;
+    if (host.ejectedUntil > now || !this.mayEject(hosts, now)) return false;
     host.ejectionCount++;
     host.ejectedUntil = now + Math.min(c.baseEjectionTime * host.ejectionCount, Math.max(c.maxEjectionTime, c.baseEjectionTime));
     this.ejectionsTotal++;
@@ -57,6 +75,11 @@ export class OutlierDetector {
     if (ejected === 0) return true;
     return ((ejected + 1) * 100) / hosts.length <= this.config.maxEjectionPercent;
   }
+}
+
+/** Envoy's enforcing_* percentages: 100 always, 0 never, in between by chance. */
+function enforced(percent: number): boolean {
+  return percent >= 100 || (percent > 0 && Math.random() * 100 < percent);
 }
 
 /** Hosts ejected at `now`. */

@@ -1,3 +1,4 @@
+import { ExactBalancer } from './balancer-exact.js';
 import { NoneBalancer } from './balancer-none.js';
 import { RoundRobinBalancer } from './balancer-round-robin.js';
 import type { ConnectionBalancer } from './connection-balancer.js';
@@ -6,6 +7,8 @@ import type { ConnectionBalancer } from './connection-balancer.js';
 const BALANCERS: Record<string, () => ConnectionBalancer> = {
   none: () => new NoneBalancer(),
   'round-robin': () => new RoundRobinBalancer(),
+  // Envoy's connectionBalanceConfig.exactBalance.
+  exact: () => new ExactBalancer(),
 };
 
 export function balancerNames(): string[] {

@@ -1,0 +1,100 @@
+/**
+ * TLS listener options as Envoy applies them: a validation context without requireClientCertificate
+ * asks for a client certificate and checks one that comes, but lets a client without one in; and a
+ * connection manager whose codec is HTTP/1.1 does not offer h2 in ALPN.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
+import { ConfigErrors } from '../../src/config/config-errors.js';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { curl } from '../support/curl.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { makePki } from '../support/tls-fixtures.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+const CLIENT_ID = 'spiffe://cluster.local/ns/shop/sa/web';
+const pki = makePki();
+const strangers = makePki();
+let upstream: TestUpstream;
+let proxy: RunningProxy;
+let optionalPort: number;
+let http1Port: number;
+
+before(async () => {
+  upstream = await startUpstream('app');
+  optionalPort = await freePort();
+  http1Port = await freePort();
+  const server = pki.issue('server', 'DNS:localhost');
+  const tls = (extra: object) => ({
+    transportSocket: {
+      name: 'envoy.transport_sockets.tls',
+      typedConfig: { commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: server.cert }, privateKey: { filename: server.key } }], ...extra } },
+    },
+  });
+  const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]);
+  proxy = await startProxy(
+    bootstrap(
+      [
+        httpListener('optional', optionalPort, routes, { forwardClientCertDetails: 'SANITIZE_SET', setCurrentClientCertDetails: { uri: true } }, tls({ validationContext: { trustedCa: { filename: pki.caCert } } })),
+        httpListener('http1', http1Port, routes, { codecType: 'HTTP1' }, tls({})),
+      ],
+      [staticCluster('app', [upstream.port])],
+    ),
+    { extraArgs: ['--insecure-memory-keys'] },
+  );
+});
+
+after(async () => {
+  await proxy?.stop();
+  await upstream?.close();
+});
+
+const base = () => ['--cacert', pki.caCert, '--resolve', `localhost:${optionalPort}:127.0.0.1`, `https://localhost:${optionalPort}/who`];
+
+test('with a validation context and no requireClientCertificate, a client certificate is optional but checked when given', async () => {
+  const anonymous = await curl(base());
+  assert.equal(anonymous.status, 200);
+  assert.equal(JSON.parse(anonymous.body).headers['x-forwarded-client-cert'], undefined);
+
+  const client = pki.issue('client', `URI:${CLIENT_ID}`);
+  const known = await curl(['--cert', client.cert, '--key', client.key, ...base()]);
+  assert.equal(known.status, 200);
+  assert.match(JSON.parse(known.body).headers['x-forwarded-client-cert'], new RegExp(`URI=${CLIENT_ID}`));
+
+  const stranger = strangers.issue('stranger', `URI:${CLIENT_ID}`);
+  await assert.rejects(curl(['--cert', stranger.cert, '--key', stranger.key, ...base()]), /curl failed/);
+});
+
+test('codecType HTTP1 over TLS offers only http/1.1 in ALPN, so an h2-capable client speaks HTTP/1.1', async () => {
+  const r = await curl(['--http2', '--cacert', pki.caCert, '--resolve', `localhost:${http1Port}:127.0.0.1`, `https://localhost:${http1Port}/h1`]);
+  assert.equal(r.status, 200);
+  assert.equal(r.httpVersion, '1.1');
+  const alpn = await new Promise<string>((resolve) =>
+    execFile('openssl', ['s_client', '-connect', `127.0.0.1:${http1Port}`, '-alpn', 'h2', '-servername', 'localhost'], { timeout: 5000 }, (_e, out) => resolve(out)).stdin?.end(),
+  );
+  assert.match(alpn, /No ALPN negotiated/);
+});
+
+test('SAN matching without a trusted CA is refused at load, as Envoy refuses it', () => {
+  const config = JSON.stringify({
+    staticResources: {
+      clusters: [
+        {
+          name: 'c',
+          loadAssignment: { endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: 1 } } } }] }] },
+          transportSocket: {
+            name: 'envoy.transport_sockets.tls',
+            typedConfig: { commonTlsContext: { validationContext: { matchTypedSubjectAltNames: [{ sanType: 'URI', matcher: { exact: CLIENT_ID } }] } } },
+          },
+        },
+      ],
+    },
+  });
+  assert.throws(
+    () => parseBootstrap(config, 'c.json'),
+    (err: unknown) => err instanceof ConfigErrors && /matchTypedSubjectAltNames: SAN-based verification .* without trustedCa/.test(err.errors[0]!.message),
+  );
+});
