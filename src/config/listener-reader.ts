@@ -152,6 +152,7 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     drainTimeout: r.duration('drainTimeout', 5_000),
     delayedCloseTimeout: r.duration('delayedCloseTimeout', 1_000),
     serverName: r.optStr('serverName') ?? 'bulwark',
+    serverHeaderTransformation: r.oneOf('serverHeaderTransformation', ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'] as const, 'OVERWRITE'),
   };
   proto?.done();
   h2?.done();

@@ -84,7 +84,10 @@ export interface HttpConnectionManager {
   drainTimeout: Milliseconds;
   /** After the proxy half-closes a connection, how long the peer has to close its side (0 = destroy once flushed). */
   delayedCloseTimeout: Milliseconds;
+  /** The `server` response header (Envoy: serverName, "envoy" there, "bulwark" here). */
   serverName: string;
+  /** OVERWRITE: every response says serverName; APPEND_IF_ABSENT: only when the upstream named none; PASS_THROUGH: as the upstream sent it. */
+  serverHeaderTransformation: 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
 }
 
 export interface TcpProxy {

@@ -22,6 +22,8 @@ let flakyCalls = 0;
 let streaming: TestUpstream;
 /** Fails the first call to each URL with a chosen status (4xx included), then succeeds. */
 let picky: TestUpstream;
+/** Answers 503 after 300 ms, so retries of concurrent requests overlap. */
+let slow503: TestUpstream;
 /** A listener whose stream idle timeout (500 ms) is shorter than the streaming response. */
 let idlePort: number;
 
@@ -37,6 +39,12 @@ before(async () => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`ok after ${flakyCalls}`);
     }
+  });
+  slow503 = await startUpstream('slow503', (_req, res) => {
+    setTimeout(() => {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('busy');
+    }, 300);
   });
   // Answers the first call to each URL with the status its ?first= names, and 200 after that.
   const pickySeen = new Set<string>();
@@ -101,6 +109,7 @@ before(async () => {
           { match: { prefix: '/per-try' }, route: { cluster: 'slow', timeout: '5s', retryPolicy: { retryOn: '5xx', numRetries: 1, perTryTimeout: '200ms' } } },
           { match: { prefix: '/flaky-retry' }, route: { cluster: 'flaky', retryPolicy: { retryOn: 'gateway-error', numRetries: 2, retryBackOff: { baseInterval: '5ms' } } } },
           { match: { prefix: '/flaky' }, route: { cluster: 'flaky' } },
+          { match: { prefix: '/limited-retry' }, route: { cluster: 'limited', retryPolicy: { retryOn: '5xx', numRetries: 1, retryBackOff: { baseInterval: '1ms' } } } },
           { match: { prefix: '/r4xx' }, route: { cluster: 'picky', retryPolicy: { retryOn: 'retriable-4xx', numRetries: 1, retryBackOff: { baseInterval: '1ms' } } } },
           {
             match: { prefix: '/rcodes' },
@@ -140,6 +149,7 @@ before(async () => {
         staticCluster('slow', [slow.port]),
         staticCluster('flaky', [flaky.port]),
         staticCluster('picky', [picky.port]),
+        staticCluster('limited', [slow503.port], { circuitBreakers: { thresholds: [{ maxRetries: 1 }] } }),
         staticCluster('pair', [healthy.port, failing.port], { lbPolicy: 'RANDOM' }),
         staticCluster('mixed', [healthy.port, failing.port], { outlierDetection: { consecutive5xx: 3, baseEjectionTime: '30s', maxEjectionPercent: 50, interval: '100ms' } }),
       ],
@@ -149,7 +159,7 @@ before(async () => {
 
 after(async () => {
   await proxy?.stop();
-  for (const u of [healthy, flaky, slow, failing, streaming, picky]) await u?.close();
+  for (const u of [healthy, flaky, slow, failing, streaming, picky, slow503]) await u?.close();
 });
 
 function logLines(): Array<Record<string, unknown>> {
@@ -214,6 +224,13 @@ test('retriable-4xx retries a 409, retriable-status-codes retries any listed sta
   // Not conditions of these policies: answered as the upstream answered.
   assert.equal((await curl([`http://127.0.0.1:${port}/r4xx/b?first=429`])).status, 429);
   assert.equal((await curl([`http://127.0.0.1:${port}/rcodes/b?first=409`])).status, 409);
+});
+
+test('maxRetries bounds the retries outstanding at once: of two overlapping failures only one is retried', async () => {
+  const replies = await Promise.all([curl([`http://127.0.0.1:${port}/limited-retry/a`]), curl([`http://127.0.0.1:${port}/limited-retry/b`])]);
+  assert.deepEqual(replies.map((r) => r.status), [503, 503]);
+  // Two first attempts and one retry: the second retry found the cluster's one retry slot taken.
+  assert.equal(slow503.requests.length, 3);
 });
 
 test('without a retry policy the upstream 503 is passed through', async () => {

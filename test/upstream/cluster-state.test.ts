@@ -189,3 +189,34 @@ async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
     await sleep(20);
   }
 }
+
+test('locality priorities: level 0 takes all the traffic while it has a usable host, then level 1 takes over', () => {
+  const model = readCluster(
+    FieldReader.of(
+      {
+        name: 'c',
+        type: 'STATIC',
+        loadAssignment: {
+          endpoints: [
+            { priority: 0, lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: 1 } } } }] },
+            {
+              priority: 1,
+              lbEndpoints: [2, 3, 4].map((p) => ({ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: p } } } })),
+            },
+          ],
+        },
+        outlierDetection: { consecutive5xx: 1, maxEjectionPercent: 100 },
+      },
+      'test.yaml',
+      'c',
+      '',
+    ),
+  );
+  const s = state(model);
+  // One healthy host of four in level 0 is not a panic: the other levels' hosts are usable too.
+  assert.deepEqual([...tally(s, 30).keys()], [1]);
+  const local = s.chooseHost(undefined)!;
+  s.recordOutcome(local, 503);
+  const failover = tally(s, 30);
+  assert.deepEqual([...failover.keys()].sort(), [2, 3, 4]);
+});

@@ -87,6 +87,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   listSlot = -1;
   private retryOverflow = false;
   private holdingRequestsBreaker = false;
+  /** A slot of the cluster's maxRetries, held from the first retry until the stream finishes. */
+  private holdingRetryBreaker = false;
   private hostHeld = false;
   private hasRequestBody: boolean;
   private pendingBody: Buffer[] | undefined;
@@ -422,11 +424,20 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const src = head.headers;
     const tokens = connectionTokens(src);
     const out: string[] = [];
+    const hcm = this.ctx.hcm;
+    const serverMode = hcm.serverHeaderTransformation;
+    let upstreamServer = false;
     for (let i = 0; i < src.length; i += 2) {
       const name = src[i]!;
       if (name === 'content-length' || isHopByHop(name, tokens)) continue;
+      if (name === 'server') {
+        if (serverMode === 'OVERWRITE') continue;
+        upstreamServer = true;
+      }
       out.push(name, src[i + 1]!);
     }
+    // Envoy's server_header_transformation: by default every response names this proxy, not the upstream's software.
+    if (serverMode === 'OVERWRITE' || (serverMode === 'APPEND_IF_ABSENT' && !upstreamServer)) out.push('server', hcm.serverName);
     if (this.isGrpc) this.grpcStatus = grpcStatusIn(src);
     out.push('x-envoy-upstream-service-time', String(Math.round(this.upstreamServiceTimeMs)));
     if (this.requestId && this.ctx.hcm.generateRequestId) out.push('x-request-id', this.requestId);
@@ -591,11 +602,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** Checks the retry budget for a retriable response without starting the retry yet. */
   private shouldRetryLater(_status: number): boolean {
     if (!this.canRetry || this.attempts > this.retryPolicy!.numRetries || !this.requestComplete) return false;
-    if (!this.cluster!.tryAcquire('retries')) {
-      this.retryOverflow = true;
-      return false;
-    }
-    this.cluster!.release('retries');
+    if (!this.holdRetryBreaker()) return false;
     this.cluster!.recordOutcome(this.host!, _status);
     return true;
   }
@@ -606,12 +613,22 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     if (!policy || !this.canRetry || this.attempts > policy.numRetries) return false;
     if (this.hasRequestBody && !this.requestComplete) return false;
     if (!retriesFailure(retryConditions(policy), kind)) return false;
+    if (!this.holdRetryBreaker()) return false;
+    this.retryAfterBackoff();
+    return true;
+  }
+
+  /**
+   * maxRetries bounds the retries outstanding on the cluster at once, as Envoy counts them: a stream
+   * takes a slot for its first retry and keeps it, through any later ones, until it finishes.
+   */
+  private holdRetryBreaker(): boolean {
+    if (this.holdingRetryBreaker) return true;
     if (!this.cluster!.tryAcquire('retries')) {
       this.retryOverflow = true;
       return false;
     }
-    this.cluster!.release('retries');
-    this.retryAfterBackoff();
+    this.holdingRetryBreaker = true;
     return true;
   }
 
@@ -683,6 +700,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const bytes = body.length === 0 ? undefined : Buffer.from(body);
     const headers = extra;
     if (bytes) headers.push('content-type', 'text/plain');
+    if (this.ctx.hcm.serverHeaderTransformation !== 'PASS_THROUGH') headers.push('server', this.ctx.hcm.serverName);
     if (this.requestId) headers.push('x-request-id', this.requestId);
     if (this.route) this.route.applyResponseHeaders(headers);
     const isHead = this.head.method === 'HEAD';
@@ -701,6 +719,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.routeDeadline = 0;
     this.perTryDeadline = 0;
     streamDeadlines.remove(this);
+    if (this.holdingRetryBreaker) {
+      this.holdingRetryBreaker = false;
+      this.cluster!.release('retries');
+    }
     if (this.holdingRequestsBreaker) {
       this.holdingRequestsBreaker = false;
       this.cluster!.release('requests');

@@ -51,6 +51,7 @@ export class ClusterState {
         const host = old.get(key) ?? new Host(s.address, s.portValue, key, e.loadBalancingWeight);
         host.weight = e.loadBalancingWeight;
         host.edsHealth = e.healthStatus;
+        host.priority = locality.priority;
         next.push(host);
       }
     }
@@ -105,18 +106,30 @@ export class ClusterState {
   private recompute(): void {
     const now = Date.now();
     let nextReturn = Infinity;
-    const candidates: Host[] = [];
+    let candidates: Host[] = [];
+    let level = Infinity;
     for (const h of this.hosts) {
       const ejected = h.ejectedUntil > now;
       if (ejected && h.ejectedUntil < nextReturn) nextReturn = h.ejectedUntil;
       h.selectable = h.healthy && !ejected;
-      if (h.selectable) candidates.push(h);
+      if (h.selectable) {
+        candidates.push(h);
+        if (h.priority < level) level = h.priority;
+      }
+    }
+    // Locality failover (Envoy's priority levels, as Istio writes them): the lowest level with a
+    // usable host takes all the traffic; the next one only when none is left there. (Envoy spills
+    // over gradually once a level is below ~72% healthy; this takes the whole step at 0%.)
+    const usable = candidates.length;
+    if (candidates.some((h) => h.priority !== level)) {
+      candidates = candidates.filter((h) => h.priority === level);
+      for (const h of this.hosts) if (h.priority !== level) h.selectable = false;
     }
     // Envoy's panic mode: when too few hosts are usable, spreading over all beats overloading the few.
     const threshold = this.model.healthyPanicThreshold;
-    const panic = this.hosts.length > 0 && threshold > 0 && (candidates.length * 100) / this.hosts.length < threshold;
+    const panic = this.hosts.length > 0 && threshold > 0 && (usable * 100) / this.hosts.length < threshold;
     if (panic !== this.panicking) {
-      proxyLog('warn', panic ? 'cluster in panic: too few healthy hosts, balancing over all' : 'cluster left panic', { cluster: this.model.name, healthy: candidates.length, hosts: this.hosts.length });
+      proxyLog('warn', panic ? 'cluster in panic: too few healthy hosts, balancing over all' : 'cluster left panic', { cluster: this.model.name, healthy: usable, hosts: this.hosts.length });
       this.panicking = panic;
     }
     if (panic) for (const h of this.hosts) h.selectable = true;

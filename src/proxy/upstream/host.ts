@@ -16,6 +16,8 @@ export class Host {
   consecutiveGatewayFailure = 0;
   /** Connect failures, resets and timeouts in a row, when they are counted apart (splitExternalLocalOriginErrors). */
   consecutiveLocalOriginFailure = 0;
+  /** The locality's priority: level 0 takes the traffic while it has a usable host, then 1, and so on. */
+  priority = 0;
   /** Chosen by the load balancer's current candidate set (maintained by ClusterState). */
   selectable = true;
 
