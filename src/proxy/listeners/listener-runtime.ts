@@ -5,6 +5,8 @@ import type { ListenerTlsFailure } from '../../telemetry/proxy-metrics.js';
 import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
+import { needsClientHello, selectChain, type ConnectionFacts } from './chain-selection.js';
+import { MAX_CLIENT_HELLO_BYTES, readClientHello } from './client-hello.js';
 import type { FilterChainRuntime } from './filter-chain-runtime.js';
 import type { TcpProxySession } from './tcp-proxy.js';
 
@@ -56,6 +58,51 @@ export class ListenerRuntime {
   ) {
     const tlsChains = chains.filter((c) => c.isTls);
     if (tlsChains.length > 0) this.tlsServer = this.createTlsServer(tlsChains);
+    this.readsClientHello = needsClientHello(chains);
+  }
+
+  /** Some chain is chosen by server name or protocol without terminating TLS (Envoy's tls_inspector). */
+  private readonly readsClientHello: boolean;
+
+  /**
+   * Reads up to a whole ClientHello (or the first bytes of a plaintext connection), picks the chain
+   * as Envoy's filter chain match does, and hands the socket over with nothing consumed.
+   */
+  private chooseByClientHello(socket: Socket): void {
+    const sniffTimeout = this.model.listenerFiltersTimeout;
+    if (sniffTimeout > 0) socket.setTimeout(sniffTimeout, destroySilentSocket);
+    let seen: Buffer | undefined;
+    const onData = (chunk: Buffer): void => {
+      seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
+      const hello = readClientHello(seen);
+      if (hello === 'incomplete' && seen.length < MAX_CLIENT_HELLO_BYTES) return;
+      socket.removeListener('data', onData);
+      if (sniffTimeout > 0) {
+        socket.setTimeout(0);
+        socket.removeListener('timeout', destroySilentSocket);
+      }
+      socket.pause();
+      const facts: ConnectionFacts =
+        typeof hello === 'object'
+          ? { tls: true, serverName: hello.serverName, alpn: hello.alpn }
+          : { tls: hello !== 'not-tls', serverName: undefined, alpn: hello === 'not-tls' ? plaintextProtocols(seen) : [] };
+      const chain = selectChain(this.chains, facts);
+      if (!chain) {
+        this.stats.noFilterChainMatch++;
+        if (facts.tls) this.onTlsFailure(this.model.name, 'no_filter_chain_match');
+        this.log('connection refused: no filter chain matches', { listener: this.model.name, remote: socket.remoteAddress, serverName: facts.serverName ?? '', tls: facts.tls });
+        socket.destroy();
+        return;
+      }
+      if (chain.isTls) {
+        socket.unshift(seen);
+        this.tlsServer!.emit('connection', socket);
+      } else if (chain.tcp) {
+        socket.unshift(seen);
+        this.startTcp(chain, socket, '');
+      } else this.startHttp(chain, socket, seen, '');
+    };
+    socket.on('data', onData);
   }
 
   /** Takes a freshly accepted socket. */
@@ -68,6 +115,10 @@ export class ListenerRuntime {
     this.stats.connectionsActive++;
     socket.once('close', () => this.stats.connectionsActive--);
     socket.on('error', () => socket.destroy());
+    if (this.readsClientHello) {
+      this.chooseByClientHello(socket);
+      return;
+    }
     const hasTls = this.tlsServer !== undefined;
     const hasPlain = this.chains.some((c) => !c.isTls);
     if (hasTls && !hasPlain) {
@@ -242,6 +293,19 @@ export class ListenerRuntime {
 /** A connection sent nothing within the listener filters timeout (a 'timeout' listener: `this` is the socket). */
 function destroySilentSocket(this: Socket): void {
   this.destroy();
+}
+
+/**
+ * The protocol of a plaintext connection as Envoy's http_inspector names it for filter chain
+ * matching (Istio's inbound chains match on it): 'h2c' for the HTTP/2 preface, 'http/1.0' or
+ * 'http/1.1' for a request line; none for anything else.
+ */
+function plaintextProtocols(first: Buffer): string[] {
+  if (startsLikePreface(first)) return ['h2c'];
+  const end = first.indexOf('\r\n');
+  const line = first.toString('latin1', 0, end < 0 ? Math.min(first.length, 8192) : end);
+  const m = /^[A-Z]+ [^ ]+ HTTP\/1\.([01])$/.exec(line);
+  return m ? [m[1] === '0' ? 'http/1.0' : 'http/1.1'] : [];
 }
 
 function startsLikePreface(first: Buffer): boolean {
