@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Address } from '../model/address.js';
 import type { AccessLog, ClientCertDetailsSet, FilterChain, HttpConnectionManager, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
 import { balancerNames } from '../proxy/workers/balancer-registry.js';
+import { AccessLogFormatError, compileAccessLogFormat, type AccessLogFormat } from '../telemetry/access-log-template.js';
 import { FieldReader } from './field-reader.js';
 import { refusedHttpFilter } from './http-filters.js';
 import { readRouteConfiguration } from './route-reader.js';
@@ -31,14 +32,57 @@ function readAccessLogs(r: FieldReader): AccessLog[] {
     const name = a.optStr('name') ?? 'envoy.access_loggers.file';
     const typed = a.optObj('typedConfig');
     let path = '/dev/stdout';
+    let format: AccessLogFormat | undefined;
     if (typed) {
-      typed.ignore('@type', 'logFormat', 'jsonFormat');
+      typed.ignore('@type');
       path = typed.optStr('path') ?? path;
+      format = readLogFormat(typed);
       typed.done();
     }
     a.done();
-    return { name, path };
+    return format ? { name, path, format } : { name, path };
   });
+}
+
+/** Envoy's logFormat (or the older `format` / `jsonFormat` fields), checked by compiling it now. */
+function readLogFormat(typed: FieldReader): AccessLogFormat | undefined {
+  let format: AccessLogFormat | undefined;
+  let field = 'logFormat';
+  const lf = typed.optObj('logFormat');
+  if (lf) {
+    const text = lf.optStr('textFormat');
+    const source = lf.optObj('textFormatSource');
+    const json = lf.optObj('jsonFormat');
+    lf.ignore('omitEmptyValues', 'contentType', 'formatters');
+    const given = [text !== undefined, source !== undefined, json !== undefined].filter(Boolean).length;
+    if (given !== 1) lf.fail('', 'exactly one of textFormat, textFormatSource, jsonFormat is required');
+    if (text !== undefined) format = { text };
+    if (source) {
+      format = { text: source.str('inlineString') };
+      source.done();
+    }
+    if (json) format = { json: lf.raw('jsonFormat') as Record<string, unknown> };
+    lf.done();
+  } else {
+    const text = typed.optStr('format');
+    const json = typed.optObj('jsonFormat');
+    if (text !== undefined) {
+      format = { text };
+      field = 'format';
+    } else if (json) {
+      format = { json: typed.raw('jsonFormat') as Record<string, unknown> };
+      field = 'jsonFormat';
+    }
+  }
+  if (format) {
+    try {
+      compileAccessLogFormat(format);
+    } catch (err) {
+      if (err instanceof AccessLogFormatError) typed.fail(field, err.message);
+      throw err;
+    }
+  }
+  return format;
 }
 
 function readClientCertDetailsSet(r: FieldReader | undefined): ClientCertDetailsSet {

@@ -1,3 +1,4 @@
+import type { AccessLogFormat } from '../telemetry/access-log-template.js';
 import type { Address } from './address.js';
 import type { Milliseconds } from './duration.js';
 import type { RouteConfiguration } from './route.js';
@@ -10,8 +11,10 @@ export interface HttpFilter {
 
 export interface AccessLog {
   name: string;
-  /** Where JSON lines go: a file path, or "/dev/stdout". */
+  /** Where lines go: a file path, or "/dev/stdout". */
   path: string;
+  /** Envoy's logFormat (text or JSON of command operators); absent: the built-in JSON layout. */
+  format?: AccessLogFormat;
 }
 
 /** Envoy's forward_client_cert_details: what happens to x-forwarded-client-cert on the way upstream. */

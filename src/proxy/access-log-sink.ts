@@ -1,5 +1,6 @@
 import type { AccessLog } from '../model/listener.js';
 import { AccessLogger } from '../telemetry/access-log.js';
+import { compileAccessLogFormat, type TemplateRecord } from '../telemetry/access-log-template.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import type { HttpListenerContext } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
@@ -11,6 +12,7 @@ import type { AccessLogSink } from './stream-telemetry.js';
 /** Writes each finished request or connection to the access logs its listener names. */
 class ProxyAccessLog implements AccessLogSink {
   private readonly loggers = new Map<string, AccessLogger>();
+  private readonly formats = new WeakMap<AccessLog, (r: TemplateRecord) => string>();
   private dropped = 0;
 
   constructor(private readonly metrics: ProxyMetrics) {}
@@ -54,7 +56,21 @@ class ProxyAccessLog implements AccessLogSink {
       // The propagator formats it from checked hex ids (TracePropagator's contract).
       traceparentIsPlain: true,
     };
-    for (let i = 0; i < logs.length; i++) if (!this.logger(logs[i]!).logHttp(record)) this.countDrop();
+    for (let i = 0; i < logs.length; i++) {
+      const config = logs[i]!;
+      const ok = config.format === undefined ? this.logger(config).logHttp(record) : this.logger(config).logLine(this.formatted(config)({ ...record, requestHeaders: h.headers }));
+      if (!ok) this.countDrop();
+    }
+  }
+
+  /** The compiled format of an access log entry that names its own (compiled once per config object). */
+  private formatted(config: AccessLog): (r: TemplateRecord) => string {
+    let f = this.formats.get(config);
+    if (f === undefined) {
+      f = compileAccessLogFormat(config.format!);
+      this.formats.set(config, f);
+    }
+    return f;
   }
 
   logTcp(r: TcpSessionRecord): void {
@@ -71,7 +87,11 @@ class ProxyAccessLog implements AccessLogSink {
       downstreamRemoteAddress: r.downstreamRemote,
       downstreamPeerPrincipal: r.peerPrincipal || undefined,
     };
-    for (let i = 0; i < logs.length; i++) if (!this.logger(logs[i]!).logTcp(record)) this.countDrop();
+    for (let i = 0; i < logs.length; i++) {
+      const config = logs[i]!;
+      const ok = config.format === undefined ? this.logger(config).logTcp(record) : this.logger(config).logLine(this.formatted(config)({ ...record, protocol: 'TCP' }));
+      if (!ok) this.countDrop();
+    }
   }
 
   private countDrop(): void {

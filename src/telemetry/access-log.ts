@@ -33,6 +33,11 @@ export class AccessLogger {
     return this.writer.writeEncoded(encodeHttpAccessLog, record);
   }
 
+  /** Logs a line some other format made (it ends in a newline); false when it was dropped. */
+  logLine(line: string): boolean {
+    return this.writer.write(line);
+  }
+
   /** Logs one closed TCP connection; false when the line was dropped. */
   logTcp(record: TcpAccessLogRecord): boolean {
     return this.writer.write(formatTcpAccessLog(record));

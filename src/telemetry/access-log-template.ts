@@ -1,0 +1,244 @@
+/**
+ * Envoy access log formats (`logFormat.textFormat` / `textFormatSource` / `jsonFormat`): a template of
+ * command operators compiled once into a function from a log record to a line. The JSON layout of
+ * access-log-format.ts stays the fast default; a config that names its own format gets this one.
+ *
+ * Supported operators, each resolved from the record the data path already builds:
+ *   %START_TIME% (with an optional strftime subset: %Y %m %d %H %M %S %z %s %3f %6f %9f %f),
+ *   %REQ(H)% / %REQ(H?ALT)% with an optional :N length limit (pseudo-headers :method :path
+ *   :authority; x-envoy-original-path is the path as received; any other request header),
+ *   %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%,
+ *   %RESPONSE_CODE_DETAILS%, %CONNECTION_TERMINATION_DETAILS%, %UPSTREAM_TRANSPORT_FAILURE_REASON%,
+ *   %BYTES_RECEIVED%, %BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER%,
+ *   %UPSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_REMOTE_ADDRESS%,
+ *   %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %REQUESTED_SERVER_NAME%, %ROUTE_NAME%,
+ *   %DOWNSTREAM_PEER_URI_SAN%, %TRACE_ID%, and %% for a percent sign.
+ * Anything else is refused when the config loads: a format that silently printed "-" would hide
+ * what the operator asked to see.
+ */
+import type { HttpAccessLogRecord, TcpAccessLogRecord } from './access-log-format.js';
+
+/** What a template reads: an HTTP or TCP record, and the request headers when there are any. */
+export type TemplateRecord = Partial<HttpAccessLogRecord> & Partial<TcpAccessLogRecord> & { requestHeaders?: readonly string[] };
+
+export class AccessLogFormatError extends Error {}
+
+/** A value for one operator: a string, a number, or undefined for "not known" ("-" in text, null in JSON). */
+type Getter = (r: TemplateRecord) => string | number | undefined;
+
+export interface AccessLogFormat {
+  text?: string;
+  json?: Record<string, unknown>;
+}
+
+/** Compiles a format into a function making one line (without its newline); throws AccessLogFormatError naming the first operator it cannot resolve. */
+export function compileAccessLogFormat(format: AccessLogFormat): (r: TemplateRecord) => string {
+  if (format.json !== undefined) return compileJson(format.json);
+  const parts = compileTemplate(format.text ?? '');
+  return (r) => {
+    let out = '';
+    for (const p of parts) {
+      if (typeof p === 'string') out += p;
+      else {
+        const v = p(r);
+        out += v === undefined || v === '' ? '-' : String(v);
+      }
+    }
+    // The writer ends every line itself; a format's own final newline (Envoy's usually has one) goes.
+    return out.endsWith('\n') ? out.slice(0, -1) : out;
+  };
+}
+
+function compileJson(spec: Record<string, unknown>): (r: TemplateRecord) => string {
+  const fields: Array<[string, Array<string | Getter>]> = [];
+  for (const [key, value] of Object.entries(spec)) {
+    if (typeof value !== 'string') throw new AccessLogFormatError(`jsonFormat.${key}: only string values (with operators) are supported`);
+    fields.push([key, compileTemplate(value)]);
+  }
+  return (r) => {
+    const out: Record<string, string | number | null> = {};
+    for (const [key, parts] of fields) {
+      if (parts.length === 1 && typeof parts[0] !== 'string') {
+        // A value that is one operator keeps its type: numbers stay numbers, unknown is null.
+        const v = (parts[0] as Getter)(r);
+        out[key] = v === undefined || v === '' ? null : v;
+        continue;
+      }
+      let s = '';
+      for (const p of parts) {
+        if (typeof p === 'string') s += p;
+        else {
+          const v = p(r);
+          s += v === undefined || v === '' ? '-' : String(v);
+        }
+      }
+      out[key] = s;
+    }
+    return JSON.stringify(out);
+  };
+}
+
+const OPERATOR = /%([A-Z_]+)(?:\(([^)]*)\))?(?::(\d+))?%/y;
+
+function compileTemplate(template: string): Array<string | Getter> {
+  const parts: Array<string | Getter> = [];
+  let literal = '';
+  let i = 0;
+  while (i < template.length) {
+    const c = template[i]!;
+    if (c !== '%') {
+      literal += c;
+      i++;
+      continue;
+    }
+    if (template[i + 1] === '%') {
+      literal += '%';
+      i += 2;
+      continue;
+    }
+    OPERATOR.lastIndex = i;
+    const m = OPERATOR.exec(template);
+    if (!m) throw new AccessLogFormatError(`unterminated or malformed command operator at "${template.slice(i, i + 30)}"`);
+    if (literal) parts.push(literal);
+    literal = '';
+    const getter = operator(m[1]!, m[2], m[3] === undefined ? undefined : Number(m[3]));
+    parts.push(getter);
+    i = OPERATOR.lastIndex;
+  }
+  if (literal) parts.push(literal);
+  return parts;
+}
+
+function limited(get: Getter, max: number | undefined): Getter {
+  if (max === undefined) return get;
+  return (r) => {
+    const v = get(r);
+    return typeof v === 'string' && v.length > max ? v.slice(0, max) : v;
+  };
+}
+
+function operator(name: string, arg: string | undefined, max: number | undefined): Getter {
+  const simple = SIMPLE[name];
+  if (simple !== undefined) {
+    if (arg !== undefined) throw new AccessLogFormatError(`%${name}% takes no argument`);
+    return limited(simple, max);
+  }
+  if (name === 'START_TIME') return startTime(arg);
+  if (name === 'REQ') {
+    if (!arg) throw new AccessLogFormatError('%REQ(...)% needs a header name');
+    const [main, alt] = arg.split('?').map((h) => h.trim().toLowerCase());
+    const first = requestHeader(main!);
+    const second = alt ? requestHeader(alt) : undefined;
+    return limited(second ? (r) => first(r) ?? second(r) : first, max);
+  }
+  if (name === 'RESP') {
+    if (arg?.trim().toLowerCase() !== 'x-envoy-upstream-service-time') {
+      throw new AccessLogFormatError(`%RESP(${arg ?? ''})%: only X-ENVOY-UPSTREAM-SERVICE-TIME is known when the line is written`);
+    }
+    return (r) => (r.upstreamServiceTimeMs !== undefined && r.upstreamServiceTimeMs >= 0 ? Math.round(r.upstreamServiceTimeMs) : undefined);
+  }
+  throw new AccessLogFormatError(`command operator %${name}% is not supported`);
+}
+
+const SIMPLE: Record<string, Getter> = {
+  PROTOCOL: (r) => r.protocol,
+  RESPONSE_CODE: (r) => r.responseCode ?? 0,
+  RESPONSE_FLAGS: (r) => r.responseFlags || '-',
+  RESPONSE_CODE_DETAILS: (r) => r.responseCodeDetails,
+  CONNECTION_TERMINATION_DETAILS: (r) => r.connectionTerminationDetails,
+  UPSTREAM_TRANSPORT_FAILURE_REASON: (r) => r.upstreamTransportFailureReason,
+  BYTES_RECEIVED: (r) => r.bytesReceived ?? 0,
+  BYTES_SENT: (r) => r.bytesSent ?? 0,
+  DURATION: (r) => (r.durationMs === undefined ? undefined : Math.round(r.durationMs)),
+  UPSTREAM_HOST: (r) => r.upstreamHost,
+  UPSTREAM_CLUSTER: (r) => r.upstreamCluster,
+  UPSTREAM_LOCAL_ADDRESS: (r) => r.upstreamLocalAddress,
+  DOWNSTREAM_LOCAL_ADDRESS: (r) => r.downstreamLocalAddress,
+  DOWNSTREAM_REMOTE_ADDRESS: (r) => r.downstreamRemoteAddress,
+  DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT: (r) => withoutPort(r.downstreamRemoteAddress),
+  REQUESTED_SERVER_NAME: (r) => r.requestedServerName,
+  ROUTE_NAME: (r) => r.routeName,
+  DOWNSTREAM_PEER_URI_SAN: (r) => r.downstreamPeerPrincipal,
+  TRACE_ID: (r) => r.traceId,
+};
+
+function withoutPort(address: string | undefined): string | undefined {
+  if (address === undefined) return undefined;
+  if (address.startsWith('[')) return address.slice(1, address.indexOf(']'));
+  const colon = address.lastIndexOf(':');
+  // An IPv6 address without brackets has several colons and no port.
+  return colon > 0 && address.indexOf(':') === colon ? address.slice(0, colon) : address;
+}
+
+function requestHeader(name: string): Getter {
+  switch (name) {
+    case ':method':
+      return (r) => r.method;
+    case ':path':
+    case 'x-envoy-original-path':
+      // The path as received: rewrites happen on the upstream copy, never on the logged one.
+      return (r) => r.path;
+    case ':authority':
+    case 'host':
+      return (r) => r.authority;
+    case 'user-agent':
+      return (r) => r.userAgent ?? headerIn(r.requestHeaders, name);
+    case 'x-forwarded-for':
+      return (r) => r.xForwardedFor ?? headerIn(r.requestHeaders, name);
+    case 'x-request-id':
+      return (r) => r.requestId ?? headerIn(r.requestHeaders, name);
+    default:
+      if (name.startsWith(':')) throw new AccessLogFormatError(`%REQ(${name})%: unknown pseudo-header`);
+      return (r) => headerIn(r.requestHeaders, name);
+  }
+}
+
+function headerIn(headers: readonly string[] | undefined, name: string): string | undefined {
+  if (headers === undefined) return undefined;
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return undefined;
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+/** %START_TIME% as Envoy prints it by default (ISO 8601, ms, UTC), or by a strftime subset. */
+function startTime(spec: string | undefined): Getter {
+  if (spec === undefined || spec === '') return (r) => (r.startTimeMs === undefined ? undefined : new Date(r.startTimeMs).toISOString());
+  const pieces: Array<string | ((d: Date, ms: number) => string)> = [];
+  for (let i = 0; i < spec.length; i++) {
+    if (spec[i] !== '%') {
+      pieces.push(spec[i]!);
+      continue;
+    }
+    const rest = spec.slice(i + 1);
+    const frac = /^(\d)?f/.exec(rest);
+    if (frac) {
+      const digits = Number(frac[1] ?? 9);
+      pieces.push((_d, ms) => pad(Math.floor(ms % 1000), 3).concat('000000').slice(0, digits));
+      i += frac[0].length;
+      continue;
+    }
+    const c = rest[0];
+    i++;
+    switch (c) {
+      case 'Y': pieces.push((d) => String(d.getUTCFullYear())); break;
+      case 'm': pieces.push((d) => pad(d.getUTCMonth() + 1, 2)); break;
+      case 'd': pieces.push((d) => pad(d.getUTCDate(), 2)); break;
+      case 'H': pieces.push((d) => pad(d.getUTCHours(), 2)); break;
+      case 'M': pieces.push((d) => pad(d.getUTCMinutes(), 2)); break;
+      case 'S': pieces.push((d) => pad(d.getUTCSeconds(), 2)); break;
+      case 's': pieces.push((_d, ms) => String(Math.floor(ms / 1000))); break;
+      case 'z': pieces.push(() => '+0000'); break;
+      case '%': pieces.push('%'); break;
+      default:
+        throw new AccessLogFormatError(`%START_TIME(${spec})%: %${c ?? ''} is not a supported time field`);
+    }
+  }
+  return (r) => {
+    if (r.startTimeMs === undefined) return undefined;
+    const d = new Date(r.startTimeMs);
+    let s = '';
+    for (const p of pieces) s += typeof p === 'string' ? p : p(d, r.startTimeMs);
+    return s;
+  };
+}
