@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import type { Address } from '../model/address.js';
-import type { AccessLog, ClientCertDetailsSet, FilterChain, HttpConnectionManager, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
+import type { AccessLog, AccessLogFormat, ClientCertDetailsSet, FilterChain, HttpConnectionManager, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
 import { balancerNames } from '../proxy/workers/balancer-registry.js';
-import { AccessLogFormatError, compileAccessLogFormat, type AccessLogFormat } from '../telemetry/access-log-template.js';
+import { AccessLogFormatError, compileAccessLogFormat } from '../telemetry/access-log-template.js';
 import { FieldReader } from './field-reader.js';
 import { refusedHttpFilter } from './http-filters.js';
 import { readRouteConfiguration } from './route-reader.js';

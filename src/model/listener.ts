@@ -1,4 +1,3 @@
-import type { AccessLogFormat } from '../telemetry/access-log-template.js';
 import type { Address } from './address.js';
 import type { Milliseconds } from './duration.js';
 import type { RouteConfiguration } from './route.js';
@@ -7,6 +6,12 @@ import type { DownstreamTlsContext } from './tls.js';
 export interface HttpFilter {
   name: string;
   typedConfig: Record<string, unknown>;
+}
+
+/** Envoy's logFormat: a text template or a JSON object of templates (command operators such as %RESPONSE_CODE%). */
+export interface AccessLogFormat {
+  text?: string;
+  json?: Record<string, unknown>;
 }
 
 export interface AccessLog {

@@ -16,6 +16,7 @@
  * Anything else is refused when the config loads: a format that silently printed "-" would hide
  * what the operator asked to see.
  */
+import type { AccessLogFormat } from '../model/listener.js';
 import type { HttpAccessLogRecord, TcpAccessLogRecord } from './access-log-format.js';
 
 /** What a template reads: an HTTP or TCP record, and the request headers when there are any. */
@@ -25,11 +26,6 @@ export class AccessLogFormatError extends Error {}
 
 /** A value for one operator: a string, a number, or undefined for "not known" ("-" in text, null in JSON). */
 type Getter = (r: TemplateRecord) => string | number | undefined;
-
-export interface AccessLogFormat {
-  text?: string;
-  json?: Record<string, unknown>;
-}
 
 /** Compiles a format into a function making one line (without its newline); throws AccessLogFormatError naming the first operator it cannot resolve. */
 export function compileAccessLogFormat(format: AccessLogFormat): (r: TemplateRecord) => string {
