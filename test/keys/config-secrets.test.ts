@@ -3,6 +3,7 @@
  * from a file only), and /config_dump hides any field that carries a secret as well as inline key bytes.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,11 @@ import { loadBootstrapFile } from '../../src/config/bootstrap-loader.js';
 import { redactKeys } from '../../src/proxy/admin/config-redaction.js';
 import { pkcs11KeyProvider } from '../../src/proxy/tls/key-provider-pkcs11.js';
 import type { KeyRequest } from '../../src/proxy/tls/key-provider.js';
+
+/** A throwaway key made for this run: no key material is committed with the test. */
+const KEY_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+/** The first base64 characters of the key body, which an echo of the value would show. */
+const KEY_BODY = KEY_PEM.split('\n')[1]!.slice(0, 12);
 
 function request(typedConfig: Record<string, unknown>): KeyRequest {
   return {
@@ -37,11 +43,11 @@ test('an unknown pkcs11 provider field is refused by name', () => {
 
 test('/config_dump redaction hides inline keys and secret-bearing fields, and keeps file references', () => {
   const dumped = redactKeys({
-    tls: [{ privateKey: { inlineString: '-----BEGIN PRIVATE KEY-----\nAAAA' }, certificateChain: { filename: '/etc/c.pem' } }],
+    tls: [{ privateKey: { inlineString: KEY_PEM }, certificateChain: { filename: '/etc/c.pem' } }],
     provider: { typedConfig: { keyLabel: 'gw', pinFile: '/run/pins/gw.pin', pin: '1234', soPin: 5678, clientSecret: 's3cr3t', password: 'hunter2' } },
   });
   const text = JSON.stringify(dumped);
-  for (const secret of ['PRIVATE KEY', '1234', '5678', 's3cr3t', 'hunter2']) assert.ok(!text.includes(secret), `${secret} is hidden`);
+  for (const secret of ['PRIVATE KEY', KEY_BODY, '1234', '5678', 's3cr3t', 'hunter2']) assert.ok(!text.includes(secret), `${secret} is hidden`);
   assert.ok(text.includes('/run/pins/gw.pin'), 'file references stay visible');
   assert.ok(text.includes('/etc/c.pem'));
   assert.ok(text.includes('"keyLabel":"gw"'));
@@ -49,7 +55,7 @@ test('/config_dump redaction hides inline keys and secret-bearing fields, and ke
 
 test('a config error about a secret field names the field but never repeats its value', () => {
   const file = join(mkdtempSync(join(tmpdir(), 'bulwark-secrets-')), 'bad.json');
-  const key = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7';
+  const key = KEY_PEM;
   writeFileSync(
     file,
     JSON.stringify({
@@ -74,6 +80,6 @@ test('a config error about a secret field names the field but never repeats its 
   );
   assert.throws(
     () => loadBootstrapFile(file),
-    (err: Error) => /privateKey/.test(err.message) && !err.message.includes('BEGIN PRIVATE KEY') && !err.message.includes('MIIEvQ'),
+    (err: Error) => /privateKey/.test(err.message) && !err.message.includes('BEGIN PRIVATE KEY') && !err.message.includes(KEY_BODY),
   );
 });
