@@ -1,6 +1,6 @@
 import type { AccessLog } from '../model/listener.js';
 import { AccessLogger } from '../telemetry/access-log.js';
-import { compileAccessLogFormat, type TemplateRecord } from '../telemetry/access-log-template.js';
+import { compileAccessLogFormat, type AccessLogLine } from '../telemetry/access-log-template.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import type { HttpListenerContext } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
@@ -12,7 +12,7 @@ import type { AccessLogSink } from './stream-telemetry.js';
 /** Writes each finished request or connection to the access logs its listener names. */
 class ProxyAccessLog implements AccessLogSink {
   private readonly loggers = new Map<string, AccessLogger>();
-  private readonly formats = new WeakMap<AccessLog, (r: TemplateRecord) => string>();
+  private readonly formats = new WeakMap<AccessLog, AccessLogLine>();
   private dropped = 0;
 
   constructor(private readonly metrics: ProxyMetrics) {}
@@ -58,13 +58,13 @@ class ProxyAccessLog implements AccessLogSink {
     };
     for (let i = 0; i < logs.length; i++) {
       const config = logs[i]!;
-      const ok = config.format === undefined ? this.logger(config).logHttp(record) : this.logger(config).logLine(this.formatted(config)({ ...record, requestHeaders: h.headers }));
+      const ok = config.format === undefined ? this.logger(config).logHttp(record) : this.logger(config).logLine(this.formatted(config)(record, h.headers));
       if (!ok) this.countDrop();
     }
   }
 
   /** The compiled format of an access log entry that names its own (compiled once per config object). */
-  private formatted(config: AccessLog): (r: TemplateRecord) => string {
+  private formatted(config: AccessLog): AccessLogLine {
     let f = this.formats.get(config);
     if (f === undefined) {
       f = compileAccessLogFormat(config.format!);

@@ -19,56 +19,55 @@
 import type { AccessLogFormat } from '../model/listener.js';
 import type { HttpAccessLogRecord, TcpAccessLogRecord } from './access-log-format.js';
 
-/** What a template reads: an HTTP or TCP record, and the request headers when there are any. */
-export type TemplateRecord = Partial<HttpAccessLogRecord> & Partial<TcpAccessLogRecord> & { requestHeaders?: readonly string[] };
+/** What a template reads: an HTTP or TCP record (the request headers come beside it, when there are any). */
+export type TemplateRecord = Partial<HttpAccessLogRecord> & Partial<TcpAccessLogRecord>;
+
+/** Makes one line (without its newline) from a record and the request's headers (flat name/value list). */
+export type AccessLogLine = (r: TemplateRecord, requestHeaders?: readonly string[]) => string;
 
 export class AccessLogFormatError extends Error {}
 
 /** A value for one operator: a string, a number, or undefined for "not known" ("-" in text, null in JSON). */
-type Getter = (r: TemplateRecord) => string | number | undefined;
+type Getter = (r: TemplateRecord, headers: readonly string[] | undefined) => string | number | undefined;
 
-/** Compiles a format into a function making one line (without its newline); throws AccessLogFormatError naming the first operator it cannot resolve. */
-export function compileAccessLogFormat(format: AccessLogFormat): (r: TemplateRecord) => string {
+/** Compiles a format into a function making one line; throws AccessLogFormatError naming the first operator it cannot resolve. */
+export function compileAccessLogFormat(format: AccessLogFormat): AccessLogLine {
   if (format.json !== undefined) return compileJson(format.json);
   const parts = compileTemplate(format.text ?? '');
-  return (r) => {
-    let out = '';
-    for (const p of parts) {
-      if (typeof p === 'string') out += p;
-      else {
-        const v = p(r);
-        out += v === undefined || v === '' ? '-' : String(v);
-      }
-    }
+  return (r, headers) => {
+    const out = render(parts, r, headers);
     // The writer ends every line itself; a format's own final newline (Envoy's usually has one) goes.
     return out.endsWith('\n') ? out.slice(0, -1) : out;
   };
 }
 
-function compileJson(spec: Record<string, unknown>): (r: TemplateRecord) => string {
+/** A template as text: literals as they are, unknown values as "-". */
+function render(parts: ReadonlyArray<string | Getter>, r: TemplateRecord, headers: readonly string[] | undefined): string {
+  let out = '';
+  for (const p of parts) {
+    if (typeof p === 'string') out += p;
+    else {
+      const v = p(r, headers);
+      out += v === undefined || v === '' ? '-' : String(v);
+    }
+  }
+  return out;
+}
+
+function compileJson(spec: Record<string, unknown>): AccessLogLine {
   const fields: Array<[string, Array<string | Getter>]> = [];
   for (const [key, value] of Object.entries(spec)) {
     if (typeof value !== 'string') throw new AccessLogFormatError(`jsonFormat.${key}: only string values (with operators) are supported`);
     fields.push([key, compileTemplate(value)]);
   }
-  return (r) => {
+  return (r, headers) => {
     const out: Record<string, string | number | null> = {};
     for (const [key, parts] of fields) {
       if (parts.length === 1 && typeof parts[0] !== 'string') {
         // A value that is one operator keeps its type: numbers stay numbers, unknown is null.
-        const v = (parts[0] as Getter)(r);
+        const v = (parts[0] as Getter)(r, headers);
         out[key] = v === undefined || v === '' ? null : v;
-        continue;
-      }
-      let s = '';
-      for (const p of parts) {
-        if (typeof p === 'string') s += p;
-        else {
-          const v = p(r);
-          s += v === undefined || v === '' ? '-' : String(v);
-        }
-      }
-      out[key] = s;
+      } else out[key] = render(parts, r, headers);
     }
     return JSON.stringify(out);
   };
@@ -107,8 +106,8 @@ function compileTemplate(template: string): Array<string | Getter> {
 
 function limited(get: Getter, max: number | undefined): Getter {
   if (max === undefined) return get;
-  return (r) => {
-    const v = get(r);
+  return (r, headers) => {
+    const v = get(r, headers);
     return typeof v === 'string' && v.length > max ? v.slice(0, max) : v;
   };
 }
@@ -125,7 +124,7 @@ function operator(name: string, arg: string | undefined, max: number | undefined
     const [main, alt] = arg.split('?').map((h) => h.trim().toLowerCase());
     const first = requestHeader(main!);
     const second = alt ? requestHeader(alt) : undefined;
-    return limited(second ? (r) => first(r) ?? second(r) : first, max);
+    return limited(second ? (r, headers) => first(r, headers) ?? second(r, headers) : first, max);
   }
   if (name === 'RESP') {
     if (arg?.trim().toLowerCase() !== 'x-envoy-upstream-service-time') {
@@ -178,14 +177,14 @@ function requestHeader(name: string): Getter {
     case 'host':
       return (r) => r.authority;
     case 'user-agent':
-      return (r) => r.userAgent ?? headerIn(r.requestHeaders, name);
+      return (r, headers) => r.userAgent ?? headerIn(headers, name);
     case 'x-forwarded-for':
-      return (r) => r.xForwardedFor ?? headerIn(r.requestHeaders, name);
+      return (r, headers) => r.xForwardedFor ?? headerIn(headers, name);
     case 'x-request-id':
-      return (r) => r.requestId ?? headerIn(r.requestHeaders, name);
+      return (r, headers) => r.requestId ?? headerIn(headers, name);
     default:
       if (name.startsWith(':')) throw new AccessLogFormatError(`%REQ(${name})%: unknown pseudo-header`);
-      return (r) => headerIn(r.requestHeaders, name);
+      return (_r, headers) => headerIn(headers, name);
   }
 }
 

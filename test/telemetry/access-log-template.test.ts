@@ -29,11 +29,11 @@ const RECORD: TemplateRecord = {
   upstreamCluster: 'outbound|80||items',
   downstreamRemoteAddress: '10.0.0.1:51234',
   routeName: 'default',
-  requestHeaders: ['host', 'shop.example.com', 'x-tenant', 'blue', 'user-agent', 'curl/7.88.1'],
 };
+const HEADERS = ['host', 'shop.example.com', 'x-tenant', 'blue', 'user-agent', 'curl/7.88.1'];
 
 test("Istio's default text format gives the line Envoy would write, with - for what is unknown", () => {
-  const line = compileAccessLogFormat({ text: ISTIO_TEXT })(RECORD);
+  const line = compileAccessLogFormat({ text: ISTIO_TEXT })(RECORD, HEADERS);
   assert.equal(
     line,
     '[2026-11-26T02:03:04.056Z] "GET /items?id=7 HTTP/1.1" 200 - via_upstream - "-" 0 77 3 3 "-" "curl/7.88.1" "abc-123" ' +
@@ -44,13 +44,13 @@ test("Istio's default text format gives the line Envoy would write, with - for w
 test('JSON formats keep types: numbers stay numbers, unknown values are null, mixed text is text', () => {
   const line = compileAccessLogFormat({
     json: { code: '%RESPONSE_CODE%', tenant: '%REQ(X-TENANT)%', missing: '%REQ(X-NONE)%', route: 'r=%ROUTE_NAME%', ip: '%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%' },
-  })(RECORD);
+  })(RECORD, HEADERS);
   assert.deepEqual(JSON.parse(line), { code: 200, tenant: 'blue', missing: null, route: 'r=default', ip: '10.0.0.1' });
 });
 
 test('START_TIME takes a strftime subset; REQ takes a fallback header and a length limit; %% is a percent sign', () => {
   const f = compileAccessLogFormat({ text: '%START_TIME(%Y/%m/%d %H:%M:%S.%3f %z)% %REQ(X-MISSING?X-TENANT)% %REQ(USER-AGENT):4% 100%%' });
-  assert.equal(f(RECORD), '2026/11/26 02:03:04.056 +0000 blue curl 100%');
+  assert.equal(f(RECORD, HEADERS), '2026/11/26 02:03:04.056 +0000 blue curl 100%');
 });
 
 test('operators that cannot be resolved are refused, naming them', () => {

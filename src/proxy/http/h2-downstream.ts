@@ -249,14 +249,9 @@ export class H2DownstreamServer {
     // maxRequestHeadersKb, counted as HPACK counts a header list (RFC 7541 §4.1: 32 octets per field):
     // node:http2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but does not hold a client to it.
     let headerBytes = 0;
-    for (let i = 0; i < raw.length; i += 2) headerBytes += raw[i]!.length + raw[i + 1]!.length + 32;
-    if (headerBytes > ctx.hcm.maxRequestHeadersKb * 1024) {
-      ctx.stats.protocolErrors++;
-      this.refuse(h2, 431);
-      return;
-    }
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
+      headerBytes += name.length + raw[i + 1]!.length + 32;
       if (name.charCodeAt(0) === 0x3a || name === 'host') continue;
       if (name === 'expect' && raw[i + 1]!.toLowerCase() === '100-continue') {
         // Answered here, as on HTTP/1.1 and as Envoy does: the client waits for it before its body.
@@ -269,6 +264,11 @@ export class H2DownstreamServer {
         continue;
       }
       list.push(name, raw[i + 1]!);
+    }
+    if (headerBytes > ctx.hcm.maxRequestHeadersKb * 1024) {
+      ctx.stats.protocolErrors++;
+      this.refuse(h2, 431);
+      return;
     }
     if (cookie !== undefined) list.push('cookie', cookie);
     const req: RequestHead = {

@@ -64,36 +64,55 @@ export class ListenerRuntime {
   /** Some chain is chosen by server name or protocol without terminating TLS (Envoy's tls_inspector). */
   private readonly readsClientHello: boolean;
 
+  /** Takes a freshly accepted socket. */
+  handleSocket(socket: Socket): void {
+    if (this.draining) {
+      socket.destroy();
+      return;
+    }
+    this.stats.connectionsAccepted++;
+    this.stats.connectionsActive++;
+    socket.once('close', () => this.stats.connectionsActive--);
+    socket.on('error', () => socket.destroy());
+    if (!this.readsClientHello) {
+      const hasTls = this.tlsServer !== undefined;
+      const hasPlain = this.chains.some((c) => !c.isTls);
+      if (hasTls && !hasPlain) {
+        this.tlsServer!.emit('connection', socket);
+        return;
+      }
+      const plain = this.chains.find((c) => !c.isTls)!;
+      if (!hasTls && plain.tcp) {
+        this.startTcp(plain, socket, '');
+        return;
+      }
+    }
+    // Mixed TLS and plaintext (PERMISSIVE), HTTP codec AUTO, or chains chosen by what a
+    // ClientHello offers: look at the first bytes.
+    this.sniff(socket);
+  }
+
   /**
-   * Reads up to a whole ClientHello (or the first bytes of a plaintext connection), picks the chain
-   * as Envoy's filter chain match does, and hands the socket over with nothing consumed.
+   * Reads what the chain choice needs (the first bytes, or a whole ClientHello when a chain is chosen
+   * by server name or protocol), picks the chain, and hands the socket over with nothing consumed.
    */
-  private chooseByClientHello(socket: Socket): void {
+  private sniff(socket: Socket): void {
     const sniffTimeout = this.model.listenerFiltersTimeout;
     if (sniffTimeout > 0) socket.setTimeout(sniffTimeout, destroySilentSocket);
     let seen: Buffer | undefined;
     const onData = (chunk: Buffer): void => {
       seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
-      const hello = readClientHello(seen);
+      const hello = this.readsClientHello ? readClientHello(seen) : undefined;
       if (hello === 'incomplete' && seen.length < MAX_CLIENT_HELLO_BYTES) return;
       socket.removeListener('data', onData);
       if (sniffTimeout > 0) {
         socket.setTimeout(0);
         socket.removeListener('timeout', destroySilentSocket);
       }
+      // Whoever takes the socket next (TLS, nghttp2, the HTTP/1.1 codec, a TCP pipe) resumes reading its own way.
       socket.pause();
-      const facts: ConnectionFacts =
-        typeof hello === 'object'
-          ? { tls: true, serverName: hello.serverName, alpn: hello.alpn }
-          : { tls: hello !== 'not-tls', serverName: undefined, alpn: hello === 'not-tls' ? plaintextProtocols(seen) : [] };
-      const chain = selectChain(this.chains, facts);
-      if (!chain) {
-        this.stats.noFilterChainMatch++;
-        if (facts.tls) this.onTlsFailure(this.model.name, 'no_filter_chain_match');
-        this.log('connection refused: no filter chain matches', { listener: this.model.name, remote: socket.remoteAddress, serverName: facts.serverName ?? '', tls: facts.tls });
-        socket.destroy();
-        return;
-      }
+      const chain = hello === undefined ? this.chainByFirstByte(seen) : this.chainByHello(hello, seen, socket);
+      if (chain === undefined) return;
       if (chain.isTls) {
         socket.unshift(seen);
         this.tlsServer!.emit('connection', socket);
@@ -105,49 +124,25 @@ export class ListenerRuntime {
     socket.on('data', onData);
   }
 
-  /** Takes a freshly accepted socket. */
-  handleSocket(socket: Socket): void {
-    if (this.draining) {
-      socket.destroy();
-      return;
-    }
-    this.stats.connectionsAccepted++;
-    this.stats.connectionsActive++;
-    socket.once('close', () => this.stats.connectionsActive--);
-    socket.on('error', () => socket.destroy());
-    if (this.readsClientHello) {
-      this.chooseByClientHello(socket);
-      return;
-    }
-    const hasTls = this.tlsServer !== undefined;
-    const hasPlain = this.chains.some((c) => !c.isTls);
-    if (hasTls && !hasPlain) {
-      this.tlsServer!.emit('connection', socket);
-      return;
-    }
-    const plain = this.chains.find((c) => !c.isTls)!;
-    if (!hasTls && plain.tcp) {
-      this.startTcp(plain, socket, '');
-      return;
-    }
-    // Mixed TLS and plaintext (PERMISSIVE), or HTTP codec AUTO: look at the first bytes.
-    const sniffTimeout = this.model.listenerFiltersTimeout;
-    if (sniffTimeout > 0) socket.setTimeout(sniffTimeout, destroySilentSocket);
-    socket.once('data', (first: Buffer) => {
-      if (sniffTimeout > 0) {
-        socket.setTimeout(0);
-        socket.removeListener('timeout', destroySilentSocket);
-      }
-      // Whoever takes the socket next (TLS, nghttp2, the HTTP/1.1 codec, a TCP pipe) resumes reading its own way.
-      socket.pause();
-      if (hasTls && first[0] === TLS_HANDSHAKE) {
-        socket.unshift(first);
-        this.tlsServer!.emit('connection', socket);
-      } else if (plain.tcp) {
-        socket.unshift(first);
-        this.startTcp(plain, socket, '');
-      } else this.startHttp(plain, socket, first, '');
-    });
+  /** TLS or plaintext by the first byte; among TLS chains the SNI callback chooses during the handshake. */
+  private chainByFirstByte(first: Buffer): FilterChainRuntime {
+    if (this.tlsServer !== undefined && first[0] === TLS_HANDSHAKE) return this.chains.find((c) => c.isTls)!;
+    return this.chains.find((c) => !c.isTls)!;
+  }
+
+  /** Envoy's filter chain match on what the ClientHello (or the plaintext start) offers; refuses when nothing matches. */
+  private chainByHello(hello: ReturnType<typeof readClientHello>, seen: Buffer, socket: Socket): FilterChainRuntime | undefined {
+    const facts: ConnectionFacts =
+      typeof hello === 'object'
+        ? { tls: true, serverName: hello.serverName, alpn: hello.alpn }
+        : { tls: hello !== 'not-tls', serverName: undefined, alpn: hello === 'not-tls' ? plaintextProtocols(seen) : [] };
+    const chain = selectChain(this.chains, facts);
+    if (chain) return chain;
+    this.stats.noFilterChainMatch++;
+    if (facts.tls) this.onTlsFailure(this.model.name, 'no_filter_chain_match');
+    this.log('connection refused: no filter chain matches', { listener: this.model.name, remote: socket.remoteAddress, serverName: facts.serverName ?? '', tls: facts.tls });
+    socket.destroy();
+    return undefined;
   }
 
   private startHttp(chain: FilterChainRuntime, socket: Socket, first: Buffer | undefined, principal: string): void {
