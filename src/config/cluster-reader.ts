@@ -177,6 +177,8 @@ export function readCluster(r: FieldReader): Cluster {
     perConnectionBufferLimitBytes: r.int('perConnectionBufferLimitBytes', 1024 * 1024, 1024),
     tcpKeepaliveMs: readTcpKeepalive(r.optObj('upstreamConnectionOptions')),
   };
+  // Envoy runs every listed check; one checker per cluster runs here, so a second is refused rather than ignored.
+  if (cluster.healthChecks.length > 1) r.fail('healthChecks', 'one health check per cluster is supported');
   const proto = r.optObj('commonHttpProtocolOptions');
   if (proto) readCommonHttpProtocolOptions(proto, cluster);
   readLbConfigs(r, cluster);

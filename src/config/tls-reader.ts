@@ -92,6 +92,10 @@ function readCommonTlsContext(r: FieldReader): CommonTlsContext {
     }),
     alpnProtocols: r.strList('alpnProtocols'),
   };
+  // Envoy picks among several certificates by server name and key type; one context serves one here.
+  if (ctx.tlsCertificates.length + ctx.tlsCertificateSdsSecretConfigs.length > 1) {
+    r.fail(ctx.tlsCertificates.length > 1 ? 'tlsCertificates' : 'tlsCertificateSdsSecretConfigs', 'one certificate per TLS context is supported: serve others from filter chains matched by serverNames');
+  }
   if (params) {
     const versions = ['TLSv1_2', 'TLSv1_3'] as const;
     ctx.tlsParams = {

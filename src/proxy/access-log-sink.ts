@@ -49,7 +49,8 @@ class ProxyAccessLog implements AccessLogSink {
       authority: h.authority,
       upstreamHost: stream.host?.key,
       upstreamCluster: stream.upstreamClusterName || undefined,
-      downstreamRemoteAddress: h.remoteAddress,
+      downstreamRemoteAddress: stream.clientAddress || h.remoteAddress,
+      downstreamDirectRemoteAddress: h.remoteAddress,
       routeName: stream.route?.name,
       downstreamPeerPrincipal: stream.peerPrincipal || undefined,
       traceparent: stream.traceparent,
@@ -85,6 +86,7 @@ class ProxyAccessLog implements AccessLogSink {
       upstreamHost: r.upstreamHost || undefined,
       upstreamCluster: r.cluster,
       downstreamRemoteAddress: r.downstreamRemote,
+      downstreamDirectRemoteAddress: r.downstreamRemote,
       downstreamPeerPrincipal: r.peerPrincipal || undefined,
     };
     for (let i = 0; i < logs.length; i++) {

@@ -46,7 +46,10 @@ export interface HttpAccessLogRecord {
   upstreamCluster?: string;
   upstreamLocalAddress?: string;
   downstreamLocalAddress?: string;
+  /** The trusted client address: the peer, or an x-forwarded-for entry (see client-address.ts). */
   downstreamRemoteAddress?: string;
+  /** The peer of the downstream connection, whatever x-forwarded-for says. */
+  downstreamDirectRemoteAddress?: string;
   requestedServerName?: string;
   routeName?: string;
   /** The client's SPIFFE ID from its mTLS certificate [%DOWNSTREAM_PEER_URI_SAN%]. */
@@ -74,6 +77,7 @@ export interface TcpAccessLogRecord {
   upstreamLocalAddress?: string;
   downstreamLocalAddress?: string;
   downstreamRemoteAddress?: string;
+  downstreamDirectRemoteAddress?: string;
   requestedServerName?: string;
   downstreamPeerPrincipal?: string;
 }

@@ -11,7 +11,7 @@
  *   %RESPONSE_CODE_DETAILS%, %CONNECTION_TERMINATION_DETAILS%, %UPSTREAM_TRANSPORT_FAILURE_REASON%,
  *   %BYTES_RECEIVED%, %BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER%,
  *   %UPSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_REMOTE_ADDRESS%,
- *   %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %REQUESTED_SERVER_NAME%, %ROUTE_NAME%,
+ *   %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %DOWNSTREAM_DIRECT_REMOTE_ADDRESS% (and _WITHOUT_PORT), %REQUESTED_SERVER_NAME%, %ROUTE_NAME%,
  *   %DOWNSTREAM_PEER_URI_SAN%, %TRACE_ID%, and %% for a percent sign.
  * Anything else is refused when the config loads: a format that silently printed "-" would hide
  * what the operator asked to see.
@@ -151,6 +151,8 @@ const SIMPLE: Record<string, Getter> = {
   DOWNSTREAM_LOCAL_ADDRESS: (r) => r.downstreamLocalAddress,
   DOWNSTREAM_REMOTE_ADDRESS: (r) => r.downstreamRemoteAddress,
   DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT: (r) => withoutPort(r.downstreamRemoteAddress),
+  DOWNSTREAM_DIRECT_REMOTE_ADDRESS: (r) => r.downstreamDirectRemoteAddress,
+  DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT: (r) => withoutPort(r.downstreamDirectRemoteAddress),
   REQUESTED_SERVER_NAME: (r) => r.requestedServerName,
   ROUTE_NAME: (r) => r.routeName,
   DOWNSTREAM_PEER_URI_SAN: (r) => r.downstreamPeerPrincipal,

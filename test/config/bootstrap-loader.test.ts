@@ -350,3 +350,15 @@ test('Envoy options this proxy cannot honour are refused by name, not ignored', 
   assert.match(errorsOf(GOOD.replace('    outlierDetection: {}', '    filters: [{ name: istio.metadata_exchange }]'))[0]!, /filters: upstream network filters are not supported/);
   assert.match(errorsOf(GOOD.replace('    filterChains:', '    bindToPort: false\n    filterChains:'))[0]!, /bindToPort: only true is supported/);
 });
+
+test('a second health check, or a second certificate in one TLS context, is refused rather than ignored', () => {
+  const check = '{ timeout: 1s, interval: 5s, unhealthyThreshold: 2, healthyThreshold: 1, httpHealthCheck: { path: /healthz } }';
+  assert.match(errorsOf(GOOD.replace('    outlierDetection: {}', `    healthChecks: [${check}, ${check}]`))[0]!, /healthChecks: one health check per cluster is supported/);
+  const cert = '{ certificateChain: { filename: /tmp/a.pem }, privateKeyProvider: { providerName: pkcs11, typedConfig: { keyLabel: a } } }';
+  const twoCerts = GOOD.replace('    - filters:\n      - name: envoy.filters.network.http_connection_manager', `    - transportSocket:
+        name: envoy.transport_sockets.tls
+        typedConfig: { commonTlsContext: { tlsCertificates: [${cert}, ${cert}] } }
+      filters:
+      - name: envoy.filters.network.http_connection_manager`);
+  assert.match(errorsOf(twoCerts)[0]!, /tlsCertificates: one certificate per TLS context is supported/);
+});

@@ -4,9 +4,11 @@ import { streamDeadlines, type StreamDeadlineHolder } from '../../src/proxy/http
 
 function holder(log: string[], name: string): StreamDeadlineHolder {
   return {
+    requestDeadline: 0,
     routeDeadline: 0,
     perTryDeadline: 0,
     listSlot: -1,
+    requestTimeout: () => log.push(`${name}:request@${Math.round(performance.now())}`),
     routeTimeout: () => log.push(`${name}:route@${Math.round(performance.now())}`),
     perTryTimeout: () => log.push(`${name}:try@${Math.round(performance.now())}`),
   };

@@ -90,7 +90,8 @@ class ManagedCluster implements UpstreamCluster {
   h2Session(host: Host): H2Session {
     let s = this.h2Sessions.get(host.key);
     if (s === undefined) {
-      s = new H2Session(host.address, host.port, this.connector, this.model.connectTimeout, this.model.circuitBreakers.thresholds.maxPendingRequests, this.stats);
+      const m = this.model;
+      s = new H2Session(host.address, host.port, this.connector, m.connectTimeout, m.circuitBreakers.thresholds.maxPendingRequests, this.stats, m.http2ProtocolOptions?.maxConcurrentStreams ?? Infinity);
       this.h2Sessions.set(host.key, s);
     }
     return s;

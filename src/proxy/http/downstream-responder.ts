@@ -21,6 +21,8 @@ export interface DownstreamResponder {
   notifyDrain(stream: HttpStream): void;
   /** Switches the connection to a byte tunnel after a 101 from the upstream (HTTP/1.1 only). */
   startTunnel(responseHeaders: string[], upstream: Socket, upstreamHead: Buffer, stream: HttpStream): void;
+  /** The route's idle timeout replaces the listener's stream idle timeout for this stream (ms; 0 = none). */
+  setStreamIdleTimeout(ms: number): void;
   pauseRequestBody(): void;
   resumeRequestBody(): void;
 }

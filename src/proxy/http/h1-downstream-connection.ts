@@ -57,6 +57,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private readonly writer: DirectWriter;
   /** The peer never changes: read once, not through the socket's getter per request. */
   private readonly remoteAddress: string;
+  /** The current stream's idle timeout: the listener's, or its route's (ms; 0 = none). */
+  private streamIdleMs = 0;
   private readonly downstreamTls: TLSSocket | undefined;
   /** The last Host value seen on this connection and its lower-cased form: keep-alive clients repeat it. */
   private lastHost = '';
@@ -175,7 +177,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       this.writer.writeLatin1('HTTP/1.1 100 Continue\r\n\r\n');
       stripHeader(req.headers, 'expect');
     }
-    this.refreshTimer(ctx.hcm.streamIdleTimeout);
+    this.streamIdleMs = ctx.hcm.streamIdleTimeout;
+    this.refreshTimer(this.streamIdleMs);
     this.active = false;
     const stream = new HttpStream(ctx, req, this, length, this.peerPrincipal, upgrade);
     this.stream = stream;
@@ -320,6 +323,11 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.drainStream = stream;
   }
 
+  setStreamIdleTimeout(ms: number): void {
+    this.streamIdleMs = ms;
+    this.refreshTimer(ms);
+  }
+
   pauseRequestBody(): void {
     this.socket.pause();
   }
@@ -418,7 +426,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       // restarts on any activity). Checked here rather than re-armed per read or write, so a silent
       // stream is cut between one and two periods after its last byte.
       this.active = false;
-      this.refreshTimer(this.ctx().hcm.streamIdleTimeout);
+      this.refreshTimer(this.streamIdleMs);
       return;
     }
     if (stream && !stream.done) {

@@ -50,6 +50,11 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
 
   constructor(readonly h2: http2.ServerHttp2Stream) {}
 
+  setStreamIdleTimeout(ms: number): void {
+    this.unwatchIdle();
+    this.watchIdle(ms);
+  }
+
   watchIdle(ms: number): void {
     if (ms <= 0) return;
     this.idleMs = ms;

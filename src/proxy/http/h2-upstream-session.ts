@@ -161,11 +161,14 @@ export class H2Session {
     private readonly connectTimeout: number,
     private readonly maxPending: number,
     private readonly stats: PoolStats,
+    /** The cluster's http2ProtocolOptions.maxConcurrentStreams: streams past it wait for one to end. */
+    private readonly maxStreams = Infinity,
   ) {}
 
-  /** Starts a request now or once connected; false when too many wait for the connection. */
+  /** Starts a request now, or once connected or a stream is free; false when too many wait already. */
   acquire(exchange: UpstreamExchange): boolean {
-    if (this.client && this.connected && !this.client.closed && !this.client.destroyed) {
+    const usable = this.client !== undefined && this.connected && !this.client.closed && !this.client.destroyed;
+    if (usable && this.active < this.maxStreams) {
       this.start(exchange);
       return true;
     }
@@ -174,12 +177,14 @@ export class H2Session {
       return false;
     }
     this.waiting.push(exchange);
-    if (!this.client || this.client.closed || this.client.destroyed) this.connect();
+    if (!usable && (!this.client || this.client.closed || this.client.destroyed)) this.connect();
     return true;
   }
 
   release(): void {
     this.active--;
+    // A freed stream goes to the longest waiter (only waiters held back by maxStreams are here while connected).
+    if (this.connected && this.waiting.length > 0 && this.active < this.maxStreams) this.start(this.waiting.shift()!);
   }
 
   private start(exchange: UpstreamExchange): void {
@@ -209,7 +214,7 @@ export class H2Session {
       this.stats.connectionsActive++;
       if (this.client !== client) return;
       this.connected = true;
-      for (const ex of this.waiting.splice(0)) this.start(ex);
+      while (this.waiting.length > 0 && this.active < this.maxStreams) this.start(this.waiting.shift()!);
     });
     client.on('error', () => undefined);
     client.once('close', () => {

@@ -9,6 +9,7 @@ import { GRPC_DEADLINE_EXCEEDED, grpcMessage, grpcStatusForHttp, grpcStatusIn, g
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { hasEscapedSlash, normalizeRequestTarget, unescapeSlashes } from './path-normalization.js';
+import { clientAddress } from './client-address.js';
 import { headerValue, type RequestHead } from './request-head.js';
 import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
@@ -65,6 +66,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** Where the x-envoy-attempt-count value sits in upstreamHeaders; -1 when the route does not send it. */
   private attemptCountAt = -1;
   requestId = '';
+  /** The trusted client address (see client-address.ts), once the request is routed; '' before. */
+  clientAddress = '';
   /** The request id is one this proxy generated (a UUID), not one that came in. */
   requestIdGenerated = false;
   /** The W3C traceparent sent upstream, for the access log. */
@@ -80,6 +83,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   private upstreamAuthority = '';
   private upstreamHeaders: string[] = [];
   private discardResponse = false;
+  /** performance.now() when the request must have fully arrived (the listener's requestTimeout); 0 = none. */
+  requestDeadline = 0;
   /** performance.now() when the route timeout fires; 0 = none (see stream-deadlines). */
   routeDeadline = 0;
   /** performance.now() when the current attempt's per-try timeout fires; 0 = none. */
@@ -109,6 +114,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** Routes the request and starts the first upstream attempt (or answers locally). */
   start(): void {
     const hcm = this.ctx.hcm;
+    if (hcm.requestTimeout > 0 && !this.requestComplete) {
+      this.requestDeadline = performance.now() + hcm.requestTimeout;
+      streamDeadlines.watch(this, this.requestDeadline);
+    }
     const underscores = hcm.commonHttpProtocolOptions.headersWithUnderscoresAction;
     if (underscores !== 'ALLOW' && !this.applyUnderscoreAction(underscores)) return;
     const slashes = hcm.pathWithEscapedSlashesAction;
@@ -128,6 +137,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     }
     this.route = route;
     const r = route.route;
+    // Envoy's route idle_timeout overrides the listener's stream_idle_timeout (0 turns it off).
+    const idle = r.route?.idleTimeout;
+    if (idle !== undefined) this.downstream.setStreamIdleTimeout(idle);
     if (r.directResponse) {
       this.localReply(r.directResponse.status, ResponseFlag.None, 'direct_response', r.directResponse.body?.inlineString ?? '');
       return;
@@ -236,7 +248,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const out: string[] = [];
     let xff: string | undefined;
     let xfcc: string | undefined;
-    let sawRequestId = false;
+    let incomingRequestId: string | undefined;
+    let sawForwardedProto = false;
+    const hcm = this.ctx.hcm;
     for (let i = 0; i < src.length; i += 2) {
       const name = src[i]!;
       if (name === 'host' || name === 'content-length' || isHopByHop(name, tokens)) {
@@ -248,33 +262,38 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
         xff = xff === undefined ? src[i + 1] : `${xff}, ${src[i + 1]}`;
         continue;
       }
-      if (name === 'x-forwarded-proto' && this.ctx.hcm.useRemoteAddress) continue;
+      if (name === 'x-forwarded-proto') {
+        // Trusted only from a trusted proxy (xffNumTrustedHops > 0), as Envoy; otherwise this proxy says what the connection was.
+        if (hcm.xffNumTrustedHops === 0) continue;
+        sawForwardedProto = true;
+      }
+      // Envoy's internal-origin markers: set by this proxy from the trusted client address, never taken from a client.
+      if (name === 'x-envoy-internal' || (name === 'x-envoy-external-address' && hcm.useRemoteAddress)) continue;
       if (name === 'x-forwarded-client-cert') {
         xfcc = xfcc === undefined ? src[i + 1] : `${xfcc},${src[i + 1]}`;
         continue;
       }
       if (name === 'x-request-id') {
-        if (!this.ctx.hcm.preserveExternalRequestId) continue;
-        sawRequestId = true;
-        this.requestId = src[i + 1]!;
+        // Decided below, once the request is known to be internal or not.
+        incomingRequestId ??= src[i + 1]!;
+        continue;
       }
       out.push(name, src[i + 1]!);
     }
-    if (this.ctx.hcm.useRemoteAddress) {
-      out.push('x-forwarded-for', xff === undefined ? h.remoteAddress : `${xff}, ${h.remoteAddress}`);
-      out.push('x-forwarded-proto', h.scheme);
-    } else if (xff !== undefined) out.push('x-forwarded-for', xff);
-    const hcm = this.ctx.hcm;
+    const client = clientAddress(h.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
+    this.clientAddress = client.address;
+    if (hcm.useRemoteAddress) out.push('x-forwarded-for', xff === undefined ? h.remoteAddress : `${xff}, ${h.remoteAddress}`);
+    else if (xff !== undefined) out.push('x-forwarded-for', xff);
+    if (!sawForwardedProto) out.push('x-forwarded-proto', h.scheme);
+    if (client.internal) out.push('x-envoy-internal', 'true');
+    else if (hcm.useRemoteAddress) out.push('x-envoy-external-address', client.address);
     // Sanitized by default; only a connection with a client certificate can add to it.
     if (hcm.forwardClientCertDetails !== 'SANITIZE') {
       const value = forwardedClientCert(hcm.forwardClientCertDetails, hcm.setCurrentClientCertDetails, h.downstreamTls, xfcc);
       if (value !== undefined) out.push('x-forwarded-client-cert', value);
     }
-    if (!sawRequestId && this.ctx.hcm.generateRequestId) {
-      this.requestId = this.ctx.newRequestId();
-      this.requestIdGenerated = true;
-      out.push('x-request-id', this.requestId);
-    }
+    const requestId = this.requestIdFor(incomingRequestId, hcm.useRemoteAddress && !client.internal);
+    if (requestId !== undefined) out.push('x-request-id', requestId);
     if (this.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', this.upgrade);
     // Envoy's tracing.randomSampling: the share of traces without a sampling decision that get one.
     const sampling = this.ctx.hcm.tracingRandomSampling;
@@ -286,6 +305,22 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       this.attemptCountAt = out.length - 1;
     }
     this.upstreamHeaders = out;
+  }
+
+  /**
+   * The x-request-id to send, by Envoy's rules (see resolveRequestId): with generateRequestId, an
+   * edge request's id is replaced unless preserveExternalRequestId, and a request without one gets one.
+   */
+  private requestIdFor(incoming: string | undefined, edgeRequest: boolean): string | undefined {
+    const hcm = this.ctx.hcm;
+    const keep = incoming !== undefined && incoming !== '' && !(hcm.generateRequestId && edgeRequest && !hcm.preserveExternalRequestId);
+    if (keep || !hcm.generateRequestId) {
+      if (keep) this.requestId = incoming;
+      return keep ? incoming : undefined;
+    }
+    this.requestId = this.ctx.newRequestId();
+    this.requestIdGenerated = true;
+    return this.requestId;
   }
 
   private attempt(): void {
@@ -317,7 +352,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       if (p.header) {
         const v = headerValue(this.head.headers, p.header.headerName);
         if (v !== undefined) return v;
-      } else if (p.connectionProperties?.sourceIp) return this.head.remoteAddress;
+      } else if (p.connectionProperties?.sourceIp) return this.clientAddress || this.head.remoteAddress;
     }
     return undefined;
   }
@@ -378,6 +413,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** The request body ended (trailers from HTTP/2 or chunked HTTP/1.1). */
   onRequestEnd(trailers: string[] | undefined): void {
     this.requestComplete = true;
+    this.requestDeadline = 0;
     if (this.phase !== Phase.Done && this.phase !== Phase.Routing) {
       this.armRouteDeadline();
       if (this.phase === Phase.WaitingUpstream || this.phase === Phase.Forwarding) this.armPerTryDeadline();
@@ -408,6 +444,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
 
   onResponseHead(head: H1Head): void {
     if (this.phase === Phase.Done) return;
+    // Envoy's request_timeout ends when the response begins.
+    this.requestDeadline = 0;
     const status = head.statusCode;
     if (this.retryPolicy && retriesResponse(retryConditions(this.retryPolicy), status, head.headers, this) && this.shouldRetryLater(status)) {
       this.discardResponse = true;
@@ -545,6 +583,16 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.responseFlags = ResponseFlag.DownstreamConnectionTermination;
     this.responseDetails = 'downstream_remote_disconnect';
     this.finish();
+  }
+
+  /**
+   * The whole request did not arrive within the listener's requestTimeout (a slow upload): 408, as
+   * Envoy answers, unless the response has begun; the connection then closes (the body is unread).
+   */
+  requestTimeout(): void {
+    if (this.phase === Phase.Done || this.phase === Phase.ResponseStreaming || this.requestComplete) return;
+    this.abandonUpstream(null);
+    this.localReply(408, ResponseFlag.None, 'request_overall_timeout', 'request timeout');
   }
 
   routeTimeout(): void {
@@ -716,6 +764,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   private finish(): void {
     if (this.phase === Phase.Done) return;
     this.phase = Phase.Done;
+    this.requestDeadline = 0;
     this.routeDeadline = 0;
     this.perTryDeadline = 0;
     streamDeadlines.remove(this);

@@ -2,16 +2,19 @@ import { SlotList, type SlotListMember } from '../../util/slot-list.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
-/** A stream with route and per-try deadlines (performance.now() ms; 0 = none). */
+/** A stream with request, route and per-try deadlines (performance.now() ms; 0 = none). */
 export interface StreamDeadlineHolder extends SlotListMember {
+  /** The listener's requestTimeout: the whole request must arrive by then (Envoy's request_timeout). */
+  requestDeadline: number;
   routeDeadline: number;
   perTryDeadline: number;
+  requestTimeout(): void;
   routeTimeout(): void;
   perTryTimeout(): void;
 }
 
 /**
- * Route and per-try timeouts of the live streams, on one timer armed for the earliest deadline.
+ * Request, route and per-try timeouts of the live streams, on one timer armed for the earliest deadline.
  * A setTimeout/clearTimeout pair per request (a Timeout object, a list insert, an unenroll) showed
  * up in every profile of the data path. Here a stream writes a number and joins a set; since most
  * routes share one timeout, a new deadline is almost never earlier than the armed one, and the timer
@@ -53,6 +56,10 @@ class StreamDeadlines {
     let next = Infinity;
     // Runs about once per timeout period, not per request: a closure per walk costs nothing.
     this.live.forEach((h) => {
+      if (h.requestDeadline !== 0 && h.requestDeadline <= now) {
+        h.requestDeadline = 0;
+        h.requestTimeout();
+      }
       if (h.perTryDeadline !== 0 && h.perTryDeadline <= now) {
         h.perTryDeadline = 0;
         h.perTryTimeout();
@@ -64,7 +71,8 @@ class StreamDeadlines {
       // A timeout may have started a retry with a new per-try deadline: it counts for the next arming.
       if (h.perTryDeadline !== 0 && h.perTryDeadline < next) next = h.perTryDeadline;
       if (h.routeDeadline !== 0 && h.routeDeadline < next) next = h.routeDeadline;
-      if (h.perTryDeadline === 0 && h.routeDeadline === 0) this.live.remove(h);
+      if (h.requestDeadline !== 0 && h.requestDeadline < next) next = h.requestDeadline;
+      if (h.perTryDeadline === 0 && h.routeDeadline === 0 && h.requestDeadline === 0) this.live.remove(h);
     });
     if (next !== Infinity && next < this.armedAt) this.arm(next);
   }
