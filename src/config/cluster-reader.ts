@@ -18,9 +18,10 @@ export function readLoadAssignment(r: FieldReader): ClusterLoadAssignment {
         priority: l.int('priority', 0, 0, 127),
         lbEndpoints: l.list('lbEndpoints', (e) => {
           const ep = e.obj('endpoint');
-          ep.ignore('hostname', 'healthCheckConfig');
+          ep.ignore('healthCheckConfig');
+          const hostname = ep.optStr('hostname');
           const lbEndpoint = {
-            endpoint: { address: readAddress(ep.obj('address'), true) },
+            endpoint: hostname ? { address: readAddress(ep.obj('address'), true), hostname } : { address: readAddress(ep.obj('address'), true) },
             healthStatus: e.oneOf('healthStatus', ['UNKNOWN', 'HEALTHY', 'UNHEALTHY', 'DRAINING'] as const, 'UNKNOWN'),
             loadBalancingWeight: e.int('loadBalancingWeight', 1, 1, 1_000_000),
           };

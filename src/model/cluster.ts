@@ -5,7 +5,8 @@ import type { UpstreamTlsContext } from './tls.js';
 export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING';
 
 export interface LbEndpoint {
-  endpoint: { address: Address };
+  /** `hostname`: the name autoHostRewrite sends as Host (Envoy's Endpoint.hostname). */
+  endpoint: { address: Address; hostname?: string };
   healthStatus: HealthStatus;
   loadBalancingWeight: number;
 }

@@ -8,6 +8,8 @@ export interface UpstreamHost {
   readonly address: string;
   readonly port: number;
   readonly key: string;
+  /** What autoHostRewrite sends as Host; '' when the endpoint has no name. */
+  readonly hostname: string;
   activeRequests: number;
 }
 

@@ -332,6 +332,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       return;
     }
     this.host = host;
+    // Envoy's autoHostRewrite: Host names the endpoint chosen for this try (a DNS name, or the endpoint's hostname).
+    if (host.hostname !== '' && this.route!.route.route!.autoHostRewrite) this.upstreamAuthority = host.hostname;
     if (this.attemptCountAt >= 0) this.upstreamHeaders[this.attemptCountAt] = String(this.attempts);
     host.activeRequests++;
     this.hostHeld = true;

@@ -52,6 +52,7 @@ export class ClusterState {
         host.weight = e.loadBalancingWeight;
         host.edsHealth = e.healthStatus;
         host.priority = locality.priority;
+        host.hostname = e.endpoint.hostname ?? (model.type === 'STRICT_DNS' || model.type === 'LOGICAL_DNS' ? s.address : '');
         next.push(host);
       }
     }

@@ -18,6 +18,11 @@ export class Host {
   consecutiveLocalOriginFailure = 0;
   /** The locality's priority: level 0 takes the traffic while it has a usable host, then 1, and so on. */
   priority = 0;
+  /**
+   * The name a route with autoHostRewrite sends as Host: the endpoint's hostname, or a DNS cluster's
+   * name for the endpoint; '' when there is none (the Host header is then left as it is).
+   */
+  hostname = '';
   /** Chosen by the load balancer's current candidate set (maintained by ClusterState). */
   selectable = true;
 
