@@ -10,16 +10,13 @@ import type {
   RouteMatch,
   VirtualHost,
 } from '../model/route.js';
+import { RETRY_ON_CONDITIONS } from '../model/route.js';
 import { FieldReader } from './field-reader.js';
 import { refusedPerFilterConfig } from './http-filters.js';
 import { regexSyntaxError } from './regex-syntax.js';
 import { readStringMatcher } from './tls-reader.js';
 
 const HEADER_NAME_RE = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/;
-const RETRY_ON = new Set([
-  '5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes', 'refused-stream',
-  'retriable-4xx', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted', 'internal',
-]);
 const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
 const REDIRECT_CODES: Record<string, number> = {
   MOVED_PERMANENTLY: 301, FOUND: 302, SEE_OTHER: 303, TEMPORARY_REDIRECT: 307, PERMANENT_REDIRECT: 308,
@@ -106,7 +103,7 @@ function readMatch(r: FieldReader): RouteMatch {
 /** Reads Envoy's RetryPolicy; retryOn is a comma-separated list. */
 export function readRetryPolicy(r: FieldReader): RetryPolicy {
   const retryOn = r.str('retryOn').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const cond of retryOn) if (!RETRY_ON.has(cond)) r.fail('retryOn', `unknown retry condition "${cond}"`);
+  for (const cond of retryOn) if (!RETRY_ON_CONDITIONS.has(cond)) r.fail('retryOn', `unknown retry condition "${cond}"`);
   const backOff = r.optObj('retryBackOff');
   const base = backOff ? backOff.duration('baseInterval', 25) : 25;
   const policy: RetryPolicy = {
@@ -284,6 +281,7 @@ export function readRouteConfiguration(r: FieldReader): RouteConfiguration {
   const rc: RouteConfiguration = {
     name: r.optStr('name') ?? 'inline',
     virtualHosts: r.list('virtualHosts', readVirtualHost),
+    internalOnlyHeaders: readHeaderNames(r, 'internalOnlyHeaders'),
     requestHeadersToAdd: readHeaderOptions(r, 'requestHeadersToAdd'),
     requestHeadersToRemove: readHeaderNames(r, 'requestHeadersToRemove'),
     responseHeadersToAdd: readHeaderOptions(r, 'responseHeadersToAdd'),

@@ -47,6 +47,12 @@ export interface RetryBackOff {
   maxInterval: Milliseconds;
 }
 
+/** The retryOn conditions the proxy implements (Envoy's names; the gRPC ones act on grpc-status). */
+export const RETRY_ON_CONDITIONS: ReadonlySet<string> = new Set([
+  '5xx', 'gateway-error', 'connect-failure', 'reset', 'retriable-status-codes', 'refused-stream',
+  'retriable-4xx', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted', 'internal',
+]);
+
 /** Envoy's RetryPolicy; retryOn is the comma-separated list Envoy documents (5xx, gateway-error, ...). */
 export interface RetryPolicy {
   retryOn: string[];
@@ -139,6 +145,8 @@ export interface VirtualHost {
 export interface RouteConfiguration {
   name: string;
   virtualHosts: VirtualHost[];
+  /** Header names (lower-case) removed from requests that are not internal, before routing (Envoy's internalOnlyHeaders). */
+  internalOnlyHeaders: string[];
   requestHeadersToAdd: HeaderValueOption[];
   requestHeadersToRemove: string[];
   responseHeadersToAdd: HeaderValueOption[];

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 /** A loopback HTTP/1.1 server for tests; the handler decides the behaviour. */
 export interface TestUpstream {
   port: number;
+  server: http.Server;
   requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; rawHeaders: string[]; body: string }>;
   close(): Promise<void>;
 }
@@ -25,6 +26,7 @@ export async function startUpstream(name: string, handler?: (req: http.IncomingM
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as AddressInfo).port,
+    server,
     requests,
     close: () =>
       new Promise((r) => {

@@ -97,8 +97,15 @@ class ManagedCluster implements UpstreamCluster {
     return s;
   }
 
-  connectTcp(host: Host): Socket {
-    return this.connector.connect(host.address, host.port);
+  /** A TCP proxy connection to `host`, or undefined when the cluster's maxConnections breaker is full (UO). */
+  connectTcp(host: Host): Socket | undefined {
+    const stats = this.stats;
+    if (stats.connectionsActive >= this.model.circuitBreakers.thresholds.maxConnections) return undefined;
+    const socket = this.connector.connect(host.address, host.port);
+    stats.connectionsActive++;
+    stats.connectionsTotal++;
+    socket.once('close', () => stats.connectionsActive--);
+    return socket;
   }
 
   tryAcquire(kind: BreakerKind): boolean {

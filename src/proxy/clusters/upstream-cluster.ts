@@ -27,8 +27,8 @@ export interface UpstreamCluster {
   chooseHost(hashKey: string | undefined): UpstreamHost | undefined;
   h1Pool(host: UpstreamHost): H1ConnectionPool;
   h2Session(host: UpstreamHost): H2Session;
-  /** A raw transport to the host (TCP proxying), plain or TLS as the cluster says. */
-  connectTcp(host: UpstreamHost): Socket;
+  /** A raw transport to the host (TCP proxying), plain or TLS as the cluster says; undefined when the maxConnections breaker refuses one. */
+  connectTcp(host: UpstreamHost): Socket | undefined;
   readonly tcpReadyEvent: 'connect' | 'secureConnect';
   tryAcquire(kind: BreakerKind): boolean;
   release(kind: BreakerKind): void;

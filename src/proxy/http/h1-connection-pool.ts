@@ -19,11 +19,12 @@ export interface PoolLimits {
   connectTimeout: number;
   idleTimeout: number;
   maxRequestsPerConnection: number;
+  /** The cluster's circuit breakers: connections and pending requests across all its hosts' pools. */
   maxConnections: number;
   maxPendingRequests: number;
 }
 
-/** Counters the metrics layer reads. */
+/** Counters the metrics layer reads; one object per cluster, shared by its pools (the breakers read it too). */
 export interface PoolStats {
   connectionsActive: number;
   connectionsTotal: number;
@@ -38,7 +39,8 @@ interface Waiter {
 }
 
 /**
- * Keep-alive HTTP/1.1 connections to one upstream host. Idle connections are reused most
+ * Keep-alive HTTP/1.1 connections to one upstream host, within the cluster-wide connection and
+ * pending-request limits. Idle connections are reused most
  * recently used first (warm sockets, and cold ones age out through the idle timer).
  */
 export class H1ConnectionPool implements ConnectionOwner {
@@ -72,11 +74,14 @@ export class H1ConnectionPool implements ConnectionOwner {
       exchange.onUpstreamReady(conn);
       return true;
     }
-    if (this.total < this.limits.maxConnections) {
+    // Envoy's circuit breakers count the whole cluster (stats is the cluster's): connections across
+    // its hosts, and requests pending across them. A host with no connection may always open one,
+    // as in Envoy, so its queued requests are never left without a connection to wait for.
+    if (this.total === 0 || this.stats.connectionsActive < this.limits.maxConnections) {
       this.open(exchange, headRequest);
       return true;
     }
-    if (this.waiters.length >= this.limits.maxPendingRequests) {
+    if (this.stats.pending >= this.limits.maxPendingRequests) {
       this.stats.pendingOverflow++;
       return false;
     }

@@ -172,11 +172,13 @@ export class H2Session {
       this.start(exchange);
       return true;
     }
-    if (this.waiting.length >= this.maxPending) {
+    // Pending requests are counted across the cluster, as Envoy's maxPendingRequests breaker counts them.
+    if (this.stats.pending >= this.maxPending) {
       this.stats.pendingOverflow++;
       return false;
     }
     this.waiting.push(exchange);
+    this.stats.pending++;
     if (!usable && (!this.client || this.client.closed || this.client.destroyed)) this.connect();
     return true;
   }
@@ -184,7 +186,12 @@ export class H2Session {
   release(): void {
     this.active--;
     // A freed stream goes to the longest waiter (only waiters held back by maxStreams are here while connected).
-    if (this.connected && this.waiting.length > 0 && this.active < this.maxStreams) this.start(this.waiting.shift()!);
+    if (this.connected && this.waiting.length > 0 && this.active < this.maxStreams) this.start(this.takeWaiting());
+  }
+
+  private takeWaiting(): UpstreamExchange {
+    this.stats.pending--;
+    return this.waiting.shift()!;
   }
 
   private start(exchange: UpstreamExchange): void {
@@ -214,7 +221,7 @@ export class H2Session {
       this.stats.connectionsActive++;
       if (this.client !== client) return;
       this.connected = true;
-      while (this.waiting.length > 0 && this.active < this.maxStreams) this.start(this.waiting.shift()!);
+      while (this.waiting.length > 0 && this.active < this.maxStreams) this.start(this.takeWaiting());
     });
     client.on('error', () => undefined);
     client.once('close', () => {
@@ -224,7 +231,9 @@ export class H2Session {
       if (this.client !== client) return;
       this.client = undefined;
       this.connected = false;
-      for (const ex of this.waiting.splice(0)) {
+      const waiting = this.waiting.splice(0);
+      this.stats.pending -= waiting.length;
+      for (const ex of waiting) {
         // These were waiting for the session and never sent.
         if (connected) ex.onUpstreamReset('connection closed', false, true);
         else ex.onUpstreamConnectFailure('connect failed');

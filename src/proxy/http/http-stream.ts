@@ -1,6 +1,6 @@
 import type { MaxStreamDuration, RetryPolicy } from '../../model/route.js';
 import type { UpstreamCluster, UpstreamHost } from '../clusters/upstream-cluster.js';
-import type { RouteMatchResult } from '../routing/route-table.js';
+import type { RouteMatchResult, RouteTable } from '../routing/route-table.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import type { H1Head } from './h1-parser.js';
 import { H1UpstreamConnection, type UpstreamExchange } from './h1-upstream-connection.js';
@@ -10,6 +10,7 @@ import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { hasEscapedSlash, normalizeRequestTarget, unescapeSlashes } from './path-normalization.js';
 import { clientAddress } from './client-address.js';
+import { isEdgeStripped, isRouterOverride, readRouterOverride, type RouterOverrides } from './envoy-request-headers.js';
 import { headerValue, type RequestHead } from './request-head.js';
 import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
@@ -66,8 +67,14 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** Where the x-envoy-attempt-count value sits in upstreamHeaders; -1 when the route does not send it. */
   private attemptCountAt = -1;
   requestId = '';
-  /** The trusted client address (see client-address.ts), once the request is routed; '' before. */
+  /** The trusted client address (see client-address.ts), once the request is classified; '' before. */
   clientAddress = '';
+  /** Envoy's internal origin (see client-address.ts). */
+  private internalRequest = false;
+  /** The incoming x-forwarded-for values, joined; undefined when none came. */
+  private incomingXff: string | undefined;
+  /** The router's overrides from x-envoy-* request headers, when any came (envoy-request-headers.ts). */
+  private overrides: RouterOverrides | undefined;
   /** The request id is one this proxy generated (a UUID), not one that came in. */
   requestIdGenerated = false;
   /** The W3C traceparent sent upstream, for the access log. */
@@ -130,6 +137,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     }
     if (hcm.normalizePath) this.head.path = normalizeRequestTarget(this.head.path, hcm.mergeSlashes);
     const table = this.ctx.routeTable();
+    this.classifyClient(table);
     const route = table?.match(this.head);
     if (!route) {
       this.localReply(404, ResponseFlag.NoRouteFound, 'route_not_found', '');
@@ -161,11 +169,12 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       return;
     }
     this.holdingRequestsBreaker = true;
+    this.buildUpstreamHead(route);
     this.retryPolicy = route.retryPolicy;
+    this.routeTimeoutMs = route.timeout;
+    if (this.overrides !== undefined) this.applyRouterOverrides(this.overrides);
     this.canRetry = this.canRetry && this.retryPolicy !== undefined && this.retryPolicy.numRetries > 0;
     if (this.canRetry && this.hasRequestBody) this.requestBody = [];
-    this.buildUpstreamHead(route);
-    this.routeTimeoutMs = route.timeout;
     if (route.maxStreamDuration !== undefined) {
       const limit = this.streamDurationLimit(route.maxStreamDuration);
       if (limit > 0) this.durationDeadline = performance.now() + limit;
@@ -239,6 +248,58 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     return true;
   }
 
+  /**
+   * Decides the trusted client address and whether the request is internal (client-address.ts), then
+   * removes what a request that is not internal may not carry, before routing as Envoy does: the
+   * route configuration's internalOnlyHeaders, and at the edge the x-envoy-* headers that steer a proxy.
+   */
+  private classifyClient(table: RouteTable | undefined): void {
+    const hcm = this.ctx.hcm;
+    const h = this.head;
+    const src = h.headers;
+    let xff: string | undefined;
+    let steering = false;
+    for (let i = 0; i < src.length; i += 2) {
+      const name = src[i]!;
+      if (name.charCodeAt(0) !== 0x78) continue;
+      if (name === 'x-forwarded-for') xff = xff === undefined ? src[i + 1] : `${xff}, ${src[i + 1]}`;
+      else if (name.startsWith('x-envoy-')) steering = true;
+    }
+    const client = clientAddress(h.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
+    this.incomingXff = xff;
+    this.clientAddress = client.address;
+    this.internalRequest = client.internal;
+    if (client.internal) return;
+    const edge = hcm.useRemoteAddress;
+    const internalOnly = table?.internalOnlyHeaders ?? [];
+    if (!(steering && edge) && internalOnly.length === 0) return;
+    const kept: string[] = [];
+    for (let i = 0; i < src.length; i += 2) {
+      const name = src[i]!;
+      if ((edge && isEdgeStripped(name)) || internalOnly.includes(name)) continue;
+      kept.push(name, src[i + 1]!);
+    }
+    h.headers = kept;
+  }
+
+  /** Applies x-envoy-upstream-rq-timeout-ms, x-envoy-retry-on and the rest to this request's timeout and retry policy. */
+  private applyRouterOverrides(o: RouterOverrides): void {
+    if (o.timeoutMs !== undefined) this.routeTimeoutMs = o.timeoutMs;
+    const base = this.retryPolicy;
+    // x-envoy-max-retries alone changes nothing where no retry policy says what to retry on.
+    if (o.retryOn === undefined && o.perTryTimeoutMs === undefined && (o.maxRetries === undefined || base === undefined)) return;
+    this.retryPolicy = {
+      retryOn: o.retryOn === undefined ? (base?.retryOn ?? []) : [...new Set([...(base?.retryOn ?? []), ...o.retryOn])],
+      // Envoy retries once when the header asks for retries without saying how many.
+      numRetries: o.maxRetries ?? base?.numRetries ?? (o.retryOn !== undefined ? 1 : 0),
+      perTryTimeout: o.perTryTimeoutMs ?? base?.perTryTimeout,
+      retriableStatusCodes: base?.retriableStatusCodes ?? [],
+      retryBackOff: base?.retryBackOff ?? { baseInterval: 25, maxInterval: 250 },
+      avoidPreviousHosts: base?.avoidPreviousHosts ?? false,
+      hostSelectionRetryMaxAttempts: base?.hostSelectionRetryMaxAttempts ?? 1,
+    };
+  }
+
   private buildUpstreamHead(route: RouteMatchResult): void {
     const h = this.head;
     this.upstreamPath = route.rewritePath(h.path);
@@ -246,7 +307,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const src = h.headers;
     const tokens = connectionTokens(src);
     const out: string[] = [];
-    let xff: string | undefined;
+    const xff = this.incomingXff;
     let xfcc: string | undefined;
     let incomingRequestId: string | undefined;
     let sawForwardedProto = false;
@@ -258,10 +319,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
         if (name === 'te' && this.cluster?.http2 && src[i + 1]!.toLowerCase() === 'trailers') out.push('te', 'trailers');
         continue;
       }
-      if (name === 'x-forwarded-for') {
-        xff = xff === undefined ? src[i + 1] : `${xff}, ${src[i + 1]}`;
-        continue;
-      }
+      if (name === 'x-forwarded-for') continue;
       if (name === 'x-forwarded-proto') {
         // Trusted only from a trusted proxy (xffNumTrustedHops > 0), as Envoy; otherwise this proxy says what the connection was.
         if (hcm.xffNumTrustedHops === 0) continue;
@@ -274,25 +332,28 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
         continue;
       }
       if (name === 'x-request-id') {
-        // Decided below, once the request is known to be internal or not.
+        // Decided below, by Envoy's rules for internal and edge requests.
         incomingRequestId ??= src[i + 1]!;
+        continue;
+      }
+      // The router's overrides are consumed here, so the next hop does not apply them again.
+      if (name.charCodeAt(0) === 0x78 && isRouterOverride(name)) {
+        this.overrides = readRouterOverride(name, src[i + 1]!, this.overrides);
         continue;
       }
       out.push(name, src[i + 1]!);
     }
-    const client = clientAddress(h.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
-    this.clientAddress = client.address;
     if (hcm.useRemoteAddress) out.push('x-forwarded-for', xff === undefined ? h.remoteAddress : `${xff}, ${h.remoteAddress}`);
     else if (xff !== undefined) out.push('x-forwarded-for', xff);
     if (!sawForwardedProto) out.push('x-forwarded-proto', h.scheme);
-    if (client.internal) out.push('x-envoy-internal', 'true');
-    else if (hcm.useRemoteAddress) out.push('x-envoy-external-address', client.address);
+    if (this.internalRequest) out.push('x-envoy-internal', 'true');
+    else if (hcm.useRemoteAddress) out.push('x-envoy-external-address', this.clientAddress);
     // Sanitized by default; only a connection with a client certificate can add to it.
     if (hcm.forwardClientCertDetails !== 'SANITIZE') {
       const value = forwardedClientCert(hcm.forwardClientCertDetails, hcm.setCurrentClientCertDetails, h.downstreamTls, xfcc);
       if (value !== undefined) out.push('x-forwarded-client-cert', value);
     }
-    const requestId = this.requestIdFor(incomingRequestId, hcm.useRemoteAddress && !client.internal);
+    const requestId = this.requestIdFor(incomingRequestId, hcm.useRemoteAddress && !this.internalRequest);
     if (requestId !== undefined) out.push('x-request-id', requestId);
     if (this.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', this.upgrade);
     // Envoy's tracing.randomSampling: the share of traces without a sampling decision that get one.

@@ -70,6 +70,12 @@ export class TcpProxySession {
     this.record.upstreamHost = host.key;
     telemetry.onTcpOpen(this.record);
     const up = cluster.connectTcp(host);
+    if (up === undefined) {
+      // Envoy's tcp_proxy closes a connection its cluster's maxConnections breaker refuses.
+      this.record.flag = 'UO';
+      this.finish();
+      return;
+    }
     up.allowHalfOpen = true;
     this.upstream = up;
     const timer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.model.connectTimeout);

@@ -9,6 +9,8 @@ export type { RouteMatchResult } from './compiled-route.js';
 /** A compiled RouteConfiguration: picks the virtual host, then the first matching route. */
 export interface RouteTable {
   readonly name: string;
+  /** Removed from requests that are not internal, before they are matched (Envoy's internalOnlyHeaders). */
+  readonly internalOnlyHeaders: readonly string[];
   match(req: RequestHead): RouteMatchResult | undefined;
 }
 
@@ -49,6 +51,7 @@ const HOST_CACHE_LIMIT = 4096;
 
 class CompiledRouteTable implements RouteTable {
   readonly name: string;
+  readonly internalOnlyHeaders: readonly string[];
   private readonly exact = new Map<string, CompiledVirtualHost>();
   /** "*.example.com" as [".example.com", vh], longest suffix first, as Envoy orders them. */
   private readonly suffixes: Array<[string, CompiledVirtualHost]> = [];
@@ -63,6 +66,7 @@ class CompiledRouteTable implements RouteTable {
 
   constructor(rc: RouteConfiguration, engine: RegexEngine) {
     this.name = rc.name;
+    this.internalOnlyHeaders = rc.internalOnlyHeaders;
     let fallback: CompiledVirtualHost | undefined;
     for (const model of rc.virtualHosts) {
       const vh = new CompiledVirtualHost(model, rc, engine);

@@ -1,0 +1,81 @@
+/**
+ * A cluster's circuit breakers count the whole cluster, as Envoy's do: maxConnections across all its
+ * hosts, and maxPendingRequests across all their queues (a limit per host would multiply by the hosts).
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { after, before, test } from 'node:test';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+let a: TestUpstream;
+let b: TestUpstream;
+let proxy: RunningProxy;
+let port: number;
+let tcpPort: number;
+let tcpEcho: net.Server;
+let connections = 0;
+
+before(async () => {
+  const hold = (_req: unknown, res: { end(body: string): void }) => setTimeout(() => res.end('ok'), 300);
+  a = await startUpstream('a', hold);
+  b = await startUpstream('b', hold);
+  for (const u of [a, b]) u.server.on('connection', () => connections++);
+  tcpEcho = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => tcpEcho.listen(0, '127.0.0.1', r));
+  port = await freePort();
+  tcpPort = await freePort();
+  const cluster = staticCluster('pair', [a.port, b.port], { circuitBreakers: { thresholds: [{ maxConnections: 2, maxPendingRequests: 1 }] } });
+  const tcpCluster = staticCluster('echo', [(tcpEcho.address() as net.AddressInfo).port], { circuitBreakers: { thresholds: [{ maxConnections: 1 }] } });
+  const tcpListener = {
+    name: 'tcp',
+    address: { socketAddress: { address: '127.0.0.1', portValue: tcpPort } },
+    filterChains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: 'tcp', cluster: 'echo' } }] }],
+  };
+  proxy = await startProxy(bootstrap([httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'pair' } }])), tcpListener], [cluster, tcpCluster]));
+});
+
+after(async () => {
+  await proxy?.stop();
+  await a?.close();
+  await b?.close();
+  tcpEcho?.close();
+});
+
+const statuses = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => fetch(`http://127.0.0.1:${port}/r${i}`).then(async (r) => (await r.text(), r.status))));
+
+test('two hosts, maxConnections 2: a third request waits for a connection instead of opening one', async () => {
+  assert.deepEqual(await statuses(3), [200, 200, 200]);
+  assert.equal(connections, 2, 'connections opened to the two upstreams together');
+});
+
+test('maxPendingRequests 1 across the cluster: with one request queued, the next is refused with 503 wherever it would go', async () => {
+  const got = (await statuses(4)).sort();
+  assert.deepEqual(got, [200, 200, 200, 503]);
+  assert.equal(connections, 2);
+});
+
+/** Opens a TCP connection through the proxy and says whether a byte comes back before the proxy closes it. */
+function echoes(): Promise<{ echoed: boolean; socket: net.Socket }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(tcpPort, '127.0.0.1', () => socket.write('x'));
+    socket.once('data', () => resolve({ echoed: true, socket }));
+    socket.once('close', () => resolve({ echoed: false, socket }));
+    socket.on('error', () => undefined);
+  });
+}
+
+test('TCP proxying counts against maxConnections too: a second connection is closed while the first is open', async () => {
+  const first = await echoes();
+  assert.equal(first.echoed, true);
+  const second = await echoes();
+  assert.equal(second.echoed, false, 'refused while the cluster is at its limit');
+  first.socket.destroy();
+  await new Promise((r) => setTimeout(r, 100));
+  const third = await echoes();
+  assert.equal(third.echoed, true, 'accepted again once the first has closed');
+  third.socket.destroy();
+  second.socket.destroy();
+});
