@@ -125,6 +125,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       listenerName,
       inbound: listener.trafficDirection === 'INBOUND' || (listener.trafficDirection === 'UNSPECIFIED' && hcm.statPrefix.startsWith('inbound')),
       hcm,
+      bufferLimitBytes: listener.perConnectionBufferLimitBytes,
       clusters: this.clusters,
       stats,
       routeTable: inline ? () => inline : () => runtime.routeTables.get(rdsName!),

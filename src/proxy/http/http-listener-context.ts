@@ -17,6 +17,8 @@ export interface HttpListenerContext {
   /** The listener takes traffic into its workload (metrics report as destination). */
   readonly inbound: boolean;
   readonly hcm: HttpConnectionManager;
+  /** The listener's perConnectionBufferLimitBytes: bounds the request body a stream keeps for retries, as in Envoy. */
+  readonly bufferLimitBytes: number;
   readonly clusters: ClusterLookup;
   readonly stats: HttpListenerStats;
   /** The current route table; undefined while an RDS route configuration has not arrived. */

@@ -19,8 +19,6 @@ import type { UpstreamRequest } from './upstream-request.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
-/** Request bodies up to this size are kept so the request can be retried. */
-const RETRY_BUFFER_LIMIT = 64 * 1024;
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
@@ -115,7 +113,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     readonly upgrade: string | undefined,
   ) {
     this.hasRequestBody = requestContentLength !== 0;
-    this.canRetry = requestContentLength <= RETRY_BUFFER_LIMIT;
+    // A body up to the listener's buffer limit is kept so the request can be retried (Envoy's retry buffer).
+    this.canRetry = requestContentLength <= ctx.bufferLimitBytes;
   }
 
   /** Routes the request and starts the first upstream attempt (or answers locally). */
@@ -448,7 +447,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.requestBytes += chunk.length;
     if (this.requestBody !== undefined) {
       this.requestBodyBytes += chunk.length;
-      if (this.requestBodyBytes > RETRY_BUFFER_LIMIT) {
+      if (this.requestBodyBytes > this.ctx.bufferLimitBytes) {
         // Too big to replay: stream it and give up retries for this request.
         this.canRetry = false;
         const held = this.requestBody;
