@@ -9,7 +9,12 @@ export class FilterChainRuntime {
   /** The live context; connections read it per request so route changes apply to keep-alive connections. */
   http: HttpListenerContext | undefined;
   tcp: TcpProxy | undefined;
+  /** Takes new HTTP/2 connections; made with the settings of the context current at the time. */
   h2: H2DownstreamServer | undefined;
+  /** The settings `h2` was made with (see h2SettingsKey). */
+  private h2Settings = '';
+  /** Servers replaced by a reload that changed HTTP/2 settings: their sessions run on until they end. */
+  private retiredH2: H2DownstreamServer[] = [];
   readonly getContext = (): HttpListenerContext => this.http!;
 
   constructor(
@@ -26,10 +31,32 @@ export class FilterChainRuntime {
   readonly isTls: boolean;
   readonly peerPrincipalOf: (socket: Socket) => string;
 
-  /** Sets the HTTP context (first time creates the HTTP/2 server for this chain). */
+  /**
+   * Sets the HTTP context. node:http2 fixes a server's SETTINGS and limits when it is made, so a
+   * context whose HTTP/2 settings differ gets a new server for new connections; sessions on the old
+   * one keep the settings they were opened with, as Envoy's do, and are still drained and counted.
+   */
   setHttpContext(ctx: HttpListenerContext): void {
     this.http = ctx;
-    this.h2 ??= new H2DownstreamServer(this.getContext, this.isTls ? 'https' : 'http', this.peerPrincipalOf);
+    const settings = h2SettingsKey(ctx);
+    if (this.h2 !== undefined && settings === this.h2Settings) return;
+    this.retiredH2 = this.retiredH2.filter((s) => s.sessionCount > 0);
+    if (this.h2 !== undefined) this.retiredH2.push(this.h2);
+    this.h2 = new H2DownstreamServer(this.getContext, this.isTls ? 'https' : 'http', this.peerPrincipalOf);
+    this.h2Settings = settings;
+  }
+
+  /** GOAWAY to every HTTP/2 session of this chain, on current and replaced servers. */
+  drainH2(): void {
+    this.h2?.drain();
+    for (const s of this.retiredH2) s.drain();
+  }
+
+  /** Open HTTP/2 sessions of this chain. */
+  get h2Sessions(): number {
+    let n = this.h2?.sessionCount ?? 0;
+    for (const s of this.retiredH2) n += s.sessionCount;
+    return n;
   }
 
   /** True when this chain serves `serverName` (SNI); chains without names serve any. */
@@ -42,4 +69,10 @@ export class FilterChainRuntime {
     for (const n of names) if (n.startsWith('*.') && sn.endsWith(n.slice(1))) return 'wildcard';
     return false;
   }
+}
+
+/** What node:http2 takes from a context when a server is made. */
+function h2SettingsKey(ctx: HttpListenerContext): string {
+  const hcm = ctx.hcm;
+  return `${hcm.http2ProtocolOptions.maxConcurrentStreams}/${hcm.maxRequestHeadersKb}/${hcm.commonHttpProtocolOptions.maxHeadersCount}`;
 }

@@ -277,11 +277,11 @@ export class ListenerRuntime {
   drain(): void {
     this.draining = true;
     for (const c of this.live) c.drain();
-    for (const chain of this.chains) chain.h2?.drain();
+    for (const chain of this.chains) chain.drainH2();
   }
 
   get liveConnections(): number {
-    return this.live.size + this.chains.reduce((n, c) => n + (c.h2?.sessionCount ?? 0), 0);
+    return this.live.size + this.chains.reduce((n, c) => n + c.h2Sessions, 0);
   }
 }
 
