@@ -376,12 +376,33 @@ export class H2DownstreamServer {
     }
   }
 
-  /** Graceful drain: GOAWAY to every session, in-flight streams finish. */
+  /**
+   * Graceful drain in Envoy's two steps: a GOAWAY naming the highest possible stream id tells clients
+   * to open no more streams while those already on the wire are still taken; after the connection
+   * manager's drainTimeout the final GOAWAY names the last stream taken. In-flight streams finish.
+   */
   drain(): void {
-    for (const s of this.sessions.keys()) if (!s.closed) s.close();
+    const grace = this.ctx().hcm.drainTimeout;
+    for (const s of this.sessions.keys()) {
+      if (s.closed || s.destroyed) continue;
+      if (grace <= 0) {
+        s.close();
+        continue;
+      }
+      s.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+      // Drain runs once per session: a closure here costs nothing on the data path.
+      setTimeout(() => closeSession(s), grace).unref();
+    }
   }
 
   get sessionCount(): number {
     return this.sessions.size;
   }
+}
+
+/** The highest stream id HTTP/2 allows (2^31 - 1): a GOAWAY naming it refuses no stream already sent. */
+const MAX_STREAM_ID = 2 ** 31 - 1;
+
+function closeSession(session: http2.Http2Session): void {
+  if (!session.closed && !session.destroyed) session.close();
 }
