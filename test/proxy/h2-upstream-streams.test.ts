@@ -1,45 +1,103 @@
 /**
- * A cluster's http2ProtocolOptions.maxConcurrentStreams bounds the streams open at once on the upstream
- * connection: requests past it wait for a stream to end, and none is lost.
+ * HTTP/2 upstream connections and their stream limits, as Envoy's pool keeps them: a connection carries
+ * at most the cluster's http2ProtocolOptions.maxConcurrentStreams and the peer's own SETTINGS limit;
+ * when every connection is full another is opened, within the cluster's maxConnections breaker, and
+ * past that requests wait. None is lost.
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { bootstrap, httpListener, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 
-let upstream: http2.Http2Server;
-let proxy: RunningProxy;
-let port: number;
-let open = 0;
-let mostOpen = 0;
+interface Counted {
+  server: http2.Http2Server;
+  port: number;
+  sessions: number;
+  /** Most streams open at once on any one session. */
+  mostPerSession: number;
+}
 
-before(async () => {
-  upstream = http2.createServer();
-  upstream.on('stream', (stream) => {
-    open++;
-    mostOpen = Math.max(mostOpen, open);
-    stream.on('close', () => open--);
+async function countingServer(peerLimit?: number): Promise<Counted> {
+  const server = http2.createServer(peerLimit === undefined ? {} : { settings: { maxConcurrentStreams: peerLimit } });
+  const c: Counted = { server, port: 0, sessions: 0, mostPerSession: 0 };
+  const open = new WeakMap<http2.Http2Session, number>();
+  server.on('session', () => c.sessions++);
+  server.on('stream', (stream) => {
+    const session = stream.session!;
+    const n = (open.get(session) ?? 0) + 1;
+    open.set(session, n);
+    c.mostPerSession = Math.max(c.mostPerSession, n);
+    stream.on('close', () => open.set(session, (open.get(session) ?? 1) - 1));
     setTimeout(() => {
       stream.respond({ ':status': 200 });
       stream.end('done');
     }, 150);
   });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  c.port = (server.address() as AddressInfo).port;
+  return c;
+}
+
+let spread: Counted;
+let capped: Counted;
+let peerLimited: Counted;
+let proxy: RunningProxy;
+let port: number;
+
+before(async () => {
+  spread = await countingServer();
+  capped = await countingServer();
+  peerLimited = await countingServer(1);
   port = await freePort();
-  const cluster = staticCluster('h2', [(upstream.address() as AddressInfo).port], { http2ProtocolOptions: { maxConcurrentStreams: 2 } });
-  proxy = await startProxy(bootstrap([httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'h2' } }]))], [cluster]));
+  const routes = {
+    name: 'r',
+    virtualHosts: [
+      {
+        name: 'all',
+        domains: ['*'],
+        routes: [
+          { match: { prefix: '/spread' }, route: { cluster: 'spread' } },
+          { match: { prefix: '/capped' }, route: { cluster: 'capped' } },
+          { match: { prefix: '/peer' }, route: { cluster: 'peer' } },
+        ],
+      },
+    ],
+  };
+  proxy = await startProxy(
+    bootstrap(
+      [httpListener('h', port, routes)],
+      [
+        staticCluster('spread', [spread.port], { http2ProtocolOptions: { maxConcurrentStreams: 2 } }),
+        staticCluster('capped', [capped.port], { http2ProtocolOptions: { maxConcurrentStreams: 2 }, circuitBreakers: { thresholds: [{ maxConnections: 1 }] } }),
+        staticCluster('peer', [peerLimited.port], { http2ProtocolOptions: {} }),
+      ],
+    ),
+  );
 });
 
 after(async () => {
   await proxy?.stop();
-  await new Promise<void>((r) => upstream.close(() => r()));
+  for (const c of [spread, capped, peerLimited]) await new Promise<void>((r) => c.server.close(() => r()));
 });
 
-test('six concurrent requests over a two-stream limit all complete, never more than two open upstream', async () => {
-  const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => fetch(`http://127.0.0.1:${port}/r${i}`).then(async (r) => `${r.status} ${await r.text()}`)));
-  assert.deepEqual(replies, Array(6).fill('200 done'));
-  assert.equal(mostOpen, 2);
+const six = (path: string) => Promise.all(Array.from({ length: 6 }, (_, i) => fetch(`http://127.0.0.1:${port}${path}/${i}`).then(async (r) => `${r.status} ${await r.text()}`)));
+
+test('full connections make room on new ones: six requests over a two-stream limit use more than one connection', async () => {
+  assert.deepEqual(await six('/spread'), Array(6).fill('200 done'));
+  assert.equal(spread.mostPerSession, 2);
+  assert.ok(spread.sessions >= 2 && spread.sessions <= 3, `${spread.sessions} connections`);
+});
+
+test('maxConnections 1: the same six requests queue on one connection, two streams at a time', async () => {
+  assert.deepEqual(await six('/capped'), Array(6).fill('200 done'));
+  assert.equal(capped.mostPerSession, 2);
+  assert.equal(capped.sessions, 1);
+});
+
+test("the peer's own SETTINGS limit counts too", async () => {
+  assert.deepEqual(await six('/peer'), Array(6).fill('200 done'));
+  assert.equal(peerLimited.mostPerSession, 1);
 });

@@ -91,7 +91,8 @@ class ManagedCluster implements UpstreamCluster {
     let s = this.h2Sessions.get(host.key);
     if (s === undefined) {
       const m = this.model;
-      s = new H2Session(host.address, host.port, this.connector, m.connectTimeout, m.circuitBreakers.thresholds.maxPendingRequests, this.stats, m.http2ProtocolOptions?.maxConcurrentStreams ?? Infinity);
+      const t = m.circuitBreakers.thresholds;
+      s = new H2Session(host.address, host.port, this.connector, m.connectTimeout, t.maxPendingRequests, this.stats, m.http2ProtocolOptions?.maxConcurrentStreams ?? Infinity, t.maxConnections);
       this.h2Sessions.set(host.key, s);
     }
     return s;

@@ -20,6 +20,7 @@ class H2UpstreamRequest implements UpstreamRequest {
 
   constructor(
     private readonly session: H2Session,
+    private readonly conn: H2Connection,
     private readonly exchange: UpstreamExchange,
     reused: boolean,
   ) {
@@ -38,7 +39,7 @@ class H2UpstreamRequest implements UpstreamRequest {
     if (framing.contentLength > 0) out['content-length'] = framing.contentLength;
     let s: http2.ClientHttp2Stream;
     try {
-      s = this.session.client!.request(out, { endStream: framing.endStream });
+      s = this.conn.client.request(out, { endStream: framing.endStream });
     } catch (err) {
       this.finished = true;
       // Nothing was sent (the session is going away): the request can go on another connection.
@@ -94,7 +95,7 @@ class H2UpstreamRequest implements UpstreamRequest {
   private onEnd(): void {
     if (this.finished || !this.started) return;
     this.finished = true;
-    this.session.release();
+    this.session.release(this.conn);
     this.exchange.onResponseComplete(this.trailers);
     // A complete response before the whole request (RFC 9113 §8.1): the rest of the body will not
     // be sent. Reset our side, as Envoy does, rather than end it: an upstream that goes on reading
@@ -105,7 +106,7 @@ class H2UpstreamRequest implements UpstreamRequest {
   private onClose(): void {
     if (this.finished) return;
     this.finished = true;
-    this.session.release();
+    this.session.release(this.conn);
     const code = this.stream?.rstCode ?? 0;
     // REFUSED_STREAM (also what a GOAWAY means for streams past its last id) promises the upstream
     // did no work on the request (RFC 9113 §8.7).
@@ -140,19 +141,45 @@ class H2UpstreamRequest implements UpstreamRequest {
   abandon(): void {
     if (this.finished) return;
     this.finished = true;
-    this.session.release();
+    this.session.release(this.conn);
     // A reset, not an end: the upstream must not read a cut-short request body as complete.
     if (this.stream) resetStream(this.stream, NGHTTP2_CANCEL);
   }
 }
 
 /** One multiplexed HTTP/2 connection to an upstream host, reconnected on demand. */
+/** One HTTP/2 connection to the host and the streams open on it. */
+class H2Connection {
+  connected = false;
+  /** Streams open on this connection. */
+  active = 0;
+  /** A stream has been opened on it before (a stream that fails first on a reused connection may go again). */
+  used = false;
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
+  peerLimit = Infinity;
+
+  constructor(readonly client: http2.ClientHttp2Session) {}
+
+  /** Takes new streams: connected, and neither closing nor told to go away (node closes a session on GOAWAY). */
+  get usable(): boolean {
+    return this.connected && !this.client.closed && !this.client.destroyed;
+  }
+
+  get connecting(): boolean {
+    return !this.connected && !this.client.closed && !this.client.destroyed;
+  }
+}
+
+/**
+ * The HTTP/2 connections to one upstream host. Streams go to a connection with room under both the
+ * cluster's http2ProtocolOptions.maxConcurrentStreams and the peer's own limit; when every connection
+ * is full, or going away after a GOAWAY, another is opened, as Envoy's pool does, within the cluster's
+ * maxConnections breaker (a host with no usable connection may always open one). Requests wait
+ * meanwhile, counted as the cluster's pending requests.
+ */
 export class H2Session {
-  client: http2.ClientHttp2Session | undefined;
-  private connected = false;
-  private waiting: UpstreamExchange[] = [];
-  private active = 0;
-  private used = false;
+  private readonly connections: H2Connection[] = [];
+  private readonly waiting: UpstreamExchange[] = [];
 
   constructor(
     readonly address: string,
@@ -161,15 +188,17 @@ export class H2Session {
     private readonly connectTimeout: number,
     private readonly maxPending: number,
     private readonly stats: PoolStats,
-    /** The cluster's http2ProtocolOptions.maxConcurrentStreams: streams past it wait for one to end. */
+    /** The cluster's http2ProtocolOptions.maxConcurrentStreams, per connection. */
     private readonly maxStreams = Infinity,
+    /** The cluster's maxConnections breaker, counted across its hosts (stats is the cluster's). */
+    private readonly maxConnections = Infinity,
   ) {}
 
-  /** Starts a request now, or once connected or a stream is free; false when too many wait already. */
+  /** Starts a request now, or once a connection has room; false when too many wait already. */
   acquire(exchange: UpstreamExchange): boolean {
-    const usable = this.client !== undefined && this.connected && !this.client.closed && !this.client.destroyed;
-    if (usable && this.active < this.maxStreams) {
-      this.start(exchange);
+    const conn = this.withRoom();
+    if (conn !== undefined) {
+      this.start(conn, exchange);
       return true;
     }
     // Pending requests are counted across the cluster, as Envoy's maxPendingRequests breaker counts them.
@@ -179,14 +208,49 @@ export class H2Session {
     }
     this.waiting.push(exchange);
     this.stats.pending++;
-    if (!usable && (!this.client || this.client.closed || this.client.destroyed)) this.connect();
+    this.growIfNeeded();
     return true;
   }
 
-  release(): void {
-    this.active--;
-    // A freed stream goes to the longest waiter (only waiters held back by maxStreams are here while connected).
-    if (this.connected && this.waiting.length > 0 && this.active < this.maxStreams) this.start(this.takeWaiting());
+  /** A stream on `conn` ended. */
+  release(conn: H2Connection): void {
+    conn.active--;
+    this.serve(conn);
+  }
+
+  /** Connections open or opening (for tests and metrics). */
+  get connectionCount(): number {
+    return this.connections.length;
+  }
+
+  private limit(conn: H2Connection): number {
+    return Math.min(this.maxStreams, conn.peerLimit);
+  }
+
+  private withRoom(): H2Connection | undefined {
+    const list = this.connections;
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (c.usable && c.active < this.limit(c)) return c;
+    }
+    return undefined;
+  }
+
+  /** Gives waiting requests the room `conn` has. */
+  private serve(conn: H2Connection): void {
+    while (this.waiting.length > 0 && conn.usable && conn.active < this.limit(conn)) this.start(conn, this.takeWaiting());
+  }
+
+  /** Opens a connection for waiting requests unless one is already on its way, within maxConnections. */
+  private growIfNeeded(): void {
+    if (this.waiting.length === 0) return;
+    let usable = false;
+    for (const c of this.connections) {
+      if (c.connecting) return;
+      if (c.usable) usable = true;
+    }
+    if (usable && this.stats.connectionsActive >= this.maxConnections) return;
+    this.connect();
   }
 
   private takeWaiting(): UpstreamExchange {
@@ -194,48 +258,51 @@ export class H2Session {
     return this.waiting.shift()!;
   }
 
-  private start(exchange: UpstreamExchange): void {
-    this.active++;
-    const reused = this.used;
-    this.used = true;
-    exchange.onUpstreamReady(new H2UpstreamRequest(this, exchange, reused));
+  private start(conn: H2Connection, exchange: UpstreamExchange): void {
+    conn.active++;
+    const reused = conn.used;
+    conn.used = true;
+    exchange.onUpstreamReady(new H2UpstreamRequest(this, conn, exchange, reused));
   }
 
   private connect(): void {
-    this.connected = false;
-    this.used = false;
     this.stats.connectionsTotal++;
+    this.stats.connectionsActive++;
     const authority = `http://${this.address.includes(':') ? `[${this.address}]` : this.address}:${this.port}`;
     const client = http2.connect(authority, {
       createConnection: () => this.connector.connect(this.address, this.port) as Socket,
       settings: { enablePush: false },
     });
-    this.client = client;
-    // State of this session only: after a GOAWAY a newer session takes over while this one drains,
-    // and this one's events must not touch the newer one's state or waiting list.
-    let connected = false;
+    const conn = new H2Connection(client);
+    this.connections.push(conn);
     const timer = setTimeout(() => client.destroy(new Error('connect timeout')), this.connectTimeout);
     client.once('connect', () => {
       clearTimeout(timer);
-      connected = true;
-      this.stats.connectionsActive++;
-      if (this.client !== client) return;
-      this.connected = true;
-      while (this.waiting.length > 0 && this.active < this.maxStreams) this.start(this.takeWaiting());
+      conn.connected = true;
+      this.serve(conn);
+      this.growIfNeeded();
     });
+    client.on('remoteSettings', (settings: http2.Settings) => {
+      conn.peerLimit = settings.maxConcurrentStreams ?? Infinity;
+      this.serve(conn);
+    });
+    // A GOAWAY closes the session to new streams: waiting requests need another connection.
+    client.on('goaway', () => this.growIfNeeded());
     client.on('error', () => undefined);
     client.once('close', () => {
       clearTimeout(timer);
-      if (connected) this.stats.connectionsActive--;
-      else this.stats.connectFailures++;
-      if (this.client !== client) return;
-      this.client = undefined;
-      this.connected = false;
+      this.stats.connectionsActive--;
+      if (!conn.connected) this.stats.connectFailures++;
+      const i = this.connections.indexOf(conn);
+      if (i >= 0) this.connections.splice(i, 1);
+      // Another connection on its way, or with room, serves those waiting (after a GOAWAY one was opened).
+      if (this.waiting.length === 0 || this.connections.some((c) => c.usable || c.connecting)) return;
       const waiting = this.waiting.splice(0);
       this.stats.pending -= waiting.length;
       for (const ex of waiting) {
-        // These were waiting for the session and never sent.
-        if (connected) ex.onUpstreamReset('connection closed', false, true);
+        // Never sent: after a connection that worked they go again (bounded by the stream's attempts);
+        // a host that did not answer is a connect failure, for the retry policy to judge.
+        if (conn.connected) ex.onUpstreamReset('connection closed', false, true);
         else ex.onUpstreamConnectFailure('connect failed');
       }
     });
@@ -243,6 +310,6 @@ export class H2Session {
   }
 
   close(): void {
-    this.client?.close();
+    for (const c of this.connections) c.client.close();
   }
 }
