@@ -23,9 +23,14 @@ export function newRequestId(): string {
  * none. With generateRequestId off, the incoming value (or its absence) passes through.
  * An empty value counts as absent.
  */
-export function resolveRequestId(incoming: string | undefined, policy: RequestIdPolicy, edgeRequest: boolean): string | undefined {
+export function resolveRequestId(
+  incoming: string | undefined,
+  policy: RequestIdPolicy,
+  edgeRequest: boolean,
+  generate: () => string = newRequestId,
+): string | undefined {
   const has = incoming !== undefined && incoming !== '';
   if (!policy.generateRequestId) return has ? incoming : undefined;
   const forceNew = edgeRequest && !policy.preserveExternalRequestId;
-  return has && !forceNew ? incoming : newRequestId();
+  return has && !forceNew ? incoming : generate();
 }

@@ -9,6 +9,7 @@ import { GRPC_DEADLINE_EXCEEDED, grpcMessage, grpcStatusForHttp, grpcStatusIn, g
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { hasEscapedSlash, normalizeRequestTarget, unescapeSlashes } from './path-normalization.js';
+import { resolveRequestId } from '../../telemetry/request-id.js';
 import { clientAddress } from './client-address.js';
 import { isEdgeStripped, isRouterOverride, readRouterOverride, type RouterOverrides } from './envoy-request-headers.js';
 import { headerValue, type RequestHead } from './request-head.js';
@@ -367,20 +368,14 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.upstreamHeaders = out;
   }
 
-  /**
-   * The x-request-id to send, by Envoy's rules (see resolveRequestId): with generateRequestId, an
-   * edge request's id is replaced unless preserveExternalRequestId, and a request without one gets one.
-   */
+  /** The x-request-id to send, by Envoy's rules (resolveRequestId); notes whether this proxy made it. */
   private requestIdFor(incoming: string | undefined, edgeRequest: boolean): string | undefined {
-    const hcm = this.ctx.hcm;
-    const keep = incoming !== undefined && incoming !== '' && !(hcm.generateRequestId && edgeRequest && !hcm.preserveExternalRequestId);
-    if (keep || !hcm.generateRequestId) {
-      if (keep) this.requestId = incoming;
-      return keep ? incoming : undefined;
+    const id = resolveRequestId(incoming, this.ctx.hcm, edgeRequest, this.ctx.newRequestId);
+    if (id !== undefined) {
+      this.requestId = id;
+      this.requestIdGenerated = id !== incoming;
     }
-    this.requestId = this.ctx.newRequestId();
-    this.requestIdGenerated = true;
-    return this.requestId;
+    return id;
   }
 
   private attempt(): void {
