@@ -10,7 +10,7 @@ import type {
   RouteMatch,
   VirtualHost,
 } from '../model/route.js';
-import { RETRY_ON_CONDITIONS } from '../model/route.js';
+import { RETRY_ON_CONDITIONS, RETRY_POLICY_DEFAULTS } from '../model/route.js';
 import { FieldReader } from './field-reader.js';
 import { refusedPerFilterConfig } from './http-filters.js';
 import { regexSyntaxError } from './regex-syntax.js';
@@ -105,7 +105,8 @@ export function readRetryPolicy(r: FieldReader): RetryPolicy {
   const retryOn = r.str('retryOn').split(',').map((s) => s.trim()).filter(Boolean);
   for (const cond of retryOn) if (!RETRY_ON_CONDITIONS.has(cond)) r.fail('retryOn', `unknown retry condition "${cond}"`);
   const backOff = r.optObj('retryBackOff');
-  const base = backOff ? backOff.duration('baseInterval', 25) : 25;
+  const defaults = RETRY_POLICY_DEFAULTS.retryBackOff;
+  const base = backOff ? backOff.duration('baseInterval', defaults.baseInterval) : defaults.baseInterval;
   const policy: RetryPolicy = {
     retryOn,
     numRetries: r.int('numRetries', 1, 0, 100),
@@ -116,7 +117,7 @@ export function readRetryPolicy(r: FieldReader): RetryPolicy {
     }),
     retryBackOff: { baseInterval: base, maxInterval: backOff ? backOff.duration('maxInterval', base * 10) : base * 10 },
     avoidPreviousHosts: false,
-    hostSelectionRetryMaxAttempts: r.int('hostSelectionRetryMaxAttempts', 1, 1, 100),
+    hostSelectionRetryMaxAttempts: r.int('hostSelectionRetryMaxAttempts', RETRY_POLICY_DEFAULTS.hostSelectionRetryMaxAttempts, 1, 100),
   };
   if (backOff) backOff.done();
   r.list('retryHostPredicate', (p) => {

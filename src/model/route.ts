@@ -53,7 +53,10 @@ export const RETRY_ON_CONDITIONS: ReadonlySet<string> = new Set([
   'retriable-4xx', 'unavailable', 'cancelled', 'deadline-exceeded', 'resource-exhausted', 'internal',
 ]);
 
-/** Envoy's RetryPolicy; retryOn is the comma-separated list Envoy documents (5xx, gateway-error, ...). */
+/**
+ * Envoy's RetryPolicy; retryOn is the comma-separated list Envoy documents (5xx, gateway-error, ...).
+ * RETRY_POLICY_DEFAULTS below holds Envoy's defaults for the fields a config may leave out.
+ */
 export interface RetryPolicy {
   retryOn: string[];
   numRetries: number;
@@ -65,6 +68,16 @@ export interface RetryPolicy {
   /** Host picks a retry may make looking for such a host before it takes the last pick (hostSelectionRetryMaxAttempts). */
   hostSelectionRetryMaxAttempts: number;
 }
+
+/** A policy that retries nothing, with Envoy's defaults (25 ms back-off base, ten times that at most). */
+export const RETRY_POLICY_DEFAULTS: Readonly<RetryPolicy> = Object.freeze({
+  retryOn: [],
+  numRetries: 0,
+  retriableStatusCodes: [],
+  retryBackOff: { baseInterval: 25, maxInterval: 250 },
+  avoidPreviousHosts: false,
+  hostSelectionRetryMaxAttempts: 1,
+});
 
 export interface HashPolicy {
   header?: { headerName: string };

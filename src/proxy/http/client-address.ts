@@ -26,12 +26,12 @@ export function clientAddress(peer: string, xff: string | undefined, useRemoteAd
   if (useRemoteAddress) {
     const internal = xff === undefined && peerIsInternal(peer);
     if (trustedHops === 0 || xff === undefined) return { address: peer, internal };
-    return { address: fromRight(xff, trustedHops) ?? peer, internal };
+    return { address: fromRight(xff.split(','), trustedHops) ?? peer, internal };
   }
   if (xff === undefined) return { address: peer, internal: false };
   const entries = xff.split(',');
   const internal = entries.length === 1 && isInternalAddress(entries[0]!.trim());
-  return { address: fromRight(xff, trustedHops + 1) ?? peer, internal };
+  return { address: fromRight(entries, trustedHops + 1) ?? peer, internal };
 }
 
 /** The last peer asked about: a connection's requests share its peer, so the check runs once per peer change. */
@@ -46,9 +46,8 @@ function peerIsInternal(peer: string): boolean {
   return lastPeerInternal;
 }
 
-/** The nth address (1-based) from the right of an x-forwarded-for list, when there is one and it is an IP address. */
-function fromRight(xff: string, n: number): string | undefined {
-  const entries = xff.split(',');
+/** The nth address (1-based) from the right of an x-forwarded-for list's entries, when there is one and it is an IP address. */
+function fromRight(entries: readonly string[], n: number): string | undefined {
   if (entries.length < n) return undefined;
   const entry = entries[entries.length - n]!.trim();
   return isIP(entry) !== 0 ? entry : undefined;

@@ -33,6 +33,15 @@ export interface PoolStats {
   pendingOverflow: number;
 }
 
+/**
+ * Whether a host's pool may open another connection under the cluster's maxConnections breaker,
+ * counted across the cluster's hosts in its stats. A host without a usable connection may always
+ * open one, as in Envoy, so requests queued for it are never left with no connection to wait for.
+ */
+export function mayOpenConnection(stats: PoolStats, maxConnections: number, hostHasConnection: boolean): boolean {
+  return !hostHasConnection || stats.connectionsActive < maxConnections;
+}
+
 interface Waiter {
   exchange: UpstreamExchange;
   headRequest: boolean;
@@ -75,9 +84,8 @@ export class H1ConnectionPool implements ConnectionOwner {
       return true;
     }
     // Envoy's circuit breakers count the whole cluster (stats is the cluster's): connections across
-    // its hosts, and requests pending across them. A host with no connection may always open one,
-    // as in Envoy, so its queued requests are never left without a connection to wait for.
-    if (this.total === 0 || this.stats.connectionsActive < this.limits.maxConnections) {
+    // its hosts, and requests pending across them.
+    if (mayOpenConnection(this.stats, this.limits.maxConnections, this.total > 0)) {
       this.open(exchange, headRequest);
       return true;
     }

@@ -2,7 +2,7 @@ import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import type { H1Head } from './h1-parser.js';
 import type { UpstreamExchange } from './h1-upstream-connection.js';
-import type { PoolStats, TransportConnector } from './h1-connection-pool.js';
+import { mayOpenConnection, type PoolStats, type TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { resetStream } from './h2-reset.js';
 
@@ -249,8 +249,7 @@ export class H2Session {
       if (c.connecting) return;
       if (c.usable) usable = true;
     }
-    if (usable && this.stats.connectionsActive >= this.maxConnections) return;
-    this.connect();
+    if (mayOpenConnection(this.stats, this.maxConnections, usable)) this.connect();
   }
 
   private takeWaiting(): UpstreamExchange {

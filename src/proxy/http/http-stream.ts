@@ -1,4 +1,4 @@
-import type { MaxStreamDuration, RetryPolicy } from '../../model/route.js';
+import { RETRY_POLICY_DEFAULTS, type MaxStreamDuration, type RetryPolicy } from '../../model/route.js';
 import type { UpstreamCluster, UpstreamHost } from '../clusters/upstream-cluster.js';
 import type { RouteMatchResult, RouteTable } from '../routing/route-table.js';
 import type { DownstreamResponder } from './downstream-responder.js';
@@ -288,15 +288,13 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const base = this.retryPolicy;
     // x-envoy-max-retries alone changes nothing where no retry policy says what to retry on.
     if (o.retryOn === undefined && o.perTryTimeoutMs === undefined && (o.maxRetries === undefined || base === undefined)) return;
+    const from = base ?? RETRY_POLICY_DEFAULTS;
     this.retryPolicy = {
-      retryOn: o.retryOn === undefined ? (base?.retryOn ?? []) : [...new Set([...(base?.retryOn ?? []), ...o.retryOn])],
+      ...from,
+      retryOn: o.retryOn === undefined ? from.retryOn : [...new Set([...from.retryOn, ...o.retryOn])],
       // Envoy retries once when the header asks for retries without saying how many.
       numRetries: o.maxRetries ?? base?.numRetries ?? (o.retryOn !== undefined ? 1 : 0),
-      perTryTimeout: o.perTryTimeoutMs ?? base?.perTryTimeout,
-      retriableStatusCodes: base?.retriableStatusCodes ?? [],
-      retryBackOff: base?.retryBackOff ?? { baseInterval: 25, maxInterval: 250 },
-      avoidPreviousHosts: base?.avoidPreviousHosts ?? false,
-      hostSelectionRetryMaxAttempts: base?.hostSelectionRetryMaxAttempts ?? 1,
+      perTryTimeout: o.perTryTimeoutMs ?? from.perTryTimeout,
     };
   }
 
