@@ -253,3 +253,13 @@ test('values, targets and trailers are exact wherever the head sits in the read:
     assert.deepEqual(c.completes[1], ['x-trailer-long', 'trailer value that is long enough', 'x-t', '1']);
   }
 });
+
+test('empty lines before a request line are ignored, in one read or split across reads (RFC 9112 §2.2)', () => {
+  const { p, c } = parser('request');
+  p.execute(Buffer.from('\r\n\r\nGET /a HTTP/1.1\r\nHost: a\r\n\r\n'));
+  // A client that ends a POST body with an extra CRLF: the next request still parses.
+  p.execute(Buffer.from('\r'));
+  p.execute(Buffer.from('\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n'));
+  assert.deepEqual(c.heads.map((h) => h.target), ['/a', '/b']);
+  assert.ok(p.isIdle());
+});

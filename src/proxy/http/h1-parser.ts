@@ -207,6 +207,11 @@ export class H1Parser {
       }
       switch (this.state) {
         case State.Head: {
+          // RFC 9112 §2.2: empty lines before a request line are ignored (some clients send CRLF after a body).
+          if (this.kind === 'request') {
+            while (pos + 1 < len && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
+            if (pos === len) return;
+          }
           const end = findHeadEnd(buf, pos, len);
           if (end < 0) {
             if (len - pos > this.limits.maxHeaderBytes) throw this.headTooLarge();
@@ -330,7 +335,7 @@ export class H1Parser {
   }
 
   private parseHead(buf: Buffer, start: number, end: number): H1Head {
-    // RFC 9112 §2.2: ignore at least one empty line before a request line.
+    // Responses too: an upstream's stray CRLF after a body is tolerated as before.
     while (start + 1 < end && buf[start] === CR && buf[start + 1] === LF) start += 2;
     const head: H1Head = {
       method: '',
