@@ -1,5 +1,6 @@
 import type { Bootstrap } from '../model/bootstrap.js';
 import { renderPrometheusText } from '../telemetry/prometheus-text.js';
+import { clusterStatuses } from './admin/cluster-status.js';
 import { AdminServer } from './admin/admin-server.js';
 import { redactKeys } from './admin/config-redaction.js';
 import { ListenerBinder } from './listeners/listener-binder.js';
@@ -38,6 +39,7 @@ export class SingleProcessProxy implements ProxySupervisor {
     if (this.bootstrap.admin) {
       this.admin = new AdminServer({
         prometheusText: async () => renderPrometheusText(this.host.metricsSnapshot()),
+        clusterStatuses: async () => clusterStatuses(this.host.runtime.clusters.all()),
         configDump: () => this.configDump(),
         isReady: () => this.ready && !this.draining,
         listenerPorts: () => this.binder.ports(),

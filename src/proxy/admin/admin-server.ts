@@ -1,9 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
 
 /** What the admin endpoints read from the proxy. */
 export interface AdminSource {
   prometheusText(): Promise<string>;
+  /** Every cluster's hosts, merged over the worker processes. */
+  clusterStatuses(): Promise<ClusterStatus[]>;
   configDump(): unknown;
   isReady(): boolean;
   listenerPorts(): Record<string, number>;
@@ -15,7 +18,7 @@ export interface AdminSource {
 
 const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
-/** Envoy-style admin endpoints: /stats/prometheus, /config_dump, /ready, /healthz, /listeners, /reopen_logs, /quitquitquit. */
+/** Envoy-style admin endpoints: /stats/prometheus, /clusters, /config_dump, /ready, /healthz, /listeners, /reopen_logs, /quitquitquit. */
 export class AdminServer {
   private readonly server: http.Server;
 
@@ -41,12 +44,23 @@ export class AdminServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const [path, query = ''] = (req.url ?? '/').split('?', 2);
     switch (path) {
       case '/stats/prometheus': {
         const text = await this.source.prometheusText();
         res.writeHead(200, { 'content-type': PROMETHEUS_TYPE });
         res.end(text);
+        return;
+      }
+      case '/clusters': {
+        const statuses = await this.source.clusterStatuses();
+        if (new URLSearchParams(query).get('format') === 'json') {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(renderClustersJson(statuses), null, 2));
+        } else {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end(renderClustersText(statuses));
+        }
         return;
       }
       case '/config_dump':

@@ -9,6 +9,14 @@ import type { Host } from '../upstream/host.js';
 import { tcpConnector, tlsConnector } from './transport-connectors.js';
 import type { BreakerKind, ClusterLookup, UpstreamCluster, UpstreamOutcome } from './upstream-cluster.js';
 
+/** Keeps a host's connection counters (admin /clusters: cx_active, cx_total) as its pool opens and closes connections. */
+function hostConnectionCounter(host: Host): (delta: number) => void {
+  return (delta) => {
+    host.activeConnections += delta;
+    if (delta > 0) host.connectionsTotal += delta;
+  };
+}
+
 /** A cluster with its host set and policies (ClusterState) plus the connection pools to its hosts. */
 class ManagedCluster implements UpstreamCluster {
   readonly http2: boolean;
@@ -78,9 +86,7 @@ class ManagedCluster implements UpstreamCluster {
           maxPendingRequests: t.maxPendingRequests,
         },
         this.stats,
-        (delta) => {
-          host.activeConnections += delta;
-        },
+        hostConnectionCounter(host),
       );
       this.h1Pools.set(host.key, pool);
     }
@@ -92,7 +98,17 @@ class ManagedCluster implements UpstreamCluster {
     if (s === undefined) {
       const m = this.model;
       const t = m.circuitBreakers.thresholds;
-      s = new H2Session(host.address, host.port, this.connector, m.connectTimeout, t.maxPendingRequests, this.stats, m.http2ProtocolOptions?.maxConcurrentStreams ?? Infinity, t.maxConnections);
+      s = new H2Session(
+        host.address,
+        host.port,
+        this.connector,
+        m.connectTimeout,
+        t.maxPendingRequests,
+        this.stats,
+        m.http2ProtocolOptions?.maxConcurrentStreams ?? Infinity,
+        t.maxConnections,
+        hostConnectionCounter(host),
+      );
       this.h2Sessions.set(host.key, s);
     }
     return s;
@@ -105,7 +121,12 @@ class ManagedCluster implements UpstreamCluster {
     const socket = this.connector.connect(host.address, host.port);
     stats.connectionsActive++;
     stats.connectionsTotal++;
-    socket.once('close', () => stats.connectionsActive--);
+    const count = hostConnectionCounter(host);
+    count(1);
+    socket.once('close', () => {
+      stats.connectionsActive--;
+      count(-1);
+    });
     return socket;
   }
 

@@ -192,6 +192,8 @@ export class H2Session {
     private readonly maxStreams = Infinity,
     /** The cluster's maxConnections breaker, counted across its hosts (stats is the cluster's). */
     private readonly maxConnections = Infinity,
+    /** Told +1 when a connection opens and -1 when it closes (the host's connection counters). */
+    private readonly onCountChange?: (delta: number) => void,
   ) {}
 
   /** Starts a request now, or once a connection has room; false when too many wait already. */
@@ -267,6 +269,7 @@ export class H2Session {
   private connect(): void {
     this.stats.connectionsTotal++;
     this.stats.connectionsActive++;
+    this.onCountChange?.(1);
     const authority = `http://${this.address.includes(':') ? `[${this.address}]` : this.address}:${this.port}`;
     const client = http2.connect(authority, {
       createConnection: () => this.connector.connect(this.address, this.port) as Socket,
@@ -291,6 +294,7 @@ export class H2Session {
     client.once('close', () => {
       clearTimeout(timer);
       this.stats.connectionsActive--;
+      this.onCountChange?.(-1);
       if (!conn.connected) this.stats.connectFailures++;
       const i = this.connections.indexOf(conn);
       if (i >= 0) this.connections.splice(i, 1);

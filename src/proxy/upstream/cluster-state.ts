@@ -70,6 +70,7 @@ export class ClusterState {
   }
 
   recordOutcome(host: Host, outcome: UpstreamOutcome): void {
+    countOutcome(host, outcome);
     if (!this.outlier) return;
     const now = Date.now();
     if (this.outlier.record(host, outcome, this.hosts, now)) {
@@ -171,4 +172,17 @@ export class ClusterState {
     else this.healthChecker = new HealthChecker(model, check, connector, () => (this.dirty = true));
     this.healthChecker.setHosts(this.hosts);
   }
+}
+
+/** Envoy's host counters (rq_total, rq_success, rq_error, rq_timeout, cx_connect_fail) for one attempt's outcome. */
+function countOutcome(host: Host, outcome: UpstreamOutcome): void {
+  host.requestsTotal++;
+  if (typeof outcome === 'number') {
+    if (outcome < 500) host.requestsSucceeded++;
+    else host.requestErrors++;
+    return;
+  }
+  host.requestErrors++;
+  if (outcome === 'timeout') host.requestTimeouts++;
+  else if (outcome === 'connect-failure') host.connectFailures++;
 }

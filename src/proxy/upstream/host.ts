@@ -23,6 +23,17 @@ export class Host {
    * name for the endpoint; '' when there is none (the Host header is then left as it is).
    */
   hostname = '';
+  // Envoy's per-host counters, as admin /clusters reports them.
+  /** Connections opened to the host. */
+  connectionsTotal = 0;
+  connectFailures = 0;
+  /** Attempts that ended with an outcome (a response, a reset, a timeout, a connect failure). */
+  requestsTotal = 0;
+  /** Responses below 500. */
+  requestsSucceeded = 0;
+  /** 5xx responses, resets, timeouts and connect failures. */
+  requestErrors = 0;
+  requestTimeouts = 0;
   /** Chosen by the load balancer's current candidate set (maintained by ClusterState). */
   selectable = true;
 

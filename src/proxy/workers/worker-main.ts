@@ -1,5 +1,6 @@
 /** Entry point of a proxy worker process: runs a ProxyHost and takes orders from the primary over IPC. */
 import type { Socket, Server } from 'node:net';
+import { clusterStatuses } from '../admin/cluster-status.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { ProxyHost } from '../proxy-host.js';
 import { proxyLog } from '../proxy-log.js';
@@ -45,7 +46,14 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
     case 'stats': {
       let outstanding = 0;
       for (const c of host.runtime.clusters.all()) outstanding += c.stats.connectionsActive;
-      send({ type: 'stats', id: msg.id, snapshot: host.metricsSnapshot(), outstanding, liveConnections: host.runtime.liveConnections() });
+      send({
+        type: 'stats',
+        id: msg.id,
+        snapshot: host.metricsSnapshot(),
+        clusters: clusterStatuses(host.runtime.clusters.all()),
+        outstanding,
+        liveConnections: host.runtime.liveConnections(),
+      });
       return;
     }
     case 'drain':

@@ -1,5 +1,6 @@
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
+import type { ClusterStatus } from '../admin/cluster-status.js';
 
 /** Settings a worker needs besides the resources. */
 export interface WorkerSettings {
@@ -24,7 +25,7 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'applied'; version: string }
   | { type: 'rejected'; version: string; error: string }
-  | { type: 'stats'; id: number; snapshot: MetricsSnapshot; outstanding: number; liveConnections: number }
+  | { type: 'stats'; id: number; snapshot: MetricsSnapshot; clusters: ClusterStatus[]; outstanding: number; liveConnections: number }
   | { type: 'load'; outstanding: number; closedConnections: number }
   | { type: 'drained' }
   /** Handshakes stopped signing through keyd: this process's PKCS#11 session is dead for good. */

@@ -5,6 +5,7 @@ import type { Bootstrap } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { mergeSnapshots } from '../../telemetry/prometheus-text.js';
 import { AdminServer } from '../admin/admin-server.js';
+import { mergeClusterStatuses, type ClusterStatus } from '../admin/cluster-status.js';
 import { redactKeys } from '../admin/config-redaction.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { proxyLog } from '../proxy-log.js';
@@ -23,6 +24,12 @@ interface WorkerSlot extends WorkerLoad {
 }
 
 const STATS_TIMEOUT_MS = 2_000;
+
+/** A worker's answer to 'stats': its metrics and its view of the clusters. */
+interface WorkerReport {
+  snapshot: MetricsSnapshot;
+  clusters: ClusterStatus[];
+}
 const RESTART_BACKOFF_MS = 500;
 
 /**
@@ -37,7 +44,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private admin: AdminServer | undefined;
   private draining = false;
   private statsSeq = 0;
-  private readonly statsWaiters = new Map<number, { want: number; got: MetricsSnapshot[]; done: (s: MetricsSnapshot[]) => void }>();
+  private readonly statsWaiters = new Map<number, { want: number; got: WorkerReport[]; done: (s: WorkerReport[]) => void }>();
   /** Workers being replaced on purpose (keyd recovery): their exit is expected. */
   private readonly plannedExits = new Set<Worker>();
   private readonly custody: CustodyRecovery | undefined = ((path) => (path ? new CustodyRecovery(path, () => this.replaceWorkers()) : undefined))(keydSocketPath());
@@ -64,6 +71,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     if (this.bootstrap.admin) {
       this.admin = new AdminServer({
         prometheusText: () => this.prometheusText(),
+        clusterStatuses: () => this.clusterStatuses(),
         configDump: () => this.configDump(),
         isReady: () => !this.draining && this.slots.every((s) => s.ready && s.version === this.bootstrap.staticResources.version),
         listenerPorts: () => this.listenerPorts(),
@@ -127,7 +135,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         slot.outstandingRequests = msg.outstanding;
         const w = this.statsWaiters.get(msg.id);
         if (w) {
-          w.got.push(msg.snapshot);
+          w.got.push({ snapshot: msg.snapshot, clusters: msg.clusters });
           if (w.got.length === w.want) {
             this.statsWaiters.delete(msg.id);
             w.done(w.got);
@@ -238,22 +246,32 @@ export class WorkerPoolProxy implements ProxySupervisor {
     return undefined;
   }
 
-  private prometheusText(): Promise<string> {
+  private async prometheusText(): Promise<string> {
+    const reports = await this.workerReports();
+    return mergeSnapshots(reports.map((r) => r.snapshot));
+  }
+
+  private async clusterStatuses(): Promise<ClusterStatus[]> {
+    const reports = await this.workerReports();
+    return mergeClusterStatuses(reports.map((r) => r.clusters));
+  }
+
+  /** Every live worker's metrics and cluster view; a worker that does not answer in time is left out. */
+  private workerReports(): Promise<WorkerReport[]> {
     const id = ++this.statsSeq;
     const live = this.slots.filter((s) => s.worker.isConnected());
     return new Promise((resolve) => {
-      const finish = (snaps: MetricsSnapshot[]): void => resolve(mergeSnapshots(snaps));
       const timer = setTimeout(() => {
         const w = this.statsWaiters.get(id);
         this.statsWaiters.delete(id);
-        finish(w?.got ?? []);
+        resolve(w?.got ?? []);
       }, STATS_TIMEOUT_MS);
       this.statsWaiters.set(id, {
         want: live.length,
         got: [],
-        done: (s) => {
+        done: (reports) => {
           clearTimeout(timer);
-          finish(s);
+          resolve(reports);
         },
       });
       for (const s of live) this.send(s, { type: 'stats', id });
