@@ -7,6 +7,7 @@ import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
 import { HttpStream } from './http-stream.js';
 import { PrematureResetGuard } from './premature-resets.js';
 import { resetStream } from './h2-reset.js';
+import { sendFaultCodesOnDestroy } from './h2-goaway-codes.js';
 import type { RequestHead } from './request-head.js';
 // The module binding: the global `performance` is a lazy getter.
 import { performance } from 'node:perf_hooks';
@@ -193,6 +194,7 @@ export class H2DownstreamServer {
   }
 
   private onSession(session: http2.ServerHttp2Session): void {
+    sendFaultCodesOnDestroy(session);
     // Read once per connection, not per stream (a peer certificate is parsed on every call).
     const socket = session.socket as Socket;
     const state: SessionState = {
