@@ -1,13 +1,13 @@
 /**
  * bench/proxy-throughput: Bulwark against nginx, haproxy and a Node proxy (http-proxy), one worker
  * each, pinned to CPU 1; wrk and the upstream (nginx, static answer) share CPU 0. Measures max req/s,
- * CPU µs per request (from /proc), added p50/p99 latency at a fixed 1000 req/s, and idle RSS.
+ * CPU µs per request (from /proc, with its user and system shares), added p50/p99 latency at a fixed 1000 req/s, and idle RSS.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, freePort, median, processTree, rssMb, runWrk, startPinned, stop, waitForPort } from '../support/processes.js';
+import { cpuTimes, freePort, median, processTree, rssMb, runWrk, startPinned, stop, waitForPort } from '../support/processes.js';
 import { bulwarkConfig, proxyHaproxy, proxyNginx, upstreamNginx } from './peer-configs.js';
 
 const REPO = new URL('../..', import.meta.url).pathname;
@@ -27,6 +27,9 @@ interface Result {
   name: string;
   rps: number;
   cpuUsPerRequest: number;
+  /** The user and system shares of cpuUsPerRequest (medians of their own, so they need not add up exactly). */
+  userUsPerRequest: number;
+  systemUsPerRequest: number;
   /** Added to the direct figure of the same round (median over rounds). */
   addedP50Ms: number;
   addedP99Ms: number;
@@ -61,6 +64,8 @@ interface Running {
   rssIdleMb: number;
   rpsRuns: number[];
   cpuRuns: number[];
+  userRuns: number[];
+  systemRuns: number[];
   p50Runs: number[];
   p99Runs: number[];
 }
@@ -70,16 +75,19 @@ async function launch(t: Target): Promise<Running> {
   await waitForPort(t.port);
   await new Promise((r) => setTimeout(r, 500));
   const pids = child ? processTree(child.pid!) : [];
-  return { target: t, child, pids, rssIdleMb: rssMb(pids), rpsRuns: [], cpuRuns: [], p50Runs: [], p99Runs: [] };
+  return { target: t, child, pids, rssIdleMb: rssMb(pids), rpsRuns: [], cpuRuns: [], userRuns: [], systemRuns: [], p50Runs: [], p99Runs: [] };
 }
 
 /** One max-rate run against one target: req/s, and the target's CPU time per request. */
 function maxRateRun(r: Running): void {
-  const before = cpuSeconds(r.pids);
+  const before = cpuTimes(r.pids);
   const w = wrk(r.target.port, SECONDS);
-  const used = cpuSeconds(r.pids) - before;
+  const after = cpuTimes(r.pids);
+  const perRequest = (seconds: number): number => (r.child ? (seconds * 1e6) / w.requests : NaN);
   r.rpsRuns.push(w.rps);
-  r.cpuRuns.push(r.child ? (used * 1e6) / w.requests : NaN);
+  r.cpuRuns.push(perRequest(after.user + after.system - before.user - before.system));
+  r.userRuns.push(perRequest(after.user - before.user));
+  r.systemRuns.push(perRequest(after.system - before.system));
 }
 
 /**
@@ -115,6 +123,8 @@ async function measureAll(targets: Target[]): Promise<Result[]> {
       name: r.target.name,
       rps: median(r.rpsRuns),
       cpuUsPerRequest: median(r.cpuRuns),
+      userUsPerRequest: median(r.userRuns),
+      systemUsPerRequest: median(r.systemRuns),
       addedP50Ms: median(r.p50Runs),
       addedP99Ms: median(r.p99Runs),
       rssIdleMb: r.rssIdleMb,
@@ -167,9 +177,12 @@ async function main(): Promise<void> {
   const lines = [
     `proxy-throughput: wrk -t1 -c${CONNECTIONS} ${SECONDS}s and 1000 req/s 8s, x${RUNS} interleaved rounds (median); proxies pinned to CPU ${PROXY_CPU}, wrk + upstream on CPU ${LOAD_CPU}`,
     '',
-    '| target | req/s | CPU µs/req | added p50 ms @1000rps | added p99 ms @1000rps | RSS idle MB |',
-    '|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.cpuUsPerRequest)} | ${fmt(r.addedP50Ms, 3)} | ${fmt(r.addedP99Ms, 3)} | ${fmt(r.rssIdleMb)} |`),
+    '| target | req/s | CPU µs/req | user | system | added p50 ms @1000rps | added p99 ms @1000rps | RSS idle MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${fmt(r.rps, 0)} | ${fmt(r.cpuUsPerRequest)} | ${fmt(r.userUsPerRequest)} | ${fmt(r.systemUsPerRequest)} | ${fmt(r.addedP50Ms, 3)} | ${fmt(r.addedP99Ms, 3)} | ${fmt(r.rssIdleMb)} |`,
+    ),
   ];
   process.stdout.write(lines.join('\n') + '\n\n');
 
@@ -189,6 +202,10 @@ async function main(): Promise<void> {
     direct_rps: direct.rps,
     bulwark_cpu_us_per_req: b.cpuUsPerRequest,
     nginx_cpu_us_per_req: by('nginx').cpuUsPerRequest,
+    bulwark_user_us_per_req: b.userUsPerRequest,
+    nginx_user_us_per_req: by('nginx').userUsPerRequest,
+    bulwark_system_us_per_req: b.systemUsPerRequest,
+    nginx_system_us_per_req: by('nginx').systemUsPerRequest,
     haproxy_cpu_us_per_req: by('haproxy').cpuUsPerRequest,
     node_proxy_cpu_us_per_req: by('node-http-proxy').cpuUsPerRequest,
     added_p50_ms_at_1000rps: rows.find((r) => r.name === 'bulwark')!.addedP50Ms,

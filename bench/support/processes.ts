@@ -86,19 +86,21 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
-/** User+system CPU seconds used so far by the processes. */
-export function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
+/** User and system CPU seconds used so far by the processes (every thread, from /proc/PID/stat). */
+export function cpuTimes(pids: number[]): { user: number; system: number } {
+  let user = 0;
+  let system = 0;
   for (const pid of pids) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      user += Number(fields[11]);
+      system += Number(fields[12]);
     } catch {
       // exited
     }
   }
-  return ticks / CLK_TCK;
+  return { user: user / CLK_TCK, system: system / CLK_TCK };
 }
 
 /** Resident set size in MB of the processes. */
