@@ -210,6 +210,7 @@ export async function run(args: string[]): Promise<number> {
     const metrics = await fetch(`http://127.0.0.1:${adminPort}/stats/prometheus`).then((r) => r.text());
     const reqLines = metrics.split('\n').filter((l) => l.startsWith('istio_requests_total{'));
     process.stdout.write(`metrics    ${reqLines.length} istio_requests_total series at http://127.0.0.1:${adminPort}/stats/prometheus\n`);
+    process.stdout.write(`upstreams  ${await upstreamSummary(adminPort)}   (http://127.0.0.1:${adminPort}/clusters)\n`);
     process.stdout.write(`access log ${accessLog}\n`);
     return outcomes.some((o) => o.status === 0) ? 1 : 0;
   } finally {
@@ -218,4 +219,23 @@ export async function run(args: string[]): Promise<number> {
     a.server.close();
     b.server.close();
   }
+}
+
+/** Each upstream host as the proxy's workers saw it, from admin /clusters (Envoy's JSON form). */
+async function upstreamSummary(adminPort: number): Promise<string> {
+  const json = (await fetch(`http://127.0.0.1:${adminPort}/clusters?format=json`).then((r) => r.json())) as {
+    cluster_statuses: Array<{
+      name: string;
+      host_statuses: Array<{ address: { socket_address: { port_value: number } }; stats: Array<{ name: string; value: string }>; health_status: Record<string, unknown> }>;
+    }>;
+  };
+  const parts: string[] = [];
+  for (const c of json.cluster_statuses) {
+    for (const h of c.host_statuses) {
+      const requests = h.stats.find((s) => s.name === 'rq_total')?.value ?? '0';
+      const healthy = h.health_status.failed_active_health_check !== true && h.health_status.failed_outlier_check !== true;
+      parts.push(`${c.name} :${h.address.socket_address.port_value} ${healthy ? 'healthy' : 'unhealthy'} ${requests} req`);
+    }
+  }
+  return parts.join('   ');
 }
