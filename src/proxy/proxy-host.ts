@@ -37,6 +37,7 @@ export class ProxyHost {
     this.accessLog = createAccessLog(this.proxyMetrics);
     this.telemetry = new StreamTelemetry(this.registry, { workload: settings.nodeId, cluster: settings.nodeCluster }, this.accessLog, createTracePropagator());
     this.runtime = new ProxyRuntime(settings.regexEngine, keyPolicy, this.telemetry, proxyLog, (listener, reason) => this.proxyMetrics.listenerTlsFailure(listener, reason));
+    this.runtime.clusters.setActiveHealthChecks(settings.healthChecks);
   }
 
   /** Opens the access log files again by path (after log rotation moved them). */

@@ -28,6 +28,7 @@ export class SingleProcessProxy implements ProxySupervisor {
       allowMemoryKeys,
       nodeId: bootstrap.node.id,
       nodeCluster: bootstrap.node.cluster,
+      healthChecks: true,
     });
     this.binder = new ListenerBinder((name, socket) => this.host.runtime.handleSocket(name, socket));
   }

@@ -220,3 +220,19 @@ test('locality priorities: level 0 takes all the traffic while it has a usable h
   const failover = tally(s, 30);
   assert.deepEqual([...failover.keys()].sort(), [2, 3, 4]);
 });
+
+test('a state that does not run the health checks takes their results: failing hosts are left out until a later snapshot clears them', () => {
+  const checks = { healthChecks: [{ timeout: '0.5s', interval: '10s', unhealthyThreshold: 1, healthyThreshold: 1, tcpHealthCheck: {} }] };
+  const s = new ClusterState(cluster([1001, 1002], checks), tcpConnector({ tcpKeepaliveMs: 0 }), false);
+  states.push(s);
+  s.applyHealth(new Set(['127.0.0.1:1001']));
+  assert.deepEqual([...tally(s, 10).keys()], [1002]);
+  assert.deepEqual(s.failingHosts(), ['127.0.0.1:1001']);
+  s.applyHealth(new Set());
+  assert.equal(tally(s, 10).size, 2);
+  // Without health checks configured, results from elsewhere change nothing.
+  const unchecked = new ClusterState(cluster([1001, 1002]), tcpConnector({ tcpKeepaliveMs: 0 }), false);
+  states.push(unchecked);
+  unchecked.applyHealth(new Set(['127.0.0.1:1001']));
+  assert.equal(tally(unchecked, 10).size, 2);
+});

@@ -29,10 +29,13 @@ class ManagedCluster implements UpstreamCluster {
   constructor(
     public model: Cluster,
     connector: TransportConnector,
+    activeHealthChecks: boolean,
+    onHealthChange: () => void,
   ) {
     this.http2 = model.http2ProtocolOptions !== undefined;
     this.connector = connector;
-    this.state = new ClusterState(model, connector);
+    this.state = new ClusterState(model, connector, activeHealthChecks);
+    this.state.onHealthChange = onHealthChange;
   }
 
   get name(): string {
@@ -151,11 +154,41 @@ class ManagedCluster implements UpstreamCluster {
   }
 }
 
+/** Clusters by name, each with the hosts its active health checks have taken out. */
+export type HealthSnapshot = Record<string, string[]>;
+
 /** All clusters of the current config; applying a new set keeps unchanged clusters' pools warm. */
 export class ClusterManager implements ClusterLookup {
   private clusters = new Map<string, ManagedCluster>();
+  /** Whether this process runs active health checks (one worker does, for all of them). */
+  private activeHealthChecks = true;
+  /** Told when this process's own health checks change a host's health. */
+  onHealthChange: (() => void) | undefined;
+  private readonly healthChanged = (): void => this.onHealthChange?.();
 
   constructor(private readonly keyPolicy: KeyPolicy) {}
+
+  /** Makes this process run (or stop running) the clusters' active health checks. */
+  setActiveHealthChecks(on: boolean): void {
+    this.activeHealthChecks = on;
+    for (const c of this.clusters.values()) c.state.setActiveChecks(on);
+  }
+
+  get runsHealthChecks(): boolean {
+    return this.activeHealthChecks;
+  }
+
+  /** What this process's health checks have taken out, for the workers that do not run them. */
+  healthSnapshot(): HealthSnapshot {
+    const out: HealthSnapshot = {};
+    for (const c of this.clusters.values()) if (c.model.healthChecks.length > 0) out[c.name] = c.state.failingHosts();
+    return out;
+  }
+
+  /** Applies the health-check results of the process that runs the checks. */
+  applyHealth(snapshot: HealthSnapshot): void {
+    for (const c of this.clusters.values()) c.state.applyHealth(new Set(snapshot[c.name] ?? []));
+  }
 
   get(name: string): ManagedCluster | undefined {
     return this.clusters.get(name);
@@ -177,7 +210,7 @@ export class ClusterManager implements ClusterLookup {
       if (existing) {
         existing.update(m, connectors.get(m.name)!);
         next.set(m.name, existing);
-      } else next.set(m.name, new ManagedCluster(m, connectors.get(m.name)!));
+      } else next.set(m.name, new ManagedCluster(m, connectors.get(m.name)!, this.activeHealthChecks, this.healthChanged));
     }
     for (const [name, c] of this.clusters) if (!next.has(name)) c.close();
     this.clusters = next;

@@ -29,7 +29,19 @@ export class ClusterState {
   private nextReturn = Infinity;
   private panicking = false;
 
-  constructor(model: Cluster, connector?: TransportConnector) {
+  /** Set for a change of active health-check results (this process's own checks). */
+  onHealthChange: (() => void) | undefined;
+  private connector: TransportConnector | undefined;
+
+  constructor(
+    model: Cluster,
+    connector?: TransportConnector,
+    /**
+     * Whether this process runs the cluster's active health checks. A worker that does not takes the
+     * results from the one that does (applyHealth), so N workers do not probe every host N times.
+     */
+    private activeChecks = true,
+  ) {
     this.model = model;
     this.balancer = createLoadBalancer(model);
     this.breakers = new CircuitBreakers(model.circuitBreakers.thresholds);
@@ -38,6 +50,7 @@ export class ClusterState {
 
   /** Takes a new version of the cluster; hosts that stay keep their counters and health. */
   update(model: Cluster, connector?: TransportConnector): void {
+    this.connector = connector;
     if (model.lbPolicy !== this.model.lbPolicy) this.balancer = createLoadBalancer(model);
     this.model = model;
     this.breakers.update(model.circuitBreakers.thresholds);
@@ -76,6 +89,30 @@ export class ClusterState {
     if (this.outlier.record(host, outcome, this.hosts, now)) {
       proxyLog('warn', 'upstream host ejected by outlier detection', { cluster: this.model.name, host: host.key, ejectionMs: host.ejectedUntil - now, ejections: host.ejectionCount });
       this.dirty = true;
+    }
+  }
+
+  /** Starts or stops running this cluster's active health checks here. */
+  setActiveChecks(on: boolean): void {
+    if (on === this.activeChecks) return;
+    this.activeChecks = on;
+    this.configureHealthChecks(this.model, this.connector);
+  }
+
+  /** Hosts this process's active health checks have taken out, by key. */
+  failingHosts(): string[] {
+    return this.hosts.filter((h) => h.failedActiveHealthCheck).map((h) => h.key);
+  }
+
+  /** Takes active health-check results from the process that runs the checks (ignored while running them here). */
+  applyHealth(failing: ReadonlySet<string>): void {
+    if (this.activeChecks || this.model.healthChecks.length === 0) return;
+    for (const h of this.hosts) {
+      const failed = failing.has(h.key);
+      if (failed !== h.failedActiveHealthCheck) {
+        h.failedActiveHealthCheck = failed;
+        this.dirty = true;
+      }
     }
   }
 
@@ -162,14 +199,19 @@ export class ClusterState {
 
   private configureHealthChecks(model: Cluster, connector: TransportConnector | undefined): void {
     const check = model.healthChecks[0];
-    if (!check || !connector) {
+    if (!check || !connector || !this.activeChecks) {
       this.healthChecker?.close();
       this.healthChecker = undefined;
-      for (const h of this.hosts) h.failedActiveHealthCheck = false;
+      // Checks run elsewhere: their results arrive through applyHealth and stand until the next ones.
+      if (!check || !connector) for (const h of this.hosts) h.failedActiveHealthCheck = false;
       return;
     }
     if (this.healthChecker) this.healthChecker.update(model, check, connector);
-    else this.healthChecker = new HealthChecker(model, check, connector, () => (this.dirty = true));
+    else
+      this.healthChecker = new HealthChecker(model, check, connector, () => {
+        this.dirty = true;
+        this.onHealthChange?.();
+      });
     this.healthChecker.setHosts(this.hosts);
   }
 }

@@ -17,6 +17,12 @@ function send(msg: FromWorker): void {
   if (process.connected) process.send!(msg);
 }
 
+/** The worker that runs the active health checks reports all its results on every change; the primary passes them on. */
+function reportHealth(): void {
+  if (host.runtime.clusters.runsHealthChecks) send({ type: 'health', snapshot: host.runtime.clusters.healthSnapshot() });
+}
+host.runtime.clusters.onHealthChange = reportHealth;
+
 process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
   switch (msg.type) {
     case 'config': {
@@ -25,6 +31,8 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
         send({ type: 'rejected', version: msg.snapshot.version, error });
         return;
       }
+      // Hosts came or went: the other workers get this worker's view of the new set.
+      reportHealth();
       // Listeners without a primary-side balancer are accepted here, on the socket shared through cluster.
       const own = msg.snapshot.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none');
       binder.apply(own).then(
@@ -50,7 +58,7 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
         type: 'stats',
         id: msg.id,
         snapshot: host.metricsSnapshot(),
-        clusters: clusterStatuses(host.runtime.clusters.all()),
+        clusters: msg.clusters ? clusterStatuses(host.runtime.clusters.all()) : undefined,
         outstanding,
         liveConnections: host.runtime.liveConnections(),
       });
@@ -61,6 +69,13 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
       return;
     case 'reopen-logs':
       host.reopenAccessLogs();
+      return;
+    case 'health-role':
+      host.runtime.clusters.setActiveHealthChecks(true);
+      reportHealth();
+      return;
+    case 'health':
+      host.runtime.clusters.applyHealth(msg.snapshot);
       return;
     case 'listen':
       return;

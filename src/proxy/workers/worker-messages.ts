@@ -1,6 +1,7 @@
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import type { ClusterStatus } from '../admin/cluster-status.js';
+import type { HealthSnapshot } from '../clusters/cluster-manager.js';
 
 /** Settings a worker needs besides the resources. */
 export interface WorkerSettings {
@@ -9,6 +10,8 @@ export interface WorkerSettings {
   allowMemoryKeys: boolean;
   nodeId: string;
   nodeCluster: string;
+  /** This worker runs the active health checks and reports their results; the others apply them. */
+  healthChecks: boolean;
 }
 
 /** Primary → worker. A socket or server handle travels with 'conn' and 'listen'. */
@@ -16,17 +19,24 @@ export type ToWorker =
   | { type: 'config'; snapshot: ResourceSnapshot }
   | { type: 'listen'; listener: string }
   | { type: 'conn'; listener: string }
-  | { type: 'stats'; id: number }
+  /** `clusters`: include the worker's cluster view (admin /clusters); a metrics scrape leaves it out. */
+  | { type: 'stats'; id: number; clusters: boolean }
   | { type: 'drain'; ms: number }
-  | { type: 'reopen-logs' };
+  | { type: 'reopen-logs' }
+  /** This worker takes over the active health checks (the one that ran them is gone). */
+  | { type: 'health-role' }
+  /** The health-check worker's latest results, for a worker that does not run the checks. */
+  | { type: 'health'; snapshot: HealthSnapshot };
 
 /** Worker → primary. */
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'applied'; version: string }
   | { type: 'rejected'; version: string; error: string }
-  | { type: 'stats'; id: number; snapshot: MetricsSnapshot; clusters: ClusterStatus[]; outstanding: number; liveConnections: number }
+  | { type: 'stats'; id: number; snapshot: MetricsSnapshot; clusters: ClusterStatus[] | undefined; outstanding: number; liveConnections: number }
   | { type: 'load'; outstanding: number; closedConnections: number }
   | { type: 'drained' }
+  /** The health-check worker's results changed (or a config was applied): all of them, not a delta. */
+  | { type: 'health'; snapshot: HealthSnapshot }
   /** Handshakes stopped signing through keyd: this process's PKCS#11 session is dead for good. */
   | { type: 'custody-lost' };

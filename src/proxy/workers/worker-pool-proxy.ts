@@ -6,6 +6,7 @@ import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { mergeSnapshots } from '../../telemetry/prometheus-text.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { mergeClusterStatuses, type ClusterStatus } from '../admin/cluster-status.js';
+import type { HealthSnapshot } from '../clusters/cluster-manager.js';
 import { redactKeys } from '../admin/config-redaction.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { proxyLog } from '../proxy-log.js';
@@ -28,7 +29,8 @@ const STATS_TIMEOUT_MS = 2_000;
 /** A worker's answer to 'stats': its metrics and its view of the clusters. */
 interface WorkerReport {
   snapshot: MetricsSnapshot;
-  clusters: ClusterStatus[];
+  /** Present when asked for. */
+  clusters: ClusterStatus[] | undefined;
 }
 const RESTART_BACKOFF_MS = 500;
 
@@ -49,6 +51,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly plannedExits = new Set<Worker>();
   private readonly custody: CustodyRecovery | undefined = ((path) => (path ? new CustodyRecovery(path, () => this.replaceWorkers()) : undefined))(keydSocketPath());
   private readonly pendingApply = new Map<string, { want: number; errors: string[]; done: (errors: string[]) => void }>();
+  /** The worker that runs the active health checks; the others apply its results (Envoy checks once, not per worker). */
+  private healthCheckerIndex = 0;
+  /** Its latest results, for workers that start or restart later. */
+  private lastHealth: HealthSnapshot = {};
 
   constructor(
     private bootstrap: Bootstrap,
@@ -92,6 +98,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       allowMemoryKeys: this.allowMemoryKeys,
       nodeId: this.bootstrap.node.id,
       nodeCluster: this.bootstrap.node.cluster,
+      healthChecks: index === this.healthCheckerIndex,
     };
     const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
     const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined };
@@ -100,6 +107,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     worker.on('exit', (code, signal) => {
       slot.ready = false;
       if (this.draining) return;
+      if (index === this.healthCheckerIndex) this.moveHealthChecks();
       if (this.plannedExits.delete(worker)) proxyLog('info', 'worker replaced', { worker: index });
       else proxyLog('error', 'worker exited; restarting', { worker: index, code, signal });
       setTimeout(() => {
@@ -120,6 +128,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
           slot.version = msg.version;
           slot.ready = true;
           slot.lastError = undefined;
+          if (slot.index !== this.healthCheckerIndex) this.send(slot, { type: 'health', snapshot: this.lastHealth });
         } else slot.lastError = msg.error;
         const p = this.pendingApply.get(msg.version);
         if (p) {
@@ -147,6 +156,11 @@ export class WorkerPoolProxy implements ProxySupervisor {
         slot.outstandingRequests = msg.outstanding;
         slot.activeConnections = Math.max(0, slot.activeConnections - msg.closedConnections);
         return;
+      case 'health':
+        if (slot.index !== this.healthCheckerIndex) return;
+        this.lastHealth = msg.snapshot;
+        for (const s of this.slots) if (s !== slot && s.listening) this.send(s, { type: 'health', snapshot: msg.snapshot });
+        return;
       case 'drained':
         return;
       case 'custody-lost':
@@ -154,6 +168,19 @@ export class WorkerPoolProxy implements ProxySupervisor {
         else proxyLog('error', 'key custody lost and no keyd socket is configured; handshakes fail closed', { worker: slot.index });
         return;
     }
+  }
+
+  /**
+   * The health-check worker is gone: another running worker takes the checks over at once (its hosts
+   * keep the last results until its own probes say otherwise). With none running, the replacement
+   * for this slot runs them when it starts.
+   */
+  private moveHealthChecks(): void {
+    const next = this.slots.find((s) => s.index !== this.healthCheckerIndex && s.ready && s.worker.isConnected());
+    if (next === undefined) return;
+    this.healthCheckerIndex = next.index;
+    this.send(next, { type: 'health-role' });
+    proxyLog('info', 'active health checks moved to another worker', { worker: next.index });
   }
 
   /** Replaces every worker, one at a time: the next goes only when its successor serves the current config. */
@@ -247,17 +274,17 @@ export class WorkerPoolProxy implements ProxySupervisor {
   }
 
   private async prometheusText(): Promise<string> {
-    const reports = await this.workerReports();
+    const reports = await this.workerReports(false);
     return mergeSnapshots(reports.map((r) => r.snapshot));
   }
 
   private async clusterStatuses(): Promise<ClusterStatus[]> {
-    const reports = await this.workerReports();
-    return mergeClusterStatuses(reports.map((r) => r.clusters));
+    const reports = await this.workerReports(true);
+    return mergeClusterStatuses(reports.map((r) => r.clusters ?? []));
   }
 
-  /** Every live worker's metrics and cluster view; a worker that does not answer in time is left out. */
-  private workerReports(): Promise<WorkerReport[]> {
+  /** Every live worker's metrics, and its cluster view when asked; a worker that does not answer in time is left out. */
+  private workerReports(withClusters: boolean): Promise<WorkerReport[]> {
     const id = ++this.statsSeq;
     const live = this.slots.filter((s) => s.worker.isConnected());
     return new Promise((resolve) => {
@@ -274,7 +301,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
           resolve(reports);
         },
       });
-      for (const s of live) this.send(s, { type: 'stats', id });
+      for (const s of live) this.send(s, { type: 'stats', id, clusters: withClusters });
     });
   }
 
