@@ -1,5 +1,10 @@
 /** What a family does with its series when the primary adds up the workers' snapshots. */
-export type MergeMode = 'sum' | 'per-worker';
+/**
+ * How the primary combines the workers' values: add them up; keep each worker's apart (a worker
+ * label); or take the largest, for a gauge every worker reports for the same thing (hosts ejected
+ * right now, which workers share).
+ */
+export type MergeMode = 'sum' | 'per-worker' | 'max';
 
 /** A metric or label name breaks the Prometheus naming rules, or label values do not fit the family. */
 export class MetricsError extends Error {

@@ -91,6 +91,7 @@ export class MetricsRegistry {
     return {
       ...base,
       type: family.type,
+      ...(family.merge === 'max' ? { merge: 'max' as const } : {}),
       series: (family.series as ReadonlyArray<{ labels: readonly string[]; child: { value: number } }>).map(({ labels, child }) => ({
         labels: labelsOf(labels),
         value: child.value,

@@ -24,6 +24,8 @@ export interface ScalarFamilySnapshot {
   help: string;
   labelNames: string[];
   series: ScalarSeries[];
+  /** Workers' values are combined by taking the largest, not by adding them up. */
+  merge?: 'max';
 }
 
 /** A histogram family; `bounds` are the finite upper bounds (`le`), ascending, +Inf implied. */
@@ -50,7 +52,8 @@ export class MetricsMergeError extends Error {
 }
 
 /**
- * Adds snapshots up: counters, gauges and histograms with the same name and label values sum.
+ * Adds snapshots up: counters, gauges and histograms with the same name and label values sum (a
+ * family marked `merge: 'max'` keeps the largest value).
  * Per-worker metrics already carry a distinct `worker` label, so summing keeps them apart.
  */
 export function combineSnapshots(snapshots: readonly MetricsSnapshot[]): MetricsSnapshot {
@@ -72,9 +75,8 @@ export function combineSnapshots(snapshots: readonly MetricsSnapshot[]): Metrics
 
 function emptyCopy(family: FamilySnapshot): FamilySnapshot {
   const base = { name: family.name, help: family.help, labelNames: [...family.labelNames] };
-  return family.type === 'histogram'
-    ? { ...base, type: 'histogram', bounds: [...family.bounds], series: [] }
-    : { ...base, type: family.type, series: [] };
+  if (family.type === 'histogram') return { ...base, type: 'histogram', bounds: [...family.bounds], series: [] };
+  return family.merge === 'max' ? { ...base, type: family.type, series: [], merge: 'max' } : { ...base, type: family.type, series: [] };
 }
 
 function assertSameShape(have: FamilySnapshot, incoming: FamilySnapshot): void {
@@ -125,6 +127,8 @@ function addSeries(
     const copy: ScalarSeries = { labels: [...s.labels], value: s.value };
     byLabels.set(key, copy);
     (family.series as ScalarSeries[]).push(copy);
+  } else if ((family as ScalarFamilySnapshot).merge === 'max') {
+    (have as ScalarSeries).value = Math.max((have as ScalarSeries).value, s.value);
   } else {
     (have as ScalarSeries).value += s.value;
   }

@@ -114,7 +114,8 @@ function clusterFamilies(r: MetricsRegistry) {
     pendingRequests: r.gauge('bulwark_upstream_pending_requests', 'Requests waiting for a connection to the cluster.', c),
     retries: r.counter('bulwark_upstream_retries_total', 'Retries sent to the cluster.', c),
     outlierEjections: r.counter('bulwark_outlier_ejections_total', 'Hosts of the cluster ejected by outlier detection.', c),
-    outlierEjectedHosts: r.gauge('bulwark_outlier_ejected_hosts', 'Hosts of the cluster ejected right now.', c),
+    // Workers share ejections, so each reports the same hosts: the primary keeps the largest count.
+    outlierEjectedHosts: r.gauge('bulwark_outlier_ejected_hosts', 'Hosts of the cluster ejected right now.', c, { merge: 'max' }),
     overflows: r.counter('bulwark_upstream_overflows_total', 'Requests or connections refused by a circuit-breaker threshold.', ['cluster', 'resource']),
   };
 }

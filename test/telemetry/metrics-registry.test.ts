@@ -178,6 +178,16 @@ describe('snapshots merged across workers', () => {
     );
   });
 
+  test('a gauge merged by max keeps the largest worker value (a shared state every worker reports)', () => {
+    const make = (id: string, v: number): MetricsRegistry => {
+      const r = new MetricsRegistry({ worker: id });
+      r.gauge('ejected_hosts', 'h', ['cluster'], { merge: 'max' }).bind(['c']).set(v);
+      return r;
+    };
+    const samples = parsePrometheusText(mergeSnapshots([overIpc(make('0', 1)), overIpc(make('1', 2)), overIpc(make('2', 1))])).get('ejected_hosts')!.samples;
+    assert.deepEqual(samples, [{ name: 'ejected_hosts', labels: { cluster: 'c' }, value: 2 }]);
+  });
+
   test('a series only one worker has is kept as is', () => {
     const a = new MetricsRegistry({ worker: '0' });
     a.counter('only_total', 'h', ['k']).bind(['v']).inc(2);

@@ -236,3 +236,25 @@ test('a state that does not run the health checks takes their results: failing h
   unchecked.applyHealth(new Set(['127.0.0.1:1001']));
   assert.equal(tally(unchecked, 10).size, 2);
 });
+
+test('an ejection from another worker is applied until its time, within maxEjectionPercent, and never shortens one', () => {
+  const od = { outlierDetection: { consecutive5xx: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 } };
+  const s = state(cluster([1001, 1002, 1003, 1004], od));
+  const until = Date.now() + 30_000;
+  s.applyEjection('127.0.0.1:1001', until, 1);
+  assert.ok(!tally(s, 20).has(1001));
+  // Past the cap: a second ejected host (50 %) is allowed, a third is not.
+  s.applyEjection('127.0.0.1:1002', until, 1);
+  s.applyEjection('127.0.0.1:1003', until, 1);
+  assert.deepEqual([...tally(s, 20).keys()].sort(), [1003, 1004]);
+  // An earlier end and an unknown host change nothing; an ejection already over is ignored.
+  s.applyEjection('127.0.0.1:1001', Date.now() + 1000, 1);
+  s.applyEjection('127.0.0.1:9999', until, 1);
+  s.applyEjection('127.0.0.1:1004', Date.now() - 1, 1);
+  assert.equal(s.hosts.find((h) => h.port === 1001)!.ejectedUntil, until);
+  assert.ok(tally(s, 20).has(1004));
+  // Without outlier detection, ejections from elsewhere are ignored.
+  const plain = state(cluster([1001, 1002]));
+  plain.applyEjection('127.0.0.1:1001', until, 1);
+  assert.equal(tally(plain, 10).size, 2);
+});

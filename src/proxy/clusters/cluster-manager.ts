@@ -30,12 +30,13 @@ class ManagedCluster implements UpstreamCluster {
     public model: Cluster,
     connector: TransportConnector,
     activeHealthChecks: boolean,
-    onHealthChange: () => void,
+    events: ClusterEvents,
   ) {
     this.http2 = model.http2ProtocolOptions !== undefined;
     this.connector = connector;
     this.state = new ClusterState(model, connector, activeHealthChecks);
-    this.state.onHealthChange = onHealthChange;
+    this.state.onHealthChange = events.healthChanged;
+    this.state.onEjection = (host) => events.ejected(this.name, host);
   }
 
   get name(): string {
@@ -157,6 +158,12 @@ class ManagedCluster implements UpstreamCluster {
 /** Clusters by name, each with the hosts its active health checks have taken out. */
 export type HealthSnapshot = Record<string, string[]>;
 
+/** What a cluster tells its manager: results of this process's own health checks and outlier detection. */
+interface ClusterEvents {
+  healthChanged(): void;
+  ejected(cluster: string, host: Host): void;
+}
+
 /** All clusters of the current config; applying a new set keeps unchanged clusters' pools warm. */
 export class ClusterManager implements ClusterLookup {
   private clusters = new Map<string, ManagedCluster>();
@@ -164,7 +171,12 @@ export class ClusterManager implements ClusterLookup {
   private activeHealthChecks = true;
   /** Told when this process's own health checks change a host's health. */
   onHealthChange: (() => void) | undefined;
-  private readonly healthChanged = (): void => this.onHealthChange?.();
+  /** Told when this process's outlier detection ejects a host. */
+  onEjection: ((cluster: string, host: Host) => void) | undefined;
+  private readonly events: ClusterEvents = {
+    healthChanged: () => this.onHealthChange?.(),
+    ejected: (cluster, host) => this.onEjection?.(cluster, host),
+  };
 
   constructor(private readonly keyPolicy: KeyPolicy) {}
 
@@ -183,6 +195,11 @@ export class ClusterManager implements ClusterLookup {
     const out: HealthSnapshot = {};
     for (const c of this.clusters.values()) if (c.model.healthChecks.length > 0) out[c.name] = c.state.failingHosts();
     return out;
+  }
+
+  /** Applies an ejection another worker's outlier detection made. */
+  applyEjection(cluster: string, hostKey: string, until: number, ejections: number): void {
+    this.clusters.get(cluster)?.state.applyEjection(hostKey, until, ejections);
   }
 
   /** Applies the health-check results of the process that runs the checks. */
@@ -210,7 +227,7 @@ export class ClusterManager implements ClusterLookup {
       if (existing) {
         existing.update(m, connectors.get(m.name)!);
         next.set(m.name, existing);
-      } else next.set(m.name, new ManagedCluster(m, connectors.get(m.name)!, this.activeHealthChecks, this.healthChanged));
+      } else next.set(m.name, new ManagedCluster(m, connectors.get(m.name)!, this.activeHealthChecks, this.events));
     }
     for (const [name, c] of this.clusters) if (!next.has(name)) c.close();
     this.clusters = next;

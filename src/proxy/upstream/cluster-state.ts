@@ -31,6 +31,8 @@ export class ClusterState {
 
   /** Set for a change of active health-check results (this process's own checks). */
   onHealthChange: (() => void) | undefined;
+  /** Set for an ejection this process's outlier detection made, so the other workers can apply it. */
+  onEjection: ((host: Host) => void) | undefined;
   private connector: TransportConnector | undefined;
 
   constructor(
@@ -89,7 +91,28 @@ export class ClusterState {
     if (this.outlier.record(host, outcome, this.hosts, now)) {
       proxyLog('warn', 'upstream host ejected by outlier detection', { cluster: this.model.name, host: host.key, ejectionMs: host.ejectedUntil - now, ejections: host.ejectionCount });
       this.dirty = true;
+      this.onEjection?.(host);
     }
+  }
+
+  /**
+   * Applies an ejection another worker's outlier detection made (until: epoch ms), within this
+   * cluster's maxEjectionPercent. Envoy detects outliers once for all its workers; here each worker
+   * detects on its own traffic and shares what it ejects, so a bad host leaves every worker at once.
+   */
+  applyEjection(hostKey: string, until: number, ejections: number): void {
+    const outlier = this.outlier;
+    if (!outlier) return;
+    const now = Date.now();
+    const host = this.hosts.find((h) => h.key === hostKey);
+    if (!host || until <= now || host.ejectedUntil >= until) return;
+    if (host.ejectedUntil <= now && !outlier.mayEject(this.hosts, now)) return;
+    host.ejectedUntil = until;
+    host.ejectionCount = Math.max(host.ejectionCount, ejections);
+    host.consecutive5xx = 0;
+    host.consecutiveGatewayFailure = 0;
+    host.consecutiveLocalOriginFailure = 0;
+    this.dirty = true;
   }
 
   /** Starts or stops running this cluster's active health checks here. */

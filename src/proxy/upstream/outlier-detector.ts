@@ -69,7 +69,8 @@ export class OutlierDetector {
     return this.config.interval;
   }
 
-  private mayEject(hosts: readonly Host[], now: number): boolean {
+  /** Whether one more host may be out under maxEjectionPercent (one host always may). */
+  mayEject(hosts: readonly Host[], now: number): boolean {
     let ejected = 0;
     for (const h of hosts) if (h.ejectedUntil > now) ejected++;
     if (ejected === 0) return true;

@@ -22,6 +22,8 @@ function reportHealth(): void {
   if (host.runtime.clusters.runsHealthChecks) send({ type: 'health', snapshot: host.runtime.clusters.healthSnapshot() });
 }
 host.runtime.clusters.onHealthChange = reportHealth;
+host.runtime.clusters.onEjection = (cluster, ejected) =>
+  send({ type: 'ejection', cluster, host: ejected.key, until: ejected.ejectedUntil, ejections: ejected.ejectionCount });
 
 process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
   switch (msg.type) {
@@ -76,6 +78,9 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
       return;
     case 'health':
       host.runtime.clusters.applyHealth(msg.snapshot);
+      return;
+    case 'ejection':
+      host.runtime.clusters.applyEjection(msg.cluster, msg.host, msg.until, msg.ejections);
       return;
     case 'listen':
       return;

@@ -26,7 +26,9 @@ export type ToWorker =
   /** This worker takes over the active health checks (the one that ran them is gone). */
   | { type: 'health-role' }
   /** The health-check worker's latest results, for a worker that does not run the checks. */
-  | { type: 'health'; snapshot: HealthSnapshot };
+  | { type: 'health'; snapshot: HealthSnapshot }
+  /** Another worker's outlier detection ejected a host (until: epoch ms). */
+  | { type: 'ejection'; cluster: string; host: string; until: number; ejections: number };
 
 /** Worker → primary. */
 export type FromWorker =
@@ -38,5 +40,7 @@ export type FromWorker =
   | { type: 'drained' }
   /** The health-check worker's results changed (or a config was applied): all of them, not a delta. */
   | { type: 'health'; snapshot: HealthSnapshot }
+  /** This worker's outlier detection ejected a host (until: epoch ms): the others apply it. */
+  | { type: 'ejection'; cluster: string; host: string; until: number; ejections: number }
   /** Handshakes stopped signing through keyd: this process's PKCS#11 session is dead for good. */
   | { type: 'custody-lost' };

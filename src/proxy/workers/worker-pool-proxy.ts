@@ -161,6 +161,9 @@ export class WorkerPoolProxy implements ProxySupervisor {
         this.lastHealth = msg.snapshot;
         for (const s of this.slots) if (s !== slot && s.listening) this.send(s, { type: 'health', snapshot: msg.snapshot });
         return;
+      case 'ejection':
+        for (const s of this.slots) if (s !== slot && s.listening) this.send(s, msg);
+        return;
       case 'drained':
         return;
       case 'custody-lost':
