@@ -23,19 +23,12 @@ export interface HostStatus {
   stats: HostStats;
 }
 
-export interface HostStats {
-  cx_active: number;
-  cx_connect_fail: number;
-  cx_total: number;
-  rq_active: number;
-  rq_error: number;
-  rq_success: number;
-  rq_timeout: number;
-  rq_total: number;
-}
+/** Envoy's host stat names, in the order /clusters lists them. */
+const STAT_NAMES = ['cx_active', 'cx_connect_fail', 'cx_total', 'rq_active', 'rq_error', 'rq_success', 'rq_timeout', 'rq_total'] as const;
+const GAUGES: ReadonlySet<HostStatName> = new Set(['cx_active', 'rq_active']);
 
-const GAUGES: ReadonlySet<keyof HostStats> = new Set(['cx_active', 'rq_active']);
-const STAT_NAMES: ReadonlyArray<keyof HostStats> = ['cx_active', 'cx_connect_fail', 'cx_total', 'rq_active', 'rq_error', 'rq_success', 'rq_timeout', 'rq_total'];
+type HostStatName = (typeof STAT_NAMES)[number];
+export type HostStats = Record<HostStatName, number>;
 
 export interface ClusterStatus {
   name: string;
@@ -72,7 +65,7 @@ export function clusterStatuses(clusters: readonly StatusSource[], now = Date.no
         rq_error: h.requestErrors,
         rq_success: h.requestsSucceeded,
         rq_timeout: h.requestTimeouts,
-        rq_total: h.requestsTotal,
+        rq_total: h.requestsSucceeded + h.requestErrors,
       },
     })),
   }));
@@ -85,13 +78,13 @@ export function mergeClusterStatuses(views: ReadonlyArray<readonly ClusterStatus
     for (const c of view) {
       const into = clusters.get(c.name);
       if (into === undefined) {
-        clusters.set(c.name, { name: c.name, thresholds: { ...c.thresholds }, hosts: c.hosts.map((h) => ({ ...h, stats: { ...h.stats } })) });
+        clusters.set(c.name, { name: c.name, thresholds: { ...c.thresholds }, hosts: c.hosts.map(copyHost) });
         continue;
       }
       for (const h of c.hosts) {
         const same = into.hosts.find((x) => x.address === h.address && x.port === h.port);
         if (same === undefined) {
-          into.hosts.push({ ...h, stats: { ...h.stats } });
+          into.hosts.push(copyHost(h));
           continue;
         }
         same.failedActiveHealthCheck ||= h.failedActiveHealthCheck;
@@ -101,6 +94,11 @@ export function mergeClusterStatuses(views: ReadonlyArray<readonly ClusterStatus
     }
   }
   return [...clusters.values()];
+}
+
+/** A host's status with stats of its own, so merging into it leaves the worker's view unchanged. */
+function copyHost(h: HostStatus): HostStatus {
+  return { ...h, stats: { ...h.stats } };
 }
 
 /** Envoy's health_flags text: "healthy", or each reason a host is not, as /failed_active_hc/failed_outlier_check. */

@@ -209,7 +209,7 @@ export class H1Parser {
         case State.Head: {
           // RFC 9112 §2.2: empty lines before a request line are ignored (some clients send CRLF after a body).
           if (this.kind === 'request') {
-            while (pos + 1 < len && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
+            pos = skipEmptyLines(buf, pos, len);
             if (pos === len) return;
           }
           const end = findHeadEnd(buf, pos, len);
@@ -336,7 +336,7 @@ export class H1Parser {
 
   private parseHead(buf: Buffer, start: number, end: number): H1Head {
     // Responses too: an upstream's stray CRLF after a body is tolerated as before.
-    while (start + 1 < end && buf[start] === CR && buf[start + 1] === LF) start += 2;
+    start = skipEmptyLines(buf, start, end);
     const head: H1Head = {
       method: '',
       target: '',
@@ -481,6 +481,13 @@ export class H1Parser {
 function findHeadEnd(buf: Buffer, from: number, len: number): number {
   const end = buf.indexOf(CRLFCRLF, from);
   return end >= 0 && end + 4 <= len ? end : -1;
+}
+
+/** Where the first byte after the CRLF pairs at `from` is, looking no further than `end`. */
+function skipEmptyLines(buf: Buffer, from: number, end: number): number {
+  let pos = from;
+  while (pos + 1 < end && buf[pos] === CR && buf[pos + 1] === LF) pos += 2;
+  return pos;
 }
 
 /** Index of the first LF in buf[from, len), or -1. */

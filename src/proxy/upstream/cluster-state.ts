@@ -241,7 +241,6 @@ export class ClusterState {
 
 /** Envoy's host counters (rq_total, rq_success, rq_error, rq_timeout, cx_connect_fail) for one attempt's outcome. */
 function countOutcome(host: Host, outcome: UpstreamOutcome): void {
-  host.requestsTotal++;
   if (typeof outcome === 'number') {
     if (outcome < 500) host.requestsSucceeded++;
     else host.requestErrors++;

@@ -27,9 +27,7 @@ export class Host {
   /** Connections opened to the host. */
   connectionsTotal = 0;
   connectFailures = 0;
-  /** Attempts that ended with an outcome (a response, a reset, a timeout, a connect failure). */
-  requestsTotal = 0;
-  /** Responses below 500. */
+  /** Responses below 500 (with requestErrors: every attempt that ended with an outcome). */
   requestsSucceeded = 0;
   /** 5xx responses, resets, timeouts and connect failures. */
   requestErrors = 0;

@@ -159,10 +159,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
       case 'health':
         if (slot.index !== this.healthCheckerIndex) return;
         this.lastHealth = msg.snapshot;
-        for (const s of this.slots) if (s !== slot && s.listening) this.send(s, { type: 'health', snapshot: msg.snapshot });
+        this.sendToOthers(slot, { type: 'health', snapshot: msg.snapshot });
         return;
       case 'ejection':
-        for (const s of this.slots) if (s !== slot && s.listening) this.send(s, msg);
+        this.sendToOthers(slot, msg);
         return;
       case 'drained':
         return;
@@ -201,6 +201,11 @@ export class WorkerPoolProxy implements ProxySupervisor {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+  }
+
+  /** Passes one worker's news (health results, an ejection) to every other worker that listens. */
+  private sendToOthers(from: WorkerSlot, msg: ToWorker): void {
+    for (const s of this.slots) if (s !== from && s.listening) this.send(s, msg);
   }
 
   private send(slot: WorkerSlot, msg: ToWorker, handle?: Socket): boolean {
