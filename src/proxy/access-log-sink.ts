@@ -1,4 +1,5 @@
 import type { AccessLog } from '../model/listener.js';
+import { endpointText, type ConnectionEndpoints } from './connection-endpoints.js';
 import { AccessLogger } from '../telemetry/access-log.js';
 import { compileAccessLogFormat, type AccessLogLine } from '../telemetry/access-log-template.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
@@ -8,6 +9,15 @@ import { headerValue } from './http/request-head.js';
 import type { TcpSessionRecord } from './listeners/tcp-proxy.js';
 import { proxyLog } from './proxy-log.js';
 import type { AccessLogSink } from './stream-telemetry.js';
+
+/**
+ * %DOWNSTREAM_REMOTE_ADDRESS% as Envoy writes it: the peer's "ip:port", or, when x-forwarded-for named
+ * the trusted client, that address with port 0 (no port is known for it).
+ */
+function trustedRemote(client: string, peer: string, e: ConnectionEndpoints | undefined): string | undefined {
+  if (client === '' || client === peer) return e?.remote ?? peer;
+  return endpointText(client, 0);
+}
 
 /** Writes each finished request or connection to the access logs its listener names. */
 class ProxyAccessLog implements AccessLogSink {
@@ -30,6 +40,7 @@ class ProxyAccessLog implements AccessLogSink {
     const logs = ctx.hcm.accessLog;
     if (logs.length === 0) return;
     const h = stream.head;
+    const e = h.endpoints;
     const record = {
       startTimeMs: stream.startEpochMs,
       method: h.method,
@@ -49,8 +60,11 @@ class ProxyAccessLog implements AccessLogSink {
       authority: h.authority,
       upstreamHost: stream.host?.key,
       upstreamCluster: stream.upstreamClusterName || undefined,
-      downstreamRemoteAddress: stream.clientAddress || h.remoteAddress,
-      downstreamDirectRemoteAddress: h.remoteAddress,
+      upstreamLocalAddress: stream.upstreamLocalAddress,
+      downstreamLocalAddress: e?.local,
+      downstreamRemoteAddress: trustedRemote(stream.clientAddress, h.remoteAddress, e),
+      downstreamDirectRemoteAddress: e?.remote ?? h.remoteAddress,
+      requestedServerName: e?.serverName,
       routeName: stream.route?.name,
       downstreamPeerPrincipal: stream.peerPrincipal || undefined,
       traceparent: stream.traceparent,
@@ -85,8 +99,11 @@ class ProxyAccessLog implements AccessLogSink {
       durationMs: r.durationMs,
       upstreamHost: r.upstreamHost || undefined,
       upstreamCluster: r.cluster,
-      downstreamRemoteAddress: r.downstreamRemote,
-      downstreamDirectRemoteAddress: r.downstreamRemote,
+      upstreamLocalAddress: r.upstreamLocal,
+      downstreamLocalAddress: r.downstream.local,
+      downstreamRemoteAddress: r.downstream.remote ?? r.downstreamRemote,
+      downstreamDirectRemoteAddress: r.downstream.remote ?? r.downstreamRemote,
+      requestedServerName: r.downstream.serverName,
       downstreamPeerPrincipal: r.peerPrincipal || undefined,
     };
     for (let i = 0; i < logs.length; i++) {

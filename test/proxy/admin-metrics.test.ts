@@ -28,7 +28,7 @@ before(async () => {
     },
   };
   proxy = await startProxy(
-    bootstrap([httpListener('ingress', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] }), httpListener('tls', tlsPort, routes, {}, tls)], [staticCluster('up', [up.port])]),
+    bootstrap([httpListener('ingress', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] }), httpListener('tls', tlsPort, routes, { accessLog: [{ typedConfig: { path: accessLog } }] }, tls)], [staticCluster('up', [up.port])]),
     { extraArgs: ['--insecure-memory-keys'] },
   );
 });
@@ -65,6 +65,31 @@ test('the access log has one JSON line per request with the fields operators exp
   assert.equal(line.route_name, 'all');
   assert.match(String(line.upstream_host), /^127\.0\.0\.1:\d+$/);
   assert.match(String(line.request_id), /^[0-9a-f-]{36}$/);
+  // Both connections' ends, as Envoy writes them ("ip:port").
+  assert.equal(line.downstream_local_address, `127.0.0.1:${port}`);
+  assert.match(String(line.downstream_remote_address), /^127\.0\.0\.1:\d+$/);
+  assert.notEqual(line.downstream_remote_address, `127.0.0.1:${port}`);
+  assert.match(String(line.upstream_local_address), /^127\.0\.0\.1:\d+$/);
+  assert.notEqual(line.upstream_local_address, line.upstream_host);
+  assert.equal(line.requested_server_name, null, 'no TLS, no SNI');
+});
+
+test('over TLS the access log names the server the client asked for (SNI), and HTTP/2 logs the same ends', async () => {
+  const r = await curl(['-k', '--http2', '--resolve', `localhost:${tlsPort}:127.0.0.1`, `https://localhost:${tlsPort}/sni-logged`]);
+  assert.equal(r.status, 200);
+  assert.equal(r.httpVersion, '2');
+  await new Promise((r) => setTimeout(r, 300));
+  const line = readFileSync(accessLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.path === '/sni-logged');
+  assert.ok(line);
+  assert.equal(line.protocol, 'HTTP/2');
+  assert.equal(line.requested_server_name, 'localhost');
+  assert.equal(line.downstream_local_address, `127.0.0.1:${tlsPort}`);
+  assert.match(String(line.downstream_remote_address), /^127\.0\.0\.1:\d+$/);
+  assert.match(String(line.upstream_local_address), /^127\.0\.0\.1:\d+$/);
 });
 
 test('/config_dump shows the running config, warns about memory keys, and never shows key bytes', async () => {

@@ -53,7 +53,13 @@ async function logged(path: string): Promise<{ client: string; peer: string }> {
   for (let i = 0; i < 100; i++) {
     try {
       const line = readFileSync(log, 'latin1').split('\n').find((l) => l.includes(`"${path}"`));
-      if (line) return JSON.parse(line) as { client: string; peer: string };
+      if (line) {
+        // Envoy writes addresses with their port: the peer's own, or 0 for one x-forwarded-for named.
+        const entry = JSON.parse(line) as { client: string; peer: string };
+        const peer = entry.peer;
+        assert.match(peer, /^127\.0\.0\.1:\d+$/);
+        return { ...entry, client: entry.client === peer ? '127.0.0.1:port' : entry.client, peer: '127.0.0.1:port' };
+      }
     } catch {
       // not written yet
     }
@@ -68,7 +74,7 @@ test('edge with one trusted hop: the client is the last x-forwarded-for entry, a
   assert.equal(h['x-forwarded-proto'], 'https');
   assert.equal(h['x-envoy-internal'], undefined, 'a client cannot claim to be internal');
   assert.equal(h['x-envoy-external-address'], '198.51.100.7');
-  assert.deepEqual(await logged('/edge-external'), { path: '/edge-external', client: '198.51.100.7', peer: '127.0.0.1' });
+  assert.deepEqual(await logged('/edge-external'), { path: '/edge-external', client: '198.51.100.7:0', peer: '127.0.0.1:port' });
 });
 
 test('edge: a request from an internal peer without x-forwarded-for is internal origin', async () => {
@@ -87,7 +93,7 @@ test('edge: an external request id is replaced when preserveExternalRequestId is
 
 test('edge: too short a list, or an entry that is no address, leaves the peer as the client', async () => {
   await seen(edgePort, '/edge-junk', ['x-forwarded-for: not-an-address']);
-  assert.deepEqual(await logged('/edge-junk'), { path: '/edge-junk', client: '127.0.0.1', peer: '127.0.0.1' });
+  assert.deepEqual(await logged('/edge-junk'), { path: '/edge-junk', client: '127.0.0.1:port', peer: '127.0.0.1:port' });
 });
 
 test('sidecar: x-forwarded-for passes unchanged, its last entry is the client, an untrusted x-forwarded-proto is replaced', async () => {
@@ -95,7 +101,7 @@ test('sidecar: x-forwarded-for passes unchanged, its last entry is the client, a
   assert.equal(h['x-forwarded-for'], '10.1.2.3');
   assert.equal(h['x-forwarded-proto'], 'http', 'without trusted hops a client cannot claim https');
   assert.equal(h['x-envoy-internal'], 'true', 'a single internal address in x-forwarded-for is internal origin');
-  assert.deepEqual(await logged('/sidecar-internal'), { path: '/sidecar-internal', client: '10.1.2.3', peer: '127.0.0.1' });
+  assert.deepEqual(await logged('/sidecar-internal'), { path: '/sidecar-internal', client: '10.1.2.3:0', peer: '127.0.0.1:port' });
 });
 
 test('sidecar: an external client is not internal, and the edge\'s x-envoy-external-address passes', async () => {

@@ -12,6 +12,7 @@ import { readBytes } from './read-slab.js';
 import type { RequestHead } from './request-head.js';
 import { ResponseFlag } from './response-flags.js';
 import { statusLine } from './status-line.js';
+import { connectionEndpoints, type ConnectionEndpoints } from '../connection-endpoints.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -60,6 +61,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   /** The current stream's idle timeout: the listener's, or its route's (ms; 0 = none). */
   private streamIdleMs = 0;
   private readonly downstreamTls: TLSSocket | undefined;
+  private readonly endpoints: ConnectionEndpoints;
   /** The last Host value seen on this connection and its lower-cased form: keep-alive clients repeat it. */
   private lastHost = '';
   /** Bytes were read or written since the stream idle deadline was last set. */
@@ -85,6 +87,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.writer = new DirectWriter(socket, () => this.onSocketDrain());
     this.remoteAddress = socket.remoteAddress ?? '';
     this.downstreamTls = socket instanceof TLSSocket ? socket : undefined;
+    this.endpoints = connectionEndpoints(socket);
     if (initial && initial.length > 0) this.onData(initial);
     const onRead = (chunk: Buffer, length = chunk.length): void => this.onRead(chunk, length);
     if (!deliverReadsDirectly(socket, onRead)) socket.on('data', onRead);
@@ -228,6 +231,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       headers: h,
       remoteAddress: this.remoteAddress,
       downstreamTls: this.downstreamTls,
+      endpoints: this.endpoints,
     };
   }
 

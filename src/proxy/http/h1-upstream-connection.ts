@@ -3,6 +3,7 @@ import { DirectWriter } from './direct-writes.js';
 import { readBytes } from './read-slab.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
+import { endpointText } from '../connection-endpoints.js';
 
 /** The router's side of one request on an upstream connection. */
 export interface UpstreamExchange {
@@ -50,6 +51,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   /** The socket was handed over for a tunnel: its bytes are no longer this connection's. */
   private detached = false;
   private readonly writer: DirectWriter;
+  private local: string | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -73,6 +75,11 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     this.requests++;
     this.responseStarted = false;
     this.parser.expectNoBody = headRequest;
+  }
+
+  /** Read once per connection (a getsockname call), while the socket is open. */
+  get localEndpoint(): string | undefined {
+    return (this.local ??= endpointText(this.socket.localAddress, this.socket.localPort));
   }
 
   /** Whether this connection was used before the current exchange (a stale keep-alive may reset). */

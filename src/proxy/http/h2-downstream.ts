@@ -7,6 +7,7 @@ import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
 import { HttpStream } from './http-stream.js';
 import { PrematureResetGuard } from './premature-resets.js';
 import { resetStream } from './h2-reset.js';
+import { connectionEndpoints, type ConnectionEndpoints } from '../connection-endpoints.js';
 import { sendFaultCodesOnDestroy } from './h2-goaway-codes.js';
 import type { RequestHead } from './request-head.js';
 // The module binding: the global `performance` is a lazy getter.
@@ -24,6 +25,7 @@ interface SessionState {
   principal: string;
   remoteAddress: string;
   tls: TLSSocket | undefined;
+  endpoints: ConnectionEndpoints;
   /** Streams opened so far, and as many at the last keepalive sweep: equal means the session was idle. */
   streams: number;
   streamsAtSweep: number;
@@ -202,6 +204,7 @@ export class H2DownstreamServer {
       principal: this.peerPrincipalOf(socket),
       remoteAddress: socket?.remoteAddress ?? '',
       tls: socket instanceof TLSSocket ? socket : undefined,
+      endpoints: connectionEndpoints(socket),
       streams: 0,
       streamsAtSweep: 0,
       sweepsSincePing: -1,
@@ -286,6 +289,7 @@ export class H2DownstreamServer {
       headers: list,
       remoteAddress: state.remoteAddress,
       downstreamTls: state.tls,
+      endpoints: state.endpoints,
     };
     const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
     const cl = headers['content-length'];

@@ -5,6 +5,7 @@ import type { UpstreamExchange } from './h1-upstream-connection.js';
 import { mayOpenConnection, type PoolStats, type TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { resetStream } from './h2-reset.js';
+import { endpointText } from '../connection-endpoints.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
@@ -25,6 +26,10 @@ class H2UpstreamRequest implements UpstreamRequest {
     reused: boolean,
   ) {
     this.reused = reused;
+  }
+
+  get localEndpoint(): string | undefined {
+    return this.conn.localEndpoint;
   }
 
   sendHead(method: string, path: string, authority: string, scheme: string, headers: string[], framing: BodyFraming): void {
@@ -157,8 +162,15 @@ class H2Connection {
   used = false;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
   peerLimit = Infinity;
+  private local: string | undefined;
 
   constructor(readonly client: http2.ClientHttp2Session) {}
+
+  /** Read once per connection (a getsockname call), while the socket is open. */
+  get localEndpoint(): string | undefined {
+    const socket = this.client.socket;
+    return (this.local ??= socket === undefined ? undefined : endpointText(socket.localAddress, socket.localPort));
+  }
 
   /** Takes new streams: connected, and neither closing nor told to go away (node closes a session on GOAWAY). */
   get usable(): boolean {

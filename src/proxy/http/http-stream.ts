@@ -44,6 +44,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   cluster: UpstreamCluster | undefined;
   host: UpstreamHost | undefined;
   upstream: UpstreamRequest | undefined;
+  /** "ip:port" of this proxy's end of the last upstream connection used, for the access log. */
+  upstreamLocalAddress: string | undefined;
   responseStatus = 0;
   /** The gRPC status the response carried (head or trailers, or a local reply's), -1 when none. */
   grpcStatus = -1;
@@ -418,6 +420,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       return;
     }
     this.upstream = request;
+    this.upstreamLocalAddress = request.localEndpoint;
     this.phase = Phase.Forwarding;
     // An upgrade the upstream refuses leaves a connection some servers no longer read as HTTP
     // (Node hands the socket to its 'upgrade' handler): it is never pooled again.

@@ -1,4 +1,5 @@
 import type { TLSSocket } from 'node:tls';
+import type { ConnectionEndpoints } from '../connection-endpoints.js';
 
 /**
  * A request as the router sees it, whatever the downstream codec (HTTP/1.1 or HTTP/2).
@@ -17,6 +18,8 @@ export interface RequestHead {
   remoteAddress: string;
   /** The downstream TLS connection, when there is one: its client certificate feeds x-forwarded-client-cert. */
   downstreamTls?: TLSSocket;
+  /** The downstream connection's addresses and SNI, for the access log (one object per connection). */
+  endpoints?: ConnectionEndpoints;
 }
 
 /** Returns the first value of a lower-case header name, or undefined. */

@@ -13,6 +13,8 @@ export interface BodyFraming {
 export interface UpstreamRequest {
   /** True when the connection carried earlier requests: a stale keep-alive may reset before any response. */
   readonly reused: boolean;
+  /** "ip:port" of this proxy's end of the connection [%UPSTREAM_LOCAL_ADDRESS%], once connected. */
+  readonly localEndpoint: string | undefined;
   sendHead(method: string, path: string, authority: string, scheme: string, headers: string[], framing: BodyFraming): void;
   /** Writes body bytes; false means congested: wait for the exchange's onUpstreamDrain. */
   sendBody(chunk: Buffer): boolean;

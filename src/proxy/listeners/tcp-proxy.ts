@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { TcpProxy } from '../../model/listener.js';
+import { connectionEndpoints, endpointText, type ConnectionEndpoints } from '../connection-endpoints.js';
 import type { ClusterLookup, UpstreamHost } from '../clusters/upstream-cluster.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -10,7 +11,12 @@ export interface TcpSessionRecord {
   config: TcpProxy;
   cluster: string;
   upstreamHost: string;
+  /** The peer's IP. */
   downstreamRemote: string;
+  /** The downstream connection's addresses ("ip:port") and SNI, for the access log. */
+  downstream: ConnectionEndpoints;
+  /** "ip:port" of this proxy's end of the upstream connection, once connected. */
+  upstreamLocal: string | undefined;
   peerPrincipal: string;
   startEpochMs: number;
   durationMs: number;
@@ -47,6 +53,8 @@ export class TcpProxySession {
       cluster: config.cluster,
       upstreamHost: '',
       downstreamRemote: downstream.remoteAddress ?? '',
+      downstream: connectionEndpoints(downstream),
+      upstreamLocal: undefined,
       peerPrincipal,
       startEpochMs: Date.now(),
       durationMs: 0,
@@ -81,6 +89,7 @@ export class TcpProxySession {
     const timer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.model.connectTimeout);
     up.once(cluster.tcpReadyEvent, () => {
       clearTimeout(timer);
+      this.record.upstreamLocal = endpointText(up.localAddress, up.localPort);
       downstream.pipe(up);
       up.pipe(downstream);
       downstream.resume();
