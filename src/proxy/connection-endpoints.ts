@@ -20,11 +20,12 @@ export interface ConnectionEndpoints {
   readonly serverName: string | undefined;
 }
 
-export function connectionEndpoints(socket: Socket | undefined): ConnectionEndpoints {
-  if (socket === undefined) return { local: undefined, remote: undefined, serverName: undefined };
+/** `serverName` is for a TLS connection passed through unterminated, whose SNI the listener read itself. */
+export function connectionEndpoints(socket: Socket | undefined, serverName?: string): ConnectionEndpoints {
+  if (socket === undefined) return { local: undefined, remote: undefined, serverName };
   return {
     local: endpointText(socket.localAddress, socket.localPort),
     remote: endpointText(socket.remoteAddress, socket.remotePort),
-    serverName: (socket as TLSSocket).servername || undefined,
+    serverName: serverName || (socket as TLSSocket).servername || undefined,
   };
 }

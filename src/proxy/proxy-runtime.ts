@@ -158,9 +158,9 @@ export class ProxyRuntime implements TcpProxyStarter {
     return this.httpStats;
   }
 
-  start(chain: FilterChainRuntime, socket: Socket, peerPrincipal: string): TcpProxySession {
+  start(chain: FilterChainRuntime, socket: Socket, peerPrincipal: string, serverName?: string): TcpProxySession {
     const listenerName = [...this.listeners.values()].find((l) => l.chains.includes(chain))?.model.name ?? '';
-    return new TcpProxySession(socket, chain.tcp!, listenerName, peerPrincipal, this.clusters, this.telemetry);
+    return new TcpProxySession(socket, chain.tcp!, listenerName, peerPrincipal, this.clusters, this.telemetry, serverName);
   }
 
   /** Graceful drain of every listener's connections. */

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -31,9 +32,10 @@ async function tlsUpstream(name: string, sans: string): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+const accessLog = `/tmp/bulwark-passthrough-${process.pid}.log`;
 const tcpChain = (cluster: string, match: object) => ({
   filterChainMatch: match,
-  filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: cluster, cluster } }],
+  filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: cluster, cluster, accessLog: [{ typedConfig: { path: accessLog } }] } }],
 });
 
 before(async () => {
@@ -68,6 +70,7 @@ after(async () => {
   await proxy?.stop();
   for (const s of servers) s.close();
   await plain?.close();
+  rmSync(accessLog, { force: true });
 });
 
 const viaName = (name: string, extra: string[] = []) => curl([...extra, '--cacert', pki.caCert, '--resolve', `${name}:${port}:127.0.0.1`, `https://${name}:${port}/`]);
@@ -75,6 +78,25 @@ const viaName = (name: string, extra: string[] = []) => curl([...extra, '--cacer
 test('TLS goes through to the upstream its server name picks, exact before wildcard, still end to end', async () => {
   assert.equal((await viaName('a.example.com')).body, 'served by alpha');
   assert.equal((await viaName('b.example.com')).body, 'served by wild');
+});
+
+test('the access log names the server the client asked for, and both connections\' ends', async () => {
+  assert.equal((await viaName('sni-logged.example.com')).body, 'served by wild');
+  let line: Record<string, unknown> | undefined;
+  for (let i = 0; i < 60 && line === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    line = (existsSync(accessLog) ? readFileSync(accessLog, 'utf8') : '')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.requested_server_name === 'sni-logged.example.com');
+  }
+  assert.ok(line, 'a TCP line with the SNI');
+  assert.equal(line.protocol, 'TCP');
+  assert.equal(line.upstream_cluster, 'wild');
+  assert.equal(line.downstream_local_address, `127.0.0.1:${port}`);
+  assert.match(String(line.downstream_remote_address), /^127\.0\.0\.1:\d+$/);
+  assert.match(String(line.upstream_local_address), /^127\.0\.0\.1:\d+$/);
 });
 
 test('application protocols narrow the choice: a chain that lists h2 takes only clients that offer it', async () => {

@@ -34,7 +34,7 @@ class NoFilterChainError extends Error {
 export type TlsFailureObserver = (listener: string, reason: ListenerTlsFailure) => void;
 
 export interface TcpProxyStarter {
-  start(chain: FilterChainRuntime, socket: Socket, peerPrincipal: string): TcpProxySession;
+  start(chain: FilterChainRuntime, socket: Socket, peerPrincipal: string, serverName?: string): TcpProxySession;
 }
 
 type Drainable = { drain(): void };
@@ -118,7 +118,8 @@ export class ListenerRuntime {
         this.tlsServer!.emit('connection', socket);
       } else if (chain.tcp) {
         socket.unshift(seen);
-        this.startTcp(chain, socket, '');
+        // TLS passed through: the SNI read from the ClientHello is the connection's requested server name.
+        this.startTcp(chain, socket, '', typeof hello === 'object' ? hello.serverName : undefined);
       } else this.startHttp(chain, socket, seen, '');
     };
     socket.on('data', onData);
@@ -161,8 +162,8 @@ export class ListenerRuntime {
     if (this.draining) conn.drain();
   }
 
-  private startTcp(chain: FilterChainRuntime, socket: Socket, principal: string): void {
-    const session = this.tcpProxy.start(chain, socket, principal);
+  private startTcp(chain: FilterChainRuntime, socket: Socket, principal: string, serverName?: string): void {
+    const session = this.tcpProxy.start(chain, socket, principal, serverName);
     this.live.add(session);
     socket.once('close', () => this.live.delete(session));
   }

@@ -46,6 +46,8 @@ export class TcpProxySession {
     peerPrincipal: string,
     clusters: ClusterLookup,
     private readonly telemetry: TcpTelemetry,
+    /** The SNI of a TLS connection passed through (the listener read it from the ClientHello). */
+    serverName?: string,
   ) {
     this.record = {
       listenerName,
@@ -53,7 +55,7 @@ export class TcpProxySession {
       cluster: config.cluster,
       upstreamHost: '',
       downstreamRemote: downstream.remoteAddress ?? '',
-      downstream: connectionEndpoints(downstream),
+      downstream: connectionEndpoints(downstream, serverName),
       upstreamLocal: undefined,
       peerPrincipal,
       startEpochMs: Date.now(),
