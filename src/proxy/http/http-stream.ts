@@ -91,6 +91,11 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   private upstreamAuthority = '';
   private upstreamHeaders: string[] = [];
   private discardResponse = false;
+  /**
+   * The downstream response ended with its head (HEAD, 204, 304, an empty body): the downstream may
+   * already be serving its next request, so what the upstream does after this never reaches it.
+   */
+  private responseEnded = false;
   /** performance.now() when the request must have fully arrived (the listener's requestTimeout); 0 = none. */
   requestDeadline = 0;
   /** performance.now() when the route timeout fires; 0 = none (see stream-deadlines). */
@@ -541,6 +546,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const noBody = this.head.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
     const length = head.chunked || head.bodyUntilClose ? -1 : head.contentLength;
     const endStream = noBody || length === 0;
+    this.responseEnded = endStream;
     // An HTTP/1.1 upstream says when the read that carried this head is done (onUpstreamReadEnd), so
     // the head can wait for body bytes from the same read and leave with them in one write.
     this.downstream.sendHead(status, out, noBody ? Math.max(length, 0) : length, endStream, this.upstream instanceof H1UpstreamConnection);
@@ -572,7 +578,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   }
 
   onResponseBody(chunk: Buffer): void {
-    if (this.discardResponse || this.phase !== Phase.ResponseStreaming) return;
+    if (this.discardResponse || this.phase !== Phase.ResponseStreaming || this.responseEnded) return;
     this.responseBytes += chunk.length;
     if (!this.downstream.sendBody(chunk)) {
       this.upstream?.pauseResponse();
@@ -598,7 +604,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.releaseHost();
     this.upstream = undefined;
     const noBody = this.head.method === 'HEAD' || this.responseStatus === 204 || this.responseStatus === 304;
-    this.downstream.sendEnd(noBody ? undefined : trailers);
+    if (!this.responseEnded) this.downstream.sendEnd(noBody ? undefined : trailers);
     this.finish();
   }
 
@@ -627,7 +633,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.cluster!.recordOutcome(this.host!, 'reset');
     this.responseFlags = ResponseFlag.UpstreamRemoteReset;
     this.responseDetails = `upstream_reset_after_response_started{${reason}}`;
-    this.downstream.abort();
+    if (!this.responseEnded) this.downstream.abort();
     this.finish();
   }
 
@@ -662,7 +668,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     if (this.phase === Phase.ResponseStreaming) {
       this.responseFlags = flag;
       this.responseDetails = details;
-      this.downstream.abort();
+      if (!this.responseEnded) this.downstream.abort();
       this.finish();
       return;
     }
@@ -689,7 +695,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     if (this.phase === Phase.ResponseStreaming) {
       this.responseFlags = ResponseFlag.StreamIdleTimeout;
       this.responseDetails = 'stream_idle_timeout';
-      this.downstream.abort();
+      if (!this.responseEnded) this.downstream.abort();
       this.finish();
       return;
     }

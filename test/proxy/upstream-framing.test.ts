@@ -1,0 +1,72 @@
+/**
+ * How the end of an HTTP/1.1 upstream response is found, and what may follow it: the client sees
+ * every response whole and in order, and an upstream connection is reused only when nothing but the
+ * next request's response can arrive on it.
+ */
+import assert from 'node:assert/strict';
+import net, { type AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { rawExchange } from '../support/raw-http.js';
+
+/** Raw responses by path; any other path is answered "echo <path>". */
+const RESPONSES: Record<string, string> = {
+  // Two bytes of body, then the start of a forged response a lenient proxy would read as the next one.
+  '/extra': 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhiHTTP/1.1 302 Found\r\nlocation: http://evil.example/\r\nx-junk: ',
+  '/no-content': 'HTTP/1.1 204 No Content\r\n\r\n',
+  '/empty': 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
+  '/head': 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n',
+  // An interim response, then the final one: bodiless, as the answer to a HEAD.
+  '/hints': 'HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n',
+};
+
+let upstream: net.Server;
+/** For each request the upstream read: its request line and which upstream connection carried it. */
+const seen: Array<{ line: string; conn: number }> = [];
+let proxy: RunningProxy;
+let port: number;
+
+before(async () => {
+  let conns = 0;
+  upstream = net.createServer((socket) => {
+    const conn = ++conns;
+    let buf = '';
+    socket.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('latin1');
+      // Requests here have no body: each head is one request.
+      for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+        const line = buf.slice(0, buf.indexOf('\r\n'));
+        buf = buf.slice(end + 4);
+        seen.push({ line, conn });
+        const path = line.split(' ')[1]!;
+        if (path === '/slow') {
+          setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nslow'), 300);
+          continue;
+        }
+        socket.write(RESPONSES[path] ?? `HTTP/1.1 200 OK\r\ncontent-length: ${5 + path.length}\r\n\r\necho ${path}`, 'latin1');
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  port = await freePort();
+  const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'up', timeout: '3s' } }]);
+  proxy = await startProxy(bootstrap([httpListener('ingress', port, routes)], [staticCluster('up', [(upstream.address() as AddressInfo).port])]));
+});
+
+after(async () => {
+  await proxy?.stop();
+  upstream?.close();
+});
+
+test('pipelined requests behind a bodiless response (204, HEAD, an empty body) are answered in order', async () => {
+  for (const first of ['GET /no-content', 'HEAD /head', 'GET /empty']) {
+    const raw = `${first} HTTP/1.1\r\nhost: a\r\n\r\nGET /slow HTTP/1.1\r\nhost: a\r\n\r\nGET /fast HTTP/1.1\r\nhost: a\r\n\r\n`;
+    const text = await rawExchange(port, raw, (s) => s.includes('slow') && s.includes('echo /fast'), 3000);
+    const slow = text.indexOf('\r\n\r\nslow');
+    const fast = text.indexOf('echo /fast');
+    assert.ok(slow > 0 && fast > slow, `${first}: responses out of order:\n${text}`);
+  }
+});
