@@ -61,6 +61,14 @@ after(async () => {
   upstream?.close();
 });
 
+test('bytes an upstream sends past the end of a response never answer the next request', async () => {
+  const first = await rawExchange(port, 'GET /extra HTTP/1.1\r\nhost: a\r\n\r\n', (s) => s.endsWith('\r\n\r\nhi'), 3000);
+  assert.match(first, /^HTTP\/1\.1 200 [^]*\r\n\r\nhi$/);
+  const second = await rawExchange(port, 'GET /next HTTP/1.1\r\nhost: a\r\n\r\n', (s) => s.endsWith('echo /next'), 3000);
+  assert.match(second, /^HTTP\/1\.1 200 /, second);
+  assert.doesNotMatch(second, /evil/);
+});
+
 test('pipelined requests behind a bodiless response (204, HEAD, an empty body) are answered in order', async () => {
   for (const first of ['GET /no-content', 'HEAD /head', 'GET /empty']) {
     const raw = `${first} HTTP/1.1\r\nhost: a\r\n\r\nGET /slow HTTP/1.1\r\nhost: a\r\n\r\nGET /fast HTTP/1.1\r\nhost: a\r\n\r\n`;

@@ -48,6 +48,8 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   /** The request's body is still being sent: an early response must not free the connection for another request. */
   private requestOpen = false;
   private drainWanted = false;
+  /** The response ended inside the current read: the connection is released once that read is parsed. */
+  private responseDone = false;
   /** The socket was handed over for a tunnel: its bytes are no longer this connection's. */
   private detached = false;
   private readonly writer: DirectWriter;
@@ -182,10 +184,22 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     const ex = this.exchange;
     if (!ex || !this.responseStarted) return;
     this.exchange = null;
+    // Bytes after the response in the same read answer no request: paused, the parser keeps them,
+    // and release() sees them before the connection could carry another request.
+    this.parser.pause();
+    this.responseDone = true;
     ex.onResponseComplete(trailers);
+  }
+
+  /** Pools the connection after a response, or closes it when it cannot carry another request. */
+  private release(): void {
+    this.responseDone = false;
     // An upstream may answer before reading the whole body (RFC 9112 §9.3): the rest will never be
     // sent, so the connection is mid-message and the next request would land inside the old body.
-    if (this.keepAlive && !this.closed && !this.requestOpen) {
+    // Bytes past the response's end mean the upstream frames messages differently: whatever they
+    // are, they must not be read as the next request's response.
+    if (this.keepAlive && !this.closed && !this.requestOpen && this.parser.bufferedBytes === 0) {
+      this.parser.resume();
       this.idleSince = Date.now();
       // The last body chunk may have paused reads for backpressure; an idle connection must read
       // (to see the upstream close it), and the next request must see its response.
@@ -215,7 +229,8 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
       ex?.onUpstreamReset(err instanceof HttpParseError ? `protocol_error: ${err.reason}` : String(err), this.responseStarted, this.reused);
       return;
     }
-    this.exchange?.onUpstreamReadEnd();
+    if (this.responseDone) this.release();
+    else this.exchange?.onUpstreamReadEnd();
   }
 
   private onEnd(): void {
@@ -227,6 +242,9 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
         // truncated message: reported as a reset below
       }
     }
+    // A body that ran until this close completed the exchange; the connection is done either way.
+    this.keepAlive = false;
+    if (this.responseDone) this.release();
     this.socket.end();
   }
 
