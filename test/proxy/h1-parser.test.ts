@@ -200,6 +200,15 @@ test('responses: length, chunked, no body for 204/304/HEAD, and read-until-close
   assert.deepEqual(c.bodies, ['streamed']);
 });
 
+test('interim (1xx) responses before the final one to a HEAD leave that one bodiless', () => {
+  const { p, c } = parser('response');
+  p.expectNoBody = true;
+  p.execute(Buffer.from('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n'));
+  assert.deepEqual(c.heads.map((h) => h.statusCode), [100, 103, 200]);
+  assert.deepEqual(c.bodies, ['', '', '']);
+  assert.ok(p.isIdle());
+});
+
 test('a malformed upstream status line is a 502', () => {
   rejects('HTTP/1.1 2x0 OK\r\n\r\n', 502, 'response');
   rejects('SIP/2.0 200 OK\r\n\r\n', 502, 'response');

@@ -78,3 +78,13 @@ test('pipelined requests behind a bodiless response (204, HEAD, an empty body) a
     assert.ok(slow > 0 && fast > slow, `${first}: responses out of order:\n${text}`);
   }
 });
+
+test('a HEAD answered with 103 Early Hints, then 200 with a Content-Length, ends with the head and frees the upstream connection', async () => {
+  const head = await rawExchange(port, 'HEAD /hints HTTP/1.1\r\nhost: a\r\n\r\n', (s) => s.includes('\r\n\r\n'), 3000);
+  assert.match(head, /^HTTP\/1\.1 200 [^]*content-length: 5\r\n[^]*\r\n$/);
+  const next = await rawExchange(port, 'GET /after-hints HTTP/1.1\r\nhost: a\r\n\r\n', (s) => s.endsWith('echo /after-hints'), 3000);
+  assert.match(next, /^HTTP\/1\.1 200 /);
+  const hints = seen.find((r) => r.line.startsWith('HEAD /hints'))!;
+  const after = seen.find((r) => r.line.startsWith('GET /after-hints'))!;
+  assert.equal(after.conn, hints.conn, 'the upstream connection was still waiting for a body after the HEAD');
+});

@@ -226,7 +226,11 @@ export class H1Parser {
           this.messages++;
           this.beginBody(head);
           this.sink.onHead(head);
-          if (this.state === State.Head) this.complete(undefined);
+          if (this.state === State.Head) {
+            // An interim (1xx) response leaves the final one still to come: a HEAD's, still bodiless.
+            if (head.statusCode >= 100 && head.statusCode < 200) this.sink.onMessageComplete(undefined);
+            else this.complete(undefined);
+          }
           break;
         }
         case State.BodyLength: {
