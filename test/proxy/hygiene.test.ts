@@ -161,3 +161,24 @@ test('tracing.randomSampling 100 marks new traces sampled; without a tracing blo
   await curl(['-H', 'x-b3-sampled: 0', `http://127.0.0.1:${strictPort}/kept`]);
   assert.equal(up.requests.find((q) => q.url === '/kept')!.headers['x-b3-sampled'], '0');
 });
+
+test('a client that half-closes after sending its requests still gets every answer, then the proxy closes', async () => {
+  const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  let text = '';
+  s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  const ended = new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), 3000);
+    s.on('end', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+  // As `printf ... | nc -N` sends: the requests, then FIN.
+  s.end('GET /half-1 HTTP/1.1\r\nHost: x\r\n\r\nGET /half-2 HTTP/1.1\r\nHost: x\r\n\r\n');
+  assert.ok(await ended, 'the proxy never closed');
+  s.destroy();
+  const bodies = text.split(/HTTP\/1\.1 /).filter(Boolean);
+  assert.equal(bodies.length, 2, text);
+  assert.match(bodies[0]!, /^200 [^]*"url":"\/half-1"/);
+  assert.match(bodies[1]!, /^200 [^]*"url":"\/half-2"/);
+});

@@ -67,6 +67,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   /** Bytes were read or written since the stream idle deadline was last set. */
   private active = false;
   private lastAuthority = '';
+  /** The client half-closed: what it sent is answered, then the connection ends. */
+  private peerEnded = false;
 
   constructor(
     readonly socket: Socket,
@@ -79,6 +81,9 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     const hcm = ctx().hcm;
     this.parser = new H1Parser('request', { maxHeaderBytes: hcm.maxRequestHeadersKb * 1024, maxHeaders: hcm.commonHttpProtocolOptions.maxHeadersCount }, this);
     socket.setNoDelay(true);
+    // A client may half-close once its request is sent (shutdown(SHUT_WR), `nc -N`) and still read
+    // the answer; Node would otherwise end this side at once.
+    socket.allowHalfOpen = true;
     this.refreshTimer(hcm.requestHeadersTimeout || hcm.commonHttpProtocolOptions.idleTimeout);
     deadlineSweeper.add(this);
     socket.on('end', () => this.onEnd());
@@ -405,7 +410,10 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       this.onParseError(err);
       return;
     }
-    if (this.stream === null) this.socket.resume();
+    if (this.stream !== null) return;
+    // After the client's FIN nothing more can come: every request it sent has been answered.
+    if (this.peerEnded) this.endConnection();
+    else this.socket.resume();
   }
 
   private refreshTimer(ms: number): void {
@@ -452,10 +460,16 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   }
 
   private onEnd(): void {
-    try {
-      this.parser.finish();
-    } catch {
-      // A half-sent request: nothing to answer.
+    this.peerEnded = true;
+    // Paused, the parser holds pipelined requests still to be answered: resumeParsing() ends after them.
+    if (!this.parser.isPaused()) {
+      try {
+        this.parser.finish();
+      } catch {
+        // A half-sent request (or body): it can never be answered.
+        this.socket.destroy();
+        return;
+      }
     }
     if (!this.stream || this.stream.done) {
       this.closed = true;
