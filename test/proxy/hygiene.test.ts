@@ -182,3 +182,17 @@ test('a client that half-closes after sending its requests still gets every answ
   assert.match(bodies[0]!, /^200 [^]*"url":"\/half-1"/);
   assert.match(bodies[1]!, /^200 [^]*"url":"\/half-2"/);
 });
+
+test('an absolute-form target names the host and path sent on: its authority replaces the Host header, an empty path is "/"', async () => {
+  for (const [target, url] of [
+    ['http://other.example/abs?q=1', '/abs?q=1'],
+    ['http://other.example', '/'],
+    ['http://other.example?q=2', '/?q=2'],
+  ] as const) {
+    const r = await send(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    assert.equal(r.status, 200, r.text);
+    // The echoing upstream's JSON, as it arrived (chunked).
+    assert.equal(/"url":"([^"]*)"/.exec(r.text)?.[1], url);
+    assert.equal(/"host":"([^"]*)"/.exec(r.text)?.[1], 'other.example');
+  }
+});

@@ -215,7 +215,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
         const m = /^https?:\/\/([^/?#]+)([^#]*)$/i.exec(path);
         if (!m) return 'malformed request target';
         host = m[1];
-        path = m[2] || '/';
+        // An empty path is "/", also before a query (RFC 9112 §3.2.2: "http://a?q" asks for "/?q").
+        path = m[2]!.charCodeAt(0) === 0x2f ? m[2]! : `/${m[2]!}`;
       }
     }
     if (host === undefined) {
