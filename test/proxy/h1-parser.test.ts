@@ -120,6 +120,9 @@ test('Transfer-Encoding other than chunked last is refused in a request', () => 
   rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n', 400);
   rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n', 400);
   rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n', 400);
+  // Only SP and HTAB are whitespace around a coding: NBSP (0xA0) is a byte of the value.
+  rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\xa0\r\n\r\n', 400);
+  rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \xa0chunked\r\n\r\n', 400);
   // Chunked last, but the body would still be gzip-coded after de-chunking.
   rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 400);
 });

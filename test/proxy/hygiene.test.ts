@@ -48,6 +48,7 @@ const smuggling: Array<[string, string]> = [
   ['invalid Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3a\r\n\r\nabc'],
   ['obs-fold', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n'],
   ['space before colon', 'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n'],
+  ['TE chunked with a trailing NBSP', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\xa0\r\n\r\n0\r\n\r\n'],
   ['TE not ending in chunked', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n'],
   ['bare LF', 'GET / HTTP/1.1\nHost: x\n\n'],
   ['missing Host', 'GET / HTTP/1.1\r\n\r\n'],

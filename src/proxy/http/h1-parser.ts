@@ -447,10 +447,10 @@ export class H1Parser {
       // Only chunked is decoded: a body still under another coding (gzip, ...) would go on without its
       // Transfer-Encoding, and the next hop would read the coded bytes as the body.
       if (codings.length > 1) {
-        const chunkedTwice = codings.slice(0, -1).some((c) => c.trim() === 'chunked');
+        const chunkedTwice = codings.slice(0, -1).some((c) => trimOws(c) === 'chunked');
         throw this.framingError(chunkedTwice ? 'chunked applied more than once' : 'unsupported transfer coding');
       }
-      const coding = codings[0]!.trim();
+      const coding = trimOws(codings[0]!);
       if (coding === 'chunked') head.chunked = true;
       else if (this.kind === 'request') throw this.framingError('Transfer-Encoding without chunked as the final coding');
       // A response may end its body by closing; "identity" (an obsolete name for no coding) changes nothing.
@@ -577,12 +577,24 @@ function parseChunkSize(buf: Buffer, start: number, lf: number): number {
   return size;
 }
 
+/**
+ * Strips optional whitespace (SP, HTAB) from both ends. Not String.prototype.trim: that also strips
+ * NBSP (0xA0, obs-text here), and "chunked\xA0" would pass for chunked where other parsers disagree.
+ */
+function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s.charCodeAt(start) === 0x20 || s.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
 /** True when a comma-separated, lower-cased list contains `token`. */
 export function hasToken(list: string, token: string): boolean {
   let from = 0;
   while (from <= list.length) {
     const comma = list.indexOf(',', from);
-    const item = list.slice(from, comma < 0 ? list.length : comma).trim();
+    const item = trimOws(list.slice(from, comma < 0 ? list.length : comma));
     if (item === token) return true;
     if (comma < 0) return false;
     from = comma + 1;
