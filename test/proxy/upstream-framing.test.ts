@@ -18,6 +18,7 @@ const RESPONSES: Record<string, string> = {
   '/no-content': 'HTTP/1.1 204 No Content\r\n\r\n',
   '/empty': 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
   '/head': 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n',
+  '/chunked-head': 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n',
   // An interim response, then the final one: bodiless, as the answer to a HEAD.
   '/hints': 'HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n',
 };
@@ -87,4 +88,13 @@ test('a HEAD answered with 103 Early Hints, then 200 with a Content-Length, ends
   const hints = seen.find((r) => r.line.startsWith('HEAD /hints'))!;
   const after = seen.find((r) => r.line.startsWith('GET /after-hints'))!;
   assert.equal(after.conn, hints.conn, 'the upstream connection was still waiting for a body after the HEAD');
+});
+
+test('a HEAD whose GET would be chunked is answered with transfer-encoding: chunked and no body, not content-length: 0', async () => {
+  const raw = 'HEAD /chunked-head HTTP/1.1\r\nhost: a\r\n\r\nGET /after-head HTTP/1.1\r\nhost: a\r\n\r\n';
+  const text = await rawExchange(port, raw, (s) => s.endsWith('echo /after-head'), 3000);
+  const [head, next] = text.split(/(?=HTTP\/1\.1 )/);
+  assert.match(head!, /^HTTP\/1\.1 200 [^]*transfer-encoding: chunked\r\n[^]*\r\n$/);
+  assert.doesNotMatch(head!, /content-length/);
+  assert.match(next!, /^HTTP\/1\.1 200 [^]*echo \/after-head$/);
 });

@@ -549,7 +549,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.responseEnded = endStream;
     // An HTTP/1.1 upstream says when the read that carried this head is done (onUpstreamReadEnd), so
     // the head can wait for body bytes from the same read and leave with them in one write.
-    this.downstream.sendHead(status, out, noBody ? Math.max(length, 0) : length, endStream, this.upstream instanceof H1UpstreamConnection);
+    // A HEAD's answer announces the framing a GET would get: chunked, not "content-length: 0", when no length is known.
+    const announced = this.head.method === 'HEAD' && status !== 204 && status !== 304 ? length : Math.max(length, 0);
+    this.downstream.sendHead(status, out, noBody ? announced : length, endStream, this.upstream instanceof H1UpstreamConnection);
   }
 
   onUpstreamReadEnd(): void {
