@@ -18,6 +18,7 @@ const RESPONSES: Record<string, string> = {
   '/no-content': 'HTTP/1.1 204 No Content\r\n\r\n',
   '/empty': 'HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n',
   '/head': 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n',
+  '/switch': 'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n',
   '/chunked-head': 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n',
   // An interim response, then the final one: bodiless, as the answer to a HEAD.
   '/hints': 'HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n',
@@ -97,4 +98,10 @@ test('a HEAD whose GET would be chunked is answered with transfer-encoding: chun
   assert.match(head!, /^HTTP\/1\.1 200 [^]*transfer-encoding: chunked\r\n[^]*\r\n$/);
   assert.doesNotMatch(head!, /content-length/);
   assert.match(next!, /^HTTP\/1\.1 200 [^]*echo \/after-head$/);
+});
+
+test('a 101 to a request that asked for no upgrade is a 502 for the client, whose connection stays usable', async () => {
+  const raw = 'GET /switch HTTP/1.1\r\nhost: a\r\n\r\nGET /after-switch HTTP/1.1\r\nhost: a\r\n\r\n';
+  const text = await rawExchange(port, raw, (s) => s.endsWith('echo /after-switch'), 3000);
+  assert.match(text, /^HTTP\/1\.1 502 [^]*HTTP\/1\.1 200 [^]*echo \/after-switch$/, text);
 });

@@ -561,6 +561,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   private startTunnel(head: H1Head): void {
     const up = this.upstream;
     if (this.upgrade === undefined || !(up instanceof H1UpstreamConnection)) {
+      // Nothing has gone downstream yet: the client gets a 502, and the connection (now a tunnel to
+      // nowhere) is closed rather than left holding this stream.
+      up?.abandon();
+      this.phase = Phase.Forwarding;
       this.onUpstreamReset('protocol_error: unexpected 101 response', false, false);
       return;
     }
