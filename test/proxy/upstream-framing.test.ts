@@ -4,12 +4,16 @@
  * next request's response can arrive on it.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { rawExchange } from '../support/raw-http.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Raw responses by path; any other path is answered "echo <path>". */
 const RESPONSES: Record<string, string> = {
@@ -43,6 +47,11 @@ before(async () => {
         buf = buf.slice(end + 4);
         seen.push({ line, conn });
         const path = line.split(' ')[1]!;
+        if (path === '/cut') {
+          // A chunked body the upstream abandons halfway: no last chunk, the connection closes.
+          socket.end('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n');
+          continue;
+        }
         if (path === '/slow') {
           setTimeout(() => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nslow'), 300);
           continue;
@@ -104,4 +113,17 @@ test('a 101 to a request that asked for no upgrade is a 502 for the client, whos
   const raw = 'GET /switch HTTP/1.1\r\nhost: a\r\n\r\nGET /after-switch HTTP/1.1\r\nhost: a\r\n\r\n';
   const text = await rawExchange(port, raw, (s) => s.endsWith('echo /after-switch'), 3000);
   assert.match(text, /^HTTP\/1\.1 502 [^]*HTTP\/1\.1 200 [^]*echo \/after-switch$/, text);
+});
+
+test('a body the upstream cut short reaches an HTTP/1.0 client, whose body ends with the connection, as a reset, not as an end', async () => {
+  // With no length and no chunking, a FIN would tell the client it had the whole body. (curl, not a
+  // Node socket: libuv reports a reset that comes with the last data as a plain end.)
+  await assert.rejects(execFileAsync('curl', ['-sS', '--http1.0', '--max-time', '3', `http://127.0.0.1:${port}/cut`]), (err: { code?: number; stderr?: string }) => {
+    assert.equal(err.code, 56, err.stderr);
+    assert.match(err.stderr ?? '', /reset/i);
+    return true;
+  });
+  // Over HTTP/1.1 the chunked framing already tells: no last chunk.
+  const text = await rawExchange(port, 'GET /cut HTTP/1.1\r\nhost: a\r\n\r\n', () => false, 3000);
+  assert.match(text, /\r\n\r\n5\r\nhello\r\n$/);
 });

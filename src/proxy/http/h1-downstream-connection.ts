@@ -43,6 +43,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private stream: HttpStream | null = null;
   private closeAfterResponse = false;
   private chunkedResponse = false;
+  /** The response in flight ends when the connection closes (an HTTP/1.0 client, no length known). */
+  private closeDelimited = false;
   private responding = false;
   private requests = 0;
   /** When the current connection timeout is due (performance.now() ms, 0 = none); see deadline-sweeper. */
@@ -261,13 +263,17 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     // Concatenation, not template literals: those convert each array element with ToString.
     for (let i = 0; i < headers.length; i += 2) out += headers[i]! + ': ' + headers[i + 1]! + '\r\n';
     this.chunkedResponse = false;
+    this.closeDelimited = false;
     const bodyAllowed = status !== 204 && status !== 304 && status >= 200;
     if (contentLength >= 0) {
       if (bodyAllowed) out += `content-length: ${contentLength}\r\n`;
     } else if (this.protocol === 'HTTP/1.1') {
       out += 'transfer-encoding: chunked\r\n';
       this.chunkedResponse = true;
-    } else this.closeAfterResponse = true;
+    } else {
+      this.closeAfterResponse = true;
+      this.closeDelimited = bodyAllowed;
+    }
     if (this.closeAfterResponse) out += 'connection: close\r\n';
     else if (this.protocol === 'HTTP/1.0') out += 'connection: keep-alive\r\n';
     out += '\r\n';
@@ -326,7 +332,10 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
 
   abort(): void {
     this.stream = null;
-    this.socket.destroy();
+    // A FIN would end a close-delimited body as if it were whole: a reset tells the client it was cut
+    // short. (Over TLS, the missing close_notify says so.)
+    if (this.closeDelimited && this.downstreamTls === undefined) this.socket.resetAndDestroy();
+    else this.socket.destroy();
   }
 
   notifyDrain(stream: HttpStream): void {
