@@ -91,6 +91,8 @@ test('an HTTP/1.1 upstream connection that still owes request body is not reused
   const early = await partialPost('/upload');
   assert.match(early, /^HTTP\/1\.1 200 /);
   assert.match(early, /early$/);
+  // The client's connection ends after this answer, and the answer says so.
+  assert.match(early, /\r\nconnection: close\r\n/);
   const second = await rawExchange(port, 'GET /after HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n', (s) => /second$/.test(s), 5000);
   assert.match(second, /^HTTP\/1\.1 200 /, `the next request went to a clean connection: ${second}`);
   assert.deepEqual(firstLines, ['POST /upload HTTP/1.1', 'GET /after HTTP/1.1']);

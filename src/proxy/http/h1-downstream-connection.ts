@@ -274,6 +274,9 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       this.closeAfterResponse = true;
       this.closeDelimited = bodyAllowed;
     }
+    // An answer that comes before the whole request ends the connection (the rest is never read as
+    // a next request): the client is told so, as Envoy does.
+    if (this.stream !== null && !this.stream.requestComplete) this.closeAfterResponse = true;
     if (this.closeAfterResponse) out += 'connection: close\r\n';
     else if (this.protocol === 'HTTP/1.0') out += 'connection: keep-alive\r\n';
     out += '\r\n';
