@@ -103,7 +103,8 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
       else if (Array.isArray(prev)) prev.push(headers[i + 1]!);
       else out[name] = [String(prev), headers[i + 1]!];
     }
-    if (contentLength >= 0 && !endStream) out['content-length'] = contentLength;
+    // A response without a body still says its length when it has one: a HEAD's is the GET's (RFC 9110 §9.3.2).
+    if (contentLength > 0 || (contentLength === 0 && !endStream)) out['content-length'] = contentLength;
     // Trailers (gRPC status) can only follow when the upstream may send them: an HTTP/2 upstream.
     this.wantsTrailers = !endStream && this.stream?.cluster?.http2 === true;
     try {

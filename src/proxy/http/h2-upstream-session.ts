@@ -87,8 +87,9 @@ class H2UpstreamRequest implements UpstreamRequest {
       statusText: '',
       versionMinor: 1,
       headers,
-      // A HEADERS frame that ends the stream (gRPC trailers-only) is a response of length 0.
-      contentLength: endStream ? 0 : typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : -1,
+      // A HEADERS frame that ends the stream (gRPC trailers-only) is a response of length 0, unless it
+      // says otherwise: a HEAD's Content-Length is the GET's (nghttp2 holds any other body to it).
+      contentLength: typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : endStream ? 0 : -1,
       chunked: false,
       connectionClose: false,
       upgrade: false,
