@@ -117,7 +117,10 @@ class H2UpstreamRequest implements UpstreamRequest {
     // REFUSED_STREAM (also what a GOAWAY means for streams past its last id) promises the upstream
     // did no work on the request (RFC 9113 §8.7).
     const refused = code === NGHTTP2_REFUSED_STREAM;
-    this.exchange.onUpstreamReset(code ? `stream reset (code ${code})` : 'stream closed', this.started, refused || this.reused);
+    // Any other RST_STREAM on a live connection means the peer saw the stream: it is the answer, not
+    // a stale connection, and replaying it could repeat work. A reused connection that died may be.
+    const peerReset = code !== 0 && !this.conn.client.destroyed;
+    this.exchange.onUpstreamReset(code ? `stream reset (code ${code})` : 'stream closed', this.started, refused || (this.reused && !peerReset));
   }
 
   sendBody(chunk: Buffer): boolean {

@@ -1,0 +1,65 @@
+/**
+ * An HTTP/2 upstream that resets a stream has seen it: only REFUSED_STREAM promises it did no work
+ * (RFC 9113 §8.7). Any other reset is the request's answer, not a stale connection, so without a
+ * retry policy the request is not sent again, however many streams the connection carried before.
+ */
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { curl } from '../support/curl.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+let upstream: http2.Http2Server;
+const seen = new Map<string, number>();
+let proxy: RunningProxy;
+let port: number;
+
+before(async () => {
+  upstream = http2.createServer();
+  upstream.on('stream', (stream, headers) => {
+    const path = String(headers[':path']);
+    seen.set(path, (seen.get(path) ?? 0) + 1);
+    stream.on('error', () => undefined);
+    // Reset before any response, as a server does that fails a request it has started on.
+    if (path.startsWith('/internal-error')) stream.close(NGHTTP2_INTERNAL_ERROR);
+    else if (path === '/refused' && seen.get(path) === 1) stream.close(NGHTTP2_REFUSED_STREAM);
+    else {
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    }
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  port = await freePort();
+  proxy = await startProxy(
+    bootstrap(
+      [httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'h2' } }]))],
+      [staticCluster('h2', [(upstream.address() as AddressInfo).port], { http2ProtocolOptions: {} })],
+    ),
+  );
+});
+
+after(async () => {
+  await proxy?.stop();
+  upstream?.close();
+});
+
+test('a stream the upstream resets with INTERNAL_ERROR on a reused connection is answered 503 once, not replayed', async () => {
+  // The connection carries a stream first, so the reset lands on a reused connection.
+  assert.equal((await curl([`http://127.0.0.1:${port}/warm-up`])).status, 200);
+  for (const method of ['GET', 'DELETE']) {
+    const path = `/internal-error-${method}`;
+    const r = await curl(['-X', method, `http://127.0.0.1:${port}${path}`]);
+    assert.equal(r.status, 503);
+    assert.equal(seen.get(path), 1, `${method} reached the upstream ${seen.get(path)} times`);
+  }
+});
+
+test('a stream refused with REFUSED_STREAM still goes again, and succeeds', async () => {
+  const r = await curl([`http://127.0.0.1:${port}/refused`]);
+  assert.equal(r.status, 200);
+  assert.equal(seen.get('/refused'), 2);
+});
