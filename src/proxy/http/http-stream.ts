@@ -180,8 +180,11 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.retryPolicy = route.retryPolicy;
     this.routeTimeoutMs = route.timeout;
     if (this.overrides !== undefined) this.applyRouterOverrides(this.overrides);
-    this.canRetry = this.canRetry && this.retryPolicy !== undefined && this.retryPolicy.numRetries > 0;
-    if (this.canRetry && this.hasRequestBody) this.requestBody = [];
+    const fitsBuffer = this.canRetry;
+    this.canRetry = fitsBuffer && this.retryPolicy !== undefined && this.retryPolicy.numRetries > 0;
+    // The body is kept for a retry, and towards HTTP/2 for a stream the upstream refuses (REFUSED_STREAM,
+    // or past a GOAWAY's last id): it did no work on it, so it goes again (RFC 9113 §8.7).
+    if (this.hasRequestBody && (this.canRetry || (fitsBuffer && cluster.http2))) this.requestBody = [];
     if (route.maxStreamDuration !== undefined) {
       const limit = this.streamDurationLimit(route.maxStreamDuration);
       if (limit > 0) this.durationDeadline = performance.now() + limit;
@@ -515,6 +518,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       return;
     }
     this.clearPerTry();
+    // Past the head no stream is refused: a body kept only for that is let go.
+    if (!this.canRetry) this.requestBody = undefined;
     this.phase = Phase.ResponseStreaming;
     this.responseStatus = status;
     if (status === 101) {
