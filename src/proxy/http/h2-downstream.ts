@@ -311,7 +311,10 @@ export class H2DownstreamServer {
         responder.active = true;
         stream.onRequestBody(chunk);
       });
-      h2.on('end', () => stream.onRequestEnd(trailers));
+      // node:http2 emits 'end' on a stream the client reset, too: that body is cut short, not complete.
+      h2.on('end', () => {
+        if (!h2.rstCode) stream.onRequestEnd(trailers);
+      });
     }
     const opened = performance.now();
     responder.watchIdle(ctx.hcm.streamIdleTimeout);
