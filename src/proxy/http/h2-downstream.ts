@@ -13,7 +13,7 @@ import type { RequestHead } from './request-head.js';
 // The module binding: the global `performance` is a lazy getter.
 import { performance } from 'node:perf_hooks';
 
-const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 const REQUEST_TARGET = /^[\x21-\x7e]+$/;
 /** Headers HTTP/2 forbids (RFC 9113 §8.2.2); the stream already drops hop-by-hop ones, these are belt and braces. */
 const FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
@@ -111,7 +111,9 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
       this.h2.respond(out, { endStream, waitForTrailers: this.wantsTrailers });
     } catch {
       this.h2.close(NGHTTP2_INTERNAL_ERROR);
+      return;
     }
+    if (endStream) this.stopRequestBody();
   }
 
   sendBody(chunk: Buffer): boolean {
@@ -125,6 +127,16 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
     this.trailers = trailers;
     if (this.wantsTrailers) this.h2.once('wantTrailers', () => this.writeTrailers());
     this.h2.end();
+    if (!this.wantsTrailers) this.stopRequestBody();
+  }
+
+  /**
+   * The response is complete while the request body is still coming: RST_STREAM NO_ERROR once the
+   * response has left (RFC 9113 §8.1, as Envoy does). Nobody reads that body any more, and a client
+   * facing a shut flow-control window would otherwise wait for ever to finish its upload.
+   */
+  private stopRequestBody(): void {
+    if (this.stream !== undefined && !this.stream.requestComplete && !this.h2.closed) this.h2.close(NGHTTP2_NO_ERROR);
   }
 
   private writeTrailers(): void {
@@ -135,7 +147,9 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
       this.h2.sendTrailers(t);
     } catch {
       this.h2.close();
+      return;
     }
+    this.stopRequestBody();
   }
 
   abort(): void {
