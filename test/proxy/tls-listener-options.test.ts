@@ -1,7 +1,8 @@
 /**
  * TLS listener options as Envoy applies them: a validation context without requireClientCertificate
- * asks for a client certificate and checks one that comes, but lets a client without one in; and a
- * connection manager whose codec is HTTP/1.1 does not offer h2 in ALPN.
+ * asks for a client certificate and checks one that comes, but lets a client without one in; a
+ * connection manager whose codec is HTTP/1.1 does not offer h2 in ALPN; and an HTTP/1.0 client that
+ * names http/1.0 in ALPN is served rather than refused in the handshake.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -97,4 +98,13 @@ test('SAN matching without a trusted CA is refused at load, as Envoy refuses it'
     () => parseBootstrap(config, 'c.json'),
     (err: unknown) => err instanceof ConfigErrors && /matchTypedSubjectAltNames: SAN-based verification .* without trustedCa/.test(err.errors[0]!.message),
   );
+});
+
+test('a client that asks ALPN for http/1.0 only (curl --http1.0) completes its handshake and is served', async () => {
+  const r = await curl(['--http1.0', ...base()]);
+  assert.equal(r.status, 200);
+  assert.equal(JSON.parse(r.body).url, '/who');
+  // The server's order still decides between the protocols it speaks.
+  const h2 = await curl(['--http2', ...base()]);
+  assert.equal(h2.httpVersion, '2');
 });

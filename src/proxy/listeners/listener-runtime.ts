@@ -186,7 +186,7 @@ export class ListenerRuntime {
         if (chain) return cb(null, chain.secureContext);
         cb(new NoFilterChainError(name), undefined);
       },
-      ALPNProtocols: offeredAlpn(chains),
+      ALPNCallback: alpnChooser(offeredAlpn(chains)),
       requestCert: requestClientCert,
       // Verification is judged in onSecureConnection, before a byte is read: there OpenSSL's reason
       // (expired, unknown CA, no certificate) is known and logged; a refusal inside the handshake only
@@ -317,8 +317,8 @@ function verifiesClientCert(chain: FilterChainRuntime): boolean {
 
 /**
  * The ALPN protocols a TLS listener offers: a chain's own alpnProtocols when it lists them, else what
- * its codec speaks (AUTO both, HTTP1 or HTTP2 one). Only h2 and http/1.1 are ever chosen: a client
- * that asks for anything else gets no ALPN and HTTP/1.1.
+ * its codec speaks (AUTO both, HTTP1 or HTTP2 one). Only h2 and http/1.1 are ever chosen (and
+ * http/1.0, see alpnChooser).
  */
 function offeredAlpn(chains: FilterChainRuntime[]): string[] | undefined {
   const offered = new Set<string>();
@@ -334,4 +334,16 @@ function offeredAlpn(chains: FilterChainRuntime[]): string[] | undefined {
   }
   const list = ['h2', 'http/1.1'].filter((p) => offered.has(p));
   return list.length > 0 ? list : undefined;
+}
+
+/**
+ * Picks the listener's first protocol the client asks for. A client that asks only for http/1.0
+ * (curl --http1.0) is served by the HTTP/1.1 codec, as HTTP/1.0 is over plaintext: a plain ALPN list
+ * would refuse its handshake. Anything else is refused with no_application_protocol, as node:tls must
+ * (it cannot complete a handshake with ALPN offered and none chosen).
+ */
+function alpnChooser(offered: string[] | undefined): ((hello: { protocols: string[] }) => string | undefined) | undefined {
+  if (offered === undefined) return undefined;
+  const http10 = offered.includes('http/1.1');
+  return ({ protocols }) => offered.find((p) => protocols.includes(p)) ?? (http10 && protocols.includes('http/1.0') ? 'http/1.0' : undefined);
 }
