@@ -44,7 +44,8 @@ class H2UpstreamRequest implements UpstreamRequest {
     if (framing.contentLength > 0) out['content-length'] = framing.contentLength;
     let s: http2.ClientHttp2Stream;
     try {
-      s = this.conn.client.request(out, { endStream: framing.endStream });
+      // A body may end with trailers, known only at its end: node then waits for sendEnd to say.
+      s = this.conn.client.request(out, { endStream: framing.endStream, waitForTrailers: !framing.endStream });
     } catch (err) {
       this.finished = true;
       // Nothing was sent (the session is going away): the request can go on another connection.
@@ -131,11 +132,10 @@ class H2UpstreamRequest implements UpstreamRequest {
     this.requestOpen = false;
     const s = this.stream;
     if (!s || s.destroyed) return;
-    if (trailers && trailers.length > 0) {
-      const t: http2.OutgoingHttpHeaders = {};
-      for (let i = 0; i < trailers.length; i += 2) t[trailers[i]!] = trailers[i + 1]!;
-      s.once('wantTrailers', () => s.sendTrailers(t));
-    }
+    // Empty trailers end the stream with an empty DATA frame.
+    const t: http2.OutgoingHttpHeaders = {};
+    if (trailers) for (let i = 0; i < trailers.length; i += 2) t[trailers[i]!] = trailers[i + 1]!;
+    s.once('wantTrailers', () => s.sendTrailers(t));
     s.end();
   }
 

@@ -82,6 +82,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   traceparent: string | undefined;
   /** Set by the codec: the request body has fully arrived. */
   requestComplete = false;
+  /** The request's trailers, kept for an upstream request that starts (or starts again) after they came. */
+  private requestTrailers: string[] | undefined;
   private requestBody: Buffer[] | undefined;
   private requestBodyBytes = 0;
   private canRetry: boolean;
@@ -442,7 +444,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const held = this.requestBody ?? this.pendingBody;
     this.pendingBody = undefined;
     if (held !== undefined) for (let i = 0; i < held.length; i++) request.sendBody(held[i]!);
-    if (this.requestComplete) request.sendEnd(undefined);
+    if (this.requestComplete) request.sendEnd(this.requestTrailers);
     else this.downstream.resumeRequestBody();
   }
 
@@ -479,6 +481,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** The request body ended (trailers from HTTP/2 or chunked HTTP/1.1). */
   onRequestEnd(trailers: string[] | undefined): void {
     this.requestComplete = true;
+    this.requestTrailers = trailers;
     this.requestDeadline = 0;
     if (this.phase !== Phase.Done && this.phase !== Phase.Routing) {
       this.armRouteDeadline();

@@ -1,0 +1,81 @@
+/**
+ * Request trailers reach an HTTP/2 upstream, from an HTTP/2 client or a chunked HTTP/1.1 one, and a
+ * request without them still ends as it should.
+ */
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import net, { type AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+
+let upstream: http2.Http2Server;
+let proxy: RunningProxy;
+let port: number;
+
+before(async () => {
+  // Answers with the body it read and the request trailers it got.
+  upstream = http2.createServer();
+  upstream.on('stream', (stream) => {
+    let body = '';
+    let trailers: http2.IncomingHttpHeaders = {};
+    stream.setEncoding('utf8');
+    stream.on('data', (d: string) => (body += d));
+    stream.on('trailers', (t) => (trailers = t));
+    stream.on('end', () => {
+      stream.respond({ ':status': 200 });
+      stream.end(JSON.stringify({ body, trailer: trailers['x-checksum'] ?? null }));
+    });
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  port = await freePort();
+  proxy = await startProxy(
+    bootstrap(
+      [httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'h2' } }]))],
+      [staticCluster('h2', [(upstream.address() as AddressInfo).port], { http2ProtocolOptions: {} })],
+    ),
+  );
+});
+
+after(async () => {
+  await proxy?.stop();
+  upstream?.close();
+});
+
+function h2Post(trailers: Record<string, string> | undefined): Promise<{ body: string; trailer: string | null }> {
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  return new Promise((resolve, reject) => {
+    const s = client.request({ ':method': 'POST', ':path': '/upload' }, { waitForTrailers: trailers !== undefined });
+    if (trailers) s.on('wantTrailers', () => s.sendTrailers(trailers));
+    let out = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (out += d));
+    s.on('end', () => {
+      client.close();
+      resolve(JSON.parse(out));
+    });
+    s.on('error', reject);
+    s.end('hello');
+  });
+}
+
+test('an HTTP/2 request trailer reaches the HTTP/2 upstream', async () => {
+  assert.deepEqual(await h2Post({ 'x-checksum': 'abc123' }), { body: 'hello', trailer: 'abc123' });
+});
+
+test('an HTTP/2 request body without trailers still ends', async () => {
+  assert.deepEqual(await h2Post(undefined), { body: 'hello', trailer: null });
+});
+
+test('a chunked HTTP/1.1 request trailer reaches the HTTP/2 upstream', async () => {
+  const socket = net.connect(port, '127.0.0.1');
+  let raw = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (d: string) => (raw += d));
+  socket.write('POST /upload HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\nTrailer: x-checksum\r\n\r\n5\r\nhello\r\n0\r\nx-checksum: abc123\r\n\r\n');
+  const deadline = Date.now() + 3000;
+  while (!raw.includes('}') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  socket.destroy();
+  assert.deepEqual(JSON.parse(raw.slice(raw.indexOf('{'), raw.lastIndexOf('}') + 1)), { body: 'hello', trailer: 'abc123' });
+});
