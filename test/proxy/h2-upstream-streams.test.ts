@@ -44,6 +44,7 @@ async function countingServer(peerLimit?: number): Promise<Counted> {
 let spread: Counted;
 let capped: Counted;
 let peerLimited: Counted;
+let queued: Counted;
 let proxy: RunningProxy;
 let port: number;
 
@@ -51,6 +52,7 @@ before(async () => {
   spread = await countingServer();
   capped = await countingServer();
   peerLimited = await countingServer(1);
+  queued = await countingServer(1);
   port = await freePort();
   const routes = {
     name: 'r',
@@ -62,6 +64,7 @@ before(async () => {
           { match: { prefix: '/spread' }, route: { cluster: 'spread' } },
           { match: { prefix: '/capped' }, route: { cluster: 'capped' } },
           { match: { prefix: '/peer' }, route: { cluster: 'peer' } },
+          { match: { prefix: '/queued' }, route: { cluster: 'queued' } },
         ],
       },
     ],
@@ -73,6 +76,7 @@ before(async () => {
         staticCluster('spread', [spread.port], { http2ProtocolOptions: { maxConcurrentStreams: 2 } }),
         staticCluster('capped', [capped.port], { http2ProtocolOptions: { maxConcurrentStreams: 2 }, circuitBreakers: { thresholds: [{ maxConnections: 1 }] } }),
         staticCluster('peer', [peerLimited.port], { http2ProtocolOptions: {} }),
+        staticCluster('queued', [queued.port], { http2ProtocolOptions: {}, circuitBreakers: { thresholds: [{ maxConnections: 1, maxPendingRequests: 2 }] } }),
       ],
     ),
   );
@@ -80,7 +84,7 @@ before(async () => {
 
 after(async () => {
   await proxy?.stop();
-  for (const c of [spread, capped, peerLimited]) await new Promise<void>((r) => c.server.close(() => r()));
+  for (const c of [spread, capped, peerLimited, queued]) await new Promise<void>((r) => c.server.close(() => r()));
 });
 
 const six = (path: string) => Promise.all(Array.from({ length: 6 }, (_, i) => fetch(`http://127.0.0.1:${port}${path}/${i}`).then(async (r) => `${r.status} ${await r.text()}`)));
@@ -100,4 +104,35 @@ test('maxConnections 1: the same six requests queue on one connection, two strea
 test("the peer's own SETTINGS limit counts too", async () => {
   assert.deepEqual(await six('/peer'), Array(6).fill('200 done'));
   assert.equal(peerLimited.mostPerSession, 1);
+});
+
+test('a request whose client leaves while it waits for a stream no longer counts as pending', async () => {
+  // HTTP/2 to the proxy too: a cancelled stream (RST_STREAM) tells the proxy at once that its client left.
+  const client = http2.connect(`http://127.0.0.1:${port}`);
+  const get = (path: string): { done: Promise<string>; stream: http2.ClientHttp2Stream } => {
+    const stream = client.request({ ':path': path });
+    const done = new Promise<string>((resolve) => {
+      let status = 0;
+      let body = '';
+      stream.on('response', (h) => (status = Number(h[':status'])));
+      stream.on('data', (d: Buffer) => (body += d.toString()));
+      stream.on('close', () => resolve(status === 0 ? 'cancelled' : `${status} ${body}`));
+    });
+    return { done, stream };
+  };
+  try {
+    // One stream at a time (the peer's limit), one connection, two may wait: the first holds the stream.
+    const first = get('/queued/first');
+    await new Promise((r) => setTimeout(r, 30));
+    const left = [get('/queued/b'), get('/queued/c')];
+    await new Promise((r) => setTimeout(r, 30));
+    for (const l of left) l.stream.close(http2.constants.NGHTTP2_CANCEL);
+    await Promise.all(left.map((l) => l.done));
+    await new Promise((r) => setTimeout(r, 30));
+    // The two that left freed their places: these two wait their turn instead of a 503 overflow.
+    const rest = [get('/queued/d'), get('/queued/e')];
+    assert.deepEqual(await Promise.all([first, ...rest].map((r) => r.done)), ['200 done', '200 done', '200 done']);
+  } finally {
+    client.close();
+  }
 });

@@ -230,6 +230,15 @@ export class H2Session {
     return true;
   }
 
+  /** Withdraws a waiting request (it timed out or its client went away): it no longer counts as pending. */
+  cancel(exchange: UpstreamExchange): void {
+    const i = this.waiting.indexOf(exchange);
+    if (i >= 0) {
+      this.waiting.splice(i, 1);
+      this.stats.pending--;
+    }
+  }
+
   /** A stream on `conn` ended. */
   release(conn: H2Connection): void {
     conn.active--;

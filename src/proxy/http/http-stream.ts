@@ -655,7 +655,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   onDownstreamReset(): void {
     if (this.phase === Phase.Done) return;
     if (this.upstream) this.upstream.abandon();
-    else if (this.host && this.cluster && this.phase === Phase.WaitingUpstream && !this.cluster.http2) this.cluster.h1Pool(this.host).cancel(this);
+    else this.withdrawFromPool();
     this.releaseHost();
     this.upstream = undefined;
     this.responseFlags = ResponseFlag.DownstreamConnectionTermination;
@@ -718,11 +718,18 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
 
   private abandonUpstream(outcome: 'timeout' | null): void {
     if (this.upstream) this.upstream.abandon();
-    else if (this.host && this.cluster && !this.cluster.http2 && this.phase === Phase.WaitingUpstream) this.cluster.h1Pool(this.host).cancel(this);
+    else this.withdrawFromPool();
     if (outcome !== null && this.host && this.cluster && this.phase !== Phase.ResponseStreaming) this.cluster.recordOutcome(this.host, outcome);
     this.releaseHost();
     this.upstream = undefined;
     this.discardResponse = false;
+  }
+
+  /** Takes this request out of its pool's queue when it is still waiting for a connection or stream. */
+  private withdrawFromPool(): void {
+    if (this.phase !== Phase.WaitingUpstream || this.host === undefined || this.cluster === undefined) return;
+    if (this.cluster.http2) this.cluster.h2Session(this.host).cancel(this);
+    else this.cluster.h1Pool(this.host).cancel(this);
   }
 
   /** Checks the retry budget for a retriable response without starting the retry yet. */
