@@ -1,7 +1,7 @@
 /**
  * Envoy's `retryOn` conditions, read once per policy. Which failures are retried:
- * - before a response: `5xx` and `gateway-error` (connect failures, resets, timeouts),
- *   `connect-failure`, `reset`; `refused-stream` is always honoured, since a stream the upstream
+ * - before a response: `5xx`, `gateway-error` and `reset` (connect failures, resets, timeouts),
+ *   `connect-failure` (connect failures only); `refused-stream` is always honoured, since a stream the upstream
  *   refused never reached it and is sent again without asking the policy;
  * - on a response head: `5xx`, `gateway-error` (502, 503, 504), `retriable-4xx` (409),
  *   `retriable-status-codes` (any listed status, 4xx included), and the gRPC conditions
@@ -46,7 +46,8 @@ export function retryConditions(policy: RetryPolicy): RetryConditions {
 
 /** A failure before any response: is it one the policy retries? */
 export function retriesFailure(c: RetryConditions, kind: 'connect-failure' | 'reset' | 'timeout'): boolean {
-  return c.any5xx || c.gatewayError || (kind === 'connect-failure' && c.connectFailure) || (kind === 'reset' && c.reset);
+  // Envoy's `reset` covers every failure without a response: a refused connection and a per-try timeout too.
+  return c.any5xx || c.gatewayError || c.reset || (kind === 'connect-failure' && c.connectFailure);
 }
 
 /**

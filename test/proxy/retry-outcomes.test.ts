@@ -1,0 +1,63 @@
+/**
+ * What retries do when upstreams misbehave, as Envoy's router does it: which failures each retryOn
+ * condition covers, and what the response, its flags and the metrics say once retries run out.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { curl } from '../support/curl.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+let slow: TestUpstream;
+let proxy: RunningProxy;
+let port: number;
+let deadPort: number;
+let accessLog: string;
+
+before(async () => {
+  slow = await startUpstream('slow', (_req, res) => {
+    setTimeout(() => {
+      res.writeHead(200);
+      res.end('late');
+    }, 800);
+  });
+  port = await freePort();
+  deadPort = await freePort();
+  accessLog = `/tmp/bulwark-retry-outcomes-${process.pid}.log`;
+  const policy = (retryOn: string, extra: object = {}) => ({ retryOn, numRetries: 2, retryBackOff: { baseInterval: '1ms' }, ...extra });
+  const routes = routeConfig([
+    { match: { prefix: '/reset-timeout' }, route: { cluster: 'slow', timeout: '5s', retryPolicy: policy('reset', { perTryTimeout: '150ms' }) } },
+    { match: { prefix: '/reset-dead' }, route: { cluster: 'dead', retryPolicy: policy('reset') } },
+  ]);
+  proxy = await startProxy(
+    bootstrap([httpListener('h', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('slow', [slow.port]), staticCluster('dead', [deadPort])]),
+  );
+});
+
+after(async () => {
+  await proxy?.stop();
+  await slow?.close();
+});
+
+function metric(text: string, name: string, cluster: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{cluster="${cluster}"`));
+  return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+test('retryOn reset retries a per-try timeout (the upstream did not respond), then answers 504', async () => {
+  const before = slow.requests.length;
+  const r = await curl([`http://127.0.0.1:${port}/reset-timeout`]);
+  assert.equal(r.status, 504);
+  await new Promise((resolve) => setTimeout(resolve, 900));
+  assert.equal(slow.requests.length - before, 3, 'one try and two retries');
+});
+
+test('retryOn reset retries a connection failure, as Envoy counts it among resets', async () => {
+  const r = await curl([`http://127.0.0.1:${port}/reset-dead`]);
+  assert.equal(r.status, 503);
+  const text = (await proxy.get('/stats/prometheus')).body;
+  assert.equal(metric(text, 'bulwark_upstream_connect_failures_total', 'dead'), 3, 'one try and two retries');
+});
