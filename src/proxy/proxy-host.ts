@@ -80,6 +80,7 @@ export class ProxyHost {
       const state = c.state.stats;
       syncCounter(m.overflows.requests, state.overflows.requests);
       syncCounter(m.overflows.retries, state.overflows.retries);
+      syncCounter(m.retries, state.retries);
       syncCounter(m.outlierEjections, state.ejectionsTotal);
       m.outlierEjectedHosts.set(state.ejectedNow);
     }

@@ -115,7 +115,7 @@ export class ProxyRuntime implements TcpProxyStarter {
     const statsKey = `${listenerName}/${chainIndex}`;
     let stats = this.httpStats.get(statsKey);
     if (!stats) {
-      stats = { downstreamConnections: 0, downstreamRequests: 0, protocolErrors: 0, retries: 0 };
+      stats = { downstreamConnections: 0, downstreamRequests: 0, protocolErrors: 0 };
       this.httpStats.set(statsKey, stats);
     }
     const rdsName = hcm.rds?.routeConfigName;

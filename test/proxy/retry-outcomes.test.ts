@@ -3,7 +3,6 @@
  * condition covers, and what the response, its flags and the metrics say once retries run out.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
@@ -12,6 +11,8 @@ import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 let slow: TestUpstream;
+/** Always 503. */
+let busy: TestUpstream;
 let proxy: RunningProxy;
 let port: number;
 let deadPort: number;
@@ -24,6 +25,10 @@ before(async () => {
       res.end('late');
     }, 800);
   });
+  busy = await startUpstream('busy', (_req, res) => {
+    res.writeHead(503);
+    res.end('busy');
+  });
   port = await freePort();
   deadPort = await freePort();
   accessLog = `/tmp/bulwark-retry-outcomes-${process.pid}.log`;
@@ -31,15 +36,17 @@ before(async () => {
   const routes = routeConfig([
     { match: { prefix: '/reset-timeout' }, route: { cluster: 'slow', timeout: '5s', retryPolicy: policy('reset', { perTryTimeout: '150ms' }) } },
     { match: { prefix: '/reset-dead' }, route: { cluster: 'dead', retryPolicy: policy('reset') } },
+    { match: { prefix: '/busy' }, route: { cluster: 'busy', retryPolicy: policy('5xx') } },
   ]);
   proxy = await startProxy(
-    bootstrap([httpListener('h', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('slow', [slow.port]), staticCluster('dead', [deadPort])]),
+    bootstrap([httpListener('h', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('slow', [slow.port]), staticCluster('dead', [deadPort]), staticCluster('busy', [busy.port])]),
   );
 });
 
 after(async () => {
   await proxy?.stop();
   await slow?.close();
+  await busy?.close();
 });
 
 function metric(text: string, name: string, cluster: string): number {
@@ -60,4 +67,12 @@ test('retryOn reset retries a connection failure, as Envoy counts it among reset
   assert.equal(r.status, 503);
   const text = (await proxy.get('/stats/prometheus')).body;
   assert.equal(metric(text, 'bulwark_upstream_connect_failures_total', 'dead'), 3, 'one try and two retries');
+});
+
+test('bulwark_upstream_retries_total counts the retries sent to each cluster', async () => {
+  const r = await curl([`http://127.0.0.1:${port}/busy`]);
+  assert.equal(r.status, 503);
+  const text = (await proxy.get('/stats/prometheus')).body;
+  assert.equal(metric(text, 'bulwark_upstream_retries_total', 'busy'), 2);
+  assert.equal(metric(text, 'bulwark_upstream_retries_total', 'dead'), 2, 'retries of connection failures count too');
 });

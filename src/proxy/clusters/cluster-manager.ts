@@ -146,6 +146,10 @@ class ManagedCluster implements UpstreamCluster {
     this.state.recordOutcome(host, outcome);
   }
 
+  countRetry(): void {
+    this.state.retriesTotal++;
+  }
+
   close(): void {
     this.state.close();
     for (const p of this.h1Pools.values()) p.close();

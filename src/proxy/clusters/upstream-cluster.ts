@@ -33,6 +33,8 @@ export interface UpstreamCluster {
   tryAcquire(kind: BreakerKind): boolean;
   release(kind: BreakerKind): void;
   recordOutcome(host: UpstreamHost, outcome: UpstreamOutcome): void;
+  /** Counts a retry sent to the cluster (Envoy's upstream_rq_retry). */
+  countRetry(): void;
 }
 
 /** Finds clusters by name; the set is swapped atomically on config changes. */

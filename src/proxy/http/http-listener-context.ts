@@ -8,7 +8,6 @@ export interface HttpListenerStats {
   downstreamConnections: number;
   downstreamRequests: number;
   protocolErrors: number;
-  retries: number;
 }
 
 /** What a stream needs from the listener it arrived on; swapped as a whole on config changes. */

@@ -769,7 +769,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const b = this.retryPolicy!.retryBackOff;
     // Full jitter over an exponential window, as Envoy does.
     const window = Math.min(b.baseInterval * 2 ** (this.attempts - 1), b.maxInterval);
-    this.ctx.stats.retries++;
+    this.cluster!.countRetry();
     this.phase = Phase.WaitingUpstream;
     setTimeout(onRetryTimer, Math.random() * window, this);
   }

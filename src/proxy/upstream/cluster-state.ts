@@ -28,6 +28,8 @@ export class ClusterState {
   /** The earliest time an ejected host returns, when candidates must be recomputed. */
   private nextReturn = Infinity;
   private panicking = false;
+  /** Retries sent to the cluster, for metrics. */
+  retriesTotal = 0;
 
   /** Set for a change of active health-check results (this process's own checks). */
   onHealthChange: (() => void) | undefined;
@@ -148,13 +150,14 @@ export class ClusterState {
   }
 
   /** Numbers for metrics. */
-  get stats(): { ejectionsTotal: number; ejectedNow: number; healthyHosts: number; panic: boolean; overflows: Readonly<Record<BreakerKind, number>> } {
+  get stats(): { ejectionsTotal: number; ejectedNow: number; healthyHosts: number; panic: boolean; overflows: Readonly<Record<BreakerKind, number>>; retries: number } {
     return {
       ejectionsTotal: this.outlier?.ejectionsTotal ?? 0,
       ejectedNow: countEjected(this.hosts, Date.now()),
       healthyHosts: this.hosts.filter((h) => h.healthy).length,
       panic: this.panicking,
       overflows: this.breakers.overflows,
+      retries: this.retriesTotal,
     };
   }
 
