@@ -3,6 +3,7 @@
  * condition covers, and what the response, its flags and the metrics say once retries run out.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
@@ -37,9 +38,10 @@ before(async () => {
     { match: { prefix: '/reset-timeout' }, route: { cluster: 'slow', timeout: '5s', retryPolicy: policy('reset', { perTryTimeout: '150ms' }) } },
     { match: { prefix: '/reset-dead' }, route: { cluster: 'dead', retryPolicy: policy('reset') } },
     { match: { prefix: '/busy' }, route: { cluster: 'busy', retryPolicy: policy('5xx') } },
+    { match: { prefix: '/no-budget' }, route: { cluster: 'no-budget', retryPolicy: policy('5xx') } },
   ]);
   proxy = await startProxy(
-    bootstrap([httpListener('h', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('slow', [slow.port]), staticCluster('dead', [deadPort]), staticCluster('busy', [busy.port])]),
+    bootstrap([httpListener('h', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('slow', [slow.port]), staticCluster('dead', [deadPort]), staticCluster('busy', [busy.port]), staticCluster('no-budget', [busy.port], { circuitBreakers: { thresholds: [{ maxRetries: 0 }] } })]),
   );
 });
 
@@ -48,6 +50,26 @@ after(async () => {
   await slow?.close();
   await busy?.close();
 });
+
+function logLines(): Array<Record<string, unknown>> {
+  return readFileSync(accessLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+async function waitForLog(path: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const hit = logLines().find((l) => l.path === path);
+      if (hit) return hit;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no access log line for ${path}`);
+}
 
 function metric(text: string, name: string, cluster: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{cluster="${cluster}"`));
@@ -75,4 +97,23 @@ test('bulwark_upstream_retries_total counts the retries sent to each cluster', a
   const text = (await proxy.get('/stats/prometheus')).body;
   assert.equal(metric(text, 'bulwark_upstream_retries_total', 'busy'), 2);
   assert.equal(metric(text, 'bulwark_upstream_retries_total', 'dead'), 2, 'retries of connection failures count too');
+});
+
+test('retries run out: the last answer goes to the client flagged URX, with the failure\'s own flag first', async () => {
+  const passed = await curl([`http://127.0.0.1:${port}/busy/urx`]);
+  assert.equal(passed.status, 503);
+  assert.equal(passed.body, 'busy', 'the upstream\'s own answer');
+  assert.equal((await waitForLog('/busy/urx')).response_flags, 'URX');
+  assert.equal((await curl([`http://127.0.0.1:${port}/reset-dead/urx`])).status, 503);
+  assert.equal((await waitForLog('/reset-dead/urx')).response_flags, 'UF,URX');
+  assert.equal((await curl([`http://127.0.0.1:${port}/reset-timeout/urx`])).status, 504);
+  assert.equal((await waitForLog('/reset-timeout/urx')).response_flags, 'UT,URX');
+  const text = (await proxy.get('/stats/prometheus')).body;
+  assert.match(text, /istio_requests_total\{[^}]*destination_service="busy"[^}]*response_code="503"[^}]*response_flags="URX"/);
+});
+
+test('a retry the cluster\'s maxRetries budget refuses leaves the answer flagged UO', async () => {
+  const r = await curl([`http://127.0.0.1:${port}/no-budget`]);
+  assert.equal(r.status, 503);
+  assert.equal((await waitForLog('/no-budget')).response_flags, 'UO');
 });

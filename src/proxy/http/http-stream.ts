@@ -13,7 +13,7 @@ import { resolveRequestId } from '../../telemetry/request-id.js';
 import { clientAddress } from './client-address.js';
 import { isEdgeStripped, isRouterOverride, readRouterOverride, type RouterOverrides } from './envoy-request-headers.js';
 import { headerValue, type RequestHead } from './request-head.js';
-import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
+import { addResponseFlag, ResponseFlag, type ResponseFlagCode } from './response-flags.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import { retryConditions, retriesFailure, retriesResponse } from './retry-conditions.js';
 import type { UpstreamRequest } from './upstream-request.js';
@@ -50,7 +50,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** The gRPC status the response carried (head or trailers, or a local reply's), -1 when none. */
   grpcStatus = -1;
   private grpcRequest: boolean | undefined;
-  responseFlags: ResponseFlagCode = ResponseFlag.None;
+  /** Envoy's response flags: "-", one flag, or several joined by commas ("UF,URX"). */
+  responseFlags: string = ResponseFlag.None;
   responseDetails = '';
   requestBytes = 0;
   responseBytes = 0;
@@ -106,6 +107,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   perTryDeadline = 0;
   listSlot = -1;
   private retryOverflow = false;
+  /** A failure the policy retries came when no retry was left: Envoy's URX flag. */
+  private retryLimitReached = false;
   private holdingRequestsBreaker = false;
   /** A slot of the cluster's maxRetries, held from the first retry until the stream finishes. */
   private holdingRetryBreaker = false;
@@ -734,7 +737,12 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
 
   /** Checks the retry budget for a retriable response without starting the retry yet. */
   private shouldRetryLater(_status: number): boolean {
-    if (!this.canRetry || this.attempts > this.retryPolicy!.numRetries || !this.requestComplete) return false;
+    if (!this.requestComplete) return false;
+    if (this.attempts > this.retryPolicy!.numRetries) {
+      this.retryLimitReached = true;
+      return false;
+    }
+    if (!this.canRetry) return false;
     if (!this.holdRetryBreaker()) return false;
     this.cluster!.recordOutcome(this.host!, _status);
     return true;
@@ -743,10 +751,13 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   /** Starts a retry for a failure before the response, when the policy and the budget allow. */
   private shouldRetry(kind: 'connect-failure' | 'reset' | 'timeout', _status: number): boolean {
     const policy = this.retryPolicy;
-    if (!policy || !this.canRetry || this.attempts > policy.numRetries) return false;
+    if (!policy || !retriesFailure(retryConditions(policy), kind)) return false;
     if (this.hasRequestBody && !this.requestComplete) return false;
-    if (!retriesFailure(retryConditions(policy), kind)) return false;
-    if (!this.holdRetryBreaker()) return false;
+    if (this.attempts > policy.numRetries) {
+      this.retryLimitReached = true;
+      return false;
+    }
+    if (!this.canRetry || !this.holdRetryBreaker()) return false;
     this.retryAfterBackoff();
     return true;
   }
@@ -849,6 +860,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   private finish(): void {
     if (this.phase === Phase.Done) return;
     this.phase = Phase.Done;
+    // A retry refused for the policy's limit or the cluster's budget is flagged with the outcome, as Envoy does.
+    if (this.retryLimitReached) this.responseFlags = addResponseFlag(this.responseFlags, ResponseFlag.UpstreamRetryLimitExceeded);
+    if (this.retryOverflow) this.responseFlags = addResponseFlag(this.responseFlags, ResponseFlag.UpstreamOverflow);
     this.requestDeadline = 0;
     this.routeDeadline = 0;
     this.perTryDeadline = 0;

@@ -13,6 +13,19 @@ export const ResponseFlag = {
   DownstreamProtocolError: 'DPE',
   StreamIdleTimeout: 'SI',
   UpstreamMaxStreamDurationReached: 'UMSDR',
+  UpstreamRetryLimitExceeded: 'URX',
 } as const;
 
 export type ResponseFlagCode = (typeof ResponseFlag)[keyof typeof ResponseFlag];
+
+/** Envoy's order of flags in a list: "UF,URX", never "URX,UF". */
+const FLAG_ORDER: readonly string[] = ['UH', 'UT', 'UR', 'UF', 'UC', 'UO', 'NR', 'DC', 'URX', 'SI', 'DPE', 'UMSDR', 'UPE', 'NC'];
+
+/** `flags` ("-", one flag, or several joined by commas as Envoy writes them) with `flag` added in its place. */
+export function addResponseFlag(flags: string, flag: ResponseFlagCode): string {
+  if (flags === ResponseFlag.None) return flag;
+  const list = flags.split(',');
+  if (list.includes(flag)) return flags;
+  list.push(flag);
+  return list.sort((a, b) => FLAG_ORDER.indexOf(a) - FLAG_ORDER.indexOf(b)).join(',');
+}
