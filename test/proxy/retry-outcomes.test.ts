@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
@@ -14,6 +15,8 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
 let slow: TestUpstream;
 /** Always 503. */
 let busy: TestUpstream;
+/** Closes each connection as soon as the request arrives, or (under /mid) after the head and part of the body. */
+let closer: net.Server;
 let proxy: RunningProxy;
 let port: number;
 let deadPort: number;
@@ -30,6 +33,15 @@ before(async () => {
     res.writeHead(503);
     res.end('busy');
   });
+  closer = net.createServer((socket) => {
+    socket.once('data', (request) => {
+      if (request.toString('latin1').startsWith('GET /mid')) {
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc');
+        setTimeout(() => socket.destroy(), 50);
+      } else socket.destroy();
+    });
+  });
+  await new Promise<void>((r) => closer.listen(0, '127.0.0.1', r));
   port = await freePort();
   deadPort = await freePort();
   accessLog = `/tmp/bulwark-retry-outcomes-${process.pid}.log`;
@@ -39,9 +51,12 @@ before(async () => {
     { match: { prefix: '/reset-dead' }, route: { cluster: 'dead', retryPolicy: policy('reset') } },
     { match: { prefix: '/busy' }, route: { cluster: 'busy', retryPolicy: policy('5xx') } },
     { match: { prefix: '/no-budget' }, route: { cluster: 'no-budget', retryPolicy: policy('5xx') } },
+    { match: { prefix: '/' }, route: { cluster: 'closer' } },
   ]);
   proxy = await startProxy(
-    bootstrap([httpListener('h', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('slow', [slow.port]), staticCluster('dead', [deadPort]), staticCluster('busy', [busy.port]), staticCluster('no-budget', [busy.port], { circuitBreakers: { thresholds: [{ maxRetries: 0 }] } })]),
+    bootstrap([httpListener('h', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('slow', [slow.port]), staticCluster('dead', [deadPort]), staticCluster('busy', [busy.port]), staticCluster('no-budget', [busy.port], { circuitBreakers: { thresholds: [{ maxRetries: 0 }] } }),
+        staticCluster('closer', [(closer.address() as net.AddressInfo).port]),
+      ]),
   );
 });
 
@@ -49,6 +64,7 @@ after(async () => {
   await proxy?.stop();
   await slow?.close();
   await busy?.close();
+  closer?.close();
 });
 
 function logLines(): Array<Record<string, unknown>> {
@@ -116,4 +132,18 @@ test('a retry the cluster\'s maxRetries budget refuses leaves the answer flagged
   const r = await curl([`http://127.0.0.1:${port}/no-budget`]);
   assert.equal(r.status, 503);
   assert.equal((await waitForLog('/no-budget')).response_flags, 'UO');
+});
+
+test('an HTTP/1.1 upstream that closes its connection before answering gives 503 UC; mid-body, a truncated response flagged UC', async () => {
+  const before = await curl([`http://127.0.0.1:${port}/early`]);
+  assert.equal(before.status, 503);
+  const early = await waitForLog('/early');
+  assert.equal(early.response_flags, 'UC');
+  assert.equal(early.response_code_details, 'upstream_reset_before_response_started{connection_termination}');
+  const cut = await curl([`http://127.0.0.1:${port}/mid`]);
+  assert.equal(cut.status, 200);
+  assert.equal(cut.body, 'abc', 'the client gets the body cut short, not padded or completed');
+  const mid = await waitForLog('/mid');
+  assert.equal(mid.response_flags, 'UC');
+  assert.equal(mid.response_code_details, 'upstream_reset_after_response_started{connection_termination}');
 });

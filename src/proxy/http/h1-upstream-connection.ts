@@ -4,6 +4,7 @@ import { readBytes } from './read-slab.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { endpointText } from '../connection-endpoints.js';
+import { CONNECTION_TERMINATION } from './response-flags.js';
 
 /** The router's side of one request on an upstream connection. */
 export interface UpstreamExchange {
@@ -253,7 +254,8 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     this.exchange = null;
     if (!ex) return;
     if (!this.connected) ex.onUpstreamConnectFailure((err as NodeJS.ErrnoException).code ?? err.message);
-    else ex.onUpstreamReset((err as NodeJS.ErrnoException).code ?? err.message, this.responseStarted, this.reused);
+    // Whether the peer closed or reset it, an HTTP/1.1 stream ends with its connection (Envoy: UC).
+    else ex.onUpstreamReset(CONNECTION_TERMINATION, this.responseStarted, this.reused);
   }
 
   private onClose(): void {
@@ -262,7 +264,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     this.exchange = null;
     if (ex) {
       if (!this.connected) ex.onUpstreamConnectFailure('connection closed');
-      else ex.onUpstreamReset('upstream closed the connection', this.responseStarted, this.reused);
+      else ex.onUpstreamReset(CONNECTION_TERMINATION, this.responseStarted, this.reused);
     }
     this.owner.onConnectionClosed(this);
   }

@@ -13,7 +13,7 @@ import { resolveRequestId } from '../../telemetry/request-id.js';
 import { clientAddress } from './client-address.js';
 import { isEdgeStripped, isRouterOverride, readRouterOverride, type RouterOverrides } from './envoy-request-headers.js';
 import { headerValue, type RequestHead } from './request-head.js';
-import { addResponseFlag, ResponseFlag, type ResponseFlagCode } from './response-flags.js';
+import { addResponseFlag, resetFlag, ResponseFlag, type ResponseFlagCode } from './response-flags.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import { retryConditions, retriesFailure, retriesResponse } from './retry-conditions.js';
 import type { UpstreamRequest } from './upstream-request.js';
@@ -643,12 +643,13 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       }
       this.cluster!.recordOutcome(this.host!, 'reset');
       if (this.shouldRetry('reset', 0)) return;
-      const protocol = reason.startsWith('protocol_error');
-      this.fail(protocol ? 502 : 503, protocol ? ResponseFlag.UpstreamProtocolError : ResponseFlag.UpstreamRemoteReset, protocol ? reason : `upstream_reset_before_response_started{${reason}}`);
+      const flag = resetFlag(reason);
+      if (flag === ResponseFlag.UpstreamProtocolError) this.fail(502, flag, reason);
+      else this.fail(503, flag, `upstream_reset_before_response_started{${reason}}`);
       return;
     }
     this.cluster!.recordOutcome(this.host!, 'reset');
-    this.responseFlags = ResponseFlag.UpstreamRemoteReset;
+    this.responseFlags = resetFlag(reason);
     this.responseDetails = `upstream_reset_after_response_started{${reason}}`;
     if (!this.responseEnded) this.downstream.abort();
     this.finish();

@@ -7,6 +7,7 @@ export const ResponseFlag = {
   UpstreamConnectionFailure: 'UF',
   UpstreamOverflow: 'UO',
   UpstreamRemoteReset: 'UR',
+  UpstreamConnectionTermination: 'UC',
   UpstreamRequestTimeout: 'UT',
   UpstreamProtocolError: 'UPE',
   DownstreamConnectionTermination: 'DC',
@@ -17,6 +18,15 @@ export const ResponseFlag = {
 } as const;
 
 export type ResponseFlagCode = (typeof ResponseFlag)[keyof typeof ResponseFlag];
+
+/** Envoy's reset reason when the upstream connection itself ended under a stream (flag UC, not UR). */
+export const CONNECTION_TERMINATION = 'connection_termination';
+
+/** The flag of an upstream reset with `reason`: a protocol error, the connection ending, or a reset of the stream. */
+export function resetFlag(reason: string): ResponseFlagCode {
+  if (reason.startsWith('protocol_error')) return ResponseFlag.UpstreamProtocolError;
+  return reason === CONNECTION_TERMINATION ? ResponseFlag.UpstreamConnectionTermination : ResponseFlag.UpstreamRemoteReset;
+}
 
 /** Envoy's order of flags in a list: "UF,URX", never "URX,UF". */
 const FLAG_ORDER: readonly string[] = ['UH', 'UT', 'UR', 'UF', 'UC', 'UO', 'NR', 'DC', 'URX', 'SI', 'DPE', 'UMSDR', 'UPE', 'NC'];
