@@ -78,7 +78,7 @@ test('active health checks take a host that fails /healthz out of rotation and b
   assert.deepEqual([...seen].sort(), ['sick', 'steady']);
 });
 
-test('a circuit breaker over maxRequests answers 503 at once with UO, and counts the overflow', async () => {
+test('a circuit breaker over maxRequests answers 503 at once with UO and x-envoy-overloaded, and counts the overflow', async () => {
   const url = `http://127.0.0.1:${port}/limited`;
   const first = curl([url]);
   await sleep(150);
@@ -86,6 +86,7 @@ test('a circuit breaker over maxRequests answers 503 at once with UO, and counts
   const second = await curl([url]);
   assert.equal(second.status, 503);
   assert.match(second.body, /overflow/);
+  assert.equal(second.headers['x-envoy-overloaded'], 'true', 'Envoy marks a request a circuit breaker dropped');
   assert.ok(Date.now() - started < 600, 'the overflow is refused without waiting');
   assert.equal((await first).status, 200);
   const metrics = (await proxy.get('/stats/prometheus')).body;

@@ -824,14 +824,17 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
 
   private localReply(status: number, flag: ResponseFlagCode, details: string, body: string, grpcStatus?: number): void {
     this.responseFlags = flag;
+    // Envoy marks a request a circuit breaker dropped, so a client (or the next proxy) can back off.
+    const extra = flag === ResponseFlag.UpstreamOverflow ? ['x-envoy-overloaded', 'true'] : [];
     if (status >= 400 && this.isGrpc) {
       // A gRPC client reads grpc-status: a trailers-only reply, as Envoy sends for gRPC requests.
       this.grpcStatus = grpcStatus ?? grpcStatusForHttp(status);
       const message = grpcMessage(body ? `${body}: ${details}` : details);
-      this.sendLocal(200, ['content-type', 'application/grpc', 'grpc-status', String(this.grpcStatus), 'grpc-message', message], '', details);
+      extra.push('content-type', 'application/grpc', 'grpc-status', String(this.grpcStatus), 'grpc-message', message);
+      this.sendLocal(200, extra, '', details);
       return;
     }
-    this.sendLocal(status, [], body, details);
+    this.sendLocal(status, extra, body, details);
   }
 
   /** The request is gRPC (content-type application/grpc): replies and metrics speak gRPC status. */
