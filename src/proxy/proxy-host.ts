@@ -77,6 +77,7 @@ export class ProxyHost {
       syncCounter(m.connectionsTotal, c.stats.connectionsTotal);
       syncCounter(m.connectFailures, c.stats.connectFailures);
       syncCounter(m.overflows.pending_requests, c.stats.pendingOverflow);
+      syncCounter(m.overflows.connections, c.stats.connectionOverflow);
       const state = c.state.stats;
       syncCounter(m.overflows.requests, state.overflows.requests);
       syncCounter(m.overflows.retries, state.overflows.retries);

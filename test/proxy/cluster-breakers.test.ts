@@ -46,9 +46,11 @@ after(async () => {
 
 const statuses = (n: number) => Promise.all(Array.from({ length: n }, (_, i) => fetch(`http://127.0.0.1:${port}/r${i}`).then(async (r) => (await r.text(), r.status))));
 
-test('two hosts, maxConnections 2: a third request waits for a connection instead of opening one', async () => {
+test('two hosts, maxConnections 2: a third request waits for a connection instead of opening one, counted as a connection overflow', async () => {
   assert.deepEqual(await statuses(3), [200, 200, 200]);
   assert.equal(connections, 2, 'connections opened to the two upstreams together');
+  const metrics = (await proxy.get('/stats/prometheus')).body;
+  assert.match(metrics, /bulwark_upstream_overflows_total\{cluster="pair",resource="connections"\} [1-9]/, 'the connection the breaker held back is counted (upstream_cx_overflow)');
 });
 
 test('maxPendingRequests 1 across the cluster: with one request queued, the next is refused with 503 wherever it would go', async () => {
@@ -76,6 +78,8 @@ test('TCP proxying counts against maxConnections too: a second connection is clo
   await new Promise((r) => setTimeout(r, 100));
   const third = await echoes();
   assert.equal(third.echoed, true, 'accepted again once the first has closed');
+  const metrics = (await proxy.get('/stats/prometheus')).body;
+  assert.match(metrics, /bulwark_upstream_overflows_total\{cluster="echo",resource="connections"\} 1\n/);
   third.socket.destroy();
   second.socket.destroy();
 });

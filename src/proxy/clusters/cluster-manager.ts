@@ -20,7 +20,7 @@ function hostConnectionCounter(host: Host): (delta: number) => void {
 /** A cluster with its host set and policies (ClusterState) plus the connection pools to its hosts. */
 class ManagedCluster implements UpstreamCluster {
   readonly http2: boolean;
-  readonly stats: PoolStats = { connectionsActive: 0, connectionsTotal: 0, connectFailures: 0, pending: 0, pendingOverflow: 0 };
+  readonly stats: PoolStats = { connectionsActive: 0, connectionsTotal: 0, connectFailures: 0, pending: 0, pendingOverflow: 0, connectionOverflow: 0 };
   private readonly h1Pools = new Map<string, H1ConnectionPool>();
   private readonly h2Sessions = new Map<string, H2Session>();
   private connector: TransportConnector;
@@ -121,7 +121,10 @@ class ManagedCluster implements UpstreamCluster {
   /** A TCP proxy connection to `host`, or undefined when the cluster's maxConnections breaker is full (UO). */
   connectTcp(host: Host): Socket | undefined {
     const stats = this.stats;
-    if (stats.connectionsActive >= this.model.circuitBreakers.thresholds.maxConnections) return undefined;
+    if (stats.connectionsActive >= this.model.circuitBreakers.thresholds.maxConnections) {
+      stats.connectionOverflow++;
+      return undefined;
+    }
     const socket = this.connector.connect(host.address, host.port);
     stats.connectionsActive++;
     stats.connectionsTotal++;

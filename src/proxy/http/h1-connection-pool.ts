@@ -31,6 +31,8 @@ export interface PoolStats {
   connectFailures: number;
   pending: number;
   pendingOverflow: number;
+  /** Times the maxConnections breaker kept a connection from opening (Envoy's upstream_cx_overflow). */
+  connectionOverflow: number;
 }
 
 /**
@@ -89,6 +91,7 @@ export class H1ConnectionPool implements ConnectionOwner {
       this.open(exchange, headRequest);
       return true;
     }
+    this.stats.connectionOverflow++;
     if (this.stats.pending >= this.limits.maxPendingRequests) {
       this.stats.pendingOverflow++;
       return false;

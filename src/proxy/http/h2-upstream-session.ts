@@ -277,6 +277,7 @@ export class H2Session {
       if (c.usable) usable = true;
     }
     if (mayOpenConnection(this.stats, this.maxConnections, usable)) this.connect();
+    else this.stats.connectionOverflow++;
   }
 
   private takeWaiting(): UpstreamExchange {
