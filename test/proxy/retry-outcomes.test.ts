@@ -15,6 +15,8 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
 let slow: TestUpstream;
 /** Always 503. */
 let busy: TestUpstream;
+/** Answers the first call to each URL with a 503 whose body never ends, later calls with 200. */
+let endless: TestUpstream;
 /** Closes each connection as soon as the request arrives, or (under /mid) after the head and part of the body. */
 let closer: net.Server;
 let proxy: RunningProxy;
@@ -33,6 +35,17 @@ before(async () => {
     res.writeHead(503);
     res.end('busy');
   });
+  const seen = new Set<string>();
+  endless = await startUpstream('endless', (req, res) => {
+    if (seen.has(req.url!)) {
+      res.writeHead(200);
+      res.end('second try');
+      return;
+    }
+    seen.add(req.url!);
+    res.writeHead(503);
+    res.write('overloaded, and still writing');
+  });
   closer = net.createServer((socket) => {
     socket.once('data', (request) => {
       if (request.toString('latin1').startsWith('GET /mid')) {
@@ -50,11 +63,13 @@ before(async () => {
     { match: { prefix: '/reset-timeout' }, route: { cluster: 'slow', timeout: '5s', retryPolicy: policy('reset', { perTryTimeout: '150ms' }) } },
     { match: { prefix: '/reset-dead' }, route: { cluster: 'dead', retryPolicy: policy('reset') } },
     { match: { prefix: '/busy' }, route: { cluster: 'busy', retryPolicy: policy('5xx') } },
+    { match: { prefix: '/endless' }, route: { cluster: 'endless', timeout: '5s', retryPolicy: policy('5xx') } },
     { match: { prefix: '/no-budget' }, route: { cluster: 'no-budget', retryPolicy: policy('5xx') } },
     { match: { prefix: '/' }, route: { cluster: 'closer' } },
   ]);
   proxy = await startProxy(
     bootstrap([httpListener('h', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('slow', [slow.port]), staticCluster('dead', [deadPort]), staticCluster('busy', [busy.port]), staticCluster('no-budget', [busy.port], { circuitBreakers: { thresholds: [{ maxRetries: 0 }] } }),
+        staticCluster('endless', [endless.port]),
         staticCluster('closer', [(closer.address() as net.AddressInfo).port]),
       ]),
   );
@@ -64,6 +79,7 @@ after(async () => {
   await proxy?.stop();
   await slow?.close();
   await busy?.close();
+  await endless?.close();
   closer?.close();
 });
 
@@ -146,4 +162,12 @@ test('an HTTP/1.1 upstream that closes its connection before answering gives 503
   const mid = await waitForLog('/mid');
   assert.equal(mid.response_flags, 'UC');
   assert.equal(mid.response_code_details, 'upstream_reset_after_response_started{connection_termination}');
+});
+
+test('a retriable response whose body has not all come is not waited for: the retry goes at once', async () => {
+  const started = Date.now();
+  const r = await curl([`http://127.0.0.1:${port}/endless/a`]);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'second try');
+  assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms, not at the route timeout`);
 });

@@ -567,6 +567,12 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
 
   onUpstreamReadEnd(): void {
     if (this.phase === Phase.ResponseStreaming) this.downstream.flushHead();
+    else if (this.discardResponse) {
+      // The body of a response being retried did not come with its head: rather than wait for it
+      // (it may never end), the try is reset and the retry goes now, as Envoy does.
+      this.upstream?.abandon();
+      this.onResponseComplete(undefined);
+    }
   }
 
   private startTunnel(head: H1Head): void {
