@@ -101,6 +101,7 @@ before(async () => {
         routes: [
           { match: { prefix: '/dead-retry' }, route: { cluster: 'dead', retryPolicy: { retryOn: 'connect-failure', numRetries: 2 } } },
           { match: { prefix: '/dead' }, route: { cluster: 'dead' } },
+          { match: { prefix: '/nobody' }, route: { cluster: 'nobody' } },
           { match: { prefix: '/slow-upload' }, route: { cluster: 'healthy', timeout: '500ms', retryPolicy: { retryOn: '5xx', numRetries: 1, perTryTimeout: '400ms' } } },
           { match: { prefix: '/slow-capped' }, route: { cluster: 'slow', timeout: '5s', maxStreamDuration: { maxStreamDuration: '300ms' } } },
           { match: { prefix: '/slow-grpc' }, route: { cluster: 'slow', timeout: '0s', maxStreamDuration: { grpcTimeoutHeaderMax: '0s' } } },
@@ -146,6 +147,7 @@ before(async () => {
         staticCluster('healthy', [healthy.port]),
         staticCluster('streaming', [streaming.port]),
         staticCluster('dead', [deadPort]),
+        staticCluster('nobody', []),
         staticCluster('slow', [slow.port]),
         staticCluster('flaky', [flaky.port]),
         staticCluster('picky', [picky.port]),
@@ -185,20 +187,32 @@ async function waitForLog(pred: (l: Record<string, unknown>) => boolean): Promis
 test('an upstream that refuses connections gives 503 with UF in the access log', async () => {
   const r = await curl([`http://127.0.0.1:${port}/dead?a=1`]);
   assert.equal(r.status, 503);
+  // Envoy's words, which clients and runbooks match on.
+  assert.equal(r.body, 'upstream connect error or disconnect/reset before headers. reset reason: remote connection failure, transport failure reason: ECONNREFUSED');
   const line = await waitForLog((l) => l.path === '/dead?a=1');
   assert.equal(line.response_flags, 'UF');
   assert.match(String(line.response_code_details), /upstream_connect_failure/);
 });
 
+test('a cluster with no endpoints gives 503 UH, "no healthy upstream"', async () => {
+  const r = await curl([`http://127.0.0.1:${port}/nobody`]);
+  assert.equal(r.status, 503);
+  assert.equal(r.body, 'no healthy upstream');
+  const line = await waitForLog((l) => l.path === '/nobody');
+  assert.equal(line.response_flags, 'UH');
+});
+
 test('connect failures are retried as the policy says, then answered 503', async () => {
   const r = await curl([`http://127.0.0.1:${port}/dead-retry`]);
   assert.equal(r.status, 503);
+  assert.match(r.body, /^upstream connect error or disconnect\/reset before headers\. retried and the latest reset reason: remote connection failure/);
 });
 
 test('a route timeout gives 504 with UT, quickly', async () => {
   const t0 = Date.now();
   const r = await curl([`http://127.0.0.1:${port}/slow`]);
   assert.equal(r.status, 504);
+  assert.equal(r.body, 'upstream request timeout');
   assert.ok(Date.now() - t0 < 1200, 'the timeout did not fire in time');
   const line = await waitForLog((l) => l.path === '/slow');
   assert.equal(line.response_flags, 'UT');

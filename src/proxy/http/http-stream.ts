@@ -14,6 +14,7 @@ import { clientAddress } from './client-address.js';
 import { isEdgeStripped, isRouterOverride, readRouterOverride, type RouterOverrides } from './envoy-request-headers.js';
 import { headerValue, type RequestHead } from './request-head.js';
 import { addResponseFlag, resetFlag, ResponseFlag, type ResponseFlagCode } from './response-flags.js';
+import { upstreamFailureBody } from './local-reply-body.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import { retryConditions, retriesFailure, retriesResponse } from './retry-conditions.js';
 import type { UpstreamRequest } from './upstream-request.js';
@@ -21,7 +22,6 @@ import type { UpstreamRequest } from './upstream-request.js';
 import { performance } from 'node:perf_hooks';
 
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 408: 'Request Timeout', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
 
 const enum Phase {
   Routing,
@@ -511,7 +511,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.cluster!.recordOutcome(this.host!, 'connect-failure');
     this.upstream = undefined;
     if (this.shouldRetry('connect-failure', 0)) return;
-    this.fail(503, ResponseFlag.UpstreamConnectionFailure, `upstream_connect_failure{${reason}}`);
+    this.fail(503, ResponseFlag.UpstreamConnectionFailure, `upstream_connect_failure{${reason}}`, undefined, reason);
   }
 
   onResponseHead(head: H1Head): void {
@@ -823,9 +823,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     }
   }
 
-  private fail(status: number, flag: ResponseFlagCode, details: string, grpcStatus?: number): void {
-    const body = this.retryOverflow ? `${STATUS_TEXT[status] ?? 'error'} (retry budget exhausted)` : (STATUS_TEXT[status] ?? 'error');
-    this.localReply(status, flag, details, body, grpcStatus);
+  private fail(status: number, flag: ResponseFlagCode, details: string, grpcStatus?: number, transportFailure?: string): void {
+    this.localReply(status, flag, details, upstreamFailureBody(status, flag, this.attempts > 1, transportFailure), grpcStatus);
   }
 
   private localReply(status: number, flag: ResponseFlagCode, details: string, body: string, grpcStatus?: number): void {
