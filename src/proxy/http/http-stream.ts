@@ -17,6 +17,7 @@ import { addResponseFlag, resetFlag, ResponseFlag, type ResponseFlagCode } from 
 import { upstreamFailureBody } from './local-reply-body.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import { retryConditions, retriesFailure, retriesResponse } from './retry-conditions.js';
+import { retryBackOffMs } from './retry-back-off.js';
 import type { UpstreamRequest } from './upstream-request.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -785,11 +786,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
 
   private retryAfterBackoff(): void {
     const b = this.retryPolicy!.retryBackOff;
-    // Full jitter over an exponential window, as Envoy does.
-    const window = Math.min(b.baseInterval * 2 ** (this.attempts - 1), b.maxInterval);
     this.cluster!.countRetry();
     this.phase = Phase.WaitingUpstream;
-    setTimeout(onRetryTimer, Math.random() * window, this);
+    setTimeout(onRetryTimer, retryBackOffMs(this.attempts, b.baseInterval, b.maxInterval, Math.random()), this);
   }
 
   /**
