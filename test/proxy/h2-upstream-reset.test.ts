@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
@@ -14,18 +14,25 @@ import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 let upstream: http2.Http2Server;
+const sockets = new Set<Socket>();
 const seen = new Map<string, number>();
 let proxy: RunningProxy;
 let port: number;
 
 before(async () => {
   upstream = http2.createServer();
+  upstream.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   upstream.on('stream', (stream, headers) => {
     const path = String(headers[':path']);
     seen.set(path, (seen.get(path) ?? 0) + 1);
     stream.on('error', () => undefined);
     // Reset before any response, as a server does that fails a request it has started on.
     if (path.startsWith('/internal-error')) stream.close(NGHTTP2_INTERNAL_ERROR);
+    // The whole connection goes, as when a server process dies under a request.
+    else if (path === '/connection-dies') for (const socket of sockets) socket.destroy();
     else if (path === '/refused' && seen.get(path) === 1) stream.close(NGHTTP2_REFUSED_STREAM);
     else {
       stream.respond({ ':status': 200 });
@@ -62,4 +69,10 @@ test('a stream refused with REFUSED_STREAM still goes again, and succeeds', asyn
   const r = await curl([`http://127.0.0.1:${port}/refused`]);
   assert.equal(r.status, 200);
   assert.equal(seen.get('/refused'), 2);
+});
+
+test('a connection that dies under a request is connection termination (UC), not a stream reset (UR)', async () => {
+  const r = await curl([`http://127.0.0.1:${port}/connection-dies`]);
+  assert.equal(r.status, 503);
+  assert.match(r.body, /reset reason: connection termination$/);
 });

@@ -5,6 +5,7 @@ import type { UpstreamExchange } from './h1-upstream-connection.js';
 import { mayOpenConnection, type PoolStats, type TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { resetStream } from './h2-reset.js';
+import { CONNECTION_TERMINATION } from './response-flags.js';
 import { endpointText } from '../connection-endpoints.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
@@ -120,8 +121,12 @@ class H2UpstreamRequest implements UpstreamRequest {
     const refused = code === NGHTTP2_REFUSED_STREAM;
     // Any other RST_STREAM on a live connection means the peer saw the stream: it is the answer, not
     // a stale connection, and replaying it could repeat work. A reused connection that died may be.
-    const peerReset = code !== 0 && !this.conn.client.destroyed;
-    this.exchange.onUpstreamReset(code ? `stream reset (code ${code})` : 'stream closed', this.started, refused || (this.reused && !peerReset));
+    const connectionGone = this.conn.client.destroyed;
+    const peerReset = code !== 0 && !connectionGone;
+    // A connection that died takes its streams with it (node closes them with CANCEL itself): that
+    // is Envoy's connection termination (UC), not a reset the upstream chose (UR).
+    const reason = connectionGone ? CONNECTION_TERMINATION : code ? `stream reset (code ${code})` : 'stream closed';
+    this.exchange.onUpstreamReset(reason, this.started, refused || (this.reused && !peerReset));
   }
 
   sendBody(chunk: Buffer): boolean {
@@ -331,7 +336,7 @@ export class H2Session {
       for (const ex of waiting) {
         // Never sent: after a connection that worked they go again (bounded by the stream's attempts);
         // a host that did not answer is a connect failure, for the retry policy to judge.
-        if (conn.connected) ex.onUpstreamReset('connection closed', false, true);
+        if (conn.connected) ex.onUpstreamReset(CONNECTION_TERMINATION, false, true);
         else ex.onUpstreamConnectFailure('connect failed');
       }
     });
