@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
@@ -17,6 +18,8 @@ let slow: TestUpstream;
 let busy: TestUpstream;
 /** Answers the first call to each URL with a 503 whose body never ends, later calls with 200. */
 let endless: TestUpstream;
+/** The same over HTTP/2. */
+let endlessH2: http2.Http2Server;
 /** Closes each connection as soon as the request arrives, or (under /mid) after the head and part of the body. */
 let closer: net.Server;
 let proxy: RunningProxy;
@@ -46,6 +49,21 @@ before(async () => {
     res.writeHead(503);
     res.write('overloaded, and still writing');
   });
+  const seenH2 = new Set<string>();
+  endlessH2 = http2.createServer();
+  endlessH2.on('stream', (stream, headers) => {
+    const path = String(headers[':path']);
+    stream.on('error', () => undefined);
+    if (seenH2.has(path)) {
+      stream.respond({ ':status': 200 });
+      stream.end('second try');
+      return;
+    }
+    seenH2.add(path);
+    stream.respond({ ':status': 503 });
+    stream.write('overloaded, and still writing');
+  });
+  await new Promise<void>((r) => endlessH2.listen(0, '127.0.0.1', r));
   closer = net.createServer((socket) => {
     socket.once('data', (request) => {
       if (request.toString('latin1').startsWith('GET /mid')) {
@@ -64,12 +82,14 @@ before(async () => {
     { match: { prefix: '/reset-dead' }, route: { cluster: 'dead', retryPolicy: policy('reset') } },
     { match: { prefix: '/busy' }, route: { cluster: 'busy', retryPolicy: policy('5xx') } },
     { match: { prefix: '/endless' }, route: { cluster: 'endless', timeout: '5s', retryPolicy: policy('5xx') } },
+    { match: { prefix: '/h2-endless' }, route: { cluster: 'endless-h2', timeout: '5s', retryPolicy: policy('5xx') } },
     { match: { prefix: '/no-budget' }, route: { cluster: 'no-budget', retryPolicy: policy('5xx') } },
     { match: { prefix: '/' }, route: { cluster: 'closer' } },
   ]);
   proxy = await startProxy(
     bootstrap([httpListener('h', port, routes, { accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('slow', [slow.port]), staticCluster('dead', [deadPort]), staticCluster('busy', [busy.port]), staticCluster('no-budget', [busy.port], { circuitBreakers: { thresholds: [{ maxRetries: 0 }] } }),
         staticCluster('endless', [endless.port]),
+        staticCluster('endless-h2', [(endlessH2.address() as net.AddressInfo).port], { http2ProtocolOptions: {} }),
         staticCluster('closer', [(closer.address() as net.AddressInfo).port]),
       ]),
   );
@@ -80,6 +100,7 @@ after(async () => {
   await slow?.close();
   await busy?.close();
   await endless?.close();
+  endlessH2?.close();
   closer?.close();
 });
 
@@ -167,6 +188,14 @@ test('an HTTP/1.1 upstream that closes its connection before answering gives 503
 test('a retriable response whose body has not all come is not waited for: the retry goes at once', async () => {
   const started = Date.now();
   const r = await curl([`http://127.0.0.1:${port}/endless/a`]);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'second try');
+  assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms, not at the route timeout`);
+});
+
+test('over HTTP/2 too: the retried stream is reset and the retry goes at once', async () => {
+  const started = Date.now();
+  const r = await curl([`http://127.0.0.1:${port}/h2-endless/a`]);
   assert.equal(r.status, 200);
   assert.equal(r.body, 'second try');
   assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms, not at the route timeout`);

@@ -522,6 +522,12 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const status = head.statusCode;
     if (this.retryPolicy && retriesResponse(retryConditions(this.retryPolicy), status, head.headers, this) && this.shouldRetryLater(status)) {
       this.discardResponse = true;
+      // Over HTTP/2 the try's stream is reset now (its body may never end; the connection stays);
+      // an HTTP/1.1 try waits for the end of the read that carried the head (onUpstreamReadEnd).
+      if (!(this.upstream instanceof H1UpstreamConnection)) {
+        this.upstream?.abandon();
+        this.onResponseComplete(undefined);
+      }
       return;
     }
     this.clearPerTry();
