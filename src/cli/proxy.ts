@@ -101,6 +101,8 @@ export async function run(args: string[]): Promise<number> {
     supervisor.start().catch((err: unknown) => {
       proxyLog('error', 'proxy failed to start', { error: (err as Error).message });
       resolve(1);
+      // Workers, listeners already bound and the admin server would keep the process alive.
+      void supervisor.shutdown('failed to start', 0);
     });
   });
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
@@ -96,4 +97,16 @@ test('SIGTERM drains: the in-flight request completes and the proxy exits 0', as
   const code = proxy.stop('SIGTERM');
   assert.equal(await inflight, 'finished');
   assert.equal(await code, 0);
+});
+
+test('a listener that cannot be bound stops the start: the primary and its workers exit 1', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const busy = (taken.address() as net.AddressInfo).port;
+  try {
+    const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'a' } }]);
+    await assert.rejects(startProxy(bootstrap([httpListener('busy', busy, routes)], [staticCluster('a', [a.port])]), { concurrency: 2 }), /proxy exited with 1:[^]*EADDRINUSE/);
+  } finally {
+    taken.close();
+  }
 });
