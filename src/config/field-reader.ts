@@ -5,6 +5,9 @@ import { parseDuration } from './duration-text.js';
 
 type Obj = Record<string, unknown>;
 
+/** The longest delay a Node timer holds (~24.8 days); past it setTimeout fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Reads one YAML/JSON object into typed values, tracking the field path so every
  * error names file, resource and field. Unknown fields are rejected: a typo must not pass silently.
@@ -130,7 +133,8 @@ export class FieldReader {
     if (v === undefined) return undefined;
     const ms = parseDuration(v);
     if (ms === undefined) this.fail(key, `expected a duration such as "1.5s" or "250ms", got ${describe(v, key)}`);
-    return ms;
+    // A longer timeout ("1000h", meant as practically never) would otherwise fire at once.
+    return Math.min(ms, MAX_TIMER_MS);
   }
 
   oneOf<T extends string>(key: string, allowed: readonly T[], dflt: T): T {

@@ -14,6 +14,7 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
 let echo: TestUpstream;
 let slowAnswer: TestUpstream;
 let silent: TestUpstream;
+let closing: TestUpstream;
 let proxy: RunningProxy;
 let port: number;
 
@@ -22,6 +23,8 @@ before(async () => {
   // Answers 700 ms after the request has fully arrived: longer than the request timeout, which no longer runs.
   slowAnswer = await startUpstream('slow', (_req, res) => setTimeout(() => res.end('late but whole'), 700));
   silent = await startUpstream('silent', () => undefined);
+  // Closes every connection after its answer, so each request needs a new upstream connection.
+  closing = await startUpstream('closing', (_req, res) => res.setHeader('connection', 'close').end('connected'));
   port = await freePort();
   const routes = {
     name: 'r',
@@ -32,13 +35,14 @@ before(async () => {
         routes: [
           { match: { prefix: '/slow-answer' }, route: { cluster: 'slow', timeout: '5s' } },
           { match: { prefix: '/quick-idle' }, route: { cluster: 'silent', timeout: '0s', idleTimeout: '300ms' } },
+          { match: { prefix: '/patient' }, route: { cluster: 'patient', timeout: '1000h' } },
           { match: { prefix: '/' }, route: { cluster: 'echo' } },
         ],
       },
     ],
   };
   proxy = await startProxy(
-    bootstrap([httpListener('h', port, routes, { requestTimeout: '400ms', streamIdleTimeout: '10s' })], [staticCluster('echo', [echo.port]), staticCluster('slow', [slowAnswer.port]), staticCluster('silent', [silent.port])]),
+    bootstrap([httpListener('h', port, routes, { requestTimeout: '400ms', streamIdleTimeout: '10s' })], [staticCluster('echo', [echo.port]), staticCluster('slow', [slowAnswer.port]), staticCluster('silent', [silent.port]), staticCluster('patient', [closing.port], { connectTimeout: '1000h' })]),
   );
 });
 
@@ -47,6 +51,7 @@ after(async () => {
   await echo?.close();
   await slowAnswer?.close();
   await silent?.close();
+  await closing?.close();
 });
 
 /** Sends an upload that trickles a byte every 100 ms (never idle, never complete); resolves with what came back. */
@@ -112,4 +117,13 @@ test("a route's idleTimeout replaces the listener's stream idle timeout", async 
   assert.equal(await r.text(), 'stream timeout');
   // Cut between one and two periods after the last byte; the listener's own would be 10 s.
   assert.ok(ms < 2000, `answered after ${ms} ms`);
+});
+
+test('timeouts longer than a Node timer can hold (1000h) wait, rather than firing at once', async () => {
+  for (let i = 0; i < 20; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}/patient`, { headers: { connection: 'close' } });
+    assert.equal(res.status, 200, `request ${i}`);
+    assert.equal(await res.text(), 'connected');
+  }
+  assert.doesNotMatch(proxy.logs(), /TimeoutOverflowWarning/);
 });
