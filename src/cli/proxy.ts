@@ -80,6 +80,7 @@ export async function run(args: string[]): Promise<number> {
         next = loadBootstrapFile(file);
       } catch (err) {
         proxyLog('error', 'config reload rejected; keeping the last good version', { file, reason, errors: (err as Error).message.split('\n') });
+        supervisor.reloadRejected((err as Error).message);
         return;
       }
       next.staticResources.version = `static-${++version}`;

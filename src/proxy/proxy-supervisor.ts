@@ -5,6 +5,8 @@ export interface ProxySupervisor {
   start(): Promise<void>;
   /** Applies a new bootstrap; resolves to an error message when it was rejected (the old one stays). */
   reload(next: Bootstrap): Promise<string | undefined>;
+  /** A reload refused before it reached the proxy (an invalid file): counted and shown as one the proxy refused. */
+  reloadRejected(error: string): void;
   shutdown(why: string, drainMs?: number): Promise<void>;
   /** Opens every access log file again by path, in every worker (log rotation: SIGUSR1, /reopen_logs). */
   reopenLogs(): void;

@@ -16,6 +16,8 @@ export class SingleProcessProxy implements ProxySupervisor {
   private admin: AdminServer | undefined;
   private ready = false;
   private draining = false;
+  /** Why the last reload was refused; cleared by one that is applied. */
+  private lastReloadError: string | undefined;
 
   constructor(
     private bootstrap: Bootstrap,
@@ -59,20 +61,27 @@ export class SingleProcessProxy implements ProxySupervisor {
 
   async reload(next: Bootstrap): Promise<string | undefined> {
     const error = this.host.apply(next.staticResources);
-    if (error) return error;
+    if (error) return (this.lastReloadError = error);
     try {
       await this.binder.apply(next.staticResources.listeners);
     } catch (err) {
-      return (err as Error).message;
+      return (this.lastReloadError = (err as Error).message);
     }
     this.bootstrap = next;
+    this.lastReloadError = undefined;
     proxyLog('info', 'config applied', { version: next.staticResources.version });
     return undefined;
+  }
+
+  reloadRejected(error: string): void {
+    this.host.proxyMetrics.configReloadsRejected.inc();
+    this.lastReloadError = error;
   }
 
   private configDump(): unknown {
     return {
       version: this.host.runtime.version,
+      lastReloadError: this.lastReloadError,
       node: this.bootstrap.node,
       warnings: [...this.host.memoryKeyWarnings].map((w) => `INSECURE: private key in proxy memory for ${w}`),
       workers: 1,

@@ -67,6 +67,14 @@ test('an invalid config on SIGHUP is rejected and the running config keeps servi
   await proxy.waitForLog(/config reload rejected/);
   assert.match(proxy.logs(), /listener \\"broken\\": address: is required/);
   assert.equal(await whoServes(port), 'a');
+  // Visible without the logs: counted by every worker, and named by /config_dump.
+  const metrics = (await proxy.get('/stats/prometheus')).body;
+  const rejected = [...metrics.matchAll(/bulwark_config_reloads_total\{result="rejected",worker="\d"\} (\d+)/g)];
+  assert.equal(rejected.length, 2, metrics);
+  assert.ok(rejected.every((m) => m[1] === '1'), rejected.join('\n'));
+  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { version: string; lastReloadError?: string };
+  assert.equal(dump.version, 'static-1');
+  assert.match(dump.lastReloadError ?? '', /proxy\.yaml: listener "broken": address: is required/);
 });
 
 test('a reload switches routes on every worker without dropping an in-flight request', async () => {
@@ -83,6 +91,8 @@ test('a reload switches routes on every worker without dropping an in-flight req
   await proxy.waitForLog(/config applied/);
   for (let i = 0; i < 6; i++) assert.equal(await whoServes(port), 'b');
   assert.equal(await inflight, 'finished');
+  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { lastReloadError?: string };
+  assert.equal(dump.lastReloadError, undefined);
 });
 
 test('SIGTERM drains: the in-flight request completes and the proxy exits 0', async () => {

@@ -72,6 +72,9 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
     case 'reopen-logs':
       host.reopenAccessLogs();
       return;
+    case 'reload-rejected':
+      host.proxyMetrics.configReloadsRejected.inc();
+      return;
     case 'health-role':
       host.runtime.clusters.setActiveHealthChecks(true);
       reportHealth();

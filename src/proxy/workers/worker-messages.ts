@@ -23,6 +23,8 @@ export type ToWorker =
   | { type: 'stats'; id: number; clusters: boolean }
   | { type: 'drain'; ms: number }
   | { type: 'reopen-logs' }
+  /** The primary refused a reload before sending it (an invalid file). */
+  | { type: 'reload-rejected' }
   /** This worker takes over the active health checks (the one that ran them is gone). */
   | { type: 'health-role' }
   /** The health-check worker's latest results, for a worker that does not run the checks. */

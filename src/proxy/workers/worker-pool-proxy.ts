@@ -45,6 +45,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly binder: ListenerBinder;
   private admin: AdminServer | undefined;
   private draining = false;
+  /** Why the last reload was refused; cleared by one that is applied. */
+  private lastReloadError: string | undefined;
   private statsSeq = 0;
   private readonly statsWaiters = new Map<number, { want: number; got: WorkerReport[]; done: (s: WorkerReport[]) => void }>();
   /** Workers being replaced on purpose (keyd recovery): their exit is expected. */
@@ -260,7 +262,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       try {
         createBalancer(l.connectionBalanceConfig.balancer);
       } catch (err) {
-        return `listener "${l.name}": ${(err as Error).message}`;
+        return (this.lastReloadError = `listener "${l.name}": ${(err as Error).message}`);
       }
     }
     const previous = this.bootstrap;
@@ -270,15 +272,22 @@ export class WorkerPoolProxy implements ProxySupervisor {
       // Workers that took the new version go back, so every worker runs the same config.
       this.bootstrap = previous;
       await this.applyEverywhere(previous);
-      return errors.join('; ');
+      return (this.lastReloadError = errors.join('; '));
     }
     try {
       await this.bindBalanced(next);
     } catch (err) {
-      return (err as Error).message;
+      return (this.lastReloadError = (err as Error).message);
     }
+    this.lastReloadError = undefined;
     proxyLog('info', 'config applied', { version: next.staticResources.version, workers: this.slots.length });
     return undefined;
+  }
+
+  reloadRejected(error: string): void {
+    this.lastReloadError = error;
+    // Each worker counts it, as each counts a snapshot it refuses itself.
+    for (const s of this.slots) if (s.listening) this.send(s, { type: 'reload-rejected' });
   }
 
   private async prometheusText(): Promise<string> {
@@ -322,6 +331,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private configDump(): unknown {
     return {
       version: this.bootstrap.staticResources.version,
+      lastReloadError: this.lastReloadError,
       node: this.bootstrap.node,
       warnings: this.allowMemoryKeys ? ['INSECURE: --insecure-memory-keys is on: private keys may be held in proxy memory'] : [],
       workers: this.slots.map((s) => ({ index: s.index, pid: s.worker.process.pid, ready: s.ready, version: s.version, activeConnections: s.activeConnections, lastError: s.lastError })),
