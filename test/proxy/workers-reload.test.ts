@@ -95,7 +95,7 @@ test('a reload switches routes on every worker without dropping an in-flight req
   assert.equal(dump.lastReloadError, undefined);
 });
 
-test('SIGTERM drains: the in-flight request completes and the proxy exits 0', async () => {
+test('SIGTERM drains: the in-flight request completes and the proxy exits 0 as soon as its workers are done', async () => {
   const inflight = new Promise<string>((resolve, reject) => {
     http.get({ host: '127.0.0.1', port, path: '/slow' }, (res) => {
       let body = '';
@@ -104,9 +104,12 @@ test('SIGTERM drains: the in-flight request completes and the proxy exits 0', as
     }).on('error', reject);
   });
   await new Promise((r) => setTimeout(r, 200));
+  const signalled = Date.now();
   const code = proxy.stop('SIGTERM');
   assert.equal(await inflight, 'finished');
   assert.equal(await code, 0);
+  // The request had 1 s left; the drain time is 5 s.
+  assert.ok(Date.now() - signalled < 3_000, `exited ${Date.now() - signalled} ms after SIGTERM`);
 });
 
 test('a listener that cannot be bound stops the start: the primary and its workers exit 1', async () => {

@@ -351,7 +351,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
     this.binder.close();
     const exits = this.slots.map((s) => new Promise<void>((r) => (s.worker.isDead() ? r() : s.worker.once('exit', () => r()))));
     for (const s of this.slots) this.send(s, { type: 'drain', ms: drainMs });
-    const timeout = new Promise<void>((r) => setTimeout(r, drainMs + 2_000));
+    // Unref'd: once the workers are gone it must not hold the exit back (the live workers keep the loop alive).
+    const timeout = new Promise<void>((r) => setTimeout(r, drainMs + 2_000).unref());
     await Promise.race([Promise.all(exits), timeout]);
     for (const s of this.slots) if (!s.worker.isDead()) s.worker.process.kill('SIGKILL');
     this.admin?.close();
