@@ -65,6 +65,8 @@ export class SingleProcessProxy implements ProxySupervisor {
     try {
       await this.binder.apply(next.staticResources.listeners);
     } catch (err) {
+      // The runtime already took the new version: it goes back, so the refused config does not serve.
+      this.host.apply(this.bootstrap.staticResources);
       return (this.lastReloadError = (err as Error).message);
     }
     this.bootstrap = next;

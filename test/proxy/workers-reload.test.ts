@@ -123,3 +123,31 @@ test('a listener that cannot be bound stops the start: the primary and its worke
     taken.close();
   }
 });
+
+test('a reload whose new listener cannot be bound is refused, and the routes it carried do not serve', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  const busy = (taken.address() as net.AddressInfo).port;
+  const to = (cluster: string) => routeConfig([{ match: { prefix: '/' }, route: { cluster } }]);
+  const clusters = [staticCluster('a', [a.port]), staticCluster('b', [b.port])];
+  try {
+    // One process, and workers with the new listener accepted in the primary (round-robin).
+    for (const concurrency of [1, 2]) {
+      const p = await freePort();
+      const other = await startProxy(bootstrap([httpListener('main', p, to('a'))], clusters), { concurrency });
+      try {
+        const added = httpListener('added', busy, to('b'));
+        (added as { connectionBalanceConfig?: object }).connectionBalanceConfig = { balancer: 'round-robin' };
+        other.reload(bootstrap([httpListener('main', p, to('b')), added], clusters));
+        await other.waitForLog(/config reload rejected/);
+        for (let i = 0; i < 4; i++) assert.equal(await whoServes(p), 'a', `--concurrency ${concurrency}`);
+        const dump = JSON.parse((await other.get('/config_dump')).body) as { version: string };
+        assert.equal(dump.version, 'static-1', `--concurrency ${concurrency}`);
+      } finally {
+        await other.stop();
+      }
+    }
+  } finally {
+    taken.close();
+  }
+});

@@ -277,6 +277,9 @@ export class WorkerPoolProxy implements ProxySupervisor {
     try {
       await this.bindBalanced(next);
     } catch (err) {
+      // The workers already run the new version: they go back too.
+      this.bootstrap = previous;
+      await this.applyEverywhere(previous);
       return (this.lastReloadError = (err as Error).message);
     }
     this.lastReloadError = undefined;
