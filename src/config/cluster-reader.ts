@@ -43,8 +43,8 @@ export function readLoadAssignment(r: FieldReader): ClusterLoadAssignment {
 
 function readHealthCheck(r: FieldReader): HealthCheck {
   const hc: HealthCheck = {
-    timeout: r.duration('timeout', 1000),
-    interval: r.duration('interval', 5000),
+    timeout: r.positiveDuration('timeout', 1000),
+    interval: r.positiveDuration('interval', 5000),
     unhealthyThreshold: r.int('unhealthyThreshold', 3, 1, 1000),
     healthyThreshold: r.int('healthyThreshold', 1, 1, 1000),
   };
@@ -167,7 +167,7 @@ export function readCluster(r: FieldReader): Cluster {
   const cluster: Cluster = {
     name,
     type,
-    connectTimeout: r.duration('connectTimeout', 10_000),
+    connectTimeout: r.positiveDuration('connectTimeout', 10_000),
     lbPolicy: r.oneOf('lbPolicy', LB_POLICIES, 'ROUND_ROBIN'),
     healthyPanicThreshold: 50,
     ringHashLbConfig: { minimumRingSize: 1024, maximumRingSize: 8 * 1024 * 1024 },
@@ -205,8 +205,8 @@ export function readCluster(r: FieldReader): Cluster {
       splitExternalLocalOriginErrors: od.bool('splitExternalLocalOriginErrors', false),
       consecutiveLocalOriginFailure: od.int('consecutiveLocalOriginFailure', 5, 0),
       enforcingConsecutiveLocalOriginFailure: od.int('enforcingConsecutiveLocalOriginFailure', 100, 0, 100),
-      interval: od.duration('interval', 10_000),
-      baseEjectionTime: od.duration('baseEjectionTime', 30_000),
+      interval: od.positiveDuration('interval', 10_000),
+      baseEjectionTime: od.positiveDuration('baseEjectionTime', 30_000),
       maxEjectionPercent: od.int('maxEjectionPercent', 10, 0, 100),
       maxEjectionTime: od.duration('maxEjectionTime', 300_000),
     };

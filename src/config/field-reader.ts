@@ -128,6 +128,13 @@ export class FieldReader {
     return v === undefined ? dflt : v;
   }
 
+  /** A duration that must be longer than zero, as Envoy requires where 0 would fail every attempt or spin a loop. */
+  positiveDuration(key: string, dflt: Milliseconds): Milliseconds {
+    const ms = this.duration(key, dflt);
+    if (ms <= 0) this.fail(key, 'must be longer than 0s');
+    return ms;
+  }
+
   optDuration(key: string): Milliseconds | undefined {
     const v = this.raw(key);
     if (v === undefined) return undefined;

@@ -161,6 +161,16 @@ test('wrong types, bad durations and missing required fields say why', () => {
   assert.match(errorsOf(GOOD.replace('domains: ["*"]', 'domains: []'))[0]!, /domains: needs at least one domain/);
 });
 
+test('a zero connect timeout, health-check interval or timeout, or outlier interval is refused, as Envoy refuses it', () => {
+  // Accepted, 0s failed every upstream connection at once, and a 0s health-check interval probed ~700 times a second.
+  assert.match(errorsOf(GOOD.replace('lbPolicy: RING_HASH', 'lbPolicy: RING_HASH\n    connectTimeout: 0s'))[0]!, /cluster "items": connectTimeout: must be longer than 0s/);
+  const hc = (fields: string) => GOOD.replace('lbPolicy: RING_HASH', `lbPolicy: RING_HASH\n    healthChecks: [{ ${fields}, httpHealthCheck: { path: /hc } }]`);
+  assert.match(errorsOf(hc('timeout: 1s, interval: 0s'))[0]!, /healthChecks\[0\]\.interval: must be longer than 0s/);
+  assert.match(errorsOf(hc('timeout: 0s, interval: 1s'))[0]!, /healthChecks\[0\]\.timeout: must be longer than 0s/);
+  assert.match(errorsOf(GOOD.replace('outlierDetection: {}', 'outlierDetection: { interval: 0s }'))[0]!, /outlierDetection\.interval: must be longer than 0s/);
+  assert.doesNotThrow(() => parseBootstrap(hc('timeout: 1s, interval: 10s'), FILE));
+});
+
 test('a header value with CR/LF cannot be configured (header injection)', () => {
   const yaml = GOOD.replace('directResponse: { status: 404 }', 'directResponse: { status: 404 }\n                responseHeadersToAdd: [{ header: { key: x-a, value: "a\\r\\nset-cookie: x" } }]');
   assert.match(errorsOf(yaml)[0]!, /must not contain CR, LF or NUL/);
