@@ -11,11 +11,13 @@ export function parseDuration(value: unknown): Milliseconds | undefined {
     if (!m) return undefined;
     return Number(m[1]) * UNIT_MS[m[2]!]!;
   }
-  if (value && typeof value === 'object') {
-    const { seconds, nanos } = value as { seconds?: unknown; nanos?: unknown };
-    const s = Number(seconds ?? 0);
-    const n = Number(nanos ?? 0);
-    if (Number.isFinite(s) && Number.isFinite(n) && s >= 0 && n >= 0) return s * 1000 + n / 1e6;
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const { seconds = 0, nanos = 0, ...other } = value as { seconds?: unknown; nanos?: unknown };
+    // Only proto-JSON's two fields, as numbers (64-bit seconds may be a string): not true, not a typo'd key.
+    const number = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN);
+    const s = number(seconds);
+    const n = number(nanos);
+    if (Object.keys(other).length === 0 && Number.isFinite(s) && Number.isFinite(n) && s >= 0 && n >= 0) return s * 1000 + n / 1e6;
   }
   return undefined;
 }

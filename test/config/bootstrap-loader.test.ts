@@ -156,6 +156,9 @@ test('every bad resource is reported, not only the first', () => {
 
 test('wrong types, bad durations and missing required fields say why', () => {
   assert.match(errorsOf(GOOD.replace('timeout: 2.5s', 'timeout: soon'))[0]!, /timeout: expected a duration/);
+  assert.match(errorsOf(GOOD.replace('timeout: 2.5s', 'timeout: { seconds: 2, nano: 5 }'))[0]!, /timeout: expected a duration/);
+  assert.match(errorsOf(GOOD.replace('timeout: 2.5s', 'timeout: { seconds: true }'))[0]!, /timeout: expected a duration/);
+  assert.doesNotThrow(() => parseBootstrap(GOOD.replace('timeout: 2.5s', 'timeout: { seconds: "2", nanos: 500000000 }'), FILE));
   assert.match(errorsOf(GOOD.replace('numRetries: 2', 'numRetries: two'))[0]!, /numRetries: expected an integer/);
   assert.match(errorsOf(GOOD.replace('retryOn: "5xx,reset"', 'retryOn: "5xx,sometimes"'))[0]!, /unknown retry condition "sometimes"/);
   assert.match(errorsOf(GOOD.replace('domains: ["*"]', 'domains: []'))[0]!, /domains: needs at least one domain/);
