@@ -15,7 +15,7 @@ const USAGE = `usage: bulwark proxy --config FILE [--concurrency N] [--drain-tim
 
   --config FILE           static bootstrap (Envoy's shape, YAML or JSON)
   --concurrency N         worker processes (default: number of cores; 1 = a single process)
-  --drain-time SECONDS    how long SIGTERM waits for in-flight requests (default 5)
+  --drain-time SECONDS    how long a drain (SIGTERM, SIGINT, POST /quitquitquit) waits for in-flight requests (default 5)
   --keyd STATE_DIR        sign with keys in keyd's custody (pkcs11 key provider) from that state directory
   --insecure-memory-keys  allow private keys in proxy memory (development only)
 
@@ -70,9 +70,14 @@ export async function run(args: string[]): Promise<number> {
   if (allowMemoryKeys) proxyLog('warn', 'INSECURE: --insecure-memory-keys allows private keys in proxy memory; development and benchmarks only');
 
   return new Promise<number>((resolve) => {
-    const exit = (code: number): void => resolve(code);
+    const exit = (code: number): void => {
+      resolve(code);
+      // Drained: a connection that outlived the drain time must not hold the process open (a worker exits
+      // the same way). No code here: the one main() takes from the promise (1 after a failed start) stands.
+      setImmediate(() => process.exit());
+    };
     const supervisor: ProxySupervisor =
-      concurrency === 1 ? new SingleProcessProxy(bootstrap, allowMemoryKeys, exit) : new WorkerPoolProxy(bootstrap, concurrency, allowMemoryKeys, exit);
+      concurrency === 1 ? new SingleProcessProxy(bootstrap, allowMemoryKeys, drainMs, exit) : new WorkerPoolProxy(bootstrap, concurrency, allowMemoryKeys, drainMs, exit);
     let version = 1;
     const reload = (reason: string): void => {
       let next;
@@ -97,8 +102,8 @@ export async function run(args: string[]): Promise<number> {
     process.on('SIGHUP', () => reload('SIGHUP'));
     // Log rotation, as Envoy does it: the rotated files are reopened by path.
     process.on('SIGUSR1', () => supervisor.reopenLogs());
-    process.once('SIGTERM', () => void supervisor.shutdown('SIGTERM', drainMs));
-    process.once('SIGINT', () => void supervisor.shutdown('SIGINT', drainMs));
+    process.once('SIGTERM', () => void supervisor.shutdown('SIGTERM'));
+    process.once('SIGINT', () => void supervisor.shutdown('SIGINT'));
     supervisor.start().catch((err: unknown) => {
       proxyLog('error', 'proxy failed to start', { error: (err as Error).message });
       resolve(1);

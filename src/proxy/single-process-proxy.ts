@@ -22,6 +22,8 @@ export class SingleProcessProxy implements ProxySupervisor {
   constructor(
     private bootstrap: Bootstrap,
     allowMemoryKeys: boolean,
+    /** --drain-time: how long a drain (SIGTERM, /quitquitquit) waits for what is in flight. */
+    private readonly drainMs: number,
     private readonly onExit: (code: number) => void,
   ) {
     this.host = new ProxyHost({
@@ -97,7 +99,7 @@ export class SingleProcessProxy implements ProxySupervisor {
     this.host.reopenAccessLogs();
   }
 
-  async shutdown(why: string, drainMs = 5_000): Promise<void> {
+  async shutdown(why: string, drainMs = this.drainMs): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     proxyLog('info', 'draining', { reason: why });

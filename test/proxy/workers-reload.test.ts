@@ -151,3 +151,30 @@ test('a reload whose new listener cannot be bound is refused, and the routes it 
     taken.close();
   }
 });
+
+test('POST /quitquitquit drains for --drain-time, as SIGTERM does', async () => {
+  const stuck = await startUpstream('stuck', (_req, res) => setTimeout(() => res.end('late'), 6000));
+  try {
+    for (const concurrency of [1, 2]) {
+      const p = await freePort();
+      const other = await startProxy(bootstrap([httpListener('main', p, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'stuck' } }]))], [staticCluster('stuck', [stuck.port])]), {
+        concurrency,
+        extraArgs: ['--drain-time', '1'],
+      });
+      const inflight = fetch(`http://127.0.0.1:${p}/`).then(
+        (r) => r.text(),
+        () => 'cut',
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const asked = Date.now();
+      const exited = new Promise<number | null>((resolve) => other.child.once('exit', (c) => resolve(c)));
+      assert.equal((await fetch(`http://127.0.0.1:${other.adminPort}/quitquitquit`, { method: 'POST' })).status, 200);
+      assert.equal(await exited, 0);
+      // The default 5 s drain would have let the 6 s request run on past 5 s.
+      assert.ok(Date.now() - asked < 3_000, `--concurrency ${concurrency}: exited ${Date.now() - asked} ms after /quitquitquit`);
+      await inflight;
+    }
+  } finally {
+    await stuck.close();
+  }
+});

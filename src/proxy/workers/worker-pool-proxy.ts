@@ -62,6 +62,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
     private bootstrap: Bootstrap,
     private readonly concurrency: number,
     private readonly allowMemoryKeys: boolean,
+    /** --drain-time: how long a drain (SIGTERM, /quitquitquit) waits for what is in flight. */
+    private readonly drainMs: number,
     private readonly onExit: (code: number) => void,
   ) {
     this.binder = new ListenerBinder((name, socket) => this.distribute(name, socket), true);
@@ -346,7 +348,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     for (const s of this.slots) this.send(s, { type: 'reopen-logs' });
   }
 
-  async shutdown(why: string, drainMs = 5_000): Promise<void> {
+  async shutdown(why: string, drainMs = this.drainMs): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     this.custody?.stop();
