@@ -89,3 +89,20 @@ test('removals from the middle and from inside a timeout keep every other stream
   assert.equal(log.length, 5, 's6 was removed by s5 and never fires');
   for (const h of all) assert.equal(h.listSlot, -1);
 });
+
+test('a deadline beyond what a Node timer holds (a client\'s huge grpc-timeout) waits, without re-arming every millisecond', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(w.name);
+  };
+  process.on('warning', onWarning);
+  const log: string[] = [];
+  const far = holder(log, 'far');
+  far.routeDeadline = performance.now() + 3.6e14;
+  streamDeadlines.watch(far, far.routeDeadline);
+  await sleep(100);
+  streamDeadlines.remove(far);
+  process.off('warning', onWarning);
+  assert.deepEqual(log, []);
+  assert.ok(!warnings.includes('TimeoutOverflowWarning'), `warnings: ${warnings.join(', ')}`);
+});

@@ -45,7 +45,9 @@ class StreamDeadlines {
   private arm(at: number): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.armedAt = at;
-    this.timer = setTimeout(fire, Math.max(0, Math.ceil(at - performance.now())), this);
+    // Capped at what a Node timer holds: beyond it setTimeout fires after 1 ms, and a deadline a
+    // client sets (a huge grpc-timeout) would re-arm that in a loop. Fired early, it re-arms.
+    this.timer = setTimeout(fire, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(at - performance.now()))), this);
     this.timer.unref();
   }
 
@@ -77,6 +79,9 @@ class StreamDeadlines {
     if (next !== Infinity && next < this.armedAt) this.arm(next);
   }
 }
+
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function fire(d: StreamDeadlines): void {
   d.fire();
