@@ -100,6 +100,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       });
       if (runtime === old) {
         (old as { model: Listener }).model = b.model;
+        old.adoptTls(b.chains);
       }
       next.set(name, runtime);
     }

@@ -19,7 +19,8 @@ export class FilterChainRuntime {
 
   constructor(
     readonly model: FilterChain,
-    readonly secureContext: SecureContext | undefined,
+    /** Replaced by a reload of the same shape (rotated certificate, changed trust bundle); see ListenerRuntime.adoptTls. */
+    public secureContext: SecureContext | undefined,
     peerPrincipalOf: (socket: Socket) => string,
   ) {
     const filter = model.filters[0]!;

@@ -218,6 +218,16 @@ export class ListenerRuntime {
     return server;
   }
 
+  /**
+   * A reload that kept this listener (same shape) brings new contexts: a rotated certificate or a changed
+   * trust bundle must reach new handshakes, while live connections keep the context they were made with.
+   */
+  adoptTls(next: readonly FilterChainRuntime[]): void {
+    this.chains.forEach((c, i) => (c.secureContext = next[i]!.secureContext));
+    const fallback = this.chains.find((c) => c.isTls && c.matchesServerName(undefined) === 'any');
+    if (this.tlsServer && fallback) (this.tlsServer as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = fallback.secureContext!;
+  }
+
   private refuseNoFilterChain(socket: tls.TLSSocket, serverName: string): void {
     this.stats.noFilterChainMatch++;
     this.onTlsFailure(this.model.name, 'no_filter_chain_match');

@@ -1,0 +1,89 @@
+/**
+ * Certificate files change under a running listener (SVID rotation, root rotation, a CA dropped from
+ * the trust bundle): after the proxy's reload, new handshakes get the new certificate and are judged
+ * by the new bundle, even though the listener itself is kept (same shape) and live connections stay.
+ */
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import tls from 'node:tls';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { curl } from '../support/curl.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { makePki } from '../support/tls-fixtures.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+const pki = makePki();
+const otherCa = makePki();
+const live = { cert: join(pki.dir, 'live.crt'), key: join(pki.dir, 'live.key'), bundle: join(pki.dir, 'bundle.pem') };
+let upstream: TestUpstream;
+let proxy: RunningProxy;
+let port: number;
+
+before(async () => {
+  const first = pki.issue('first', 'DNS:localhost');
+  copyFileSync(first.cert, live.cert);
+  copyFileSync(first.key, live.key);
+  writeFileSync(live.bundle, readFileSync(pki.caCert, 'utf8') + readFileSync(otherCa.caCert, 'utf8'));
+  upstream = await startUpstream('app');
+  port = await freePort();
+  const tlsChain = {
+    transportSocket: {
+      name: 'envoy.transport_sockets.tls',
+      typedConfig: {
+        requireClientCertificate: true,
+        commonTlsContext: {
+          tlsCertificates: [{ certificateChain: { filename: live.cert }, privateKey: { filename: live.key } }],
+          validationContext: { trustedCa: { filename: live.bundle } },
+        },
+      },
+    },
+  };
+  proxy = await startProxy(bootstrap([httpListener('inbound', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tlsChain)], [staticCluster('app', [upstream.port])]), {
+    extraArgs: ['--insecure-memory-keys'],
+  });
+});
+
+after(async () => {
+  await proxy?.stop();
+  await upstream?.close();
+});
+
+function servedSerial(client: { cert: string; key: string }): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(pki.caCert), cert: readFileSync(client.cert), key: readFileSync(client.key) }, () => {
+      resolve(s.getPeerCertificate().serialNumber);
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+}
+
+async function reloaded(n: number): Promise<void> {
+  await proxy.waitForLog(new RegExp(`(certificates reloaded[^]*){${n}}`), 10_000);
+}
+
+test('a rotated listener certificate is what new handshakes get after the reload', async () => {
+  const client = pki.issue('client', 'URI:spiffe://cluster.local/ns/a/sa/client');
+  const before = await servedSerial(client);
+  const next = pki.issue('next', 'DNS:localhost');
+  copyFileSync(next.key, live.key);
+  copyFileSync(next.cert, live.cert);
+  await reloaded(1);
+  const after = await servedSerial(client);
+  assert.notEqual(after, before);
+  assert.equal(after, new X509Certificate(readFileSync(next.cert)).serialNumber);
+});
+
+test('a CA removed from the trust bundle no longer vouches for client certificates after the reload', async () => {
+  const stranger = otherCa.issue('stranger', 'URI:spiffe://cluster.local/ns/a/sa/client');
+  const args = ['--cacert', pki.caCert, '--cert', stranger.cert, '--key', stranger.key, '--resolve', `localhost:${port}:127.0.0.1`, `https://localhost:${port}/`];
+  assert.equal((await curl(args)).status, 200, 'trusted while its CA is in the bundle');
+  writeFileSync(live.bundle, readFileSync(pki.caCert, 'utf8'));
+  await reloaded(2);
+  await assert.rejects(curl(args, 5000), /curl failed/);
+  assert.match(proxy.logs(), /peer certificate refused/);
+});
