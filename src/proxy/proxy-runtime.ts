@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { ResourceSnapshot } from '../model/bootstrap.js';
 import type { HttpConnectionManager, Listener } from '../model/listener.js';
+import type { SubjectAltNameMatcher } from '../model/tls.js';
 import { ClusterManager } from './clusters/cluster-manager.js';
 import type { HttpListenerContext, HttpListenerStats } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
@@ -12,7 +13,7 @@ import { TcpProxySession, type TcpTelemetry } from './listeners/tcp-proxy.js';
 import { createRegexEngine } from './routing/regex-engine-registry.js';
 import type { RegexEngine } from './routing/regex-engine.js';
 import { compileRouteTable, type RouteTable } from './routing/route-table.js';
-import { contextCertificates, createSecureContext, type KeyPolicy } from './tls/secure-context-factory.js';
+import { contextCertificates, createSecureContext, subjectAltNameMatchers, type KeyPolicy } from './tls/secure-context-factory.js';
 import { uriSans } from './tls/san-match.js';
 
 /** Where finished streams and connections are reported (metrics, access log, tracing). */
@@ -68,6 +69,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       const inline: Array<RouteTable | undefined> = [];
       for (const chain of l.filterChains) {
         let ctx: tls.SecureContext | undefined;
+        let sans: readonly SubjectAltNameMatcher[] = [];
         if (chain.transportSocket) {
           const common = chain.transportSocket.commonTlsContext;
           const certs = contextCertificates(common, snapshot.secrets);
@@ -76,8 +78,9 @@ export class ProxyRuntime implements TcpProxyStarter {
           // resumption attempt ("session id context uninitialized"); one per chain keeps sessions apart.
           const sessionIdContext = createHash('sha256').update(where).digest('hex').slice(0, 32);
           ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, where, { sessionIdContext });
+          sans = subjectAltNameMatchers(common, snapshot.secrets);
         }
-        chains.push(new FilterChainRuntime(chain, ctx, peerPrincipalOf));
+        chains.push(new FilterChainRuntime(chain, ctx, peerPrincipalOf, sans));
         const f = chain.filters[0]!;
         inline.push(f.name === 'envoy.filters.network.http_connection_manager' && f.typedConfig.routeConfig ? compileRouteTable(f.typedConfig.routeConfig, this.regexEngine) : undefined);
       }

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import type { Cluster } from '../../model/cluster.js';
 import type { Secret } from '../../model/tls.js';
 import type { TransportConnector } from '../http/h1-connection-pool.js';
-import { contextCertificates, createSecureContext, type KeyPolicy } from '../tls/secure-context-factory.js';
+import { contextCertificates, createSecureContext, subjectAltNameMatchers, type KeyPolicy } from '../tls/secure-context-factory.js';
 import { sanMatches } from '../tls/san-match.js';
 import { slabReads, type ReadHandler } from '../http/read-slab.js';
 
@@ -27,7 +27,7 @@ export function tlsConnector(cluster: Cluster, secrets: readonly Secret[], polic
   const common = upstream.commonTlsContext;
   const certs = contextCertificates(common, secrets);
   const context = createSecureContext(common, certs[0], secrets, policy, `cluster "${cluster.name}"`);
-  const sans = common.validationContext?.matchTypedSubjectAltNames ?? [];
+  const sans = subjectAltNameMatchers(common, secrets);
   const hasCa = common.validationContext?.trustedCa !== undefined || common.validationContextSdsSecretConfig !== undefined;
   // Resumption across connections to the same upstream spares full handshakes.
   const sessions = new Map<string, Buffer>();

@@ -1,5 +1,6 @@
 import type { SecureContext } from 'node:tls';
 import type { FilterChain, TcpProxy } from '../../model/listener.js';
+import type { SubjectAltNameMatcher } from '../../model/tls.js';
 import type { HttpListenerContext } from '../http/http-listener-context.js';
 import { H2DownstreamServer } from '../http/h2-downstream.js';
 import type { Socket } from 'node:net';
@@ -22,6 +23,8 @@ export class FilterChainRuntime {
     /** Replaced by a reload of the same shape (rotated certificate, changed trust bundle); see ListenerRuntime.adoptTls. */
     public secureContext: SecureContext | undefined,
     peerPrincipalOf: (socket: Socket) => string,
+    /** What a client certificate's SANs must match, resolved from the inline or SDS validation context. */
+    public subjectAltNameMatchers: readonly SubjectAltNameMatcher[] = [],
   ) {
     const filter = model.filters[0]!;
     if (filter.name === 'envoy.filters.network.tcp_proxy') this.tcp = filter.typedConfig;

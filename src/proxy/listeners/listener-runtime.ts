@@ -223,7 +223,10 @@ export class ListenerRuntime {
    * trust bundle must reach new handshakes, while live connections keep the context they were made with.
    */
   adoptTls(next: readonly FilterChainRuntime[]): void {
-    this.chains.forEach((c, i) => (c.secureContext = next[i]!.secureContext));
+    this.chains.forEach((c, i) => {
+      c.secureContext = next[i]!.secureContext;
+      c.subjectAltNameMatchers = next[i]!.subjectAltNameMatchers;
+    });
     const fallback = this.chains.find((c) => c.isTls && c.matchesServerName(undefined) === 'any');
     if (this.tlsServer && fallback) (this.tlsServer as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = fallback.secureContext!;
   }
@@ -264,8 +267,7 @@ export class ListenerRuntime {
       const peer = socket.getPeerCertificate();
       const presented = peer !== null && peer !== undefined && peer.raw !== undefined;
       if (presented || ts.requireClientCertificate) {
-        const sans = ts.commonTlsContext.validationContext?.matchTypedSubjectAltNames ?? [];
-        if (!presented || !socket.authorized || !sanMatches(peer, sans)) {
+        if (!presented || !socket.authorized || !sanMatches(peer, chain.subjectAltNameMatchers)) {
           this.stats.peerVerificationFailures++;
           this.onTlsFailure(this.model.name, 'peer_verification');
           this.log('peer certificate refused', {

@@ -1,5 +1,5 @@
 import tls from 'node:tls';
-import type { CertificateValidationContext, CommonTlsContext, Secret, TlsCertificate } from '../../model/tls.js';
+import type { CertificateValidationContext, CommonTlsContext, Secret, SubjectAltNameMatcher, TlsCertificate } from '../../model/tls.js';
 import { keyProvider } from './key-provider-registry.js';
 import { certificatesOf, findSecret, readDataSource } from './tls-material.js';
 
@@ -49,12 +49,20 @@ export function createSecureContext(
   return tls.createSecureContext(opts);
 }
 
+/** The validation context of a TLS context: inline, or the SDS secret it names. */
+export function validationContextOf(common: CommonTlsContext, secrets: readonly Secret[]): CertificateValidationContext | undefined {
+  if (common.validationContext) return common.validationContext;
+  return common.validationContextSdsSecretConfig ? findSecret(secrets, common.validationContextSdsSecretConfig.name).validationContext : undefined;
+}
+
+/** The SAN matchers a peer certificate must satisfy (inline or SDS validation context); none means any. */
+export function subjectAltNameMatchers(common: CommonTlsContext, secrets: readonly Secret[]): readonly SubjectAltNameMatcher[] {
+  return validationContextOf(common, secrets)?.matchTypedSubjectAltNames ?? [];
+}
+
 /** The trust bundle PEM of a context (inline validationContext or an SDS one), if any. */
 export function trustedCa(common: CommonTlsContext, secrets: readonly Secret[], where: string): string | undefined {
-  let vc: CertificateValidationContext | undefined = common.validationContext;
-  if (!vc && common.validationContextSdsSecretConfig) {
-    vc = findSecret(secrets, common.validationContextSdsSecretConfig.name).validationContext;
-  }
+  const vc = validationContextOf(common, secrets);
   return vc?.trustedCa ? readDataSource(vc.trustedCa, `${where} trustedCa`) : undefined;
 }
 
