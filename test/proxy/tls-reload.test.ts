@@ -1,11 +1,14 @@
 /**
- * Certificate files change under a running listener (SVID rotation, root rotation, a CA dropped from
+ * Certificate files change under a running proxy (SVID rotation, root rotation, a CA dropped from
  * the trust bundle): after the proxy's reload, new handshakes get the new certificate and are judged
- * by the new bundle, even though the listener itself is kept (same shape) and live connections stay.
+ * by the new bundle, even though the listener and the upstream pools are kept (same config) and live
+ * connections stay.
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import https from 'node:https';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
@@ -19,17 +22,31 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
 const pki = makePki();
 const otherCa = makePki();
 const live = { cert: join(pki.dir, 'live.crt'), key: join(pki.dir, 'live.key'), bundle: join(pki.dir, 'bundle.pem') };
+const outbound = { cert: join(pki.dir, 'outbound.crt'), key: join(pki.dir, 'outbound.key') };
 let upstream: TestUpstream;
+let mtlsApp: https.Server;
 let proxy: RunningProxy;
 let port: number;
+let outboundPort: number;
 
 before(async () => {
   const first = pki.issue('first', 'DNS:localhost');
   copyFileSync(first.cert, live.cert);
   copyFileSync(first.key, live.key);
   writeFileSync(live.bundle, readFileSync(pki.caCert, 'utf8') + readFileSync(otherCa.caCert, 'utf8'));
+  const firstClient = pki.issue('outbound-first', 'URI:spiffe://cluster.local/ns/a/sa/outbound');
+  copyFileSync(firstClient.cert, outbound.cert);
+  copyFileSync(firstClient.key, outbound.key);
+  // An upstream that asks for the proxy's client certificate and answers with its serial, one request per connection.
+  const appCert = pki.issue('mtls-app', 'DNS:localhost');
+  mtlsApp = https.createServer({ cert: readFileSync(appCert.cert), key: readFileSync(appCert.key), ca: readFileSync(pki.caCert), requestCert: true }, (req, res) => {
+    res.setHeader('connection', 'close');
+    res.end((req.socket as tls.TLSSocket).getPeerCertificate().serialNumber ?? '');
+  });
+  await new Promise<void>((resolve) => mtlsApp.listen(0, '127.0.0.1', resolve));
   upstream = await startUpstream('app');
   port = await freePort();
+  outboundPort = await freePort();
   const tlsChain = {
     transportSocket: {
       name: 'envoy.transport_sockets.tls',
@@ -42,14 +59,31 @@ before(async () => {
       },
     },
   };
-  proxy = await startProxy(bootstrap([httpListener('inbound', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tlsChain)], [staticCluster('app', [upstream.port])]), {
-    extraArgs: ['--insecure-memory-keys'],
-  });
+  const upstreamTls = {
+    transportSocket: {
+      name: 'envoy.transport_sockets.tls',
+      typedConfig: {
+        sni: 'localhost',
+        commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: outbound.cert }, privateKey: { filename: outbound.key } }], validationContext: { trustedCa: { filename: pki.caCert } } },
+      },
+    },
+  };
+  proxy = await startProxy(
+    bootstrap(
+      [
+        httpListener('inbound', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tlsChain),
+        httpListener('outbound', outboundPort, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'mtls-app' } }])),
+      ],
+      [staticCluster('app', [upstream.port]), staticCluster('mtls-app', [(mtlsApp.address() as AddressInfo).port], upstreamTls)],
+    ),
+    { extraArgs: ['--insecure-memory-keys'] },
+  );
 });
 
 after(async () => {
   await proxy?.stop();
   await upstream?.close();
+  mtlsApp?.close();
 });
 
 function servedSerial(client: { cert: string; key: string }): Promise<string> {
@@ -86,4 +120,16 @@ test('a CA removed from the trust bundle no longer vouches for client certificat
   await reloaded(2);
   await assert.rejects(curl(args, 5000), /curl failed/);
   assert.match(proxy.logs(), /peer certificate refused/);
+});
+
+test('a rotated client certificate is what new upstream connections present after the reload', async () => {
+  const before = (await curl([`http://127.0.0.1:${outboundPort}/`])).body;
+  assert.equal(before, new X509Certificate(readFileSync(outbound.cert)).serialNumber);
+  const next = pki.issue('outbound-next', 'URI:spiffe://cluster.local/ns/a/sa/outbound');
+  copyFileSync(next.key, outbound.key);
+  copyFileSync(next.cert, outbound.cert);
+  await reloaded(3);
+  const after = await curl([`http://127.0.0.1:${outboundPort}/`]);
+  assert.equal(after.status, 200);
+  assert.equal(after.body, new X509Certificate(readFileSync(next.cert)).serialNumber);
 });

@@ -54,17 +54,19 @@ class ManagedCluster implements UpstreamCluster {
     this.connector = connector;
     this.state.update(model, connector);
     const live = new Set(this.state.hosts.map((h) => h.key));
+    // Kept pools open their next connections with the new connector: a rotated client certificate or
+    // trust bundle (file contents, same config) must reach new handshakes.
     for (const [key, pool] of this.h1Pools) {
       if (transportChanged || !live.has(key)) {
         pool.close();
         this.h1Pools.delete(key);
-      }
+      } else pool.connector = connector;
     }
     for (const [key, session] of this.h2Sessions) {
       if (transportChanged || !live.has(key)) {
         session.close();
         this.h2Sessions.delete(key);
-      }
+      } else session.connector = connector;
     }
   }
 

@@ -68,7 +68,8 @@ export class H1ConnectionPool implements ConnectionOwner {
     readonly address: string,
     readonly port: number,
     readonly hostKey: string,
-    private readonly connector: TransportConnector,
+    /** Replaced when a reload brings new certificates (rotation): new connections use the new one. */
+    public connector: TransportConnector,
     private readonly limits: PoolLimits,
     readonly stats: PoolStats,
     onCountChange?: (delta: number) => void,

@@ -205,7 +205,8 @@ export class H2Session {
   constructor(
     readonly address: string,
     readonly port: number,
-    private readonly connector: TransportConnector,
+    /** Replaced when a reload brings new certificates (rotation): new connections use the new one. */
+    public connector: TransportConnector,
     private readonly connectTimeout: number,
     private readonly maxPending: number,
     private readonly stats: PoolStats,
