@@ -8,7 +8,7 @@ import { ClusterManager } from './clusters/cluster-manager.js';
 import type { HttpListenerContext, HttpListenerStats } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
 import { FilterChainRuntime } from './listeners/filter-chain-runtime.js';
-import { ListenerRuntime, type TcpProxyStarter, type TlsFailureObserver } from './listeners/listener-runtime.js';
+import { ListenerRuntime, resumptionOptions, type TcpProxyStarter, type TlsFailureObserver } from './listeners/listener-runtime.js';
 import { TcpProxySession, type TcpTelemetry } from './listeners/tcp-proxy.js';
 import { createRegexEngine } from './routing/regex-engine-registry.js';
 import type { RegexEngine } from './routing/regex-engine.js';
@@ -75,9 +75,10 @@ export class ProxyRuntime implements TcpProxyStarter {
           const certs = contextCertificates(common, snapshot.secrets);
           const where = `listener "${l.name}" chain "${chain.name}"`;
           // A server context that verifies clients needs a session id context, or OpenSSL refuses every
-          // resumption attempt ("session id context uninitialized"); one per chain keeps sessions apart.
+          // resumption attempt ("session id context uninitialized"). It does not keep chains' sessions
+          // apart (lookup happens before SNI picks the chain): resumptionOptions does.
           const sessionIdContext = createHash('sha256').update(where).digest('hex').slice(0, 32);
-          ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, where, { sessionIdContext });
+          ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, where, { sessionIdContext, ...resumptionOptions(l) });
           sans = subjectAltNameMatchers(common, snapshot.secrets);
         }
         chains.push(new FilterChainRuntime(chain, ctx, peerPrincipalOf, sans));

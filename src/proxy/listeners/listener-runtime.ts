@@ -1,3 +1,4 @@
+import { constants, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Listener } from '../../model/listener.js';
@@ -176,7 +177,11 @@ export class ListenerRuntime {
     // Clients without SNI get the chain that names no server; when every chain names its servers they
     // get no certificate at all (as Envoy: no filter chain match closes the connection).
     const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any');
-    const fallbackContext = fallback?.secureContext ?? tls.createSecureContext({ minVersion: 'TLSv1.2' });
+    // OpenSSL looks a resumed session up in this context: with client certificates asked for, one without
+    // a session id context fails every resumption attempt ("session id context uninitialized").
+    const fallbackContext =
+      fallback?.secureContext ??
+      tls.createSecureContext({ minVersion: 'TLSv1.2', sessionIdContext: createHash('sha256').update(`listener "${this.model.name}"`).digest('hex').slice(0, 32), ...resumptionOptions(this.model) });
     // A chain that can verify client certificates asks for one; it insists only with requireClientCertificate.
     const requestClientCert = chains.some((c) => c.model.transportSocket!.requireClientCertificate || verifiesClientCert(c));
     const server = tls.createServer({
@@ -252,7 +257,8 @@ export class ListenerRuntime {
 
   private onSecureConnection(chains: FilterChainRuntime[], socket: tls.TLSSocket): void {
     const serverName = (socket as tls.TLSSocket & { servername?: string | false }).servername || undefined;
-    const chain = this.chainFor(chains, serverName);
+    // A resumed TLS 1.2 session reports no server name; with one TLS chain (see resumptionOptions) it was made there.
+    const chain = this.chainFor(chains, serverName) ?? (chains.length === 1 && socket.isSessionReused() ? chains[0] : undefined);
     if (!chain) {
       // Only reachable without SNI and without a catch-all chain: the empty fallback context has no certificate.
       this.refuseNoFilterChain(socket, '');
@@ -319,6 +325,18 @@ function plaintextProtocols(first: Buffer): string[] {
 function startsLikePreface(first: Buffer): boolean {
   const n = Math.min(first.length, H2_PREFACE.length);
   return n >= 3 && first.compare(H2_PREFACE, 0, n, 0, n) === 0;
+}
+
+/**
+ * TLS options that keep a session from being resumed on another filter chain than the one that made it.
+ * OpenSSL resumes a session with the listener's first context, before the SNI callback would pick a
+ * chain, and a resumed TLS 1.2 session reports no server name: with several TLS chains a resumed
+ * session could land on a chain whose client-certificate checks it never passed (TLS 1.3, by the new
+ * SNI) or on the catch-all chain (TLS 1.2). Such listeners do full handshakes only.
+ */
+export function resumptionOptions(listener: Listener): tls.SecureContextOptions {
+  const tlsChains = listener.filterChains.filter((c) => c.transportSocket !== undefined).length;
+  return tlsChains > 1 ? { secureOptions: constants.SSL_OP_NO_TICKET } : {};
 }
 
 /** The chain has a validation context to check client certificates against. */
