@@ -28,7 +28,6 @@ export function tlsConnector(cluster: Cluster, secrets: readonly Secret[], polic
   const certs = contextCertificates(common, secrets);
   const context = createSecureContext(common, certs[0], secrets, policy, `cluster "${cluster.name}"`);
   const sans = subjectAltNameMatchers(common, secrets);
-  const hasCa = common.validationContext?.trustedCa !== undefined || common.validationContextSdsSecretConfig !== undefined;
   // Resumption across connections to the same upstream spares full handshakes.
   const sessions = new Map<string, Buffer>();
   return {
@@ -41,7 +40,9 @@ export function tlsConnector(cluster: Cluster, secrets: readonly Secret[], polic
         servername: upstream.sni ?? (net.isIP(address) ? undefined : address),
         secureContext: context,
         ALPNProtocols: common.alpnProtocols.length > 0 ? common.alpnProtocols : alpn,
-        rejectUnauthorized: hasCa,
+        // Always verified: without a trustedCa against Node's public roots. An upstream certificate is
+        // never taken unchecked (Envoy would take any here; Bulwark fails closed on identity).
+        rejectUnauthorized: true,
         session: sessions.get(key),
         checkServerIdentity: (host, cert) => {
           if (sans.length > 0) return sanMatches(cert, sans) ? undefined : new Error(`upstream certificate SANs do not match for ${host}`);
