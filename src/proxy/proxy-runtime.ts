@@ -14,6 +14,7 @@ import { createRegexEngine } from './routing/regex-engine-registry.js';
 import type { RegexEngine } from './routing/regex-engine.js';
 import { compileRouteTable, type RouteTable } from './routing/route-table.js';
 import { contextCertificates, createSecureContext, subjectAltNameMatchers, type KeyPolicy } from './tls/secure-context-factory.js';
+import { hasVerifiedPeer } from './tls/peer-verification.js';
 import { uriSans } from './tls/san-match.js';
 
 /** Where finished streams and connections are reported (metrics, access log, tracing). */
@@ -199,7 +200,7 @@ function sameShape(a: Listener, b: Listener): boolean {
 }
 
 function peerPrincipalOf(socket: Socket): string {
-  if (!(socket instanceof tls.TLSSocket)) return '';
+  if (!(socket instanceof tls.TLSSocket) || !hasVerifiedPeer(socket)) return '';
   const peer = socket.getPeerCertificate();
   return peer && peer.raw ? (uriSans(peer)[0] ?? '') : '';
 }

@@ -9,6 +9,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { ClientCertDetailsSet, ForwardClientCertDetails } from '../../model/listener.js';
+import { hasVerifiedPeer } from '../tls/peer-verification.js';
 import { sansOfType } from '../tls/san-match.js';
 
 /** What to send upstream for `incoming` (the XFCC the client sent, if any); undefined sends none. */
@@ -40,7 +41,7 @@ export function clientCertElement(socket: TLSSocket, details: ClientCertDetailsS
 }
 
 function buildElement(socket: TLSSocket, details: ClientCertDetailsSet): string {
-  const peer = socket.getPeerX509Certificate();
+  const peer = hasVerifiedPeer(socket) ? socket.getPeerX509Certificate() : undefined;
   if (peer === undefined) return '';
   const parts: string[] = [];
   const local = socket.getX509Certificate();

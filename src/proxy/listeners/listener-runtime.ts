@@ -5,6 +5,7 @@ import type { Listener } from '../../model/listener.js';
 import type { ListenerTlsFailure } from '../../telemetry/proxy-metrics.js';
 import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
+import { markPeerVerified } from '../tls/peer-verification.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
 import { needsClientHello, selectChain, type ConnectionFacts } from './chain-selection.js';
 import { MAX_CLIENT_HELLO_BYTES, readClientHello } from './client-hello.js';
@@ -286,6 +287,7 @@ export class ListenerRuntime {
           return;
         }
         principal = uriSans(peer)[0] ?? '';
+        markPeerVerified(socket);
       }
     }
     if (chain.tcp) this.startTcp(chain, socket, principal);
