@@ -28,6 +28,7 @@ let mtlsApp: https.Server;
 let proxy: RunningProxy;
 let port: number;
 let outboundPort: number;
+let namedPort: number;
 
 before(async () => {
   const first = pki.issue('first', 'DNS:localhost');
@@ -47,6 +48,7 @@ before(async () => {
   upstream = await startUpstream('app');
   port = await freePort();
   outboundPort = await freePort();
+  namedPort = await freePort();
   const tlsChain = {
     transportSocket: {
       name: 'envoy.transport_sockets.tls',
@@ -72,6 +74,8 @@ before(async () => {
     bootstrap(
       [
         httpListener('inbound', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tlsChain),
+        // The same host by name only: no chain for clients without SNI.
+        httpListener('named', namedPort, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, { ...tlsChain, filterChainMatch: { serverNames: ['localhost'] } }),
         httpListener('outbound', outboundPort, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'mtls-app' } }])),
       ],
       [staticCluster('app', [upstream.port]), staticCluster('mtls-app', [(mtlsApp.address() as AddressInfo).port], upstreamTls)],
@@ -85,6 +89,24 @@ after(async () => {
   await upstream?.close();
   mtlsApp?.close();
 });
+
+/** A request on a new connection to the named listener, offering `session`; its status ('' when refused) and session. */
+function namedRequest(client: { cert: string; key: string }, version: tls.SecureVersion, session?: Buffer): Promise<{ status: string; session: Buffer | undefined }> {
+  return new Promise((resolve) => {
+    let out = '';
+    let next: Buffer | undefined;
+    const s = tls.connect({ host: '127.0.0.1', port: namedPort, servername: 'localhost', ca: readFileSync(pki.caCert), cert: readFileSync(client.cert), key: readFileSync(client.key), minVersion: version, maxVersion: version, ALPNProtocols: ['http/1.1'], session });
+    s.on('session', (x: Buffer) => (next = x));
+    s.on('secureConnect', () => s.write('GET / HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n'));
+    s.on('data', (d: Buffer) => (out += d.toString()));
+    s.on('error', () => undefined);
+    const timer = setTimeout(() => s.destroy(), 5000);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ status: /^HTTP\/1\.1 (\d+)/.exec(out)?.[1] ?? '', session: next });
+    });
+  });
+}
 
 function servedSerial(client: { cert: string; key: string }): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -116,10 +138,18 @@ test('a CA removed from the trust bundle no longer vouches for client certificat
   const stranger = otherCa.issue('stranger', 'URI:spiffe://cluster.local/ns/a/sa/client');
   const args = ['--cacert', pki.caCert, '--cert', stranger.cert, '--key', stranger.key, '--resolve', `localhost:${port}:127.0.0.1`, `https://localhost:${port}/`];
   assert.equal((await curl(args)).status, 200, 'trusted while its CA is in the bundle');
+  const sessions = new Map<tls.SecureVersion, Buffer | undefined>();
+  for (const v of ['TLSv1.2', 'TLSv1.3'] as const) {
+    const first = await namedRequest(stranger, v);
+    assert.equal(first.status, '200');
+    sessions.set(v, first.session);
+  }
   writeFileSync(live.bundle, readFileSync(pki.caCert, 'utf8'));
   await reloaded(2);
   await assert.rejects(curl(args, 5000), /curl failed/);
   assert.match(proxy.logs(), /peer certificate refused/);
+  // A session made while the CA was trusted does not outlive it.
+  for (const [v, session] of sessions) assert.equal((await namedRequest(stranger, v, session)).status, '', `${v} resumption refused`);
 });
 
 test('a rotated client certificate is what new upstream connections present after the reload', async () => {

@@ -178,11 +178,7 @@ export class ListenerRuntime {
     // Clients without SNI get the chain that names no server; when every chain names its servers they
     // get no certificate at all (as Envoy: no filter chain match closes the connection).
     const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any');
-    // OpenSSL looks a resumed session up in this context: with client certificates asked for, one without
-    // a session id context fails every resumption attempt ("session id context uninitialized").
-    const fallbackContext =
-      fallback?.secureContext ??
-      tls.createSecureContext({ minVersion: 'TLSv1.2', sessionIdContext: createHash('sha256').update(`listener "${this.model.name}"`).digest('hex').slice(0, 32), ...resumptionOptions(this.model) });
+    const fallbackContext = fallback?.secureContext ?? this.noCertificateContext();
     // A chain that can verify client certificates asks for one; it insists only with requireClientCertificate.
     const requestClientCert = chains.some((c) => c.model.transportSocket!.requireClientCertificate || verifiesClientCert(c));
     const server = tls.createServer({
@@ -233,8 +229,19 @@ export class ListenerRuntime {
       c.secureContext = next[i]!.secureContext;
       c.subjectAltNameMatchers = next[i]!.subjectAltNameMatchers;
     });
+    if (!this.tlsServer) return;
+    // Sessions are issued and resumed with this context's ticket keys: a new one (also when no chain is
+    // a catch-all) keeps sessions checked against the old trust bundle from resuming.
     const fallback = this.chains.find((c) => c.isTls && c.matchesServerName(undefined) === 'any');
-    if (this.tlsServer && fallback) (this.tlsServer as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = fallback.secureContext!;
+    (this.tlsServer as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = fallback?.secureContext ?? this.noCertificateContext();
+  }
+
+  /** The listener's first context when no chain serves clients without SNI: it has no certificate. */
+  private noCertificateContext(): tls.SecureContext {
+    // OpenSSL looks a resumed session up in this context: with client certificates asked for, one without
+    // a session id context fails every resumption attempt ("session id context uninitialized").
+    const sessionIdContext = createHash('sha256').update(`listener "${this.model.name}"`).digest('hex').slice(0, 32);
+    return tls.createSecureContext({ minVersion: 'TLSv1.2', sessionIdContext, ...resumptionOptions(this.model) });
   }
 
   private refuseNoFilterChain(socket: tls.TLSSocket, serverName: string): void {
