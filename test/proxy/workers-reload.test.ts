@@ -62,6 +62,27 @@ test('round-robin hands connections to both workers in turn', async () => {
   assert.ok(perWorker.every((m) => Number(m[2]) > 0), 'a worker got no connection');
 });
 
+test('counters do not go backwards when a worker dies and is replaced: what it counted stays in the totals', async () => {
+  const total = async (): Promise<number> => {
+    const text = (await proxy.get('/stats/prometheus')).body;
+    return [...text.matchAll(/^istio_requests_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  // Round robin: both workers count some of these.
+  for (let i = 0; i < 6; i++) await whoServes(rrPort);
+  const before = await total();
+  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number }> };
+  const victim = dump.workers[0]!.pid;
+  process.kill(victim, 'SIGKILL');
+  for (let i = 0; i < 100; i++) {
+    const now = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number; ready: boolean }> };
+    if (now.workers.length === 2 && now.workers.every((w) => w.ready && w.pid !== victim)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(await total(), before, 'the dead worker\'s requests still count');
+  await whoServes(rrPort);
+  assert.equal(await total(), before + 1, 'and new requests add to them');
+});
+
 test('an invalid config on SIGHUP is rejected and the running config keeps serving', async () => {
   proxy.reload('staticResources: { listeners: [ { name: broken } ] }');
   await proxy.waitForLog(/config reload rejected/);

@@ -3,7 +3,8 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Bootstrap } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
-import { mergeSnapshots } from '../../telemetry/prometheus-text.js';
+import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
+import { CounterHistory } from '../../telemetry/counter-history.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { mergeClusterStatuses, type ClusterStatus } from '../admin/cluster-status.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
@@ -22,6 +23,8 @@ interface WorkerSlot extends WorkerLoad {
   listening: boolean;
   version: string;
   lastError: string | undefined;
+  /** The worker's metrics at its last report: kept by the counter history when it exits. */
+  lastSnapshot: MetricsSnapshot | undefined;
 }
 
 const STATS_TIMEOUT_MS = 2_000;
@@ -49,6 +52,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private lastReloadError: string | undefined;
   private statsSeq = 0;
   private readonly statsWaiters = new Map<number, { want: number; got: WorkerReport[]; done: (s: WorkerReport[]) => void }>();
+  /** What exited workers counted, so the merged counters never go backwards (telemetry/counter-history.ts). */
+  private readonly counters = new CounterHistory();
   /** Workers being replaced on purpose (keyd recovery): their exit is expected. */
   private readonly plannedExits = new Set<Worker>();
   private readonly custody: CustodyRecovery | undefined = ((path) => (path ? new CustodyRecovery(path, () => this.replaceWorkers()) : undefined))(keydSocketPath());
@@ -105,11 +110,13 @@ export class WorkerPoolProxy implements ProxySupervisor {
       healthChecks: index === this.healthCheckerIndex,
     };
     const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
-    const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined };
+    const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, lastSnapshot: undefined };
     this.slots[index] = slot;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('exit', (code, signal) => {
       slot.ready = false;
+      this.counters.retire(slot.lastSnapshot);
+      slot.lastSnapshot = undefined;
       if (this.draining) return;
       if (index === this.healthCheckerIndex) this.moveHealthChecks();
       if (this.plannedExits.delete(worker)) proxyLog('info', 'worker replaced', { worker: index });
@@ -146,6 +153,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       }
       case 'stats': {
         slot.outstandingRequests = msg.outstanding;
+        slot.lastSnapshot = msg.snapshot;
         const w = this.statsWaiters.get(msg.id);
         if (w) {
           w.got.push({ snapshot: msg.snapshot, clusters: msg.clusters });
@@ -297,7 +305,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
 
   private async prometheusText(): Promise<string> {
     const reports = await this.workerReports(false);
-    return mergeSnapshots(reports.map((r) => r.snapshot));
+    return renderPrometheusText(this.counters.combine(reports.map((r) => r.snapshot)));
   }
 
   private async clusterStatuses(): Promise<ClusterStatus[]> {
