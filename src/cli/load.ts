@@ -10,9 +10,9 @@ import { CliUsageError } from './cli-error.js';
 
 const USAGE = `usage: bulwark load [flags] URL
 
-  -qps N            target calls per second over all connections (0 = as fast as possible; default 8)
+  -qps N            target calls per second over all connections (0 or negative = as fast as possible; default 8)
   -c N              connections (default 4)
-  -n N | -t DUR     total calls, or run duration (default 5s)
+  -n N | -t DUR     total calls, or run duration (default 5s; 0 = until interrupted)
   -H "name: value"  request header (repeatable)
   -payload-size N   send a POST body of N bytes
   -X METHOD         request method
@@ -52,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
   const jsonToStdout = o.jsonFile === '-';
   const out = jsonToStdout ? process.stderr : process.stdout;
   const progress = o.quiet ? undefined : progressReporter(process.stderr);
-  out.write(`bulwark load: ${o.qps === 0 ? 'max' : o.qps} qps, ${o.connections} connections${o.workers > 1 ? ` over ${o.workers} workers` : ''}, ${o.calls > 0 ? `${o.calls} calls` : `${o.durationMs / 1000}s`}, ${o.http2 ? 'HTTP/2' : 'HTTP/1.1'} ${o.url}\n`);
+  out.write(`bulwark load: ${o.qps === 0 ? 'max' : o.qps} qps, ${o.connections} connections${o.workers > 1 ? ` over ${o.workers} workers` : ''}, ${o.calls > 0 ? `${o.calls} calls` : o.durationMs > 0 ? `${o.durationMs / 1000}s` : 'until interrupted'}, ${o.http2 ? 'HTTP/2' : 'HTTP/1.1'} ${o.url}\n`);
   const result = o.workers > 1 ? await runInWorkers(o, args) : await runLoad(o, progress);
   const fortio = fortioResult(o, result.recorder, result.startTime, result.actualDurationMs);
   out.write(textSummary(fortio));

@@ -46,7 +46,7 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
     Labels: o.labels,
     StartTime: startTime.toISOString(),
     RequestedQPS: o.qps === 0 ? 'max' : String(o.qps),
-    RequestedDuration: o.calls > 0 ? `exactly ${o.calls} calls` : `${o.durationMs / 1000}s`,
+    RequestedDuration: o.calls > 0 ? `exactly ${o.calls} calls` : o.durationMs > 0 ? goDurationText(o.durationMs) : 'until stop',
     ActualQPS: actualQps,
     ActualDuration: Math.round(actualDurationMs * 1e6),
     NumThreads: o.connections * o.workers,
@@ -66,6 +66,16 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
       Protocol: o.http2 ? 'HTTP/2' : 'HTTP/1.1',
     },
   };
+}
+
+/** A duration as Go's time.Duration.String() writes it ("500ms", "5s", "1m30s", "1h0m0s"), as Fortio's JSON holds it. */
+function goDurationText(ms: number): string {
+  if (ms < 1) return ms * 1000 < 1 ? `${Math.round(ms * 1e6)}ns` : `${+(ms * 1000).toFixed(3)}µs`;
+  if (ms < 1000) return `${+ms.toFixed(6)}ms`;
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = +((ms % 60_000) / 1000).toFixed(9);
+  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${s}s`;
 }
 
 function durationHistogram(r: LatencyRecorder, percentiles: number[]): FortioHistogram {

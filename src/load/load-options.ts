@@ -8,6 +8,7 @@ export interface LoadOptions {
   connections: number;
   /** Total calls, or 0 to run for `durationMs`. */
   calls: number;
+  /** 0 with `calls` 0: run until interrupted (Fortio's -t 0). */
   durationMs: number;
   headers: Array<[string, string]>;
   payloadSize: number;
@@ -33,6 +34,14 @@ export class LoadUsageError extends Error {}
 
 const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload-size', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X']);
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet']);
+
+/** A Go duration as Fortio's flags take it: "0", "10s", "1m30s", "1.5h", "250ms"; undefined when invalid. */
+function goDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const parts = text.match(/\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h)/g);
+  if (!parts || parts.join('') !== text) return undefined;
+  return parts.reduce((ms, part) => ms + parseDuration(part)!, 0);
+}
 
 /** Parses Fortio-style flags: `-qps 100`, `--qps=100`, repeated `-H "name: value"`, then the URL. */
 export function parseLoadArgs(args: string[]): LoadOptions {
@@ -81,8 +90,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   const duration = (n: string, dflt: number): number => {
     const raw = one(n);
     if (raw === undefined) return dflt;
-    const ms = parseDuration(raw);
-    if (ms === undefined) throw new LoadUsageError(`-${n} must be a duration like 5s or 500ms, got "${raw}"`);
+    const ms = goDuration(raw);
+    if (ms === undefined) throw new LoadUsageError(`-${n} must be a duration like 5s, 1m30s or 500ms, got "${raw}"`);
     return ms;
   };
   const headers: Array<[string, string]> = (values.get('H') ?? []).map((h) => {
@@ -99,7 +108,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   const payloadSize = num('payload-size', 0, 0, 64 * 1024 * 1024);
   return {
     url: parsed,
-    qps: num('qps', 8, 0, 1e7),
+    // Fortio treats any qps <= 0 (-qps -1 in its docs) as "as fast as possible".
+    qps: Math.max(num('qps', 8, -Infinity, 1e7), 0),
     connections: Math.floor(num('c', 4, 1, 10_000)),
     calls: Math.floor(calls),
     durationMs: calls > 0 ? 0 : duration('t', 5000),

@@ -141,6 +141,7 @@ class Run {
 
   fraction(now: number): number {
     if (this.o.calls > 0) return this.recorder.count / this.o.calls;
+    if (this.durationMs === 0) return 0;
     return Math.min(1, (now - this.startMs) / this.durationMs);
   }
 }

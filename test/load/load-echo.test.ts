@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -82,6 +83,20 @@ test('-qps holds a constant rate and says so; -csv appends one row per run in mi
   assert.ok(Number(cols[5]) > 10 && Number(cols[5]) < 1e6, `p50 in µs: ${cols[5]}`);
   assert.equal(cols[9], '0.000');
   assert.match(lines[2]!, /"second, quoted"/);
+});
+
+test('RequestedDuration is written as Go writes durations, and -t 0 runs until interrupted', async () => {
+  const short = await load(['-qps', '20', '-c', '1', '-t', '500ms', `http://127.0.0.1:${echo.port}/`]);
+  assert.equal(short.RequestedDuration, '500ms');
+  const file = join(dir, 'until-stop.json');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'load', '-quiet', '-qps', '50', '-c', '1', '-t', '0', '-json', file, `http://127.0.0.1:${echo.port}/`], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  await new Promise((r) => setTimeout(r, 3000));
+  child.kill('SIGINT');
+  assert.equal(await exited, 0);
+  const r = JSON.parse(readFileSync(file, 'utf8')) as FortioResult;
+  assert.equal(r.RequestedDuration, 'until stop');
+  assert.ok(r.DurationHistogram.Count > 10, `count ${r.DurationHistogram.Count}`);
 });
 
 test('coordinated omission: a server that stalls once shows the stall in p99 at a constant rate', async () => {

@@ -23,6 +23,18 @@ test('load flags: Fortio spellings, defaults, repeated headers, and -n over -t',
   assert.ok(t.http2 && t.insecure && t.newConnection && t.resume);
 });
 
+test('load flags: -qps -1 means max, and -t takes Go durations, 0 meaning until interrupted', () => {
+  assert.equal(parseLoadArgs(['-qps', '-1', 'http://h/']).qps, 0);
+  assert.equal(parseLoadArgs(['-qps=-1', 'http://h/']).qps, 0);
+  assert.equal(parseLoadArgs(['-t', '1m30s', 'http://h/']).durationMs, 90_000);
+  assert.equal(parseLoadArgs(['-t', '1h0m0.5s', 'http://h/']).durationMs, 3_600_500);
+  assert.equal(parseLoadArgs(['-t', '250ms', 'http://h/']).durationMs, 250);
+  const forever = parseLoadArgs(['-t', '0', 'http://h/']);
+  assert.equal(forever.durationMs, 0);
+  assert.equal(forever.calls, 0);
+  assert.throws(() => parseLoadArgs(['-t', '1m30', 'http://h/']), /-t must be a duration/);
+});
+
 test('load flags: mistakes are refused with the flag named', () => {
   const bad: Array<[string[], RegExp]> = [
     [['-qps', 'fast', 'http://h/'], /-qps/],
