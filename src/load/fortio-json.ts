@@ -54,7 +54,7 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
     DurationHistogram: durationHistogram(r, o.percentiles),
     Exactly: o.calls,
     RetCodes: retCodes,
-    Sizes: sizeHistogram(r.sizes),
+    Sizes: sizeHistogram(r.sizes, r.bytesReceived),
     URL: o.url.toString(),
     SocketCount: r.handshakes + r.resumedHandshakes || o.connections * o.workers,
     Bulwark: {
@@ -105,12 +105,15 @@ function durationHistogram(r: LatencyRecorder, percentiles: number[]): FortioHis
     Avg: sec(avg),
     StdDev: sec(Math.sqrt(variance)),
     Data: data,
-    Percentiles: percentiles.map((p) => ({ Percentile: p, Value: sec(h.getValueAtPercentile(p)) })),
+    // A histogram bucket's upper edge can pass the largest value seen; Fortio bounds percentiles by Min and Max.
+    Percentiles: percentiles.map((p) => ({ Percentile: p, Value: sec(Math.min(Math.max(h.getValueAtPercentile(p), min), max)) })),
   };
 }
 
-function sizeHistogram(h: Histogram): FortioHistogram {
+/** Body sizes in bytes; Sum and Avg from the exact byte total (the histogram's mean is a bucket midpoint). */
+function sizeHistogram(h: Histogram, totalBytes: number): FortioHistogram {
   const n = h.totalCount;
   if (n === 0) return { Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: [], Percentiles: [] };
-  return { Count: n, Min: h.minNonZeroValue, Max: h.maxValue, Sum: h.mean * n, Avg: h.mean, StdDev: h.stdDeviation, Data: [], Percentiles: [] };
+  const min = h.getValueAtPercentile(0) === 0 ? 0 : h.minNonZeroValue;
+  return { Count: n, Min: min, Max: h.maxValue, Sum: totalBytes, Avg: totalBytes / n, StdDev: h.stdDeviation, Data: [], Percentiles: [] };
 }

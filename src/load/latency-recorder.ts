@@ -50,7 +50,8 @@ export class LatencyRecorder {
     this.buckets[bucketOf(v)]!++;
     this.statusCodes.set(status, (this.statusCodes.get(status) ?? 0) + 1);
     if (status < 0) this.errors++;
-    else this.sizes.recordValue(Math.max(1, responseBytes));
+    // Every call, failed ones as 0 bytes, as Fortio's Sizes histogram counts them.
+    this.sizes.recordValue(responseBytes);
     this.bytesReceived += responseBytes;
   }
 

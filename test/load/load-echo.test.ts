@@ -99,6 +99,18 @@ test('RequestedDuration is written as Go writes durations, and -t 0 runs until i
   assert.ok(r.DurationHistogram.Count > 10, `count ${r.DurationHistogram.Count}`);
 });
 
+test('percentiles stay within Min and Max, and Sizes counts every call in exact bytes', async () => {
+  const r = await load(['-qps', '0', '-c', '1', '-n', '10', '-p', '50,99.9,100', `http://127.0.0.1:${echo.port}/?delay=20ms&size=5000`]);
+  const h = r.DurationHistogram;
+  assert.ok(h.Percentiles.every((p) => p.Value >= h.Min && p.Value <= h.Max), `${JSON.stringify(h.Percentiles)} outside ${h.Min}..${h.Max}`);
+  assert.equal(h.Percentiles.at(-1)!.Value, h.Max, 'the 100th percentile is the slowest call');
+  assert.deepEqual([r.Sizes.Count, r.Sizes.Min, r.Sizes.Max, r.Sizes.Avg, r.Sizes.Sum], [10, 5000, 5000, 5000, 50_000]);
+  const empty = await load(['-qps', '0', '-c', '1', '-n', '10', `http://127.0.0.1:${echo.port}/`]);
+  assert.deepEqual([empty.Sizes.Count, empty.Sizes.Min, empty.Sizes.Max, empty.Sizes.Avg], [10, 0, 0, 0], 'empty bodies are 0 bytes');
+  const refused = await bulwark(['load', '-quiet', '-n', '3', '-c', '1', '-json', '-', 'http://127.0.0.1:1/']);
+  assert.equal((JSON.parse(refused.stdout) as FortioResult).Sizes.Count, 3, 'failed calls are sized 0, as in Fortio');
+});
+
 test('coordinated omission: a server that stalls once shows the stall in p99 at a constant rate', async () => {
   let calls = 0;
   const server = http.createServer((_req, res) => {
