@@ -1,19 +1,40 @@
-import type { FortioResult } from './fortio-json.js';
+import type { FortioHistogram, FortioResult } from './fortio-json.js';
 
-/** Fortio's end-of-run text, so people used to it read it at a glance. */
+/**
+ * Go's %g (shortest digits) or %.<prec>g: what Fortio's text uses, so scripts that parse its
+ * "# target 99% 0.00123" lines (seconds) read ours the same way.
+ */
+function goG(v: number, prec?: number): string {
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  const [mantissa, e] = (prec === undefined ? v.toExponential() : v.toExponential(prec - 1)).split('e') as [string, string];
+  const exp = Number(e);
+  if (exp < -4 || exp >= (prec ?? 21)) return `${Number(mantissa)}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  return String(Number(prec === undefined ? v : v.toPrecision(prec)));
+}
+
+/** Fortio's HistogramData.Print: the counter line, the buckets, the percentiles. */
+function histogramLines(label: string, h: FortioHistogram): string[] {
+  if (h.Count === 0) return [`${label} : no data`];
+  const lines = [`${label} : count ${h.Count} avg ${goG(h.Avg, 8)} +/- ${goG(h.StdDev, 4)} min ${goG(h.Min)} max ${goG(h.Max)} sum ${goG(h.Sum, 9)}`];
+  if (h.Data.length > 0) lines.push('# range, mid point, percentile, count');
+  h.Data.forEach((b, i) => lines.push(`${i === 0 ? '>=' : '>'} ${goG(b.Start, 6)} <= ${goG(b.End, 6)} , ${goG((b.Start + b.End) / 2, 6)} , ${b.Percent.toFixed(2)}, ${b.Count}`));
+  for (const p of h.Percentiles) lines.push(`# target ${goG(p.Percentile)}% ${goG(p.Value, 6)}`);
+  return lines;
+}
+
+/** Fortio's end-of-run text (durations in seconds), so people and scripts used to it read it as is. */
 export function textSummary(r: FortioResult): string {
   const h = r.DurationHistogram;
-  const ms = (s: number): string => (s * 1000).toFixed(3);
   const lines = [
-    `Ended after ${(r.ActualDuration / 1e9).toFixed(3)}s : ${h.Count} calls. qps=${r.ActualQPS.toFixed(2)} (requested ${r.RequestedQPS})${r.Labels ? ` labels="${r.Labels}"` : ''}`,
-    `Aggregated Function Time : count ${h.Count} avg ${ms(h.Avg)} ms +/- ${ms(h.StdDev)} min ${ms(h.Min)} max ${ms(h.Max)} sum ${h.Sum.toFixed(3)} s`,
-    ...h.Percentiles.map((p) => `# target ${p.Percentile}% ${ms(p.Value)} ms`),
-    ...Object.entries(r.RetCodes).map(([code, n]) => `Code ${code === '-1' ? '-1 (transport error)' : code} : ${n} (${((100 * n) / Math.max(h.Count, 1)).toFixed(1)} %)`),
-    `Response Body Sizes : count ${r.Sizes.Count} avg ${r.Sizes.Avg.toFixed(1)} bytes, ${r.Bulwark.BytesReceived} bytes total`,
+    `Ended after ${goG(r.ActualDuration / 1e9, 9)}s : ${h.Count} calls. qps=${goG(r.ActualQPS, 5)} (requested ${r.RequestedQPS})${r.Labels ? ` labels="${r.Labels}"` : ''}`,
+    ...histogramLines('Aggregated Function Time', h),
+    ...Object.entries(r.RetCodes).map(([code, n]) => `Code ${code.padStart(3)} : ${n} (${((100 * n) / Math.max(h.Count, 1)).toFixed(1)} %)`),
+    ...histogramLines('Response Body/Total Sizes', r.Sizes),
   ];
   if (r.Bulwark.Handshakes + r.Bulwark.ResumedHandshakes > 0) {
     lines.push(`TLS handshakes : ${r.Bulwark.Handshakes} full, ${r.Bulwark.ResumedHandshakes} resumed, ${r.Bulwark.HandshakesPerSec.toFixed(1)}/s`);
   }
   if (!r.Bulwark.TargetRateReached) lines.push(`WARNING: target rate not reached: ${r.ActualQPS.toFixed(1)} of ${r.RequestedQPS} qps (the server or the client is saturated)`);
+  lines.push(`All done ${h.Count} calls (plus 0 warmup) ${(h.Avg * 1000).toFixed(3)} ms avg, ${r.ActualQPS.toFixed(1)} qps`);
   return lines.join('\n') + '\n';
 }

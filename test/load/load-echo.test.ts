@@ -111,6 +111,26 @@ test('percentiles stay within Min and Max, and Sizes counts every call in exact 
   assert.equal((JSON.parse(refused.stdout) as FortioResult).Sizes.Count, 3, 'failed calls are sized 0, as in Fortio');
 });
 
+test('the text summary has Fortio\'s lines and units, so scripts that parse Fortio\'s output read it', async () => {
+  const run = await bulwark(['load', '-quiet', '-qps', '0', '-c', '2', '-n', '50', '-json', '-', `http://127.0.0.1:${echo.port}/?delay=2ms&size=10`]);
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout) as FortioResult;
+  const text = run.stderr;
+  const p50 = Number(/^# target 50% (\S+)$/m.exec(text)?.[1]);
+  assert.ok(p50 >= 0.002 && p50 < 1, `p50 in seconds: ${p50}`);
+  assert.equal(p50, Number(r.DurationHistogram.Percentiles[0]!.Value.toPrecision(6)));
+  const agg = /^Aggregated Function Time : count (\d+) avg (\S+) \+\/- (\S+) min (\S+) max (\S+) sum (\S+)$/m.exec(text);
+  assert.ok(agg, text);
+  assert.equal(Number(agg[1]), 50);
+  assert.ok(Math.abs(Number(agg[2]) - r.DurationHistogram.Avg) < 1e-6, 'avg in seconds');
+  assert.match(text, /^# range, mid point, percentile, count$/m);
+  assert.match(text, /^Code 200 : 50 \(100\.0 %\)$/m);
+  assert.match(text, /^Response Body\/Total Sizes : count 50 avg 10 \+\/- 0 min 10 max 10 sum 500$/m);
+  assert.match(text, /^All done 50 calls \(plus 0 warmup\) [\d.]+ ms avg, [\d.]+ qps$/m);
+  const refused = await bulwark(['load', '-quiet', '-n', '2', '-c', '1', 'http://127.0.0.1:1/']);
+  assert.match(refused.stdout, /^Code\s+-1 : 2 \(100\.0 %\)$/m);
+});
+
 test('coordinated omission: a server that stalls once shows the stall in p99 at a constant rate', async () => {
   let calls = 0;
   const server = http.createServer((_req, res) => {
