@@ -2,7 +2,7 @@ import http2, { type ClientHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { LoadOptions } from './load-options.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
-import { payload, type LoadTarget } from './load-target.js';
+import type { LoadTarget } from './load-target.js';
 
 /** HTTP/2 (h2c prior knowledge, or TLS with ALPN h2): one session, one stream at a time. */
 export class H2LoadConnection implements LoadConnection {
@@ -23,7 +23,8 @@ export class H2LoadConnection implements LoadConnection {
       if (name === 'host') this.headers[':authority'] = value;
       else this.headers[name] = value;
     }
-    this.body = o.payloadSize > 0 ? payload(o.payloadSize) : undefined;
+    if (o.contentType !== undefined || o.payload.length > 0) this.headers['content-type'] = o.contentType ?? 'application/octet-stream';
+    this.body = o.payload.length > 0 ? o.payload : undefined;
     this.newConnectionPerCall = o.newConnection;
     this.resume = o.resume;
   }

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { parseDuration } from '../config/duration-text.js';
+import { payload } from './load-target.js';
 
 /** A load run as the user asked for it (Fortio's flags), validated once at the edge. */
 export interface LoadOptions {
@@ -11,7 +13,9 @@ export interface LoadOptions {
   /** 0 with `calls` 0: run until interrupted (Fortio's -t 0). */
   durationMs: number;
   headers: Array<[string, string]>;
-  payloadSize: number;
+  /** The request body (-payload, -payload-file or -payload-size); empty for none. */
+  payload: Buffer;
+  contentType: string | undefined;
   method: string;
   labels: string;
   percentiles: number[];
@@ -32,8 +36,12 @@ export interface LoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload-size', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X']);
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel']);
+// allow-initial-errors is accepted as Fortio scripts pass it: bulwark load never aborts on early errors.
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors']);
+/** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
+const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
+const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
 
 /** A Go duration as Fortio's flags take it: "0", "10s", "1m30s", "1.5h", "250ms"; undefined when invalid. */
 function goDuration(text: string): number | undefined {
@@ -46,7 +54,7 @@ function goDuration(text: string): number | undefined {
 /** Parses Fortio-style flags: `-qps 100`, `--qps=100`, repeated `-H "name: value"`, then the URL. */
 export function parseLoadArgs(args: string[]): LoadOptions {
   const values = new Map<string, string[]>();
-  const flags = new Set<string>();
+  const flags = new Map<string, boolean>();
   let url: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
@@ -60,8 +68,9 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     const eq = name.indexOf('=');
     if (eq >= 0) [name, value] = [name.slice(0, eq), name.slice(eq + 1)];
     if (BOOLEAN_FLAGS.has(name)) {
-      if (value !== undefined && value !== 'true' && value !== 'false') throw new LoadUsageError(`-${name} takes no value`);
-      if (value !== 'false') flags.add(name);
+      const on = value === undefined ? true : GO_BOOLS[value];
+      if (on === undefined) throw new LoadUsageError(`-${name} takes true or false, got "${value}"`);
+      flags.set(name, on);
       continue;
     }
     if (!FLAGS_WITH_VALUE.has(name)) throw new LoadUsageError(`unknown flag -${name}`);
@@ -105,7 +114,16 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     return v;
   });
   const calls = num('n', 0, 0, 1e12);
-  const payloadSize = num('payload-size', 0, 0, 64 * 1024 * 1024);
+  const payloadFile = one('payload-file');
+  let body: Buffer;
+  try {
+    body = payloadFile !== undefined ? readFileSync(payloadFile) : one('payload') !== undefined ? Buffer.from(one('payload')!) : payload(Math.floor(num('payload-size', 0, 0, 64 * 1024 * 1024)));
+  } catch (err) {
+    throw new LoadUsageError(`-payload-file: ${(err as Error).message}`);
+  }
+  const contentType = one('content-type');
+  const loglevel = one('loglevel');
+  if (loglevel !== undefined && !LOG_LEVELS.has(loglevel.toLowerCase())) throw new LoadUsageError(`-loglevel must be one of Debug, Verbose, Info, Warning, Error, Critical, Fatal, got "${loglevel}"`);
   return {
     url: parsed,
     // Fortio treats any qps <= 0 (-qps -1 in its docs) as "as fast as possible".
@@ -114,22 +132,25 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     calls: Math.floor(calls),
     durationMs: calls > 0 ? 0 : duration('t', 5000),
     headers,
-    payloadSize: Math.floor(payloadSize),
-    method: one('X') ?? (payloadSize > 0 ? 'POST' : 'GET'),
+    payload: body,
+    contentType,
+    // As in Fortio, a body or a content type makes the call a POST.
+    method: one('X') ?? (body.length > 0 || contentType !== undefined ? 'POST' : 'GET'),
     labels: one('labels') ?? '',
     percentiles,
     jsonFile: one('json'),
     csvFile: one('csv'),
-    http2: flags.has('h2'),
-    insecure: flags.has('k'),
+    http2: flags.get('h2') === true,
+    insecure: flags.get('k') === true,
     caFile: one('cacert'),
     certFile: one('cert'),
     keyFile: one('key'),
     sni: one('sni'),
-    newConnection: flags.has('new-conn'),
-    resume: flags.has('resume'),
+    // Fortio's -keepalive=false is a new connection per call.
+    newConnection: flags.get('new-conn') === true || flags.get('keepalive') === false,
+    resume: flags.get('resume') === true,
     timeoutMs: duration('timeout', 15_000),
     workers: Math.floor(num('workers', 1, 1, 256)),
-    quiet: flags.has('quiet'),
+    quiet: flags.get('quiet') === true,
   };
 }

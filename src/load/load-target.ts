@@ -37,9 +37,10 @@ export function http1Request(o: LoadOptions, t: LoadTarget): Buffer {
   let head = `${o.method} ${t.path} HTTP/1.1\r\nhost: ${t.authority}\r\nuser-agent: bulwark-load\r\n`;
   for (const [name, value] of o.headers) if (name !== 'host') head += `${name}: ${value}\r\n`;
   else head = head.replace(`host: ${t.authority}`, `host: ${value}`);
-  if (o.payloadSize > 0) head += `content-type: application/octet-stream\r\ncontent-length: ${o.payloadSize}\r\n`;
+  if (o.contentType !== undefined || o.payload.length > 0) head += `content-type: ${o.contentType ?? 'application/octet-stream'}\r\n`;
+  if (o.payload.length > 0 || o.method === 'POST') head += `content-length: ${o.payload.length}\r\n`;
   if (o.newConnection) head += 'connection: close\r\n';
-  return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), payload(o.payloadSize)]);
+  return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), o.payload]);
 }
 
 /** A deterministic payload of the requested size. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -188,6 +188,37 @@ test('mTLS: -cert and -key present a client certificate to a server that require
     assert.equal(ok.Bulwark.BytesReceived, 'load-client'.length * 5);
     const refused = await bulwark(['load', '-quiet', '-cacert', pki.caCert, '-n', '2', '-c', '1', '-json', '-', url]);
     assert.deepEqual((JSON.parse(refused.stdout) as FortioResult).RetCodes, { '-1': 2 }, 'without a client certificate the handshake fails');
+  } finally {
+    server.close();
+  }
+});
+
+test('Fortio\'s -payload, -payload-file, -content-type, -keepalive=false and -allow-initial-errors flags', async () => {
+  const seen: string[] = [];
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      seen.push(`${req.method} ${req.headers['content-type']} ${body}`);
+      res.end(body);
+    });
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  try {
+    const text = await load(['-qps', '0', '-c', '1', '-n', '3', '-payload', 'hello', url]);
+    assert.equal(text.Bulwark.BytesReceived, 15);
+    const file = join(dir, 'payload.json');
+    writeFileSync(file, '{"a":1}');
+    await load(['-qps', '0', '-c', '1', '-n', '1', '-payload-file', file, '-content-type', 'application/json', url]);
+    await load(['-qps', '0', '-c', '1', '-n', '1', '-content-type', 'text/plain', '-allow-initial-errors', '-loglevel', 'Warning', url]);
+    assert.deepEqual(seen, ['POST application/octet-stream hello', 'POST application/octet-stream hello', 'POST application/octet-stream hello', 'POST application/json {"a":1}', 'POST text/plain ']);
+    connections = 0;
+    const fresh = await load(['-keepalive=false', '-qps', '0', '-c', '1', '-n', '5', url]);
+    assert.deepEqual(fresh.RetCodes, { '200': 5 });
+    assert.equal(connections, 5, 'a new connection per call');
   } finally {
     server.close();
   }

@@ -43,6 +43,9 @@ test('load flags: mistakes are refused with the flag named', () => {
     [['-H', 'novalue', 'http://h/'], /-H/],
     [['-p', '0,101', 'http://h/'], /-p/],
     [['-bogus', 'http://h/'], /unknown flag -bogus/],
+    [['-keepalive=maybe', 'http://h/'], /-keepalive takes true or false/],
+    [['-loglevel', 'Loud', 'http://h/'], /-loglevel/],
+    [['-payload-file', '/nonexistent/body', 'http://h/'], /-payload-file/],
     [['ftp://h/'], /unsupported scheme/],
     [['-qps', '5'], /URL is required/],
   ];
