@@ -8,8 +8,8 @@ An echo workload (Fortio's): HTTP/1.1 and h2c on one port, or HTTP/1.1 and HTTP/
 and the gRPC ping service (--grpc-port off disables it). Query parameters:
   delay=10ms | delay=10ms:50,100ms:5   fixed delay, or delays with percent probabilities (max 10s)
   status=503 | status=503:5,429:1      fixed status, or statuses with percent probabilities
-  size=N                               a generated body of N bytes (max 10 MiB) instead of echoing
-  close=true                           close the connection after the response (HTTP/1.1)
+  size=N | size=1024:10,512:5          a generated body of N bytes (max 10 MiB) instead of echoing, or sizes with percent probabilities
+  close=true | close=5                 close the connection after the response (HTTP/1.1), or with that percent probability
   header=name:value                    add a response header (repeatable)
 GET /debug/stats returns the request count. SIGTERM/SIGINT print the count and exit.`;
 

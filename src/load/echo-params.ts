@@ -17,7 +17,8 @@ export class EchoParamError extends Error {}
 
 /**
  * `delay=10ms` or a weighted list `delay=10ms:50,100ms:5` (50% 10 ms, 5% 100 ms, else none);
- * `status=503` or `status=503:5,429:1`; `size=N`; `close=true`; `header=name:value` (repeatable).
+ * `status=503` or `status=503:5,429:1`; `size=N` or `size=1024:10,512:5`; `close=true` or `close=5` (percent);
+ * `header=name:value` (repeatable).
  */
 export function echoBehaviour(query: URLSearchParams, random: () => number = Math.random): EchoBehaviour {
   const delay = query.get('delay');
@@ -26,13 +27,8 @@ export function echoBehaviour(query: URLSearchParams, random: () => number = Mat
   const b: EchoBehaviour = { delayMs: 0, status: 200, size: undefined, close: false, headers: [] };
   if (delay) b.delayMs = Math.min(pickWeighted(delay, random, parseDelay) ?? 0, MAX_DELAY_MS);
   if (status) b.status = pickWeighted(status, random, parseStatus) ?? 200;
-  if (size !== null) {
-    const n = Number(size);
-    if (!Number.isInteger(n) || n < 0) throw new EchoParamError(`size must be a whole number of bytes, got "${size}"`);
-    b.size = Math.min(n, MAX_SIZE);
-  }
-  const close = query.get('close');
-  b.close = close !== null && close !== 'false' && close !== '0';
+  if (size !== null) b.size = pickWeighted(size, random, parseSize);
+  b.close = pickClose(query.get('close'), random);
   for (const h of query.getAll('header')) {
     const colon = h.indexOf(':');
     const name = colon > 0 ? h.slice(0, colon).trim().toLowerCase() : '';
@@ -48,6 +44,21 @@ function parseDelay(text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined) throw new EchoParamError(`delay must be a duration like 10ms, got "${text}"`);
   return ms;
+}
+
+function parseSize(text: string): number {
+  const n = Number(text);
+  if (text === '' || !Number.isInteger(n) || n < 0) throw new EchoParamError(`size must be a whole number of bytes, got "${text}"`);
+  return Math.min(n, MAX_SIZE);
+}
+
+/** Fortio's close=: "true" always, a number is the percent chance of closing. */
+function pickClose(close: string | null, random: () => number): boolean {
+  if (close === null || close === '' || close === 'false') return false;
+  if (close === 'true') return true;
+  const pct = Number(close);
+  if (!Number.isFinite(pct) || pct < 0 || pct > 100) throw new EchoParamError(`close must be true, false or a percent, got "${close}"`);
+  return random() * 100 < pct;
 }
 
 function parseStatus(text: string): number {

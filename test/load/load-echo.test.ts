@@ -154,6 +154,10 @@ test('coordinated omission: a server that stalls once shows the stall in p99 at 
 test('status and delay parameters, errors counted by code, and request bodies echoed', async () => {
   const r = await load(['-qps', '0', '-c', '2', '-n', '200', `http://127.0.0.1:${echo.port}/?status=503:50`]);
   assert.ok((r.RetCodes['503'] ?? 0) > 40 && (r.RetCodes['200'] ?? 0) > 40, JSON.stringify(r.RetCodes));
+  const sized = await load(['-qps', '0', '-c', '2', '-n', '200', `http://127.0.0.1:${echo.port}/?size=1000:50`]);
+  assert.deepEqual(sized.RetCodes, { '200': 200 }, 'weighted sizes, as Fortio takes them');
+  assert.deepEqual([sized.Sizes.Min, sized.Sizes.Max], [0, 1000]);
+  assert.ok(sized.Sizes.Avg > 300 && sized.Sizes.Avg < 700, `avg ${sized.Sizes.Avg}`);
   const d = await load(['-qps', '0', '-c', '1', '-n', '3', `http://127.0.0.1:${echo.port}/?delay=100ms`]);
   assert.ok(d.DurationHistogram.Min >= 0.095, `min ${d.DurationHistogram.Min}`);
   const body = await load(['-qps', '0', '-c', '1', '-n', '10', '-payload-size', '5000', `http://127.0.0.1:${echo.port}/`]);
