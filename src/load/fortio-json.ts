@@ -56,7 +56,7 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
     RetCodes: retCodes,
     Sizes: sizeHistogram(r.sizes, r.bytesReceived),
     URL: o.url.toString(),
-    SocketCount: r.handshakes + r.resumedHandshakes || o.connections * o.workers,
+    SocketCount: r.sockets,
     Bulwark: {
       TargetRateReached: o.qps === 0 || actualQps >= o.qps * 0.95,
       Handshakes: r.handshakes,

@@ -11,6 +11,7 @@ export class H1LoadConnection implements LoadConnection {
   private readonly reader = new H1ResponseReader();
   private done: CallDone | undefined;
   private session: Buffer | undefined;
+  sockets = 0;
   handshakes = 0;
   resumed = 0;
 
@@ -63,6 +64,7 @@ export class H1LoadConnection implements LoadConnection {
 
   private onReady(socket: Socket): void {
     if (socket !== this.socket) return;
+    this.sockets++;
     if (this.target.tls) {
       if ((socket as TLSSocket).isSessionReused()) this.resumed++;
       else this.handshakes++;

@@ -11,6 +11,7 @@ export class H2LoadConnection implements LoadConnection {
   private readonly body: Buffer | undefined;
   private tlsSession: Buffer | undefined;
   private stream: http2.ClientHttp2Stream | undefined;
+  sockets = 0;
   handshakes = 0;
   resumed = 0;
 
@@ -76,6 +77,7 @@ export class H2LoadConnection implements LoadConnection {
     const session = http2.connect(origin, t.tls ? { ...t.tls, session: this.resume ? this.tlsSession : undefined } : {});
     session.on('error', () => this.dropSession(session));
     session.on('close', () => this.dropSession(session));
+    session.once('connect', () => this.sockets++);
     if (t.tls) {
       session.once('connect', (_s, socket) => {
         const tlsSocket = socket as TLSSocket;

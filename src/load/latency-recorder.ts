@@ -29,6 +29,7 @@ export class LatencyRecorder {
   errors = 0;
   bytesReceived = 0;
   bytesSent = 0;
+  sockets = 0;
   handshakes = 0;
   resumedHandshakes = 0;
   sum = 0;
@@ -67,6 +68,7 @@ export class LatencyRecorder {
     this.errors += other.errors;
     this.bytesReceived += other.bytesReceived;
     this.bytesSent += other.bytesSent;
+    this.sockets += other.sockets;
     this.handshakes += other.handshakes;
     this.resumedHandshakes += other.resumedHandshakes;
     this.sum += other.sum;
@@ -83,6 +85,7 @@ export class LatencyRecorder {
       errors: this.errors,
       bytesReceived: this.bytesReceived,
       bytesSent: this.bytesSent,
+      sockets: this.sockets,
       handshakes: this.handshakes,
       resumedHandshakes: this.resumedHandshakes,
       sum: this.sum,
@@ -97,7 +100,7 @@ export class LatencyRecorder {
     r.sizes.add(hdr.decodeFromCompressedBase64(w.sizes, 32, false));
     for (const [code, n] of w.statusCodes) r.statusCodes.set(code, n);
     r.buckets.set(w.buckets);
-    Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, handshakes: w.handshakes, resumedHandshakes: w.resumedHandshakes, sum: w.sum, sumOfSquares: w.sumOfSquares });
+    Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, sockets: w.sockets, handshakes: w.handshakes, resumedHandshakes: w.resumedHandshakes, sum: w.sum, sumOfSquares: w.sumOfSquares });
     return r;
   }
 }
@@ -109,6 +112,7 @@ export interface RecorderWire {
   errors: number;
   bytesReceived: number;
   bytesSent: number;
+  sockets: number;
   handshakes: number;
   resumedHandshakes: number;
   sum: number;

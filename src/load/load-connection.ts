@@ -7,6 +7,8 @@ export interface LoadConnection {
   /** Abandons the call in flight (timeout) and the transport under it. */
   abort(): void;
   close(): void;
+  /** Connections established so far (Fortio's SocketCount). */
+  readonly sockets: number;
   /** Full TLS handshakes and resumed ones so far. */
   readonly handshakes: number;
   readonly resumed: number;

@@ -173,6 +173,7 @@ export async function runLoad(o: LoadOptions, progress?: Progress): Promise<RunR
   if (ticker) clearInterval(ticker);
   if (hardStop) clearTimeout(hardStop);
   for (const s of slots) {
+    run.recorder.sockets += s.conn.sockets;
     run.recorder.handshakes += s.conn.handshakes;
     run.recorder.resumedHandshakes += s.conn.resumed;
   }

@@ -228,6 +228,17 @@ test('Fortio\'s -payload, -payload-file, -content-type, -keepalive=false and -al
   }
 });
 
+test('SocketCount counts the connections opened, as Fortio\'s does', async () => {
+  const kept = await load(['-qps', '0', '-c', '3', '-n', '30', `http://127.0.0.1:${echo.port}/`]);
+  assert.equal(kept.SocketCount, 3);
+  const closed = await load(['-qps', '0', '-c', '2', '-n', '20', `http://127.0.0.1:${echo.port}/?close=true`]);
+  assert.equal(closed.SocketCount, 20, 'a server closing after each response makes a socket per call');
+  const h2 = await load(['-h2', '-new-conn', '-qps', '0', '-c', '2', '-n', '10', `http://127.0.0.1:${echo.port}/`]);
+  assert.equal(h2.SocketCount, 10);
+  const refused = await bulwark(['load', '-quiet', '-n', '2', '-c', '1', '-json', '-', 'http://127.0.0.1:1/']);
+  assert.equal((JSON.parse(refused.stdout) as FortioResult).SocketCount, 0);
+});
+
 test('-new-conn makes a full handshake per call; -resume resumes them', async () => {
   const fresh = await load(['-new-conn', '-cacert', pki.caCert, '-qps', '0', '-c', '2', '-n', '40', `https://localhost:${tlsEcho.port}/`]);
   assert.deepEqual(fresh.RetCodes, { '200': 40 });
