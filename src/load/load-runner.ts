@@ -106,7 +106,8 @@ class Run {
   lastCompletion = 0;
   private claimed = 0;
   private finishedSlots = 0;
-  private stopped = false;
+  /** Interrupted (SIGINT) before its calls or duration were done. */
+  stopped = false;
   resolve: (() => void) | undefined;
 
   constructor(private readonly o: LoadOptions) {
@@ -177,5 +178,8 @@ export async function runLoad(o: LoadOptions, progress?: Progress): Promise<RunR
     run.recorder.handshakes += s.conn.handshakes;
     run.recorder.resumedHandshakes += s.conn.resumed;
   }
-  return { recorder: run.recorder, startTime, actualDurationMs: Math.max(run.lastCompletion - run.startMs, 0.001) };
+  // At a fixed rate, a timed run lasts its whole duration (Fortio's threads sleep out their last
+  // interval), so ActualQPS is the rate kept, not one inflated by the last interval left out.
+  const endMs = o.qps > 0 && o.durationMs > 0 && !run.stopped ? Math.max(run.lastCompletion, run.startMs + o.durationMs) : run.lastCompletion;
+  return { recorder: run.recorder, startTime, actualDurationMs: Math.max(endMs - run.startMs, 0.001) };
 }

@@ -75,6 +75,11 @@ test('-qps holds a constant rate and says so; -csv appends one row per run in mi
   assert.ok(Math.abs(r.ActualQPS - 100) / 100 < 0.1, `actual ${r.ActualQPS}`);
   assert.ok(Math.abs(r.DurationHistogram.Count - 200) <= 4, `count ${r.DurationHistogram.Count}`);
   assert.equal(r.Bulwark.TargetRateReached, true);
+  // A short run at a low rate: the last interval counts, as in Fortio (10 calls in 1 s is 10 qps, not 11).
+  const short = await load(['-qps', '10', '-c', '2', '-t', '1s', `http://127.0.0.1:${echo.port}/`]);
+  assert.equal(short.DurationHistogram.Count, 10);
+  assert.ok(Math.abs(short.ActualQPS - 10) / 10 < 0.03, `actual ${short.ActualQPS}`);
+  assert.ok(short.ActualDuration >= 1e9, `ActualDuration ${short.ActualDuration}`);
   await load(['-qps', '50', '-c', '1', '-n', '20', '-labels', 'second, quoted', '-csv', csv, `http://127.0.0.1:${echo.port}/`]);
   const lines = readFileSync(csv, 'utf8').trim().split('\n');
   assert.equal(lines[0], 'StartTime,ActualDuration,Labels,NumThreads,ActualQPS,p50,p90,p99,p999,errorPercent,handshakesPerSec');
