@@ -24,7 +24,7 @@ export class H2LoadConnection implements LoadConnection {
       if (name === 'host') this.headers[':authority'] = value;
       else this.headers[name] = value;
     }
-    if (o.contentType !== undefined || o.payload.length > 0) this.headers['content-type'] = o.contentType ?? 'application/octet-stream';
+    if (this.headers['content-type'] === undefined && (o.contentType !== undefined || o.payload.length > 0)) this.headers['content-type'] = o.contentType ?? 'application/octet-stream';
     this.body = o.payload.length > 0 ? o.payload : undefined;
     this.newConnectionPerCall = o.newConnection;
     this.resume = o.resume;

@@ -34,10 +34,13 @@ export function resolveTarget(o: LoadOptions): LoadTarget {
 
 /** The request bytes an HTTP/1.1 connection sends for every call (built once). */
 export function http1Request(o: LoadOptions, t: LoadTarget): Buffer {
-  let head = `${o.method} ${t.path} HTTP/1.1\r\nhost: ${t.authority}\r\nuser-agent: bulwark-load\r\n`;
-  for (const [name, value] of o.headers) if (name !== 'host') head += `${name}: ${value}\r\n`;
-  else head = head.replace(`host: ${t.authority}`, `host: ${value}`);
-  if (o.contentType !== undefined || o.payload.length > 0) head += `content-type: ${o.contentType ?? 'application/octet-stream'}\r\n`;
+  // A -H header replaces the default of the same name (host, user-agent, content-type), not adds a second one.
+  const given = new Set(o.headers.map(([name]) => name));
+  let head = `${o.method} ${t.path} HTTP/1.1\r\n`;
+  if (!given.has('host')) head += `host: ${t.authority}\r\n`;
+  if (!given.has('user-agent')) head += 'user-agent: bulwark-load\r\n';
+  for (const [name, value] of o.headers) head += `${name}: ${value}\r\n`;
+  if (!given.has('content-type') && (o.contentType !== undefined || o.payload.length > 0)) head += `content-type: ${o.contentType ?? 'application/octet-stream'}\r\n`;
   if (o.payload.length > 0 || o.method === 'POST') head += `content-length: ${o.payload.length}\r\n`;
   if (o.newConnection) head += 'connection: close\r\n';
   return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), o.payload]);

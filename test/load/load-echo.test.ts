@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -230,6 +231,32 @@ test('Fortio\'s -payload, -payload-file, -content-type, -keepalive=false and -al
     assert.equal(connections, 5, 'a new connection per call');
   } finally {
     server.close();
+  }
+});
+
+test('a -H header replaces the default of the same name, over HTTP/1.1 and HTTP/2', async () => {
+  const seen: string[] = [];
+  const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
+    const raw = req.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+    seen.push(['host', 'user-agent', 'content-type'].map((n) => `${n}=${raw.filter((r) => r === n).length}:${req.headers[n] ?? req.headers[':authority']}`).join(' '));
+    req.resume();
+    req.on('end', () => res.end());
+  };
+  const h1 = http.createServer(onRequest);
+  const h2 = http2.createServer(onRequest);
+  await new Promise<void>((r) => h1.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+  try {
+    const headers = ['-H', 'Host: example.test', '-H', 'User-Agent: fortio-suite', '-H', 'Content-Type: application/json', '-payload', '{}'];
+    await load([...headers, '-qps', '0', '-c', '1', '-n', '1', `http://127.0.0.1:${(h1.address() as AddressInfo).port}/`]);
+    await load([...headers, '-h2', '-qps', '0', '-c', '1', '-n', '1', `http://127.0.0.1:${(h2.address() as AddressInfo).port}/`]);
+    assert.deepEqual(seen, [
+      'host=1:example.test user-agent=1:fortio-suite content-type=1:application/json',
+      'host=0:example.test user-agent=1:fortio-suite content-type=1:application/json',
+    ]);
+  } finally {
+    h1.close();
+    h2.close();
   }
 });
 
