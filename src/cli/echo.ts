@@ -11,6 +11,7 @@ and the gRPC ping service (--grpc-port off disables it). Query parameters:
   size=N | size=1024:10,512:5          a generated body of N bytes (max 10 MiB) instead of echoing, or sizes with percent probabilities
   close=true | close=5                 close the connection after the response (HTTP/1.1), or with that percent probability
   header=name:value                    add a response header (repeatable)
+  gzip=true                            gzip the response when the request accepts it
 GET /debug/stats returns the request count. SIGTERM/SIGINT print the count and exit.`;
 
 /** \`bulwark echo\`: the echo workload. */

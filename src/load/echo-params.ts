@@ -10,6 +10,8 @@ export interface EchoBehaviour {
   status: number;
   size: number | undefined;
   close: boolean;
+  /** gzip=true: compress the response when the client accepts gzip. */
+  gzip: boolean;
   headers: Array<[string, string]>;
 }
 
@@ -18,17 +20,20 @@ export class EchoParamError extends Error {}
 /**
  * `delay=10ms` or a weighted list `delay=10ms:50,100ms:5` (50% 10 ms, 5% 100 ms, else none);
  * `status=503` or `status=503:5,429:1`; `size=N` or `size=1024:10,512:5`; `close=true` or `close=5` (percent);
- * `header=name:value` (repeatable).
+ * `gzip=true`; `header=name:value` (repeatable).
  */
 export function echoBehaviour(query: URLSearchParams, random: () => number = Math.random): EchoBehaviour {
   const delay = query.get('delay');
   const status = query.get('status');
   const size = query.get('size');
-  const b: EchoBehaviour = { delayMs: 0, status: 200, size: undefined, close: false, headers: [] };
+  const b: EchoBehaviour = { delayMs: 0, status: 200, size: undefined, close: false, gzip: false, headers: [] };
   if (delay) b.delayMs = Math.min(pickWeighted(delay, random, parseDelay) ?? 0, MAX_DELAY_MS);
   if (status) b.status = pickWeighted(status, random, parseStatus) ?? 200;
   if (size !== null) b.size = pickWeighted(size, random, parseSize);
   b.close = pickClose(query.get('close'), random);
+  const gzip = query.get('gzip');
+  if (gzip !== null && gzip !== '' && gzip !== 'true' && gzip !== 'false') throw new EchoParamError(`gzip must be true or false, got "${gzip}"`);
+  b.gzip = gzip === 'true';
   for (const h of query.getAll('header')) {
     const colon = h.indexOf(':');
     const name = colon > 0 ? h.slice(0, colon).trim().toLowerCase() : '';

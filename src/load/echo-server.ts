@@ -5,6 +5,7 @@ import net, { type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { EchoParamError, echoBehaviour, MAX_DELAY_MS } from './echo-params.js';
@@ -118,16 +119,20 @@ export class EchoServer {
       const headers: Record<string, string> = { 'content-type': 'application/octet-stream' };
       for (const [name, value] of b.headers) headers[name] = value;
       if (b.close && req.httpVersionMajor === 1) headers['connection'] = 'close';
+      const gzip = b.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      if (gzip) headers['content-encoding'] = 'gzip';
       if (b.size !== undefined) {
         req.resume();
-        headers['content-length'] = String(b.size);
+        const body = gzip ? zlib.gzipSync(generated(b.size)) : generated(b.size);
+        headers['content-length'] = String(body.length);
         res.writeHead(b.status, headers);
-        res.end(generated(b.size));
+        res.end(body);
         return;
       }
       res.writeHead(b.status, headers);
       // Streams the request body straight back, with backpressure both ways.
-      (req as NodeJS.ReadableStream).pipe(res as unknown as NodeJS.WritableStream);
+      const body = gzip ? (req as NodeJS.ReadableStream).pipe(zlib.createGzip()) : (req as NodeJS.ReadableStream);
+      body.pipe(res as unknown as NodeJS.WritableStream);
     };
     if (b.delayMs > 0) setTimeout(respond, b.delayMs);
     else respond();

@@ -8,6 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -286,6 +287,29 @@ test('-workers spreads the calls over processes and merges the histograms', asyn
   assert.equal(r.DurationHistogram.Count, 400);
   assert.deepEqual(r.RetCodes, { '200': 400 });
   assert.equal(r.NumThreads, 8);
+});
+
+test('echo gzip=true compresses the response for a client that accepts gzip, as Fortio\'s does', async () => {
+  const call = (path: string, headers: http.OutgoingHttpHeaders, body = ''): Promise<{ encoding: string | undefined; body: Buffer }> =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: echo.port, path, method: body ? 'POST' : 'GET', headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const zipped = await call('/?size=5000&gzip=true', { 'accept-encoding': 'gzip, deflate' });
+  assert.equal(zipped.encoding, 'gzip');
+  assert.ok(zipped.body.length < 5000, `compressed to ${zipped.body.length}`);
+  assert.equal(gunzipSync(zipped.body).length, 5000);
+  const echoed = await call('/?gzip=true', { 'accept-encoding': 'gzip' }, 'hello hello hello');
+  assert.equal(echoed.encoding, 'gzip');
+  assert.equal(gunzipSync(echoed.body).toString(), 'hello hello hello');
+  const plain = await call('/?size=5000&gzip=true', {});
+  assert.equal(plain.encoding, undefined, 'not for a client that does not accept it');
+  assert.equal(plain.body.length, 5000);
 });
 
 test('the echo gRPC ping service answers a Fortio-style ping', async () => {

@@ -72,8 +72,10 @@ test('echo parameters: fixed and weighted delay and status, size, close, headers
   assert.equal(echoBehaviour(q('close=5'), () => 0.01).close, true);
   assert.equal(echoBehaviour(q('close=5'), () => 0.5).close, false);
   assert.equal(echoBehaviour(q('close=false')).close, false);
+  assert.equal(echoBehaviour(q('gzip=true')).gzip, true);
+  assert.equal(echoBehaviour(q('')).gzip, false);
   assert.deepEqual(echoBehaviour(q('header=X-Test:yes&header=x-two:2')).headers, [['x-test', 'yes'], ['x-two', '2']]);
-  for (const bad of ['status=99', 'status=503:60,429:50', 'size=-1', 'size=10:50,x:5', 'close=maybe', 'delay=soon', 'header=bad header:x', 'header=x:a%0Db']) {
+  for (const bad of ['status=99', 'status=503:60,429:50', 'size=-1', 'size=10:50,x:5', 'close=maybe', 'gzip=yes', 'delay=soon', 'header=bad header:x', 'header=x:a%0Db']) {
     assert.throws(() => echoBehaviour(q(bad)), EchoParamError, bad);
   }
 });
