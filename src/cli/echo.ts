@@ -5,7 +5,7 @@ import { CliUsageError } from './cli-error.js';
 const USAGE = `usage: bulwark echo [--port 8080] [--grpc-port 8079] [--address 127.0.0.1] [--cert FILE --key FILE]
 
 An echo workload (Fortio's): HTTP/1.1 and h2c on one port, or HTTP/1.1 and HTTP/2 over TLS with --cert/--key,
-and the gRPC ping service (--grpc-port off disables it). Query parameters:
+and Fortio's gRPC ping and health services (--grpc-port off disables them). Query parameters:
   delay=10ms | delay=10ms:50,100ms:5   fixed delay, or delays with percent probabilities (max 10s)
   status=503 | status=503:5,429:1      fixed status, or statuses with percent probabilities
   size=N | size=1024:10,512:5          a generated body of N bytes (max 10 MiB) instead of echoing, or sizes with percent probabilities

@@ -1,14 +1,12 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
 import { Duplex } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { EchoParamError, echoBehaviour, MAX_DELAY_MS } from './echo-params.js';
+import { grpcServices, SERVING } from './grpc-services.js';
 
 export interface EchoOptions {
   address: string;
@@ -26,7 +24,7 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n');
 
 /**
  * The echo workload: HTTP/1.1 and h2c on one port (told apart by the HTTP/2 preface), or HTTP/1.1
- * and HTTP/2 over TLS with ALPN, plus Fortio's gRPC ping service. It echoes the request body unless
+ * and HTTP/2 over TLS with ALPN, plus Fortio's gRPC ping and health services. It echoes the request body unless
  * `size` asks for a generated one, and obeys delay/status/close/header query parameters.
  */
 export class EchoServer {
@@ -73,10 +71,9 @@ export class EchoServer {
   }
 
   private async startGrpc(o: EchoOptions): Promise<void> {
-    const def = protoLoader.loadSync(protoPath('ping.proto'), { longs: Number, keepCase: true, defaults: true });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { fgrpc: { PingServer: { service: grpc.ServiceDefinition } } };
+    const services = grpcServices();
     const server = new grpc.Server();
-    server.addService(pkg.fgrpc.PingServer.service, {
+    server.addService(services.ping, {
       Ping: (call: grpc.ServerUnaryCall<PingMessage, PingMessage>, cb: grpc.sendUnaryData<PingMessage>) => {
         this.count(200);
         const m = call.request;
@@ -84,6 +81,15 @@ export class EchoServer {
         const reply = (): void => cb(null, { seq: m.seq, ts: Date.now() * 1e6, payload: m.payload, delayNanos: m.delayNanos });
         if (delayMs > 0) setTimeout(reply, delayMs);
         else reply();
+      },
+    });
+    // As Fortio's ping server: the server as a whole ("") and its "ping" service are SERVING.
+    server.addService(services.health, {
+      Check: (call: grpc.ServerUnaryCall<{ service: string }, { status: number }>, cb: grpc.sendUnaryData<{ status: number }>) => {
+        this.count(200);
+        const name = call.request.service;
+        if (name === '' || name === 'ping') cb(null, { status: SERVING });
+        else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${name}` });
       },
     });
     const creds = o.certFile && o.keyFile ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(o.certFile), private_key: readFileSync(o.keyFile) }]) : grpc.ServerCredentials.createInsecure();
@@ -194,15 +200,4 @@ function generated(size: number): Buffer {
     for (let i = 0; i < generatedCache.length; i++) generatedCache[i] = 97 + (i % 26);
   }
   return generatedCache.subarray(0, size);
-}
-
-/** The repository's proto/ directory, found from this file whether it runs from src/ or dist/. */
-function protoPath(file: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'proto', file);
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error(`proto/${file} not found next to the installation`);
 }
