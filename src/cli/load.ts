@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { appendCsv } from '../load/csv-report.js';
-import { fortioResult } from '../load/fortio-json.js';
-import { LoadUsageError, parseLoadArgs } from '../load/load-options.js';
+import { fortioGrpcResult, fortioResult } from '../load/fortio-json.js';
+import { LoadUsageError, parseLoadArgs, type LoadOptions } from '../load/load-options.js';
 import { runLoad } from '../load/load-runner.js';
 import { isLoadWorker, runAsWorker, runInWorkers } from '../load/load-workers.js';
 import { progressReporter } from '../load/progress-bar.js';
@@ -9,6 +9,7 @@ import { textSummary } from '../load/text-summary.js';
 import { CliUsageError } from './cli-error.js';
 
 const USAGE = `usage: bulwark load [flags] URL
+       bulwark load -grpc [-ping] [-s N] [flags] HOST:PORT
 
   -qps N            target calls per second over all connections (0 or negative = as fast as possible; default 8)
   -c N              connections (default 4)
@@ -30,6 +31,12 @@ const USAGE = `usage: bulwark load [flags] URL
   -timeout DUR      per-call timeout (default 15s)
   -workers N        spread the load over N processes
   -quiet            no progress output
+  -grpc             gRPC load (Fortio's): grpc.health.v1.Health/Check, SERVING counts as OK; the target is
+                    HOST:PORT (port 8079 if left out) or a URL; TLS with -cacert or https://, else plaintext
+  -ping             with -grpc, call fgrpc.PingServer/Ping (bulwark echo and fortio server serve it) with -payload
+  -s N              with -grpc, streams per connection: N calls in flight on each of the -c channels (default 1)
+  -healthservice S  with -grpc, the service name to health check (default "")
+  -grpc-ping-delay DUR   with -ping, the delay the server is asked to add
   -allow-initial-errors, -loglevel LEVEL   accepted as Fortio takes them (load never aborts on early errors)
 
 With -qps, calls follow a fixed timeline and latency counts from each call's scheduled time when the
@@ -55,13 +62,19 @@ export async function run(args: string[]): Promise<number> {
   const jsonToStdout = o.jsonFile === '-';
   const out = jsonToStdout ? process.stderr : process.stdout;
   const progress = o.quiet ? undefined : progressReporter(process.stderr);
-  out.write(`bulwark load: ${o.qps === 0 ? 'max' : o.qps} qps, ${o.connections} connections${o.workers > 1 ? ` over ${o.workers} workers` : ''}, ${o.calls > 0 ? `${o.calls} calls` : o.durationMs > 0 ? `${o.durationMs / 1000}s` : 'until interrupted'}, ${o.http2 ? 'HTTP/2' : 'HTTP/1.1'} ${o.url}\n`);
+  out.write(`bulwark load: ${o.qps === 0 ? 'max' : o.qps} qps, ${o.connections} connections${o.workers > 1 ? ` over ${o.workers} workers` : ''}, ${o.calls > 0 ? `${o.calls} calls` : o.durationMs > 0 ? `${o.durationMs / 1000}s` : 'until interrupted'}, ${describeTarget(o)}\n`);
   const result = o.workers > 1 ? await runInWorkers(o, args) : await runLoad(o, progress);
-  const fortio = fortioResult(o, result.recorder, result.startTime, result.actualDurationMs);
+  const fortio = (o.grpc ? fortioGrpcResult : fortioResult)(o, result.recorder, result.startTime, result.actualDurationMs);
   out.write(textSummary(fortio));
   const json = `${JSON.stringify(fortio, null, 2)}\n`;
   if (jsonToStdout) process.stdout.write(json);
   else if (o.jsonFile) writeFileSync(o.jsonFile, json);
   if (o.csvFile) appendCsv(o.csvFile, fortio, (p) => result.recorder.histogram.getValueAtPercentile(p) / 1e6);
   return result.recorder.count > 0 && result.recorder.errors < result.recorder.count ? 0 : 1;
+}
+
+function describeTarget(o: LoadOptions): string {
+  if (!o.grpc) return `${o.http2 ? 'HTTP/2' : 'HTTP/1.1'} ${o.url}`;
+  const tls = o.url.protocol === 'https:' ? 'TLS' : 'plaintext';
+  return `gRPC ${o.grpc.ping ? 'ping' : 'health'}, ${o.grpc.streams} stream${o.grpc.streams > 1 ? 's' : ''} per connection, ${tls} ${o.url.host}`;
 }

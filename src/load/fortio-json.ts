@@ -1,6 +1,8 @@
 import type { Histogram } from 'hdr-histogram-js';
 import { BUCKET_BOUNDS_US, type LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
+import { grpcErrorName, grpcRetCode } from './grpc-outcome.js';
+import { SERVING } from './grpc-services.js';
 
 /** Fortio's histogram JSON (stats.HistogramData): values in seconds for durations. */
 export interface FortioHistogram {
@@ -14,9 +16,9 @@ export interface FortioHistogram {
   Percentiles: Array<{ Percentile: number; Value: number }>;
 }
 
-/** The fields of Fortio's HTTPRunnerResults that its tools read (fortio report, CSV export). */
-export interface FortioResult {
-  RunType: 'HTTP';
+/** The fields of Fortio's periodic.RunnerResults that both run types share. */
+export interface FortioRunResult {
+  RunType: string;
   Labels: string;
   StartTime: string;
   RequestedQPS: string;
@@ -29,20 +31,91 @@ export interface FortioResult {
   DurationHistogram: FortioHistogram;
   Exactly: number;
   RetCodes: Record<string, number>;
+  ErrorsDurationHistogram?: FortioHistogram;
+  /** Bulwark additions, ignored by Fortio's tools. */
+  Bulwark: BulwarkExtras;
+}
+
+export interface BulwarkExtras {
+  TargetRateReached: boolean;
+  Handshakes: number;
+  ResumedHandshakes: number;
+  HandshakesPerSec: number;
+  BytesReceived: number;
+  Protocol: string;
+  /** gRPC: the failed calls by gRPC status name, which Fortio's RetCodes lump as "ERROR". */
+  GrpcErrors?: Record<string, number>;
+  /** gRPC: connections opened (HTTP runs have Fortio's SocketCount). */
+  SocketCount?: number;
+}
+
+/** The fields of Fortio's HTTPRunnerResults that its tools read (fortio report, CSV export). */
+export interface FortioResult extends FortioRunResult {
+  RunType: 'HTTP';
   Sizes: FortioHistogram;
   URL: string;
   SocketCount: number;
-  ErrorsDurationHistogram?: FortioHistogram;
-  /** Bulwark additions, ignored by Fortio's tools. */
-  Bulwark: { TargetRateReached: boolean; Handshakes: number; ResumedHandshakes: number; HandshakesPerSec: number; BytesReceived: number; Protocol: string };
+}
+
+/** Fortio's GRPCRunnerResults: RetCodes keyed by health status name ("SERVING"), or "ERROR". */
+export interface FortioGrpcResult extends FortioRunResult {
+  Destination: string;
+  Streams: number;
+  Ping: boolean;
+  /** The ping payload (Bulwark's: Fortio keeps it out of its JSON). */
+  Payload: string;
 }
 
 export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurationMs: number): FortioResult {
-  const actualQps = r.count / (actualDurationMs / 1000);
   const retCodes: Record<string, number> = {};
   for (const [code, n] of [...r.statusCodes].sort((a, b) => a[0] - b[0])) retCodes[String(code)] = n;
+  // Bulwark's additions go last, after Fortio's fields.
+  const { Bulwark, ...base } = common(o, r, startTime, actualDurationMs);
   return {
     RunType: 'HTTP',
+    ...base,
+    RetCodes: retCodes,
+    Sizes: sizeHistogram(r.sizes, r.bytesReceived),
+    URL: o.url.toString(),
+    SocketCount: r.sockets,
+    Bulwark,
+  };
+}
+
+/** A -grpc run as Fortio's GRPCRunnerResults writes it. */
+export function fortioGrpcResult(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurationMs: number): FortioGrpcResult {
+  const g = o.grpc!;
+  const retCodes: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  // SERVING first, then the other statuses, then the errors.
+  const rank = (outcome: number): number => (outcome === SERVING ? -1 : outcome < 0 ? 100 - outcome : outcome);
+  for (const [outcome, n] of [...r.statusCodes].sort((a, b) => rank(a[0]) - rank(b[0]))) {
+    const key = grpcRetCode(outcome);
+    retCodes[key] = (retCodes[key] ?? 0) + n;
+    if (outcome < 0) errors[grpcErrorName(outcome)] = (errors[grpcErrorName(outcome)] ?? 0) + n;
+  }
+  const payload = g.ping ? o.payload.toString() : '';
+  const { Bulwark, ...base } = common(o, r, startTime, actualDurationMs);
+  // Fortio's RunType: "GRPC Ping[ Delay=1ms]" or "GRPC Health for 'service'", then " PayloadLength=N".
+  let runType = g.ping ? `GRPC Ping${g.pingDelayMs > 0 ? ` Delay=${goDurationText(g.pingDelayMs)}` : ''}` : `GRPC Health for '${g.healthService}'`;
+  if (payload.length > 0) runType += ` PayloadLength=${payload.length}`;
+  return {
+    RunType: runType,
+    ...base,
+    // Fortio's threads: each stream of each connection.
+    NumThreads: base.NumThreads * g.streams,
+    RetCodes: retCodes,
+    Destination: g.destination,
+    Streams: g.streams,
+    Ping: g.ping,
+    Payload: payload,
+    Bulwark: { ...Bulwark, Protocol: 'gRPC', GrpcErrors: errors, SocketCount: r.sockets },
+  };
+}
+
+function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurationMs: number): Omit<FortioRunResult, 'RunType' | 'RetCodes'> {
+  const actualQps = r.count / (actualDurationMs / 1000);
+  return {
     Labels: o.labels,
     StartTime: startTime.toISOString(),
     RequestedQPS: o.qps === 0 ? 'max' : String(o.qps),
@@ -53,10 +126,6 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
     Version: 'bulwark-0.1.0',
     DurationHistogram: durationHistogram(r, o.percentiles),
     Exactly: o.calls,
-    RetCodes: retCodes,
-    Sizes: sizeHistogram(r.sizes, r.bytesReceived),
-    URL: o.url.toString(),
-    SocketCount: r.sockets,
     Bulwark: {
       TargetRateReached: o.qps === 0 || actualQps >= o.qps * 0.95,
       Handshakes: r.handshakes,

@@ -32,13 +32,28 @@ export interface LoadOptions {
   timeoutMs: number;
   workers: number;
   quiet: boolean;
+  /** -grpc: Fortio's gRPC load instead of HTTP; undefined for HTTP. */
+  grpc: GrpcLoadOptions | undefined;
+}
+
+export interface GrpcLoadOptions {
+  /** The target as given (Fortio's Destination); `url` holds it resolved. */
+  destination: string;
+  /** -ping: fgrpc.PingServer/Ping instead of grpc.health.v1.Health/Check. */
+  ping: boolean;
+  /** -s: calls in flight per connection (Fortio's streams), each its own loop. */
+  streams: number;
+  /** -healthservice: the service name the health check asks about. */
+  healthService: string;
+  /** -grpc-ping-delay: the delay the ping asks the server for. */
+  pingDelayMs: number;
 }
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay']);
 // allow-initial-errors is accepted as Fortio scripts pass it: bulwark load never aborts on early errors.
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
@@ -80,15 +95,16 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     }
     values.set(name, [...(values.get(name) ?? []), value]);
   }
-  if (url === undefined) throw new LoadUsageError('a URL is required');
+  if (url === undefined) throw new LoadUsageError(flags.get('grpc') ? 'a HOST:PORT is required' : 'a URL is required');
+  const one = (n: string): string | undefined => values.get(n)?.at(-1);
+  const grpc = flags.get('grpc') === true;
   let parsed: URL;
   try {
-    parsed = new URL(url);
+    parsed = grpc ? grpcUrl(url, one('cacert') !== undefined) : new URL(url);
   } catch {
-    throw new LoadUsageError(`invalid URL "${url}"`);
+    throw new LoadUsageError(grpc ? `invalid destination "${url}" (HOST:PORT or a URL)` : `invalid URL "${url}"`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new LoadUsageError(`unsupported scheme ${parsed.protocol} (http or https)`);
-  const one = (n: string): string | undefined => values.get(n)?.at(-1);
   const num = (n: string, dflt: number, min: number, max: number): number => {
     const raw = one(n);
     if (raw === undefined) return dflt;
@@ -152,5 +168,20 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     timeoutMs: duration('timeout', 15_000),
     workers: Math.floor(num('workers', 1, 1, 256)),
     quiet: flags.get('quiet') === true,
+    grpc: grpc
+      ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0) }
+      : undefined,
   };
+}
+
+/**
+ * A gRPC destination as Fortio takes it: HOST:PORT or a bare HOST (port 8079), TLS when -cacert is
+ * given; or an http:// or https:// URL (ports 80 and 443), TLS for https.
+ */
+function grpcUrl(dest: string, cacert: boolean): URL {
+  if (/^https?:\/\//.test(dest)) return new URL(dest);
+  const url = new URL(`${cacert ? 'https' : 'http'}://${dest}`);
+  if (url.port === '' && !/:\d+$/.test(dest)) url.port = '8079';
+  if (url.pathname !== '/' || url.search !== '') throw new Error('a path in a gRPC destination');
+  return url;
 }

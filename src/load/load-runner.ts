@@ -1,9 +1,10 @@
 import { H1LoadConnection } from './h1-load-connection.js';
+import { GrpcChannel, GrpcLoadConnection } from './grpc-load-connection.js';
 import { H2LoadConnection } from './h2-load-connection.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadConnection } from './load-connection.js';
 import type { LoadOptions } from './load-options.js';
-import { http1Request, resolveTarget } from './load-target.js';
+import { http1Request, resolveTarget, type LoadTarget } from './load-target.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -110,8 +111,12 @@ class Run {
   stopped = false;
   resolve: (() => void) | undefined;
 
-  constructor(private readonly o: LoadOptions) {
-    this.connections = o.connections;
+  constructor(
+    private readonly o: LoadOptions,
+    /** Call loops: the connections, times the streams of each for gRPC. */
+    loops: number,
+  ) {
+    this.connections = loops;
     this.intervalMs = o.qps > 0 ? 1000 / o.qps : 0;
     this.durationMs = o.durationMs;
     this.timeoutMs = o.timeoutMs;
@@ -147,16 +152,27 @@ class Run {
   }
 }
 
+/** A LoadConnection per call loop: one per -c, or for gRPC -s streams sharing each -c channel. */
+function connections(o: LoadOptions, target: LoadTarget): LoadConnection[] {
+  const out: LoadConnection[] = [];
+  if (o.grpc) {
+    for (let j = 0; j < o.connections; j++) {
+      const channel = new GrpcChannel(target, o, j);
+      for (let s = 0; s < o.grpc.streams; s++) out.push(new GrpcLoadConnection(channel.use(), o, s === 0, j * o.grpc.streams + s));
+    }
+    return out;
+  }
+  const request = http1Request(o, target);
+  for (let j = 0; j < o.connections; j++) out.push(o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, o.newConnection, o.resume, o.method === 'HEAD'));
+  return out;
+}
+
 /** Runs the load described by `o` in this process. */
 export async function runLoad(o: LoadOptions, progress?: Progress): Promise<RunResult> {
   const target = resolveTarget(o);
-  const request = http1Request(o, target);
-  const run = new Run(o);
-  const slots: Slot[] = [];
-  for (let j = 0; j < o.connections; j++) {
-    const conn: LoadConnection = o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, o.newConnection, o.resume, o.method === 'HEAD');
-    slots.push(new Slot(run, j, conn));
-  }
+  const conns = connections(o, target);
+  const run = new Run(o, conns.length);
+  const slots = conns.map((conn, j) => new Slot(run, j, conn));
   const startTime = new Date();
   run.startMs = performance.now();
   const done = new Promise<void>((resolve) => (run.resolve = resolve));

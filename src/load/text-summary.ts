@@ -1,4 +1,4 @@
-import type { FortioHistogram, FortioResult } from './fortio-json.js';
+import type { FortioGrpcResult, FortioHistogram, FortioResult } from './fortio-json.js';
 
 /**
  * Go's %g (shortest digits) or %.<prec>g: what Fortio's text uses, so scripts that parse its
@@ -23,14 +23,23 @@ function histogramLines(label: string, h: FortioHistogram): string[] {
 }
 
 /** Fortio's end-of-run text (durations in seconds), so people and scripts used to it read it as is. */
-export function textSummary(r: FortioResult): string {
+export function textSummary(r: FortioResult | FortioGrpcResult): string {
   const h = r.DurationHistogram;
   const lines = [
     `Ended after ${goG(r.ActualDuration / 1e9, 9)}s : ${h.Count} calls. qps=${goG(r.ActualQPS, 5)} (requested ${r.RequestedQPS})${r.Labels ? ` labels="${r.Labels}"` : ''}`,
     ...histogramLines('Aggregated Function Time', h),
-    ...Object.entries(r.RetCodes).map(([code, n]) => `Code ${code.padStart(3)} : ${n} (${((100 * n) / Math.max(h.Count, 1)).toFixed(1)} %)`),
-    ...histogramLines('Response Body/Total Sizes', r.Sizes),
   ];
+  if ('Destination' in r) {
+    // Fortio's gRPC runner: "Ping SERVING : 300" or "Health SERVING : 300", "ERROR" for failed calls.
+    lines.push('Jitter: false', ...Object.entries(r.RetCodes).map(([code, n]) => `${r.Ping ? 'Ping' : 'Health'} ${code} : ${n}`));
+    const errors = Object.entries(r.Bulwark.GrpcErrors ?? {});
+    if (errors.length > 0) lines.push(`gRPC errors : ${errors.map(([name, n]) => `${name} ${n}`).join(', ')}`);
+  } else {
+    lines.push(
+      ...Object.entries(r.RetCodes).map(([code, n]) => `Code ${code.padStart(3)} : ${n} (${((100 * n) / Math.max(h.Count, 1)).toFixed(1)} %)`),
+      ...histogramLines('Response Body/Total Sizes', r.Sizes),
+    );
+  }
   if (r.Bulwark.Handshakes + r.Bulwark.ResumedHandshakes > 0) {
     lines.push(`TLS handshakes : ${r.Bulwark.Handshakes} full, ${r.Bulwark.ResumedHandshakes} resumed, ${r.Bulwark.HandshakesPerSec.toFixed(1)}/s`);
   }

@@ -79,3 +79,18 @@ test('echo parameters: fixed and weighted delay and status, size, close, headers
     assert.throws(() => echoBehaviour(q(bad)), EchoParamError, bad);
   }
 });
+
+test('load flags: -grpc takes HOST:PORT as Fortio does (8079 by default, TLS with -cacert or https://)', () => {
+  const o = parseLoadArgs(['-grpc', '-ping', '-s', '4', '-payload', 'x', 'localhost:9000']);
+  assert.deepEqual(o.grpc, { destination: 'localhost:9000', ping: true, streams: 4, healthService: '', pingDelayMs: 0 });
+  assert.equal(o.url.toString(), 'http://localhost:9000/');
+  assert.equal(parseLoadArgs(['-grpc', 'localhost']).url.port, '8079');
+  assert.equal(parseLoadArgs(['-grpc', '[::1]:7']).url.hostname, '[::1]');
+  assert.equal(parseLoadArgs(['-grpc', '-cacert', 'ca.pem', 'h:443']).url.protocol, 'https:');
+  assert.equal(parseLoadArgs(['-grpc', 'https://h']).url.protocol, 'https:');
+  assert.equal(parseLoadArgs(['-grpc', 'http://h:8080']).url.port, '8080');
+  assert.equal(parseLoadArgs(['-grpc', '-healthservice', 'ping', 'h:1']).grpc?.healthService, 'ping');
+  assert.equal(parseLoadArgs(['http://h/']).grpc, undefined);
+  assert.throws(() => parseLoadArgs(['-grpc', 'h:1/path']), LoadUsageError);
+  assert.throws(() => parseLoadArgs(['-grpc', '-s', '0', 'h:1']), LoadUsageError);
+});
