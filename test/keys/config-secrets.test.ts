@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -43,6 +43,25 @@ test('an inline PIN in the pkcs11 provider config is refused, naming the field b
 
 test('an unknown pkcs11 provider field is refused by name', () => {
   assert.throws(() => pkcs11KeyProvider.options(request({ keyLabel: 'gateway', slot: 3 })), /typedConfig\.slot is not a pkcs11 provider field/);
+});
+
+test('a PIN file group or others may open is refused, naming the file and mode but not the PIN', () => {
+  const pinFile = join(mkdtempSync(join(tmpdir(), 'bulwark-pins-')), 'gateway.pin');
+  writeFileSync(pinFile, '97531864', { mode: 0o600 });
+  for (const mode of [0o640, 0o604, 0o620, 0o644]) {
+    chmodSync(pinFile, mode);
+    assert.throws(
+      () => pkcs11KeyProvider.options(request({ keyLabel: 'gateway', pinFile })),
+      (err: Error) => err.message.includes(pinFile) && err.message.includes(`mode 0${mode.toString(8)}`) && !err.message.includes('97531864'),
+    );
+  }
+  // 0600 passes the PIN check; anything refused after it is this test process's missing custody environment.
+  chmodSync(pinFile, 0o600);
+  try {
+    pkcs11KeyProvider.options(request({ keyLabel: 'gateway', pinFile }));
+  } catch (err) {
+    assert.match((err as Error).message, /key custody is not configured/);
+  }
 });
 
 test('/config_dump redaction hides inline keys and secret-bearing fields, and keeps file references', () => {

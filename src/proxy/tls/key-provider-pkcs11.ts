@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type tls from 'node:tls';
 import type { KeyProvider, KeyRequest } from './key-provider.js';
+import { checkPinFile } from './pin-file-permissions.js';
 import { TlsMaterialError } from './tls-material.js';
 
 /** RFC 7512 percent-encoding of a path attribute value (everything but unreserved characters). */
@@ -46,7 +46,7 @@ export const pkcs11KeyProvider: KeyProvider = {
     const stateDir = process.env.BULWARK_STATE_DIR;
     const pinFile = str(cfg, 'pinFile', where) ?? (stateDir ? join(stateDir, 'pins', `${token}.pin`) : undefined);
     if (!pinFile) throw new TlsMaterialError(`${where}: privateKeyProvider pkcs11 needs typedConfig.pinFile (or run the proxy with --keyd STATE_DIR)`);
-    if (!existsSync(pinFile)) throw new TlsMaterialError(`${where}: PIN file ${pinFile} for token "${token}" does not exist`);
+    checkPinFile(pinFile, token, where);
     if (!process.env.OPENSSL_CONF || !process.env.P11_KIT_SERVER_ADDRESS) {
       throw new TlsMaterialError(`${where}: key custody is not configured in this process (start the proxy with --keyd STATE_DIR, or with the environment in STATE_DIR/keyd/proxy.env)`);
     }
