@@ -174,6 +174,11 @@ export class ProxyRuntime implements TcpProxyStarter {
     for (const l of this.listeners.values()) l.drain();
   }
 
+  /** The drain's last step, before the process leaves: HTTP/2 sessions get their final GOAWAY. */
+  finishDrain(): void {
+    for (const l of this.listeners.values()) l.finishDrain();
+  }
+
   liveConnections(): number {
     let n = 0;
     for (const l of this.listeners.values()) n += l.liveConnections;

@@ -3,6 +3,7 @@ import { renderPrometheusText } from '../telemetry/prometheus-text.js';
 import { clusterStatuses } from './admin/cluster-status.js';
 import { AdminServer } from './admin/admin-server.js';
 import { redactKeys } from './admin/config-redaction.js';
+import { drainConnections } from './drain-connections.js';
 import { ListenerBinder } from './listeners/listener-binder.js';
 import { ProxyHost } from './proxy-host.js';
 import { proxyLog } from './proxy-log.js';
@@ -104,9 +105,7 @@ export class SingleProcessProxy implements ProxySupervisor {
     this.draining = true;
     proxyLog('info', 'draining', { reason: why });
     this.binder.close();
-    this.host.runtime.drain();
-    const deadline = Date.now() + drainMs;
-    while (this.host.runtime.liveConnections() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await drainConnections(this.host.runtime, drainMs);
     this.admin?.close();
     this.host.runtime.close();
     this.onExit(0);

@@ -419,6 +419,15 @@ export class H2DownstreamServer {
     }
   }
 
+  /**
+   * The drain's second step now, for a process that stops before drainTimeout has passed: every
+   * session gets the final GOAWAY (naming the last stream taken) and an idle one closes at once,
+   * rather than seeing only the first GOAWAY and then its connection cut when the process exits.
+   */
+  finishDrain(): void {
+    for (const s of this.sessions.keys()) closeSession(s);
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }

@@ -56,6 +56,12 @@ export class FilterChainRuntime {
     for (const s of this.retiredH2) s.drain();
   }
 
+  /** The final GOAWAY to every HTTP/2 session of this chain, now (see H2DownstreamServer.finishDrain). */
+  finishDrainH2(): void {
+    this.h2?.finishDrain();
+    for (const s of this.retiredH2) s.finishDrain();
+  }
+
   /** Open HTTP/2 sessions of this chain. */
   get h2Sessions(): number {
     let n = this.h2?.sessionCount ?? 0;

@@ -308,6 +308,11 @@ export class ListenerRuntime {
     for (const chain of this.chains) chain.drainH2();
   }
 
+  /** Ends the drain's first step early: the final GOAWAY to every HTTP/2 session. */
+  finishDrain(): void {
+    for (const chain of this.chains) chain.finishDrainH2();
+  }
+
   get liveConnections(): number {
     return this.live.size + this.chains.reduce((n, c) => n + c.h2Sessions, 0);
   }

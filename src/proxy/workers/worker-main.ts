@@ -1,6 +1,7 @@
 /** Entry point of a proxy worker process: runs a ProxyHost and takes orders from the primary over IPC. */
 import type { Socket, Server } from 'node:net';
 import { clusterStatuses } from '../admin/cluster-status.js';
+import { drainConnections } from '../drain-connections.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { ProxyHost } from '../proxy-host.js';
 import { proxyLog } from '../proxy-log.js';
@@ -103,9 +104,7 @@ async function drain(drainMs = 5_000): Promise<void> {
   if (draining) return;
   draining = true;
   binder.close();
-  host.runtime.drain();
-  const deadline = Date.now() + drainMs;
-  while (host.runtime.liveConnections() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await drainConnections(host.runtime, drainMs);
   host.runtime.close();
   send({ type: 'drained' });
   process.exit(0);
