@@ -61,6 +61,7 @@ class ProxyAccessLog implements AccessLogSink {
       upstreamHost: stream.host?.key,
       upstreamCluster: stream.upstreamClusterName || undefined,
       upstreamLocalAddress: stream.upstreamLocalAddress,
+      upstreamTransportFailureReason: stream.upstreamTransportFailureReason,
       downstreamLocalAddress: e?.local,
       downstreamRemoteAddress: trustedRemote(stream.clientAddress, h.remoteAddress, e),
       downstreamDirectRemoteAddress: e?.remote ?? h.remoteAddress,

@@ -1,7 +1,9 @@
 /**
  * TLS origination never takes an upstream certificate unchecked: a cluster with a transport socket but
  * no trustedCa still verifies the server (against Node's public roots), so a self-signed or privately
- * issued certificate is refused with 503 UF and the reason in the access log.
+ * issued certificate is refused with 503 UF and the reason in the access log. Every handshake failure
+ * (unknown CA, SANs, hostname, expiry) fills upstream_transport_failure_reason, is logged once per
+ * cluster and reason, and counts as a connect failure.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -20,15 +22,25 @@ import { makePki } from '../support/tls-fixtures.js';
 const privateCa = makePki();
 const accessLog = join(mkdtempSync(join(tmpdir(), 'bulwark-upstream-verify-')), 'access.log');
 let app: https.Server;
+let expiredApp: https.Server;
+let appPort: number;
 let proxy: RunningProxy;
 let port: number;
 
 before(async () => {
   const c = privateCa.issue('app', 'DNS:localhost');
-  app = https.createServer({ cert: readFileSync(c.cert), key: readFileSync(c.key) }, (_req, res) => res.end('reached'));
+  // h2 offered too, so an HTTP/2 cluster's handshake gets as far as verifying the certificate.
+  app = https.createServer({ cert: readFileSync(c.cert), key: readFileSync(c.key), ALPNProtocols: ['http/1.1', 'h2'] }, (_req, res) => res.end('reached'));
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+  const old = privateCa.issue('expired', 'DNS:localhost', { days: -1 });
+  expiredApp = https.createServer({ cert: readFileSync(old.cert), key: readFileSync(old.key) }, (_req, res) => res.end('reached'));
+  await new Promise<void>((resolve) => expiredApp.listen(0, '127.0.0.1', resolve));
   port = await freePort();
-  const appPort = (app.address() as AddressInfo).port;
+  appPort = (app.address() as AddressInfo).port;
+  const expiredPort = (expiredApp.address() as AddressInfo).port;
+  const trusted = { trustedCa: { filename: privateCa.caCert } };
+  const tlsWrongSan = { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'localhost', commonTlsContext: { validationContext: { ...trusted, matchTypedSubjectAltNames: [{ sanType: 'DNS', matcher: { exact: 'payments.internal' } }] } } } } };
+  const tlsWrongHost = { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'other.example', commonTlsContext: { validationContext: trusted } } } };
   const tlsNoCa = { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'localhost' } } };
   const tlsWithCa = { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'localhost', commonTlsContext: { validationContext: { trustedCa: { filename: privateCa.caCert } } } } } };
   proxy = await startProxy(
@@ -37,9 +49,20 @@ before(async () => {
         httpListener('outbound', port, routeConfig([
           { match: { prefix: '/unverified' }, route: { cluster: 'no-ca' } },
           { match: { prefix: '/verified' }, route: { cluster: 'with-ca' } },
+          { match: { prefix: '/wrong-san' }, route: { cluster: 'wrong-san' } },
+          { match: { prefix: '/wrong-host' }, route: { cluster: 'wrong-host' } },
+          { match: { prefix: '/expired' }, route: { cluster: 'expired' } },
+          { match: { prefix: '/h2-unverified' }, route: { cluster: 'h2-no-ca' } },
         ]), { accessLog: [{ typedConfig: { path: accessLog } }] }),
       ],
-      [staticCluster('no-ca', [appPort], tlsNoCa), staticCluster('with-ca', [appPort], tlsWithCa)],
+      [
+        staticCluster('no-ca', [appPort], tlsNoCa),
+        staticCluster('with-ca', [appPort], tlsWithCa),
+        staticCluster('wrong-san', [appPort], tlsWrongSan),
+        staticCluster('wrong-host', [appPort], tlsWrongHost),
+        staticCluster('expired', [expiredPort], tlsWithCa),
+        staticCluster('h2-no-ca', [appPort], { ...tlsNoCa, http2ProtocolOptions: {} }),
+      ],
     ),
   );
 });
@@ -47,6 +70,61 @@ before(async () => {
 after(async () => {
   await proxy?.stop();
   app?.close();
+  expiredApp?.close();
+});
+
+interface LogLine {
+  path: string;
+  response_flags: string;
+  response_code_details: string;
+  upstream_transport_failure_reason: string | null;
+}
+
+function accessLogLine(path: string): LogLine | undefined {
+  return readFileSync(accessLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LogLine).filter((l) => l.path === path).pop();
+}
+
+function connectFailures(metrics: string, cluster: string): number {
+  const line = metrics.split('\n').find((l) => l.startsWith('bulwark_upstream_connect_failures_total{') && l.includes(`cluster="${cluster}"`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+test('each upstream TLS handshake failure names its reason in the access log, the logs and the connect-failure count', async () => {
+  const cases = [
+    { path: '/unverified', cluster: 'no-ca', code: /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED/ },
+    { path: '/wrong-san', cluster: 'wrong-san', code: /ERR_TLS_CERT_ALTNAME_INVALID: upstream certificate SANs do not match/ },
+    { path: '/wrong-host', cluster: 'wrong-host', code: /ERR_TLS_CERT_ALTNAME_INVALID: .*other\.example/ },
+    { path: '/expired', cluster: 'expired', code: /CERT_HAS_EXPIRED: certificate has expired/ },
+    // Over an HTTP/2 upstream the requests waiting on the connection learn the same reason.
+    { path: '/h2-unverified', cluster: 'h2-no-ca', code: /UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY|SELF_SIGNED/ },
+  ];
+  const before = (await proxy.get('/stats/prometheus')).body;
+  for (const c of cases) {
+    for (let i = 0; i < 3; i++) assert.equal((await curl([`http://127.0.0.1:${port}${c.path}`])).status, 503, c.path);
+  }
+  await sleep(300);
+  const after = (await proxy.get('/stats/prometheus')).body;
+  const logs = proxy.logs().split('\n').filter((l) => l.includes('upstream TLS handshake failed')).map((l) => JSON.parse(l) as { level: string; cluster: string; host: string; reason: string });
+  for (const c of cases) {
+    const line = accessLogLine(c.path)!;
+    assert.equal(line.response_flags, 'UF', c.path);
+    assert.match(String(line.upstream_transport_failure_reason), /^TLS_error: [A-Z_]+: /, c.path);
+    assert.match(String(line.upstream_transport_failure_reason), c.code, c.path);
+    // Three failures, one warning: at most one per cluster and reason in 10 s.
+    const warned = logs.filter((l) => l.cluster === c.cluster);
+    assert.equal(warned.length, 1, `${c.cluster}: ${JSON.stringify(warned)}`);
+    assert.equal(warned[0]!.level, 'warn');
+    assert.equal(warned[0]!.reason, line.upstream_transport_failure_reason);
+    assert.match(warned[0]!.host, /^127\.0\.0\.1:\d+$/);
+    assert.ok(connectFailures(after, c.cluster) - connectFailures(before, c.cluster) >= 3, `${c.cluster} connect failures counted`);
+  }
+  assert.doesNotMatch(proxy.logs(), /PRIVATE KEY|BEGIN CERTIFICATE/);
+});
+
+test('a request that reached its upstream has no transport failure reason', async () => {
+  assert.equal((await curl([`http://127.0.0.1:${port}/verified`])).status, 200);
+  await sleep(300);
+  assert.equal(accessLogLine('/verified')!.upstream_transport_failure_reason, null);
 });
 
 test('an upstream certificate no trusted CA vouches for is refused when the cluster names no trustedCa', async () => {

@@ -6,6 +6,8 @@ import type { TransportConnector } from '../http/h1-connection-pool.js';
 import { contextCertificates, createSecureContext, subjectAltNameMatchers, type KeyPolicy } from '../tls/secure-context-factory.js';
 import { sanMatches } from '../tls/san-match.js';
 import { slabReads, type ReadHandler } from '../http/read-slab.js';
+import { watchTlsHandshake } from '../tls/upstream-tls-failure.js';
+import { logUpstreamTlsFailure } from './tls-failure-log.js';
 
 /** Plain TCP to the endpoint; with a reader, reads go straight to it through a ReadSlab (no 'data' events). */
 export function tcpConnector(cluster: Pick<Cluster, 'tcpKeepaliveMs'>): TransportConnector {
@@ -45,10 +47,12 @@ export function tlsConnector(cluster: Cluster, secrets: readonly Secret[], polic
         rejectUnauthorized: true,
         session: sessions.get(key),
         checkServerIdentity: (host, cert) => {
-          if (sans.length > 0) return sanMatches(cert, sans) ? undefined : new Error(`upstream certificate SANs do not match for ${host}`);
+          // Node's code for certificate names that do not match, so logs and access logs name it alike.
+          if (sans.length > 0) return sanMatches(cert, sans) ? undefined : Object.assign(new Error(`upstream certificate SANs do not match for ${host}`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
           return upstream.sni ? tls.checkServerIdentity(upstream.sni, cert) : undefined;
         },
       });
+      watchTlsHandshake(socket, (reason) => logUpstreamTlsFailure(cluster.name, key, reason));
       socket.setNoDelay(true);
       if (cluster.tcpKeepaliveMs > 0) socket.setKeepAlive(true, cluster.tcpKeepaliveMs);
       socket.on('session', (s: Buffer) => sessions.set(key, s));

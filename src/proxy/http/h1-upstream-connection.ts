@@ -5,6 +5,7 @@ import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { endpointText } from '../connection-endpoints.js';
 import { CONNECTION_TERMINATION } from './response-flags.js';
+import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 
 /** The router's side of one request on an upstream connection. */
 export interface UpstreamExchange {
@@ -12,7 +13,11 @@ export interface UpstreamExchange {
   onUpstreamReady(request: UpstreamRequest): void;
   /** The upstream can take more request body. */
   onUpstreamDrain(): void;
-  onUpstreamConnectFailure(reason: string): void;
+  /**
+   * The connection never opened: `reason` is the connect error's code, `transportFailureReason` the
+   * TLS handshake failure when TCP connected but TLS did not (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%).
+   */
+  onUpstreamConnectFailure(reason: string, transportFailureReason?: string): void;
   onResponseHead(head: H1Head): void;
   onResponseBody(chunk: Buffer): void;
   onResponseComplete(trailers: string[] | undefined): void;
@@ -253,7 +258,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     const ex = this.exchange;
     this.exchange = null;
     if (!ex) return;
-    if (!this.connected) ex.onUpstreamConnectFailure((err as NodeJS.ErrnoException).code ?? err.message);
+    if (!this.connected) ex.onUpstreamConnectFailure((err as NodeJS.ErrnoException).code ?? err.message, upstreamTransportFailureReason(err));
     // Whether the peer closed or reset it, an HTTP/1.1 stream ends with its connection (Envoy: UC).
     else ex.onUpstreamReset(CONNECTION_TERMINATION, this.responseStarted, this.reused);
   }

@@ -7,6 +7,7 @@ import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { resetStream } from './h2-reset.js';
 import { CONNECTION_TERMINATION } from './response-flags.js';
 import { endpointText } from '../connection-endpoints.js';
+import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
@@ -171,6 +172,8 @@ class H2Connection {
   used = false;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
   peerLimit = Infinity;
+  /** Why TLS failed, when the connection died in its handshake (for the requests that waited on it). */
+  transportFailureReason: string | undefined;
   private local: string | undefined;
 
   constructor(readonly client: http2.ClientHttp2Session) {}
@@ -322,7 +325,7 @@ export class H2Session {
     });
     // A GOAWAY closes the session to new streams: waiting requests need another connection.
     client.on('goaway', () => this.growIfNeeded());
-    client.on('error', () => undefined);
+    client.on('error', (err) => (conn.transportFailureReason ??= upstreamTransportFailureReason(err)));
     client.once('close', () => {
       clearTimeout(timer);
       this.stats.connectionsActive--;
@@ -338,7 +341,7 @@ export class H2Session {
         // Never sent: after a connection that worked they go again (bounded by the stream's attempts);
         // a host that did not answer is a connect failure, for the retry policy to judge.
         if (conn.connected) ex.onUpstreamReset(CONNECTION_TERMINATION, false, true);
-        else ex.onUpstreamConnectFailure('connect failed');
+        else ex.onUpstreamConnectFailure('connect failed', conn.transportFailureReason);
       }
     });
     client.unref();

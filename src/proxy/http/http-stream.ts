@@ -47,6 +47,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   upstream: UpstreamRequest | undefined;
   /** "ip:port" of this proxy's end of the last upstream connection used, for the access log. */
   upstreamLocalAddress: string | undefined;
+  /** The TLS handshake failure of the last connection attempt that failed, if TLS was its cause (%UPSTREAM_TRANSPORT_FAILURE_REASON%). */
+  upstreamTransportFailureReason: string | undefined;
   responseStatus = 0;
   /** The gRPC status the response carried (head or trailers, or a local reply's), -1 when none. */
   grpcStatus = -1;
@@ -505,14 +507,16 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.upstream?.resumeResponse();
   }
 
-  onUpstreamConnectFailure(reason: string): void {
+  onUpstreamConnectFailure(reason: string, transportFailureReason?: string): void {
     if (this.phase === Phase.Done) return;
+    this.upstreamTransportFailureReason = transportFailureReason;
     this.clearPerTry();
     this.releaseHost();
     this.cluster!.recordOutcome(this.host!, 'connect-failure');
     this.upstream = undefined;
     if (this.shouldRetry('connect-failure', 0)) return;
-    this.fail(503, ResponseFlag.UpstreamConnectionFailure, `upstream_connect_failure{${reason}}`, undefined, reason);
+    // The reply says why TLS failed, as Envoy's does ("transport failure reason: TLS_error:...").
+    this.fail(503, ResponseFlag.UpstreamConnectionFailure, `upstream_connect_failure{${reason}}`, undefined, transportFailureReason ?? reason);
   }
 
   onResponseHead(head: H1Head): void {
