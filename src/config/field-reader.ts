@@ -1,12 +1,10 @@
 import type { Milliseconds } from '../model/duration.js';
+import { MAX_TIMER_MS } from '../util/max-timer.js';
 import { isSecretField } from '../util/secret-fields.js';
 import { ConfigError } from './config-error.js';
 import { parseDuration } from './duration-text.js';
 
 type Obj = Record<string, unknown>;
-
-/** The longest delay a Node timer holds (~24.8 days); past it setTimeout fires after 1 ms instead. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Reads one YAML/JSON object into typed values, tracking the field path so every

@@ -102,8 +102,8 @@ class ProxyAccessLog implements AccessLogSink {
       upstreamCluster: r.cluster,
       upstreamLocalAddress: r.upstreamLocal,
       downstreamLocalAddress: r.downstream.local,
-      downstreamRemoteAddress: r.downstream.remote ?? r.downstreamRemote,
-      downstreamDirectRemoteAddress: r.downstream.remote ?? r.downstreamRemote,
+      downstreamRemoteAddress: r.downstream.remote,
+      downstreamDirectRemoteAddress: r.downstream.remote,
       requestedServerName: r.downstream.serverName,
       downstreamPeerPrincipal: r.peerPrincipal || undefined,
     };

@@ -14,8 +14,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { FortioResult } from '../../src/load/fortio-json.js';
 import { REPO_ROOT } from '../support/proxy-process.js';
-import { makePki, type TestPki } from '../support/tls-fixtures.js';
-import { bulwark, startEcho, type RunningEcho } from './load-support.js';
+import type { TestPki } from '../support/tls-fixtures.js';
+import { bulwark, startEchoPair, type RunningEcho } from './load-support.js';
 
 let echo: RunningEcho;
 let tlsEcho: RunningEcho;
@@ -23,10 +23,7 @@ let pki: TestPki;
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-load-'));
 
 before(async () => {
-  pki = makePki();
-  const leaf = pki.issue('echo', 'DNS:localhost,IP:127.0.0.1');
-  echo = await startEcho();
-  tlsEcho = await startEcho(['--cert', leaf.cert, '--key', leaf.key]);
+  ({ echo, tlsEcho, pki } = await startEchoPair());
 });
 
 after(async () => {

@@ -7,8 +7,8 @@ import type { FortioGrpcResult } from '../../src/load/fortio-json.js';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy } from '../support/proxy-process.js';
-import { makePki, type TestPki } from '../support/tls-fixtures.js';
-import { bulwark, startEcho, type RunningEcho } from './load-support.js';
+import type { TestPki } from '../support/tls-fixtures.js';
+import { bulwark, startEchoPair, type RunningEcho } from './load-support.js';
 
 let echo: RunningEcho;
 let tlsEcho: RunningEcho;
@@ -16,10 +16,7 @@ let pki: TestPki;
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-load-grpc-'));
 
 before(async () => {
-  pki = makePki();
-  const leaf = pki.issue('echo', 'DNS:localhost,IP:127.0.0.1');
-  echo = await startEcho();
-  tlsEcho = await startEcho(['--cert', leaf.cert, '--key', leaf.key]);
+  ({ echo, tlsEcho, pki } = await startEchoPair());
 });
 
 after(async () => {

@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { REPO_ROOT } from '../support/proxy-process.js';
+import { makePki, type TestPki } from '../support/tls-fixtures.js';
 
 /** Runs `bulwark <args>` from source and resolves with its output and exit code. */
 export function bulwark(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -42,4 +43,11 @@ export function startEcho(extra: string[] = []): Promise<RunningEcho> {
     });
     child.once('exit', (code) => reject(new Error(`echo exited ${code}: ${out}`)));
   });
+}
+
+/** A plain echo and one over TLS with a certificate from a fresh test CA (for -cacert). */
+export async function startEchoPair(): Promise<{ echo: RunningEcho; tlsEcho: RunningEcho; pki: TestPki }> {
+  const pki = makePki();
+  const leaf = pki.issue('echo', 'DNS:localhost,IP:127.0.0.1');
+  return { echo: await startEcho(), tlsEcho: await startEcho(['--cert', leaf.cert, '--key', leaf.key]), pki };
 }

@@ -4,11 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
-import { freePort } from '../support/free-port.js';
-import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { proxyToH2Upstream } from '../support/h2-upstream-proxy.js';
+import type { RunningProxy } from '../support/proxy-process.js';
 
 let upstream: http2.Http2Server;
 let proxy: RunningProxy;
@@ -28,14 +27,7 @@ before(async () => {
       stream.end(JSON.stringify({ body, trailer: trailers['x-checksum'] ?? null }));
     });
   });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  port = await freePort();
-  proxy = await startProxy(
-    bootstrap(
-      [httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'h2' } }]))],
-      [staticCluster('h2', [(upstream.address() as AddressInfo).port], { http2ProtocolOptions: {} })],
-    ),
-  );
+  ({ proxy, port } = await proxyToH2Upstream(upstream));
 });
 
 after(async () => {

@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
-import { freePort } from '../support/free-port.js';
-import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { proxyToH2Upstream } from '../support/h2-upstream-proxy.js';
+import type { RunningProxy } from '../support/proxy-process.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 let upstream: http2.Http2Server;
@@ -39,14 +38,7 @@ before(async () => {
       stream.end('ok');
     }
   });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  port = await freePort();
-  proxy = await startProxy(
-    bootstrap(
-      [httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'h2' } }]))],
-      [staticCluster('h2', [(upstream.address() as AddressInfo).port], { http2ProtocolOptions: {} })],
-    ),
-  );
+  ({ proxy, port } = await proxyToH2Upstream(upstream));
 });
 
 after(async () => {

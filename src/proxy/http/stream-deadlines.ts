@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../../util/max-timer.js';
 import { SlotList, type SlotListMember } from '../../util/slot-list.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -79,9 +80,6 @@ class StreamDeadlines {
     if (next !== Infinity && next < this.armedAt) this.arm(next);
   }
 }
-
-/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function fire(d: StreamDeadlines): void {
   d.fire();

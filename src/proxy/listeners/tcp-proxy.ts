@@ -11,8 +11,6 @@ export interface TcpSessionRecord {
   config: TcpProxy;
   cluster: string;
   upstreamHost: string;
-  /** The peer's IP. */
-  downstreamRemote: string;
   /** The downstream connection's addresses ("ip:port") and SNI, for the access log. */
   downstream: ConnectionEndpoints;
   /** "ip:port" of this proxy's end of the upstream connection, once connected. */
@@ -54,7 +52,6 @@ export class TcpProxySession {
       config,
       cluster: config.cluster,
       upstreamHost: '',
-      downstreamRemote: downstream.remoteAddress ?? '',
       downstream: connectionEndpoints(downstream, serverName),
       upstreamLocal: undefined,
       peerPrincipal,
