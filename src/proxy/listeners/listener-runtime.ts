@@ -178,11 +178,11 @@ export class ListenerRuntime {
     // Clients without SNI get the chain that names no server; when every chain names its servers they
     // get no certificate at all (as Envoy: no filter chain match closes the connection).
     const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any');
-    const fallbackContext = fallback?.secureContext ?? this.noCertificateContext();
+    const firstContext = this.firstContext(chains);
     // A chain that can verify client certificates asks for one; it insists only with requireClientCertificate.
     const requestClientCert = chains.some((c) => c.model.transportSocket!.requireClientCertificate || verifiesClientCert(c));
     const server = tls.createServer({
-      secureContext: fallbackContext,
+      secureContext: firstContext,
       SNICallback: (name, cb) => {
         const chain = this.chainFor(chains, name);
         if (chain) return cb(null, chain.secureContext);
@@ -196,8 +196,7 @@ export class ListenerRuntime {
       rejectUnauthorized: false,
       handshakeTimeout: 10_000,
     });
-    // Node's tls.Server ignores options.secureContext; without this, clients that send no SNI get no certificate.
-    (server as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = fallbackContext;
+    useFirstContext(server, firstContext);
     const custody = chains.some((c) => c.model.transportSocket!.commonTlsContext.tlsCertificates.every((t) => !t.privateKey));
     server.on('secureConnection', (s: tls.TLSSocket) => {
       if (custody && keyCustodyHealth.noteSuccess()) this.log('key custody restored: handshakes sign through keyd again', { listener: this.model.name });
@@ -229,11 +228,14 @@ export class ListenerRuntime {
       c.secureContext = next[i]!.secureContext;
       c.subjectAltNameMatchers = next[i]!.subjectAltNameMatchers;
     });
-    if (!this.tlsServer) return;
-    // Sessions are issued and resumed with this context's ticket keys: a new one (also when no chain is
-    // a catch-all) keeps sessions checked against the old trust bundle from resuming.
-    const fallback = this.chains.find((c) => c.isTls && c.matchesServerName(undefined) === 'any');
-    (this.tlsServer as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = fallback?.secureContext ?? this.noCertificateContext();
+    // Sessions are issued and resumed with the first context's ticket keys: a new one (also when no
+    // chain is a catch-all) keeps sessions checked against the old trust bundle from resuming.
+    if (this.tlsServer) useFirstContext(this.tlsServer, this.firstContext(this.chains.filter((c) => c.isTls)));
+  }
+
+  /** The context every handshake starts in (and sessions resume with): the catch-all chain's, else one with no certificate. */
+  private firstContext(tlsChains: readonly FilterChainRuntime[]): tls.SecureContext {
+    return tlsChains.find((c) => c.matchesServerName(undefined) === 'any')?.secureContext ?? this.noCertificateContext();
   }
 
   /** The listener's first context when no chain serves clients without SNI: it has no certificate. */
@@ -339,6 +341,11 @@ function plaintextProtocols(first: Buffer): string[] {
 function startsLikePreface(first: Buffer): boolean {
   const n = Math.min(first.length, H2_PREFACE.length);
   return n >= 3 && first.compare(H2_PREFACE, 0, n, 0, n) === 0;
+}
+
+/** Node's tls.Server ignores options.secureContext; without this, clients that send no SNI get no certificate. */
+function useFirstContext(server: tls.Server, context: tls.SecureContext): void {
+  (server as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = context;
 }
 
 /**
