@@ -5,6 +5,7 @@ import type { Listener } from '../../model/listener.js';
 import type { ListenerTlsFailure } from '../../telemetry/proxy-metrics.js';
 import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
+import { NO_RENEGOTIATION } from '../tls/secure-context-factory.js';
 import { markPeerVerified } from '../tls/peer-verification.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
 import { needsClientHello, selectChain, type ConnectionFacts } from './chain-selection.js';
@@ -243,7 +244,9 @@ export class ListenerRuntime {
     // OpenSSL looks a resumed session up in this context: with client certificates asked for, one without
     // a session id context fails every resumption attempt ("session id context uninitialized").
     const sessionIdContext = createHash('sha256').update(`listener "${this.model.name}"`).digest('hex').slice(0, 32);
-    return tls.createSecureContext({ minVersion: 'TLSv1.2', sessionIdContext, ...resumptionOptions(this.model) });
+    const options = resumptionOptions(this.model);
+    // Handshakes start in this context, and OpenSSL takes a connection's options from it.
+    return tls.createSecureContext({ minVersion: 'TLSv1.2', sessionIdContext, ...options, secureOptions: (options.secureOptions ?? 0) | NO_RENEGOTIATION });
   }
 
   private refuseNoFilterChain(socket: tls.TLSSocket, serverName: string): void {

@@ -1,3 +1,4 @@
+import { constants } from 'node:crypto';
 import tls from 'node:tls';
 import type { CertificateValidationContext, CommonTlsContext, Secret, SubjectAltNameMatcher, TlsCertificate } from '../../model/tls.js';
 import { keyProvider } from './key-provider-registry.js';
@@ -21,6 +22,13 @@ const DEFAULT_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
+/**
+ * Renegotiation is refused, in both directions, as Envoy (BoringSSL) does: a client-initiated one is a
+ * cheap way to make the server redo its private-key operation (testssl.sh: "Secure Client-Initiated
+ * Renegotiation ... DoS threat"), and here each of those is a signature in the key-custody token.
+ */
+export const NO_RENEGOTIATION = constants.SSL_OP_NO_RENEGOTIATION;
+
 /** Builds a SecureContext for one certificate plus the shared settings of a CommonTlsContext. */
 export function createSecureContext(
   common: CommonTlsContext,
@@ -37,6 +45,7 @@ export function createSecureContext(
     ecdhCurve: common.tlsParams?.ecdhCurves?.join(':') ?? 'X25519:P-256:P-384',
     honorCipherOrder: true,
     ...extra,
+    secureOptions: (extra.secureOptions ?? 0) | NO_RENEGOTIATION,
   };
   if (cert) {
     const chain = readDataSource(cert.certificateChain, `${where} certificateChain`);
