@@ -44,11 +44,11 @@ interface Finding {
   finding: string;
 }
 
-test('testssl.sh: no SSLv3/TLS 1.0/1.1, no static RSA, no weak ciphers, forward secrecy everywhere (key in custody)', { timeout: 300_000 }, async () => {
+test('testssl.sh: no SSLv3/TLS 1.0/1.1, no static RSA, no weak ciphers, forward secrecy everywhere, no client-initiated renegotiation (key in custody)', { timeout: 300_000 }, async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'bulwark-testssl-')), 'result.json');
-  // Protocols, cipher categories and forward secrecy only: the checks the gateway's policy decides.
+  // Protocols, cipher categories, forward secrecy and renegotiation: the checks the gateway's policy decides.
   await new Promise<void>((resolve) =>
-    execFile('testssl', ['--quiet', '--color', '0', '--warnings', 'off', '-p', '-s', '-f', '--jsonfile', out, `127.0.0.1:${port}`], { timeout: 280_000, maxBuffer: 16 * 1024 * 1024 }, () => resolve()),
+    execFile('testssl', ['--quiet', '--color', '0', '--warnings', 'off', '-p', '-s', '-f', '-R', '--jsonfile', out, `127.0.0.1:${port}`], { timeout: 280_000, maxBuffer: 16 * 1024 * 1024 }, () => resolve()),
   );
   const findings = JSON.parse(readFileSync(out, 'utf8')) as Finding[];
   const by = (id: string): Finding => {
@@ -66,6 +66,8 @@ test('testssl.sh: no SSLv3/TLS 1.0/1.1, no static RSA, no weak ciphers, forward 
   // testssl 3.0 calls forward secrecy "PFS"; later versions "FS".
   const fs = findings.find((x) => x.id === 'FS') ?? by('PFS');
   assert.ok(/offered/.test(fs.finding) && !/not offered/.test(fs.finding), `forward secrecy: ${fs.finding}`);
+  // A client-initiated renegotiation would be one more signature in the token per request (a DoS lever).
+  assert.match(by('secure_client_renego').finding, /not vulnerable/);
   process.stdout.write(`# testssl verdict: ${findings.filter((f) => /^(SSLv|TLS1|cipherlist_|PFS|FS)/.test(f.id)).map((f) => `${f.id}=${f.finding}`).join('; ')}\n`);
   const bad = findings.filter((f) => ['HIGH', 'CRITICAL'].includes(f.severity));
   assert.deepEqual(bad, [], 'no high or critical findings');
