@@ -6,6 +6,7 @@ import type { HttpListenerContext } from './http-listener-context.js';
 import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
 import { HttpStream } from './http-stream.js';
 import { PrematureResetGuard } from './premature-resets.js';
+import { H2SessionIdle } from './h2-session-idle.js';
 import { resetStream } from './h2-reset.js';
 import { connectionEndpoints, type ConnectionEndpoints } from '../connection-endpoints.js';
 import { sendFaultCodesOnDestroy } from './h2-goaway-codes.js';
@@ -31,6 +32,8 @@ interface SessionState {
   streamsAtSweep: number;
   /** Sweeps since an unanswered PING went out; -1 when none is outstanding. */
   sweepsSincePing: number;
+  /** The connection idle timeout (none when it is 0). */
+  idle: H2SessionIdle | undefined;
 }
 
 /**
@@ -214,6 +217,7 @@ export class H2DownstreamServer {
     sendFaultCodesOnDestroy(session);
     // Read once per connection, not per stream (a peer certificate is parsed on every call).
     const socket = session.socket as Socket;
+    const idleMs = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
     const state: SessionState = {
       guard: new PrematureResetGuard(),
       principal: this.peerPrincipalOf(socket),
@@ -223,13 +227,13 @@ export class H2DownstreamServer {
       streams: 0,
       streamsAtSweep: 0,
       sweepsSincePing: -1,
+      idle: idleMs > 0 ? new H2SessionIdle(session, idleMs) : undefined,
     };
     this.sessions.set(session, state);
     this.startKeepalive();
     this.ctx().stats.downstreamConnections++;
-    const idle = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
-    if (idle > 0) session.setTimeout(idle, () => session.close());
     session.on('close', () => {
+      state.idle?.stop();
       this.sessions.delete(session);
       if (this.sessions.size === 0) this.stopKeepalive();
     });
@@ -332,7 +336,9 @@ export class H2DownstreamServer {
     }
     const opened = performance.now();
     responder.watchIdle(ctx.hcm.streamIdleTimeout);
+    state.idle?.streamOpened();
     h2.on('close', () => {
+      state.idle?.streamClosed();
       responder.unwatchIdle();
       const reset = !stream.done;
       if (reset) stream.onDownstreamReset();
