@@ -7,6 +7,7 @@ import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { NO_RENEGOTIATION } from '../tls/secure-context-factory.js';
 import { markPeerVerified } from '../tls/peer-verification.js';
+import { closeRefusedPeer } from '../tls/refused-peer.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
 import { needsClientHello, selectChain, type ConnectionFacts } from './chain-selection.js';
 import { MAX_CLIENT_HELLO_BYTES, readClientHello } from './client-hello.js';
@@ -275,7 +276,7 @@ export class ListenerRuntime {
     if (!chain) {
       // Only reachable without SNI and without a catch-all chain: the empty fallback context has no certificate.
       this.refuseNoFilterChain(socket, '');
-      socket.destroy();
+      closeRefusedPeer(socket);
       return;
     }
     const ts = chain.model.transportSocket!;
@@ -295,7 +296,7 @@ export class ListenerRuntime {
             reason: socket.authorized ? 'subject alternative names do not match' : String(socket.authorizationError ?? 'no certificate'),
             peer: presented ? uriSans(peer).join(',') : '',
           });
-          socket.destroy();
+          closeRefusedPeer(socket);
           return;
         }
         principal = uriSans(peer)[0] ?? '';
