@@ -2,11 +2,14 @@
  * TLS listener options as Envoy applies them: a validation context without requireClientCertificate
  * asks for a client certificate and checks one that comes, but lets a client without one in; a
  * connection manager whose codec is HTTP/1.1 does not offer h2 in ALPN; and an HTTP/1.0 client that
- * names http/1.0 in ALPN is served rather than refused in the handshake.
+ * names http/1.0 in ALPN is served rather than refused in the handshake; a client whose ALPN offer
+ * has nothing the listener speaks goes on without ALPN, as with Envoy (no no_application_protocol alert).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
+import nodeTls from 'node:tls';
 import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
 import { ConfigErrors } from '../../src/config/config-errors.js';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
@@ -107,4 +110,42 @@ test('a client that asks ALPN for http/1.0 only (curl --http1.0) completes its h
   // The server's order still decides between the protocols it speaks.
   const h2 = await curl(['--http2', ...base()]);
   assert.equal(h2.httpVersion, '2');
+});
+
+/** One HTTP/1.1 request over TLS offering `protocols` in ALPN; the negotiated protocol and the status line. */
+function requestOffering(port: number, protocols: string[]): Promise<{ alpn: string | false; status: string; error: string }> {
+  return new Promise((resolve) => {
+    const out = { alpn: false as string | false, status: '', error: '' };
+    const s = nodeTls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: readFileSync(pki.caCert), ALPNProtocols: protocols });
+    let body = '';
+    s.on('secureConnect', () => {
+      out.alpn = s.alpnProtocol ?? false;
+      s.write('GET /alpn HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
+    });
+    s.on('data', (d: Buffer) => (body += d.toString()));
+    s.on('error', (e: Error) => (out.error = e.message));
+    const timer = setTimeout(() => s.destroy(), 5000);
+    s.on('close', () => {
+      clearTimeout(timer);
+      out.status = body.split('\r\n')[0] ?? '';
+      resolve(out);
+    });
+  });
+}
+
+test('a client offering only ALPN protocols the listener does not speak continues without ALPN (as Envoy does) and is served', async () => {
+  for (const port of [optionalPort, http1Port]) {
+    const foo = await requestOffering(port, ['foo']);
+    assert.deepEqual(foo, { alpn: false, status: 'HTTP/1.1 200 OK', error: '' });
+    // An overlap is still negotiated in the listener's order.
+    const mixed = await requestOffering(port, ['foo', 'http/1.1']);
+    assert.equal(mixed.alpn, 'http/1.1');
+    assert.equal(mixed.status, 'HTTP/1.1 200 OK');
+  }
+  const out = await new Promise<string>((resolve) =>
+    execFile('openssl', ['s_client', '-connect', `127.0.0.1:${optionalPort}`, '-alpn', 'foo', '-servername', 'localhost', '-CAfile', pki.caCert], { timeout: 5000 }, (_e, stdout, stderr) => resolve(stdout + stderr)).stdin?.end(),
+  );
+  assert.match(out, /No ALPN negotiated/);
+  assert.doesNotMatch(out, /no application protocol/);
+  assert.match(out, /Verify return code: 0 \(ok\)/);
 });

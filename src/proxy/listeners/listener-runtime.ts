@@ -51,6 +51,13 @@ export class ListenerRuntime {
   readonly stats: ListenerStats = { connectionsAccepted: 0, connectionsActive: 0, tlsHandshakeFailures: 0, peerVerificationFailures: 0, noFilterChainMatch: 0 };
   private readonly live = new Set<Drainable>();
   private tlsServer: tls.Server | undefined;
+  /**
+   * Takes the clients whose ALPN offer has nothing the listener speaks: they go on without ALPN, as in
+   * Envoy. node:tls refuses them with no_application_protocol once an ALPN list or callback is set, so
+   * they need a server without either, chosen from the ClientHello. Made when the listener offers ALPN.
+   */
+  private tlsServerWithoutAlpn: tls.Server | undefined;
+  private alpnChooser: AlpnChooser | undefined;
   private draining = false;
 
   constructor(
@@ -61,7 +68,11 @@ export class ListenerRuntime {
     private readonly onTlsFailure: TlsFailureObserver = () => {},
   ) {
     const tlsChains = chains.filter((c) => c.isTls);
-    if (tlsChains.length > 0) this.tlsServer = this.createTlsServer(tlsChains);
+    if (tlsChains.length > 0) {
+      this.alpnChooser = alpnChooser(offeredAlpn(tlsChains));
+      this.tlsServer = this.createTlsServer(tlsChains, this.alpnChooser);
+      if (this.alpnChooser) this.tlsServerWithoutAlpn = this.createTlsServer(tlsChains, undefined);
+    }
     this.readsClientHello = needsClientHello(chains);
   }
 
@@ -81,7 +92,8 @@ export class ListenerRuntime {
     if (!this.readsClientHello) {
       const hasTls = this.tlsServer !== undefined;
       const hasPlain = this.chains.some((c) => !c.isTls);
-      if (hasTls && !hasPlain) {
+      // With ALPN offered, the ClientHello decides which TLS server takes the socket (see tlsServerWithoutAlpn).
+      if (hasTls && !hasPlain && !this.tlsServerWithoutAlpn) {
         this.tlsServer!.emit('connection', socket);
         return;
       }
@@ -106,7 +118,7 @@ export class ListenerRuntime {
     let seen: Buffer | undefined;
     const onData = (chunk: Buffer): void => {
       seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
-      const hello = this.readsClientHello ? readClientHello(seen) : undefined;
+      const hello = this.readsClientHello || this.tlsServerWithoutAlpn ? readClientHello(seen) : undefined;
       if (hello === 'incomplete' && seen.length < MAX_CLIENT_HELLO_BYTES) return;
       socket.removeListener('data', onData);
       if (sniffTimeout > 0) {
@@ -115,11 +127,11 @@ export class ListenerRuntime {
       }
       // Whoever takes the socket next (TLS, nghttp2, the HTTP/1.1 codec, a TCP pipe) resumes reading its own way.
       socket.pause();
-      const chain = hello === undefined ? this.chainByFirstByte(seen) : this.chainByHello(hello, seen, socket);
+      const chain = this.readsClientHello ? this.chainByHello(hello!, seen, socket) : this.chainByFirstByte(seen);
       if (chain === undefined) return;
       if (chain.isTls) {
         socket.unshift(seen);
-        this.tlsServer!.emit('connection', socket);
+        this.tlsServerFor(hello).emit('connection', socket);
       } else if (chain.tcp) {
         socket.unshift(seen);
         // TLS passed through: the SNI read from the ClientHello is the connection's requested server name.
@@ -129,10 +141,21 @@ export class ListenerRuntime {
     socket.on('data', onData);
   }
 
-  /** TLS or plaintext by the first byte; among TLS chains the SNI callback chooses during the handshake. */
+  /**
+   * TLS or plaintext by the first byte; among TLS chains the SNI callback chooses during the handshake.
+   * A listener with TLS chains only gives anything to TLS, whose handshake fails (and is logged) as before.
+   */
   private chainByFirstByte(first: Buffer): FilterChainRuntime {
-    if (this.tlsServer !== undefined && first[0] === TLS_HANDSHAKE) return this.chains.find((c) => c.isTls)!;
-    return this.chains.find((c) => !c.isTls)!;
+    const plain = this.chains.find((c) => !c.isTls);
+    if (this.tlsServer !== undefined && (first[0] === TLS_HANDSHAKE || plain === undefined)) return this.chains.find((c) => c.isTls)!;
+    return plain!;
+  }
+
+  /** The TLS server for a client: the one without ALPN when it offers protocols of which the listener speaks none. */
+  private tlsServerFor(hello: ReturnType<typeof readClientHello> | undefined): tls.Server {
+    const offered = typeof hello === 'object' ? hello.alpn : [];
+    if (this.tlsServerWithoutAlpn && offered.length > 0 && this.alpnChooser!({ protocols: offered }) === undefined) return this.tlsServerWithoutAlpn;
+    return this.tlsServer!;
   }
 
   /** Envoy's filter chain match on what the ClientHello (or the plaintext start) offers; refuses when nothing matches. */
@@ -176,7 +199,7 @@ export class ListenerRuntime {
     this.live.delete(conn);
   }
 
-  private createTlsServer(chains: FilterChainRuntime[]): tls.Server {
+  private createTlsServer(chains: FilterChainRuntime[], chooseAlpn: AlpnChooser | undefined): tls.Server {
     // Clients without SNI get the chain that names no server; when every chain names its servers they
     // get no certificate at all (as Envoy: no filter chain match closes the connection).
     const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any');
@@ -190,7 +213,7 @@ export class ListenerRuntime {
         if (chain) return cb(null, chain.secureContext);
         cb(new NoFilterChainError(name), undefined);
       },
-      ALPNCallback: alpnChooser(offeredAlpn(chains)),
+      ALPNCallback: chooseAlpn,
       requestCert: requestClientCert,
       // Verification is judged in onSecureConnection, before a byte is read: there OpenSSL's reason
       // (expired, unknown CA, no certificate) is known and logged; a refusal inside the handshake only
@@ -232,7 +255,8 @@ export class ListenerRuntime {
     });
     // Sessions are issued and resumed with the first context's ticket keys: a new one (also when no
     // chain is a catch-all) keeps sessions checked against the old trust bundle from resuming.
-    if (this.tlsServer) useFirstContext(this.tlsServer, this.firstContext(this.chains.filter((c) => c.isTls)));
+    const first = this.firstContext(this.chains.filter((c) => c.isTls));
+    for (const server of [this.tlsServer, this.tlsServerWithoutAlpn]) if (server) useFirstContext(server, first);
   }
 
   /** The context every handshake starts in (and sessions resume with): the catch-all chain's, else one with no certificate. */
@@ -391,13 +415,15 @@ function offeredAlpn(chains: FilterChainRuntime[]): string[] | undefined {
   return list.length > 0 ? list : undefined;
 }
 
+type AlpnChooser = (hello: { protocols: string[] }) => string | undefined;
+
 /**
  * Picks the listener's first protocol the client asks for. A client that asks only for http/1.0
  * (curl --http1.0) is served by the HTTP/1.1 codec, as HTTP/1.0 is over plaintext: a plain ALPN list
- * would refuse its handshake. Anything else is refused with no_application_protocol, as node:tls must
- * (it cannot complete a handshake with ALPN offered and none chosen).
+ * would refuse its handshake. undefined when nothing overlaps: such clients are handed to the listener's
+ * server without ALPN before the handshake (node:tls would refuse them with no_application_protocol).
  */
-function alpnChooser(offered: string[] | undefined): ((hello: { protocols: string[] }) => string | undefined) | undefined {
+function alpnChooser(offered: string[] | undefined): AlpnChooser | undefined {
   if (offered === undefined) return undefined;
   const http10 = offered.includes('http/1.1');
   return ({ protocols }) => offered.find((p) => protocols.includes(p)) ?? (http10 && protocols.includes('http/1.0') ? 'http/1.0' : undefined);
