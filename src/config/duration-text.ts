@@ -3,9 +3,12 @@ import type { Milliseconds } from '../model/duration.js';
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/;
 
-/** Parses "1.5s", "250ms", "2m" (and proto-JSON {seconds, nanos}) into milliseconds; undefined when invalid. */
+/**
+ * Parses "1.5s", "250ms", "2m" (and proto-JSON {seconds, nanos}) into milliseconds; undefined when invalid.
+ * A bare number is invalid: a protobuf JSON Duration is a string, and Envoy refuses `connectTimeout: 5`
+ * rather than guess its unit.
+ */
 export function parseDuration(value: unknown): Milliseconds | undefined {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value * 1000;
   if (typeof value === 'string') {
     const m = DURATION_RE.exec(value.trim());
     if (!m) return undefined;

@@ -136,6 +136,8 @@ export class FieldReader {
   optDuration(key: string): Milliseconds | undefined {
     const v = this.raw(key);
     if (v === undefined) return undefined;
+    // Every duration field is read here, so this one check covers them all.
+    if (typeof v === 'number') this.fail(key, `expected a duration string such as "${v}s" or "250ms", got the bare number ${v} (a protobuf JSON Duration is a string with its unit)`);
     const ms = parseDuration(v);
     if (ms === undefined) this.fail(key, `expected a duration such as "1.5s" or "250ms", got ${describe(v, key)}`);
     // A longer timeout ("1000h", meant as practically never) would otherwise fire at once.
