@@ -19,6 +19,7 @@ const USAGE = `usage: bulwark proxy --config FILE [--concurrency N] [--drain-tim
   --keyd STATE_DIR        sign with keys in keyd's custody (pkcs11 key provider) from that state directory
   --insecure-memory-keys  allow private keys in proxy memory (development only)
 
+SIGTERM or SIGINT drains, then exits; a second one during the drain ends it early (workers still stop cleanly).
 SIGHUP reloads the config file; an invalid file is reported and the running config stays.
 SIGUSR1 (or POST /reopen_logs on the admin port) reopens the access log files after log rotation.`;
 
@@ -102,8 +103,15 @@ export async function run(args: string[]): Promise<number> {
     process.on('SIGHUP', () => reload('SIGHUP'));
     // Log rotation, as Envoy does it: the rotated files are reopened by path.
     process.on('SIGUSR1', () => supervisor.reopenLogs());
-    process.once('SIGTERM', () => void supervisor.shutdown('SIGTERM'));
-    process.once('SIGINT', () => void supervisor.shutdown('SIGINT'));
+    // The first SIGTERM or SIGINT drains; another during the drain ends it early (workers still stop
+    // cleanly, the exit is logged). Handlers stay installed: the default action would kill the primary
+    // and leave its workers behind.
+    const onSignal = (signal: NodeJS.Signals): void => {
+      supervisor.endDrain(signal);
+      void supervisor.shutdown(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     supervisor.start().catch((err: unknown) => {
       proxyLog('error', 'proxy failed to start', { error: (err as Error).message });
       resolve(1);

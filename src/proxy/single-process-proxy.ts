@@ -17,6 +17,8 @@ export class SingleProcessProxy implements ProxySupervisor {
   private admin: AdminServer | undefined;
   private ready = false;
   private draining = false;
+  /** Aborted by endDrain: the drain stops waiting for in-flight requests. */
+  private readonly drainCut = new AbortController();
   /** Why the last reload was refused; cleared by one that is applied. */
   private lastReloadError: string | undefined;
 
@@ -100,12 +102,18 @@ export class SingleProcessProxy implements ProxySupervisor {
     this.host.reopenAccessLogs();
   }
 
+  endDrain(why: string): void {
+    if (!this.draining || this.drainCut.signal.aborted) return;
+    proxyLog('warn', 'drain ended early: in-flight requests are cut; exiting now', { reason: why, connections: this.host.runtime.liveConnections() });
+    this.drainCut.abort();
+  }
+
   async shutdown(why: string, drainMs = this.drainMs): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     proxyLog('info', 'draining', { reason: why });
     this.binder.close();
-    await drainConnections(this.host.runtime, drainMs);
+    await drainConnections(this.host.runtime, drainMs, this.drainCut.signal);
     this.admin?.close();
     this.host.runtime.close();
     this.onExit(0);

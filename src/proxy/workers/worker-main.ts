@@ -13,6 +13,8 @@ const host = new ProxyHost(settings);
 const binder = new ListenerBinder((name, socket) => host.runtime.handleSocket(name, socket));
 let handedConnectionsClosed = 0;
 let draining = false;
+/** Aborted when the primary (or a second SIGTERM) ends the drain early. */
+const drainCut = new AbortController();
 
 function send(msg: FromWorker): void {
   if (process.connected) process.send!(msg);
@@ -70,6 +72,9 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
     case 'drain':
       void drain(msg.ms);
       return;
+    case 'end-drain':
+      drainCut.abort();
+      return;
     case 'reopen-logs':
       host.reopenAccessLogs();
       return;
@@ -104,7 +109,7 @@ async function drain(drainMs = 5_000): Promise<void> {
   if (draining) return;
   draining = true;
   binder.close();
-  await drainConnections(host.runtime, drainMs);
+  await drainConnections(host.runtime, drainMs, drainCut.signal);
   host.runtime.close();
   send({ type: 'drained' });
   process.exit(0);
@@ -114,7 +119,8 @@ process.on('disconnect', () => {
   // The primary is gone: no one will send config or sockets, so finish what is in flight and leave.
   void drain();
 });
-process.on('SIGTERM', () => void drain());
+// SIGTERM sent to the whole process group: the first drains, a second ends that drain, as in the primary.
+process.on('SIGTERM', () => (draining ? drainCut.abort() : void drain()));
 process.on('SIGINT', () => undefined);
 process.on('uncaughtException', (err) => {
   proxyLog('error', 'uncaught exception in worker', { error: err.stack ?? err.message });

@@ -22,6 +22,8 @@ export type ToWorker =
   /** `clusters`: include the worker's cluster view (admin /clusters); a metrics scrape leaves it out. */
   | { type: 'stats'; id: number; clusters: boolean }
   | { type: 'drain'; ms: number }
+  /** A drain under way stops waiting for in-flight requests: the worker sends its final GOAWAYs and exits. */
+  | { type: 'end-drain' }
   | { type: 'reopen-logs' }
   /** The primary refused a reload before sending it (an invalid file). */
   | { type: 'reload-rejected' }

@@ -36,6 +36,8 @@ interface WorkerReport {
   clusters: ClusterStatus[] | undefined;
 }
 const RESTART_BACKOFF_MS = 500;
+/** How long workers get to send their final GOAWAYs and exit once a drain is ended early. */
+const END_DRAIN_GRACE_MS = 2_000;
 
 /**
  * The primary of a multi-process proxy: forks N workers (node:cluster), sends each config snapshot to
@@ -48,6 +50,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly binder: ListenerBinder;
   private admin: AdminServer | undefined;
   private draining = false;
+  /** Set by endDrain: the drain stops waiting for in-flight requests. */
+  private readonly drainCut = new AbortController();
   /** Why the last reload was refused; cleared by one that is applied. */
   private lastReloadError: string | undefined;
   private statsSeq = 0;
@@ -364,11 +368,31 @@ export class WorkerPoolProxy implements ProxySupervisor {
     this.binder.close();
     const exits = this.slots.map((s) => new Promise<void>((r) => (s.worker.isDead() ? r() : s.worker.once('exit', () => r()))));
     for (const s of this.slots) this.send(s, { type: 'drain', ms: drainMs });
-    // Unref'd: once the workers are gone it must not hold the exit back (the live workers keep the loop alive).
-    const timeout = new Promise<void>((r) => setTimeout(r, drainMs + 2_000).unref());
-    await Promise.race([Promise.all(exits), timeout]);
-    for (const s of this.slots) if (!s.worker.isDead()) s.worker.process.kill('SIGKILL');
+    const allExited = Promise.all(exits);
+    const cut = new Promise<void>((r) => this.drainCut.signal.addEventListener('abort', () => r(), { once: true }));
+    await Promise.race([allExited, delay(drainMs + 2_000), cut]);
+    if (this.drainCut.signal.aborted) {
+      for (const s of this.slots) this.send(s, { type: 'end-drain' });
+      await Promise.race([allExited, delay(END_DRAIN_GRACE_MS)]);
+    }
+    const stuck = this.slots.filter((s) => !s.worker.isDead());
+    for (const s of stuck) s.worker.process.kill('SIGKILL');
+    // The primary leaves only once every worker is gone: none is left behind without its primary.
+    await Promise.race([allExited, delay(1_000)]);
+    if (stuck.length > 0) proxyLog('warn', 'workers killed: they did not exit in time', { workers: stuck.map((s) => s.index) });
+    if (this.drainCut.signal.aborted) proxyLog('info', 'workers stopped; exiting after a drain ended early', { workers: this.slots.length });
     this.admin?.close();
     this.onExit(0);
   }
+
+  endDrain(why: string): void {
+    if (!this.draining || this.drainCut.signal.aborted) return;
+    proxyLog('warn', 'drain ended early: in-flight requests are cut; stopping workers now', { reason: why, workers: this.slots.filter((s) => !s.worker.isDead()).length });
+    this.drainCut.abort();
+  }
+}
+
+/** Resolves after `ms`; unref'd, so it never holds the exit back (the live workers keep the loop alive). */
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
