@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { TcpProxy } from '../../model/listener.js';
 import { connectionEndpoints, endpointText, type ConnectionEndpoints } from '../connection-endpoints.js';
 import type { ClusterLookup, UpstreamHost } from '../clusters/upstream-cluster.js';
+import { closeAfterFlush } from '../flush-close.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -98,27 +99,42 @@ export class TcpProxySession {
     });
     up.once('close', () => {
       clearTimeout(timer);
-      if (this.record.flag === 'UF') cluster.recordOutcome(host, 'connect-failure');
-      this.finish();
+      if (this.record.flag === 'UF') {
+        cluster.recordOutcome(host, 'connect-failure');
+        this.finish();
+        return;
+      }
+      // What the upstream sent still reaches a client that reads slowly; the session ends when the
+      // downstream has closed.
+      closeAfterFlush(downstream, this.flushGraceMs);
     });
     downstream.once('close', () => this.finish());
     const idle = config.idleTimeout;
     if (idle > 0) {
       downstream.setTimeout(idle, () => {
         this.record.flag = 'IDLE';
-        this.finish();
+        this.finish(true);
       });
     }
   }
 
-  private finish(): void {
+  /** How long a closing side may take to take what is still queued for it. */
+  private get flushGraceMs(): number {
+    return this.record.config.idleTimeout || 3_600_000;
+  }
+
+  /** Ends the session; `now` cuts both sides, else what is queued for the upstream is flushed first. */
+  private finish(now = false): void {
     if (this.finished) return;
     this.finished = true;
     this.record.bytesReceived = this.downstream.bytesRead;
     this.record.bytesSent = this.downstream.bytesWritten;
     this.record.durationMs = performance.now() - this.started;
     this.downstream.destroy();
-    this.upstream?.destroy();
+    if (this.upstream) {
+      if (now || this.record.flag !== '-') this.upstream.destroy();
+      else closeAfterFlush(this.upstream, this.flushGraceMs);
+    }
     if (this.host) this.host.activeRequests--;
     this.telemetry.onTcpClose(this.record);
   }
