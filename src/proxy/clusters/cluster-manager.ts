@@ -132,8 +132,11 @@ class ManagedCluster implements UpstreamCluster {
     stats.connectionsTotal++;
     const count = hostConnectionCounter(host);
     count(1);
+    let ready = false;
+    socket.once(this.connector.readyEvent, () => (ready = true));
     socket.once('close', () => {
       stats.connectionsActive--;
+      if (!ready) stats.connectFailures++;
       count(-1);
     });
     return socket;

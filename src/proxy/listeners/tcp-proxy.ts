@@ -86,20 +86,22 @@ export class TcpProxySession {
     }
     up.allowHalfOpen = true;
     this.upstream = up;
+    let connected = false;
     const timer = setTimeout(() => up.destroy(new Error('connect timeout')), cluster.model.connectTimeout);
     up.once(cluster.tcpReadyEvent, () => {
       clearTimeout(timer);
+      connected = true;
       this.record.upstreamLocal = endpointText(up.localAddress, up.localPort);
       downstream.pipe(up);
       up.pipe(downstream);
       downstream.resume();
     });
-    up.on('error', () => {
-      if (this.record.flag === '-' && up.connecting) this.record.flag = 'UF';
-    });
+    up.on('error', () => undefined);
     up.once('close', () => {
       clearTimeout(timer);
-      if (this.record.flag === 'UF') {
+      // Node clears `connecting` before it reports a failed connect: readiness is tracked here.
+      if (!connected && !this.finished) {
+        this.record.flag = 'UF';
         cluster.recordOutcome(host, 'connect-failure');
         this.finish();
         return;
