@@ -236,7 +236,17 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
       return;
     }
     if (this.responseDone) this.release();
-    else this.exchange?.onUpstreamReadEnd();
+    else if (this.exchange !== null) this.exchange.onUpstreamReadEnd();
+    else if (this.detached) this.passTunnelBytes();
+  }
+
+  /**
+   * A 101 detaches the socket from inside the parse of its head, before the parser has set aside
+   * the bytes that followed the head in the same read (a server's first frames): they go to the tunnel now.
+   */
+  private passTunnelBytes(): void {
+    const rest = this.parser.takeTunnelBytes();
+    if (rest.length > 0) this.socket.emit('data', rest);
   }
 
   private onEnd(): void {
