@@ -1,7 +1,8 @@
 /**
  * WebSocket through the proxy, spoken frame by frame (RFC 6455) between a raw client and a Node
  * 'upgrade' server: echo of text and binary, large messages both ways, the close handshake from
- * either side, refusals, a dead cluster, header spellings.
+ * either side, refusals, a dead cluster, header spellings, and the route timeout, which bounds the
+ * wait for the 101 but not the tunnel after it (as Envoy disarms it on the upgrade response).
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -46,6 +47,8 @@ before(async () => {
   proxy = await startProxy(bootstrap(
     [httpListener('h', port, routeConfig([
       { match: { prefix: '/down' }, route: { cluster: 'down', timeout: '0s' } },
+      { match: { prefix: '/short' }, route: { cluster: 'ws', timeout: '0.5s' } },
+      { match: { prefix: '/bounded' }, route: { cluster: 'ws', timeout: '0.5s', maxStreamDuration: { maxStreamDuration: '1s' } } },
       { match: { prefix: '/' }, route: { cluster: 'ws', timeout: '0s' } },
     ]), { upgradeConfigs: [{ upgradeType: 'websocket' }] })],
     [staticCluster('ws', [(server.address() as net.AddressInfo).port]), staticCluster('down', [down])],
@@ -122,6 +125,29 @@ test('Upgrade and Connection in any case, and Connection: keep-alive, Upgrade, a
     assert.equal((await f.next()).payload.toString(), 'x');
     socket.destroy();
   }
+});
+
+test('route timeout does not cut an upgraded tunnel', async () => {
+  const { socket, status, rest } = await wsConnect(port, '/short');
+  assert.equal(status, 101);
+  const f = frames(socket, rest);
+  let closed = false;
+  socket.on('close', () => (closed = true));
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(closed, false);
+  socket.write(encodeFrame(OP_TEXT, Buffer.from('still'), true));
+  assert.equal((await f.next()).payload.toString(), 'still');
+  socket.destroy();
+});
+
+test('maxStreamDuration still ends an upgraded tunnel', async () => {
+  const { socket, status } = await wsConnect(port, '/bounded');
+  assert.equal(status, 101);
+  socket.resume();
+  const started = Date.now();
+  await new Promise((r) => socket.once('close', r));
+  const lived = Date.now() - started;
+  assert.ok(lived > 700 && lived < 3000, `closed after ${lived} ms`);
 });
 
 test('an upgrade the upstream refuses reaches the client as that response', async () => {

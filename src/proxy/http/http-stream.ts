@@ -597,11 +597,27 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       return;
     }
     this.upstreamServiceTimeMs = performance.now() - this.upstreamStart;
+    this.disarmRouteTimeout();
     this.cluster!.recordOutcome(this.host!, 101);
     this.releaseHost();
     this.upstream = undefined;
     const tunnel = up.detachForTunnel();
     this.downstream.startTunnel(head.headers, tunnel.socket, tunnel.head, this);
+  }
+
+  /**
+   * The route timeout bounds the wait for the upgrade's answer, not the tunnel after it: Envoy
+   * disarms it on the 101, or every WebSocket would be cut at 15 s. maxStreamDuration (or the gRPC
+   * deadline) still ends the stream.
+   */
+  private disarmRouteTimeout(): void {
+    this.routeTimeoutMs = 0;
+    this.routeDeadline = 0;
+    if (this.durationDeadline > 0) {
+      this.durationLimited = true;
+      this.routeDeadline = this.durationDeadline;
+      streamDeadlines.watch(this, this.durationDeadline);
+    }
   }
 
   /** The tunnel (WebSocket or other upgrade) closed; bytes are counted by the codec. */
