@@ -13,6 +13,7 @@ import type { RequestHead } from './request-head.js';
 import { ResponseFlag } from './response-flags.js';
 import { statusLine } from './status-line.js';
 import { connectionEndpoints, type ConnectionEndpoints } from '../connection-endpoints.js';
+import { closeAfterFlush } from '../flush-close.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -29,6 +30,9 @@ const SMALL_BODY = 16 * 1024;
  * reading until that response is done, so a client cannot make the proxy hold all it sends.
  */
 const PIPELINE_BUFFER_LIMIT = 64 * 1024;
+
+/** How long a tunnel side that closes waits for its peer to take what is queued, when no stream idle timeout is set. */
+const TUNNEL_FLUSH_MS = 300_000;
 
 /** Resuming a parse from inside a response completion nests; past this depth it continues on the next turn. */
 const MAX_RESUME_DEPTH = 8;
@@ -378,17 +382,15 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     upstream.pipe(down);
     upstream.resume();
     down.resume();
-    let finished = false;
-    const close = (): void => {
-      if (finished) return;
-      finished = true;
-      down.destroy();
-      upstream.destroy();
+    // When one side closes, what the proxy already took from it still goes to the other (Envoy's
+    // FlushWrite close): destroying at once dropped the tail queued for a peer that reads slowly.
+    const grace = this.ctx().hcm.streamIdleTimeout || TUNNEL_FLUSH_MS;
+    upstream.on('error', () => upstream.destroy());
+    upstream.once('close', () => closeAfterFlush(down, grace));
+    down.once('close', () => {
+      closeAfterFlush(upstream, grace);
       stream.onTunnelClosed(down.bytesWritten - startWritten, down.bytesRead - startRead);
-    };
-    upstream.on('close', close);
-    upstream.on('error', close);
-    down.on('close', close);
+    });
   }
 
   // --- connection lifecycle ---
