@@ -167,6 +167,10 @@ export function crossCheck(s: ResourceSnapshot, file: string, rejected: Readonly
           errors.push(new ConfigError(file, where, `${at}.filters[0].typedConfig.rds.routeConfigName`, `route configuration "${hcm.rds.routeConfigName}" is not defined`));
         }
         if (hcm.routeConfig) errors.push(...checkRouteClusters(hcm.routeConfig, clusters, file, where, `${at}.filters[0].typedConfig.routeConfig.`));
+      } else if (f.typedConfig.weightedClusters) {
+        f.typedConfig.weightedClusters.forEach((c, j) => {
+          if (!clusters.has(c.name)) errors.push(new ConfigError(file, where, `${at}.filters[0].typedConfig.weightedClusters.clusters[${j}].name`, `cluster "${c.name}" is not defined`));
+        });
       } else if (!clusters.has(f.typedConfig.cluster)) {
         errors.push(new ConfigError(file, where, `${at}.filters[0].typedConfig.cluster`, `cluster "${f.typedConfig.cluster}" is not defined`));
       }

@@ -217,10 +217,23 @@ function readTcpProxy(r: FieldReader): TcpProxy {
   r.ignore('@type');
   const tp: TcpProxy = {
     statPrefix: r.optStr('statPrefix') ?? 'tcp',
-    cluster: r.nonEmptyStr('cluster'),
+    cluster: r.optStr('cluster') ?? '',
     idleTimeout: r.duration('idleTimeout', 3_600_000),
     accessLog: readAccessLogs(r),
   };
+  const wc = r.optObj('weightedClusters');
+  if (wc) {
+    const clusters = wc.list('clusters', (c) => {
+      const out = { name: c.nonEmptyStr('name'), weight: c.int('weight', 0, 0, 1_000_000) };
+      c.done();
+      return out;
+    });
+    if (clusters.length === 0) wc.fail('clusters', 'needs at least one cluster');
+    if (clusters.every((c) => c.weight === 0)) wc.fail('clusters', 'weights must not all be zero');
+    wc.done();
+    tp.weightedClusters = clusters;
+  }
+  if ((tp.cluster === '') === (tp.weightedClusters === undefined)) r.fail('', 'exactly one of cluster, weightedClusters is required');
   r.done();
   return tp;
 }

@@ -100,7 +100,10 @@ export interface HttpConnectionManager {
 
 export interface TcpProxy {
   statPrefix: string;
+  /** The one upstream cluster; '' when weightedClusters splits connections instead. */
   cluster: string;
+  /** Envoy's weighted_clusters: each connection goes to one of these, chosen by weight. */
+  weightedClusters?: Array<{ name: string; weight: number }>;
   idleTimeout: Milliseconds;
   accessLog: AccessLog[];
 }

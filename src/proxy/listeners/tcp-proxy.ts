@@ -51,7 +51,7 @@ export class TcpProxySession {
     this.record = {
       listenerName,
       config,
-      cluster: config.cluster,
+      cluster: pickTcpCluster(config, Math.random()),
       upstreamHost: '',
       downstream: connectionEndpoints(downstream, serverName),
       upstreamLocal: undefined,
@@ -66,7 +66,7 @@ export class TcpProxySession {
     // A FIN from one side is passed on and the other direction keeps flowing (TCP half-close), as
     // request/response protocols that end their request with a FIN need; pipe() forwards the FIN.
     downstream.allowHalfOpen = true;
-    const cluster = clusters.get(config.cluster);
+    const cluster = clusters.get(this.record.cluster);
     const host = cluster?.chooseHost(downstream.remoteAddress);
     if (!cluster || !host) {
       this.record.flag = 'UH';
@@ -143,4 +143,18 @@ export class TcpProxySession {
 
   /** TCP has no graceful in-band close: drain lets the connection run to its natural end. */
   drain(): void {}
+}
+
+/** The cluster a new connection goes to: the one configured, or one of weightedClusters by weight (`random` in [0, 1)). */
+export function pickTcpCluster(config: TcpProxy, random: number): string {
+  const weighted = config.weightedClusters;
+  if (weighted === undefined) return config.cluster;
+  let total = 0;
+  for (const c of weighted) total += c.weight;
+  let target = random * total;
+  for (const c of weighted) {
+    if (target < c.weight) return c.name;
+    target -= c.weight;
+  }
+  return weighted[weighted.length - 1]!.name;
 }
