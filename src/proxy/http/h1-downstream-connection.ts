@@ -183,9 +183,17 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.closeAfterResponse = head.connectionClose || this.draining || (maxRequests > 0 && this.requests >= maxRequests);
     const length = head.chunked ? -1 : Math.max(head.contentLength, 0);
     let upgrade: string | undefined;
+    let upgradeRefused = false;
     if (head.upgrade) {
       const wanted = headerOf(head.headers, 'upgrade')?.toLowerCase();
       if (wanted && ctx.hcm.upgradeConfigs.some((u) => u.upgradeType === wanted)) upgrade = wanted;
+      // Envoy refuses an upgrade its connection manager is not configured for (403 upgrade_failed) and
+      // ends the connection: bytes the client sends after it are not a next request. h2c (curl --http2
+      // over cleartext) is the exception: its upgrade headers are dropped and the request is served.
+      else if (wanted !== 'h2c') {
+        upgradeRefused = true;
+        this.closeAfterResponse = true;
+      }
     }
     if (head.versionMinor === 1 && headerOf(head.headers, 'expect')?.toLowerCase() === '100-continue') {
       this.writer.writeLatin1('HTTP/1.1 100 Continue\r\n\r\n');
@@ -195,6 +203,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.refreshTimer(this.streamIdleMs);
     this.active = false;
     const stream = new HttpStream(ctx, req, this, length, this.peerPrincipal, upgrade);
+    stream.upgradeRefused = upgradeRefused;
     this.stream = stream;
     this.responding = false;
     if (length === 0) stream.requestComplete = true;
@@ -254,7 +263,9 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   onMessageComplete(trailers: string[] | undefined): void {
     const stream = this.stream;
     // One request at a time: later pipelined requests wait in the parser until this response ends.
-    if (stream && !stream.done) this.parser.pause();
+    // A connection already ending (a local reply to a "Connection: close" request, a refused upgrade)
+    // takes no more: what follows must not reach an upstream when no answer can reach the client.
+    if ((stream && !stream.done) || this.closed) this.parser.pause();
     stream?.onRequestEnd(trailers);
   }
 

@@ -84,6 +84,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   requestIdGenerated = false;
   /** The W3C traceparent sent upstream, for the access log. */
   traceparent: string | undefined;
+  /** Set by the codec: the client asked for an upgrade the connection manager has no upgradeConfigs entry for. */
+  upgradeRefused = false;
   /** Set by the codec: the request body has fully arrived. */
   requestComplete = false;
   /** The request's trailers, kept for an upstream request that starts (or starts again) after they came. */
@@ -159,6 +161,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       return;
     }
     this.route = route;
+    if (this.upgradeRefused) {
+      this.localReply(403, ResponseFlag.None, 'upgrade_failed', '');
+      return;
+    }
     const r = route.route;
     // Envoy's route idle_timeout overrides the listener's stream_idle_timeout (0 turns it off).
     const idle = r.route?.idleTimeout;
