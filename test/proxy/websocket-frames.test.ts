@@ -47,6 +47,7 @@ before(async () => {
   proxy = await startProxy(bootstrap(
     [httpListener('h', port, routeConfig([
       { match: { prefix: '/down' }, route: { cluster: 'down', timeout: '0s' } },
+      { match: { prefix: '/idle' }, route: { cluster: 'ws', timeout: '0s', idleTimeout: '600ms' } },
       { match: { prefix: '/short' }, route: { cluster: 'ws', timeout: '0.5s' } },
       { match: { prefix: '/bounded' }, route: { cluster: 'ws', timeout: '0.5s', maxStreamDuration: { maxStreamDuration: '1s' } } },
       { match: { prefix: '/' }, route: { cluster: 'ws', timeout: '0s' } },
@@ -154,4 +155,28 @@ test('an upgrade the upstream refuses reaches the client as that response', asyn
   const { socket, status, head } = await wsConnect(port, '/refuse');
   assert.equal(status, 403, head);
   socket.destroy();
+});
+
+test('the stream idle timeout still bounds an upgraded stream: a silent WebSocket is closed, a chatty one is not', async () => {
+  const silent = await wsConnect(port, '/idle/silent');
+  assert.equal(silent.status, 101);
+  const opened = Date.now();
+  silent.socket.resume();
+  await Promise.race([new Promise((r) => silent.socket.once('close', r)), new Promise((r) => setTimeout(r, 3000))]);
+  silent.socket.destroy();
+  const lived = Date.now() - opened;
+  assert.ok(lived >= 550 && lived < 3000, `closed after ${lived} ms (idle timeout 600 ms)`);
+
+  const chatty = await wsConnect(port, '/idle/chatty');
+  assert.equal(chatty.status, 101);
+  const f = frames(chatty.socket, chatty.rest);
+  let closed = false;
+  chatty.socket.once('close', () => (closed = true));
+  for (let i = 0; i < 8; i++) {
+    chatty.socket.write(encodeFrame(OP_TEXT, Buffer.from(`ping ${i}`), true));
+    assert.equal((await f.next()).payload.toString(), `ping ${i}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(closed, false, 'traffic every 200 ms kept it open past 1.6 s');
+  chatty.socket.destroy();
 });

@@ -10,7 +10,7 @@ import type { HttpListenerContext } from './http-listener-context.js';
 import { HttpStream } from './http-stream.js';
 import { readBytes } from './read-slab.js';
 import type { RequestHead } from './request-head.js';
-import { ResponseFlag } from './response-flags.js';
+import { addResponseFlag, ResponseFlag } from './response-flags.js';
 import { statusLine } from './status-line.js';
 import { connectionEndpoints, type ConnectionEndpoints } from '../connection-endpoints.js';
 import { closeAfterFlush } from '../flush-close.js';
@@ -61,6 +61,9 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   private closed = false;
   private pendingHead: string | undefined;
   private tunneled = false;
+  /** The upstream of a tunnel whose idle time is watched, and its stream (for the log's SI flag). */
+  private tunnelUpstream: Socket | undefined;
+  private tunnelStream: HttpStream | undefined;
   private readonly writer: DirectWriter;
   /** The peer never changes: read once, not through the socket's getter per request. */
   private readonly remoteAddress: string;
@@ -398,6 +401,20 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     const grace = this.ctx().hcm.streamIdleTimeout || TUNNEL_FLUSH_MS;
     upstream.on('error', () => upstream.destroy());
     upstream.once('close', () => closeAfterFlush(down, grace));
+    // The stream idle timeout (the route's idleTimeout, else the listener's) still bounds an upgraded
+    // stream, as in Envoy: a WebSocket silent both ways for that long is closed. Bytes either way
+    // count as activity; onDeadline checks between periods, so a read costs a flag.
+    if (this.streamIdleMs > 0) {
+      this.tunnelUpstream = upstream;
+      this.tunnelStream = stream;
+      const markActive = (): void => {
+        this.active = true;
+      };
+      down.on('data', markActive);
+      upstream.on('data', markActive);
+      this.active = false;
+      this.refreshTimer(this.streamIdleMs);
+    }
     down.once('close', () => {
       closeAfterFlush(upstream, grace);
       stream.onTunnelClosed(down.bytesWritten - startWritten, down.bytesRead - startRead);
@@ -442,12 +459,29 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     else this.socket.resume();
   }
 
+  /** A period of the tunnel's idle timeout ended: one with traffic re-arms it, a silent one closes both sides. */
+  private tunnelIdleCheck(upstream: Socket): void {
+    if (this.active) {
+      this.active = false;
+      this.refreshTimer(this.streamIdleMs);
+      return;
+    }
+    if (this.tunnelStream !== undefined) this.tunnelStream.responseFlags = addResponseFlag(this.tunnelStream.responseFlags, ResponseFlag.StreamIdleTimeout);
+    this.tunnelUpstream = undefined;
+    upstream.destroy();
+    this.socket.destroy();
+  }
+
   private refreshTimer(ms: number): void {
     this.deadline = ms > 0 ? performance.now() + ms : 0;
   }
 
   /** The connection's deadline passed: a slow head, an idle keep-alive, or a stalled stream. */
   onDeadline(): void {
+    if (this.tunnelUpstream !== undefined) {
+      this.tunnelIdleCheck(this.tunnelUpstream);
+      return;
+    }
     if (this.closed) {
       // The peer did not close its side within the delayed-close time.
       this.socket.destroy();
