@@ -29,6 +29,10 @@ const USAGE = `usage: bulwark load [flags] URL
   -new-conn         a new connection (a full TLS handshake) for every call (also -keepalive=false)
   -resume           resume TLS sessions when reconnecting
   -timeout DUR      per-call timeout (default 15s)
+  -uniform          with -qps, spread the connections' schedules evenly over one interval (otherwise
+                    they all start together, as in Fortio)
+  -jitter           with -qps, lengthen or shorten each wait for the next call by up to 10%
+  -nocatchup        with -qps, skip the calls a stall made late instead of sending them in a burst
   -workers N        spread the load over N processes
   -quiet            no progress output
   -grpc             gRPC load (Fortio's): grpc.health.v1.Health/Check, SERVING counts as OK; the target is
@@ -40,7 +44,8 @@ const USAGE = `usage: bulwark load [flags] URL
   -allow-initial-errors, -loglevel LEVEL   accepted as Fortio takes them (load never aborts on early errors)
 
 With -qps, calls follow a fixed timeline and latency counts from each call's scheduled time when the
-connection was still busy (coordinated omission corrected); the summary says when the rate was not reached.`;
+connection was still busy (coordinated omission corrected, unless -nocatchup drops those calls); the
+summary says when the rate was not reached.`;
 
 /** \`bulwark load\`: a Fortio-compatible load generator. */
 export async function run(args: string[]): Promise<number> {

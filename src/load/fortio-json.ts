@@ -30,6 +30,9 @@ export interface FortioRunResult {
   Version: string;
   DurationHistogram: FortioHistogram;
   Exactly: number;
+  Jitter: boolean;
+  Uniform: boolean;
+  NoCatchUp: boolean;
   RetCodes: Record<string, number>;
   ErrorsDurationHistogram?: FortioHistogram;
   /** Bulwark additions, ignored by Fortio's tools. */
@@ -126,6 +129,9 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
     Version: 'bulwark-0.1.0',
     DurationHistogram: durationHistogram(r, o.percentiles),
     Exactly: o.calls,
+    Jitter: o.schedule.jitter,
+    Uniform: o.schedule.uniform,
+    NoCatchUp: o.schedule.noCatchUp,
     Bulwark: {
       TargetRateReached: o.qps === 0 || actualQps >= o.qps * 0.95,
       Handshakes: r.handshakes,

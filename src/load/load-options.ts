@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDuration } from '../config/duration-text.js';
+import type { ScheduleOptions } from './load-schedule.js';
 import { payload } from './load-target.js';
 
 /** A load run as the user asked for it (Fortio's flags), validated once at the edge. */
@@ -32,6 +33,8 @@ export interface LoadOptions {
   timeoutMs: number;
   workers: number;
   quiet: boolean;
+  /** -uniform, -jitter, -nocatchup: how the loops keep a fixed rate. */
+  schedule: ScheduleOptions;
   /** -grpc: Fortio's gRPC load instead of HTTP; undefined for HTTP. */
   grpc: GrpcLoadOptions | undefined;
 }
@@ -53,7 +56,7 @@ export class LoadUsageError extends Error {}
 
 const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay']);
 // allow-initial-errors is accepted as Fortio scripts pass it: bulwark load never aborts on early errors.
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
@@ -168,6 +171,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     timeoutMs: duration('timeout', 15_000),
     workers: Math.floor(num('workers', 1, 1, 256)),
     quiet: flags.get('quiet') === true,
+    schedule: { uniform: flags.get('uniform') === true, jitter: flags.get('jitter') === true, noCatchUp: flags.get('nocatchup') === true },
     grpc: grpc
       ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0) }
       : undefined,

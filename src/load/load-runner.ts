@@ -4,6 +4,7 @@ import { H2LoadConnection } from './h2-load-connection.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadConnection } from './load-connection.js';
 import type { LoadOptions } from './load-options.js';
+import { LoopSchedule } from './load-schedule.js';
 import { http1Request, resolveTarget, type LoadTarget } from './load-target.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -20,13 +21,13 @@ export interface RunResult {
 export type Progress = (completed: number, fraction: number) => void;
 
 /**
- * One connection's loop. At a fixed rate (-qps) calls follow a fixed timeline, slot k of connection
- * j at start + (k·c + j)/qps: when the connection is still busy at its slot, the call goes out late
- * and its latency counts from the slot (coordinated omission corrected); when it waits for its slot
- * on a timer, latency counts from the send, so timer slack is not charged to the server.
+ * One connection's loop. At a fixed rate (-qps) calls follow a fixed timeline (LoopSchedule): when
+ * the connection is still busy at its slot, the call goes out late and its latency counts from the
+ * slot (coordinated omission corrected); when it waits for its slot on a timer, latency counts from
+ * the send, so timer slack is not charged to the server.
  */
 class Slot {
-  private k = 0;
+  private readonly schedule: LoopSchedule | undefined;
   private started = 0;
   private timer: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
@@ -35,20 +36,21 @@ class Slot {
 
   constructor(
     private readonly run: Run,
-    private readonly index: number,
+    index: number,
     readonly conn: LoadConnection,
-  ) {}
+  ) {
+    if (run.intervalMs > 0) this.schedule = new LoopSchedule(run.intervalMs, run.connections, index, run.scheduleOptions);
+  }
 
   next(): void {
     const run = this.run;
     if (!run.mayStart()) return this.finish();
-    if (run.intervalMs > 0) {
-      const slot = run.startMs + (this.k * run.connections + this.index) * run.intervalMs;
-      this.k++;
-      if (run.durationMs > 0 && slot >= run.startMs + run.durationMs) return this.finish();
+    if (this.schedule) {
       const now = performance.now();
+      const slot = run.startMs + this.schedule.nextSlot(now - run.startMs);
+      if (run.durationMs > 0 && slot >= run.startMs + run.durationMs) return this.finish();
       if (slot > now) {
-        this.timer = setTimeout(() => this.send(performance.now()), slot - now);
+        this.timer = setTimeout(() => this.send(performance.now()), this.schedule.wait(slot - now));
         return;
       }
       this.send(slot);
@@ -103,6 +105,7 @@ class Run {
   readonly connections: number;
   readonly durationMs: number;
   readonly timeoutMs: number;
+  readonly scheduleOptions: LoadOptions['schedule'];
   startMs = 0;
   lastCompletion = 0;
   private claimed = 0;
@@ -120,6 +123,7 @@ class Run {
     this.intervalMs = o.qps > 0 ? 1000 / o.qps : 0;
     this.durationMs = o.durationMs;
     this.timeoutMs = o.timeoutMs;
+    this.scheduleOptions = o.schedule;
   }
 
   mayStart(): boolean {

@@ -31,11 +31,12 @@ export function textSummary(r: FortioResult | FortioGrpcResult): string {
   ];
   if ('Destination' in r) {
     // Fortio's gRPC runner: "Ping SERVING : 300" or "Health SERVING : 300", "ERROR" for failed calls.
-    lines.push('Jitter: false', ...Object.entries(r.RetCodes).map(([code, n]) => `${r.Ping ? 'Ping' : 'Health'} ${code} : ${n}`));
+    lines.push(`Jitter: ${r.Jitter}`, ...Object.entries(r.RetCodes).map(([code, n]) => `${r.Ping ? 'Ping' : 'Health'} ${code} : ${n}`));
     const errors = Object.entries(r.Bulwark.GrpcErrors ?? {});
     if (errors.length > 0) lines.push(`gRPC errors : ${errors.map(([name, n]) => `${name} ${n}`).join(', ')}`);
   } else {
     lines.push(
+      `Uniform: ${r.Uniform}, Jitter: ${r.Jitter}, Catchup allowed: ${!r.NoCatchUp}`,
       ...Object.entries(r.RetCodes).map(([code, n]) => `Code ${code.padStart(3)} : ${n} (${((100 * n) / Math.max(h.Count, 1)).toFixed(1)} %)`),
       ...histogramLines('Response Body/Total Sizes', r.Sizes),
     );
