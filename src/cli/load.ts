@@ -33,6 +33,7 @@ const USAGE = `usage: bulwark load [flags] URL
                     they all start together, as in Fortio)
   -jitter           with -qps, lengthen or shorten each wait for the next call by up to 10%
   -nocatchup        with -qps, skip the calls a stall made late instead of sending them in a burst
+  -abort-on CODE    end the run at the first response with this HTTP status (-1: a socket error)
   -workers N        spread the load over N processes
   -quiet            no progress output
   -grpc             gRPC load (Fortio's): grpc.health.v1.Health/Check, SERVING counts as OK; the target is
@@ -68,7 +69,8 @@ export async function run(args: string[]): Promise<number> {
   const out = jsonToStdout ? process.stderr : process.stdout;
   const progress = o.quiet ? undefined : progressReporter(process.stderr);
   out.write(`bulwark load: ${o.qps === 0 ? 'max' : o.qps} qps, ${o.connections} connections${o.workers > 1 ? ` over ${o.workers} workers` : ''}, ${o.calls > 0 ? `${o.calls} calls` : o.durationMs > 0 ? `${o.durationMs / 1000}s` : 'until interrupted'}, ${describeTarget(o)}\n`);
-  const result = o.workers > 1 ? await runInWorkers(o, args) : await runLoad(o, progress);
+  const result = o.workers > 1 ? await runInWorkers(o, args) : await runLoad(o, { progress });
+  if (result.aborted) out.write(`Aborted run because of code ${o.abortOn} (-abort-on)\n`);
   const fortio = (o.grpc ? fortioGrpcResult : fortioResult)(o, result.recorder, result.startTime, result.actualDurationMs);
   out.write(textSummary(fortio));
   const json = `${JSON.stringify(fortio, null, 2)}\n`;

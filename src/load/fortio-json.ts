@@ -58,6 +58,8 @@ export interface FortioResult extends FortioRunResult {
   Sizes: FortioHistogram;
   URL: string;
   SocketCount: number;
+  /** -abort-on: the status that ends the run (-1 a socket error), 0 for none. */
+  AbortOn: number;
 }
 
 /** Fortio's GRPCRunnerResults: RetCodes keyed by health status name ("SERVING"), or "ERROR". */
@@ -81,6 +83,7 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
     Sizes: sizeHistogram(r.sizes, r.bytesReceived),
     URL: o.url.toString(),
     SocketCount: r.sockets,
+    AbortOn: o.abortOn,
     Bulwark,
   };
 }
@@ -122,7 +125,7 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
     Labels: o.labels,
     StartTime: startTime.toISOString(),
     RequestedQPS: o.qps === 0 ? 'max' : String(o.qps),
-    RequestedDuration: o.calls > 0 ? `exactly ${o.calls} calls` : o.durationMs > 0 ? goDurationText(o.durationMs) : 'until stop',
+    RequestedDuration: requestedDuration(o, r.count),
     ActualQPS: actualQps,
     ActualDuration: Math.round(actualDurationMs * 1e6),
     NumThreads: o.connections * o.workers,
@@ -141,6 +144,12 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
       Protocol: o.http2 ? 'HTTP/2' : 'HTTP/1.1',
     },
   };
+}
+
+/** Fortio's RequestedDuration: "exactly N calls" (", interrupted after M" when stopped short), a Go duration, or "until stop". */
+function requestedDuration(o: LoadOptions, count: number): string {
+  if (o.calls === 0) return o.durationMs > 0 ? goDurationText(o.durationMs) : 'until stop';
+  return `exactly ${o.calls} calls${count !== o.calls ? `, interrupted after ${count}` : ''}`;
 }
 
 /** A duration as Go's time.Duration.String() writes it ("500ms", "5s", "1m30s", "1h0m0s"), as Fortio's JSON holds it. */

@@ -33,6 +33,8 @@ export interface LoadOptions {
   timeoutMs: number;
   workers: number;
   quiet: boolean;
+  /** -abort-on: the HTTP status (-1: socket error) whose first response ends the run; 0 for none. */
+  abortOn: number;
   /** -uniform, -jitter, -nocatchup: how the loops keep a fixed rate. */
   schedule: ScheduleOptions;
   /** -grpc: Fortio's gRPC load instead of HTTP; undefined for HTTP. */
@@ -54,7 +56,7 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on']);
 // allow-initial-errors is accepted as Fortio scripts pass it: bulwark load never aborts on early errors.
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
@@ -115,6 +117,11 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     if (!Number.isFinite(v) || v < min || v > max) throw new LoadUsageError(`-${n} must be a number from ${min} to ${max}, got "${raw}"`);
     return v;
   };
+  const integer = (n: string, dflt: number, min: number, max: number): number => {
+    const v = num(n, dflt, min, max);
+    if (!Number.isInteger(v)) throw new LoadUsageError(`-${n} must be a whole number, got "${one(n)}"`);
+    return v;
+  };
   const duration = (n: string, dflt: number): number => {
     const raw = one(n);
     if (raw === undefined) return dflt;
@@ -171,6 +178,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     timeoutMs: duration('timeout', 15_000),
     workers: Math.floor(num('workers', 1, 1, 256)),
     quiet: flags.get('quiet') === true,
+    abortOn: integer('abort-on', 0, -1, 999),
     schedule: { uniform: flags.get('uniform') === true, jitter: flags.get('jitter') === true, noCatchUp: flags.get('nocatchup') === true },
     grpc: grpc
       ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0) }

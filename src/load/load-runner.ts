@@ -15,6 +15,8 @@ export interface RunResult {
   startTime: Date;
   /** From the first scheduled call to the last completion. */
   actualDurationMs: number;
+  /** Stopped early by a response with the -abort-on status. */
+  aborted: boolean;
 }
 
 /** Progress callback: calls completed so far and the fraction of the run done. */
@@ -86,8 +88,16 @@ class Slot {
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    // A call cut short is not counted; its timeout must not fire later (nor keep the process alive).
+    if (this.deadline) clearTimeout(this.deadline);
     this.timer = undefined;
+    this.deadline = undefined;
     this.finish();
+  }
+
+  /** Ends a loop waiting for its next slot; one with a call in flight ends when the call does. */
+  stopIfIdle(): void {
+    if (this.deadline === undefined) this.stop();
   }
 
   private finish(): void {
@@ -110,8 +120,10 @@ class Run {
   lastCompletion = 0;
   private claimed = 0;
   private finishedSlots = 0;
-  /** Interrupted (SIGINT) before its calls or duration were done. */
+  /** Interrupted (SIGINT, -abort-on) before its calls or duration were done. */
   stopped = false;
+  aborted = false;
+  onAbort: (() => void) | undefined;
   resolve: (() => void) | undefined;
 
   constructor(
@@ -139,6 +151,12 @@ class Run {
   completed(now: number, latencyUs: number, status: number, bytes: number): void {
     this.lastCompletion = now;
     this.recorder.record(latencyUs, status, bytes);
+    // Fortio's -abort-on (HTTP only): the first response with that status (-1: a socket error) ends the run.
+    if (this.o.abortOn !== 0 && !this.o.grpc && status === this.o.abortOn && !this.aborted) {
+      this.aborted = true;
+      this.stopped = true;
+      this.onAbort?.();
+    }
   }
 
   stop(): void {
@@ -171,12 +189,25 @@ function connections(o: LoadOptions, target: LoadTarget): LoadConnection[] {
   return out;
 }
 
+export interface RunHooks {
+  progress?: Progress;
+  /** Called when a response with the -abort-on status ends the run. */
+  onAbort?: () => void;
+  /** Stops the run as ^C does (a worker told by its parent). */
+  stop?: AbortSignal;
+}
+
 /** Runs the load described by `o` in this process. */
-export async function runLoad(o: LoadOptions, progress?: Progress): Promise<RunResult> {
+export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<RunResult> {
+  const { progress, onAbort, stop } = hooks;
   const target = resolveTarget(o);
   const conns = connections(o, target);
   const run = new Run(o, conns.length);
   const slots = conns.map((conn, j) => new Slot(run, j, conn));
+  run.onAbort = () => {
+    for (const s of slots) s.stopIfIdle();
+    onAbort?.();
+  };
   const startTime = new Date();
   run.startMs = performance.now();
   const done = new Promise<void>((resolve) => (run.resolve = resolve));
@@ -188,9 +219,12 @@ export async function runLoad(o: LoadOptions, progress?: Progress): Promise<RunR
     slots.forEach((s) => s.stop());
   };
   process.once('SIGINT', onSignal);
+  if (stop?.aborted) onSignal();
+  stop?.addEventListener('abort', onSignal);
   for (const s of slots) s.next();
   await done;
   process.off('SIGINT', onSignal);
+  stop?.removeEventListener('abort', onSignal);
   if (ticker) clearInterval(ticker);
   if (hardStop) clearTimeout(hardStop);
   for (const s of slots) {
@@ -201,5 +235,5 @@ export async function runLoad(o: LoadOptions, progress?: Progress): Promise<RunR
   // At a fixed rate, a timed run lasts its whole duration (Fortio's threads sleep out their last
   // interval), so ActualQPS is the rate kept, not one inflated by the last interval left out.
   const endMs = o.qps > 0 && o.durationMs > 0 && !run.stopped ? Math.max(run.lastCompletion, run.startMs + o.durationMs) : run.lastCompletion;
-  return { recorder: run.recorder, startTime, actualDurationMs: Math.max(endMs - run.startMs, 0.001) };
+  return { recorder: run.recorder, startTime, actualDurationMs: Math.max(endMs - run.startMs, 0.001), aborted: run.aborted };
 }

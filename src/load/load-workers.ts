@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { LatencyRecorder, type RecorderWire } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import { runLoad, type RunResult } from './load-runner.js';
@@ -9,7 +9,13 @@ interface WorkerReport {
   wire: RecorderWire;
   startTime: string;
   actualDurationMs: number;
+  aborted: boolean;
 }
+
+/** Sent by a worker as soon as a response with the -abort-on status ends its share. */
+const ABORTED = 'aborted';
+/** Sent by the parent to the other workers then: stop as on ^C (a signal could come before the run listens). */
+const STOP = 'stop';
 
 /** True in a child started by runInWorkers; it runs its share and reports back. */
 export function isLoadWorker(): boolean {
@@ -25,19 +31,34 @@ export function workerShare(o: LoadOptions, index: number, n: number): LoadOptio
 /** Runs the worker's share and sends the result to the parent. */
 export async function runAsWorker(o: LoadOptions): Promise<void> {
   const [index, n] = process.env[WORKER_ENV]!.split('/').map(Number) as [number, number];
-  const r = await runLoad(workerShare(o, index, n));
-  const report: WorkerReport = { wire: r.recorder.toWire(), startTime: r.startTime.toISOString(), actualDurationMs: r.actualDurationMs };
+  const stop = new AbortController();
+  const onMessage = (m: unknown): void => {
+    if (m === STOP) stop.abort();
+  };
+  process.on('message', onMessage);
+  const r = await runLoad(workerShare(o, index, n), { onAbort: () => process.send!(ABORTED), stop: stop.signal });
+  process.off('message', onMessage);
+  const report: WorkerReport = { wire: r.recorder.toWire(), startTime: r.startTime.toISOString(), actualDurationMs: r.actualDurationMs, aborted: r.aborted };
   await new Promise<void>((resolve) => process.send!(report, () => resolve()));
 }
 
 /** Forks `o.workers` copies of this command (same arguments) and merges their histograms. */
 export async function runInWorkers(o: LoadOptions, args: string[]): Promise<RunResult> {
+  const children: ChildProcess[] = [];
   const reports = await Promise.all(
     Array.from({ length: o.workers }, (_, i) =>
       new Promise<WorkerReport>((resolve, reject) => {
         const child = fork(process.argv[1]!, ['load', ...args], { env: { ...process.env, [WORKER_ENV]: `${i}/${o.workers}` }, execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        children.push(child);
         let report: WorkerReport | undefined;
-        child.on('message', (m) => (report = m as WorkerReport));
+        child.on('message', (m: WorkerReport | typeof ABORTED) => {
+          if (m !== ABORTED) {
+            report = m;
+            return;
+          }
+          // One worker's abort ends the whole run: the others stop as on ^C and report what they did.
+          for (const c of children) if (c !== child && c.connected) c.send(STOP);
+        });
         child.on('exit', (code) => (report ? resolve(report) : reject(new Error(`load worker ${i} exited with ${code} before reporting`))));
       }),
     ),
@@ -45,5 +66,5 @@ export async function runInWorkers(o: LoadOptions, args: string[]): Promise<RunR
   const recorder = new LatencyRecorder();
   for (const r of reports) recorder.merge(LatencyRecorder.fromWire(r.wire));
   const startTime = new Date(Math.min(...reports.map((r) => Date.parse(r.startTime))));
-  return { recorder, startTime, actualDurationMs: Math.max(...reports.map((r) => r.actualDurationMs)) };
+  return { recorder, startTime, actualDurationMs: Math.max(...reports.map((r) => r.actualDurationMs)), aborted: reports.some((r) => r.aborted) };
 }
