@@ -1,8 +1,9 @@
 import type { Histogram } from 'hdr-histogram-js';
-import { BUCKET_BOUNDS_US, type LatencyRecorder } from './latency-recorder.js';
+import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import { grpcErrorName, grpcRetCode } from './grpc-outcome.js';
 import { SERVING } from './grpc-services.js';
+import type { HistogramBucket, ValueStats } from './value-stats.js';
 
 /** Fortio's histogram JSON (stats.HistogramData): values in seconds for durations. */
 export interface FortioHistogram {
@@ -12,7 +13,7 @@ export interface FortioHistogram {
   Sum: number;
   Avg: number;
   StdDev: number;
-  Data: Array<{ Start: number; End: number; Percent: number; Count: number }>;
+  Data: HistogramBucket[];
   Percentiles: Array<{ Percentile: number; Value: number }>;
 }
 
@@ -29,12 +30,13 @@ export interface FortioRunResult {
   NumThreads: number;
   Version: string;
   DurationHistogram: FortioHistogram;
+  /** The failed calls' latencies: not 2xx (nor 418) for HTTP, not SERVING for gRPC. */
+  ErrorsDurationHistogram: FortioHistogram;
   Exactly: number;
   Jitter: boolean;
   Uniform: boolean;
   NoCatchUp: boolean;
   RetCodes: Record<string, number>;
-  ErrorsDurationHistogram?: FortioHistogram;
   /** Bulwark additions, ignored by Fortio's tools. */
   Bulwark: BulwarkExtras;
 }
@@ -56,6 +58,8 @@ export interface BulwarkExtras {
 export interface FortioResult extends FortioRunResult {
   RunType: 'HTTP';
   Sizes: FortioHistogram;
+  /** Response header bytes (0 over HTTP/2, as Fortio's standard client reports). */
+  HeaderSizes: FortioHistogram;
   URL: string;
   SocketCount: number;
   /** -abort-on: the status that ends the run (-1 a socket error), 0 for none. */
@@ -80,7 +84,8 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
     RunType: 'HTTP',
     ...base,
     RetCodes: retCodes,
-    Sizes: sizeHistogram(r.sizes, r.bytesReceived),
+    Sizes: valueHistogram(r.sizes),
+    HeaderSizes: valueHistogram(r.headerSizes),
     URL: o.url.toString(),
     SocketCount: r.sockets,
     AbortOn: o.abortOn,
@@ -130,7 +135,8 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
     ActualDuration: Math.round(actualDurationMs * 1e6),
     NumThreads: o.connections * o.workers,
     Version: 'bulwark-0.1.0',
-    DurationHistogram: durationHistogram(r, o.percentiles),
+    DurationHistogram: durationHistogram(r.durations, r.histogram, o.percentiles),
+    ErrorsDurationHistogram: durationHistogram(r.errorDurations, r.errorHistogram, o.percentiles),
     Exactly: o.calls,
     Jitter: o.schedule.jitter,
     Uniform: o.schedule.uniform,
@@ -162,42 +168,15 @@ function goDurationText(ms: number): string {
   return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${s}s`;
 }
 
-function durationHistogram(r: LatencyRecorder, percentiles: number[]): FortioHistogram {
-  const h = r.histogram;
-  const n = h.totalCount;
-  const sec = (us: number): number => us / 1e6;
-  if (n === 0) return { Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: [], Percentiles: [] };
-  const avg = r.sum / n;
-  const variance = Math.max(r.sumOfSquares / n - avg * avg, 0);
-  const min = h.minNonZeroValue;
-  const max = h.maxValue;
-  const data: FortioHistogram['Data'] = [];
-  let cumulative = 0;
-  for (let i = 0; i < r.buckets.length; i++) {
-    const count = r.buckets[i]!;
-    if (count === 0) continue;
-    cumulative += count;
-    const start = Math.max(i === 0 ? 0 : BUCKET_BOUNDS_US[i - 1]!, min);
-    const end = Math.min(BUCKET_BOUNDS_US[i]!, max);
-    data.push({ Start: sec(start), End: sec(end), Percent: (100 * cumulative) / n, Count: count });
-  }
-  return {
-    Count: n,
-    Min: sec(min),
-    Max: sec(max),
-    Sum: sec(r.sum),
-    Avg: sec(avg),
-    StdDev: sec(Math.sqrt(variance)),
-    Data: data,
-    // A histogram bucket's upper edge can pass the largest value seen; Fortio bounds percentiles by Min and Max.
-    Percentiles: percentiles.map((p) => ({ Percentile: p, Value: sec(Math.min(Math.max(h.getValueAtPercentile(p), min), max)) })),
-  };
+/** A latency histogram in seconds: Fortio's buckets, and exact percentiles bounded by Min and Max. */
+function durationHistogram(stats: ValueStats, exact: Histogram, percentiles: number[]): FortioHistogram {
+  const h = valueHistogram(stats);
+  if (stats.count === 0) return h;
+  const us = (p: number): number => Math.min(Math.max(exact.getValueAtPercentile(p) / 1e6, stats.min), stats.max);
+  return { ...h, Percentiles: percentiles.map((p) => ({ Percentile: p, Value: us(p) })) };
 }
 
-/** Body sizes in bytes; Sum and Avg from the exact byte total (the histogram's mean is a bucket midpoint). */
-function sizeHistogram(h: Histogram, totalBytes: number): FortioHistogram {
-  const n = h.totalCount;
-  if (n === 0) return { Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: [], Percentiles: [] };
-  const min = h.getValueAtPercentile(0) === 0 ? 0 : h.minNonZeroValue;
-  return { Count: n, Min: min, Max: h.maxValue, Sum: totalBytes, Avg: totalBytes / n, StdDev: h.stdDeviation, Data: [], Percentiles: [] };
+/** Fortio's HistogramData of a series (no percentiles: Fortio computes none for sizes). */
+function valueHistogram(s: ValueStats): FortioHistogram {
+  return { Count: s.count, Min: s.min, Max: s.max, Sum: s.sum, Avg: s.avg, StdDev: s.stdDev, Data: s.data(), Percentiles: [] };
 }

@@ -98,7 +98,7 @@ export class H1LoadConnection implements LoadConnection {
     const done = this.done!;
     this.done = undefined;
     if (closeAfter) this.drop();
-    done(status, bytes);
+    done(status, bytes, this.reader.headerBytes);
   }
 
   private fail(): void {

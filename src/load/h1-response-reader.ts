@@ -18,6 +18,8 @@ export class H1ResponseReader {
   private sizeLine = '';
   status = 0;
   bodyBytes = 0;
+  /** The response head's bytes, status line to the blank line included (Fortio's header size). */
+  headerBytes = 0;
   keepAlive = true;
   /** Set by the caller for HEAD requests (no body whatever the headers say). */
   expectNoBody = false;
@@ -27,6 +29,7 @@ export class H1ResponseReader {
     this.head = undefined;
     this.status = 0;
     this.bodyBytes = 0;
+    this.headerBytes = 0;
     this.keepAlive = true;
     this.sizeLine = '';
   }
@@ -54,6 +57,7 @@ export class H1ResponseReader {
           }
           const consumedFromChunk = end + 4 - (this.head ? this.head.length : 0);
           this.parseHead(buf.toString('latin1', 0, end));
+          this.headerBytes = end + 4;
           this.head = undefined;
           i += consumedFromChunk;
           if (this.status >= 100 && this.status < 200 && this.status !== 101) {

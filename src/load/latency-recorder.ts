@@ -1,58 +1,63 @@
 import * as hdr from 'hdr-histogram-js';
+import { ValueStats, type ValueStatsWire } from './value-stats.js';
 
-/** Microseconds: the histogram's unit. Fortio reports seconds. */
+/** Microseconds: the percentile histograms' unit. Fortio reports seconds. */
 const MAX_TRACKABLE_US = 3_600_000_000;
 
-/** Bucket upper bounds in µs for Fortio's histogram Data: 1, 1.5, 2, 3, 5, 7.5 per decade up to an hour. */
-export const BUCKET_BOUNDS_US: readonly number[] = (() => {
-  const out: number[] = [];
-  for (let decade = 1; decade <= 1e9; decade *= 10) for (const m of [1, 1.5, 2, 3, 5, 7.5]) out.push(m * decade);
-  return out;
-})();
+/** Fortio's dividers for its size histograms' buckets: 100 bytes for bodies, 5 for headers. */
+const BODY_SIZE_DIVIDER = 100;
+const HEADER_SIZE_DIVIDER = 5;
 
-function bucketOf(us: number): number {
-  let lo = 0;
-  let hi = BUCKET_BOUNDS_US.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (BUCKET_BOUNDS_US[mid]! >= us) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+/** Fortio's -r and -offset: the duration histograms' bucket width and shift, in seconds. */
+export interface HistogramLayout {
+  resolution: number;
+  offset: number;
 }
 
-/** What one run (or one worker of it) observed: latency histogram, status codes, sizes, errors. */
+/** What one run (or one worker of it) observed: latencies (all and failed), status codes, sizes. */
 export class LatencyRecorder {
+  /** Exact percentiles of every call's latency, in µs. */
   readonly histogram: hdr.Histogram;
-  readonly sizes: hdr.Histogram;
+  /** The same for the failed calls (Fortio's ErrorsDurationHistogram). */
+  readonly errorHistogram: hdr.Histogram;
+  /** Latencies in seconds, in Fortio's buckets. */
+  readonly durations: ValueStats;
+  readonly errorDurations: ValueStats;
+  readonly sizes = new ValueStats(0, BODY_SIZE_DIVIDER);
+  readonly headerSizes = new ValueStats(0, HEADER_SIZE_DIVIDER);
   readonly statusCodes = new Map<number, number>();
+  /** Transport errors (status -1), for the exit code. */
   errors = 0;
   bytesReceived = 0;
   bytesSent = 0;
   sockets = 0;
   handshakes = 0;
   resumedHandshakes = 0;
-  sum = 0;
-  sumOfSquares = 0;
-  /** Calls per latency bucket (BUCKET_BOUNDS_US). */
-  readonly buckets = new Float64Array(BUCKET_BOUNDS_US.length);
 
-  constructor() {
+  constructor(readonly layout: HistogramLayout = { resolution: 0.001, offset: 0 }) {
     this.histogram = newHistogram();
-    this.sizes = newHistogram();
+    this.errorHistogram = newHistogram();
+    this.durations = new ValueStats(layout.offset, layout.resolution);
+    this.errorDurations = new ValueStats(layout.offset, layout.resolution);
   }
 
-  /** Records one call: latency in microseconds, status (-1 for a transport error), response body bytes. */
-  record(latencyUs: number, status: number, responseBytes: number): void {
+  /**
+   * Records one call: latency in microseconds, status (-1 for a transport error), response body
+   * and header bytes, and whether it succeeded (Fortio's runner's OK: 2xx or 418, gRPC SERVING).
+   */
+  record(latencyUs: number, status: number, responseBytes: number, headerBytes: number, ok: boolean): void {
     const v = Math.max(1, Math.min(Math.round(latencyUs), MAX_TRACKABLE_US));
     this.histogram.recordValue(v);
-    this.sum += v;
-    this.sumOfSquares += v * v;
-    this.buckets[bucketOf(v)]!++;
+    this.durations.record(v / 1e6);
+    if (!ok) {
+      this.errorHistogram.recordValue(v);
+      this.errorDurations.record(v / 1e6);
+    }
     this.statusCodes.set(status, (this.statusCodes.get(status) ?? 0) + 1);
     if (status < 0) this.errors++;
     // Every call, failed ones as 0 bytes, as Fortio's Sizes histogram counts them.
-    this.sizes.recordValue(responseBytes);
+    this.sizes.record(responseBytes);
+    this.headerSizes.record(headerBytes);
     this.bytesReceived += responseBytes;
   }
 
@@ -63,7 +68,11 @@ export class LatencyRecorder {
   /** Adds another recorder's observations (from another worker). */
   merge(other: LatencyRecorder): void {
     this.histogram.add(other.histogram);
-    this.sizes.add(other.sizes);
+    this.errorHistogram.add(other.errorHistogram);
+    this.durations.merge(other.durations);
+    this.errorDurations.merge(other.errorDurations);
+    this.sizes.merge(other.sizes);
+    this.headerSizes.merge(other.headerSizes);
     for (const [code, n] of other.statusCodes) this.statusCodes.set(code, (this.statusCodes.get(code) ?? 0) + n);
     this.errors += other.errors;
     this.bytesReceived += other.bytesReceived;
@@ -71,16 +80,18 @@ export class LatencyRecorder {
     this.sockets += other.sockets;
     this.handshakes += other.handshakes;
     this.resumedHandshakes += other.resumedHandshakes;
-    this.sum += other.sum;
-    this.sumOfSquares += other.sumOfSquares;
-    for (let i = 0; i < this.buckets.length; i++) this.buckets[i]! += other.buckets[i]!;
   }
 
   /** A plain object that crosses a process boundary. */
   toWire(): RecorderWire {
     return {
+      layout: this.layout,
       histogram: hdr.encodeIntoCompressedBase64(this.histogram),
-      sizes: hdr.encodeIntoCompressedBase64(this.sizes),
+      errorHistogram: hdr.encodeIntoCompressedBase64(this.errorHistogram),
+      durations: this.durations.toWire(),
+      errorDurations: this.errorDurations.toWire(),
+      sizes: this.sizes.toWire(),
+      headerSizes: this.headerSizes.toWire(),
       statusCodes: [...this.statusCodes],
       errors: this.errors,
       bytesReceived: this.bytesReceived,
@@ -88,26 +99,31 @@ export class LatencyRecorder {
       sockets: this.sockets,
       handshakes: this.handshakes,
       resumedHandshakes: this.resumedHandshakes,
-      sum: this.sum,
-      sumOfSquares: this.sumOfSquares,
-      buckets: [...this.buckets],
     };
   }
 
   static fromWire(w: RecorderWire): LatencyRecorder {
-    const r = new LatencyRecorder();
+    const r = new LatencyRecorder(w.layout);
     r.histogram.add(hdr.decodeFromCompressedBase64(w.histogram, 32, false));
-    r.sizes.add(hdr.decodeFromCompressedBase64(w.sizes, 32, false));
+    r.errorHistogram.add(hdr.decodeFromCompressedBase64(w.errorHistogram, 32, false));
+    r.durations.merge(ValueStats.fromWire(w.durations));
+    r.errorDurations.merge(ValueStats.fromWire(w.errorDurations));
+    r.sizes.merge(ValueStats.fromWire(w.sizes));
+    r.headerSizes.merge(ValueStats.fromWire(w.headerSizes));
     for (const [code, n] of w.statusCodes) r.statusCodes.set(code, n);
-    r.buckets.set(w.buckets);
-    Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, sockets: w.sockets, handshakes: w.handshakes, resumedHandshakes: w.resumedHandshakes, sum: w.sum, sumOfSquares: w.sumOfSquares });
+    Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, sockets: w.sockets, handshakes: w.handshakes, resumedHandshakes: w.resumedHandshakes });
     return r;
   }
 }
 
 export interface RecorderWire {
+  layout: HistogramLayout;
   histogram: string;
-  sizes: string;
+  errorHistogram: string;
+  durations: ValueStatsWire;
+  errorDurations: ValueStatsWire;
+  sizes: ValueStatsWire;
+  headerSizes: ValueStatsWire;
   statusCodes: Array<[number, number]>;
   errors: number;
   bytesReceived: number;
@@ -115,9 +131,6 @@ export interface RecorderWire {
   sockets: number;
   handshakes: number;
   resumedHandshakes: number;
-  sum: number;
-  sumOfSquares: number;
-  buckets: number[];
 }
 
 function newHistogram(): hdr.Histogram {

@@ -1,5 +1,5 @@
-/** Called once per call with the status (-1 for a transport error) and the response body size. */
-export type CallDone = (status: number, bodyBytes: number) => void;
+/** Called once per call with the status (-1 for a transport error), the response body size and its header size (0 when unknown). */
+export type CallDone = (status: number, bodyBytes: number, headerBytes?: number) => void;
 
 /** One client connection (or, with -new-conn, a connection per call) that carries one call at a time. */
 export interface LoadConnection {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDuration } from '../config/duration-text.js';
+import type { HistogramLayout } from './latency-recorder.js';
 import type { ScheduleOptions } from './load-schedule.js';
 import { payload } from './load-target.js';
 
@@ -33,6 +34,8 @@ export interface LoadOptions {
   timeoutMs: number;
   workers: number;
   quiet: boolean;
+  /** -r and -offset: the duration histograms' bucket width and shift, in seconds. */
+  histogram: HistogramLayout;
   /** -abort-on: the HTTP status (-1: socket error) whose first response ends the run; 0 for none. */
   abortOn: number;
   /** -uniform, -jitter, -nocatchup: how the loops keep a fixed rate. */
@@ -56,7 +59,7 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset']);
 // allow-initial-errors is accepted as Fortio scripts pass it: bulwark load never aborts on early errors.
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
@@ -129,6 +132,13 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     if (ms === undefined) throw new LoadUsageError(`-${n} must be a duration like 5s, 1m30s or 500ms, got "${raw}"`);
     return ms;
   };
+  const signedDuration = (n: string): number => {
+    const raw = one(n);
+    if (raw === undefined) return 0;
+    const ms = goDuration(raw.replace(/^-/, ''));
+    if (ms === undefined) throw new LoadUsageError(`-${n} must be a duration like 1ms or -500us, got "${raw}"`);
+    return raw.startsWith('-') ? -ms : ms;
+  };
   const headers: Array<[string, string]> = (values.get('H') ?? []).map((h) => {
     const colon = h.indexOf(':');
     if (colon <= 0) throw new LoadUsageError(`-H wants "name: value", got "${h}"`);
@@ -148,6 +158,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     throw new LoadUsageError(`-payload-file: ${(err as Error).message}`);
   }
   const contentType = one('content-type');
+  const resolution = num('r', 0.001, -Infinity, 3600);
   const loglevel = one('loglevel');
   if (loglevel !== undefined && !LOG_LEVELS.has(loglevel.toLowerCase())) throw new LoadUsageError(`-loglevel must be one of Debug, Verbose, Info, Warning, Error, Critical, Fatal, got "${loglevel}"`);
   return {
@@ -179,6 +190,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     workers: Math.floor(num('workers', 1, 1, 256)),
     quiet: flags.get('quiet') === true,
     abortOn: integer('abort-on', 0, -1, 999),
+    // Fortio: -r 0 or less falls back to its default, a millisecond.
+    histogram: { resolution: resolution > 0 ? resolution : 0.001, offset: signedDuration('offset') / 1000 },
     schedule: { uniform: flags.get('uniform') === true, jitter: flags.get('jitter') === true, noCatchUp: flags.get('nocatchup') === true },
     grpc: grpc
       ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0) }

@@ -5,6 +5,7 @@ import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadConnection } from './load-connection.js';
 import type { LoadOptions } from './load-options.js';
 import { LoopSchedule } from './load-schedule.js';
+import { SERVING } from './grpc-services.js';
 import { http1Request, resolveTarget, type LoadTarget } from './load-target.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -33,7 +34,7 @@ class Slot {
   private started = 0;
   private timer: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
-  private readonly onDoneBound = (status: number, bytes: number): void => this.onDone(status, bytes);
+  private readonly onDoneBound = (status: number, bytes: number, headerBytes = 0): void => this.onDone(status, bytes, headerBytes);
   finished = false;
 
   constructor(
@@ -76,11 +77,11 @@ class Slot {
     this.onDone(-1, 0);
   }
 
-  private onDone(status: number, bytes: number): void {
+  private onDone(status: number, bytes: number, headerBytes = 0): void {
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = undefined;
     const now = performance.now();
-    this.run.completed(now, (now - this.started) * 1000, status, bytes);
+    this.run.completed(now, (now - this.started) * 1000, status, bytes, headerBytes);
     // A failing server must not turn the loop into a busy spin.
     if (status < 0 && this.run.intervalMs === 0) this.timer = setTimeout(() => this.next(), 10);
     else this.next();
@@ -109,8 +110,18 @@ class Slot {
 
 }
 
+/** Fortio's success: 2xx or 418 for HTTP, SERVING for gRPC; the rest also goes to the errors histogram. */
+function httpOk(status: number): boolean {
+  return (status >= 200 && status < 300) || status === 418;
+}
+
+function grpcOk(outcome: number): boolean {
+  return outcome === SERVING;
+}
+
 class Run {
-  readonly recorder = new LatencyRecorder();
+  readonly recorder: LatencyRecorder;
+  private readonly ok: (status: number) => boolean;
   readonly intervalMs: number;
   readonly connections: number;
   readonly durationMs: number;
@@ -132,6 +143,8 @@ class Run {
     loops: number,
   ) {
     this.connections = loops;
+    this.recorder = new LatencyRecorder(o.histogram);
+    this.ok = o.grpc ? grpcOk : httpOk;
     this.intervalMs = o.qps > 0 ? 1000 / o.qps : 0;
     this.durationMs = o.durationMs;
     this.timeoutMs = o.timeoutMs;
@@ -148,9 +161,9 @@ class Run {
     return true;
   }
 
-  completed(now: number, latencyUs: number, status: number, bytes: number): void {
+  completed(now: number, latencyUs: number, status: number, bytes: number, headerBytes: number): void {
     this.lastCompletion = now;
-    this.recorder.record(latencyUs, status, bytes);
+    this.recorder.record(latencyUs, status, bytes, headerBytes, this.ok(status));
     // Fortio's -abort-on (HTTP only): the first response with that status (-1: a socket error) ends the run.
     if (this.o.abortOn !== 0 && !this.o.grpc && status === this.o.abortOn && !this.aborted) {
       this.aborted = true;

@@ -12,10 +12,15 @@ function goG(v: number, prec?: number): string {
   return String(Number(prec === undefined ? v : v.toPrecision(prec)));
 }
 
+/** Fortio's Counter.Print: one line. */
+function counterLine(label: string, h: FortioHistogram): string {
+  return `${label} : count ${h.Count} avg ${goG(h.Avg, 8)} +/- ${goG(h.StdDev, 4)} min ${goG(h.Min)} max ${goG(h.Max)} sum ${goG(h.Sum, 9)}`;
+}
+
 /** Fortio's HistogramData.Print: the counter line, the buckets, the percentiles. */
 function histogramLines(label: string, h: FortioHistogram): string[] {
   if (h.Count === 0) return [`${label} : no data`];
-  const lines = [`${label} : count ${h.Count} avg ${goG(h.Avg, 8)} +/- ${goG(h.StdDev, 4)} min ${goG(h.Min)} max ${goG(h.Max)} sum ${goG(h.Sum, 9)}`];
+  const lines = [counterLine(label, h)];
   if (h.Data.length > 0) lines.push('# range, mid point, percentile, count');
   h.Data.forEach((b, i) => lines.push(`${i === 0 ? '>=' : '>'} ${goG(b.Start, 6)} <= ${goG(b.End, 6)} , ${goG((b.Start + b.End) / 2, 6)} , ${b.Percent.toFixed(2)}, ${b.Count}`));
   for (const p of h.Percentiles) lines.push(`# target ${goG(p.Percentile)}% ${goG(p.Value, 6)}`);
@@ -28,6 +33,7 @@ export function textSummary(r: FortioResult | FortioGrpcResult): string {
   const lines = [
     `Ended after ${goG(r.ActualDuration / 1e9, 9)}s : ${h.Count} calls. qps=${goG(r.ActualQPS, 5)} (requested ${r.RequestedQPS})${r.Labels ? ` labels="${r.Labels}"` : ''}`,
     ...histogramLines('Aggregated Function Time', h),
+    ...histogramLines('Error cases', r.ErrorsDurationHistogram),
   ];
   if ('Destination' in r) {
     // Fortio's gRPC runner: "Ping SERVING : 300" or "Health SERVING : 300", "ERROR" for failed calls.
@@ -38,7 +44,9 @@ export function textSummary(r: FortioResult | FortioGrpcResult): string {
     lines.push(
       `Uniform: ${r.Uniform}, Jitter: ${r.Jitter}, Catchup allowed: ${!r.NoCatchUp}`,
       ...Object.entries(r.RetCodes).map(([code, n]) => `Code ${code.padStart(3)} : ${n} (${((100 * n) / Math.max(h.Count, 1)).toFixed(1)} %)`),
-      ...histogramLines('Response Body/Total Sizes', r.Sizes),
+      // Fortio's default log level prints the sizes' counters only.
+      counterLine('Response Header Sizes', r.HeaderSizes),
+      counterLine('Response Body/Total Sizes', r.Sizes),
     );
   }
   if (r.Bulwark.Handshakes + r.Bulwark.ResumedHandshakes > 0) {
