@@ -61,6 +61,10 @@ export interface FortioResult extends FortioRunResult {
   /** Response header bytes (0 over HTTP/2, as Fortio's standard client reports). */
   HeaderSizes: FortioHistogram;
   URL: string;
+  /** Connections opened per peer "ip:port". */
+  IPCountMap: Record<string, number>;
+  /** Connections opened by each of the -c connections. */
+  Sockets: number[];
   SocketCount: number;
   /** -abort-on: the status that ends the run (-1 a socket error), 0 for none. */
   AbortOn: number;
@@ -84,9 +88,12 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
     RunType: 'HTTP',
     ...base,
     RetCodes: retCodes,
+    // Most used first, as Fortio lists them.
+    IPCountMap: Object.fromEntries([...r.peers].sort((a, b) => b[1] - a[1])),
     Sizes: valueHistogram(r.sizes),
     HeaderSizes: valueHistogram(r.headerSizes),
     URL: o.url.toString(),
+    Sockets: r.socketsPerConnection,
     SocketCount: r.sockets,
     AbortOn: o.abortOn,
     Bulwark,

@@ -65,6 +65,8 @@ export class GrpcLoadConnection implements LoadConnection {
   private closed = false;
   private readonly tls: boolean;
   readonly resumed = 0;
+  /** grpc-js does not expose its sockets' peers (nor does Fortio's gRPC result have IPCountMap). */
+  readonly peers = new Map<string, number>();
 
   constructor(
     private readonly channel: GrpcChannel,

@@ -2,7 +2,7 @@ import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { H1ResponseReader } from './h1-response-reader.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
-import type { LoadTarget } from './load-target.js';
+import { countPeer, type LoadTarget } from './load-target.js';
 
 /** HTTP/1.1 keep-alive over raw sockets: a pre-built request, a minimal reader, no per-call closures. */
 export class H1LoadConnection implements LoadConnection {
@@ -12,6 +12,7 @@ export class H1LoadConnection implements LoadConnection {
   private done: CallDone | undefined;
   private session: Buffer | undefined;
   sockets = 0;
+  readonly peers = new Map<string, number>();
   handshakes = 0;
   resumed = 0;
 
@@ -65,6 +66,7 @@ export class H1LoadConnection implements LoadConnection {
   private onReady(socket: Socket): void {
     if (socket !== this.socket) return;
     this.sockets++;
+    countPeer(this.peers, socket);
     if (this.target.tls) {
       if ((socket as TLSSocket).isSessionReused()) this.resumed++;
       else this.handshakes++;

@@ -2,7 +2,7 @@ import http2, { type ClientHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { LoadOptions } from './load-options.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
-import type { LoadTarget } from './load-target.js';
+import { countPeer, type LoadTarget } from './load-target.js';
 
 /** HTTP/2 (h2c prior knowledge, or TLS with ALPN h2): one session, one stream at a time. */
 export class H2LoadConnection implements LoadConnection {
@@ -12,6 +12,7 @@ export class H2LoadConnection implements LoadConnection {
   private tlsSession: Buffer | undefined;
   private stream: http2.ClientHttp2Stream | undefined;
   sockets = 0;
+  readonly peers = new Map<string, number>();
   handshakes = 0;
   resumed = 0;
 
@@ -77,7 +78,10 @@ export class H2LoadConnection implements LoadConnection {
     const session = http2.connect(origin, t.tls ? { ...t.tls, session: this.resume ? this.tlsSession : undefined } : {});
     session.on('error', () => this.dropSession(session));
     session.on('close', () => this.dropSession(session));
-    session.once('connect', () => this.sockets++);
+    session.once('connect', (_s, socket) => {
+      this.sockets++;
+      countPeer(this.peers, socket);
+    });
     if (t.tls) {
       session.once('connect', (_s, socket) => {
         const tlsSocket = socket as TLSSocket;

@@ -31,6 +31,10 @@ export class LatencyRecorder {
   bytesReceived = 0;
   bytesSent = 0;
   sockets = 0;
+  /** Sockets opened by each connection, in order (Fortio's Sockets). */
+  socketsPerConnection: number[] = [];
+  /** Sockets opened per peer "ip:port" (Fortio's IPCountMap). */
+  readonly peers = new Map<string, number>();
   handshakes = 0;
   resumedHandshakes = 0;
 
@@ -78,6 +82,8 @@ export class LatencyRecorder {
     this.bytesReceived += other.bytesReceived;
     this.bytesSent += other.bytesSent;
     this.sockets += other.sockets;
+    this.socketsPerConnection.push(...other.socketsPerConnection);
+    for (const [peer, n] of other.peers) this.peers.set(peer, (this.peers.get(peer) ?? 0) + n);
     this.handshakes += other.handshakes;
     this.resumedHandshakes += other.resumedHandshakes;
   }
@@ -97,6 +103,8 @@ export class LatencyRecorder {
       bytesReceived: this.bytesReceived,
       bytesSent: this.bytesSent,
       sockets: this.sockets,
+      socketsPerConnection: this.socketsPerConnection,
+      peers: [...this.peers],
       handshakes: this.handshakes,
       resumedHandshakes: this.resumedHandshakes,
     };
@@ -111,6 +119,8 @@ export class LatencyRecorder {
     r.sizes.merge(ValueStats.fromWire(w.sizes));
     r.headerSizes.merge(ValueStats.fromWire(w.headerSizes));
     for (const [code, n] of w.statusCodes) r.statusCodes.set(code, n);
+    for (const [peer, n] of w.peers) r.peers.set(peer, n);
+    r.socketsPerConnection = w.socketsPerConnection;
     Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, sockets: w.sockets, handshakes: w.handshakes, resumedHandshakes: w.resumedHandshakes });
     return r;
   }
@@ -129,6 +139,8 @@ export interface RecorderWire {
   bytesReceived: number;
   bytesSent: number;
   sockets: number;
+  socketsPerConnection: number[];
+  peers: Array<[string, number]>;
   handshakes: number;
   resumedHandshakes: number;
 }

@@ -9,6 +9,8 @@ export interface LoadConnection {
   close(): void;
   /** Connections established so far (Fortio's SocketCount). */
   readonly sockets: number;
+  /** Those connections by peer "ip:port" (Fortio's IPCountMap); empty where not tracked (gRPC). */
+  readonly peers: ReadonlyMap<string, number>;
   /** Full TLS handshakes and resumed ones so far. */
   readonly handshakes: number;
   readonly resumed: number;

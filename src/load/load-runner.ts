@@ -242,6 +242,8 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   if (hardStop) clearTimeout(hardStop);
   for (const s of slots) {
     run.recorder.sockets += s.conn.sockets;
+    if (!o.grpc) run.recorder.socketsPerConnection.push(s.conn.sockets);
+    for (const [peer, n] of s.conn.peers) run.recorder.peers.set(peer, (run.recorder.peers.get(peer) ?? 0) + n);
     run.recorder.handshakes += s.conn.handshakes;
     run.recorder.resumedHandshakes += s.conn.resumed;
   }

@@ -42,7 +42,10 @@ export function textSummary(r: FortioResult | FortioGrpcResult): string {
     if (errors.length > 0) lines.push(`gRPC errors : ${errors.map(([name, n]) => `${name} ${n}`).join(', ')}`);
   } else {
     lines.push(
+      `Sockets used: ${r.SocketCount} (for perfect keepalive, would be ${r.NumThreads})`,
       `Uniform: ${r.Uniform}, Jitter: ${r.Jitter}, Catchup allowed: ${!r.NoCatchUp}`,
+      'IP addresses distribution:',
+      ...Object.entries(r.IPCountMap).map(([peer, n]) => `${peer}: ${n}`),
       ...Object.entries(r.RetCodes).map(([code, n]) => `Code ${code.padStart(3)} : ${n} (${((100 * n) / Math.max(h.Count, 1)).toFixed(1)} %)`),
       // Fortio's default log level prints the sizes' counters only.
       counterLine('Response Header Sizes', r.HeaderSizes),
