@@ -28,7 +28,10 @@ const USAGE = `usage: bulwark load [flags] URL
   -cacert FILE      trust bundle;  -cert FILE -key FILE  client certificate (mTLS);  -sni NAME
   -new-conn         a new connection (a full TLS handshake) for every call (also -keepalive=false)
   -resume           resume TLS sessions when reconnecting
-  -timeout DUR      per-call timeout (default 15s)
+  -timeout DUR      per-call timeout (default 3s, as Fortio's)
+  -http1.0          HTTP/1.0 requests (no Host header unless given with -H), a connection per call
+  -log-errors=false do not print each non-2xx (nor 418) status as it comes (on by default, off with -quiet)
+  -stdclient, -sequential-warmup   accepted as Fortio takes them (one client; no warmup calls)
   -uniform          with -qps, spread the connections' schedules evenly over one interval (otherwise
                     they all start together, as in Fortio)
   -jitter           with -qps, lengthen or shorten each wait for the next call by up to 10%

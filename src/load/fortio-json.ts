@@ -1,6 +1,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
+import { fortioHttpOptions, type FortioHttpOptions } from './fortio-http-options.js';
 import { grpcErrorName, grpcRetCode } from './grpc-outcome.js';
 import { SERVING } from './grpc-services.js';
 import type { HistogramBucket, ValueStats } from './value-stats.js';
@@ -55,7 +56,7 @@ export interface BulwarkExtras {
 }
 
 /** The fields of Fortio's HTTPRunnerResults that its tools read (fortio report, CSV export). */
-export interface FortioResult extends FortioRunResult {
+export interface FortioResult extends FortioRunResult, Omit<FortioHttpOptions, 'URL'> {
   RunType: 'HTTP';
   Sizes: FortioHistogram;
   /** Response header bytes (0 over HTTP/2, as Fortio's standard client reports). */
@@ -90,9 +91,10 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
     RetCodes: retCodes,
     // Most used first, as Fortio lists them.
     IPCountMap: Object.fromEntries([...r.peers].sort((a, b) => b[1] - a[1])),
+    // Fortio's HTTPRunnerResults embeds the HTTP options here.
+    ...fortioHttpOptions(o),
     Sizes: valueHistogram(r.sizes),
     HeaderSizes: valueHistogram(r.headerSizes),
-    URL: o.url.toString(),
     Sockets: r.socketsPerConnection,
     SocketCount: r.sockets,
     AbortOn: o.abortOn,

@@ -19,11 +19,21 @@ export interface LoadOptions {
   payload: Buffer;
   contentType: string | undefined;
   method: string;
+  /** -X as given, if it was (Fortio's MethodOverride). */
+  methodOverride: string | undefined;
   labels: string;
   percentiles: number[];
   jsonFile: string | undefined;
   csvFile: string | undefined;
   http2: boolean;
+  /** -http1.0: HTTP/1.0 requests (no Host header unless one is given), a connection per call. */
+  http10: boolean;
+  /** -stdclient: accepted for Fortio scripts; Bulwark has one HTTP client. */
+  stdClient: boolean;
+  /** -log-errors (default on, off with -quiet or -loglevel Error): print each non-OK status as it comes. */
+  logErrors: boolean;
+  /** -sequential-warmup: accepted and echoed; Bulwark makes no warmup calls. */
+  sequentialWarmup: boolean;
   insecure: boolean;
   caFile: string | undefined;
   certFile: string | undefined;
@@ -61,7 +71,7 @@ export class LoadUsageError extends Error {}
 
 const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset']);
 // allow-initial-errors is accepted as Fortio scripts pass it: bulwark load never aborts on early errors.
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
@@ -173,11 +183,17 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     contentType,
     // As in Fortio, a body or a content type makes the call a POST.
     method: one('X') ?? (body.length > 0 || contentType !== undefined ? 'POST' : 'GET'),
+    methodOverride: one('X'),
     labels: one('labels') ?? '',
     percentiles,
     jsonFile: one('json'),
     csvFile: one('csv'),
     http2: flags.get('h2') === true,
+    http10: flags.get('http1.0') === true,
+    stdClient: flags.get('stdclient') === true,
+    // As Fortio's: on by default, silenced where its warnings are (-quiet, -loglevel Error or above).
+    logErrors: flags.get('log-errors') !== false && flags.get('quiet') !== true && !['error', 'critical', 'fatal'].includes((loglevel ?? '').toLowerCase()),
+    sequentialWarmup: flags.get('sequential-warmup') === true,
     insecure: flags.get('k') === true,
     caFile: one('cacert'),
     certFile: one('cert'),
@@ -186,7 +202,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     // Fortio's -keepalive=false is a new connection per call.
     newConnection: flags.get('new-conn') === true || flags.get('keepalive') === false,
     resume: flags.get('resume') === true,
-    timeoutMs: duration('timeout', 15_000),
+    // Fortio's default -timeout.
+    timeoutMs: duration('timeout', 3000),
     workers: Math.floor(num('workers', 1, 1, 256)),
     quiet: flags.get('quiet') === true,
     abortOn: integer('abort-on', 0, -1, 999),

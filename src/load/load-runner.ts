@@ -163,7 +163,9 @@ class Run {
 
   completed(now: number, latencyUs: number, status: number, bytes: number, headerBytes: number): void {
     this.lastCompletion = now;
-    this.recorder.record(latencyUs, status, bytes, headerBytes, this.ok(status));
+    const ok = this.ok(status);
+    this.recorder.record(latencyUs, status, bytes, headerBytes, ok);
+    if (!ok && this.o.logErrors && !this.o.grpc) process.stderr.write(`Non ok http code ${status}\n`);
     // Fortio's -abort-on (HTTP only): the first response with that status (-1: a socket error) ends the run.
     if (this.o.abortOn !== 0 && !this.o.grpc && status === this.o.abortOn && !this.aborted) {
       this.aborted = true;
@@ -198,7 +200,7 @@ function connections(o: LoadOptions, target: LoadTarget): LoadConnection[] {
     return out;
   }
   const request = http1Request(o, target);
-  for (let j = 0; j < o.connections; j++) out.push(o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, o.newConnection, o.resume, o.method === 'HEAD'));
+  for (let j = 0; j < o.connections; j++) out.push(o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, o.newConnection || o.http10, o.resume, o.method === 'HEAD'));
   return out;
 }
 

@@ -36,13 +36,14 @@ export function resolveTarget(o: LoadOptions): LoadTarget {
 export function http1Request(o: LoadOptions, t: LoadTarget): Buffer {
   // A -H header replaces the default of the same name (host, user-agent, content-type), not adds a second one.
   const given = new Set(o.headers.map(([name]) => name));
-  let head = `${o.method} ${t.path} HTTP/1.1\r\n`;
-  if (!given.has('host')) head += `host: ${t.authority}\r\n`;
+  // HTTP/1.0 as Fortio sends it: no Host header unless one is given.
+  let head = `${o.method} ${t.path} HTTP/${o.http10 ? '1.0' : '1.1'}\r\n`;
+  if (!given.has('host') && !o.http10) head += `host: ${t.authority}\r\n`;
   if (!given.has('user-agent')) head += 'user-agent: bulwark-load\r\n';
   for (const [name, value] of o.headers) head += `${name}: ${value}\r\n`;
   if (!given.has('content-type') && (o.contentType !== undefined || o.payload.length > 0)) head += `content-type: ${o.contentType ?? 'application/octet-stream'}\r\n`;
   if (o.payload.length > 0 || o.method === 'POST') head += `content-length: ${o.payload.length}\r\n`;
-  if (o.newConnection) head += 'connection: close\r\n';
+  if (o.newConnection && !o.http10) head += 'connection: close\r\n';
   return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), o.payload]);
 }
 
