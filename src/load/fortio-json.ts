@@ -1,6 +1,7 @@
 import type { Histogram } from 'hdr-histogram-js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
+import { fortioRunId } from './fortio-run-id.js';
 import { fortioHttpOptions, type FortioHttpOptions } from './fortio-http-options.js';
 import { grpcErrorName, grpcRetCode } from './grpc-outcome.js';
 import { SERVING } from './grpc-services.js';
@@ -37,6 +38,10 @@ export interface FortioRunResult {
   Jitter: boolean;
   Uniform: boolean;
   NoCatchUp: boolean;
+  RunID: number;
+  AccessLoggerInfo: string;
+  /** Fortio's run ID: start time, run ID and labels; -a saves the JSON as ID.json. */
+  ID: string;
   RetCodes: Record<string, number>;
   /** Bulwark additions, ignored by Fortio's tools. */
   Bulwark: BulwarkExtras;
@@ -150,6 +155,9 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
     Jitter: o.schedule.jitter,
     Uniform: o.schedule.uniform,
     NoCatchUp: o.schedule.noCatchUp,
+    RunID: o.runId,
+    AccessLoggerInfo: '',
+    ID: fortioRunId(startTime, o.runId, o.labels),
     Bulwark: {
       TargetRateReached: o.qps === 0 || actualQps >= o.qps * 0.95,
       Handshakes: r.handshakes,

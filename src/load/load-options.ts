@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { parseDuration } from '../config/duration-text.js';
 import type { HistogramLayout } from './latency-recorder.js';
 import type { ScheduleOptions } from './load-schedule.js';
@@ -21,7 +22,14 @@ export interface LoadOptions {
   method: string;
   /** -X as given, if it was (Fortio's MethodOverride). */
   methodOverride: string | undefined;
+  /** -labels, or Fortio's default: the target without its scheme, " , " and this host's short name. */
   labels: string;
+  /** -runid: echoed in the JSON and the -a file name. */
+  runId: number;
+  /** -a: save the JSON in dataDir under Fortio's run ID when no -json file is given. */
+  autoSave: boolean;
+  /** -data-dir (default "."). */
+  dataDir: string;
   percentiles: number[];
   jsonFile: string | undefined;
   csvFile: string | undefined;
@@ -69,9 +77,9 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir']);
 // allow-initial-errors is accepted as Fortio scripts pass it: bulwark load never aborts on early errors.
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
@@ -184,7 +192,10 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     // As in Fortio, a body or a content type makes the call a POST.
     method: one('X') ?? (body.length > 0 || contentType !== undefined ? 'POST' : 'GET'),
     methodOverride: one('X'),
-    labels: one('labels') ?? '',
+    labels: one('labels') || defaultLabels(url),
+    runId: integer('runid', 0, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    autoSave: flags.get('a') === true,
+    dataDir: one('data-dir') ?? '.',
     percentiles,
     jsonFile: one('json'),
     csvFile: one('csv'),
@@ -214,6 +225,11 @@ export function parseLoadArgs(args: string[]): LoadOptions {
       ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0) }
       : undefined,
   };
+}
+
+/** Fortio's labels when none are given: "host:port/path , hostname" (the URL as typed, without http(s)://). */
+function defaultLabels(target: string): string {
+  return `${target.replace(/^https?:\/\//, '')} , ${hostname().split('.')[0]}`;
 }
 
 /**

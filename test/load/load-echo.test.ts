@@ -69,7 +69,8 @@ test('the JSON result has Fortio field names and units (seconds, nanoseconds), a
 
 test('-qps holds a constant rate and says so; -csv appends one row per run in microseconds', async () => {
   const csv = join(dir, 'runs.csv');
-  const r = await load(['-qps', '100', '-c', '2', '-t', '2s', '-csv', csv, `http://127.0.0.1:${echo.port}/`]);
+  // Labels without a comma: Fortio's default ("host:port/ , hostname") would be a quoted field.
+  const r = await load(['-qps', '100', '-c', '2', '-t', '2s', '-labels', 'first', '-csv', csv, `http://127.0.0.1:${echo.port}/`]);
   assert.equal(r.RequestedQPS, '100');
   assert.ok(Math.abs(r.ActualQPS - 100) / 100 < 0.1, `actual ${r.ActualQPS}`);
   assert.ok(Math.abs(r.DurationHistogram.Count - 200) <= 4, `count ${r.DurationHistogram.Count}`);
