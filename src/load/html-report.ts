@@ -1,23 +1,36 @@
-import type { FortioResult } from './fortio-json.js';
+import type { FortioRunResult } from './fortio-json.js';
+
+/** What the report reads of a result: the fields HTTP and gRPC runs share, and the target of either. */
+export type ReportResult = Pick<FortioRunResult, 'RunType' | 'Labels' | 'StartTime' | 'ActualQPS' | 'RequestedQPS' | 'DurationHistogram' | 'RetCodes'> & {
+  /** HTTP runs. */
+  URL?: string;
+  /** gRPC runs (RunType "GRPC Health for ''", "GRPC Ping ..."; RetCodes SERVING, ERROR...). */
+  Destination?: string;
+};
 
 /** One run as the report shows it: a legend name and the Fortio result. */
 export interface ReportRun {
   name: string;
-  result: FortioResult;
+  result: ReportResult;
 }
 
-/** What a file must hold to be drawn; anything else is refused with the file and field. */
-export function validateRun(file: string, data: unknown): FortioResult {
-  const r = data as Partial<FortioResult> | null;
+/**
+ * What a file must hold to be drawn; anything else is refused with the file and field. Go's
+ * encoding of a run without calls is accepted: Data null and no Percentiles.
+ */
+export function validateRun(file: string, data: unknown): ReportResult {
+  const r = data as Partial<ReportResult> | null;
   const need = (cond: boolean, field: string): void => {
     if (!cond) throw new Error(`${file}: not a load result (field ${field} is missing or wrong)`);
   };
   need(r !== null && typeof r === 'object', '(root)');
   need(typeof r!.ActualQPS === 'number', 'ActualQPS');
   need(typeof r!.DurationHistogram === 'object' && r!.DurationHistogram !== null, 'DurationHistogram');
-  need(Array.isArray(r!.DurationHistogram!.Data), 'DurationHistogram.Data');
-  need(Array.isArray(r!.DurationHistogram!.Percentiles), 'DurationHistogram.Percentiles');
-  return r as FortioResult;
+  const h = r!.DurationHistogram!;
+  need(Array.isArray(h.Data) || h.Data === null, 'DurationHistogram.Data');
+  need(Array.isArray(h.Percentiles) || h.Percentiles === undefined, 'DurationHistogram.Percentiles');
+  need(typeof r!.RetCodes === 'object', 'RetCodes');
+  return { ...r, DurationHistogram: { ...h, Data: h.Data ?? [], Percentiles: h.Percentiles ?? [] }, RetCodes: r!.RetCodes ?? {} } as ReportResult;
 }
 
 /** A self-contained HTML page (inline data, script and styles; nothing fetched) comparing runs. */
@@ -25,7 +38,8 @@ export function renderReport(runs: ReportRun[], title = 'Bulwark load report'): 
   const data = runs.map((r) => ({
     name: r.name,
     labels: r.result.Labels,
-    url: r.result.URL,
+    type: r.result.RunType ?? '',
+    target: r.result.URL ?? r.result.Destination ?? '',
     start: r.result.StartTime,
     qps: r.result.ActualQPS,
     requested: r.result.RequestedQPS,
@@ -52,7 +66,7 @@ table{border-collapse:collapse;margin-top:8px}td,th{border-bottom:1px solid #dde
 <h2>Throughput (calls per second)</h2><svg id="qps" class="chart" width="1000" height="260"></svg>
 <h2>Latency percentiles (ms)</h2><svg id="percentiles" class="chart" width="1000" height="300"></svg>
 <h2>Latency histogram (share of calls per bucket, log scale in ms)</h2><svg id="histogram" class="chart" width="1000" height="300"></svg>
-<h2>Runs</h2><table id="runs"><thead><tr><th>run</th><th>labels</th><th>calls</th><th>qps (requested)</th><th>avg ms</th><th>max ms</th><th>status codes</th></tr></thead><tbody></tbody></table>
+<h2>Runs</h2><table id="runs"><thead><tr><th>run</th><th>type</th><th>target</th><th>labels</th><th>calls</th><th>qps (requested)</th><th>avg ms</th><th>max ms</th><th>status codes</th></tr></thead><tbody></tbody></table>
 <script id="data" type="application/json">${json}</script>
 <script>
 (function () {
@@ -143,7 +157,7 @@ table{border-collapse:collapse;margin-top:8px}td,th{border-bottom:1px solid #dde
   var body = document.querySelector('#runs tbody');
   runs.forEach(function (r) {
     var tr = document.createElement('tr');
-    [r.name, r.labels, r.count, fmt(r.qps) + ' (' + r.requested + ')', fmt(r.avg), fmt(r.max), Object.keys(r.codes).map(function (c) { return c + ': ' + r.codes[c]; }).join(', ')].forEach(function (v) {
+    [r.name, r.type, r.target, r.labels, r.count, fmt(r.qps) + ' (' + r.requested + ')', fmt(r.avg), fmt(r.max), Object.keys(r.codes).map(function (c) { return c + ': ' + r.codes[c]; }).join(', ')].forEach(function (v) {
       var td = document.createElement('td'); td.textContent = String(v); tr.appendChild(td);
     });
     body.appendChild(tr);

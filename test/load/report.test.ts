@@ -10,7 +10,7 @@ let echo: RunningEcho;
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-report-'));
 
 before(async () => {
-  echo = await startEcho(['--grpc-port', 'off']);
+  echo = await startEcho();
 });
 
 after(async () => {
@@ -51,6 +51,42 @@ test('the HTML report compares runs side by side, and its charts draw in a real 
   assert.equal((histSvg.match(/<polyline /g) ?? []).length, 2, 'one histogram outline per run');
   assert.match(dom, /baseline/);
   assert.match(dom, /accelerated/);
+});
+
+test('gRPC runs (health and ping) render beside an HTTP run, with their type and target; a Fortio run without calls is drawn too', async () => {
+  const runs: string[] = [];
+  const loads: Array<[string, string[]]> = [
+    ['grpc-health', ['-grpc', `127.0.0.1:${echo.grpcPort}`]],
+    ['grpc-ping', ['-grpc', '-ping', '-payload', 'hi', `127.0.0.1:${echo.grpcPort}`]],
+    ['http', [`http://127.0.0.1:${echo.port}/`]],
+  ];
+  for (const [label, args] of loads) {
+    const file = join(dir, `${label}.json`);
+    const r = await bulwark(['load', '-quiet', '-qps', '0', '-c', '2', '-n', '50', '-labels', label, '-json', file, ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    runs.push(file);
+  }
+  // As Go writes a run that made no call: Data null, Percentiles left out.
+  const empty = join(dir, 'fortio-empty.json');
+  writeFileSync(empty, JSON.stringify({ RunType: 'GRPC Ping', Labels: 'empty', ActualQPS: 0, RequestedQPS: 'max', RetCodes: {}, Destination: 'h:8079', DurationHistogram: { Count: 0, Min: 0, Max: 0, Sum: 0, Avg: 0, StdDev: 0, Data: null } }));
+  const out = join(dir, 'grpc-report.html');
+  const r = await bulwark(['report', '-o', out, ...runs, empty]);
+  assert.equal(r.code, 0, r.stderr);
+  const dom = await renderedDom(out);
+  assert.match(dom, /data-rendered="true"/, 'the chart script ran to the end');
+  const qpsSvg = /<svg id="qps"[\s\S]*?<\/svg>/.exec(dom)![0];
+  assert.equal((qpsSvg.match(/<rect /g) ?? []).length, 4, 'a throughput bar per run');
+  const pctSvg = /<svg id="percentiles"[\s\S]*?<\/svg>/.exec(dom)![0];
+  assert.equal((pctSvg.match(/<rect /g) ?? []).length, 15, 'five percentiles for each run with calls');
+  assert.ok(!/(height|y)="NaN"/.test(dom), 'no NaN anywhere');
+  const histSvg = /<svg id="histogram"[\s\S]*?<\/svg>/.exec(dom)![0];
+  assert.equal((histSvg.match(/<polyline /g) ?? []).length, 3);
+  const rows = /<tbody>([\s\S]*?)<\/tbody>/.exec(dom)![1]!;
+  assert.match(rows, /<td>grpc-health<\/td><td>GRPC Health for ''<\/td><td>127\.0\.0\.1:\d+<\/td>/);
+  assert.match(rows, /<td>grpc-ping<\/td><td>GRPC Ping PayloadLength=2<\/td>/);
+  assert.match(rows, /SERVING: 50/);
+  assert.match(rows, /<td>http<\/td><td>HTTP<\/td><td>http:\/\/127\.0\.0\.1:\d+\/<\/td>/);
+  assert.match(rows, /<td>empty<\/td><td>GRPC Ping<\/td><td>h:8079<\/td>/);
 });
 
 test('a file that is not a load result is refused with its name and the missing field', async () => {
