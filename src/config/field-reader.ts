@@ -144,11 +144,17 @@ export class FieldReader {
     return Math.min(ms, MAX_TIMER_MS);
   }
 
+  /**
+   * An enum value. Like Envoy's proto JSON parser (case_insensitive_enum_parsing), a value that does not
+   * match is tried again in upper case, so `type: strict_dns` and `codec_type: auto` from Envoy's own
+   * examples load.
+   */
   oneOf<T extends string>(key: string, allowed: readonly T[], dflt: T): T {
     const v = this.optStr(key);
     if (v === undefined) return dflt;
-    if (!(allowed as readonly string[]).includes(v)) this.fail(key, `must be one of ${allowed.join(', ')}, got "${v}"`);
-    return v as T;
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    if ((allowed as readonly string[]).includes(v.toUpperCase())) return v.toUpperCase() as T;
+    this.fail(key, `must be one of ${allowed.join(', ')}, got "${v}"`);
   }
 
   optObj(key: string): FieldReader | undefined {

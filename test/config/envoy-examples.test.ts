@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { loadBootstrapFile, parseBootstrap } from '../../src/config/bootstrap-loader.js';
+import { ConfigErrors } from '../../src/config/config-errors.js';
+import type { HttpConnectionManager } from '../../src/model/listener.js';
+
+/** Configs written the way Envoy's own examples and docs write them (test/fixtures/envoy/). */
+function fixture(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/envoy/${name}`, import.meta.url));
+}
+
+function errorsOf(yaml: string, file = 'envoy.yaml'): string[] {
+  try {
+    parseBootstrap(yaml, file);
+  } catch (err) {
+    assert.ok(err instanceof ConfigErrors, String(err));
+    return err.errors.map((e) => e.message);
+  }
+  assert.fail('the config was accepted');
+}
+
+function hcmOf(b: ReturnType<typeof loadBootstrapFile>, listener = 0): HttpConnectionManager {
+  const f = b.staticResources.listeners[listener]!.filterChains[0]!.filters[0]!;
+  assert.equal(f.name, 'envoy.filters.network.http_connection_manager');
+  return f.typedConfig as HttpConnectionManager;
+}
+
+test('enum values in lower case load as Envoy reads them (upper-cased)', () => {
+  const b = loadBootstrapFile(fixture('lowercase-enums.yaml'));
+  assert.equal(hcmOf(b).codecType, 'AUTO');
+  const c = b.staticResources.clusters[0]!;
+  assert.equal(c.type, 'STRICT_DNS');
+  assert.equal(c.lbPolicy, 'ROUND_ROBIN');
+});
+
+test('an enum value that is not one in any case is still refused, naming the field', () => {
+  const errors = errorsOf(`
+static_resources:
+  clusters:
+  - name: c
+    type: sometimes_dns
+    load_assignment: { endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1 } } } }] }] }
+`);
+  assert.match(errors[0]!, /envoy\.yaml: cluster "c": type: must be one of STATIC, STRICT_DNS, LOGICAL_DNS, EDS, got "sometimes_dns"/);
+});
