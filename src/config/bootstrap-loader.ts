@@ -89,7 +89,7 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt, rejected: S
     const out: T[] = [];
     (raw as unknown[]).forEach((item, i) => {
       const named = (item as { name?: unknown } | null)?.name;
-      const name = typeof named === 'string' ? named : `#${i}`;
+      const name = typeof named === 'string' && named !== '' ? named : `#${i}`;
       const res = attempt(() => read(FieldReader.of(item, file, `${kind} "${name}"`, '')));
       if (res !== undefined) out.push(res);
       else rejected.add(`${kind}:${name}`);

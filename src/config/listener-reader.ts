@@ -287,8 +287,11 @@ function readListenerFilters(r: FieldReader): void {
 /** Reads a Listener; at least one filter chain, and the balancer named by connectionBalanceConfig. */
 export function readListener(r: FieldReader): Listener {
   r.ignore('@type');
-  const name = r.nonEmptyStr('name');
+  const given = r.optStr('name');
   const address = readAddress(r.obj('address'));
+  // Envoy names a listener given without a name itself (its examples leave most unnamed); here the
+  // name is its address, stable across restarts, as Istio names its listeners.
+  const name = given || `${address.socketAddress.address}_${address.socketAddress.portValue}`;
   const filterChains = r.list('filterChains', readFilterChain);
   if (filterChains.length === 0) r.fail('filterChains', 'needs at least one filter chain');
   const cbc = r.optObj('connectionBalanceConfig');

@@ -44,3 +44,21 @@ static_resources:
 `);
   assert.match(errors[0]!, /envoy\.yaml: cluster "c": type: must be one of STATIC, STRICT_DNS, LOGICAL_DNS, EDS, got "sometimes_dns"/);
 });
+
+test('listeners without a name load, named after their address', () => {
+  const b = loadBootstrapFile(fixture('unnamed-listeners.yaml'));
+  assert.deepEqual(
+    b.staticResources.listeners.map((l) => l.name),
+    ['127.0.0.1_8080', '127.0.0.1_8443'],
+  );
+});
+
+test('an unnamed listener with an error is reported by its position', () => {
+  const errors = errorsOf(`
+static_resources:
+  listeners:
+  - address: { socket_address: { address: 127.0.0.1, port_value: 8080 } }
+    filter_chains: []
+`);
+  assert.match(errors[0]!, /envoy\.yaml: listener "#0": filter_chains: needs at least one filter chain/);
+});
