@@ -170,17 +170,23 @@ export class FieldReader {
     return r;
   }
 
-  /** Reads an array of objects, each through `each`; absent means empty. */
+  /**
+   * Reads an array of objects, each through `each`; absent means empty. A single object where a list
+   * belongs is read as a list of one, as Envoy's parser does (its docs write `tls_certificates:` so).
+   */
   list<T>(key: string, each: (r: FieldReader, index: number) => T): T[] {
     const v = this.raw(key);
     if (v === undefined) return [];
+    if (isObject(v)) return [each(FieldReader.of(v, this.file, this.resource, this.fieldPath(key)), 0)];
     if (!Array.isArray(v)) this.fail(key, `expected a list, got ${describe(v, key)}`);
     return v.map((item, i) => each(FieldReader.of(item, this.file, this.resource, `${this.fieldPath(key)}[${i}]`), i));
   }
 
+  /** A list of strings; a single string is a list of one, as with `list`. */
   strList(key: string): string[] {
     const v = this.raw(key);
     if (v === undefined) return [];
+    if (typeof v === 'string') return [v];
     if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) this.fail(key, 'expected a list of strings');
     return v as string[];
   }

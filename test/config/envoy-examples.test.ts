@@ -62,3 +62,24 @@ static_resources:
 `);
   assert.match(errors[0]!, /envoy\.yaml: listener "#0": filter_chains: needs at least one filter chain/);
 });
+
+test('a single object where Envoy expects a list is read as a list of one', () => {
+  const b = loadBootstrapFile(fixture('single-tls-certificate.yaml'));
+  const tls = b.staticResources.listeners[0]!.filterChains[0]!.transportSocket!;
+  assert.deepEqual(tls.commonTlsContext.tlsCertificates, [
+    { certificateChain: { filename: 'certs/servercert.pem', inlineString: undefined }, privateKey: { filename: 'certs/serverkey.pem', inlineString: undefined } },
+  ]);
+});
+
+test('an error inside a single object given for a list names the field without an index', () => {
+  const errors = errorsOf(`
+static_resources:
+  clusters:
+  - name: c
+    load_assignment:
+      endpoints:
+        lb_endpoints:
+          endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1, colour: blue } } }
+`);
+  assert.match(errors[0]!, /cluster "c": load_assignment\.endpoints\.lb_endpoints\.endpoint\.address\.socket_address\.colour: unknown field/);
+});
