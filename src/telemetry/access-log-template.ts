@@ -7,7 +7,8 @@
  *   %START_TIME% (with an optional strftime subset: %Y %m %d %H %M %S %z %s %3f %6f %9f %f),
  *   %REQ(H)% / %REQ(H?ALT)% with an optional :N length limit (pseudo-headers :method :path
  *   :authority; x-envoy-original-path is the path as received; any other request header),
- *   %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%,
+ *   %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%, and Envoy's longer aliases of both, %REQUEST_HEADER(...)%
+ *   and %RESPONSE_HEADER(...)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%,
  *   %RESPONSE_CODE_DETAILS%, %CONNECTION_TERMINATION_DETAILS%, %UPSTREAM_TRANSPORT_FAILURE_REASON%,
  *   %BYTES_RECEIVED%, %BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER%,
  *   %UPSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_REMOTE_ADDRESS%,
@@ -112,7 +113,11 @@ function limited(get: Getter, max: number | undefined): Getter {
   };
 }
 
-function operator(name: string, arg: string | undefined, max: number | undefined): Getter {
+/** Envoy's long names for %REQ% and %RESP%, which its docs now use. */
+const ALIASES: Record<string, string> = { REQUEST_HEADER: 'REQ', RESPONSE_HEADER: 'RESP' };
+
+function operator(given: string, arg: string | undefined, max: number | undefined): Getter {
+  const name = ALIASES[given] ?? given;
   const simple = SIMPLE[name];
   if (simple !== undefined) {
     if (arg !== undefined) throw new AccessLogFormatError(`%${name}% takes no argument`);

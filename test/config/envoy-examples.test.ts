@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadBootstrapFile, parseBootstrap } from '../../src/config/bootstrap-loader.js';
 import { ConfigErrors } from '../../src/config/config-errors.js';
 import type { HttpConnectionManager } from '../../src/model/listener.js';
+import { compileAccessLogFormat } from '../../src/telemetry/access-log-template.js';
 
 /** Configs written the way Envoy's own examples and docs write them (test/fixtures/envoy/). */
 function fixture(name: string): string {
@@ -82,4 +83,13 @@ static_resources:
           endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: 1, colour: blue } } }
 `);
   assert.match(errors[0]!, /cluster "c": load_assignment\.endpoints\.lb_endpoints\.endpoint\.address\.socket_address\.colour: unknown field/);
+});
+
+test('access logs in the formats of Envoy\'s docs load, with %REQUEST_HEADER% and %RESPONSE_HEADER% as %REQ% and %RESP%', () => {
+  const b = loadBootstrapFile(fixture('access-log-formats.yaml'));
+  const [json, text] = hcmOf(b).accessLog;
+  const line = compileAccessLogFormat(json!.format!)({ protocol: 'HTTP/1.1', durationMs: 3 }, ['my_custom_header', 'abc']);
+  assert.equal(JSON.parse(line).my_custom_header, 'abc');
+  const textLine = compileAccessLogFormat(text!.format!)({ method: 'GET', upstreamServiceTimeMs: 7, responseCode: 200 });
+  assert.equal(textLine, 'GET 7 200');
 });
