@@ -117,9 +117,26 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt, rejected: S
     admin.ignore('accessLog', 'accessLogPath', 'profilePath');
     admin.done();
   }
-  root.ignore('layeredRuntime', 'statsConfig');
+  readIgnoredRootFields(root);
   root.done();
   return bootstrap;
+}
+
+/**
+ * Bootstrap fields that tune machinery this proxy does not have, accepted so Envoy bootstraps load as
+ * written (docs/envoy-compatibility.md): the runtime, stats tags and sinks (metrics are served on the
+ * admin port), the watchdog, and the overload manager (no heap-based load shedding here: connection
+ * and request limits come from listeners and circuit breakers). In clusterManager only the outlier
+ * event log and the local cluster name (zone-aware routing, which this proxy does not do) are
+ * ignored; upstreamBindConfig would change the source address of upstream connections and is refused.
+ */
+function readIgnoredRootFields(root: FieldReader): void {
+  root.ignore('layeredRuntime', 'statsConfig', 'statsSinks', 'statsFlushInterval', 'statsFlushOnAdmin', 'watchdog', 'watchdogs', 'overloadManager', 'enableDispatcherStats');
+  const cm = root.optObj('clusterManager');
+  if (cm) {
+    cm.ignore('outlierDetection', 'localClusterName');
+    cm.done();
+  }
 }
 
 /** Checks references between resources: names unique, clusters, routes and secrets that exist. */

@@ -93,3 +93,17 @@ test('access logs in the formats of Envoy\'s docs load, with %REQUEST_HEADER% an
   const textLine = compileAccessLogFormat(text!.format!)({ method: 'GET', upstreamServiceTimeMs: 7, responseCode: 200 });
   assert.equal(textLine, 'GET 7 200');
 });
+
+test('bootstrap tuning of machinery Bulwark does not have (overload manager, stats sinks, runtime) is accepted', () => {
+  const b = loadBootstrapFile(fixture('bootstrap-tuning.yaml'));
+  assert.equal(b.staticResources.clusters.length, 1);
+  assert.equal(b.admin?.address.socketAddress.portValue, 9901);
+});
+
+test('cluster_manager.upstream_bind_config would change upstream source addresses and is refused', () => {
+  const errors = errorsOf(`
+cluster_manager:
+  upstream_bind_config: { source_address: { address: 10.0.0.1, port_value: 0 } }
+`);
+  assert.match(errors[0]!, /envoy\.yaml: bootstrap: cluster_manager\.upstream_bind_config: unknown field/);
+});
