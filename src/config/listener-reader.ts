@@ -198,6 +198,8 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     serverName: r.optStr('serverName') ?? 'bulwark',
     serverHeaderTransformation: r.oneOf('serverHeaderTransformation', ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'] as const, 'OVERWRITE'),
   };
+  // Flow-control windows are left to node:http2's defaults, as for clusters (Envoy's edge example tunes them).
+  h2?.ignore('initialStreamWindowSize', 'initialConnectionWindowSize');
   proto?.done();
   h2?.done();
   const rc = r.optObj('routeConfig');

@@ -90,7 +90,8 @@ function readCommonTlsContext(r: FieldReader): CommonTlsContext {
       s.done();
       return out;
     }),
-    alpnProtocols: r.strList('alpnProtocols'),
+    // Envoy joins the list with commas and splits it again, so its edge example's ["h2,http/1.1"] offers both.
+    alpnProtocols: r.strList('alpnProtocols').flatMap((p) => p.split(',')).map((p) => p.trim()).filter((p) => p !== ''),
   };
   // Envoy picks among several certificates by server name and key type; one context serves one here.
   if (ctx.tlsCertificates.length + ctx.tlsCertificateSdsSecretConfigs.length > 1) {

@@ -107,3 +107,30 @@ cluster_manager:
 `);
   assert.match(errors[0]!, /envoy\.yaml: bootstrap: cluster_manager\.upstream_bind_config: unknown field/);
 });
+
+test('the edge best-practices listener loads: h2 window sizes accepted, comma-joined ALPN split as Envoy does', () => {
+  const b = loadBootstrapFile(fixture('edge-listener.yaml'));
+  const l = b.staticResources.listeners[0]!;
+  assert.equal(l.perConnectionBufferLimitBytes, 32768);
+  assert.deepEqual(l.filterChains[0]!.transportSocket!.commonTlsContext.alpnProtocols, ['h2', 'http/1.1']);
+  const hcm = hcmOf(b);
+  assert.equal(hcm.http2ProtocolOptions.maxConcurrentStreams, 100);
+  assert.equal(hcm.pathWithEscapedSlashesAction, 'REJECT_REQUEST');
+  assert.equal(hcm.commonHttpProtocolOptions.headersWithUnderscoresAction, 'REJECT_REQUEST');
+  assert.ok(b.staticResources.clusters[0]!.http2ProtocolOptions);
+});
+
+test('UNESCAPE_AND_REDIRECT is refused by name: Bulwark does not redirect to the unescaped path', () => {
+  const yaml = `
+static_resources:
+  listeners:
+  - address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
+          route_config: { virtual_hosts: [{ name: v, domains: ["*"], routes: [{ match: { prefix: / }, direct_response: { status: 200 } }] }] }
+`;
+  assert.match(errorsOf(yaml)[0]!, /listener "#0": filter_chains\[0\]\.filters\[0\]\.typed_config\.path_with_escaped_slashes_action: must be one of .*got "UNESCAPE_AND_REDIRECT"/);
+});
