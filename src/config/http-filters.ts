@@ -10,6 +10,8 @@
  * - Everything else is refused by name: authorization (rbac, ext_authz), authentication (jwt_authn),
  *   rate limits, Lua, Wasm, compression, ...
  */
+import { typedConfigMessage } from './typed-config-type.js';
+
 const BUILT_IN = new Set([
   'envoy.filters.http.router',
   'istio.metadata_exchange',
@@ -21,14 +23,41 @@ const BUILT_IN = new Set([
 /** Present only as an empty placeholder in Istio's configs: refused when configured. */
 const EMPTY_ONLY = new Set(['envoy.filters.http.fault', 'envoy.filters.http.cors']);
 
+/** Envoy's filters by the message their typed config is: Envoy finds a filter by its config's type, not its name. */
+const BY_MESSAGE = new Map([
+  ['envoy.extensions.filters.http.router.v3.Router', 'envoy.filters.http.router'],
+  ['envoy.extensions.filters.http.fault.v3.HTTPFault', 'envoy.filters.http.fault'],
+  ['envoy.extensions.filters.http.cors.v3.Cors', 'envoy.filters.http.cors'],
+  ['envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', 'envoy.filters.http.grpc_stats'],
+]);
+
+/** The messages Istio's own telemetry and metadata filters are configured with (Wasm is not among them: its code would not run). */
+const ISTIO_MESSAGE = /^(istio\.|io\.istio\.|stats\.|envoy\.tcp\.metadataexchange\.)/;
+
+/**
+ * Which filter this is. By its config's type when it names one, as Envoy looks filters up: a router's
+ * name over an RBAC config is RBAC, and must be refused as RBAC rather than load as the router with
+ * its policy unenforced. By name when the config names no type.
+ */
+function filterIdentity(name: string, typedConfig: Record<string, unknown>): string {
+  const message = typedConfigMessage(typedConfig);
+  if (message === undefined) return name;
+  const known = BY_MESSAGE.get(message);
+  if (known !== undefined) return known;
+  if (name.startsWith('istio.') && ISTIO_MESSAGE.test(message)) return name;
+  return message;
+}
+
 /** Why the named filter cannot load, or undefined when it can. `typedConfig` is the filter's config, '@type' included. */
 export function refusedHttpFilter(name: string, typedConfig: Record<string, unknown>): string | undefined {
-  if (BUILT_IN.has(name)) return undefined;
-  if (EMPTY_ONLY.has(name)) {
+  const identity = filterIdentity(name, typedConfig);
+  const what = identity === name ? name : `${name} (its typed_config is ${typedConfigMessage(typedConfig)})`;
+  if (BUILT_IN.has(identity)) return undefined;
+  if (EMPTY_ONLY.has(identity)) {
     const configured = Object.keys(typedConfig).some((k) => k !== '@type');
-    return configured ? `${name} with a configuration is not supported: its policy would not be applied` : undefined;
+    return configured ? `${what} with a configuration is not supported: its policy would not be applied` : undefined;
   }
-  return `HTTP filter ${name} is not supported: what it enforces would not be enforced`;
+  return `HTTP filter ${what} is not supported: what it enforces would not be enforced`;
 }
 
 /** Why a route's per-filter config cannot load: every one would configure a filter this proxy does not run. */

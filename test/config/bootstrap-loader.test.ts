@@ -122,6 +122,30 @@ test('HTTP filters: what the proxy does itself loads; a filter it would not enfo
   assert.match(errorsOf(perRoute)[0]!, /typedPerFilterConfig: per-route config for envoy\.filters\.http\.fault is not supported/);
 });
 
+test("a filter is what its typed_config's type says, as Envoy looks it up: a router's name over an RBAC config is refused as RBAC", () => {
+  const withFilters = (filters: string) => GOOD.replace('          statPrefix: ingress\n', `          statPrefix: ingress\n          httpFilters:\n${filters}`);
+  const disguised = errorsOf(withFilters('          - { name: envoy.filters.http.router, typedConfig: { "@type": type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC, rules: { action: DENY } } }\n'));
+  assert.equal(disguised.length, 1);
+  assert.match(disguised[0]!, /httpFilters\[0\]\.name: HTTP filter envoy\.filters\.http\.router \(its typed_config is envoy\.extensions\.filters\.http\.rbac\.v3\.RBAC\) is not supported/);
+  // Wrapped in a TypedStruct, the carried type decides; an Istio name over a Wasm module is refused too.
+  assert.match(errorsOf(withFilters('          - { name: envoy.filters.http.router, typedConfig: { "@type": type.googleapis.com/udpa.type.v1.TypedStruct, typeUrl: type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication } }\n'))[0]!, /jwt_authn\.v3\.JwtAuthentication\) is not supported/);
+  assert.match(errorsOf(withFilters('          - { name: istio.stats, typedConfig: { "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm } }\n'))[0]!, /istio\.stats \(its typed_config is envoy\.extensions\.filters\.http\.wasm\.v3\.Wasm\) is not supported/);
+  // Named anything, a Router config is the router; Istio's own telemetry types load under Istio's names.
+  const ok = withFilters(
+    [
+      '          - { name: istio.stats, typedConfig: { "@type": type.googleapis.com/udpa.type.v1.TypedStruct, typeUrl: type.googleapis.com/stats.PluginConfig } }',
+      '          - { name: istio.alpn, typedConfig: { "@type": type.googleapis.com/istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig } }',
+      '          - { name: my-router, typedConfig: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router } }',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(parseBootstrap(ok, FILE).staticResources.listeners.length, 1);
+  // A network filter whose config is another filter's is refused, not read as the one its name says.
+  const wrongNetwork = GOOD.replace("        typedConfig:\n          statPrefix: ingress", "        typedConfig:\n          \"@type\": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC\n          statPrefix: ingress");
+  assert.notEqual(wrongNetwork, GOOD);
+  assert.match(errorsOf(wrongNetwork)[0]!, /typedConfig: is a envoy\.extensions\.filters\.network\.rbac\.v3\.RBAC, not the envoy\.extensions\.filters\.network\.http_connection_manager\.v3\.HttpConnectionManager/);
+});
+
 test('an EDS cluster loads with its endpoints inline, and is refused without them (no control plane would send them)', () => {
   const eds = GOOD.replace('    lbPolicy: RING_HASH', '    type: EDS\n    edsClusterConfig: { serviceName: items }\n    lbPolicy: RING_HASH');
   assert.equal(parseBootstrap(eds, FILE).staticResources.clusters[0]!.type, 'EDS');
