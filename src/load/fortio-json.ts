@@ -147,7 +147,8 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
     RequestedDuration: requestedDuration(o, r.count),
     ActualQPS: actualQps,
     ActualDuration: Math.round(actualDurationMs * 1e6),
-    NumThreads: o.connections * o.workers,
+    // -c is split among the workers, each opening at least one connection (workerShare).
+    NumThreads: o.workers > 1 ? Math.max(o.connections, o.workers) : o.connections,
     Version: 'bulwark-0.1.0',
     DurationHistogram: durationHistogram(r.durations, r.histogram, o.percentiles),
     ErrorsDurationHistogram: durationHistogram(r.errorDurations, r.errorHistogram, o.percentiles),

@@ -284,7 +284,8 @@ test('-workers spreads the calls over processes and merges the histograms', asyn
   const r = await load(['-workers', '2', '-qps', '0', '-c', '4', '-n', '400', `http://127.0.0.1:${echo.port}/`]);
   assert.equal(r.DurationHistogram.Count, 400);
   assert.deepEqual(r.RetCodes, { '200': 400 });
-  assert.equal(r.NumThreads, 8);
+  assert.equal(r.NumThreads, 4, '-c 4 is 4 connections in all, 2 per worker');
+  assert.equal(r.SocketCount, 4);
 });
 
 test('echo gzip=true compresses the response for a client that accepts gzip, as Fortio\'s does', async () => {
