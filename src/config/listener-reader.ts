@@ -146,7 +146,7 @@ function readConnectionKeepalive(r: FieldReader | undefined): HttpConnectionMana
 }
 
 function readEscapedSlashesAction(r: FieldReader): HttpConnectionManager['pathWithEscapedSlashesAction'] {
-  const action = r.oneOf('pathWithEscapedSlashesAction', ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_FORWARD'] as const, 'KEEP_UNCHANGED');
+  const action = r.oneOf('pathWithEscapedSlashesAction', ['IMPLEMENTATION_SPECIFIC_DEFAULT', 'KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_FORWARD', 'UNESCAPE_AND_REDIRECT'] as const, 'KEEP_UNCHANGED');
   return action === 'IMPLEMENTATION_SPECIFIC_DEFAULT' ? 'KEEP_UNCHANGED' : action;
 }
 

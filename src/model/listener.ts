@@ -77,7 +77,7 @@ export interface HttpConnectionManager {
     defaultHostForHttp10: string;
   };
   /** Envoy's pathWithEscapedSlashesAction: what a path with %2F or %5C gets before routing. */
-  pathWithEscapedSlashesAction: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_FORWARD';
+  pathWithEscapedSlashesAction: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_FORWARD' | 'UNESCAPE_AND_REDIRECT';
   upgradeConfigs: Array<{ upgradeType: string }>;
   http2ProtocolOptions: {
     maxConcurrentStreams: number;

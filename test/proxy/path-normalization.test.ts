@@ -21,6 +21,9 @@ test('dot segments, encoded unreserved characters and fragments are normalized; 
     ['/x?q=1#frag', '/x?q=1'],
     ['/a/..', '/'],
     ['*', '*'],
+    // A backslash is a slash, as the URL canonicalizer Envoy normalizes with reads it.
+    ['/public/..\\admin', '/admin'],
+    ['/a\\b?q=\\', '/a/b?q=\\'],
   ];
   for (const [input, want] of cases) assert.equal(normalizeRequestTarget(input, false), want, input);
   assert.equal(normalizeRequestTarget('//a///b', true), '/a/b');

@@ -23,6 +23,7 @@ export function isGrpcRequest(headers: readonly string[]): boolean {
 const MAX_GRPC_STATUS = 16;
 export const GRPC_UNKNOWN = 2;
 export const GRPC_DEADLINE_EXCEEDED = 4;
+export const GRPC_INTERNAL = 13;
 
 const TIMEOUT_UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 1e-3, n: 1e-6 };
 

@@ -5,7 +5,7 @@ import type { DownstreamResponder } from './downstream-responder.js';
 import type { H1Head } from './h1-parser.js';
 import { H1UpstreamConnection, type UpstreamExchange } from './h1-upstream-connection.js';
 import { forwardedClientCert } from './client-cert-details.js';
-import { GRPC_DEADLINE_EXCEEDED, grpcMessage, grpcStatusForHttp, grpcStatusIn, grpcTimeoutMs, isGrpcRequest } from './grpc-status.js';
+import { GRPC_DEADLINE_EXCEEDED, GRPC_INTERNAL, grpcMessage, grpcStatusForHttp, grpcStatusIn, grpcTimeoutMs, isGrpcRequest } from './grpc-status.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { hasEscapedSlash, normalizeRequestTarget, unescapeSlashes } from './path-normalization.js';
@@ -145,14 +145,20 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const underscores = hcm.commonHttpProtocolOptions.headersWithUnderscoresAction;
     if (underscores !== 'ALLOW' && !this.applyUnderscoreAction(underscores)) return;
     const slashes = hcm.pathWithEscapedSlashesAction;
+    let redirectToUnescaped = false;
     if (slashes !== 'KEEP_UNCHANGED' && hasEscapedSlash(this.head.path)) {
       if (slashes === 'REJECT_REQUEST') {
         this.localReply(400, ResponseFlag.DownstreamProtocolError, 'escaped_slashes_in_path', 'escaped slash in path');
         return;
       }
       this.head.path = unescapeSlashes(this.head.path);
+      redirectToUnescaped = slashes === 'UNESCAPE_AND_REDIRECT';
     }
     if (hcm.normalizePath) this.head.path = normalizeRequestTarget(this.head.path, hcm.mergeSlashes);
+    if (redirectToUnescaped) {
+      this.redirectToNormalizedPath();
+      return;
+    }
     const table = this.ctx.routeTable();
     this.classifyClient(table);
     const route = table?.match(this.head);
@@ -251,6 +257,18 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       }
     }
     return msd.maxStreamDuration;
+  }
+
+  /**
+   * Envoy's UNESCAPE_AND_REDIRECT: the client is sent to the unescaped (and normalized) path with a 307,
+   * so every party on the way sees the same path; a gRPC client, which cannot follow it, gets INTERNAL.
+   */
+  private redirectToNormalizedPath(): void {
+    if (this.isGrpc) {
+      this.localReply(400, ResponseFlag.None, 'path_normalization_failed', 'escaped slash in path', GRPC_INTERNAL);
+      return;
+    }
+    this.sendLocal(307, ['location', this.head.path], '', 'path_normalization_failed');
   }
 
   /** Envoy's headersWithUnderscoresAction, before routing sees the headers; false when the request was refused. */

@@ -5,7 +5,8 @@
  *
  * RFC 3986 §6.2.2: percent-encoded unreserved characters are decoded, remaining escapes upper-cased,
  * dot segments removed (§5.2.4); optionally repeated slashes merged. The fragment is dropped (it is
- * never meant for the server). The query is kept as is. Encoded slashes (%2F) stay encoded.
+ * never meant for the server). The query is kept as is. Encoded slashes (%2F) stay encoded; a bare
+ * backslash becomes a slash.
  */
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
@@ -20,6 +21,9 @@ export function normalizeRequestTarget(target: string, mergeSlashes: boolean): s
   const query = end < 0 || target[end] === '#' ? '' : stripFragment(target.slice(end));
   if (!needsWork(path, mergeSlashes) && hash < 0) return target;
   let p = path.includes('%') ? decodeUnreserved(path) : path;
+  // A backslash is a slash, as the URL canonicalizer Envoy normalizes with has it (and as many servers
+  // read it): "/public/..\\admin" must not pass a route on "/public/" and reach "/admin".
+  if (p.includes('\\')) p = p.replace(/\\/g, '/');
   if (mergeSlashes) p = p.replace(/\/{2,}/g, '/');
   p = removeDotSegments(p);
   return p + query;
@@ -31,7 +35,7 @@ function stripFragment(query: string): string {
 }
 
 function needsWork(path: string, mergeSlashes: boolean): boolean {
-  return path.includes('%') || path.includes('/.') || (mergeSlashes && path.includes('//'));
+  return path.includes('%') || path.includes('/.') || path.includes('\\') || (mergeSlashes && path.includes('//'));
 }
 
 function decodeUnreserved(path: string): string {
