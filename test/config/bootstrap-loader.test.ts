@@ -383,7 +383,6 @@ test('an Istio sidecar listener and cluster as config_dump prints them load, wit
 test('Envoy options this proxy cannot honour are refused by name, not ignored', () => {
   const hcmWith = (field: string) => GOOD.replace('          statPrefix: ingress', `          statPrefix: ingress\n          ${field}`);
   assert.match(errorsOf(hcmWith('httpProtocolOptions: { enableTrailers: true }'))[0]!, /enableTrailers: HTTP\/1.1 trailers are not forwarded/);
-  assert.match(errorsOf(hcmWith('pathWithEscapedSlashesAction: UNESCAPE_AND_REDIRECT'))[0]!, /pathWithEscapedSlashesAction: must be one of/);
   assert.match(errorsOf(GOOD.replace('    outlierDetection: {}', '    filters: [{ name: istio.metadata_exchange }]'))[0]!, /filters: upstream network filters are not supported/);
   assert.match(errorsOf(GOOD.replace('    filterChains:', '    bindToPort: false\n    filterChains:'))[0]!, /bindToPort: only true is supported/);
 });

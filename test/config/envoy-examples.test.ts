@@ -120,7 +120,7 @@ test('the edge best-practices listener loads: h2 window sizes accepted, comma-jo
   assert.ok(b.staticResources.clusters[0]!.http2ProtocolOptions);
 });
 
-test('UNESCAPE_AND_REDIRECT is refused by name: Bulwark does not redirect to the unescaped path', () => {
+test('UNESCAPE_AND_REDIRECT, as written in the edge best-practice listener, loads', () => {
   const yaml = `
 static_resources:
   listeners:
@@ -132,5 +132,6 @@ static_resources:
           path_with_escaped_slashes_action: UNESCAPE_AND_REDIRECT
           route_config: { virtual_hosts: [{ name: v, domains: ["*"], routes: [{ match: { prefix: / }, direct_response: { status: 200 } }] }] }
 `;
-  assert.match(errorsOf(yaml)[0]!, /listener "#0": filter_chains\[0\]\.filters\[0\]\.typed_config\.path_with_escaped_slashes_action: must be one of .*got "UNESCAPE_AND_REDIRECT"/);
+  const hcm = parseBootstrap(yaml, 'envoy.yaml').staticResources.listeners[0]!.filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager;
+  assert.equal(hcm.pathWithEscapedSlashesAction, 'UNESCAPE_AND_REDIRECT');
 });
