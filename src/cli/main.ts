@@ -1,9 +1,10 @@
 import { commands } from './commands.js';
 import { CliUsageError } from './cli-error.js';
 import { isExpectedError } from './expected-error.js';
+import { BULWARK_VERSION } from '../util/version.js';
 
 function usage(): string {
-  const lines = ['usage: bulwark <command> [options]', '', 'commands:'];
+  const lines = ['usage: bulwark <command> [options]   (bulwark --version, bulwark <command> --help)', '', 'commands:'];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(14)} ${c.summary}`);
   return lines.join('\n');
 }
@@ -32,6 +33,10 @@ async function main(argv: string[]): Promise<number> {
   if (!name || name === '-h' || name === '--help' || name === 'help') {
     process.stdout.write(usage() + '\n');
     return name ? 0 : 2;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`bulwark ${BULWARK_VERSION} (node ${process.version})\n`);
+    return 0;
   }
   const entry = commands[name];
   if (!entry) {

@@ -1,4 +1,5 @@
 import type { Histogram } from 'hdr-histogram-js';
+import { BULWARK_VERSION } from '../util/version.js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import { fortioRunId } from './fortio-run-id.js';
@@ -149,7 +150,7 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
     ActualDuration: Math.round(actualDurationMs * 1e6),
     // -c is split among the workers, each opening at least one connection (workerShare).
     NumThreads: o.workers > 1 ? Math.max(o.connections, o.workers) : o.connections,
-    Version: 'bulwark-0.1.0',
+    Version: `bulwark-${BULWARK_VERSION}`,
     DurationHistogram: durationHistogram(r.durations, r.histogram, o.percentiles),
     ErrorsDurationHistogram: durationHistogram(r.errorDurations, r.errorHistogram, o.percentiles),
     Exactly: o.calls,

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -48,4 +48,16 @@ test('BULWARK_DEBUG=1 keeps the stack trace of an expected error', async () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^bulwark ca: CaError: no CA in/);
   assert.match(r.stderr, STACK_FRAME);
+});
+
+test('bulwark --version (and version) prints the package version and exits 0; an unknown command exits 2', async () => {
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+  for (const arg of ['--version', 'version']) {
+    const out = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', arg], { timeout: 30_000 }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout })),
+    );
+    assert.equal(out.code, 0);
+    assert.equal(out.stdout, `bulwark ${version} (node ${process.version})\n`);
+  }
+  assert.equal((await bulwark(['no-such-command'])).code, 2);
 });
