@@ -45,6 +45,11 @@ export class ProxyHost {
     this.accessLog.reopen();
   }
 
+  /** Writes out the access log lines still batched (they wait up to the flush interval): for shutdown. */
+  flushAccessLogs(): Promise<void> {
+    return this.accessLog.close();
+  }
+
   /** Applies a snapshot; on failure the last good config keeps serving and the error is returned. */
   apply(snapshot: ResourceSnapshot): string | undefined {
     try {

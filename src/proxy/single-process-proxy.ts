@@ -116,6 +116,8 @@ export class SingleProcessProxy implements ProxySupervisor {
     await drainConnections(this.host.runtime, drainMs, this.drainCut.signal);
     this.admin?.close();
     this.host.runtime.close();
+    // Lines of the last requests are still batched: exiting without writing them loses them.
+    await this.host.flushAccessLogs();
     this.onExit(0);
   }
 }

@@ -111,6 +111,8 @@ async function drain(drainMs = 5_000): Promise<void> {
   binder.close();
   await drainConnections(host.runtime, drainMs, drainCut.signal);
   host.runtime.close();
+  // Lines of the last requests are still batched: exiting without writing them loses them.
+  await host.flushAccessLogs();
   send({ type: 'drained' });
   process.exit(0);
 }
