@@ -41,7 +41,7 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
       // Listeners without a primary-side balancer are accepted here, on the socket shared through cluster.
       const own = msg.snapshot.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none');
       binder.apply(own).then(
-        () => send({ type: 'applied', version: msg.snapshot.version }),
+        () => send({ type: 'applied', version: msg.snapshot.version, ports: binder.ports() }),
         (err: unknown) => send({ type: 'rejected', version: msg.snapshot.version, error: (err as Error).message }),
       );
       return;

@@ -37,7 +37,8 @@ export type ToWorker =
 /** Worker → primary. */
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'applied'; version: string }
+  /** ports: where the worker's own listeners are bound (the real port of a listener on port 0). */
+  | { type: 'applied'; version: string; ports: Record<string, number> }
   | { type: 'rejected'; version: string; error: string }
   | { type: 'stats'; id: number; snapshot: MetricsSnapshot; clusters: ClusterStatus[] | undefined; outstanding: number; liveConnections: number }
   | { type: 'load'; outstanding: number; closedConnections: number }

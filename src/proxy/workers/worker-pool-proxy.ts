@@ -23,6 +23,8 @@ interface WorkerSlot extends WorkerLoad {
   listening: boolean;
   version: string;
   lastError: string | undefined;
+  /** Where its own listeners are bound, as it reported with its last applied config. */
+  ports: Record<string, number>;
   /** The worker's metrics at its last report: kept by the counter history when it exits. */
   lastSnapshot: MetricsSnapshot | undefined;
 }
@@ -114,7 +116,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       healthChecks: index === this.healthCheckerIndex,
     };
     const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
-    const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, lastSnapshot: undefined };
+    const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, lastSnapshot: undefined };
     this.slots[index] = slot;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('exit', (code, signal) => {
@@ -141,6 +143,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       case 'rejected': {
         if (msg.type === 'applied') {
           slot.version = msg.version;
+          slot.ports = msg.ports;
           slot.ready = true;
           slot.lastError = undefined;
           if (slot.index !== this.healthCheckerIndex) this.send(slot, { type: 'health', snapshot: this.lastHealth });
@@ -339,9 +342,16 @@ export class WorkerPoolProxy implements ProxySupervisor {
     });
   }
 
+  /**
+   * Bound ports: listeners accepted in the primary from its binder, the others from what the workers
+   * reported (they share one socket, so one port; a listener on port 0 gets its real port this way).
+   */
   private listenerPorts(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const l of this.bootstrap.staticResources.listeners) out[l.name] = this.binder.portOf(l.name) ?? l.address.socketAddress.portValue;
+    for (const l of this.bootstrap.staticResources.listeners) {
+      const fromWorker = this.slots.find((s) => s.ready && s.ports[l.name] !== undefined)?.ports[l.name];
+      out[l.name] = this.binder.portOf(l.name) ?? fromWorker ?? l.address.socketAddress.portValue;
+    }
     return out;
   }
 
@@ -350,8 +360,9 @@ export class WorkerPoolProxy implements ProxySupervisor {
       version: this.bootstrap.staticResources.version,
       lastReloadError: this.lastReloadError,
       node: this.bootstrap.node,
+      listenerPorts: this.listenerPorts(),
       warnings: this.allowMemoryKeys ? ['INSECURE: --insecure-memory-keys is on: private keys may be held in proxy memory'] : [],
-      workers: this.slots.map((s) => ({ index: s.index, pid: s.worker.process.pid, ready: s.ready, version: s.version, activeConnections: s.activeConnections, lastError: s.lastError })),
+      workers: this.slots.map((s) => ({ index: s.index, pid: s.worker.process.pid, ready: s.ready, version: s.version, ports: s.ports, activeConnections: s.activeConnections, lastError: s.lastError })),
       resources: redactKeys(this.bootstrap.staticResources),
     };
   }
