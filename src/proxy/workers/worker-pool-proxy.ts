@@ -52,6 +52,12 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly binder: ListenerBinder;
   private admin: AdminServer | undefined;
   private draining = false;
+  /**
+   * The config every worker is to run: ahead of `bootstrap` while a reload is being applied (a worker
+   * that starts meanwhile gets it). `bootstrap` changes only once every worker took it, so /config_dump
+   * never names a version some worker does not serve yet.
+   */
+  private target: Bootstrap;
   /** Set by endDrain: the drain stops waiting for in-flight requests. */
   private readonly drainCut = new AbortController();
   /** Why the last reload was refused; cleared by one that is applied. */
@@ -78,6 +84,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     private readonly onExit: (code: number) => void,
   ) {
     this.binder = new ListenerBinder((name, socket) => this.distribute(name, socket), true);
+    this.target = bootstrap;
   }
 
   async start(): Promise<void> {
@@ -94,7 +101,9 @@ export class WorkerPoolProxy implements ProxySupervisor {
         prometheusText: () => this.prometheusText(),
         clusterStatuses: () => this.clusterStatuses(),
         configDump: () => this.configDump(),
-        isReady: () => !this.draining && this.slots.every((s) => s.ready && s.version === this.bootstrap.staticResources.version),
+        // Envoy's LIVE: started and not draining. A reload does not unready it, nor does one worker
+        // restarting while another serves (the kernel and the balancers skip the one that is down).
+        isReady: () => !this.draining && this.slots.some((s) => s.ready),
         listenerPorts: () => this.listenerPorts(),
         quit: () => void this.shutdown('admin /quitquitquit'),
         reopenLogs: () => this.reopenLogs(),
@@ -137,7 +146,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     switch (msg.type) {
       case 'ready':
         slot.listening = true;
-        this.send(slot, { type: 'config', snapshot: this.bootstrap.staticResources });
+        this.send(slot, { type: 'config', snapshot: this.target.staticResources });
         return;
       case 'applied':
       case 'rejected': {
@@ -216,7 +225,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       const deadline = Date.now() + 30_000;
       while (!this.draining && Date.now() < deadline) {
         const now = this.slots[i]!;
-        if (now !== old && now.ready && now.version === this.bootstrap.staticResources.version) break;
+        if (now !== old && now.ready && now.version === this.target.staticResources.version) break;
         await new Promise((r) => setTimeout(r, 50));
       }
     }
@@ -283,11 +292,11 @@ export class WorkerPoolProxy implements ProxySupervisor {
       }
     }
     const previous = this.bootstrap;
-    this.bootstrap = next;
+    this.target = next;
     const errors = await this.applyEverywhere(next);
     if (errors.length > 0) {
       // Workers that took the new version go back, so every worker runs the same config.
-      this.bootstrap = previous;
+      this.target = previous;
       await this.applyEverywhere(previous);
       return (this.lastReloadError = errors.join('; '));
     }
@@ -295,10 +304,11 @@ export class WorkerPoolProxy implements ProxySupervisor {
       await this.bindBalanced(next);
     } catch (err) {
       // The workers already run the new version: they go back too.
-      this.bootstrap = previous;
+      this.target = previous;
       await this.applyEverywhere(previous);
       return (this.lastReloadError = (err as Error).message);
     }
+    this.bootstrap = next;
     this.lastReloadError = undefined;
     proxyLog('info', 'config applied', { version: next.staticResources.version, workers: this.slots.length });
     return undefined;
