@@ -25,6 +25,11 @@ interface WorkerSlot extends WorkerLoad {
   lastError: string | undefined;
   /** Where its own listeners are bound, as it reported with its last applied config. */
   ports: Record<string, number>;
+  /**
+   * Sockets handed to it whose message is not written yet (by listener): node queues a handle until
+   * the previous one is acknowledged, and forgets the queue if the worker dies.
+   */
+  handing: Map<Socket, string>;
   /** The worker's metrics at its last report: kept by the counter history when it exits. */
   lastSnapshot: MetricsSnapshot | undefined;
 }
@@ -125,11 +130,21 @@ export class WorkerPoolProxy implements ProxySupervisor {
       healthChecks: index === this.healthCheckerIndex,
     };
     const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
-    const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, lastSnapshot: undefined };
+    const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, handing: new Map(), lastSnapshot: undefined };
     this.slots[index] = slot;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+    // Gone (killed, crashed): balancers stop picking it now, not only once its exit is reaped.
+    worker.on('disconnect', () => (slot.ready = false));
     worker.on('exit', (code, signal) => {
       slot.ready = false;
+      // Connections it never got: another worker takes them (none read a byte of them yet).
+      const orphans = [...slot.handing];
+      slot.handing.clear();
+      for (const [socket, listener] of orphans) {
+        slot.activeConnections--;
+        if (this.draining) socket.destroy();
+        else this.distribute(listener, socket);
+      }
       this.counters.retire(slot.lastSnapshot);
       slot.lastSnapshot = undefined;
       if (this.draining) return;
@@ -276,11 +291,25 @@ export class WorkerPoolProxy implements ProxySupervisor {
     const balancer = this.balancers.get(listener);
     const idx = balancer ? balancer.pick(this.slots) : -1;
     const slot = idx >= 0 ? this.slots[idx] : undefined;
-    if (!slot || !this.send(slot, { type: 'conn', listener }, socket)) {
+    if (!slot || !slot.worker.isConnected()) {
       socket.destroy();
       return;
     }
     slot.activeConnections++;
+    slot.handing.set(socket, listener);
+    // keepOpen: the primary's copy is closed here once the message is written, not when node gets the
+    // worker's acknowledgement, which never comes from a worker that died: that socket hung open.
+    slot.worker.send({ type: 'conn', listener } satisfies ToWorker, socket as never, { keepOpen: true }, (err: Error | null) => {
+      if (!slot.handing.delete(socket)) return;
+      if (err === null) {
+        socket.destroy();
+        return;
+      }
+      // Refused by a channel that just closed: the socket is still unread, another worker gets it.
+      slot.activeConnections--;
+      slot.ready = false;
+      this.distribute(listener, socket);
+    });
   }
 
   async reload(next: Bootstrap): Promise<string | undefined> {
