@@ -8,7 +8,7 @@ import { StreamTelemetry } from './stream-telemetry.js';
 import { keyCustodyHealth } from './tls/key-custody-health.js';
 import type { KeyPolicy } from './tls/secure-context-factory.js';
 import type { WorkerSettings } from './workers/worker-messages.js';
-import { createAccessLog } from './access-log-sink.js';
+import { accessLogPaths, createAccessLog } from './access-log-sink.js';
 import { createTracePropagator } from './trace-propagation.js';
 
 /** A ProxyRuntime with its metrics and logs, in this process (a worker, or the only process). */
@@ -54,6 +54,7 @@ export class ProxyHost {
   apply(snapshot: ResourceSnapshot): string | undefined {
     try {
       this.runtime.apply(snapshot);
+      this.accessLog.keepOnly(accessLogPaths(snapshot));
       this.proxyMetrics.configReloadsAccepted.inc();
       return undefined;
     } catch (err) {
