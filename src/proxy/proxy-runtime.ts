@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { useTicketKeysFor } from './tls/session-ticket-keys.js';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { ResourceSnapshot } from '../model/bootstrap.js';
@@ -62,6 +63,8 @@ export class ProxyRuntime implements TcpProxyStarter {
    * before anything is swapped, so a failure leaves the last good config serving.
    */
   apply(snapshot: ResourceSnapshot): void {
+    // The contexts made below seal session tickets with this config's keys (see session-ticket-keys.ts).
+    useTicketKeysFor(snapshot.version);
     const tables = new Map<string, RouteTable>();
     for (const rc of snapshot.routeConfigurations) tables.set(rc.name, compileRouteTable(rc, this.regexEngine));
     const built = new Map<string, { model: Listener; chains: FilterChainRuntime[]; inline: Array<RouteTable | undefined> }>();

@@ -6,6 +6,7 @@ import type { ListenerTlsFailure } from '../../telemetry/proxy-metrics.js';
 import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { NO_RENEGOTIATION } from '../tls/secure-context-factory.js';
+import { sessionTicketKeys } from '../tls/session-ticket-keys.js';
 import { markPeerVerified } from '../tls/peer-verification.js';
 import { closeRefusedPeer } from '../tls/refused-peer.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
@@ -271,7 +272,7 @@ export class ListenerRuntime {
     const sessionIdContext = createHash('sha256').update(`listener "${this.model.name}"`).digest('hex').slice(0, 32);
     const options = resumptionOptions(this.model);
     // Handshakes start in this context, and OpenSSL takes a connection's options from it.
-    return tls.createSecureContext({ minVersion: 'TLSv1.2', sessionIdContext, ...options, secureOptions: (options.secureOptions ?? 0) | NO_RENEGOTIATION });
+    return tls.createSecureContext({ minVersion: 'TLSv1.2', sessionIdContext, ticketKeys: sessionTicketKeys(), ...options, secureOptions: (options.secureOptions ?? 0) | NO_RENEGOTIATION });
   }
 
   private refuseNoFilterChain(socket: tls.TLSSocket, serverName: string): void {

@@ -2,6 +2,7 @@ import { constants } from 'node:crypto';
 import tls from 'node:tls';
 import type { CertificateValidationContext, CommonTlsContext, Secret, SubjectAltNameMatcher, TlsCertificate } from '../../model/tls.js';
 import { keyProvider } from './key-provider-registry.js';
+import { sessionTicketKeys } from './session-ticket-keys.js';
 import { certificatesOf, findSecret, readDataSource } from './tls-material.js';
 
 /** Settings that decide whether keys held in process memory are allowed. */
@@ -44,6 +45,8 @@ export function createSecureContext(
     ciphers: common.tlsParams?.cipherSuites?.join(':') ?? DEFAULT_CIPHERS,
     ecdhCurve: common.tlsParams?.ecdhCurves?.join(':') ?? 'X25519:P-256:P-384',
     honorCipherOrder: true,
+    // One set per process (the workers' shared set): a ticket one worker issued resumes on another.
+    ticketKeys: sessionTicketKeys(),
     ...extra,
     secureOptions: (extra.secureOptions ?? 0) | NO_RENEGOTIATION,
   };

@@ -6,6 +6,7 @@ import { ListenerBinder } from '../listeners/listener-binder.js';
 import { ProxyHost } from '../proxy-host.js';
 import { proxyLog } from '../proxy-log.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
+import { useTicketKeySecret } from '../tls/session-ticket-keys.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
 
 const settings = JSON.parse(process.env.BULWARK_WORKER_SETTINGS ?? '{}') as WorkerSettings;
@@ -30,6 +31,9 @@ host.runtime.clusters.onEjection = (cluster, ejected) =>
 
 process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
   switch (msg.type) {
+    case 'ticket-keys':
+      useTicketKeySecret(Buffer.from(msg.secret, 'base64'));
+      return;
     case 'config': {
       const error = host.apply(msg.snapshot);
       if (error) {

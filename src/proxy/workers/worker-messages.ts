@@ -17,6 +17,8 @@ export interface WorkerSettings {
 /** Primary → worker. A socket or server handle travels with 'conn' and 'listen'. */
 export type ToWorker =
   | { type: 'config'; snapshot: ResourceSnapshot }
+  /** The secret every worker derives its TLS session ticket keys from (base64 of 32 bytes); sent before the first config. */
+  | { type: 'ticket-keys'; secret: string }
   | { type: 'listen'; listener: string }
   | { type: 'conn'; listener: string }
   /** `clusters`: include the worker's cluster view (admin /clusters); a metrics scrape leaves it out. */

@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { ticketKeySecret } from '../tls/session-ticket-keys.js';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Bootstrap } from '../../model/bootstrap.js';
@@ -161,6 +162,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
     switch (msg.type) {
       case 'ready':
         slot.listening = true;
+        // Before the config, whose TLS contexts seal tickets with keys from it: every worker opens every worker's tickets.
+        this.send(slot, { type: 'ticket-keys', secret: ticketKeySecret().toString('base64') });
         this.send(slot, { type: 'config', snapshot: this.target.staticResources });
         return;
       case 'applied':
