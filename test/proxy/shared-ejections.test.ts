@@ -22,7 +22,10 @@ before(async () => {
     res.end('bad');
   });
   port = await freePort();
-  const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'pair' } }]);
+  const routes = routeConfig([
+    { match: { prefix: '/solo' }, route: { cluster: 'solo' } },
+    { match: { prefix: '/' }, route: { cluster: 'pair' } },
+  ]);
   proxy = await startProxy(
     bootstrap(
       // The primary hands connections to the workers in turn: two connections, two workers.
@@ -32,6 +35,7 @@ before(async () => {
           lbPolicy: 'ROUND_ROBIN',
           outlierDetection: { consecutive5xx: 3, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
         }),
+        staticCluster('solo', [bad.port], { outlierDetection: { consecutive5xx: 4, interval: '10s', baseEjectionTime: '30s' } }),
       ],
     ),
     { concurrency: 2 },
@@ -83,4 +87,30 @@ test('a host one worker ejects is not used by the other worker either', async ()
   // One ejection, made by one worker; both workers have the host out, and the gauge says one host.
   assert.match(metrics, /^bulwark_outlier_ejections_total\{cluster="pair"\} 1$/m);
   assert.match(metrics, /^bulwark_outlier_ejected_hosts\{cluster="pair"\} 1$/m);
+});
+
+/** One request on a connection of its own (the round-robin balancer gives each to the next worker). */
+function alone(path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject);
+  });
+}
+
+test('consecutive failures seen by different workers add up, as Envoy counts them once for all its workers', async () => {
+  // Four failures, two on each worker: neither worker alone reaches consecutive5xx 4.
+  const failures: string[] = [];
+  for (let i = 0; i < 4; i++) failures.push((await alone(`/solo/${i}`)).body);
+  assert.deepEqual(failures, ['bad', 'bad', 'bad', 'bad']);
+  await new Promise((r) => setTimeout(r, 200));
+  const ejections = proxy.logs().split('\n').filter((l) => l.includes('upstream host ejected') && l.includes('"cluster":"solo"'));
+  assert.equal(ejections.length, 1, 'ejected once, by the worker that saw the fourth failure');
+  const clusters = (await proxy.get('/clusters')).body;
+  assert.match(clusters, /^solo::127\.0\.0\.1:\d+::health_flags::.*failed_outlier_check/m, clusters);
 });

@@ -37,6 +37,7 @@ class ManagedCluster implements UpstreamCluster {
     this.state = new ClusterState(model, connector, activeHealthChecks);
     this.state.onHealthChange = events.healthChanged;
     this.state.onEjection = (host) => events.ejected(this.name, host);
+    this.state.onOutcome = (host, outcome) => events.outcome(this.name, host, outcome);
   }
 
   get name(): string {
@@ -174,6 +175,7 @@ export type HealthSnapshot = Record<string, string[]>;
 interface ClusterEvents {
   healthChanged(): void;
   ejected(cluster: string, host: Host): void;
+  outcome(cluster: string, host: Host, outcome: UpstreamOutcome): void;
 }
 
 /** All clusters of the current config; applying a new set keeps unchanged clusters' pools warm. */
@@ -185,9 +187,12 @@ export class ClusterManager implements ClusterLookup {
   onHealthChange: (() => void) | undefined;
   /** Told when this process's outlier detection ejects a host. */
   onEjection: ((cluster: string, host: Host) => void) | undefined;
+  /** Told of an outcome the other workers' outlier detection should count (set only with workers). */
+  onOutcome: ((cluster: string, host: Host, outcome: UpstreamOutcome) => void) | undefined;
   private readonly events: ClusterEvents = {
     healthChanged: () => this.onHealthChange?.(),
     ejected: (cluster, host) => this.onEjection?.(cluster, host),
+    outcome: (cluster, host, outcome) => this.onOutcome?.(cluster, host, outcome),
   };
 
   constructor(private readonly keyPolicy: KeyPolicy) {}
@@ -207,6 +212,11 @@ export class ClusterManager implements ClusterLookup {
     const out: HealthSnapshot = {};
     for (const c of this.clusters.values()) if (c.model.healthChecks.length > 0) out[c.name] = c.state.failingHosts();
     return out;
+  }
+
+  /** Counts an outcome another worker saw (see ClusterState.applyOutcome). */
+  applyOutcome(cluster: string, hostKey: string, outcome: UpstreamOutcome): void {
+    this.clusters.get(cluster)?.state.applyOutcome(hostKey, outcome);
   }
 
   /** Applies an ejection another worker's outlier detection made. */

@@ -35,6 +35,8 @@ export class ClusterState {
   onHealthChange: (() => void) | undefined;
   /** Set for an ejection this process's outlier detection made, so the other workers can apply it. */
   onEjection: ((host: Host) => void) | undefined;
+  /** Told of an outcome the other workers should count (with workers only). */
+  onOutcome: ((host: Host, outcome: UpstreamOutcome) => void) | undefined;
   private connector: TransportConnector | undefined;
 
   constructor(
@@ -90,6 +92,12 @@ export class ClusterState {
     countOutcome(host, outcome);
     if (!this.outlier) return;
     const now = Date.now();
+    // Other workers count this outcome too (onOutcome), so consecutive failures add up across all of
+    // them as in Envoy, where the workers share one count: every failure, and a success only when it
+    // breaks a run of failures. A healthy host costs nothing.
+    if (this.onOutcome !== undefined && (typeof outcome !== 'number' || outcome >= 500 || host.consecutive5xx > 0 || host.consecutiveGatewayFailure > 0 || host.consecutiveLocalOriginFailure > 0)) {
+      this.onOutcome(host, outcome);
+    }
     if (this.outlier.record(host, outcome, this.hosts, now)) {
       proxyLog('warn', 'upstream host ejected by outlier detection', { cluster: this.model.name, host: host.key, ejectionMs: host.ejectedUntil - now, ejections: host.ejectionCount });
       this.dirty = true;
@@ -102,6 +110,12 @@ export class ClusterState {
    * cluster's maxEjectionPercent. Envoy detects outliers once for all its workers; here each worker
    * detects on its own traffic and shares what it ejects, so a bad host leaves every worker at once.
    */
+  /** Counts an outcome another worker saw towards this worker's consecutive counts (it ejects there, not here). */
+  applyOutcome(hostKey: string, outcome: UpstreamOutcome): void {
+    const host = this.outlier ? this.hosts.find((h) => h.key === hostKey) : undefined;
+    if (host) this.outlier!.record(host, outcome, this.hosts, Date.now(), false);
+  }
+
   applyEjection(hostKey: string, until: number, ejections: number): void {
     const outlier = this.outlier;
     if (!outlier) return;

@@ -18,9 +18,16 @@ export class OutlierDetector {
     this.config = config;
   }
 
-  /** Records an outcome; returns true when it ejected the host. */
-  record(host: Host, outcome: UpstreamOutcome, hosts: readonly Host[], now: number): boolean {
+  /**
+   * Records an outcome; returns true when it ejected the host. `mayEject` false: an outcome another
+   * worker saw (and judged there), counted here so the consecutive counts span every worker.
+   */
+  record(host: Host, outcome: UpstreamOutcome, hosts: readonly Host[], now: number, mayEject = true): boolean {
     const c = this.config;
+    if (!mayEject) {
+      this.count(host, outcome);
+      return false;
+    }
     if (typeof outcome !== 'number' && c.splitExternalLocalOriginErrors) {
       // A failure of the proxy's own attempt (connect, reset, timeout), kept apart from what the host answered.
       host.consecutiveLocalOriginFailure++;
@@ -49,6 +56,28 @@ export class OutlierDetector {
       eject ||= enforced(c.enforcingConsecutiveGatewayFailure);
     }
     return eject && this.eject(host, hosts, now);
+  }
+
+  /** The count an outcome makes, without ejecting: a tripped count starts over, as it would here. */
+  private count(host: Host, outcome: UpstreamOutcome): void {
+    const c = this.config;
+    if (typeof outcome !== 'number' && c.splitExternalLocalOriginErrors) {
+      host.consecutiveLocalOriginFailure++;
+      if (c.consecutiveLocalOriginFailure > 0 && host.consecutiveLocalOriginFailure >= c.consecutiveLocalOriginFailure) host.consecutiveLocalOriginFailure = 0;
+      return;
+    }
+    const status = typeof outcome === 'number' ? outcome : 503;
+    if (c.splitExternalLocalOriginErrors) host.consecutiveLocalOriginFailure = 0;
+    if (status < 500) {
+      host.consecutive5xx = 0;
+      host.consecutiveGatewayFailure = 0;
+      return;
+    }
+    host.consecutive5xx++;
+    if (status === 502 || status === 503 || status === 504) host.consecutiveGatewayFailure++;
+    else host.consecutiveGatewayFailure = 0;
+    if (c.consecutive5xx > 0 && host.consecutive5xx >= c.consecutive5xx) host.consecutive5xx = 0;
+    if (c.consecutiveGatewayFailure > 0 && host.consecutiveGatewayFailure >= c.consecutiveGatewayFailure) host.consecutiveGatewayFailure = 0;
   }
 
   private eject(host: Host, hosts: readonly Host[], now: number): boolean {

@@ -26,6 +26,7 @@ function reportHealth(): void {
   if (host.runtime.clusters.runsHealthChecks) send({ type: 'health', snapshot: host.runtime.clusters.healthSnapshot() });
 }
 host.runtime.clusters.onHealthChange = reportHealth;
+host.runtime.clusters.onOutcome = (cluster, seen, outcome) => send({ type: 'outcome', cluster, host: seen.key, outcome });
 host.runtime.clusters.onEjection = (cluster, ejected) =>
   send({ type: 'ejection', cluster, host: ejected.key, until: ejected.ejectedUntil, ejections: ejected.ejectionCount });
 
@@ -94,6 +95,9 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
       return;
     case 'ejection':
       host.runtime.clusters.applyEjection(msg.cluster, msg.host, msg.until, msg.ejections);
+      return;
+    case 'outcome':
+      host.runtime.clusters.applyOutcome(msg.cluster, msg.host, msg.outcome);
       return;
     case 'listen':
       return;

@@ -1,4 +1,5 @@
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
+import type { UpstreamOutcome } from '../clusters/upstream-cluster.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import type { ClusterStatus } from '../admin/cluster-status.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
@@ -34,7 +35,9 @@ export type ToWorker =
   /** The health-check worker's latest results, for a worker that does not run the checks. */
   | { type: 'health'; snapshot: HealthSnapshot }
   /** Another worker's outlier detection ejected a host (until: epoch ms). */
-  | { type: 'ejection'; cluster: string; host: string; until: number; ejections: number };
+  | { type: 'ejection'; cluster: string; host: string; until: number; ejections: number }
+  /** An outcome another worker saw, for this worker's outlier detection to count. */
+  | { type: 'outcome'; cluster: string; host: string; outcome: UpstreamOutcome };
 
 /** Worker → primary. */
 export type FromWorker =
@@ -49,5 +52,7 @@ export type FromWorker =
   | { type: 'health'; snapshot: HealthSnapshot }
   /** This worker's outlier detection ejected a host (until: epoch ms): the others apply it. */
   | { type: 'ejection'; cluster: string; host: string; until: number; ejections: number }
+  /** An outcome the other workers' outlier detection should count (a failure, or a success ending a run of them). */
+  | { type: 'outcome'; cluster: string; host: string; outcome: UpstreamOutcome }
   /** Handshakes stopped signing through keyd: this process's PKCS#11 session is dead for good. */
   | { type: 'custody-lost' };

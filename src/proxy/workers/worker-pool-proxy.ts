@@ -208,6 +208,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         this.sendToOthers(slot, { type: 'health', snapshot: msg.snapshot });
         return;
       case 'ejection':
+      case 'outcome':
         this.sendToOthers(slot, msg);
         return;
       case 'drained':
