@@ -1,5 +1,5 @@
 # The two commands a new user runs: `make demo` and `make test`.
-.PHONY: bootstrap build test demo bench clean
+.PHONY: bootstrap build test test-workers demo bench clean
 
 bootstrap:
 	./scripts/bootstrap.sh
@@ -9,6 +9,10 @@ build: bootstrap
 
 test: build
 	./scripts/test.sh
+
+# The proxy tests alone with two worker processes, the default on a 2-core machine (`make test` runs them too).
+test-workers: build
+	BULWARK_TEST_CONCURRENCY=2 node --import tsx --test --test-concurrency=1 --test-timeout=180000 test/proxy/*.test.ts
 
 demo: build
 	node bin/bulwark.js demo

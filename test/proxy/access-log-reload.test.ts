@@ -26,7 +26,8 @@ function config(logName: string): string {
 before(async () => {
   upstream = await startUpstream('app');
   port = await freePort();
-  proxy = await startProxy(config('log-0.log'));
+  // One process: the test reads that process's open files.
+  proxy = await startProxy(config('log-0.log'), { concurrency: 1 });
 });
 
 after(async () => {

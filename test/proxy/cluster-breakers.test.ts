@@ -34,7 +34,8 @@ before(async () => {
     address: { socketAddress: { address: '127.0.0.1', portValue: tcpPort } },
     filterChains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: 'tcp', cluster: 'echo' } }] }],
   };
-  proxy = await startProxy(bootstrap([httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'pair' } }])), tcpListener], [cluster, tcpCluster]));
+  // One process: with workers each counts its own thresholds (docs/architecture.md).
+  proxy = await startProxy(bootstrap([httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'pair' } }])), tcpListener], [cluster, tcpCluster]), { concurrency: 1 });
 });
 
 after(async () => {

@@ -79,6 +79,8 @@ before(async () => {
         staticCluster('queued', [queued.port], { http2ProtocolOptions: {}, circuitBreakers: { thresholds: [{ maxConnections: 1, maxPendingRequests: 2 }] } }),
       ],
     ),
+    // One process: connection limits and pools are per process.
+    { concurrency: 1 },
   );
 });
 

@@ -156,6 +156,8 @@ before(async () => {
         staticCluster('mixed', [healthy.port, failing.port], { outlierDetection: { consecutive5xx: 3, baseEjectionTime: '30s', maxEjectionPercent: 50, interval: '100ms' } }),
       ],
     ),
+    // One process: maxRetries is a per-process threshold.
+    { concurrency: 1 },
   );
 });
 

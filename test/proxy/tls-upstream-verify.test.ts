@@ -64,6 +64,8 @@ before(async () => {
         staticCluster('h2-no-ca', [appPort], { ...tlsNoCa, http2ProtocolOptions: {} }),
       ],
     ),
+    // One process: the rate-limited warning is once per process.
+    { concurrency: 1 },
   );
 });
 

@@ -64,7 +64,8 @@ before(async () => {
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   port = await freePort();
   const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'up', timeout: '3s' } }]);
-  proxy = await startProxy(bootstrap([httpListener('ingress', port, routes)], [staticCluster('up', [(upstream.address() as AddressInfo).port])]));
+  // One process: tests follow one upstream connection across client connections (one pool).
+  proxy = await startProxy(bootstrap([httpListener('ingress', port, routes)], [staticCluster('up', [(upstream.address() as AddressInfo).port])]), { concurrency: 1 });
 });
 
 after(async () => {

@@ -46,6 +46,8 @@ before(async () => {
         staticCluster('limited', [slow.port], { circuitBreakers: { thresholds: [{ maxRequests: 1 }] } }),
       ],
     ),
+    // One process: circuit-breaker thresholds are per process.
+    { concurrency: 1 },
   );
 });
 

@@ -21,6 +21,12 @@ export interface RunningProxy {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Workers for a test that does not ask: 1, or BULWARK_TEST_CONCURRENCY (`make test-workers` runs the proxy
+ * tests with 2, the product's default on a 2-core machine). Tests whose checks are per process say 1.
+ */
+const DEFAULT_CONCURRENCY = Number(process.env.BULWARK_TEST_CONCURRENCY ?? 1);
+
 export interface ProxyOptions {
   concurrency?: number;
   extraArgs?: string[];
@@ -43,7 +49,7 @@ export async function startProxy(yaml: string, opts: ProxyOptions = {}): Promise
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-test-'));
   const configFile = join(dir, 'proxy.yaml');
   writeFileSync(configFile, withAdmin(yaml, adminPort));
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--config', configFile, '--concurrency', String(opts.concurrency ?? 1), ...(opts.extraArgs ?? [])];
+  const args = ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--config', configFile, '--concurrency', String(opts.concurrency ?? DEFAULT_CONCURRENCY), ...(opts.extraArgs ?? [])];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   let out = '';
