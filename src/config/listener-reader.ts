@@ -5,6 +5,7 @@ import { balancerNames } from '../proxy/workers/balancer-registry.js';
 import { AccessLogFormatError, compileAccessLogFormat } from '../telemetry/access-log-template.js';
 import { FieldReader } from './field-reader.js';
 import { refusedHttpFilter } from './http-filters.js';
+import { readWeightedClusters } from './weighted-clusters-reader.js';
 import { typedConfigMessage } from './typed-config-type.js';
 import { readRouteConfiguration } from './route-reader.js';
 import { readDownstreamTls } from './tls-reader.js';
@@ -231,15 +232,7 @@ function readTcpProxy(r: FieldReader): TcpProxy {
   };
   const wc = r.optObj('weightedClusters');
   if (wc) {
-    const clusters = wc.list('clusters', (c) => {
-      const out = { name: c.nonEmptyStr('name'), weight: c.int('weight', 0, 0, 1_000_000) };
-      c.done();
-      return out;
-    });
-    if (clusters.length === 0) wc.fail('clusters', 'needs at least one cluster');
-    if (clusters.every((c) => c.weight === 0)) wc.fail('clusters', 'weights must not all be zero');
-    wc.done();
-    tp.weightedClusters = clusters;
+    tp.weightedClusters = readWeightedClusters(wc);
   }
   if ((tp.cluster === '') === (tp.weightedClusters === undefined)) r.fail('', 'exactly one of cluster, weightedClusters is required');
   r.done();

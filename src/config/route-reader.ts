@@ -10,6 +10,7 @@ import type {
   RouteMatch,
   VirtualHost,
 } from '../model/route.js';
+import { readWeightedClusters } from './weighted-clusters-reader.js';
 import { RETRY_ON_CONDITIONS, RETRY_POLICY_DEFAULTS } from '../model/route.js';
 import { FieldReader } from './field-reader.js';
 import { refusedPerFilterConfig } from './http-filters.js';
@@ -156,15 +157,7 @@ function readRouteAction(r: FieldReader): RouteAction {
   const wc = r.optObj('weightedClusters');
   if (wc) {
     wc.ignore('totalWeight');
-    const clusters = wc.list('clusters', (c) => {
-      const out = { name: c.nonEmptyStr('name'), weight: c.int('weight', 0, 0, 1_000_000) };
-      c.done();
-      return out;
-    });
-    if (clusters.length === 0) wc.fail('clusters', 'needs at least one cluster');
-    if (clusters.every((c) => c.weight === 0)) wc.fail('clusters', 'weights must not all be zero');
-    wc.done();
-    a.weightedClusters = { clusters };
+    a.weightedClusters = { clusters: readWeightedClusters(wc) };
   }
   const rr = r.optObj('regexRewrite');
   if (rr) {
