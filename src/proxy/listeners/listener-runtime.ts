@@ -5,8 +5,7 @@ import type { Listener } from '../../model/listener.js';
 import type { ListenerTlsFailure } from '../../telemetry/proxy-metrics.js';
 import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
-import { NO_RENEGOTIATION } from '../tls/secure-context-factory.js';
-import { sessionTicketKeys } from '../tls/session-ticket-keys.js';
+import { withProxyTlsPolicy } from '../tls/secure-context-factory.js';
 import { markPeerVerified } from '../tls/peer-verification.js';
 import { closeRefusedPeer } from '../tls/refused-peer.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
@@ -270,9 +269,8 @@ export class ListenerRuntime {
     // OpenSSL looks a resumed session up in this context: with client certificates asked for, one without
     // a session id context fails every resumption attempt ("session id context uninitialized").
     const sessionIdContext = createHash('sha256').update(`listener "${this.model.name}"`).digest('hex').slice(0, 32);
-    const options = resumptionOptions(this.model);
-    // Handshakes start in this context, and OpenSSL takes a connection's options from it.
-    return tls.createSecureContext({ minVersion: 'TLSv1.2', sessionIdContext, ticketKeys: sessionTicketKeys(), ...options, secureOptions: (options.secureOptions ?? 0) | NO_RENEGOTIATION });
+    // Handshakes start in this context, and OpenSSL takes a connection's options from it: the proxy's policy too.
+    return tls.createSecureContext(withProxyTlsPolicy({ minVersion: 'TLSv1.2', sessionIdContext, ...resumptionOptions(this.model) }));
   }
 
   private refuseNoFilterChain(socket: tls.TLSSocket, serverName: string): void {

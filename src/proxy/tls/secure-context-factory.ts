@@ -28,7 +28,16 @@ const DEFAULT_CIPHERS = [
  * cheap way to make the server redo its private-key operation (testssl.sh: "Secure Client-Initiated
  * Renegotiation ... DoS threat"), and here each of those is a signature in the key-custody token.
  */
-export const NO_RENEGOTIATION = constants.SSL_OP_NO_RENEGOTIATION;
+const NO_RENEGOTIATION = constants.SSL_OP_NO_RENEGOTIATION;
+
+/**
+ * What every context this proxy makes carries, whatever else it sets: renegotiation refused, and the
+ * session ticket keys of the config being applied (shared by the workers: a ticket one worker issued
+ * resumes on another).
+ */
+export function withProxyTlsPolicy(options: tls.SecureContextOptions): tls.SecureContextOptions {
+  return { ticketKeys: sessionTicketKeys(), ...options, secureOptions: (options.secureOptions ?? 0) | NO_RENEGOTIATION };
+}
 
 /** Builds a SecureContext for one certificate plus the shared settings of a CommonTlsContext. */
 export function createSecureContext(
@@ -45,10 +54,7 @@ export function createSecureContext(
     ciphers: common.tlsParams?.cipherSuites?.join(':') ?? DEFAULT_CIPHERS,
     ecdhCurve: common.tlsParams?.ecdhCurves?.join(':') ?? 'X25519:P-256:P-384',
     honorCipherOrder: true,
-    // One set per process (the workers' shared set): a ticket one worker issued resumes on another.
-    ticketKeys: sessionTicketKeys(),
     ...extra,
-    secureOptions: (extra.secureOptions ?? 0) | NO_RENEGOTIATION,
   };
   if (cert) {
     const chain = readDataSource(cert.certificateChain, `${where} certificateChain`);
@@ -58,7 +64,7 @@ export function createSecureContext(
   }
   const ca = trustedCa(common, secrets, where);
   if (ca) opts.ca = ca;
-  return tls.createSecureContext(opts);
+  return tls.createSecureContext(withProxyTlsPolicy(opts));
 }
 
 /** The validation context of a TLS context: inline, or the SDS secret it names. */
