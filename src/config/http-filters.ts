@@ -39,8 +39,7 @@ const ISTIO_MESSAGE = /^(istio\.|io\.istio\.|stats\.|envoy\.tcp\.metadataexchang
  * name over an RBAC config is RBAC, and must be refused as RBAC rather than load as the router with
  * its policy unenforced. By name when the config names no type.
  */
-function filterIdentity(name: string, typedConfig: Record<string, unknown>): string {
-  const message = typedConfigMessage(typedConfig);
+function filterIdentity(name: string, message: string | undefined): string {
   if (message === undefined) return name;
   const known = BY_MESSAGE.get(message);
   if (known !== undefined) return known;
@@ -50,8 +49,9 @@ function filterIdentity(name: string, typedConfig: Record<string, unknown>): str
 
 /** Why the named filter cannot load, or undefined when it can. `typedConfig` is the filter's config, '@type' included. */
 export function refusedHttpFilter(name: string, typedConfig: Record<string, unknown>): string | undefined {
-  const identity = filterIdentity(name, typedConfig);
-  const what = identity === name ? name : `${name} (its typed_config is ${typedConfigMessage(typedConfig)})`;
+  const message = typedConfigMessage(typedConfig);
+  const identity = filterIdentity(name, message);
+  const what = identity === name ? name : `${name} (its typed_config is ${message})`;
   if (BUILT_IN.has(identity)) return undefined;
   if (EMPTY_ONLY.has(identity)) {
     const configured = Object.keys(typedConfig).some((k) => k !== '@type');
