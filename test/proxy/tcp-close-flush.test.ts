@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import type { ClusterLookup, UpstreamCluster } from '../../src/proxy/clusters/upstream-cluster.js';
 import { TcpProxySession, type TcpSessionRecord } from '../../src/proxy/listeners/tcp-proxy.js';
 import type { TcpProxy } from '../../src/model/listener.js';
-import { acceptedPair } from '../support/loopback-pair.js';
+import { acceptedPair, readToEnd } from '../support/loopback-pair.js';
 
 const TAIL = Buffer.alloc(1000, 0x74);
 
@@ -48,14 +48,7 @@ test('an upstream that sends its last bytes and closes: a client behind a full w
   assert.ok(socket.writableLength > 0, 'the path to the client is full');
   sendTail();
   await new Promise((r) => setTimeout(r, 200));
-  let got = 0;
-  let last = 0;
-  client.on('data', (d: Buffer) => {
-    got += d.length;
-    last = d[d.length - 1]!;
-  });
-  client.resume();
-  await new Promise((r) => client.once('close', r));
+  const { bytes: got, last } = await readToEnd(client, 'close');
   assert.equal(got, filled + TAIL.length);
   assert.equal(last, 0x74);
   assert.ok(closed, 'the session reported its end');

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { bootstrap, httpListener, routeConfig, staticCluster, tlsTransport } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { makePki } from '../support/tls-fixtures.js';
@@ -26,18 +26,12 @@ before(async () => {
   app = await startUpstream('app');
   port = await freePort();
   const server = pki.issue('server', 'DNS:localhost');
-  const transport = {
-    transportSocket: {
-      name: 'envoy.transport_sockets.tls',
-      typedConfig: {
-        requireClientCertificate: true,
-        commonTlsContext: {
-          tlsCertificates: [{ certificateChain: { filename: server.cert }, privateKey: { filename: server.key } }],
-          validationContext: { trustedCa: { filename: pki.caCert }, matchTypedSubjectAltNames: [{ sanType: 'URI', matcher: { exact: ALLOWED } }] },
-        },
-      },
-    },
-  };
+  const transport = tlsTransport(
+    server.cert,
+    server.key,
+    { validationContext: { trustedCa: { filename: pki.caCert }, matchTypedSubjectAltNames: [{ sanType: 'URI', matcher: { exact: ALLOWED } }] } },
+    { requireClientCertificate: true },
+  );
   const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]);
   proxy = await startProxy(bootstrap([httpListener('inbound', port, routes, {}, transport)], [staticCluster('app', [app.port])]), { extraArgs: ['--insecure-memory-keys'] });
 });

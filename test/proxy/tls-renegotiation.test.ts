@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { bootstrap, httpListener, routeConfig, staticCluster, tlsTransport } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
@@ -24,14 +24,8 @@ before(async () => {
   upstream = await startUpstream('app');
   port = await freePort();
   const server = pki.issue('server', 'DNS:localhost');
-  const tls = {
-    transportSocket: {
-      name: 'envoy.transport_sockets.tls',
-      typedConfig: { commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: server.cert }, privateKey: { filename: server.key } }] } },
-    },
-  };
   proxy = await startProxy(
-    bootstrap([httpListener('tls', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tls)], [staticCluster('app', [upstream.port])]),
+    bootstrap([httpListener('tls', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tlsTransport(server.cert, server.key))], [staticCluster('app', [upstream.port])]),
     { extraArgs: ['--insecure-memory-keys'] },
   );
 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { H1DownstreamConnection } from '../../src/proxy/http/h1-downstream-connection.js';
 import type { HttpListenerContext } from '../../src/proxy/http/http-listener-context.js';
 import type { HttpStream } from '../../src/proxy/http/http-stream.js';
-import { acceptedPair } from '../support/loopback-pair.js';
+import { acceptedPair, readToEnd } from '../support/loopback-pair.js';
 
 const TAIL = Buffer.alloc(1000, 0x74);
 
@@ -34,14 +34,7 @@ test('an upstream that sends its last bytes and closes: a client behind a full w
   assert.ok(down.socket.writableLength > 0, 'the path to the client is full');
   up.socket.end(TAIL);
   await new Promise((r) => setTimeout(r, 200));
-  let got = 0;
-  let last = 0;
-  client.on('data', (d: Buffer) => {
-    got += d.length;
-    last = d[d.length - 1]!;
-  });
-  client.resume();
-  await new Promise((r) => client.once('end', r));
+  const { bytes: got, last } = await readToEnd(client, 'end');
   const head = 'HTTP/1.1 101 Switching Protocols\r\n\r\n'.length;
   assert.equal(got, head + filled + TAIL.length);
   assert.equal(last, 0x74);

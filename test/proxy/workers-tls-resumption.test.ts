@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import tls from 'node:tls';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { bootstrap, httpListener, routeConfig, staticCluster, tlsTransport } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { makePki } from '../support/tls-fixtures.js';
@@ -23,8 +23,7 @@ before(async () => {
   upstream = await startUpstream('app');
   port = await freePort();
   const server = pki.issue('server', 'DNS:localhost');
-  const tlsChain = { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: server.cert }, privateKey: { filename: server.key } }] } } } };
-  proxy = await startProxy(bootstrap([httpListener('tls', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tlsChain)], [staticCluster('app', [upstream.port])]), {
+  proxy = await startProxy(bootstrap([httpListener('tls', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tlsTransport(server.cert, server.key))], [staticCluster('app', [upstream.port])]), {
     concurrency: 2,
     extraArgs: ['--insecure-memory-keys'],
   });

@@ -14,6 +14,19 @@ export function staticCluster(name: string, ports: number[], extra: Record<strin
   };
 }
 
+/**
+ * A filter chain's TLS transport socket serving `cert` and `key` files; `common` adds to its
+ * commonTlsContext (a validationContext...), `typed` to the DownstreamTlsContext (requireClientCertificate...).
+ */
+export function tlsTransport(cert: string, key: string, common: Record<string, unknown> = {}, typed: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    transportSocket: {
+      name: 'envoy.transport_sockets.tls',
+      typedConfig: { ...typed, commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: cert }, privateKey: { filename: key } }], ...common } },
+    },
+  };
+}
+
 export function httpListener(name: string, port: number, routeConfig: object, hcm: Record<string, unknown> = {}, chain: Record<string, unknown> = {}): object {
   return {
     name,

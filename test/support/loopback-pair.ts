@@ -13,3 +13,17 @@ export async function acceptedPair(): Promise<{ client: net.Socket; socket: net.
   };
   return { client, socket, close };
 }
+
+/** Resumes a paused socket and reads it until `until` ('end' or 'close'): how many bytes came, and the last one. */
+export async function readToEnd(socket: net.Socket, until: 'end' | 'close'): Promise<{ bytes: number; last: number }> {
+  let bytes = 0;
+  let last = 0;
+  socket.on('data', (d: Buffer) => {
+    bytes += d.length;
+    last = d[d.length - 1]!;
+  });
+  const done = new Promise((r) => socket.once(until, r));
+  socket.resume();
+  await done;
+  return { bytes, last };
+}
