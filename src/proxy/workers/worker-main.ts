@@ -57,8 +57,8 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
       socket.once('close', () => {
         handedConnectionsClosed++;
       });
+      // The listener decides how the socket is read (a TCP proxy holds bytes until its upstream connects).
       host.runtime.handleSocket(msg.listener, socket);
-      socket.resume();
       return;
     }
     case 'stats': {
