@@ -5,6 +5,7 @@ bootstrap:
 	./scripts/bootstrap.sh
 
 build: bootstrap
+	./scripts/build-native.sh
 	npx tsc -p tsconfig.json
 
 test: build

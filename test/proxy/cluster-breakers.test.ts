@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { echoes } from '../support/tcp-echo.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 let a: TestUpstream;
@@ -34,7 +35,8 @@ before(async () => {
     address: { socketAddress: { address: '127.0.0.1', portValue: tcpPort } },
     filterChains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: 'tcp', cluster: 'echo' } }] }],
   };
-  // One process: with workers each counts its own thresholds (docs/architecture.md).
+  // One process: each worker's pool may open a first connection to a host even at maxConnections, as in
+  // Envoy, so the exact connection counts below hold per process (workers-shared-breakers.test.ts covers workers).
   proxy = await startProxy(bootstrap([httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'pair' } }])), tcpListener], [cluster, tcpCluster]), { concurrency: 1 });
 });
 
@@ -60,24 +62,14 @@ test('maxPendingRequests 1 across the cluster: with one request queued, the next
   assert.equal(connections, 2);
 });
 
-/** Opens a TCP connection through the proxy and says whether a byte comes back before the proxy closes it. */
-function echoes(): Promise<{ echoed: boolean; socket: net.Socket }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(tcpPort, '127.0.0.1', () => socket.write('x'));
-    socket.once('data', () => resolve({ echoed: true, socket }));
-    socket.once('close', () => resolve({ echoed: false, socket }));
-    socket.on('error', () => undefined);
-  });
-}
-
 test('TCP proxying counts against maxConnections too: a second connection is closed while the first is open', async () => {
-  const first = await echoes();
+  const first = await echoes(tcpPort);
   assert.equal(first.echoed, true);
-  const second = await echoes();
+  const second = await echoes(tcpPort);
   assert.equal(second.echoed, false, 'refused while the cluster is at its limit');
   first.socket.destroy();
   await new Promise((r) => setTimeout(r, 100));
-  const third = await echoes();
+  const third = await echoes(tcpPort);
   assert.equal(third.echoed, true, 'accepted again once the first has closed');
   const metrics = (await proxy.get('/stats/prometheus')).body;
   assert.match(metrics, /bulwark_upstream_overflows_total\{cluster="echo",resource="connections"\} 1\n/);

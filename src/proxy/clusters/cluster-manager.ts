@@ -4,8 +4,10 @@ import type { Secret } from '../../model/tls.js';
 import { H1ConnectionPool, type PoolStats, type TransportConnector } from '../http/h1-connection-pool.js';
 import { H2Session } from '../http/h2-upstream-session.js';
 import type { KeyPolicy } from '../tls/secure-context-factory.js';
+import { ClusterPoolStats } from '../upstream/cluster-pool-stats.js';
 import { ClusterState } from '../upstream/cluster-state.js';
 import type { Host } from '../upstream/host.js';
+import { PROCESS_LOCAL_COUNTS, type ResourceCounts, type ResourceCountsSource } from '../upstream/resource-counts.js';
 import { tcpConnector, tlsConnector } from './transport-connectors.js';
 import type { BreakerKind, ClusterLookup, UpstreamCluster, UpstreamOutcome } from './upstream-cluster.js';
 
@@ -20,7 +22,7 @@ function hostConnectionCounter(host: Host): (delta: number) => void {
 /** A cluster with its host set and policies (ClusterState) plus the connection pools to its hosts. */
 class ManagedCluster implements UpstreamCluster {
   readonly http2: boolean;
-  readonly stats: PoolStats = { connectionsActive: 0, connectionsTotal: 0, connectFailures: 0, pending: 0, pendingOverflow: 0, connectionOverflow: 0 };
+  readonly stats: PoolStats;
   private readonly h1Pools = new Map<string, H1ConnectionPool>();
   private readonly h2Sessions = new Map<string, H2Session>();
   private connector: TransportConnector;
@@ -31,10 +33,12 @@ class ManagedCluster implements UpstreamCluster {
     connector: TransportConnector,
     activeHealthChecks: boolean,
     events: ClusterEvents,
+    counts: ResourceCounts,
   ) {
     this.http2 = model.http2ProtocolOptions !== undefined;
     this.connector = connector;
-    this.state = new ClusterState(model, connector, activeHealthChecks);
+    this.stats = new ClusterPoolStats(counts);
+    this.state = new ClusterState(model, connector, activeHealthChecks, counts);
     this.state.onHealthChange = events.healthChanged;
     this.state.onEjection = (host) => events.ejected(this.name, host);
     this.state.onOutcome = (host, outcome) => events.outcome(this.name, host, outcome);
@@ -124,7 +128,7 @@ class ManagedCluster implements UpstreamCluster {
   /** A TCP proxy connection to `host`, or undefined when the cluster's maxConnections breaker is full (UO). */
   connectTcp(host: Host): Socket | undefined {
     const stats = this.stats;
-    if (stats.connectionsActive >= this.model.circuitBreakers.thresholds.maxConnections) {
+    if (stats.connectionsAcrossWorkers() >= this.model.circuitBreakers.thresholds.maxConnections) {
       stats.connectionOverflow++;
       return undefined;
     }
@@ -195,6 +199,9 @@ export class ClusterManager implements ClusterLookup {
     outcome: (cluster, host, outcome) => this.onOutcome?.(cluster, host, outcome),
   };
 
+  /** Where clusters count the resources their breakers bound: memory shared with the other workers, when there are any. */
+  resourceCounts: ResourceCountsSource = PROCESS_LOCAL_COUNTS;
+
   constructor(private readonly keyPolicy: KeyPolicy) {}
 
   /** Makes this process run (or stop running) the clusters' active health checks. */
@@ -249,7 +256,7 @@ export class ClusterManager implements ClusterLookup {
       if (existing) {
         existing.update(m, connectors.get(m.name)!);
         next.set(m.name, existing);
-      } else next.set(m.name, new ManagedCluster(m, connectors.get(m.name)!, this.activeHealthChecks, this.events));
+      } else next.set(m.name, new ManagedCluster(m, connectors.get(m.name)!, this.activeHealthChecks, this.events, this.resourceCounts.countsFor(m.name)));
     }
     for (const [name, c] of this.clusters) if (!next.has(name)) c.close();
     this.clusters = next;

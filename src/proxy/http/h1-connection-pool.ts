@@ -26,13 +26,19 @@ export interface PoolLimits {
 
 /** Counters the metrics layer reads; one object per cluster, shared by its pools (the breakers read it too). */
 export interface PoolStats {
+  /** Open connections of this process. */
   connectionsActive: number;
   connectionsTotal: number;
   connectFailures: number;
+  /** Requests of this process waiting for a connection. */
   pending: number;
   pendingOverflow: number;
   /** Times the maxConnections breaker kept a connection from opening (Envoy's upstream_cx_overflow). */
   connectionOverflow: number;
+  /** Open connections to the cluster across every worker: what maxConnections bounds. */
+  connectionsAcrossWorkers(): number;
+  /** Waiting requests across every worker: what maxPendingRequests bounds. */
+  pendingAcrossWorkers(): number;
 }
 
 /**
@@ -41,7 +47,7 @@ export interface PoolStats {
  * open one, as in Envoy, so requests queued for it are never left with no connection to wait for.
  */
 export function mayOpenConnection(stats: PoolStats, maxConnections: number, hostHasConnection: boolean): boolean {
-  return !hostHasConnection || stats.connectionsActive < maxConnections;
+  return !hostHasConnection || stats.connectionsAcrossWorkers() < maxConnections;
 }
 
 interface Waiter {
@@ -93,7 +99,7 @@ export class H1ConnectionPool implements ConnectionOwner {
       return true;
     }
     this.stats.connectionOverflow++;
-    if (this.stats.pending >= this.limits.maxPendingRequests) {
+    if (this.stats.pendingAcrossWorkers() >= this.limits.maxPendingRequests) {
       this.stats.pendingOverflow++;
       return false;
     }

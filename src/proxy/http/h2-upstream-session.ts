@@ -229,7 +229,7 @@ export class H2Session {
       return true;
     }
     // Pending requests are counted across the cluster, as Envoy's maxPendingRequests breaker counts them.
-    if (this.stats.pending >= this.maxPending) {
+    if (this.stats.pendingAcrossWorkers() >= this.maxPending) {
       this.stats.pendingOverflow++;
       return false;
     }

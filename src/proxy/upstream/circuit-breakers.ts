@@ -1,17 +1,21 @@
 import type { CircuitBreakerThresholds } from '../../model/cluster.js';
 import type { BreakerKind } from '../clusters/upstream-cluster.js';
+import { Resource, type ResourceCounts } from './resource-counts.js';
 
 /**
  * Envoy's circuit breakers for one cluster: each resource has a ceiling; over it the request is refused
  * at once (503, UO) instead of queueing. Connections and pending requests are enforced by the pools,
- * which share these thresholds; requests and retries are counted here.
+ * which share these thresholds and counts; requests and retries are counted here. Counts are the
+ * cluster's across every worker (ResourceCounts), as Envoy's threads share them.
  */
 export class CircuitBreakers {
-  private readonly active: Record<BreakerKind, number> = { connections: 0, pending: 0, requests: 0, retries: 0 };
   readonly overflows: Record<BreakerKind, number> = { connections: 0, pending: 0, requests: 0, retries: 0 };
   private limits: Record<BreakerKind, number>;
 
-  constructor(thresholds: CircuitBreakerThresholds) {
+  constructor(
+    thresholds: CircuitBreakerThresholds,
+    private readonly counts: ResourceCounts,
+  ) {
     this.limits = limitsOf(thresholds);
   }
 
@@ -20,20 +24,19 @@ export class CircuitBreakers {
   }
 
   tryAcquire(kind: BreakerKind): boolean {
-    if (this.active[kind] >= this.limits[kind]) {
+    const offset = Resource[kind];
+    if (this.counts.total(offset) >= this.limits[kind]) {
       this.overflows[kind]++;
       return false;
     }
-    this.active[kind]++;
+    this.counts.setLocal(offset, this.counts.local(offset) + 1);
     return true;
   }
 
   release(kind: BreakerKind): void {
-    if (this.active[kind] > 0) this.active[kind]--;
-  }
-
-  inUse(kind: BreakerKind): number {
-    return this.active[kind];
+    const offset = Resource[kind];
+    const n = this.counts.local(offset);
+    if (n > 0) this.counts.setLocal(offset, n - 1);
   }
 }
 

@@ -5,6 +5,7 @@ import { proxyLog } from '../proxy-log.js';
 import { CircuitBreakers } from './circuit-breakers.js';
 import { HealthChecker } from './health-checker.js';
 import { Host } from './host.js';
+import { processLocalCounts, type ResourceCounts } from './resource-counts.js';
 import type { LoadBalancer } from './load-balancer.js';
 import { createLoadBalancer } from './load-balancer-registry.js';
 import { countEjected, OutlierDetector } from './outlier-detector.js';
@@ -47,10 +48,12 @@ export class ClusterState {
      * results from the one that does (applyHealth), so N workers do not probe every host N times.
      */
     private activeChecks = true,
+    /** The cluster's resource counts, shared with the other workers when there are any. */
+    counts: ResourceCounts = processLocalCounts(),
   ) {
     this.model = model;
     this.balancer = createLoadBalancer(model);
-    this.breakers = new CircuitBreakers(model.circuitBreakers.thresholds);
+    this.breakers = new CircuitBreakers(model.circuitBreakers.thresholds, counts);
     this.update(model, connector);
   }
 

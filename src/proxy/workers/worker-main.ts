@@ -8,9 +8,12 @@ import { proxyLog } from '../proxy-log.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { useTicketKeySecret } from '../tls/session-ticket-keys.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
+import { WorkerResourceTable } from './shared-resource-table.js';
 
 const settings = JSON.parse(process.env.BULWARK_WORKER_SETTINGS ?? '{}') as WorkerSettings;
 const host = new ProxyHost(settings);
+const resourceTable = settings.resourceTable && new WorkerResourceTable(settings.resourceTable);
+if (resourceTable) host.runtime.clusters.resourceCounts = resourceTable;
 const binder = new ListenerBinder((name, socket) => host.runtime.handleSocket(name, socket));
 let handedConnectionsClosed = 0;
 let draining = false;
@@ -36,6 +39,7 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
       useTicketKeySecret(Buffer.from(msg.secret, 'base64'));
       return;
     case 'config': {
+      resourceTable?.useSlots(msg.resourceSlots);
       const error = host.apply(msg.snapshot);
       if (error) {
         send({ type: 'rejected', version: msg.snapshot.version, error });

@@ -3,6 +3,7 @@ import type { UpstreamOutcome } from '../clusters/upstream-cluster.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import type { ClusterStatus } from '../admin/cluster-status.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
+import type { ResourceTableAttachment } from './shared-resource-table.js';
 
 /** Settings a worker needs besides the resources. */
 export interface WorkerSettings {
@@ -13,11 +14,14 @@ export interface WorkerSettings {
   nodeCluster: string;
   /** This worker runs the active health checks and reports their results; the others apply them. */
   healthChecks: boolean;
+  /** This worker's row of the shared circuit-breaker counts; absent where memory cannot be shared. */
+  resourceTable?: ResourceTableAttachment;
 }
 
 /** Primary → worker. A socket or server handle travels with 'conn' and 'listen'. */
 export type ToWorker =
-  | { type: 'config'; snapshot: ResourceSnapshot }
+  /** resourceSlots: each cluster's slot in the shared circuit-breaker counts. */
+  | { type: 'config'; snapshot: ResourceSnapshot; resourceSlots: Record<string, number> }
   /** The secret every worker derives its TLS session ticket keys from (base64 of 32 bytes); sent before the first config. */
   | { type: 'ticket-keys'; secret: string }
   | { type: 'listen'; listener: string }

@@ -17,6 +17,8 @@ import type { ProxySupervisor } from '../proxy-supervisor.js';
 import { createBalancer } from './balancer-registry.js';
 import type { ConnectionBalancer, WorkerLoad } from './connection-balancer.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
+import { ResourceTableOwner } from './shared-resource-table.js';
+import type { ResourceSnapshot } from '../../model/bootstrap.js';
 
 interface WorkerSlot extends WorkerLoad {
   worker: Worker;
@@ -80,6 +82,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private healthCheckerIndex = 0;
   /** Its latest results, for workers that start or restart later. */
   private lastHealth: HealthSnapshot = {};
+  /** The workers' shared circuit-breaker counts; undefined where memory cannot be shared (each worker then counts alone). */
+  private readonly resourceTable: ResourceTableOwner | undefined;
 
   constructor(
     private bootstrap: Bootstrap,
@@ -91,6 +95,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
   ) {
     this.binder = new ListenerBinder((name, socket) => this.distribute(name, socket), true);
     this.target = bootstrap;
+    this.resourceTable = ResourceTableOwner.create(concurrency);
+    if (this.resourceTable === undefined) {
+      proxyLog('warn', 'circuit breaker limits are counted per worker: the shared-memory addon is not built (scripts/build-native.sh)', { workers: concurrency });
+    }
   }
 
   async start(): Promise<void> {
@@ -129,6 +137,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       nodeId: this.bootstrap.node.id,
       nodeCluster: this.bootstrap.node.cluster,
       healthChecks: index === this.healthCheckerIndex,
+      resourceTable: this.resourceTable?.claimRow(),
     };
     const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
     const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, handing: new Map(), lastSnapshot: undefined };
@@ -138,6 +147,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     worker.on('disconnect', () => (slot.ready = false));
     worker.on('exit', (code, signal) => {
       slot.ready = false;
+      if (settings.resourceTable) this.resourceTable?.releaseRow(settings.resourceTable.row);
       // Connections it never got: another worker takes them (none read a byte of them yet).
       const orphans = [...slot.handing];
       slot.handing.clear();
@@ -164,7 +174,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         slot.listening = true;
         // Before the config, whose TLS contexts seal tickets with keys from it: every worker opens every worker's tickets.
         this.send(slot, { type: 'ticket-keys', secret: ticketKeySecret().toString('base64') });
-        this.send(slot, { type: 'config', snapshot: this.target.staticResources });
+        this.send(slot, this.configMessage(this.target.staticResources));
         return;
       case 'applied':
       case 'rejected': {
@@ -261,6 +271,12 @@ export class WorkerPoolProxy implements ProxySupervisor {
     return true;
   }
 
+  /** A config for the workers, with each cluster's slot in the shared breaker counts. */
+  private configMessage(snapshot: ResourceSnapshot): ToWorker {
+    const resourceSlots = this.resourceTable?.slotsFor(snapshot.clusters.map((c) => c.name)) ?? {};
+    return { type: 'config', snapshot, resourceSlots };
+  }
+
   private applyEverywhere(b: Bootstrap): Promise<string[]> {
     const version = b.staticResources.version;
     return new Promise((resolve) => {
@@ -277,7 +293,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         },
       });
       // Workers still starting get the current bootstrap when they say 'ready'.
-      for (const s of this.slots) if (s.listening) this.send(s, { type: 'config', snapshot: b.staticResources });
+      for (const s of this.slots) if (s.listening) this.send(s, this.configMessage(b.staticResources));
     });
   }
 
