@@ -5,11 +5,14 @@ import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import { proxyLog } from './proxy-log.js';
 import { ProxyRuntime } from './proxy-runtime.js';
 import { StreamTelemetry } from './stream-telemetry.js';
-import { keyCustodyHealth } from './tls/key-custody-health.js';
+import { isCustodyError, keyCustodyHealth } from './tls/key-custody-health.js';
 import type { KeyPolicy } from './tls/secure-context-factory.js';
 import type { WorkerSettings } from './workers/worker-messages.js';
 import { accessLogPaths, createAccessLog } from './access-log-sink.js';
 import { createTracePropagator } from './trace-propagation.js';
+
+/** Loads of a config that key custody refused before the refusal is final (about 1.5 s in all). */
+const CUSTODY_LOAD_ATTEMPTS = 5;
 
 /** A ProxyRuntime with its metrics and logs, in this process (a worker, or the only process). */
 export class ProxyHost {
@@ -53,16 +56,45 @@ export class ProxyHost {
   /** Applies a snapshot; on failure the last good config keeps serving and the error is returned. */
   apply(snapshot: ResourceSnapshot): string | undefined {
     try {
-      this.runtime.apply(snapshot);
-      this.accessLog.keepOnly(accessLogPaths(snapshot));
-      this.proxyMetrics.configReloadsAccepted.inc();
+      this.applyOrThrow(snapshot);
       return undefined;
     } catch (err) {
-      this.proxyMetrics.configReloadsRejected.inc();
-      const msg = err instanceof Error ? err.message : String(err);
-      proxyLog('error', 'config rejected; keeping the last good version', { version: snapshot.version, error: msg });
-      return msg;
+      return this.rejected(snapshot, err);
     }
+  }
+
+  /**
+   * apply(), tried again a few times when only key custody failed to load a key. SoftHSM can fail to
+   * open a token that several processes open at the same moment (each proxy process is a p11-kit
+   * client of its own: workers starting together, sidecars sharing one keyd), and the same load
+   * succeeds a moment later. Any other error is final at once.
+   */
+  async applyRetryingCustody(snapshot: ResourceSnapshot): Promise<string | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.applyOrThrow(snapshot);
+        return undefined;
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        if (attempt >= CUSTODY_LOAD_ATTEMPTS || !isCustodyError(msg)) return this.rejected(snapshot, err);
+        proxyLog('warn', 'key custody failed to load a key; trying again', { version: snapshot.version, attempt, error: msg });
+        // Jittered, so processes that collided do not collide again.
+        await new Promise((r) => setTimeout(r, (50 << attempt) * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private applyOrThrow(snapshot: ResourceSnapshot): void {
+    this.runtime.apply(snapshot);
+    this.accessLog.keepOnly(accessLogPaths(snapshot));
+    this.proxyMetrics.configReloadsAccepted.inc();
+  }
+
+  private rejected(snapshot: ResourceSnapshot, err: unknown): string {
+    this.proxyMetrics.configReloadsRejected.inc();
+    const msg = err instanceof Error ? err.message : String(err);
+    proxyLog('error', 'config rejected; keeping the last good version', { version: snapshot.version, error: msg });
+    return msg;
   }
 
   /** Copies live data-path counters into gauges, then snapshots every family. */

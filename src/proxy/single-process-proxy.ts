@@ -41,7 +41,7 @@ export class SingleProcessProxy implements ProxySupervisor {
   }
 
   async start(): Promise<void> {
-    const error = this.host.apply(this.bootstrap.staticResources);
+    const error = await this.host.applyRetryingCustody(this.bootstrap.staticResources);
     if (error) throw new Error(error);
     await this.binder.apply(this.bootstrap.staticResources.listeners);
     if (this.bootstrap.admin) {
@@ -65,7 +65,7 @@ export class SingleProcessProxy implements ProxySupervisor {
   }
 
   async reload(next: Bootstrap): Promise<string | undefined> {
-    const error = this.host.apply(next.staticResources);
+    const error = await this.host.applyRetryingCustody(next.staticResources);
     if (error) return (this.lastReloadError = error);
     try {
       await this.binder.apply(next.staticResources.listeners);

@@ -1,6 +1,11 @@
 /** OpenSSL errors that mean the key could not be used through keyd (engine, PKCS#11 module, p11-kit). */
 const CUSTODY_ERROR = /PKCS#11|pkcs11|engine routines|p11-kit/i;
 
+/** Whether an OpenSSL error message says key custody (not the key's config) failed. */
+export function isCustodyError(message: string): boolean {
+  return CUSTODY_ERROR.test(message);
+}
+
 /**
  * Whether this process can sign through keyd, as seen by its handshakes. A refused signature fails the
  * handshake (closed: there is no fallback key); the state feeds bulwark_keyd_available.
@@ -17,7 +22,7 @@ export class KeyCustodyHealth {
 
   /** Classifies a failed handshake; true when keyd (not the peer) was the cause. */
   noteFailure(err: Error): boolean {
-    if (!CUSTODY_ERROR.test(err.message)) return false;
+    if (!isCustodyError(err.message)) return false;
     this.failures++;
     const began = this.available;
     this.available = false;

@@ -7,6 +7,7 @@ import { ProxyHost } from '../proxy-host.js';
 import { proxyLog } from '../proxy-log.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { useTicketKeySecret } from '../tls/session-ticket-keys.js';
+import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
 import { WorkerResourceTable } from './shared-resource-table.js';
 
@@ -33,28 +34,36 @@ host.runtime.clusters.onOutcome = (cluster, seen, outcome) => send({ type: 'outc
 host.runtime.clusters.onEjection = (cluster, ejected) =>
   send({ type: 'ejection', cluster, host: ejected.key, until: ejected.ejectedUntil, ejections: ejected.ejectionCount });
 
+let configsApplied = Promise.resolve();
+
+async function applyConfig(snapshot: ResourceSnapshot, resourceSlots: Record<string, number>): Promise<void> {
+  resourceTable?.useSlots(resourceSlots);
+  const error = await host.applyRetryingCustody(snapshot);
+  if (error) {
+    send({ type: 'rejected', version: snapshot.version, error });
+    return;
+  }
+  // Hosts came or went: the other workers get this worker's view of the new set.
+  reportHealth();
+  // Listeners without a primary-side balancer are accepted here, on the socket shared through cluster.
+  const own = snapshot.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none');
+  try {
+    await binder.apply(own);
+    send({ type: 'applied', version: snapshot.version, ports: binder.ports() });
+  } catch (err) {
+    send({ type: 'rejected', version: snapshot.version, error: (err as Error).message });
+  }
+}
+
 process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
   switch (msg.type) {
     case 'ticket-keys':
       useTicketKeySecret(Buffer.from(msg.secret, 'base64'));
       return;
-    case 'config': {
-      resourceTable?.useSlots(msg.resourceSlots);
-      const error = host.apply(msg.snapshot);
-      if (error) {
-        send({ type: 'rejected', version: msg.snapshot.version, error });
-        return;
-      }
-      // Hosts came or went: the other workers get this worker's view of the new set.
-      reportHealth();
-      // Listeners without a primary-side balancer are accepted here, on the socket shared through cluster.
-      const own = msg.snapshot.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none');
-      binder.apply(own).then(
-        () => send({ type: 'applied', version: msg.snapshot.version, ports: binder.ports() }),
-        (err: unknown) => send({ type: 'rejected', version: msg.snapshot.version, error: (err as Error).message }),
-      );
+    case 'config':
+      // One at a time, in the order sent: an apply may wait to retry a key load (applyRetryingCustody).
+      configsApplied = configsApplied.then(() => applyConfig(msg.snapshot, msg.resourceSlots));
       return;
-    }
     case 'conn': {
       const socket = handle as Socket | undefined;
       if (!socket) return;

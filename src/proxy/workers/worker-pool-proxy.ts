@@ -24,6 +24,10 @@ interface WorkerSlot extends WorkerLoad {
   worker: Worker;
   /** The worker said it listens for messages; anything sent earlier could be lost. */
   listening: boolean;
+  /** It was sent its first config (workers take their first config one at a time). */
+  configured: boolean;
+  /** Ends its turn at the first config, once it answered (or exited). */
+  endFirstConfigTurn: (() => void) | undefined;
   version: string;
   lastError: string | undefined;
   /** Where its own listeners are bound, as it reported with its last applied config. */
@@ -46,6 +50,8 @@ interface WorkerReport {
   clusters: ClusterStatus[] | undefined;
 }
 const RESTART_BACKOFF_MS = 500;
+/** The longest a worker's first config holds up the next worker's. */
+const FIRST_CONFIG_TURN_MS = 5_000;
 /** How long workers get to send their final GOAWAYs and exit once a drain is ended early. */
 const END_DRAIN_GRACE_MS = 2_000;
 
@@ -82,6 +88,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private healthCheckerIndex = 0;
   /** Its latest results, for workers that start or restart later. */
   private lastHealth: HealthSnapshot = {};
+  /** Workers take their first config one after another (sendFirstConfig). */
+  private firstConfigTurn = Promise.resolve();
   /** The workers' shared circuit-breaker counts; undefined where memory cannot be shared (each worker then counts alone). */
   private readonly resourceTable: ResourceTableOwner | undefined;
 
@@ -140,13 +148,14 @@ export class WorkerPoolProxy implements ProxySupervisor {
       resourceTable: this.resourceTable?.claimRow(),
     };
     const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
-    const slot: WorkerSlot = { index, worker, listening: false, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, handing: new Map(), lastSnapshot: undefined };
+    const slot: WorkerSlot = { index, worker, listening: false, configured: false, endFirstConfigTurn: undefined, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, handing: new Map(), lastSnapshot: undefined };
     this.slots[index] = slot;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     // Gone (killed, crashed): balancers stop picking it now, not only once its exit is reaped.
     worker.on('disconnect', () => (slot.ready = false));
     worker.on('exit', (code, signal) => {
       slot.ready = false;
+      slot.endFirstConfigTurn?.();
       if (settings.resourceTable) this.resourceTable?.releaseRow(settings.resourceTable.row);
       // Connections it never got: another worker takes them (none read a byte of them yet).
       const orphans = [...slot.handing];
@@ -174,10 +183,11 @@ export class WorkerPoolProxy implements ProxySupervisor {
         slot.listening = true;
         // Before the config, whose TLS contexts seal tickets with keys from it: every worker opens every worker's tickets.
         this.send(slot, { type: 'ticket-keys', secret: ticketKeySecret().toString('base64') });
-        this.send(slot, this.configMessage(this.target.staticResources));
+        this.firstConfigTurn = this.firstConfigTurn.then(() => this.sendFirstConfig(slot));
         return;
       case 'applied':
       case 'rejected': {
+        slot.endFirstConfigTurn?.();
         if (msg.type === 'applied') {
           slot.version = msg.version;
           slot.ports = msg.ports;
@@ -271,6 +281,26 @@ export class WorkerPoolProxy implements ProxySupervisor {
     return true;
   }
 
+  /**
+   * Sends a worker its first config and resolves once it answered. A first config loads the worker's
+   * keys, logging in to keyd's tokens, and SoftHSM can fail logins to one token from several
+   * processes at once (each login rewrites the token's file): workers starting together take turns.
+   */
+  private sendFirstConfig(slot: WorkerSlot): Promise<void> {
+    if (!slot.worker.isConnected()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(end, FIRST_CONFIG_TURN_MS);
+      function end(): void {
+        clearTimeout(timer);
+        slot.endFirstConfigTurn = undefined;
+        resolve();
+      }
+      slot.endFirstConfigTurn = end;
+      slot.configured = true;
+      this.send(slot, this.configMessage(this.target.staticResources));
+    });
+  }
+
   /** A config for the workers, with each cluster's slot in the shared breaker counts. */
   private configMessage(snapshot: ResourceSnapshot): ToWorker {
     const resourceSlots = this.resourceTable?.slotsFor(snapshot.clusters.map((c) => c.name)) ?? {};
@@ -293,7 +323,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         },
       });
       // Workers still starting get the current bootstrap when they say 'ready'.
-      for (const s of this.slots) if (s.listening) this.send(s, this.configMessage(b.staticResources));
+      for (const s of this.slots) if (s.configured) this.send(s, this.configMessage(b.staticResources));
     });
   }
 
