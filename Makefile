@@ -11,9 +11,9 @@ build: bootstrap
 test: build
 	./scripts/test.sh
 
-# The proxy tests alone with two worker processes, the default on a 2-core machine (`make test` runs them too).
+# The tests that start proxies, alone, with two worker processes, the default on a 2-core machine (`make test` runs them too).
 test-workers: build
-	BULWARK_TEST_CONCURRENCY=2 node --import tsx --test --test-concurrency=1 --test-timeout=180000 test/proxy/*.test.ts
+	./scripts/test.sh --workers-only
 
 demo: build
 	node bin/bulwark.js demo
