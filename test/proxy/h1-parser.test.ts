@@ -275,3 +275,22 @@ test('empty lines before a request line are ignored, in one read or split across
   assert.deepEqual(c.heads.map((h) => h.target), ['/a', '/b']);
   assert.ok(p.isIdle());
 });
+
+test('chunk extensions are read to RFC 9112 §7.1.1: BWS only before ";", a token name, a token or quoted value', () => {
+  for (const line of ['5;a', '5;a=b', '5 ;a = b', '5\t; a\t=\t"b c"', '5;a="q\\"d";c', '5;a;b=1']) {
+    const { p, c } = parser('request');
+    p.execute(Buffer.from(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${line}\r\nhello\r\n0\r\n\r\n`));
+    assert.deepEqual(c.bodies, ['hello'], line);
+  }
+  // Each read differently by some parser: the end of the chunk is not agreed on.
+  for (const line of ['5 ', '5\t', '5;', '5;a=', '5;a=b c', '5;a="b', '5;a b', '5;=b', '5;a;', '5;a=b\x00', '5;a=\x7f', '5 x']) {
+    rejects(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${line}\r\nhello\r\n0\r\n\r\n`, 400);
+  }
+});
+
+test('Content-Length or Transfer-Encoding in trailers is refused (400 for a request, 502 for a response)', () => {
+  for (const field of ['Content-Length: 5', 'Transfer-Encoding: chunked']) {
+    rejects(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n${field}\r\n\r\n`, 400);
+    rejects(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n${field}\r\n\r\n`, 502, 'response');
+  }
+});

@@ -54,6 +54,11 @@ const smuggling: Array<[string, string]> = [
   ['missing Host', 'GET / HTTP/1.1\r\n\r\n'],
   ['two Host headers', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
   ['NUL in a header', 'GET / HTTP/1.1\r\nHost: x\r\nX: a\0b\r\n\r\n'],
+  // RFC 9112 §3.2: a missing (HTTP/1.1), repeated or invalid Host is a 400, whatever the target's form.
+  ['Host with userinfo', 'GET / HTTP/1.1\r\nHost: user@x\r\n\r\n'],
+  ['Host with a port that is not a number', 'GET / HTTP/1.1\r\nHost: x:abc\r\n\r\n'],
+  ['an absolute-form target without Host', 'GET http://x/ HTTP/1.1\r\n\r\n'],
+  ['an absolute-form target with userinfo', 'GET http://user@x/ HTTP/1.1\r\nHost: x\r\n\r\n'],
   ['garbage', '\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n'],
 ];
 
@@ -66,6 +71,21 @@ for (const [name, raw] of smuggling) {
     assert.equal(up.requests.length, before);
   });
 }
+
+test('a chunk size line or trailer section parsers read differently gets 400 and the connection closes', async () => {
+  for (const [line, trailer] of [
+    ['5 ', ''],
+    ['5;', ''],
+    ['5;a=b c', ''],
+    ['5', 'Content-Length: 5\r\n'],
+    ['5', 'Transfer-Encoding: chunked\r\n'],
+  ]) {
+    const r = await send(`POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${line}\r\nhello\r\n0\r\n${trailer}\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n`);
+    assert.equal(r.status, 400, `${JSON.stringify(line)} ${JSON.stringify(trailer)}: ${r.text}`);
+    assert.match(r.text, /connection: close/i);
+    assert.ok(!up.requests.some((q) => q.url === '/smuggled'));
+  }
+});
 
 test('a smuggled second request after a refused one never reaches the upstream', async () => {
   const before = up.requests.length;

@@ -6,6 +6,7 @@ import { deliverReadsDirectly } from './direct-reads.js';
 import { DirectWriter } from './direct-writes.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
+import { h1RequestTarget } from './h1-request-target.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { HttpStream } from './http-stream.js';
 import { readBytes } from './read-slab.js';
@@ -214,45 +215,20 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   }
 
   private toRequestHead(head: H1Head): RequestHead | string {
-    let host: string | undefined;
-    let hosts = 0;
-    const h = head.headers;
-    for (let i = 0; i < h.length; i += 2) {
-      if (h[i] === 'host') {
-        host = h[i + 1];
-        hosts++;
-      }
-    }
-    if (hosts > 1) return 'multiple Host headers';
-    let path = head.target;
-    if (head.method === 'CONNECT') return 'CONNECT is not supported';
-    if (path.charCodeAt(0) !== 0x2f) {
-      if (path === '*' && head.method === 'OPTIONS') {
-        // asterisk-form: allowed as is
-      } else {
-        const m = /^https?:\/\/([^/?#]+)([^#]*)$/i.exec(path);
-        if (!m) return 'malformed request target';
-        host = m[1];
-        // An empty path is "/", also before a query (RFC 9112 §3.2.2: "http://a?q" asks for "/?q").
-        path = m[2]!.charCodeAt(0) === 0x2f ? m[2]! : `/${m[2]!}`;
-      }
-    }
-    if (host === undefined) {
-      if (head.versionMinor === 1) return 'missing Host header';
-      host = this.ctx().hcm.httpProtocolOptions.defaultHostForHttp10;
-    }
+    const target = h1RequestTarget(head, this.lastHost);
+    if (typeof target === 'string') return target;
+    const host = target.host ?? this.ctx().hcm.httpProtocolOptions.defaultHostForHttp10;
     if (host !== this.lastHost) {
-      if (!/^[a-zA-Z0-9.\-_~!$&'()*+,;=:[\]%]*$/.test(host)) return 'invalid Host header';
       // Kept past this request (and used as the route table's cache key): not a view into the head.
       this.lastHost = detachedLatin1(host);
       this.lastAuthority = this.lastHost.toLowerCase();
     }
     return {
       method: head.method,
-      path,
+      path: target.path,
       authority: this.lastAuthority,
       scheme: this.scheme,
-      headers: h,
+      headers: head.headers,
       remoteAddress: this.remoteAddress,
       downstreamTls: this.downstreamTls,
       endpoints: this.endpoints,

@@ -297,6 +297,10 @@ export class H1Parser {
           this.trailers ??= [];
           // The line ends in CRLF (checked above), so the scan stops inside it.
           pos = parseFieldLine(buf, pos, this.trailers, latin1Text(buf, pos, lf - 1), pos);
+          const name = this.trailers[this.trailers.length - 2];
+          // Framing fields in trailers frame nothing (RFC 9110 §6.5.1), but a next hop that merges
+          // trailers into the head might read them: refused, as llhttp does.
+          if (name === 'content-length' || name === 'transfer-encoding') throw this.framingError(`${name} in trailers`);
           break;
         }
         case State.BodyUntilClose:
@@ -569,12 +573,56 @@ function parseChunkSize(buf: Buffer, start: number, lf: number): number {
     i++;
   }
   if (i === start) throw new HttpParseError(400, 'invalid chunk size');
-  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
-  if (i < end) {
-    if (buf[i] !== 0x3b) throw new HttpParseError(400, 'invalid chunk size');
-    for (let j = i; j < end; j++) if (!isFieldValueByte(buf[j]!)) throw new HttpParseError(400, 'invalid chunk extension');
-  }
+  if (i < end && !isChunkExtensions(buf, i, end)) throw new HttpParseError(400, buf[i] === 0x3b || buf[i] === 0x20 || buf[i] === 0x09 ? 'invalid chunk extension' : 'invalid chunk size');
   return size;
+}
+
+/**
+ * chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) (RFC 9112 §7.1.1), the
+ * whole of buf[i, end). Checked to the letter: parsers that read a malformed size line differently
+ * ("5 ", "5;", "5;a=b c") disagree on where the chunk ends.
+ */
+function isChunkExtensions(buf: Buffer, i: number, end: number): boolean {
+  while (i < end) {
+    i = skipOws(buf, i, end);
+    if (i >= end || buf[i] !== 0x3b) return false;
+    i = skipOws(buf, i + 1, end);
+    const name = i;
+    while (i < end && TOKEN[buf[i]!]) i++;
+    if (i === name) return false;
+    const afterName = skipOws(buf, i, end);
+    if (afterName < end && buf[afterName] === 0x3d) {
+      i = skipOws(buf, afterName + 1, end);
+      i = buf[i] === 0x22 ? quotedStringEnd(buf, i, end) : tokenEnd(buf, i, end);
+      if (i < 0) return false;
+    }
+  }
+  return true;
+}
+
+function skipOws(buf: Buffer, i: number, end: number): number {
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++;
+  return i;
+}
+
+/** Where a non-empty token starting at `i` ends, or -1. */
+function tokenEnd(buf: Buffer, i: number, end: number): number {
+  const start = i;
+  while (i < end && TOKEN[buf[i]!]) i++;
+  return i === start ? -1 : i;
+}
+
+/** Where the quoted-string opening at `i` ends (after its closing DQUOTE), or -1 (RFC 9110 §5.6.4). */
+function quotedStringEnd(buf: Buffer, i: number, end: number): number {
+  for (i++; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0x22) return i + 1;
+    if (c === 0x5c) {
+      i++;
+      if (i >= end || !isFieldValueByte(buf[i]!)) return -1;
+    } else if (!isFieldValueByte(c)) return -1;
+  }
+  return -1;
 }
 
 /**
