@@ -294,3 +294,25 @@ test('Content-Length or Transfer-Encoding in trailers is refused (400 for a requ
     rejects(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n${field}\r\n\r\n`, 502, 'response');
   }
 });
+
+test('a 1xx or 204 response framed as if it had content is a 502; a 304 may say the length a 200 would have', () => {
+  rejects('HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello', 502, 'response');
+  rejects('HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 502, 'response');
+  rejects('HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\nhello', 502, 'response');
+  const { p, c } = parser('response');
+  p.execute(Buffer.from('HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\nHTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n'));
+  assert.deepEqual(c.heads.map((h) => h.statusCode), [204, 304]);
+  assert.ok(p.isIdle());
+});
+
+test('a status code past 599 is a 502 (RFC 9110 §15)', () => {
+  rejects('HTTP/1.1 600 Whatever\r\nContent-Length: 0\r\n\r\n', 502, 'response');
+  rejects('HTTP/1.1 999 Whatever\r\nContent-Length: 0\r\n\r\n', 502, 'response');
+});
+
+test('an HTTP/1.0 response with Transfer-Encoding closes its connection, keep-alive or not (RFC 9112 §6.1)', () => {
+  const { p, c } = parser('response');
+  p.execute(Buffer.from('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n'));
+  assert.deepEqual(c.bodies, ['hi']);
+  assert.equal(c.heads[0]!.connectionClose, true);
+});

@@ -416,7 +416,8 @@ export class H1Parser {
       code = code * 10 + d;
     }
     let i = start + 12;
-    if (code < 100 || (buf[i] !== 0x20 && buf[i] !== CR)) throw new HttpParseError(502, 'malformed upstream status code');
+    // 600-999 are no HTTP status (RFC 9110 §15): a client treats them as a server error.
+    if (code < 100 || code > 599 || (buf[i] !== 0x20 && buf[i] !== CR)) throw new HttpParseError(502, 'malformed upstream status code');
     // The reason phrase (HTAB, SP, VCHAR, obs-text) is checked but not kept: the downstream codec writes its own.
     while (isFieldValueByte(buf[i]!)) i++;
     if (buf[i] !== CR || buf[i + 1] !== LF) throw new HttpParseError(502, 'malformed upstream status line');
@@ -443,6 +444,11 @@ export class H1Parser {
       } else if (name === 'connection') {
         connection = connection ? `${connection},${h[i + 1]!.toLowerCase()}` : h[i + 1]!.toLowerCase();
       } else if (name === 'upgrade') hasUpgrade = true;
+    }
+    if (this.kind === 'response' && (head.statusCode < 200 || head.statusCode === 204) && (te !== undefined || (cl !== undefined && cl !== '0'))) {
+      // A 1xx or 204 never has content (RFC 9110 §8.6, RFC 9112 §6.1): one framed as if it did may be
+      // followed by body bytes, which the next request would read as its response. 502, as nghttpx answers.
+      throw this.framingError(`a ${head.statusCode} response with ${te !== undefined ? 'Transfer-Encoding' : 'Content-Length'}`);
     }
     if (te !== undefined) {
       if (cl !== undefined) throw this.framingError('both Content-Length and Transfer-Encoding');
@@ -477,6 +483,9 @@ export class H1Parser {
       head.connectionClose = hasToken(connection, 'close') || (head.versionMinor === 0 && !hasToken(connection, 'keep-alive'));
       head.upgrade = hasUpgrade && hasToken(connection, 'upgrade');
     } else head.connectionClose = head.versionMinor === 0;
+    // RFC 9112 §6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing: close after it,
+    // whatever keep-alive it asks for (a request of that shape was refused above).
+    if (te !== undefined && head.versionMinor === 0) head.connectionClose = true;
     if (this.kind === 'request' && head.method === 'CONNECT') head.upgrade = true;
   }
 
