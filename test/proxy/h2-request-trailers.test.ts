@@ -71,3 +71,20 @@ test('a chunked HTTP/1.1 request trailer reaches the HTTP/2 upstream', async () 
   socket.destroy();
   assert.deepEqual(JSON.parse(raw.slice(raw.indexOf('{'), raw.lastIndexOf('}') + 1)), { body: 'hello', trailer: 'abc123' });
 });
+
+test('connection-specific fields in a chunked HTTP/1.1 request trailer are dropped, not sent to the HTTP/2 upstream (node threw on them and the proxy exited)', async () => {
+  // Each of these, as a trailer forwarded to an HTTP/2 upstream, made node:http2 throw inside its stream callback.
+  for (const field of ['connection: close', 'keep-alive: timeout=5', 'proxy-connection: keep-alive', 'te: gzip', 'upgrade: h2c', 'http2-settings: AAMAAABkAAQAAP__']) {
+    const socket = net.connect(port, '127.0.0.1');
+    let raw = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (raw += d));
+    socket.on('error', () => undefined);
+    socket.write(`POST /upload HTTP/1.1\r\nHost: app\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n${field}\r\nx-checksum: abc123\r\n\r\n`);
+    const deadline = Date.now() + 3000;
+    while (!raw.includes('}') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    socket.destroy();
+    assert.equal(proxy.child.exitCode, null, `the proxy exited on the trailer ${field}`);
+    assert.deepEqual(JSON.parse(raw.slice(raw.indexOf('{'), raw.lastIndexOf('}') + 1)), { body: 'hello', trailer: 'abc123' }, field);
+  }
+});

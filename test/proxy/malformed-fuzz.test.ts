@@ -1,11 +1,12 @@
 /**
  * Seeded mutation fuzzing of both HTTP/1.1 parsers through a running proxy: mutated requests from a
- * raw client, mutated responses from a raw upstream. The proxy must stay up, answer every well-formed
- * request that follows, and never log an uncaught error. Bounded by case count; FUZZ_CASES and
- * FUZZ_SEED reproduce or lengthen a run.
+ * raw client (to HTTP/1.1 and HTTP/2 upstreams), mutated responses from a raw upstream. The proxy
+ * must stay up, answer every well-formed request that follows, and never log an uncaught error.
+ * Bounded by case count; FUZZ_CASES and FUZZ_SEED reproduce or lengthen a run.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
@@ -62,6 +63,10 @@ const REQUESTS = [
   'OPTIONS * HTTP/1.1\r\nHost: fuzz\r\n\r\n',
   'GET /t HTTP/1.1\r\nHost: fuzz\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\nb3: 80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1\r\nX-Forwarded-For: 1.2.3.4\r\nX-Request-Id: abc\r\n\r\n',
   'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00',
+  // Towards an HTTP/2 upstream: what HTTP/1.1 carries and HTTP/2 cannot (node:http2 threw on each).
+  'POST /h2/c HTTP/1.1\r\nHost: fuzz\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nConnection: close\r\nX-Trailer: t\r\n\r\n',
+  'GET /h2/dup HTTP/1.1\r\nHost: fuzz\r\nUser-Agent: a\r\nUser-Agent: b\r\nContent-Type: x\r\nContent-Type: y\r\n\r\n',
+  'GET /h2/ws HTTP/1.1\r\nHost: fuzz\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
 ];
 
 const RESPONSES = [
@@ -83,6 +88,8 @@ let port: number;
 let upstream: net.Server;
 /** Answers every other request: a real HTTP server, so request bodies are framed as the proxy framed them. */
 let origin: http.Server;
+/** Answers requests under /h2/: the same over HTTP/2. */
+let h2Origin: http2.Http2Server;
 /** The response the upstream gives to the request for /fuzz/<n>. */
 const scripted = new Map<number, Buffer>();
 
@@ -109,7 +116,19 @@ before(async () => {
     req.resume();
     req.on('end', () => res.end('ok'));
   });
+  h2Origin = http2.createServer();
+  h2Origin.on('stream', (stream) => {
+    stream.on('error', () => undefined);
+    stream.resume();
+    stream.on('end', () => {
+      // The proxy may have reset the stream already (a request cut short).
+      if (stream.destroyed) return;
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    });
+  });
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => h2Origin.listen(0, '127.0.0.1', r));
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const upPort = (upstream.address() as net.AddressInfo).port;
   port = await freePort();
@@ -120,16 +139,21 @@ before(async () => {
   };
   const routes = routeConfig([
     { match: { prefix: '/fuzz/' }, route: { cluster: 'scripted', timeout: '2s' } },
+    { match: { prefix: '/h2/' }, route: { cluster: 'h2origin', timeout: '2s' } },
     { match: { prefix: '/' }, route: { cluster: 'origin', timeout: '2s' } },
   ]);
   const originPort = (origin.address() as net.AddressInfo).port;
-  proxy = await startProxy(bootstrap([httpListener('ingress', port, routes, hcm)], [staticCluster('scripted', [upPort]), staticCluster('origin', [originPort])]));
+  const h2Port = (h2Origin.address() as net.AddressInfo).port;
+  proxy = await startProxy(
+    bootstrap([httpListener('ingress', port, routes, hcm)], [staticCluster('scripted', [upPort]), staticCluster('origin', [originPort]), staticCluster('h2origin', [h2Port], { http2ProtocolOptions: {} })]),
+  );
 });
 
 after(async () => {
   await proxy?.stop();
   upstream?.close();
   origin?.close();
+  h2Origin?.close();
 });
 
 /** Sends bytes in 1-3 pieces and waits for the reply (or up to `ms`). */

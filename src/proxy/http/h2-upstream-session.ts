@@ -5,6 +5,7 @@ import type { UpstreamExchange } from './h1-upstream-connection.js';
 import { mayOpenConnection, type PoolStats, type TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { resetStream } from './h2-reset.js';
+import { isHopByHop } from './hop-by-hop.js';
 import { CONNECTION_TERMINATION } from './response-flags.js';
 import { endpointText } from '../connection-endpoints.js';
 import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
@@ -140,8 +141,17 @@ class H2UpstreamRequest implements UpstreamRequest {
     if (!s || s.destroyed) return;
     // Empty trailers end the stream with an empty DATA frame.
     const t: http2.OutgoingHttpHeaders = {};
-    if (trailers) for (let i = 0; i < trailers.length; i += 2) t[trailers[i]!] = trailers[i + 1]!;
-    s.once('wantTrailers', () => s.sendTrailers(t));
+    // A chunked HTTP/1.1 request may carry connection-specific fields in its trailers: HTTP/2 forbids
+    // them (node throws on them), and like the same fields in a head they are the hop's, not the request's.
+    if (trailers) for (let i = 0; i < trailers.length; i += 2) if (!isHopByHop(trailers[i]!, undefined)) t[trailers[i]!] = trailers[i + 1]!;
+    s.once('wantTrailers', () => {
+      try {
+        s.sendTrailers(t);
+      } catch {
+        // Never thrown out of node's stream callback (that ends the process): the request goes no further.
+        resetStream(s, NGHTTP2_CANCEL);
+      }
+    });
     s.end();
   }
 
