@@ -4,6 +4,7 @@ import { TLSSocket } from 'node:tls';
 import type { DownstreamResponder } from './downstream-responder.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { deadlineSweeper, type DeadlineHolder } from './deadline-sweeper.js';
+import { addH2Headers } from './h2-header-object.js';
 import { HttpStream } from './http-stream.js';
 import { PrematureResetGuard } from './premature-resets.js';
 import { H2SessionIdle } from './h2-session-idle.js';
@@ -98,14 +99,7 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
   sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void {
     if (this.h2.destroyed || this.h2.headersSent) return;
     const out: http2.OutgoingHttpHeaders = { ':status': status };
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!;
-      if (FORBIDDEN.has(name)) continue;
-      const prev = out[name];
-      if (prev === undefined) out[name] = headers[i + 1]!;
-      else if (Array.isArray(prev)) prev.push(headers[i + 1]!);
-      else out[name] = [String(prev), headers[i + 1]!];
-    }
+    addH2Headers(out, headers, FORBIDDEN);
     // A response without a body still says its length when it has one: a HEAD's is the GET's (RFC 9110 §9.3.2).
     if (contentLength > 0 || (contentLength === 0 && !endStream)) out['content-length'] = contentLength;
     // Trailers (gRPC status) can only follow when the upstream may send them: an HTTP/2 upstream.

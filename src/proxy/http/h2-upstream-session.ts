@@ -4,6 +4,7 @@ import type { H1Head } from './h1-parser.js';
 import type { UpstreamExchange } from './h1-upstream-connection.js';
 import { mayOpenConnection, type PoolStats, type TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
+import { addH2Headers } from './h2-header-object.js';
 import { resetStream } from './h2-reset.js';
 import { isHopByHop } from './hop-by-hop.js';
 import { CONNECTION_TERMINATION } from './response-flags.js';
@@ -37,13 +38,7 @@ class H2UpstreamRequest implements UpstreamRequest {
 
   sendHead(method: string, path: string, authority: string, scheme: string, headers: string[], framing: BodyFraming): void {
     const out: http2.OutgoingHttpHeaders = { ':method': method, ':path': path, ':authority': authority, ':scheme': scheme };
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!;
-      const prev = out[name];
-      if (prev === undefined) out[name] = headers[i + 1]!;
-      else if (Array.isArray(prev)) prev.push(headers[i + 1]!);
-      else out[name] = [String(prev), headers[i + 1]!];
-    }
+    addH2Headers(out, headers);
     if (framing.contentLength > 0) out['content-length'] = framing.contentLength;
     let s: http2.ClientHttp2Stream;
     try {

@@ -395,7 +395,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     }
     const requestId = this.requestIdFor(incomingRequestId, hcm.useRemoteAddress && !this.internalRequest);
     if (requestId !== undefined) out.push('x-request-id', requestId);
-    if (this.upgrade !== undefined) out.push('connection', 'upgrade', 'upgrade', this.upgrade);
+    // HTTP/2 has no Upgrade (RFC 9113 §8.2.2; node throws on the fields, and the request failed as if the
+    // host had): towards an HTTP/2 cluster the upgrade is ignored, as RFC 9110 §7.8 lets a server do.
+    if (this.upgrade !== undefined && !this.cluster?.http2) out.push('connection', 'upgrade', 'upgrade', this.upgrade);
     // Envoy's tracing.randomSampling: the share of traces without a sampling decision that get one.
     const sampling = this.ctx.hcm.tracingRandomSampling;
     this.traceparent = this.ctx.propagateTrace(out, sampling > 0 && (sampling >= 100 || Math.random() * 100 < sampling));
