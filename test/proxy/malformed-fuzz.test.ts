@@ -11,45 +11,12 @@ import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
+import { mutate, seededRandom } from '../support/byte-mutation.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { rawExchange } from '../support/raw-http.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 400);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
-
-/** xorshift32: deterministic, so a failing case is reproducible from the seed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
-
-const INTERESTING = [0x0d, 0x0a, 0x00, 0x3a, 0x20, 0x09, 0xff, 0x7f, 0x30, 0x39, 0x2c, 0x3b, 0x2d, 0x66];
-
-function mutate(seed: Buffer, rand: () => number): Buffer {
-  let b = Buffer.from(seed);
-  const edits = 1 + Math.floor(rand() * 4);
-  for (let e = 0; e < edits; e++) {
-    const at = Math.floor(rand() * (b.length + 1));
-    const kind = Math.floor(rand() * 6);
-    const byte = rand() < 0.7 ? INTERESTING[Math.floor(rand() * INTERESTING.length)]! : Math.floor(rand() * 256);
-    if (kind === 0 && at < b.length) b[at] = byte;
-    else if (kind === 1) b = Buffer.concat([b.subarray(0, at), Buffer.of(byte), b.subarray(at)]);
-    else if (kind === 2 && at < b.length) b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1)]);
-    else if (kind === 3) {
-      const len = Math.floor(rand() * 40);
-      b = Buffer.concat([b.subarray(0, at), b.subarray(at, at + len), b.subarray(at)]);
-    } else if (kind === 4) b = b.subarray(0, at);
-    else b = Buffer.concat([b.subarray(0, at), Buffer.from(String(Math.floor(rand() * 1e12))), b.subarray(at)]);
-  }
-  return b;
-}
 
 const REQUESTS = [
   'GET /a?x=1 HTTP/1.1\r\nHost: fuzz\r\nUser-Agent: f\r\n\r\n',
@@ -188,7 +155,7 @@ async function assertHealthy(context: string): Promise<void> {
 }
 
 test(`mutated requests never take the proxy down (${CASES} cases, seed ${SEED})`, async () => {
-  const rand = rng(SEED);
+  const rand = seededRandom(SEED);
   for (let i = 0; i < CASES; i++) {
     const seed = REQUESTS[Math.floor(rand() * REQUESTS.length)]!;
     const data = mutate(Buffer.from(seed, 'latin1'), rand);
@@ -204,7 +171,7 @@ test(`mutated requests never take the proxy down (${CASES} cases, seed ${SEED})`
 });
 
 test(`mutated upstream responses never take the proxy down (${CASES} cases, seed ${SEED})`, async () => {
-  const rand = rng(SEED ^ 0x5bd1e995);
+  const rand = seededRandom(SEED ^ 0x5bd1e995);
   for (let i = 0; i < CASES; i++) {
     scripted.set(i, mutate(Buffer.from(RESPONSES[Math.floor(rand() * RESPONSES.length)]!, 'latin1'), rand));
     const reply = await sendPieces(Buffer.from(`GET /fuzz/${i} HTTP/1.1\r\nHost: fuzz\r\n\r\n`), rand, 300);
