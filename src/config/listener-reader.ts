@@ -183,6 +183,7 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     xffNumTrustedHops: r.int('xffNumTrustedHops', 0, 0, 64),
     generateRequestId: r.bool('generateRequestId', true),
     preserveExternalRequestId: r.bool('preserveExternalRequestId', true),
+    alwaysSetRequestIdInResponse: r.bool('alwaysSetRequestIdInResponse', false),
     forwardClientCertDetails: r.oneOf('forwardClientCertDetails', ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'] as const, 'SANITIZE'),
     setCurrentClientCertDetails: readClientCertDetailsSet(r.optObj('setCurrentClientCertDetails')),
     // Istio turns normalization on for every proxy; a proxy that routes or authorizes on raw paths is bypassable.

@@ -57,6 +57,8 @@ export interface HttpConnectionManager {
   xffNumTrustedHops: number;
   generateRequestId: boolean;
   preserveExternalRequestId: boolean;
+  /** The response carries the request's x-request-id (Envoy: otherwise only when x-envoy-force-trace asked for it). */
+  alwaysSetRequestIdInResponse: boolean;
   forwardClientCertDetails: ForwardClientCertDetails;
   setCurrentClientCertDetails: ClientCertDetailsSet;
   /** RFC 3986 normalization of the path before routing (Istio's default; Envoy's normalize_path). */

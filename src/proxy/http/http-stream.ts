@@ -82,6 +82,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   private overrides: RouterOverrides | undefined;
   /** The request id is one this proxy generated (a UUID), not one that came in. */
   requestIdGenerated = false;
+  /** The response carries the request id (Envoy: alwaysSetRequestIdInResponse, or x-envoy-force-trace on a request that may steer). */
+  private requestIdInResponse = false;
   /** The W3C traceparent sent upstream, for the access log. */
   traceparent: string | undefined;
   /** Set by the codec: the client asked for an upgrade the connection manager has no upgradeConfigs entry for. */
@@ -291,28 +293,39 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   }
 
   /**
-   * Decides the trusted client address and whether the request is internal (client-address.ts), then
-   * removes what a request that is not internal may not carry, before routing as Envoy does: the
-   * route configuration's internalOnlyHeaders, and at the edge the x-envoy-* headers that steer a proxy.
+   * Decides the trusted client address and whether the request is internal (client-address.ts), and
+   * so the request id; then removes what a request that is not internal may not carry, before routing
+   * as Envoy does: the route configuration's internalOnlyHeaders, and at the edge the x-envoy-* headers
+   * that steer a proxy.
    */
   private classifyClient(table: RouteTable | undefined): void {
     const hcm = this.ctx.hcm;
     const h = this.head;
     const src = h.headers;
     let xff: string | undefined;
+    let incomingRequestId: string | undefined;
     let steering = false;
+    let forceTrace = false;
     for (let i = 0; i < src.length; i += 2) {
       const name = src[i]!;
       if (name.charCodeAt(0) !== 0x78) continue;
       if (name === 'x-forwarded-for') xff = xff === undefined ? src[i + 1] : `${xff}, ${src[i + 1]}`;
-      else if (name.startsWith('x-envoy-')) steering = true;
+      else if (name === 'x-request-id') incomingRequestId ??= src[i + 1];
+      else if (name.startsWith('x-envoy-')) {
+        steering = true;
+        if (name === 'x-envoy-force-trace') forceTrace = true;
+      }
     }
     const client = clientAddress(h.remoteAddress, xff, hcm.useRemoteAddress, hcm.xffNumTrustedHops);
     this.incomingXff = xff;
     this.clientAddress = client.address;
     this.internalRequest = client.internal;
-    if (client.internal) return;
     const edge = hcm.useRemoteAddress;
+    // Before routing, as Envoy sets it: a local reply (404, direct response) has the id too.
+    this.requestIdFor(incomingRequestId, edge && !client.internal);
+    // An external request's x-envoy-force-trace is stripped at the edge below, so it asks for nothing.
+    this.requestIdInResponse = hcm.alwaysSetRequestIdInResponse || (forceTrace && (client.internal || !edge));
+    if (client.internal) return;
     const internalOnly = table?.internalOnlyHeaders ?? [];
     if (!(steering && edge) && internalOnly.length === 0) return;
     const kept: string[] = [];
@@ -349,7 +362,6 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const out: string[] = [];
     const xff = this.incomingXff;
     let xfcc: string | undefined;
-    let incomingRequestId: string | undefined;
     let sawForwardedProto = false;
     const hcm = this.ctx.hcm;
     for (let i = 0; i < src.length; i += 2) {
@@ -371,11 +383,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
         xfcc = xfcc === undefined ? src[i + 1] : `${xfcc},${src[i + 1]}`;
         continue;
       }
-      if (name === 'x-request-id') {
-        // Decided below, by Envoy's rules for internal and edge requests.
-        incomingRequestId ??= src[i + 1]!;
-        continue;
-      }
+      // Decided before routing (classifyClient), by Envoy's rules for internal and edge requests.
+      if (name === 'x-request-id') continue;
       // The router's overrides are consumed here, so the next hop does not apply them again.
       if (name.charCodeAt(0) === 0x78 && isRouterOverride(name)) {
         this.overrides = readRouterOverride(name, src[i + 1]!, this.overrides);
@@ -393,8 +402,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       const value = forwardedClientCert(hcm.forwardClientCertDetails, hcm.setCurrentClientCertDetails, h.downstreamTls, xfcc);
       if (value !== undefined) out.push('x-forwarded-client-cert', value);
     }
-    const requestId = this.requestIdFor(incomingRequestId, hcm.useRemoteAddress && !this.internalRequest);
-    if (requestId !== undefined) out.push('x-request-id', requestId);
+    if (this.requestId) out.push('x-request-id', this.requestId);
     // HTTP/2 has no Upgrade (RFC 9113 §8.2.2; node throws on the fields, and the request failed as if the
     // host had): towards an HTTP/2 cluster the upgrade is ignored, as RFC 9110 §7.8 lets a server do.
     if (this.upgrade !== undefined && !this.cluster?.http2) out.push('connection', 'upgrade', 'upgrade', this.upgrade);
@@ -411,13 +419,12 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   }
 
   /** The x-request-id to send, by Envoy's rules (resolveRequestId); notes whether this proxy made it. */
-  private requestIdFor(incoming: string | undefined, edgeRequest: boolean): string | undefined {
+  private requestIdFor(incoming: string | undefined, edgeRequest: boolean): void {
     const id = resolveRequestId(incoming, this.ctx.hcm, edgeRequest, this.ctx.newRequestId);
     if (id !== undefined) {
       this.requestId = id;
       this.requestIdGenerated = id !== incoming;
     }
-    return id;
   }
 
   private attempt(): void {
@@ -589,7 +596,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     if (serverMode === 'OVERWRITE' || (serverMode === 'APPEND_IF_ABSENT' && !upstreamServer)) out.push('server', hcm.serverName);
     if (this.isGrpc) this.grpcStatus = grpcStatusIn(src);
     out.push('x-envoy-upstream-service-time', String(Math.round(this.upstreamServiceTimeMs)));
-    if (this.requestId && this.ctx.hcm.generateRequestId) out.push('x-request-id', this.requestId);
+    if (this.requestIdInResponse && this.requestId) out.push('x-request-id', this.requestId);
     this.route!.applyResponseHeaders(out);
     const noBody = this.head.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
     const length = head.chunked || head.bodyUntilClose ? -1 : head.contentLength;
@@ -905,7 +912,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const headers = extra;
     if (bytes) headers.push('content-type', 'text/plain');
     if (this.ctx.hcm.serverHeaderTransformation !== 'PASS_THROUGH') headers.push('server', this.ctx.hcm.serverName);
-    if (this.requestId) headers.push('x-request-id', this.requestId);
+    if (this.requestIdInResponse && this.requestId) headers.push('x-request-id', this.requestId);
     if (this.route) this.route.applyResponseHeaders(headers);
     const isHead = this.head.method === 'HEAD';
     this.downstream.sendHead(status, headers, bytes ? bytes.length : 0, !bytes || isHead);
