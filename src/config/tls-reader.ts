@@ -59,22 +59,31 @@ function readTlsCertificate(r: FieldReader): TlsCertificate {
   return cert;
 }
 
+/** The SAN types Envoy's deprecated matchSubjectAltNames checks a matcher against: every one it knows. */
+const DEPRECATED_SAN_TYPES = ['DNS', 'URI', 'EMAIL', 'IP_ADDRESS'] as const;
+
 function readValidationContext(r: FieldReader): CertificateValidationContext {
   const trusted = r.optObj('trustedCa');
+  const typed = r.list('matchTypedSubjectAltNames', (m) => {
+    const san = {
+      sanType: m.oneOf('sanType', ['DNS', 'URI', 'EMAIL', 'IP_ADDRESS'] as const, 'URI'),
+      matcher: readStringMatcher(m.obj('matcher')),
+    };
+    m.done();
+    return san;
+  });
+  // The deprecated field, still common in configs: each matcher against a SAN of any type, as Envoy expands it.
+  const untyped = r.list('matchSubjectAltNames', readStringMatcher);
+  if (typed.length > 0 && untyped.length > 0) {
+    r.fail('matchSubjectAltNames', 'SAN-based verification using both matchTypedSubjectAltNames and the deprecated matchSubjectAltNames is not allowed');
+  }
   const vc: CertificateValidationContext = {
     trustedCa: trusted ? readDataSource(trusted) : undefined,
-    matchTypedSubjectAltNames: r.list('matchTypedSubjectAltNames', (m) => {
-      const san = {
-        sanType: m.oneOf('sanType', ['DNS', 'URI', 'EMAIL', 'IP_ADDRESS'] as const, 'URI'),
-        matcher: readStringMatcher(m.obj('matcher')),
-      };
-      m.done();
-      return san;
-    }),
+    matchTypedSubjectAltNames: [...typed, ...untyped.flatMap((matcher) => DEPRECATED_SAN_TYPES.map((sanType) => ({ sanType, matcher })))],
   };
   // Without a CA nothing proves the names belong to the peer: Envoy refuses this for the same reason.
   if ((vc.matchTypedSubjectAltNames?.length ?? 0) > 0 && !vc.trustedCa) {
-    r.fail('matchTypedSubjectAltNames', 'SAN-based verification of peer certificates without trustedCa is insecure and not allowed');
+    r.fail(untyped.length > 0 ? 'matchSubjectAltNames' : 'matchTypedSubjectAltNames', 'SAN-based verification of peer certificates without trustedCa is insecure and not allowed');
   }
   r.done();
   return vc;

@@ -135,3 +135,33 @@ static_resources:
   const hcm = parseBootstrap(yaml, 'envoy.yaml').staticResources.listeners[0]!.filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager;
   assert.equal(hcm.pathWithEscapedSlashesAction, 'UNESCAPE_AND_REDIRECT');
 });
+
+test('the deprecated match_subject_alt_names (Envoy\'s double-proxy example) loads as one matcher per SAN type, as Envoy expands it', () => {
+  const cluster = (validation: string) => `
+static_resources:
+  clusters:
+  - name: postgres_cluster
+    connect_timeout: 1s
+    type: strict_dns
+    load_assignment: { cluster_name: postgres_cluster, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: localhost, port_value: 5432 } } } }] }] }
+    transport_socket:
+      name: envoy.transport_sockets.tls
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext
+        common_tls_context:
+          validation_context:
+${validation}`;
+  const b = parseBootstrap(cluster('            match_subject_alt_names:\n            - exact: proxy-postgres-backend.example.com\n            trusted_ca:\n              filename: certs/cacert.pem\n'), 'envoy.yaml');
+  const exact = { exact: 'proxy-postgres-backend.example.com', prefix: undefined, suffix: undefined, contains: undefined, ignoreCase: false };
+  assert.deepEqual(b.staticResources.clusters[0]!.transportSocket!.commonTlsContext.validationContext!.matchTypedSubjectAltNames, [
+    { sanType: 'DNS', matcher: exact },
+    { sanType: 'URI', matcher: exact },
+    { sanType: 'EMAIL', matcher: exact },
+    { sanType: 'IP_ADDRESS', matcher: exact },
+  ]);
+  // Both fields at once, or names without a CA that vouches for them, are refused as Envoy refuses them.
+  const both = errorsOf(cluster('            match_subject_alt_names: [{ exact: a.example.com }]\n            match_typed_subject_alt_names: [{ san_type: DNS, matcher: { exact: b.example.com } }]\n            trusted_ca: { filename: certs/cacert.pem }\n'));
+  assert.match(both[0]!, /validation_context\.match_subject_alt_names: SAN-based verification using both matchTypedSubjectAltNames and the deprecated matchSubjectAltNames is not allowed/);
+  const noCa = errorsOf(cluster('            match_subject_alt_names: [{ exact: a.example.com }]\n'));
+  assert.match(noCa[0]!, /validation_context\.match_subject_alt_names: SAN-based verification of peer certificates without trustedCa is insecure/);
+});

@@ -43,6 +43,8 @@ before(async () => {
   const tlsWrongHost = { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'other.example', commonTlsContext: { validationContext: trusted } } } };
   const tlsNoCa = { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'localhost' } } };
   const tlsWithCa = { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'localhost', commonTlsContext: { validationContext: { trustedCa: { filename: privateCa.caCert } } } } } };
+  // Envoy's deprecated match_subject_alt_names, as its double-proxy example writes it: a matcher against a SAN of any type.
+  const tlsUntypedSan = (matcher: object) => ({ transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'localhost', commonTlsContext: { validationContext: { ...trusted, match_subject_alt_names: [matcher] } } } } });
   proxy = await startProxy(
     bootstrap(
       [
@@ -53,6 +55,8 @@ before(async () => {
           { match: { prefix: '/wrong-host' }, route: { cluster: 'wrong-host' } },
           { match: { prefix: '/expired' }, route: { cluster: 'expired' } },
           { match: { prefix: '/h2-unverified' }, route: { cluster: 'h2-no-ca' } },
+          { match: { prefix: '/untyped-san-match' }, route: { cluster: 'untyped-san-match' } },
+          { match: { prefix: '/untyped-san-mismatch' }, route: { cluster: 'untyped-san-mismatch' } },
         ]), { accessLog: [{ typedConfig: { path: accessLog } }] }),
       ],
       [
@@ -62,6 +66,8 @@ before(async () => {
         staticCluster('wrong-host', [appPort], tlsWrongHost),
         staticCluster('expired', [expiredPort], tlsWithCa),
         staticCluster('h2-no-ca', [appPort], { ...tlsNoCa, http2ProtocolOptions: {} }),
+        staticCluster('untyped-san-match', [appPort], tlsUntypedSan({ suffix: 'host' })),
+        staticCluster('untyped-san-mismatch', [appPort], tlsUntypedSan({ exact: 'payments.internal' })),
       ],
     ),
     // One process: the rate-limited warning is once per process.
@@ -143,4 +149,13 @@ test('the same upstream is reached once its CA is the trustedCa', async () => {
   const r = await curl([`http://127.0.0.1:${port}/verified`]);
   assert.equal(r.status, 200);
   assert.equal(r.body, 'reached');
+});
+
+test('the deprecated match_subject_alt_names verifies as Envoy expands it: a DNS SAN satisfies a matcher, another name is refused', async () => {
+  const matched = await curl([`http://127.0.0.1:${port}/untyped-san-match`]);
+  assert.equal(matched.status, 200);
+  assert.equal(matched.body, 'reached');
+  assert.equal((await curl([`http://127.0.0.1:${port}/untyped-san-mismatch`])).status, 503);
+  await sleep(300);
+  assert.match(String(accessLogLine('/untyped-san-mismatch')!.upstream_transport_failure_reason), /upstream certificate SANs do not match/);
 });
