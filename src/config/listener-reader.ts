@@ -151,6 +151,16 @@ function readEscapedSlashesAction(r: FieldReader): HttpConnectionManager['pathWi
   return action === 'IMPLEMENTATION_SPECIFIC_DEFAULT' ? 'KEEP_UNCHANGED' : action;
 }
 
+function readSchemeHeaderTransformation(r: FieldReader | undefined): HttpConnectionManager['schemeHeaderTransformation'] {
+  if (!r) return { matchUpstream: false };
+  const overwrite = r.optStr('schemeToOverwrite');
+  if (overwrite !== undefined && overwrite !== 'http' && overwrite !== 'https') r.fail('schemeToOverwrite', `must be "http" or "https", got "${overwrite}"`);
+  const matchUpstream = r.bool('matchUpstream', false);
+  r.done();
+  // As Envoy: a scheme to overwrite wins, and matchUpstream is then not used.
+  return overwrite !== undefined ? { schemeToOverwrite: overwrite as 'http' | 'https', matchUpstream: false } : { matchUpstream };
+}
+
 function readHcm(r: FieldReader): HttpConnectionManager {
   // internalAddressConfig decides which peers count as internal for x-envoy-internal, a header this
   // proxy does not set.
@@ -205,6 +215,7 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     delayedCloseTimeout: r.duration('delayedCloseTimeout', 1_000),
     serverName: r.optStr('serverName') ?? 'bulwark',
     serverHeaderTransformation: r.oneOf('serverHeaderTransformation', ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'] as const, 'OVERWRITE'),
+    schemeHeaderTransformation: readSchemeHeaderTransformation(r.optObj('schemeHeaderTransformation')),
   };
   // Flow-control windows are left to node:http2's defaults, as for clusters (Envoy's edge example tunes them).
   h2?.ignore('initialStreamWindowSize', 'initialConnectionWindowSize');

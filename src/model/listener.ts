@@ -98,6 +98,12 @@ export interface HttpConnectionManager {
   serverName: string;
   /** OVERWRITE: every response says serverName; APPEND_IF_ABSENT: only when the upstream named none; PASS_THROUGH: as the upstream sent it. */
   serverHeaderTransformation: 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
+  /**
+   * Envoy's scheme_header_transformation. schemeToOverwrite: the request's scheme (what routing,
+   * redirects and the upstream see) and its x-forwarded-proto, whatever the connection was.
+   * matchUpstream: the upstream request's :scheme says how it travels (https over TLS); never set with schemeToOverwrite.
+   */
+  schemeHeaderTransformation: { schemeToOverwrite?: 'http' | 'https'; matchUpstream: boolean };
 }
 
 export interface TcpProxy {

@@ -165,3 +165,26 @@ ${validation}`;
   const noCa = errorsOf(cluster('            match_subject_alt_names: [{ exact: a.example.com }]\n'));
   assert.match(noCa[0]!, /validation_context\.match_subject_alt_names: SAN-based verification of peer certificates without trustedCa is insecure/);
 });
+
+test('scheme_header_transformation, as Envoy\'s default proxy config writes it, loads; scheme_to_overwrite wins over match_upstream, and only http or https is taken', () => {
+  const hcmWith = (transformation: string) => `
+static_resources:
+  listeners:
+  - name: listener_0
+    address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          scheme_header_transformation:
+${transformation}
+          stat_prefix: ingress_http
+          route_config: { virtual_hosts: [{ name: v, domains: ["*"], routes: [{ match: { prefix: / }, direct_response: { status: 200 } }] }] }
+`;
+  const hcm = (yaml: string) => parseBootstrap(yaml, 'envoy.yaml').staticResources.listeners[0]!.filterChains[0]!.filters[0]!.typedConfig as HttpConnectionManager;
+  assert.deepEqual(hcm(hcmWith('            scheme_to_overwrite: https')).schemeHeaderTransformation, { schemeToOverwrite: 'https', matchUpstream: false });
+  assert.deepEqual(hcm(hcmWith('            match_upstream: true')).schemeHeaderTransformation, { matchUpstream: true });
+  assert.deepEqual(hcm(hcmWith('            scheme_to_overwrite: http\n            match_upstream: true')).schemeHeaderTransformation, { schemeToOverwrite: 'http', matchUpstream: false });
+  assert.match(errorsOf(hcmWith('            scheme_to_overwrite: ftp'))[0]!, /scheme_header_transformation\.scheme_to_overwrite: must be "http" or "https", got "ftp"/);
+});

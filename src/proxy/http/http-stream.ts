@@ -99,6 +99,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
   private clusterName = '';
   private upstreamPath = '';
   private upstreamAuthority = '';
+  /** The upstream request's :scheme (HTTP/2): the request's, or the upstream transport's with schemeHeaderTransformation.matchUpstream. */
+  private upstreamScheme: 'http' | 'https' = 'http';
   private upstreamHeaders: string[] = [];
   private discardResponse = false;
   /**
@@ -161,6 +163,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       this.redirectToNormalizedPath();
       return;
     }
+    // Envoy's scheme_to_overwrite: routing, redirects, x-forwarded-proto and the upstream all see this scheme.
+    const scheme = hcm.schemeHeaderTransformation.schemeToOverwrite;
+    if (scheme !== undefined) this.head.scheme = scheme;
     const table = this.ctx.routeTable();
     this.classifyClient(table);
     const route = table?.match(this.head);
@@ -357,6 +362,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     const h = this.head;
     this.upstreamPath = route.rewritePath(h.path);
     this.upstreamAuthority = route.hostRewrite ?? h.authority;
+    this.upstreamScheme = this.ctx.hcm.schemeHeaderTransformation.matchUpstream ? (this.cluster!.model.transportSocket ? 'https' : 'http') : h.scheme;
     const src = h.headers;
     const tokens = connectionTokens(src);
     const out: string[] = [];
@@ -373,8 +379,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
       }
       if (name === 'x-forwarded-for') continue;
       if (name === 'x-forwarded-proto') {
-        // Trusted only from a trusted proxy (xffNumTrustedHops > 0), as Envoy; otherwise this proxy says what the connection was.
-        if (hcm.xffNumTrustedHops === 0) continue;
+        // Trusted only from a trusted proxy (xffNumTrustedHops > 0), as Envoy; otherwise this proxy says what the
+        // connection was (or the scheme the config overwrites it with).
+        if (hcm.xffNumTrustedHops === 0 || hcm.schemeHeaderTransformation.schemeToOverwrite !== undefined) continue;
         sawForwardedProto = true;
       }
       // Envoy's internal-origin markers: set by this proxy from the trusted client address, never taken from a client.
@@ -475,7 +482,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     // (Node hands the socket to its 'upgrade' handler): it is never pooled again.
     if (this.upgrade !== undefined && request instanceof H1UpstreamConnection) request.markNoReuse();
     const bodyless = !this.hasRequestBody;
-    request.sendHead(this.head.method, this.upstreamPath, this.upstreamAuthority, this.head.scheme, this.upstreamHeaders, {
+    request.sendHead(this.head.method, this.upstreamPath, this.upstreamAuthority, this.upstreamScheme, this.upstreamHeaders, {
       contentLength: this.requestContentLength,
       endStream: bodyless,
     });
