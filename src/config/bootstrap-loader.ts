@@ -8,7 +8,8 @@ import { ConfigErrors } from './config-errors.js';
 import { readCluster } from './cluster-reader.js';
 import { FieldReader } from './field-reader.js';
 import { looksLikeJsonObject, parseJsonDocument } from './json-document.js';
-import { HCM_FILTER, readAddress, readListener } from './listener-reader.js';
+import { readAddress, readListener } from './listener-reader.js';
+import { HCM_FILTER } from './network-filters.js';
 import { readRouteConfiguration } from './route-reader.js';
 import { readSecret } from './tls-reader.js';
 

@@ -5,18 +5,10 @@ import { balancerNames } from '../proxy/workers/balancer-registry.js';
 import { AccessLogFormatError, compileAccessLogFormat } from '../telemetry/access-log-template.js';
 import { FieldReader } from './field-reader.js';
 import { refusedHttpFilter } from './http-filters.js';
+import { HCM_FILTER, networkFilterOf, TCP_PROXY_FILTER } from './network-filters.js';
 import { readWeightedClusters } from './weighted-clusters-reader.js';
-import { typedConfigMessage } from './typed-config-type.js';
 import { readRouteConfiguration } from './route-reader.js';
 import { readDownstreamTls } from './tls-reader.js';
-
-export const HCM_FILTER = 'envoy.filters.network.http_connection_manager';
-export const TCP_PROXY_FILTER = 'envoy.filters.network.tcp_proxy';
-/** The config message each supported network filter takes. */
-const NETWORK_FILTER_MESSAGES = new Map([
-  [HCM_FILTER, 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager'],
-  [TCP_PROXY_FILTER, 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy'],
-]);
 
 const HOSTNAME_RE = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 
@@ -251,17 +243,13 @@ function readTcpProxy(r: FieldReader): TcpProxy {
   return tp;
 }
 
+/** Reads a network filter as the one its typed config's type says (network-filters.ts); the model names it by its canonical name. */
 function readNetworkFilter(r: FieldReader): NetworkFilter {
   const name = r.nonEmptyStr('name');
   const typed = r.obj('typedConfig');
-  // Envoy finds a network filter by its config's type: one whose type is another filter's is that filter.
-  const message = typedConfigMessage(r.raw('typedConfig') as Record<string, unknown>);
-  const expected = NETWORK_FILTER_MESSAGES.get(name);
-  if (message !== undefined && expected !== undefined && message !== expected) r.fail('typedConfig', `is a ${message}, not the ${expected} that ${name} takes`);
-  let filter: NetworkFilter;
-  if (name === HCM_FILTER) filter = { name, typedConfig: readHcm(typed) };
-  else if (name === TCP_PROXY_FILTER) filter = { name, typedConfig: readTcpProxy(typed) };
-  else r.fail('name', `unsupported network filter "${name}" (supported: ${HCM_FILTER}, ${TCP_PROXY_FILTER})`);
+  const which = networkFilterOf(name, r.raw('typedConfig') as Record<string, unknown>);
+  if ('refused' in which) r.fail('name', which.refused);
+  const filter: NetworkFilter = which.filter === HCM_FILTER ? { name: HCM_FILTER, typedConfig: readHcm(typed) } : { name: TCP_PROXY_FILTER, typedConfig: readTcpProxy(typed) };
   r.done();
   return filter;
 }

@@ -140,10 +140,41 @@ test("a filter is what its typed_config's type says, as Envoy looks it up: a rou
     ].join('\n'),
   );
   assert.equal(parseBootstrap(ok, FILE).staticResources.listeners.length, 1);
-  // A network filter whose config is another filter's is refused, not read as the one its name says.
-  const wrongNetwork = GOOD.replace("        typedConfig:\n          statPrefix: ingress", "        typedConfig:\n          \"@type\": type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC\n          statPrefix: ingress");
-  assert.notEqual(wrongNetwork, GOOD);
-  assert.match(errorsOf(wrongNetwork)[0]!, /typedConfig: is a envoy\.extensions\.filters\.network\.rbac\.v3\.RBAC, not the envoy\.extensions\.filters\.network\.http_connection_manager\.v3\.HttpConnectionManager/);
+});
+
+test("a network filter is what its typed_config's type says: an HttpConnectionManager under a v2 or any name runs, another filter's config under a supported name is refused", () => {
+  const network = (name: string, type?: string) =>
+    GOOD.replace(
+      '      - name: envoy.filters.network.http_connection_manager\n        typedConfig:\n',
+      `      - name: ${name}\n        typedConfig:\n${type === undefined ? '' : `          "@type": type.googleapis.com/${type}\n`}`,
+    );
+  const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+  assert.notEqual(network('x', HCM), GOOD);
+  for (const name of ['envoy.http_connection_manager', 'ingress-http']) {
+    const f = parseBootstrap(network(name, HCM), FILE).staticResources.listeners[0]!.filterChains[0]!.filters[0]!;
+    assert.equal(f.name, 'envoy.filters.network.http_connection_manager', name);
+    assert.equal(f.name === 'envoy.filters.network.http_connection_manager' && f.typedConfig.statPrefix, 'ingress', name);
+  }
+  // Without a type the name decides, so an old name alone names nothing known.
+  assert.match(errorsOf(network('envoy.http_connection_manager'))[0]!, /filters\[0\]\.name: unsupported network filter "envoy\.http_connection_manager" \(supported: /);
+  // A config of another type is that filter, whatever the name says: it is refused, not read as the connection manager.
+  const rbac = errorsOf(network('envoy.filters.network.http_connection_manager', 'envoy.extensions.filters.network.rbac.v3.RBAC'));
+  assert.match(rbac[0]!, /filters\[0\]\.name: unsupported network filter "envoy\.filters\.network\.http_connection_manager" \(its typed_config is envoy\.extensions\.filters\.network\.rbac\.v3\.RBAC\)/);
+  const tcp = `
+staticResources:
+  listeners:
+  - name: passthrough
+    address: { socketAddress: { address: 127.0.0.1, portValue: 8443 } }
+    filterChains:
+    - filters:
+      - name: envoy.tcp_proxy
+        typedConfig: { "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, statPrefix: tcp, cluster: items }
+  clusters:
+  - name: items
+    loadAssignment:
+      endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: 127.0.0.1, portValue: 9000 } } } }] }]
+`;
+  assert.equal(parseBootstrap(tcp, FILE).staticResources.listeners[0]!.filterChains[0]!.filters[0]!.name, 'envoy.filters.network.tcp_proxy');
 });
 
 test('an EDS cluster loads with its endpoints inline, and is refused without them (no control plane would send them)', () => {
