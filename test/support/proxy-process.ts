@@ -30,6 +30,8 @@ const DEFAULT_CONCURRENCY = Number(process.env.BULWARK_TEST_CONCURRENCY ?? 1);
 export interface ProxyOptions {
   concurrency?: number;
   extraArgs?: string[];
+  /** Added to the proxy's environment (its workers inherit it). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Adds the admin address: to a JSON config as a key, to YAML as a trailing block, or replaces ADMIN_PORT. */
@@ -50,7 +52,7 @@ export async function startProxy(yaml: string, opts: ProxyOptions = {}): Promise
   const configFile = join(dir, 'proxy.yaml');
   writeFileSync(configFile, withAdmin(yaml, adminPort));
   const args = ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--config', configFile, '--concurrency', String(opts.concurrency ?? DEFAULT_CONCURRENCY), ...(opts.extraArgs ?? [])];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let err = '';
   let out = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));

@@ -28,6 +28,7 @@ interface WorkerSlot extends WorkerLoad {
   configured: boolean;
   /** Ends its turn at the first config, once it answered (or exited). */
   endFirstConfigTurn: (() => void) | undefined;
+  /** The config version it serves: '' until it applied its first. */
   version: string;
   lastError: string | undefined;
   /** Where its own listeners are bound, as it reported with its last applied config. */
@@ -66,6 +67,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly binder: ListenerBinder;
   private admin: AdminServer | undefined;
   private draining = false;
+  /** start() waits for every worker's first config: a worker that dies before serving one fails the start. */
+  private starting = true;
   /**
    * The config every worker is to run: ahead of `bootstrap` while a reload is being applied (a worker
    * that starts meanwhile gets it). `bootstrap` changes only once every worker took it, so /config_dump
@@ -116,6 +119,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     cluster.setupPrimary({ exec: here.replace(/worker-pool-proxy\.(ts|js)$/, 'worker-main.$1'), silent: false });
     for (let i = 0; i < this.concurrency; i++) this.fork(i);
     const errors = await this.applyEverywhere(this.bootstrap);
+    this.starting = false;
     if (errors.length > 0) throw new Error(errors[0]);
     await this.bindBalanced(this.bootstrap);
     if (this.bootstrap.admin) {
@@ -168,6 +172,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
       this.counters.retire(slot.lastSnapshot);
       slot.lastSnapshot = undefined;
       if (this.draining) return;
+      // A worker that cannot start would only crash again when restarted: the start fails now, saying why.
+      if (this.starting && slot.version === '' && this.failStart(`worker ${index} (pid ${worker.process.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} before it was ready`)) return;
       if (index === this.healthCheckerIndex) this.moveHealthChecks();
       if (this.plannedExits.delete(worker)) proxyLog('info', 'worker replaced', { worker: index });
       else proxyLog('error', 'worker exited; restarting', { worker: index, code, signal });
@@ -305,6 +311,16 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private configMessage(snapshot: ResourceSnapshot): ToWorker {
     const resourceSlots = this.resourceTable?.slotsFor(snapshot.clusters.map((c) => c.name)) ?? {};
     return { type: 'config', snapshot, resourceSlots };
+  }
+
+  /** Ends start()'s wait for the workers' first config with `error`; false when it is no longer waiting. */
+  private failStart(error: string): boolean {
+    const version = this.target.staticResources.version;
+    const p = this.pendingApply.get(version);
+    if (!p) return false;
+    this.pendingApply.delete(version);
+    p.done([error, ...p.errors]);
+    return true;
   }
 
   private applyEverywhere(b: Bootstrap): Promise<string[]> {
@@ -467,7 +483,11 @@ export class WorkerPoolProxy implements ProxySupervisor {
     proxyLog('info', 'draining', { reason: why, workers: this.slots.length });
     this.binder.close();
     const exits = this.slots.map((s) => new Promise<void>((r) => (s.worker.isDead() ? r() : s.worker.once('exit', () => r()))));
-    for (const s of this.slots) this.send(s, { type: 'drain', ms: drainMs });
+    for (const s of this.slots) {
+      // One still starting serves nothing yet and may not read messages yet (a failed start): a signal stops it.
+      if (s.listening) this.send(s, { type: 'drain', ms: drainMs });
+      else s.worker.process.kill('SIGTERM');
+    }
     const allExited = Promise.all(exits);
     const cut = new Promise<void>((r) => this.drainCut.signal.addEventListener('abort', () => r(), { once: true }));
     await Promise.race([allExited, delay(drainMs + 2_000), cut]);
