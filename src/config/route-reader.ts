@@ -84,7 +84,14 @@ function readMatch(r: FieldReader): RouteMatch {
     caseSensitive: r.bool('caseSensitive', true),
     headers: r.list('headers', readHeaderMatcher),
     queryParameters: r.list('queryParameters', readQueryMatcher),
+    grpc: false,
   };
+  // Envoy's GrpcRouteMatchOptions has no fields: its presence is the condition.
+  const grpc = r.optObj('grpc');
+  if (grpc) {
+    grpc.done();
+    m.grpc = true;
+  }
   const re = r.optObj('safeRegex');
   if (re) {
     re.ignore('googleRe2');

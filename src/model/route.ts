@@ -35,6 +35,8 @@ export interface RouteMatch {
   caseSensitive: boolean;
   headers: HeaderMatcher[];
   queryParameters: QueryParameterMatcher[];
+  /** Envoy's match.grpc: only gRPC requests (content-type application/grpc) match. */
+  grpc: boolean;
 }
 
 export interface WeightedCluster {

@@ -188,3 +188,9 @@ ${transformation}
   assert.deepEqual(hcm(hcmWith('            scheme_to_overwrite: http\n            match_upstream: true')).schemeHeaderTransformation, { schemeToOverwrite: 'http', matchUpstream: false });
   assert.match(errorsOf(hcmWith('            scheme_to_overwrite: ftp'))[0]!, /scheme_header_transformation\.scheme_to_overwrite: must be "http" or "https", got "ftp"/);
 });
+
+test('the grpc-bridge server example loads: its route matches gRPC requests only (match.grpc), to an HTTP/2 cluster', () => {
+  const b = loadBootstrapFile(fixture('grpc-bridge-server.yaml'));
+  assert.equal(hcmOf(b).routeConfig!.virtualHosts[0]!.routes[0]!.match.grpc, true);
+  assert.ok(b.staticResources.clusters[0]!.http2ProtocolOptions);
+});

@@ -234,3 +234,16 @@ test('hostile Host headers do not grow the host cache without bound', () => {
   const cache = (t as unknown as { hostCache: Map<string, unknown> }).hostCache;
   assert.ok(cache.size <= 4096);
 });
+
+test('match.grpc (Envoy\'s grpc-bridge example): only a gRPC request matches, whatever its content-type suffix; grpc-web and others fall through', () => {
+  const t = one([
+    { name: 'grpc', match: { prefix: '/', grpc: {} }, route: to('grpc') },
+    { name: 'other', match: { prefix: '/' }, route: to('other') },
+  ]);
+  const name = (type: string | undefined): string | undefined => t.match(req('/kv.KV/Get', 'svc', type === undefined ? [] : ['content-type', type], 'POST'))?.name;
+  assert.equal(name('application/grpc'), 'grpc');
+  assert.equal(name('application/grpc+proto'), 'grpc');
+  assert.equal(name('application/grpc-web'), 'other');
+  assert.equal(name('application/json'), 'other');
+  assert.equal(name(undefined), 'other');
+});

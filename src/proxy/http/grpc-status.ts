@@ -7,16 +7,16 @@
 
 /** The request is gRPC: content-type application/grpc, alone or with a +suffix / ;parameters. */
 export function isGrpcRequest(headers: readonly string[]): boolean {
-  for (let i = 0; i < headers.length; i += 2) {
-    if (headers[i] === 'content-type') {
-      const v = headers[i + 1]!;
-      if (!v.startsWith('application/grpc')) return false;
-      const next = v.charCodeAt(16);
-      // "application/grpc-web" is another protocol; "application/grpc+proto" and ";charset" are gRPC.
-      return v.length === 16 || next === 0x2b || next === 0x3b;
-    }
-  }
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'content-type') return isGrpcContentType(headers[i + 1]!);
   return false;
+}
+
+/** A gRPC content-type: application/grpc, alone or with a +suffix / ;parameters. */
+export function isGrpcContentType(v: string): boolean {
+  if (!v.startsWith('application/grpc')) return false;
+  const next = v.charCodeAt(16);
+  // "application/grpc-web" is another protocol; "application/grpc+proto" and ";charset" are gRPC.
+  return v.length === 16 || next === 0x2b || next === 0x3b;
 }
 
 /** Highest code gRPC defines (UNAUTHENTICATED); others are read as UNKNOWN, as gRPC clients do. */

@@ -1,6 +1,7 @@
 import type RE2 from 're2';
 import { re2 } from './re2-module.js';
 import type { MaxStreamDuration, RetryPolicy, Route, RouteConfiguration, VirtualHost } from '../../model/route.js';
+import { isGrpcContentType } from '../http/grpc-status.js';
 import type { RequestHead } from '../http/request-head.js';
 import { HeaderMutation } from './header-mutation.js';
 import type { RegexEngine, RegexSet } from './regex-engine.js';
@@ -69,6 +70,7 @@ export class CompiledRoute implements RouteMatchResult {
   private readonly caseSensitive: boolean;
   private readonly headerChecks: HeaderCheck[];
   private readonly queryChecks: QueryCheck[];
+  private readonly grpcOnly: boolean;
   private readonly clusterNames: string[];
   private readonly cumulativeWeights: number[];
   private readonly regexRewrite: { re: RE2; replacement: string } | undefined;
@@ -99,6 +101,7 @@ export class CompiledRoute implements RouteMatchResult {
       present: h.presentMatch,
       invert: h.invertMatch,
     }));
+    this.grpcOnly = m.grpc;
     this.queryChecks = m.queryParameters.map((q) => ({
       name: q.name,
       matcher: q.stringMatch ? new CompiledStringMatcher(q.stringMatch, engine) : undefined,
@@ -172,6 +175,10 @@ export class CompiledRoute implements RouteMatchResult {
       else if (h.matcher) ok = value !== undefined && h.matcher.matches(value);
       else ok = value !== undefined;
       if (ok === h.invert) return false;
+    }
+    if (this.grpcOnly) {
+      const type = view.header('content-type');
+      if (type === undefined || !isGrpcContentType(type)) return false;
     }
     for (const q of this.queryChecks) {
       const value = view.queryParam(q.name);
