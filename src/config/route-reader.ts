@@ -16,6 +16,7 @@ import { FieldReader } from './field-reader.js';
 import { refusedPerFilterConfig } from './http-filters.js';
 import { regexSyntaxError } from './regex-syntax.js';
 import { readStringMatcher } from './tls-reader.js';
+import { AccessLogFormatError, compileHeaderValue } from '../telemetry/access-log-template.js';
 
 const HEADER_NAME_RE = /^:?[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const PREVIOUS_HOSTS = 'envoy.retry_host_predicates.previous_hosts';
@@ -35,8 +36,16 @@ function readHeaderOptions(r: FieldReader, key: string): HeaderValueOption[] {
     const opt: HeaderValueOption = {
       header: { key: headerName(h, 'key'), value: h.str('value') },
       appendAction: 'APPEND_IF_EXISTS_OR_ADD',
+      keepEmptyValue: o.bool('keepEmptyValue', false),
     };
     if (/[\r\n\0]/.test(opt.header.value)) h.fail('value', 'must not contain CR, LF or NUL');
+    // Envoy reads a value's %...% as a command operator: one that cannot be filled in must not go out as text.
+    try {
+      compileHeaderValue(opt.header.value);
+    } catch (err) {
+      if (err instanceof AccessLogFormatError) h.fail('value', `${err.message} (a literal percent sign is written %%)`);
+      throw err;
+    }
     h.done();
     // Envoy's older boolean `append` maps onto appendAction.
     if (o.has('append')) opt.appendAction = o.bool('append', true) ? 'APPEND_IF_EXISTS_OR_ADD' : 'OVERWRITE_IF_EXISTS_OR_ADD';

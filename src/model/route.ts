@@ -6,10 +6,15 @@ export interface HeaderValue {
   value: string;
 }
 
-/** Envoy's HeaderValueOption; appendAction defaults to APPEND_IF_EXISTS_OR_ADD. */
+/**
+ * Envoy's HeaderValueOption; appendAction defaults to APPEND_IF_EXISTS_OR_ADD. The value may hold
+ * command operators (%REQ(x-request-id)%, %DOWNSTREAM_REMOTE_ADDRESS%, ...); one that comes out empty
+ * is not added unless keepEmptyValue.
+ */
 export interface HeaderValueOption {
   header: HeaderValue;
   appendAction: 'APPEND_IF_EXISTS_OR_ADD' | 'ADD_IF_ABSENT' | 'OVERWRITE_IF_EXISTS_OR_ADD';
+  keepEmptyValue: boolean;
 }
 
 export interface HeaderMatcher {

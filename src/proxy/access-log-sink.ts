@@ -1,24 +1,14 @@
 import type { ResourceSnapshot } from '../model/bootstrap.js';
 import type { AccessLog } from '../model/listener.js';
-import { endpointText, type ConnectionEndpoints } from './connection-endpoints.js';
 import { AccessLogger } from '../telemetry/access-log.js';
 import { compileAccessLogFormat, type AccessLogLine } from '../telemetry/access-log-template.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import type { HttpListenerContext } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
-import { headerValue } from './http/request-head.js';
+import { httpLogRecord } from './http/http-log-record.js';
 import type { TcpSessionRecord } from './listeners/tcp-proxy.js';
 import { proxyLog } from './proxy-log.js';
 import type { AccessLogSink } from './stream-telemetry.js';
-
-/**
- * %DOWNSTREAM_REMOTE_ADDRESS% as Envoy writes it: the peer's "ip:port", or, when x-forwarded-for named
- * the trusted client, that address with port 0 (no port is known for it).
- */
-function trustedRemote(client: string, peer: string, e: ConnectionEndpoints | undefined): string | undefined {
-  if (client === '' || client === peer) return e?.remote ?? peer;
-  return endpointText(client, 0);
-}
 
 /** Writes each finished request or connection to the access logs its listener names. */
 class ProxyAccessLog implements AccessLogSink {
@@ -40,39 +30,8 @@ class ProxyAccessLog implements AccessLogSink {
   logHttp(stream: HttpStream, ctx: HttpListenerContext, durationMs: number): void {
     const logs = ctx.hcm.accessLog;
     if (logs.length === 0) return;
+    const record = httpLogRecord(stream, durationMs);
     const h = stream.head;
-    const e = h.endpoints;
-    const record = {
-      startTimeMs: stream.startEpochMs,
-      method: h.method,
-      path: h.path,
-      protocol: stream.downstream.protocol,
-      responseCode: stream.responseStatus,
-      responseFlags: stream.responseFlags,
-      responseCodeDetails: stream.responseDetails || 'via_upstream',
-      bytesReceived: stream.requestBytes,
-      bytesSent: stream.responseBytes,
-      durationMs,
-      upstreamServiceTimeMs: stream.upstreamServiceTimeMs >= 0 ? stream.upstreamServiceTimeMs : undefined,
-      xForwardedFor: headerValue(h.headers, 'x-forwarded-for'),
-      userAgent: headerValue(h.headers, 'user-agent'),
-      requestId: stream.requestId || undefined,
-      requestIdIsPlain: stream.requestIdGenerated,
-      authority: h.authority,
-      upstreamHost: stream.host?.key,
-      upstreamCluster: stream.upstreamClusterName || undefined,
-      upstreamLocalAddress: stream.upstreamLocalAddress,
-      upstreamTransportFailureReason: stream.upstreamTransportFailureReason,
-      downstreamLocalAddress: e?.local,
-      downstreamRemoteAddress: trustedRemote(stream.clientAddress, h.remoteAddress, e),
-      downstreamDirectRemoteAddress: e?.remote ?? h.remoteAddress,
-      requestedServerName: e?.serverName,
-      routeName: stream.route?.name,
-      downstreamPeerPrincipal: stream.peerPrincipal || undefined,
-      traceparent: stream.traceparent,
-      // The propagator formats it from checked hex ids (TracePropagator's contract).
-      traceparentIsPlain: true,
-    };
     for (let i = 0; i < logs.length; i++) {
       const config = logs[i]!;
       const ok = config.format === undefined ? this.logger(config).logHttp(record) : this.logger(config).logLine(this.formatted(config)(record, h.headers));

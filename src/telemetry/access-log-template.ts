@@ -31,6 +31,31 @@ export class AccessLogFormatError extends Error {}
 /** A value for one operator: a string, a number, or undefined for "not known" ("-" in text, null in JSON). */
 type Getter = (r: TemplateRecord, headers: readonly string[] | undefined) => string | number | undefined;
 
+/** A header value with command operators, made for one request from what the proxy knows of it so far. */
+export type HeaderValueTemplate = (r: TemplateRecord, requestHeaders?: readonly string[]) => string;
+
+/**
+ * Envoy's custom header values (request/response_headers_to_add): the same command operators as an
+ * access log, a value unknown so far rendered empty (Envoy omits empty values there), %% a percent
+ * sign. The value itself when it has no operator. Throws AccessLogFormatError for one it cannot resolve.
+ */
+export function compileHeaderValue(value: string): string | HeaderValueTemplate {
+  if (!value.includes('%')) return value;
+  const parts = compileTemplate(value);
+  if (parts.every((p) => typeof p === 'string')) return parts.join('');
+  return (r, headers) => {
+    let out = '';
+    for (const p of parts) {
+      if (typeof p === 'string') out += p;
+      else {
+        const v = p(r, headers);
+        if (v !== undefined) out += String(v);
+      }
+    }
+    return out;
+  };
+}
+
 /** Compiles a format into a function making one line; throws AccessLogFormatError naming the first operator it cannot resolve. */
 export function compileAccessLogFormat(format: AccessLogFormat): AccessLogLine {
   if (format.json !== undefined) return compileJson(format.json);

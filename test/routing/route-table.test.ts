@@ -182,10 +182,11 @@ test('header edits apply route, then virtual host, then route configuration, rem
   const head = req('/', 'svc', ['x-secret', 's', 'x-level', 'client', 'accept', '*/*']);
   const r = t.match(head)!;
   const h = [...head.headers];
-  r.applyRequestHeaders(h, head);
+  const source = { templateRecord: () => ({}), requestHeaders: head.headers };
+  r.applyRequestHeaders(h, source);
   assert.deepEqual(h, ['accept', '*/*', 'x-route', 'r1', 'x-once', 'route', 'x-level', 'config']);
   const resp = ['server', 'upstream', 'content-type', 'text/plain'];
-  r.applyResponseHeaders(resp);
+  r.applyResponseHeaders(resp, source);
   assert.deepEqual(resp, ['content-type', 'text/plain', 'x-served-by', 'bulwark']);
 });
 

@@ -1,6 +1,8 @@
 import { RETRY_POLICY_DEFAULTS, type MaxStreamDuration, type RetryPolicy } from '../../model/route.js';
 import type { UpstreamCluster, UpstreamHost } from '../clusters/upstream-cluster.js';
+import type { HeaderValueSource } from '../routing/header-mutation.js';
 import type { RouteMatchResult, RouteTable } from '../routing/route-table.js';
+import type { TemplateRecord } from '../../telemetry/access-log-template.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import type { H1Head } from './h1-parser.js';
 import { H1UpstreamConnection, type UpstreamExchange } from './h1-upstream-connection.js';
@@ -8,6 +10,7 @@ import { forwardedClientCert } from './client-cert-details.js';
 import { GRPC_DEADLINE_EXCEEDED, GRPC_INTERNAL, grpcMessage, grpcStatusForHttp, grpcStatusIn, grpcTimeoutMs, isGrpcRequest } from './grpc-status.js';
 import { connectionTokens, isHopByHop } from './hop-by-hop.js';
 import type { HttpListenerContext } from './http-listener-context.js';
+import { httpLogRecord } from './http-log-record.js';
 import { hasEscapedSlash, normalizeRequestTarget, unescapeSlashes } from './path-normalization.js';
 import { resolveRequestId } from '../../telemetry/request-id.js';
 import { clientAddress } from './client-address.js';
@@ -37,7 +40,7 @@ const enum Phase {
  * Codec-neutral; the downstream codec feeds the request in and the responder writes the response out.
  * State lives in fields (one object per request, no closures on the data path).
  */
-export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
+export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, HeaderValueSource {
   readonly startTime = performance.now();
   readonly startEpochMs = Date.now();
   phase = Phase.Routing;
@@ -416,7 +419,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     // Envoy's tracing.randomSampling: the share of traces without a sampling decision that get one.
     const sampling = this.ctx.hcm.tracingRandomSampling;
     this.traceparent = this.ctx.propagateTrace(out, sampling > 0 && (sampling >= 100 || Math.random() * 100 < sampling));
-    route.applyRequestHeaders(out, h);
+    route.applyRequestHeaders(out, this);
     if (route.includeAttemptCount) {
       // The value is the attempt number: attempt() rewrites it in place before each try.
       out.push('x-envoy-attempt-count', '1');
@@ -604,7 +607,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     if (this.isGrpc) this.grpcStatus = grpcStatusIn(src);
     out.push('x-envoy-upstream-service-time', String(Math.round(this.upstreamServiceTimeMs)));
     if (this.requestIdInResponse && this.requestId) out.push('x-request-id', this.requestId);
-    this.route!.applyResponseHeaders(out);
+    this.route!.applyResponseHeaders(out, this);
     const noBody = this.head.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
     const length = head.chunked || head.bodyUntilClose ? -1 : head.contentLength;
     const endStream = noBody || length === 0;
@@ -907,6 +910,15 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     this.sendLocal(status, extra, body, details);
   }
 
+  /** What a configured header value's command operators read (%REQ(x-request-id)%, ...): the access log record so far. */
+  templateRecord(): TemplateRecord {
+    return httpLogRecord(this, performance.now() - this.startTime);
+  }
+
+  get requestHeaders(): readonly string[] {
+    return this.head.headers;
+  }
+
   /** The request is gRPC (content-type application/grpc): replies and metrics speak gRPC status. */
   get isGrpc(): boolean {
     return (this.grpcRequest ??= isGrpcRequest(this.head.headers));
@@ -920,7 +932,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder {
     if (bytes) headers.push('content-type', 'text/plain');
     if (this.ctx.hcm.serverHeaderTransformation !== 'PASS_THROUGH') headers.push('server', this.ctx.hcm.serverName);
     if (this.requestIdInResponse && this.requestId) headers.push('x-request-id', this.requestId);
-    if (this.route) this.route.applyResponseHeaders(headers);
+    if (this.route) this.route.applyResponseHeaders(headers, this);
     const isHead = this.head.method === 'HEAD';
     this.downstream.sendHead(status, headers, bytes ? bytes.length : 0, !bytes || isHead);
     if (bytes && !isHead) {

@@ -3,7 +3,7 @@ import { re2 } from './re2-module.js';
 import type { MaxStreamDuration, RetryPolicy, Route, RouteConfiguration, VirtualHost } from '../../model/route.js';
 import { isGrpcContentType } from '../http/grpc-status.js';
 import type { RequestHead } from '../http/request-head.js';
-import { HeaderMutation } from './header-mutation.js';
+import { HeaderMutation, type HeaderValueSource } from './header-mutation.js';
 import type { RegexEngine, RegexSet } from './regex-engine.js';
 import type { RequestView } from './request-view.js';
 import { CompiledStringMatcher } from './string-matcher.js';
@@ -26,8 +26,10 @@ export interface RouteMatchResult {
   rewritePath(target: string): string;
   /** The Location of a redirect route. */
   redirectLocation(req: RequestHead): string;
-  applyRequestHeaders(headers: string[], req: RequestHead): void;
-  applyResponseHeaders(headers: string[]): void;
+  /** The route's request header edits on the upstream request's headers; `source` fills in values with command operators. */
+  applyRequestHeaders(headers: string[], source: HeaderValueSource): void;
+  /** The route's response header edits on the response's headers. */
+  applyResponseHeaders(headers: string[], source: HeaderValueSource): void;
 }
 
 const enum PathKind {
@@ -229,12 +231,12 @@ export class CompiledRoute implements RouteMatchResult {
     return `${scheme}://${host}${target}`;
   }
 
-  applyRequestHeaders(headers: string[], _req: RequestHead): void {
-    if (!this.requestHeaders.empty) this.requestHeaders.apply(headers);
+  applyRequestHeaders(headers: string[], source: HeaderValueSource): void {
+    if (!this.requestHeaders.empty) this.requestHeaders.apply(headers, source);
   }
 
-  applyResponseHeaders(headers: string[]): void {
-    if (!this.responseHeaders.empty) this.responseHeaders.apply(headers);
+  applyResponseHeaders(headers: string[], source: HeaderValueSource): void {
+    if (!this.responseHeaders.empty) this.responseHeaders.apply(headers, source);
   }
 
   private replacePrefix(target: string, replacement: string): string {

@@ -1,9 +1,16 @@
 import type { HeaderValueOption } from '../../model/route.js';
+import { compileHeaderValue, type HeaderValueTemplate, type TemplateRecord } from '../../telemetry/access-log-template.js';
 
 /** One level's header edits (route, virtual host or route configuration), names pre-lowered. */
 export interface HeaderMutationLevel {
   add: readonly HeaderValueOption[];
   remove: readonly string[];
+}
+
+/** What a header value's command operators read: the request's record so far, and its headers. */
+export interface HeaderValueSource {
+  templateRecord(): TemplateRecord;
+  readonly requestHeaders: readonly string[];
 }
 
 const enum Action {
@@ -14,8 +21,10 @@ const enum Action {
 
 interface HeaderAdd {
   name: string;
-  value: string;
+  /** The value, or its template when it has command operators. */
+  value: string | HeaderValueTemplate;
   action: Action;
+  keepEmpty: boolean;
 }
 
 /**
@@ -31,20 +40,26 @@ export class HeaderMutation {
       if (level.add.length === 0 && level.remove.length === 0) continue;
       this.steps.push({
         remove: level.remove.map((n) => n.toLowerCase()),
-        add: level.add.map((o) => ({ name: o.header.key.toLowerCase(), value: o.header.value, action: actionOf(o.appendAction) })),
+        add: level.add.map((o) => ({ name: o.header.key.toLowerCase(), value: compileHeaderValue(o.header.value), action: actionOf(o.appendAction), keepEmpty: o.keepEmptyValue })),
       });
     }
     this.empty = this.steps.length === 0;
   }
 
-  /** Edits a flat [name, value, ...] header array in place. */
-  apply(headers: string[]): void {
+  /** Edits a flat [name, value, ...] header array in place; `source` fills in values with command operators. */
+  apply(headers: string[], source: HeaderValueSource): void {
+    let record: TemplateRecord | undefined;
     for (const step of this.steps) {
       for (const name of step.remove) removeAll(headers, name);
       for (const a of step.add) {
+        let value: string;
+        if (typeof a.value === 'string') value = a.value;
+        else value = a.value((record ??= source.templateRecord()), source.requestHeaders);
+        // As Envoy: a value that comes out empty is not added (nor does it replace one) unless keepEmptyValue.
+        if (value === '' && !a.keepEmpty) continue;
         if (a.action === Action.Overwrite) removeAll(headers, a.name);
         else if (a.action === Action.AddIfAbsent && has(headers, a.name)) continue;
-        headers.push(a.name, a.value);
+        headers.push(a.name, value);
       }
     }
   }

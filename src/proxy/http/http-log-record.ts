@@ -1,0 +1,50 @@
+import type { HttpAccessLogRecord } from '../../telemetry/access-log-format.js';
+import { endpointText, type ConnectionEndpoints } from '../connection-endpoints.js';
+import type { HttpStream } from './http-stream.js';
+import { headerValue } from './request-head.js';
+
+/**
+ * %DOWNSTREAM_REMOTE_ADDRESS% as Envoy writes it: the peer's "ip:port", or, when x-forwarded-for named
+ * the trusted client, that address with port 0 (no port is known for it).
+ */
+function trustedRemote(client: string, peer: string, e: ConnectionEndpoints | undefined): string | undefined {
+  if (client === '' || client === peer) return e?.remote ?? peer;
+  return endpointText(client, 0);
+}
+
+/** A stream's access log record: complete once it finished; before that, what is known so far (header values' command operators read it). */
+export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAccessLogRecord {
+  const h = stream.head;
+  const e = h.endpoints;
+  return {
+    startTimeMs: stream.startEpochMs,
+    method: h.method,
+    path: h.path,
+    protocol: stream.downstream.protocol,
+    responseCode: stream.responseStatus,
+    responseFlags: stream.responseFlags,
+    responseCodeDetails: stream.responseDetails || 'via_upstream',
+    bytesReceived: stream.requestBytes,
+    bytesSent: stream.responseBytes,
+    durationMs,
+    upstreamServiceTimeMs: stream.upstreamServiceTimeMs >= 0 ? stream.upstreamServiceTimeMs : undefined,
+    xForwardedFor: headerValue(h.headers, 'x-forwarded-for'),
+    userAgent: headerValue(h.headers, 'user-agent'),
+    requestId: stream.requestId || undefined,
+    requestIdIsPlain: stream.requestIdGenerated,
+    authority: h.authority,
+    upstreamHost: stream.host?.key,
+    upstreamCluster: stream.upstreamClusterName || undefined,
+    upstreamLocalAddress: stream.upstreamLocalAddress,
+    upstreamTransportFailureReason: stream.upstreamTransportFailureReason,
+    downstreamLocalAddress: e?.local,
+    downstreamRemoteAddress: trustedRemote(stream.clientAddress, h.remoteAddress, e),
+    downstreamDirectRemoteAddress: e?.remote ?? h.remoteAddress,
+    requestedServerName: e?.serverName,
+    routeName: stream.route?.name,
+    downstreamPeerPrincipal: stream.peerPrincipal || undefined,
+    traceparent: stream.traceparent,
+    // The propagator formats it from checked hex ids (TracePropagator's contract).
+    traceparentIsPlain: true,
+  };
+}
