@@ -6,6 +6,7 @@ import { AccessLogFormatError, compileAccessLogFormat } from '../telemetry/acces
 import { FieldReader } from './field-reader.js';
 import { refusedHttpFilter } from './http-filters.js';
 import { HCM_FILTER, networkFilterOf, TCP_PROXY_FILTER } from './network-filters.js';
+import { isTypedStruct } from './typed-config-type.js';
 import { readWeightedClusters } from './weighted-clusters-reader.js';
 import { readRouteConfiguration } from './route-reader.js';
 import { readDownstreamTls } from './tls-reader.js';
@@ -247,9 +248,15 @@ function readTcpProxy(r: FieldReader): TcpProxy {
 function readNetworkFilter(r: FieldReader): NetworkFilter {
   const name = r.nonEmptyStr('name');
   const typed = r.obj('typedConfig');
-  const which = networkFilterOf(name, r.raw('typedConfig') as Record<string, unknown>);
+  const raw = r.raw('typedConfig') as Record<string, unknown>;
+  const which = networkFilterOf(name, raw);
   if ('refused' in which) r.fail('name', which.refused);
-  const filter: NetworkFilter = which.filter === HCM_FILTER ? { name: HCM_FILTER, typedConfig: readHcm(typed) } : { name: TCP_PROXY_FILTER, typedConfig: readTcpProxy(typed) };
+  // A TypedStruct carries the config's fields under `value`, as Envoy reads it.
+  const wrapped = isTypedStruct(raw);
+  if (wrapped) typed.ignore('@type', 'typeUrl');
+  const config = wrapped ? typed.obj('value') : typed;
+  const filter: NetworkFilter = which.filter === HCM_FILTER ? { name: HCM_FILTER, typedConfig: readHcm(config) } : { name: TCP_PROXY_FILTER, typedConfig: readTcpProxy(config) };
+  if (wrapped) typed.done();
   r.done();
   return filter;
 }

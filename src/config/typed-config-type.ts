@@ -7,11 +7,21 @@ export function typedConfigMessage(typed: Record<string, unknown>): string | und
   const url = typed['@type'];
   if (typeof url !== 'string' || url === '') return undefined;
   const message = messageOf(url);
-  if (message === 'udpa.type.v1.TypedStruct' || message === 'xds.type.v3.TypedStruct') {
+  if (isTypedStructMessage(message)) {
     const inner = typed.typeUrl ?? typed.type_url;
     return typeof inner === 'string' && inner !== '' ? messageOf(inner) : message;
   }
   return message;
+}
+
+/** The config is a udpa/xds TypedStruct: the message's fields are under its `value`. */
+export function isTypedStruct(typed: Record<string, unknown>): boolean {
+  const url = typed['@type'];
+  return typeof url === 'string' && isTypedStructMessage(messageOf(url));
+}
+
+function isTypedStructMessage(message: string): boolean {
+  return message === 'udpa.type.v1.TypedStruct' || message === 'xds.type.v3.TypedStruct';
 }
 
 function messageOf(url: string): string {

@@ -175,6 +175,14 @@ staticResources:
       endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: 127.0.0.1, portValue: 9000 } } } }] }]
 `;
   assert.equal(parseBootstrap(tcp, FILE).staticResources.listeners[0]!.filterChains[0]!.filters[0]!.name, 'envoy.filters.network.tcp_proxy');
+  // A TypedStruct carries the type and, under value, the fields.
+  const wrapped = tcp.replace(
+    'typedConfig: { "@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, statPrefix: tcp, cluster: items }',
+    'typedConfig: { "@type": type.googleapis.com/xds.type.v3.TypedStruct, typeUrl: type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, value: { statPrefix: wrapped, cluster: items } }',
+  );
+  assert.notEqual(wrapped, tcp);
+  const f = parseBootstrap(wrapped, FILE).staticResources.listeners[0]!.filterChains[0]!.filters[0]!;
+  assert.equal(f.name === 'envoy.filters.network.tcp_proxy' && f.typedConfig.statPrefix, 'wrapped');
 });
 
 test('an EDS cluster loads with its endpoints inline, and is refused without them (no control plane would send them)', () => {
