@@ -58,7 +58,9 @@ export async function startProxy(yaml: string, opts: ProxyOptions = {}): Promise
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const get = async (path: string): Promise<{ status: number; body: string }> => {
-    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`);
+    // A new connection each time: a pooled keep-alive one can meet the admin server's idle close
+    // (its keepAliveTimeout) mid-request, which fetch reports as "fetch failed".
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, { headers: { connection: 'close' } });
     return { status: res.status, body: await res.text() };
   };
   const proxy: RunningProxy = {
