@@ -1,4 +1,4 @@
-import { closeSync, openSync, write as fsWrite } from 'node:fs';
+import { closeSync, fstatSync, openSync, write as fsWrite } from 'node:fs';
 
 /** Where a BufferedLineWriter puts its batches: one write at a time, completion by callback. */
 export interface ChunkSink {
@@ -10,6 +10,11 @@ export interface ChunkSink {
 }
 
 const EAGAIN_RETRY_MS = 20;
+/**
+ * The most a write to a pipe keeps whole against other writers (POSIX PIPE_BUF, 4096 on Linux). Workers
+ * share stdout: a larger write can be cut by another worker's once the pipe is full, tearing lines.
+ */
+const PIPE_ATOMIC_BYTES = 4096;
 
 /**
  * Writes to a file descriptor with fs.write on libuv's thread pool, so a slow disk or a full pipe
@@ -22,11 +27,24 @@ export class FdSink implements ChunkSink {
   private retired: number | undefined;
   private writing = false;
 
+  /** The largest write kept whole against other processes writing to the same descriptor. */
+  private readonly atomicBytes: number;
+
   private constructor(
     private fd: number,
     /** The file this sink opened (and may reopen), or undefined for a descriptor it does not own. */
     private readonly path: string | undefined,
-  ) {}
+  ) {
+    // A regular file takes each append whole (the kernel serializes writes to one file); a pipe,
+    // socket or terminal only up to PIPE_BUF.
+    let regular = false;
+    try {
+      regular = fstatSync(fd).isFile();
+    } catch {
+      // a closed descriptor fails at the first write instead
+    }
+    this.atomicBytes = regular ? Infinity : PIPE_ATOMIC_BYTES;
+  }
 
   /** Opens a path for appending; "/dev/stdout" and "/dev/stderr" use the process's own descriptors. */
   static open(path: string): FdSink {
@@ -42,10 +60,31 @@ export class FdSink implements ChunkSink {
 
   write(data: Buffer, done: (err: Error | null) => void): void {
     this.writing = true;
-    this.writeFrom(this.fd, data, 0, (err) => {
+    this.writePieces(this.fd, data, 0, (err) => {
       this.writing = false;
       this.closeRetired();
       done(err);
+    });
+  }
+
+  /**
+   * Writes data[from..] as whole lines in writes of at most atomicBytes each (a longer line goes alone,
+   * in one write), so another process's writes fall between lines, never inside one.
+   */
+  private writePieces(fd: number, data: Buffer, from: number, done: (err: Error | null) => void): void {
+    if (from >= data.length) {
+      done(null);
+      return;
+    }
+    let end = data.length;
+    if (end - from > this.atomicBytes) {
+      const lastNewline = data.lastIndexOf(0x0a, from + this.atomicBytes - 1);
+      end = lastNewline >= from ? lastNewline + 1 : Math.min(data.length, data.indexOf(0x0a, from) + 1 || data.length);
+    }
+    const piece = end === data.length && from === 0 ? data : data.subarray(from, end);
+    this.writeFrom(fd, piece, 0, (err) => {
+      if (err !== null) done(err);
+      else this.writePieces(fd, data, end, done);
     });
   }
 
