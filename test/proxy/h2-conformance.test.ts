@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
@@ -283,4 +284,29 @@ test('§3.4 a wrong connection preface is not served, and the connection is clos
   const out = await exchange(port, [Buffer.from('PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n', 'latin1'), frame(T.Settings, 0, 0)], { raw: true, ms: 3000 });
   assert.ok(out.closed, describe(out));
   assert.equal(await stillServes(), 200);
+});
+
+test('§3.4 a preface whose first segments are one byte each is read as HTTP/2 (it was taken for HTTP/1.1 and answered 505)', async () => {
+  const bytes = [PREFACE.subarray(0, 1), PREFACE.subarray(1, 2), PREFACE.subarray(2), frame(T.Settings, 0, 0), good(1)];
+  const out = await exchange(port, bytes, { raw: true, gapMs: 40, ms: 2000, enough: (o) => o.statuses.has(1) });
+  assert.equal(out.statuses.get(1), 200, describe(out));
+});
+
+test('an HTTP/1.1 POST whose first segment is one byte is still read as HTTP/1.1', async () => {
+  const reply = await new Promise<string>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let text = '';
+    const timer = setTimeout(() => socket.destroy(), 2000);
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    socket.write('P');
+    setTimeout(() => socket.write('OST /h1-split HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi'), 40);
+  });
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.ok(upstream.requests.some((r) => r.url === '/h1-split' && r.body === 'hi'));
 });

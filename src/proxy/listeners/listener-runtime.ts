@@ -118,6 +118,7 @@ export class ListenerRuntime {
     let seen: Buffer | undefined;
     const onData = (chunk: Buffer): void => {
       seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
+      if (tooShortToTellPreface(seen)) return;
       const hello = this.readsClientHello || this.tlsServerWithoutAlpn ? readClientHello(seen) : undefined;
       if (hello === 'incomplete' && seen.length < MAX_CLIENT_HELLO_BYTES) return;
       socket.removeListener('data', onData);
@@ -363,6 +364,14 @@ function plaintextProtocols(first: Buffer): string[] {
   const line = first.toString('latin1', 0, end < 0 ? Math.min(first.length, 8192) : end);
   const m = /^[A-Z]+ [^ ]+ HTTP\/1\.([01])$/.exec(line);
   return m ? [m[1] === '0' ? 'http/1.0' : 'http/1.1'] : [];
+}
+
+/**
+ * "P" or "PR" may begin the HTTP/2 preface or an HTTP/1.1 method (POST, PROPFIND): the third byte
+ * tells them apart, so a connection whose first segment is that short is read on (TCP may split anywhere).
+ */
+function tooShortToTellPreface(first: Buffer): boolean {
+  return first.length < 3 && first.compare(H2_PREFACE, 0, first.length, 0, first.length) === 0;
 }
 
 function startsLikePreface(first: Buffer): boolean {
