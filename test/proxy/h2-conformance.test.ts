@@ -310,3 +310,23 @@ test('an HTTP/1.1 POST whose first segment is one byte is still read as HTTP/1.1
   assert.match(reply, /^HTTP\/1\.1 200 /);
   assert.ok(upstream.requests.some((r) => r.url === '/h1-split' && r.body === 'hi'));
 });
+
+/**
+ * Streams reset for the client's faults cannot be opened without end ("MadeYouReset", CVE-2025-8671):
+ * the proxy's guard counts them as the client's own resets (ENHANCE_YOUR_CALM), and nghttp2 ends
+ * the connection itself for some faults (their own code).
+ */
+const provokedResets: Array<[string, (id: number) => Buffer[]]> = [
+  ['a stream WINDOW_UPDATE of 0', (id) => [openPost(id, '/provoked'), frame(T.WindowUpdate, 0, id, u32(0))]],
+  ['DATA beyond content-length', (id) => [openPost(id, '/provoked', literal('content-length', '1')), frame(T.Data, ES, id, Buffer.from('ab'))]],
+  ['a stream window beyond 2^31-1', (id) => [openPost(id, '/provoked'), frame(T.WindowUpdate, 0, id, u32(2 ** 31 - 1)), frame(T.WindowUpdate, 0, id, u32(2 ** 31 - 1))]],
+];
+
+for (const [name, provoke] of provokedResets) {
+  test(`streams reset for ${name}, in a burst, send the connection away`, async () => {
+    const frames = Array.from({ length: 300 }, (_, i) => provoke(1 + 2 * i)).flat();
+    const out = await exchange(port, frames, { ms: 3000, enough: (o) => o.goaway !== undefined });
+    assert.ok(out.goaway !== undefined, describe(out).slice(0, 300));
+    assert.equal(await stillServes(), 200);
+  });
+}
