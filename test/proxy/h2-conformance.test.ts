@@ -330,3 +330,22 @@ for (const [name, provoke] of provokedResets) {
     assert.equal(await stillServes(), 200);
   });
 }
+
+test('§6.5.3 the client\'s SETTINGS are acknowledged', async () => {
+  const out = await exchange(port, [frame(T.Settings, 0, 0, settings([3, 100]))], { ms: 1500, enough: (o) => o.settingsAcks >= 2 });
+  assert.equal(out.settingsAcks, 2, 'the empty SETTINGS of the preface and this one');
+});
+
+test('§6.9.1 SETTINGS_INITIAL_WINDOW_SIZE of 1: the response body comes no faster than WINDOW_UPDATEs allow', async () => {
+  const out = await exchange(port, [frame(T.Settings, 0, 0, settings([4, 1])), good(1)], { ms: 600 });
+  assert.equal(out.statuses.get(1), 200, describe(out));
+  assert.deepEqual(out.data.get(1), [1], 'one byte of DATA, then nothing without a WINDOW_UPDATE');
+  const more = await exchange(port, [frame(T.Settings, 0, 0, settings([4, 1])), good(1), frame(T.WindowUpdate, 0, 1, u32(1)), frame(T.WindowUpdate, 0, 1, u32(1))], { ms: 600 });
+  assert.equal((more.data.get(1) ?? []).reduce((a, b) => a + b, 0), 3, 'as many bytes as the window grew to');
+});
+
+test('§6.9.2 SETTINGS_INITIAL_WINDOW_SIZE of 0 after the request: no DATA until a WINDOW_UPDATE', async () => {
+  const out = await exchange(port, [frame(T.Settings, 0, 0, settings([4, 0])), good(1)], { ms: 600 });
+  assert.equal(out.statuses.get(1), 200, describe(out));
+  assert.equal(out.data.get(1), undefined, 'no DATA within a window of 0');
+});

@@ -94,6 +94,8 @@ export interface H2Outcome {
   pingAcks: Buffer[];
   /** SETTINGS ACKs received. */
   settingsAcks: number;
+  /** Payload length of each DATA frame received (padding included), by stream id. */
+  data: Map<number, number[]>;
   /** The server closed the connection. */
   closed: boolean;
   /** Milliseconds from the first write to the close. */
@@ -108,7 +110,7 @@ export function exchange(port: number, bytes: Buffer[], opts: { ms?: number; raw
   const ms = opts.ms ?? 1500;
   const enough = opts.enough ?? (() => false);
   return new Promise((resolve) => {
-    const out: H2Outcome = { resets: new Map(), goaway: undefined, statuses: new Map(), pingAcks: [], settingsAcks: 0, closed: false, closedAfterMs: undefined };
+    const out: H2Outcome = { resets: new Map(), goaway: undefined, statuses: new Map(), pingAcks: [], settingsAcks: 0, data: new Map(), closed: false, closedAfterMs: undefined };
     const started = Date.now();
     const socket = net.connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
@@ -135,7 +137,8 @@ export function exchange(port: number, bytes: Buffer[], opts: { ms?: number; raw
         const flags = buf[4]!;
         const stream = buf.readUInt32BE(5) & 0x7fffffff;
         const payload = buf.subarray(9, 9 + length);
-        if (type === FrameType.RstStream) out.resets.set(stream, payload.readUInt32BE(0));
+        if (type === FrameType.Data) out.data.set(stream, [...(out.data.get(stream) ?? []), length]);
+        else if (type === FrameType.RstStream) out.resets.set(stream, payload.readUInt32BE(0));
         else if (type === FrameType.GoAway) out.goaway = payload.readUInt32BE(4);
         else if (type === FrameType.Headers && !out.statuses.has(stream)) out.statuses.set(stream, STATIC_STATUS.get(payload[(flags & PADDED ? 1 : 0) + (flags & PRIORITY ? 5 : 0)]!) ?? 0);
         else if (type === FrameType.Ping && flags & ACK) out.pingAcks.push(Buffer.from(payload));
