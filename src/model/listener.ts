@@ -85,9 +85,10 @@ export interface HttpConnectionManager {
     maxConcurrentStreams: number;
     /**
      * Envoy's connectionKeepalive: a session that opened no stream for `interval` ms is sent a PING,
-     * and closed when no ACK comes within `timeout` ms. On by default here: after a connection-level
-     * protocol error node:http2 stops reading its socket, so a client that then goes away would
-     * otherwise hold the descriptor until the idle timeout (an hour).
+     * and closed when no ACK comes within `timeout` ms. On by default here: a peer gone without a
+     * FIN, or a session node:http2 stopped reading after a protocol error on a Node where the proxy
+     * cannot close it at once (h2-close-when-done.ts), would otherwise hold the descriptor until the
+     * idle timeout (an hour).
      */
     connectionKeepalive: { interval: number; timeout: number };
   };

@@ -1,7 +1,7 @@
 /**
- * HTTP/2 connection keepalive. After a connection-level protocol error node:http2 stops reading the
- * socket, so a client that then closes leaves the proxy's side in CLOSE-WAIT until the idle timeout.
- * Idle sessions are pinged, and one that does not answer is closed.
+ * HTTP/2 connection keepalive. A connection that broke the protocol must not stay in CLOSE-WAIT
+ * until the idle timeout (the proxy closes it after its GOAWAY, or, where node:http2 gives no hook
+ * for that, the sweep does), and idle sessions are pinged: one that does not answer is closed.
  */
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';

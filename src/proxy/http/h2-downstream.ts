@@ -11,6 +11,7 @@ import { H2SessionIdle } from './h2-session-idle.js';
 import { resetStream } from './h2-reset.js';
 import { connectionEndpoints, type ConnectionEndpoints } from '../connection-endpoints.js';
 import { sendFaultCodesOnDestroy } from './h2-goaway-codes.js';
+import { closeWhenDone } from './h2-close-when-done.js';
 import type { RequestHead } from './request-head.js';
 // The module binding: the global `performance` is a lazy getter.
 import { performance } from 'node:perf_hooks';
@@ -183,6 +184,9 @@ export class H2DownstreamServer {
   /** Open sessions, each with its rapid-reset guard and the connection facts every stream needs. */
   private readonly sessions = new Map<http2.Http2Session, SessionState>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
+  /** A drain sent its first GOAWAY: its timer, not nghttp2's end of reading, closes the sessions. */
+  private draining = false;
+  private readonly isDraining = (): boolean => this.draining;
 
   constructor(
     private readonly ctx: () => HttpListenerContext,
@@ -209,6 +213,7 @@ export class H2DownstreamServer {
 
   private onSession(session: http2.ServerHttp2Session): void {
     sendFaultCodesOnDestroy(session);
+    closeWhenDone(session, this.isDraining);
     // Read once per connection, not per stream (a peer certificate is parsed on every call).
     const socket = session.socket as Socket;
     const idleMs = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
@@ -407,6 +412,7 @@ export class H2DownstreamServer {
    */
   drain(): void {
     const grace = this.ctx().hcm.drainTimeout;
+    this.draining = true;
     for (const s of this.sessions.keys()) {
       if (s.closed || s.destroyed) continue;
       if (grace <= 0) {
