@@ -35,7 +35,10 @@ const USAGE = `usage: bulwark load [flags] URL
   -timeout DUR      per-call timeout (default 3s, as Fortio's)
   -http1.0          HTTP/1.0 requests (no Host header unless given with -H), a connection per call
   -log-errors=false do not print each non-2xx (nor 418) status as it comes (on by default, off with -quiet)
-  -stdclient, -sequential-warmup   accepted as Fortio takes them (one client; no warmup calls)
+  -stdclient        record calls as Fortio's standard client does (as -h2 does): Sizes count the body,
+                    -1 for a failed call, and no HeaderSizes; by default, as its fast client, Sizes count
+                    the whole response (head and body) and HeaderSizes the head of each OK response
+  -sequential-warmup   accepted as Fortio takes it (no warmup calls)
   -uniform          with -qps, spread the connections' schedules evenly over one interval (otherwise
                     they all start together, as in Fortio)
   -jitter           with -qps, lengthen or shorten each wait for the next call by up to 10%

@@ -46,7 +46,8 @@ export function fortioHttpOptions(o: LoadOptions): FortioHttpOptions {
     URL: o.url.toString(),
     NumConnections: o.connections,
     Compression: false,
-    DisableFastClient: o.stdClient,
+    // Fortio's -h2 switches to its standard client, and its JSON says so.
+    DisableFastClient: !o.fastClient,
     HTTP10: o.http10,
     H2: o.http2,
     DisableKeepAlive: o.newConnection,

@@ -64,8 +64,9 @@ export interface BulwarkExtras {
 /** The fields of Fortio's HTTPRunnerResults that its tools read (fortio report, CSV export). */
 export interface FortioResult extends FortioRunResult, Omit<FortioHttpOptions, 'URL'> {
   RunType: 'HTTP';
+  /** Each call's size as Fortio's client records it: the whole response (fast client), or its body (standard client, -1 when failed). */
   Sizes: FortioHistogram;
-  /** Response header bytes (0 over HTTP/2, as Fortio's standard client reports). */
+  /** Each call's response head bytes: for an OK response from the fast client, 0 otherwise. */
   HeaderSizes: FortioHistogram;
   URL: string;
   /** Connections opened per peer "ip:port". */

@@ -100,7 +100,7 @@ export class H1LoadConnection implements LoadConnection {
     const done = this.done!;
     this.done = undefined;
     if (closeAfter) this.drop();
-    done(status, bytes, this.reader.headerBytes);
+    done(status, bytes, this.reader.headerBytes, this.reader.wireBytes);
   }
 
   private fail(): void {

@@ -20,6 +20,8 @@ export class H1ResponseReader {
   bodyBytes = 0;
   /** The response head's bytes, status line to the blank line included (Fortio's header size). */
   headerBytes = 0;
+  /** The response's bytes as they came on the wire: head, body and any chunked framing (and 1xx heads). */
+  wireBytes = 0;
   keepAlive = true;
   /** Set by the caller for HEAD requests (no body whatever the headers say). */
   expectNoBody = false;
@@ -30,6 +32,7 @@ export class H1ResponseReader {
     this.status = 0;
     this.bodyBytes = 0;
     this.headerBytes = 0;
+    this.wireBytes = 0;
     this.keepAlive = true;
     this.sizeLine = '';
   }
@@ -44,6 +47,12 @@ export class H1ResponseReader {
    * Throws on a malformed response.
    */
   feed(chunk: Buffer, offset: number): number {
+    const end = this.parse(chunk, offset);
+    this.wireBytes += (end < 0 ? chunk.length : end) - offset;
+    return end;
+  }
+
+  private parse(chunk: Buffer, offset: number): number {
     let i = offset;
     while (i < chunk.length || this.state === State.Head) {
       switch (this.state) {

@@ -4,8 +4,8 @@ import { ValueStats, type ValueStatsWire } from './value-stats.js';
 /** Microseconds: the percentile histograms' unit. Fortio reports seconds. */
 const MAX_TRACKABLE_US = 3_600_000_000;
 
-/** Fortio's dividers for its size histograms' buckets: 100 bytes for bodies, 5 for headers. */
-const BODY_SIZE_DIVIDER = 100;
+/** Fortio's dividers for its size histograms' buckets: 100 bytes for responses, 5 for heads. */
+const SIZE_DIVIDER = 100;
 const HEADER_SIZE_DIVIDER = 5;
 
 /** Fortio's -r and -offset: the duration histograms' bucket width and shift, in seconds. */
@@ -23,7 +23,7 @@ export class LatencyRecorder {
   /** Latencies in seconds, in Fortio's buckets. */
   readonly durations: ValueStats;
   readonly errorDurations: ValueStats;
-  readonly sizes = new ValueStats(0, BODY_SIZE_DIVIDER);
+  readonly sizes = new ValueStats(0, SIZE_DIVIDER);
   readonly headerSizes = new ValueStats(0, HEADER_SIZE_DIVIDER);
   readonly statusCodes = new Map<number, number>();
   /** Transport errors (status -1), for the exit code. */
@@ -46,10 +46,11 @@ export class LatencyRecorder {
   }
 
   /**
-   * Records one call: latency in microseconds, status (-1 for a transport error), response body
-   * and header bytes, and whether it succeeded (Fortio's runner's OK: 2xx or 418, gRPC SERVING).
+   * Records one call: latency in microseconds, status (-1 for a transport error), whether it
+   * succeeded (Fortio's runner's OK: 2xx or 418, gRPC SERVING), its size and header size as
+   * Fortio's client records them, and its response body's bytes.
    */
-  record(latencyUs: number, status: number, responseBytes: number, headerBytes: number, ok: boolean): void {
+  record(latencyUs: number, status: number, ok: boolean, size: number, headerSize: number, bodyBytes: number): void {
     const v = Math.max(1, Math.min(Math.round(latencyUs), MAX_TRACKABLE_US));
     this.histogram.recordValue(v);
     this.durations.record(v / 1e6);
@@ -59,10 +60,10 @@ export class LatencyRecorder {
     }
     this.statusCodes.set(status, (this.statusCodes.get(status) ?? 0) + 1);
     if (status < 0) this.errors++;
-    // Every call, failed ones as 0 bytes, as Fortio's Sizes histogram counts them.
-    this.sizes.record(responseBytes);
-    this.headerSizes.record(headerBytes);
-    this.bytesReceived += responseBytes;
+    // Every call, failed ones too, as Fortio's Sizes histogram counts them.
+    this.sizes.record(size);
+    this.headerSizes.record(headerSize);
+    this.bytesReceived += bodyBytes;
   }
 
   get count(): number {

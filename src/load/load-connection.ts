@@ -1,5 +1,9 @@
-/** Called once per call with the status (-1 for a transport error), the response body size and its header size (0 when unknown). */
-export type CallDone = (status: number, bodyBytes: number, headerBytes?: number) => void;
+/**
+ * Called once per call with what it saw: the status (-1 for a transport error), the response body's
+ * bytes, its head's bytes (0 when unknown) and the whole response's bytes on the wire (the body's
+ * when unknown). The runner records from these what Fortio's clients would (fortioSizes).
+ */
+export type CallDone = (status: number, bodyBytes: number, headerBytes?: number, wireBytes?: number) => void;
 
 /** One client connection (or, with -new-conn, a connection per call) that carries one call at a time. */
 export interface LoadConnection {

@@ -36,8 +36,12 @@ export interface LoadOptions {
   http2: boolean;
   /** -http1.0: HTTP/1.0 requests (no Host header unless one is given), a connection per call. */
   http10: boolean;
-  /** -stdclient: accepted for Fortio scripts; Bulwark has one HTTP client. */
-  stdClient: boolean;
+  /**
+   * Fortio's fast HTTP/1.x client (the default) rather than its standard one (-stdclient, and -h2,
+   * for which Fortio switches to it). They differ in what they record: the fast client sizes a call
+   * by its whole response, the standard one by its body.
+   */
+  fastClient: boolean;
   /** -log-errors (default on, off with -quiet or -loglevel Error): print each non-OK status as it comes. */
   logErrors: boolean;
   /** -sequential-warmup: accepted and echoed; Bulwark makes no warmup calls. */
@@ -201,7 +205,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     csvFile: one('csv'),
     http2: flags.get('h2') === true,
     http10: flags.get('http1.0') === true,
-    stdClient: flags.get('stdclient') === true,
+    fastClient: flags.get('stdclient') !== true && flags.get('h2') !== true,
     // As Fortio's: on by default, silenced where its warnings are (-quiet, -loglevel Error or above).
     logErrors: flags.get('log-errors') !== false && flags.get('quiet') !== true && !['error', 'critical', 'fatal'].includes((loglevel ?? '').toLowerCase()),
     sequentialWarmup: flags.get('sequential-warmup') === true,

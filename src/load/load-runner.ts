@@ -34,7 +34,7 @@ class Slot {
   private started = 0;
   private timer: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
-  private readonly onDoneBound = (status: number, bytes: number, headerBytes = 0): void => this.onDone(status, bytes, headerBytes);
+  private readonly onDoneBound = (status: number, bodyBytes: number, headerBytes = 0, wireBytes = bodyBytes): void => this.onDone(status, bodyBytes, headerBytes, wireBytes);
   finished = false;
 
   constructor(
@@ -77,11 +77,11 @@ class Slot {
     this.onDone(-1, 0);
   }
 
-  private onDone(status: number, bytes: number, headerBytes = 0): void {
+  private onDone(status: number, bodyBytes: number, headerBytes = 0, wireBytes = bodyBytes): void {
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = undefined;
     const now = performance.now();
-    this.run.completed(now, (now - this.started) * 1000, status, bytes, headerBytes);
+    this.run.completed(now, (now - this.started) * 1000, status, bodyBytes, headerBytes, wireBytes);
     // A failing server must not turn the loop into a busy spin.
     if (status < 0 && this.run.intervalMs === 0) this.timer = setTimeout(() => this.next(), 10);
     else this.next();
@@ -161,10 +161,18 @@ class Run {
     return true;
   }
 
-  completed(now: number, latencyUs: number, status: number, bytes: number, headerBytes: number): void {
+  completed(now: number, latencyUs: number, status: number, bodyBytes: number, headerBytes: number, wireBytes: number): void {
     this.lastCompletion = now;
     const ok = this.ok(status);
-    this.recorder.record(latencyUs, status, bytes, headerBytes, ok);
+    const o = this.o;
+    // What Fortio's clients return as a call's size and header size (its Sizes and HeaderSizes).
+    // The fast client (HTTP/1.x, the default) counts every byte it read, head and body, and sizes
+    // the head only of an OK response over HTTP/1.1: it stops parsing at a status that is not OK
+    // and does not parse HTTP/1.0 at all. The standard client (-stdclient, -h2) counts the body's
+    // bytes, -1 for a failed call, and never the head.
+    const size = o.fastClient ? wireBytes : status < 0 ? -1 : bodyBytes;
+    const headerSize = o.fastClient && ok && !o.http10 ? headerBytes : 0;
+    this.recorder.record(latencyUs, status, ok, size, headerSize, bodyBytes);
     if (!ok && this.o.logErrors && !this.o.grpc) process.stderr.write(`Non ok http code ${status}\n`);
     // Fortio's -abort-on (HTTP only): the first response with that status (-1: a socket error) ends the run.
     if (this.o.abortOn !== 0 && !this.o.grpc && status === this.o.abortOn && !this.aborted) {

@@ -62,7 +62,7 @@ test('the JSON result has Fortio field names and units (seconds, nanoseconds), a
   assert.equal(h.Data.reduce((s, d) => s + d.Count, 0), 300);
   assert.ok(Math.abs(h.Data.at(-1)!.Percent - 100) < 1e-9);
   assert.ok(h.Data.every((d) => d.Start <= d.End));
-  assert.equal(r.Sizes.Avg, 100);
+  assert.equal(r.Sizes.Avg, r.HeaderSizes.Avg + 100, 'Fortio\'s fast client sizes a call by its head and body');
   const afterStats = (await (await fetch(`http://127.0.0.1:${echo.port}/debug/stats`)).json()) as { requests: number };
   assert.equal(afterStats.requests - before.requests, 300, 'the echo server saw exactly the calls the client counted');
 });
@@ -104,14 +104,16 @@ test('RequestedDuration is written as Go writes durations, and -t 0 runs until i
   assert.ok(r.DurationHistogram.Count > 10, `count ${r.DurationHistogram.Count}`);
 });
 
-test('percentiles stay within Min and Max, and Sizes counts every call in exact bytes', async () => {
+test('percentiles stay within Min and Max, and Sizes counts every call in exact bytes (head and body, as Fortio\'s fast client)', async () => {
   const r = await load(['-qps', '0', '-c', '1', '-n', '10', '-p', '50,99.9,100', `http://127.0.0.1:${echo.port}/?delay=20ms&size=5000`]);
   const h = r.DurationHistogram;
   assert.ok(h.Percentiles.every((p) => p.Value >= h.Min && p.Value <= h.Max), `${JSON.stringify(h.Percentiles)} outside ${h.Min}..${h.Max}`);
   assert.equal(h.Percentiles.at(-1)!.Value, h.Max, 'the 100th percentile is the slowest call');
-  assert.deepEqual([r.Sizes.Count, r.Sizes.Min, r.Sizes.Max, r.Sizes.Avg, r.Sizes.Sum], [10, 5000, 5000, 5000, 50_000]);
+  const head = r.HeaderSizes.Min;
+  assert.equal(r.HeaderSizes.Max, head);
+  assert.deepEqual([r.Sizes.Count, r.Sizes.Min, r.Sizes.Max, r.Sizes.Avg, r.Sizes.Sum], [10, head + 5000, head + 5000, head + 5000, 10 * (head + 5000)]);
   const empty = await load(['-qps', '0', '-c', '1', '-n', '10', `http://127.0.0.1:${echo.port}/`]);
-  assert.deepEqual([empty.Sizes.Count, empty.Sizes.Min, empty.Sizes.Max, empty.Sizes.Avg], [10, 0, 0, 0], 'empty bodies are 0 bytes');
+  assert.deepEqual([empty.Sizes.Count, empty.Sizes.Min, empty.Sizes.Max], [10, empty.HeaderSizes.Min + 5, empty.HeaderSizes.Max + 5], 'an empty echoed body: the head and its last chunk (0\\r\\n\\r\\n)');
   const refused = await bulwark(['load', '-quiet', '-n', '3', '-c', '1', '-json', '-', 'http://127.0.0.1:1/']);
   assert.equal((JSON.parse(refused.stdout) as FortioResult).Sizes.Count, 3, 'failed calls are sized 0, as in Fortio');
 });
@@ -130,7 +132,9 @@ test('the text summary has Fortio\'s lines and units, so scripts that parse Fort
   assert.ok(Math.abs(Number(agg[2]) - r.DurationHistogram.Avg) < 1e-6, 'avg in seconds');
   assert.match(text, /^# range, mid point, percentile, count$/m);
   assert.match(text, /^Code 200 : 50 \(100\.0 %\)$/m);
-  assert.match(text, /^Response Body\/Total Sizes : count 50 avg 10 \+\/- 0 min 10 max 10 sum 500$/m);
+  const size = r.Sizes.Min;
+  assert.equal(size, r.HeaderSizes.Min + 10);
+  assert.match(text, new RegExp(`^Response Body/Total Sizes : count 50 avg ${size} \\+/- 0 min ${size} max ${size} sum ${50 * size}$`, 'm'));
   assert.match(text, /^All done 50 calls \(plus 0 warmup\) [\d.]+ ms avg, [\d.]+ qps$/m);
   const refused = await bulwark(['load', '-quiet', '-n', '2', '-c', '1', 'http://127.0.0.1:1/']);
   assert.match(refused.stdout, /^Code\s+-1 : 2 \(100\.0 %\)$/m);
@@ -161,8 +165,9 @@ test('status and delay parameters, errors counted by code, and request bodies ec
   assert.ok((r.RetCodes['503'] ?? 0) > 40 && (r.RetCodes['200'] ?? 0) > 40, JSON.stringify(r.RetCodes));
   const sized = await load(['-qps', '0', '-c', '2', '-n', '200', `http://127.0.0.1:${echo.port}/?size=1000:50`]);
   assert.deepEqual(sized.RetCodes, { '200': 200 }, 'weighted sizes, as Fortio takes them');
-  assert.deepEqual([sized.Sizes.Min, sized.Sizes.Max], [0, 1000]);
-  assert.ok(sized.Sizes.Avg > 300 && sized.Sizes.Avg < 700, `avg ${sized.Sizes.Avg}`);
+  assert.ok(sized.Sizes.Min < 200 && sized.Sizes.Max > 1000 && sized.Sizes.Max <= sized.HeaderSizes.Max + 1000, `empty bodies and 1000-byte ones, after their heads: ${sized.Sizes.Min}..${sized.Sizes.Max}`);
+  const bodyAvg = sized.Sizes.Avg - sized.HeaderSizes.Avg;
+  assert.ok(bodyAvg > 300 && bodyAvg < 700, `body avg ${bodyAvg}`);
   const d = await load(['-qps', '0', '-c', '1', '-n', '3', `http://127.0.0.1:${echo.port}/?delay=100ms`]);
   assert.ok(d.DurationHistogram.Min >= 0.095, `min ${d.DurationHistogram.Min}`);
   const body = await load(['-qps', '0', '-c', '1', '-n', '10', '-payload-size', '5000', `http://127.0.0.1:${echo.port}/`]);

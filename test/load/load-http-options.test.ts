@@ -9,12 +9,12 @@ import { bulwark } from './load-support.js';
 
 test('load flags: -timeout defaults to 3s, -log-errors is on unless silenced, -http1.0, -stdclient, -sequential-warmup', () => {
   const d = parseLoadArgs(['http://h/']);
-  assert.deepEqual([d.timeoutMs, d.logErrors, d.http10, d.stdClient, d.sequentialWarmup], [3000, true, false, false, false]);
+  assert.deepEqual([d.timeoutMs, d.logErrors, d.http10, d.fastClient, d.sequentialWarmup], [3000, true, false, true, false]);
   assert.equal(parseLoadArgs(['-quiet', 'http://h/']).logErrors, false);
   assert.equal(parseLoadArgs(['-log-errors=false', 'http://h/']).logErrors, false);
   assert.equal(parseLoadArgs(['-loglevel', 'Error', 'http://h/']).logErrors, false);
   const o = parseLoadArgs(['-http1.0', '-stdclient', '-sequential-warmup', 'http://h/']);
-  assert.deepEqual([o.http10, o.stdClient, o.sequentialWarmup], [true, true, true]);
+  assert.deepEqual([o.http10, o.fastClient, o.sequentialWarmup], [true, false, true]);
 });
 
 test('-http1.0 sends HTTP/1.0 requests without a Host header, on a connection per call', async () => {

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import net, { type AddressInfo } from 'node:net';
 import { REPO_ROOT } from '../support/proxy-process.js';
 import { makePki, type TestPki } from '../support/tls-fixtures.js';
 
@@ -50,4 +51,35 @@ export async function startEchoPair(): Promise<{ echo: RunningEcho; tlsEcho: Run
   const pki = makePki();
   const leaf = pki.issue('echo', 'DNS:localhost,IP:127.0.0.1');
   return { echo: await startEcho(), tlsEcho: await startEcho(['--cert', leaf.cert, '--key', leaf.key]), pki };
+}
+
+export interface RawServer {
+  url: string;
+  /** Connections accepted so far. */
+  connections(): number;
+  close(): void;
+}
+
+/**
+ * An HTTP/1.1 server on loopback that writes, for each request head it reads, the exact bytes
+ * `respond` returns for the request's path (a response whose size a test knows to the byte).
+ */
+export async function rawHttpServer(respond: (path: string) => string): Promise<RawServer> {
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections++;
+    let pending = '';
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (d: Buffer) => {
+      pending += d.toString('latin1');
+      let end: number;
+      while ((end = pending.indexOf('\r\n\r\n')) >= 0) {
+        const path = pending.slice(0, end).split(' ')[1] ?? '/';
+        pending = pending.slice(end + 4);
+        socket.write(respond(path), 'latin1');
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections, close: () => server.close() };
 }
