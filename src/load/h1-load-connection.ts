@@ -1,8 +1,20 @@
 import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { H1ResponseReader } from './h1-response-reader.js';
+import { httpOk } from './http-ok.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
 import { countPeer, type LoadTarget } from './load-target.js';
+
+export interface H1ConnectionOptions {
+  /** A new connection for every call (-new-conn, -keepalive=false, -http1.0). */
+  newConnectionPerCall: boolean;
+  /** Resume the TLS session when reconnecting (-resume). */
+  resume: boolean;
+  /** A HEAD request: no body whatever the response's headers say. */
+  expectNoBody: boolean;
+  /** Close the connection after a response that is not OK, as Fortio's fast client does. */
+  closeAfterNotOk: boolean;
+}
 
 /** HTTP/1.1 keep-alive over raw sockets: a pre-built request, a minimal reader, no per-call closures. */
 export class H1LoadConnection implements LoadConnection {
@@ -19,11 +31,9 @@ export class H1LoadConnection implements LoadConnection {
   constructor(
     private readonly target: LoadTarget,
     private readonly request: Buffer,
-    private readonly newConnectionPerCall: boolean,
-    private readonly resume: boolean,
-    expectNoBody: boolean,
+    private readonly o: H1ConnectionOptions,
   ) {
-    this.reader.expectNoBody = expectNoBody;
+    this.reader.expectNoBody = o.expectNoBody;
   }
 
   call(done: CallDone): void {
@@ -47,9 +57,9 @@ export class H1LoadConnection implements LoadConnection {
     const t = this.target;
     let socket: Socket;
     if (t.tls) {
-      const s = tls.connect({ ...t.tls, session: this.resume ? this.session : undefined });
+      const s = tls.connect({ ...t.tls, session: this.o.resume ? this.session : undefined });
       s.once('secureConnect', () => this.onReady(s));
-      if (this.resume) s.on('session', (session: Buffer) => (this.session = session));
+      if (this.o.resume) s.on('session', (session: Buffer) => (this.session = session));
       socket = s;
     } else {
       socket = net.connect(t.port, t.host);
@@ -85,7 +95,8 @@ export class H1LoadConnection implements LoadConnection {
       return;
     }
     if (end < 0) return;
-    this.complete(this.reader.status, this.reader.bodyBytes, !this.reader.keepAlive || this.newConnectionPerCall);
+    const status = this.reader.status;
+    this.complete(status, this.reader.bodyBytes, !this.reader.keepAlive || this.o.newConnectionPerCall || (this.o.closeAfterNotOk && !httpOk(status)));
   }
 
   private onBroken(socket: Socket): void {

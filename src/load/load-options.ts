@@ -39,7 +39,8 @@ export interface LoadOptions {
   /**
    * Fortio's fast HTTP/1.x client (the default) rather than its standard one (-stdclient, and -h2,
    * for which Fortio switches to it). They differ in what they record: the fast client sizes a call
-   * by its whole response, the standard one by its body.
+   * by its whole response, the standard one by its body; and the fast client closes its connection
+   * after a response that is not OK.
    */
   fastClient: boolean;
   /** -log-errors (default on, off with -quiet or -loglevel Error): print each non-OK status as it comes. */

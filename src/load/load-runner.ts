@@ -1,4 +1,5 @@
 import { H1LoadConnection } from './h1-load-connection.js';
+import { httpOk } from './http-ok.js';
 import { GrpcChannel, GrpcLoadConnection } from './grpc-load-connection.js';
 import { H2LoadConnection } from './h2-load-connection.js';
 import { LatencyRecorder } from './latency-recorder.js';
@@ -110,11 +111,7 @@ class Slot {
 
 }
 
-/** Fortio's success: 2xx or 418 for HTTP, SERVING for gRPC; the rest also goes to the errors histogram. */
-function httpOk(status: number): boolean {
-  return (status >= 200 && status < 300) || status === 418;
-}
-
+/** Fortio's success for gRPC: SERVING (for HTTP, httpOk); the rest also goes to the errors histogram. */
 function grpcOk(outcome: number): boolean {
   return outcome === SERVING;
 }
@@ -208,7 +205,14 @@ function connections(o: LoadOptions, target: LoadTarget): LoadConnection[] {
     return out;
   }
   const request = http1Request(o, target);
-  for (let j = 0; j < o.connections; j++) out.push(o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, o.newConnection || o.http10, o.resume, o.method === 'HEAD'));
+  const h1 = {
+    newConnectionPerCall: o.newConnection || o.http10,
+    resume: o.resume,
+    expectNoBody: o.method === 'HEAD',
+    // Fortio's fast client keeps a connection only after an OK response.
+    closeAfterNotOk: o.fastClient,
+  };
+  for (let j = 0; j < o.connections; j++) out.push(o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, h1));
   return out;
 }
 

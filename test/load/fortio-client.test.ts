@@ -58,3 +58,14 @@ test('the standard client (-stdclient, -h2) sizes a call by its body, a failed c
   assert.equal(h2.DisableFastClient, true, 'Fortio switches to its standard client for -h2');
   assert.deepEqual(counter(h2.Sizes), [2, -1, -1, -2]);
 });
+
+test('the fast client closes its connection after a response that is not OK; the standard client keeps it', async () => {
+  const before = server.connections();
+  const fast = await load(['-c', '1', '-n', '5', `${server.url}/busy`]);
+  assert.deepEqual([fast.SocketCount, fast.Sockets], [5, [5]], 'a new connection for every call after a 503');
+  assert.equal(server.connections() - before, 5);
+  const std = await load(['-stdclient', '-c', '1', '-n', '5', `${server.url}/busy`]);
+  assert.deepEqual([std.SocketCount, std.Sockets], [1, [1]]);
+  const ok = await load(['-c', '2', '-n', '10', `${server.url}/`]);
+  assert.equal(ok.SocketCount, 2, 'OK responses keep their connection');
+});
