@@ -69,11 +69,14 @@ export interface FortioResult extends FortioRunResult, Omit<FortioHttpOptions, '
   /** Each call's response head bytes: for an OK response from the fast client, 0 otherwise. */
   HeaderSizes: FortioHistogram;
   URL: string;
-  /** Connections opened per peer "ip:port". */
+  /** Sockets used (connect attempts) per peer "ip:port". */
   IPCountMap: Record<string, number>;
-  /** Connections opened by each of the -c connections. */
+  /** Sockets used by each of the -c connections. */
   Sockets: number[];
+  /** Sockets used: every connect attempt, a failed one too, as Fortio counts them. */
   SocketCount: number;
+  /** The connect attempts' times in seconds (the TLS handshake included for the fast client). */
+  ConnectionStats: FortioHistogram;
   /** -abort-on: the status that ends the run (-1 a socket error), 0 for none. */
   AbortOn: number;
 }
@@ -97,13 +100,14 @@ export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date
     ...base,
     RetCodes: retCodes,
     // Most used first, as Fortio lists them.
-    IPCountMap: Object.fromEntries([...r.peers].sort((a, b) => b[1] - a[1])),
+    IPCountMap: Object.fromEntries(r.peers()),
     // Fortio's HTTPRunnerResults embeds the HTTP options here.
     ...fortioHttpOptions(o),
     Sizes: valueHistogram(r.sizes),
     HeaderSizes: valueHistogram(r.headerSizes),
-    Sockets: r.socketsPerConnection,
+    Sockets: r.connections.map((c) => c.opened),
     SocketCount: r.sockets,
+    ConnectionStats: fortioPercentiles(r.connectTimes(), o.percentiles),
     AbortOn: o.abortOn,
     Bulwark,
   };
@@ -194,6 +198,13 @@ function durationHistogram(stats: ValueStats, exact: Histogram, percentiles: num
   if (stats.count === 0) return h;
   const us = (p: number): number => Math.min(Math.max(exact.getValueAtPercentile(p) / 1e6, stats.min), stats.max);
   return { ...h, Percentiles: percentiles.map((p) => ({ Percentile: p, Value: us(p) })) };
+}
+
+/** Fortio's HistogramData with its percentiles, interpolated in its buckets (HistogramData.CalcPercentiles). */
+function fortioPercentiles(s: ValueStats, percentiles: number[]): FortioHistogram {
+  const h = valueHistogram(s);
+  if (s.count === 0) return h;
+  return { ...h, Percentiles: percentiles.map((p) => ({ Percentile: p, Value: s.percentile(p, h.Data) })) };
 }
 
 /** Fortio's HistogramData of a series (no percentiles: Fortio computes none for sizes). */

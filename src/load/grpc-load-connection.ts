@@ -4,6 +4,7 @@ import type { LoadOptions } from './load-options.js';
 import type { LoadTarget } from './load-target.js';
 import { grpcServices, HEALTH_METHOD, PING_METHOD, SERVING } from './grpc-services.js';
 import { grpcErrorOutcome } from './grpc-outcome.js';
+import { SocketStats } from './socket-stats.js';
 
 /**
  * One gRPC channel (Fortio's connection, -c), shared by its -s streams. The unique option and a
@@ -11,7 +12,8 @@ import { grpcErrorOutcome } from './grpc-outcome.js';
  */
 export class GrpcChannel {
   readonly client: grpc.Client;
-  sockets = 0;
+  /** Connections established (grpc-js shows neither its dials nor its peers); each a full TLS handshake over TLS. */
+  readonly sockets: SocketStats;
   private users = 0;
 
   constructor(target: LoadTarget, o: LoadOptions, index: number) {
@@ -25,17 +27,21 @@ export class GrpcChannel {
       : grpc.credentials.createInsecure();
     const host = target.host.includes(':') ? `[${target.host}]` : target.host;
     this.client = new grpc.Client(`${host}:${target.port}`, creds, options);
-    this.watch();
+    this.sockets = new SocketStats(o.histogram);
+    this.watch(target.tls !== undefined);
   }
 
-  /** Counts each time the channel becomes READY: a new connection (Fortio's SocketCount). */
-  private watch(): void {
+  /** Counts each time the channel becomes READY: a new connection (grpc-js does not resume TLS sessions). */
+  private watch(tls: boolean): void {
     const channel = this.client.getChannel();
     const state = channel.getConnectivityState(false);
     if (state === grpc.connectivityState.SHUTDOWN) return;
     channel.watchConnectivityState(state, Infinity, () => {
-      if (channel.getConnectivityState(false) === grpc.connectivityState.READY) this.sockets++;
-      this.watch();
+      if (channel.getConnectivityState(false) === grpc.connectivityState.READY) {
+        this.sockets.opened++;
+        if (tls) this.sockets.handshakes++;
+      }
+      this.watch(tls);
     });
   }
 
@@ -63,20 +69,17 @@ export class GrpcLoadConnection implements LoadConnection {
   /** Bumped per call and on abort, so a late callback of an abandoned call is ignored. */
   private seq = 0;
   private closed = false;
-  private readonly tls: boolean;
-  readonly resumed = 0;
-  /** grpc-js does not expose its sockets' peers (nor does Fortio's gRPC result have IPCountMap). */
-  readonly peers = new Map<string, number>();
+  /** The channel's, for its first stream; the others would count them again. */
+  readonly sockets: SocketStats;
 
   constructor(
     private readonly channel: GrpcChannel,
     o: LoadOptions,
-    /** The first stream of a channel reports its sockets; the others would count them again. */
-    private readonly reportsSockets: boolean,
+    reportsSockets: boolean,
     index: number,
   ) {
     const g = o.grpc!;
-    this.tls = o.url.protocol === 'https:';
+    this.sockets = reportsSockets ? channel.sockets : new SocketStats(o.histogram);
     const services = grpcServices();
     const def = g.ping ? services.ping['Ping']! : services.health['Check']!;
     this.method = g.ping ? PING_METHOD : HEALTH_METHOD;
@@ -85,15 +88,6 @@ export class GrpcLoadConnection implements LoadConnection {
     this.request = def.requestSerialize(message);
     this.decode = g.ping ? () => ({ status: SERVING }) : (b) => def.responseDeserialize(b) as { status?: number };
     for (const [name, value] of o.headers) if (name !== 'host') this.metadata.add(name, value);
-  }
-
-  get sockets(): number {
-    return this.reportsSockets ? this.channel.sockets : 0;
-  }
-
-  /** grpc-js does not resume TLS sessions: each connection is a full handshake. */
-  get handshakes(): number {
-    return this.tls ? this.sockets : 0;
   }
 
   call(done: CallDone): void {

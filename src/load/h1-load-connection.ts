@@ -3,7 +3,9 @@ import tls, { type TLSSocket } from 'node:tls';
 import { H1ResponseReader } from './h1-response-reader.js';
 import { httpOk } from './http-ok.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
-import { countPeer, type LoadTarget } from './load-target.js';
+import type { HistogramLayout } from './latency-recorder.js';
+import type { LoadTarget } from './load-target.js';
+import { SocketStats } from './socket-stats.js';
 
 export interface H1ConnectionOptions {
   /** A new connection for every call (-new-conn, -keepalive=false, -http1.0). */
@@ -12,8 +14,14 @@ export interface H1ConnectionOptions {
   resume: boolean;
   /** A HEAD request: no body whatever the response's headers say. */
   expectNoBody: boolean;
-  /** Close the connection after a response that is not OK, as Fortio's fast client does. */
-  closeAfterNotOk: boolean;
+  /**
+   * As Fortio's fast client (rather than its standard one): close the connection after a response
+   * that is not OK, time a TLS connection to the end of its handshake (not its TCP connect), and
+   * count a failed attempt under the address it dialled.
+   */
+  fastClient: boolean;
+  /** -r and -offset, for the connection times. */
+  layout: HistogramLayout;
 }
 
 /** HTTP/1.1 keep-alive over raw sockets: a pre-built request, a minimal reader, no per-call closures. */
@@ -23,10 +31,7 @@ export class H1LoadConnection implements LoadConnection {
   private readonly reader = new H1ResponseReader();
   private done: CallDone | undefined;
   private session: Buffer | undefined;
-  sockets = 0;
-  readonly peers = new Map<string, number>();
-  handshakes = 0;
-  resumed = 0;
+  readonly sockets: SocketStats;
 
   constructor(
     private readonly target: LoadTarget,
@@ -34,6 +39,7 @@ export class H1LoadConnection implements LoadConnection {
     private readonly o: H1ConnectionOptions,
   ) {
     this.reader.expectNoBody = o.expectNoBody;
+    this.sockets = new SocketStats(o.layout);
   }
 
   call(done: CallDone): void {
@@ -56,10 +62,13 @@ export class H1LoadConnection implements LoadConnection {
   private connect(): void {
     const t = this.target;
     let socket: Socket;
+    this.sockets.connecting();
     if (t.tls) {
       const s = tls.connect({ ...t.tls, session: this.o.resume ? this.session : undefined });
       s.once('secureConnect', () => this.onReady(s));
       if (this.o.resume) s.on('session', (session: Buffer) => (this.session = session));
+      // Fortio's standard client times the TCP dial, its TLS handshake apart.
+      if (!this.o.fastClient) s.once('connect', () => this.sockets.connected());
       socket = s;
     } else {
       socket = net.connect(t.port, t.host);
@@ -67,7 +76,7 @@ export class H1LoadConnection implements LoadConnection {
     }
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
-    socket.on('error', () => this.onBroken(socket));
+    socket.on('error', (err: ConnectError) => this.onBroken(socket, err));
     socket.on('close', () => this.onBroken(socket));
     this.socket = socket;
     this.ready = false;
@@ -75,11 +84,11 @@ export class H1LoadConnection implements LoadConnection {
 
   private onReady(socket: Socket): void {
     if (socket !== this.socket) return;
-    this.sockets++;
-    countPeer(this.peers, socket);
+    this.sockets.connected();
+    this.sockets.peer(socket.remoteAddress ?? this.target.host, socket.remotePort ?? this.target.port);
     if (this.target.tls) {
-      if ((socket as TLSSocket).isSessionReused()) this.resumed++;
-      else this.handshakes++;
+      if ((socket as TLSSocket).isSessionReused()) this.sockets.resumed++;
+      else this.sockets.handshakes++;
     }
     this.ready = true;
     if (this.done) socket.write(this.request);
@@ -96,11 +105,13 @@ export class H1LoadConnection implements LoadConnection {
     }
     if (end < 0) return;
     const status = this.reader.status;
-    this.complete(status, this.reader.bodyBytes, !this.reader.keepAlive || this.o.newConnectionPerCall || (this.o.closeAfterNotOk && !httpOk(status)));
+    // Fortio's fast client keeps a connection only after an OK response.
+    this.complete(status, this.reader.bodyBytes, !this.reader.keepAlive || this.o.newConnectionPerCall || (this.o.fastClient && !httpOk(status)));
   }
 
-  private onBroken(socket: Socket): void {
+  private onBroken(socket: Socket, err?: ConnectError): void {
     if (socket !== this.socket) return;
+    if (!this.ready) this.attemptFailed(err);
     // A body that reads until close ends here; anything else in flight failed.
     if (this.done && this.reader.untilClose) this.complete(this.reader.status, this.reader.bodyBytes, true);
     else if (this.done) this.fail();
@@ -121,10 +132,22 @@ export class H1LoadConnection implements LoadConnection {
     done(-1, 0);
   }
 
+  /** Times a connect attempt that ended without a connection (refused, timed out, cut). */
+  private attemptFailed(err: ConnectError | undefined): void {
+    if (!this.sockets.pending) return;
+    this.sockets.connected();
+    // Fortio's fast client counts the address it resolved, whether or not the dial succeeded.
+    if (this.o.fastClient) this.sockets.peer(err?.address ?? this.target.host, err?.port ?? this.target.port);
+  }
+
   private drop(): void {
     const s = this.socket;
+    if (s && !this.ready) this.attemptFailed(undefined);
     this.socket = undefined;
     this.ready = false;
     s?.destroy();
   }
 }
+
+/** A connect error carries the address and port it failed to reach. */
+type ConnectError = Error & { address?: string; port?: number };

@@ -2,7 +2,8 @@ import http2, { type ClientHttp2Session } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import type { LoadOptions } from './load-options.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
-import { countPeer, type LoadTarget } from './load-target.js';
+import type { LoadTarget } from './load-target.js';
+import { SocketStats } from './socket-stats.js';
 
 /** HTTP/2 (h2c prior knowledge, or TLS with ALPN h2): one session, one stream at a time. */
 export class H2LoadConnection implements LoadConnection {
@@ -11,10 +12,7 @@ export class H2LoadConnection implements LoadConnection {
   private readonly body: Buffer | undefined;
   private tlsSession: Buffer | undefined;
   private stream: http2.ClientHttp2Stream | undefined;
-  sockets = 0;
-  readonly peers = new Map<string, number>();
-  handshakes = 0;
-  resumed = 0;
+  readonly sockets: SocketStats;
 
   constructor(
     private readonly target: LoadTarget,
@@ -29,6 +27,7 @@ export class H2LoadConnection implements LoadConnection {
     this.body = o.payload.length > 0 ? o.payload : undefined;
     this.newConnectionPerCall = o.newConnection;
     this.resume = o.resume;
+    this.sockets = new SocketStats(o.histogram);
   }
 
   private readonly newConnectionPerCall: boolean;
@@ -75,21 +74,20 @@ export class H2LoadConnection implements LoadConnection {
     if (this.session && !this.session.closed && !this.session.destroyed) return this.session;
     const t = this.target;
     const origin = `${t.tls ? 'https' : 'http'}://${t.host.includes(':') ? `[${t.host}]` : t.host}:${t.port}`;
+    this.sockets.connecting();
     const session = http2.connect(origin, t.tls ? { ...t.tls, session: this.resume ? this.tlsSession : undefined } : {});
+    // Fortio's standard client, which it uses for -h2, times the TCP dial (the TLS handshake apart).
+    session.socket.once('connect', () => this.sockets.connected());
     session.on('error', () => this.dropSession(session));
     session.on('close', () => this.dropSession(session));
     session.once('connect', (_s, socket) => {
-      this.sockets++;
-      countPeer(this.peers, socket);
+      this.sockets.peer(socket.remoteAddress ?? t.host, socket.remotePort ?? t.port);
+      if (!t.tls) return;
+      const tlsSocket = socket as TLSSocket;
+      if (tlsSocket.isSessionReused()) this.sockets.resumed++;
+      else this.sockets.handshakes++;
+      if (this.resume) tlsSocket.on('session', (s: Buffer) => (this.tlsSession = s));
     });
-    if (t.tls) {
-      session.once('connect', (_s, socket) => {
-        const tlsSocket = socket as TLSSocket;
-        if (tlsSocket.isSessionReused()) this.resumed++;
-        else this.handshakes++;
-        if (this.resume) tlsSocket.on('session', (s: Buffer) => (this.tlsSession = s));
-      });
-    }
     this.session = session;
     return session;
   }
@@ -97,6 +95,8 @@ export class H2LoadConnection implements LoadConnection {
   private dropSession(which?: ClientHttp2Session): void {
     const s = this.session;
     if (which && which !== s) return;
+    // A dial that failed or was cut (timeout, end of the run) is timed too.
+    if (s) this.sockets.connected();
     this.session = undefined;
     s?.destroy();
   }

@@ -1,4 +1,5 @@
 import * as hdr from 'hdr-histogram-js';
+import { SocketStats, type SocketStatsWire } from './socket-stats.js';
 import { ValueStats, type ValueStatsWire } from './value-stats.js';
 
 /** Microseconds: the percentile histograms' unit. Fortio reports seconds. */
@@ -30,13 +31,8 @@ export class LatencyRecorder {
   errors = 0;
   bytesReceived = 0;
   bytesSent = 0;
-  sockets = 0;
-  /** Sockets opened by each connection, in order (Fortio's Sockets). */
-  socketsPerConnection: number[] = [];
-  /** Sockets opened per peer "ip:port" (Fortio's IPCountMap). */
-  readonly peers = new Map<string, number>();
-  handshakes = 0;
-  resumedHandshakes = 0;
+  /** Each connection's sockets, in order (for gRPC, each stream's: the channel's on its first). */
+  connections: SocketStats[] = [];
 
   constructor(readonly layout: HistogramLayout = { resolution: 0.001, offset: 0 }) {
     this.histogram = newHistogram();
@@ -70,6 +66,33 @@ export class LatencyRecorder {
     return this.histogram.totalCount;
   }
 
+  /** Sockets used (connect attempts): Fortio's SocketCount. */
+  get sockets(): number {
+    return this.connections.reduce((n, c) => n + c.opened, 0);
+  }
+
+  /** Attempts by peer "ip:port", most used first: Fortio's IPCountMap. */
+  peers(): Map<string, number> {
+    const all = new Map<string, number>();
+    for (const c of this.connections) for (const [peer, n] of c.peers) all.set(peer, (all.get(peer) ?? 0) + n);
+    return new Map([...all].sort((a, b) => b[1] - a[1]));
+  }
+
+  /** Every connect attempt's time: Fortio's ConnectionStats. */
+  connectTimes(): ValueStats {
+    const all = new ValueStats(this.layout.offset, this.layout.resolution);
+    for (const c of this.connections) all.merge(c.connectTimes);
+    return all;
+  }
+
+  get handshakes(): number {
+    return this.connections.reduce((n, c) => n + c.handshakes, 0);
+  }
+
+  get resumedHandshakes(): number {
+    return this.connections.reduce((n, c) => n + c.resumed, 0);
+  }
+
   /** Adds another recorder's observations (from another worker). */
   merge(other: LatencyRecorder): void {
     this.histogram.add(other.histogram);
@@ -82,11 +105,7 @@ export class LatencyRecorder {
     this.errors += other.errors;
     this.bytesReceived += other.bytesReceived;
     this.bytesSent += other.bytesSent;
-    this.sockets += other.sockets;
-    this.socketsPerConnection.push(...other.socketsPerConnection);
-    for (const [peer, n] of other.peers) this.peers.set(peer, (this.peers.get(peer) ?? 0) + n);
-    this.handshakes += other.handshakes;
-    this.resumedHandshakes += other.resumedHandshakes;
+    this.connections.push(...other.connections);
   }
 
   /** A plain object that crosses a process boundary. */
@@ -103,11 +122,7 @@ export class LatencyRecorder {
       errors: this.errors,
       bytesReceived: this.bytesReceived,
       bytesSent: this.bytesSent,
-      sockets: this.sockets,
-      socketsPerConnection: this.socketsPerConnection,
-      peers: [...this.peers],
-      handshakes: this.handshakes,
-      resumedHandshakes: this.resumedHandshakes,
+      connections: this.connections.map((c) => c.toWire()),
     };
   }
 
@@ -120,9 +135,8 @@ export class LatencyRecorder {
     r.sizes.merge(ValueStats.fromWire(w.sizes));
     r.headerSizes.merge(ValueStats.fromWire(w.headerSizes));
     for (const [code, n] of w.statusCodes) r.statusCodes.set(code, n);
-    for (const [peer, n] of w.peers) r.peers.set(peer, n);
-    r.socketsPerConnection = w.socketsPerConnection;
-    Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, sockets: w.sockets, handshakes: w.handshakes, resumedHandshakes: w.resumedHandshakes });
+    r.connections = w.connections.map((c) => SocketStats.fromWire(c, w.layout));
+    Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent });
     return r;
   }
 }
@@ -139,11 +153,7 @@ export interface RecorderWire {
   errors: number;
   bytesReceived: number;
   bytesSent: number;
-  sockets: number;
-  socketsPerConnection: number[];
-  peers: Array<[string, number]>;
-  handshakes: number;
-  resumedHandshakes: number;
+  connections: SocketStatsWire[];
 }
 
 function newHistogram(): hdr.Histogram {

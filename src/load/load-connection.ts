@@ -1,3 +1,5 @@
+import type { SocketStats } from './socket-stats.js';
+
 /**
  * Called once per call with what it saw: the status (-1 for a transport error), the response body's
  * bytes, its head's bytes (0 when unknown) and the whole response's bytes on the wire (the body's
@@ -11,11 +13,6 @@ export interface LoadConnection {
   /** Abandons the call in flight (timeout) and the transport under it. */
   abort(): void;
   close(): void;
-  /** Connections established so far (Fortio's SocketCount). */
-  readonly sockets: number;
-  /** Those connections by peer "ip:port" (Fortio's IPCountMap); empty where not tracked (gRPC). */
-  readonly peers: ReadonlyMap<string, number>;
-  /** Full TLS handshakes and resumed ones so far. */
-  readonly handshakes: number;
-  readonly resumed: number;
+  /** Its sockets so far: attempts, peers, connect times, TLS handshakes. */
+  readonly sockets: SocketStats;
 }

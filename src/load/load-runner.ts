@@ -205,13 +205,7 @@ function connections(o: LoadOptions, target: LoadTarget): LoadConnection[] {
     return out;
   }
   const request = http1Request(o, target);
-  const h1 = {
-    newConnectionPerCall: o.newConnection || o.http10,
-    resume: o.resume,
-    expectNoBody: o.method === 'HEAD',
-    // Fortio's fast client keeps a connection only after an OK response.
-    closeAfterNotOk: o.fastClient,
-  };
+  const h1 = { newConnectionPerCall: o.newConnection || o.http10, resume: o.resume, expectNoBody: o.method === 'HEAD', fastClient: o.fastClient, layout: o.histogram };
   for (let j = 0; j < o.connections; j++) out.push(o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, h1));
   return out;
 }
@@ -254,13 +248,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   stop?.removeEventListener('abort', onSignal);
   if (ticker) clearInterval(ticker);
   if (hardStop) clearTimeout(hardStop);
-  for (const s of slots) {
-    run.recorder.sockets += s.conn.sockets;
-    if (!o.grpc) run.recorder.socketsPerConnection.push(s.conn.sockets);
-    for (const [peer, n] of s.conn.peers) run.recorder.peers.set(peer, (run.recorder.peers.get(peer) ?? 0) + n);
-    run.recorder.handshakes += s.conn.handshakes;
-    run.recorder.resumedHandshakes += s.conn.resumed;
-  }
+  run.recorder.connections = conns.map((c) => c.sockets);
   // At a fixed rate, a timed run lasts its whole duration (Fortio's threads sleep out their last
   // interval), so ActualQPS is the rate kept, not one inflated by the last interval left out.
   const endMs = o.qps > 0 && o.durationMs > 0 && !run.stopped ? Math.max(run.lastCompletion, run.startMs + o.durationMs) : run.lastCompletion;

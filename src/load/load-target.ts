@@ -47,13 +47,6 @@ export function http1Request(o: LoadOptions, t: LoadTarget): Buffer {
   return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), o.payload]);
 }
 
-/** Counts a connection under its peer as Go writes it: "127.0.0.1:80", "[::1]:80". */
-export function countPeer(peers: Map<string, number>, socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): void {
-  const ip = socket.remoteAddress ?? '';
-  const key = `${ip.includes(':') ? `[${ip}]` : ip}:${socket.remotePort ?? 0}`;
-  peers.set(key, (peers.get(key) ?? 0) + 1);
-}
-
 /** A deterministic payload of the requested size. */
 export function payload(size: number): Buffer {
   const b = Buffer.alloc(size);

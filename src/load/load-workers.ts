@@ -63,7 +63,7 @@ export async function runInWorkers(o: LoadOptions, args: string[]): Promise<RunR
       }),
     ),
   );
-  const recorder = new LatencyRecorder();
+  const recorder = new LatencyRecorder(o.histogram);
   for (const r of reports) recorder.merge(LatencyRecorder.fromWire(r.wire));
   const startTime = new Date(Math.min(...reports.map((r) => Date.parse(r.startTime))));
   return { recorder, startTime, actualDurationMs: Math.max(...reports.map((r) => r.actualDurationMs)), aborted: reports.some((r) => r.aborted) };

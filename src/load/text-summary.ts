@@ -1,4 +1,5 @@
 import type { FortioGrpcResult, FortioHistogram, FortioResult } from './fortio-json.js';
+import type { SocketStats } from './socket-stats.js';
 
 /**
  * Go's %g (shortest digits) or %.<prec>g: what Fortio's text uses, so scripts that parse its
@@ -13,7 +14,7 @@ function goG(v: number, prec?: number): string {
 }
 
 /** Fortio's Counter.Print: one line. */
-function counterLine(label: string, h: FortioHistogram): string {
+function counterLine(label: string, h: Pick<FortioHistogram, 'Count' | 'Avg' | 'StdDev' | 'Min' | 'Max' | 'Sum'>): string {
   return `${label} : count ${h.Count} avg ${goG(h.Avg, 8)} +/- ${goG(h.StdDev, 4)} min ${goG(h.Min)} max ${goG(h.Max)} sum ${goG(h.Sum, 9)}`;
 }
 
@@ -27,8 +28,19 @@ function histogramLines(label: string, h: FortioHistogram): string[] {
   return lines;
 }
 
-/** Fortio's end-of-run text (durations in seconds), so people and scripts used to it read it as is. */
-export function textSummary(r: FortioResult | FortioGrpcResult): string {
+/** Fortio's line for one connection (thread): its sockets, the peers they went to, their connect times. */
+function connectionLine(i: number, c: SocketStats): string {
+  // As Fortio's Occurrence.AggregateAndToString: the one peer alone, or each with its count in brackets.
+  const peers = c.peers.size === 1 ? [...c.peers.keys()][0]! : `[${[...c.peers].map(([peer, n]) => `${peer} (${n})`).join(', ')}]`;
+  const t = c.connectTimes;
+  return `[${i}] ${String(c.opened).padStart(3)} socket used, resolved to ${peers}${counterLine(', connection timing', { Count: t.count, Avg: t.avg, StdDev: t.stdDev, Min: t.min, Max: t.max, Sum: t.sum })}`;
+}
+
+/**
+ * Fortio's end-of-run text (durations in seconds), so people and scripts used to it read it as is.
+ * `connections` are an HTTP run's, for Fortio's line per connection.
+ */
+export function textSummary(r: FortioResult | FortioGrpcResult, connections: SocketStats[] = []): string {
   const h = r.DurationHistogram;
   const lines = [
     `Ended after ${goG(r.ActualDuration / 1e9, 9)}s : ${h.Count} calls. qps=${goG(r.ActualQPS, 5)} (requested ${r.RequestedQPS})${r.Labels ? ` labels="${r.Labels}"` : ''}`,
@@ -42,6 +54,9 @@ export function textSummary(r: FortioResult | FortioGrpcResult): string {
     if (errors.length > 0) lines.push(`gRPC errors : ${errors.map(([name, n]) => `${name} ${n}`).join(', ')}`);
   } else {
     lines.push(
+      '# Socket and IP used for each connection:',
+      ...connections.map((c, i) => connectionLine(i, c)),
+      ...histogramLines('Connection time histogram (s)', r.ConnectionStats),
       `Sockets used: ${r.SocketCount} (for perfect keepalive, would be ${r.NumThreads})`,
       `Uniform: ${r.Uniform}, Jitter: ${r.Jitter}, Catchup allowed: ${!r.NoCatchUp}`,
       'IP addresses distribution:',

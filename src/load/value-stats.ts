@@ -105,6 +105,21 @@ export class ValueStats {
     return out;
   }
 
+  /**
+   * Fortio's CalcPercentile: interpolated within the bucket the percentile falls in, Min at or
+   * below one value's share, Max at 100. (Latency percentiles come from the exact histogram instead.)
+   */
+  percentile(p: number, buckets: HistogramBucket[] = this.data()): number {
+    if (p >= 100) return this.max;
+    let previous = 100 / this.count;
+    if (p <= previous) return this.min;
+    for (const b of buckets) {
+      if (p <= b.Percent) return b.Start + ((p - previous) / (b.Percent - previous)) * (b.End - b.Start);
+      previous = b.Percent;
+    }
+    return this.max;
+  }
+
   toWire(): ValueStatsWire {
     const { offset, divider, count, min, max, sum, sumOfSquares } = this;
     return { offset, divider, count, min, max, sum, sumOfSquares, counts: [...this.counts] };

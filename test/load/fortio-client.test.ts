@@ -69,3 +69,24 @@ test('the fast client closes its connection after a response that is not OK; the
   const ok = await load(['-c', '2', '-n', '10', `${server.url}/`]);
   assert.equal(ok.SocketCount, 2, 'OK responses keep their connection');
 });
+
+test('ConnectionStats times every connect attempt, and SocketCount and IPCountMap count refused ones too, as Fortio\'s', async () => {
+  const run = await bulwark(['load', '-qps', '0', '-c', '2', '-n', '10', '-p', '50,99', '-json', '-', `${server.url}/`], 30_000);
+  const r = JSON.parse(run.stdout) as FortioResult;
+  const c = r.ConnectionStats;
+  assert.deepEqual([c.Count, r.SocketCount], [2, 2], 'one connect per keep-alive connection');
+  assert.ok(c.Min > 0 && c.Max < 1 && c.Min <= c.Avg && c.Avg <= c.Max, `in seconds: ${JSON.stringify(c)}`);
+  assert.equal(c.Data.reduce((n, b) => n + b.Count, 0), 2);
+  assert.deepEqual(c.Percentiles.map((p) => p.Percentile), [50, 99], 'at the -p percentiles');
+  assert.ok(c.Percentiles.every((p) => p.Value >= c.Min && p.Value <= c.Max));
+  const peer = new URL(server.url).host;
+  assert.match(run.stderr, new RegExp(`^# Socket and IP used for each connection:\\n\\[0\\]   1 socket used, resolved to ${peer}, connection timing : count 1 avg \\S+ \\+/- 0 min \\S+ max \\S+ sum \\S+\\n\\[1\\]   1 socket used, `, 'm'));
+  assert.match(run.stderr, /^Connection time histogram \(s\) : count 2 avg \S+ \+\/- \S+ min \S+ max \S+ sum \S+\n# range, mid point, percentile, count\n/m);
+  assert.match(run.stderr, /^# target 99% \S+\nSockets used: 2 \(for perfect keepalive, would be 2\)$/m);
+  const busy = await load(['-c', '1', '-n', '3', `${server.url}/busy`]);
+  assert.equal(busy.ConnectionStats.Count, 3, 'a connection per 503');
+  const refused = await load(['-c', '1', '-n', '2', 'http://127.0.0.1:1/']);
+  assert.deepEqual([refused.SocketCount, refused.Sockets, refused.IPCountMap, refused.ConnectionStats.Count], [2, [2], { '127.0.0.1:1': 2 }, 2], 'two refused dials: two sockets used, on the dialled address');
+  const h2 = await load(['-h2', '-c', '1', '-n', '2', 'http://127.0.0.1:1/']);
+  assert.deepEqual([h2.SocketCount, h2.IPCountMap, h2.ConnectionStats.Count], [2, {}, 2], 'the standard client (-h2) counts an address once connected');
+});
