@@ -4,6 +4,7 @@ import { appendCsv } from '../load/csv-report.js';
 import { fortioGrpcResult, fortioResult } from '../load/fortio-json.js';
 import { LoadUsageError, parseLoadArgs, type LoadOptions } from '../load/load-options.js';
 import { runLoad } from '../load/load-runner.js';
+import { LoadAbortedError } from '../load/load-warmup.js';
 import { isLoadWorker, runAsWorker, runInWorkers } from '../load/load-workers.js';
 import { progressReporter } from '../load/progress-bar.js';
 import { textSummary } from '../load/text-summary.js';
@@ -38,7 +39,9 @@ const USAGE = `usage: bulwark load [flags] URL
   -stdclient        record calls as Fortio's standard client does (as -h2 does): Sizes count the body,
                     -1 for a failed call, and no HeaderSizes; by default, as its fast client, Sizes count
                     the whole response (head and body) and HeaderSizes the head of each OK response
-  -sequential-warmup   accepted as Fortio takes it (no warmup calls)
+  -sequential-warmup   a timed run (no -n) first makes one call per connection, counted nowhere, as
+                    Fortio's warm-up: all at once, or one connection after another with this flag
+  -allow-initial-errors   a warm-up call that fails does not abort the run (by default it does: exit 1)
   -uniform          with -qps, spread the connections' schedules evenly over one interval (otherwise
                     they all start together, as in Fortio)
   -jitter           with -qps, lengthen or shorten each wait for the next call by up to 10%
@@ -52,7 +55,7 @@ const USAGE = `usage: bulwark load [flags] URL
   -s N              with -grpc, streams per connection: N calls in flight on each of the -c channels (default 1)
   -healthservice S  with -grpc, the service name to health check (default "")
   -grpc-ping-delay DUR   with -ping, the delay the server is asked to add
-  -allow-initial-errors, -loglevel LEVEL   accepted as Fortio takes them (load never aborts on early errors)
+  -loglevel LEVEL   accepted as Fortio takes it (Error and above silence -log-errors)
 
 With -qps, calls follow a fixed timeline and latency counts from each call's scheduled time when the
 connection was still busy (coordinated omission corrected, unless -nocatchup drops those calls); the
@@ -79,7 +82,15 @@ export async function run(args: string[]): Promise<number> {
   const out = jsonToStdout ? process.stderr : process.stdout;
   const progress = o.quiet ? undefined : progressReporter(process.stderr);
   out.write(`bulwark load: ${o.qps === 0 ? 'max' : o.qps} qps, ${o.connections} connections${o.workers > 1 ? ` over ${o.workers} workers` : ''}, ${o.calls > 0 ? `${o.calls} calls` : o.durationMs > 0 ? `${o.durationMs / 1000}s` : 'until interrupted'}, ${describeTarget(o)}\n`);
-  const result = o.workers > 1 ? await runInWorkers(o, args) : await runLoad(o, { progress });
+  let result;
+  try {
+    result = o.workers > 1 ? await runInWorkers(o, args) : await runLoad(o, { progress });
+  } catch (err) {
+    if (!(err instanceof LoadAbortedError)) throw err;
+    // Fortio's words and exit code for a run that could not start; no results are written.
+    process.stderr.write(`Aborting because of ${err.message}\n`);
+    return 1;
+  }
   if (result.aborted) out.write(`Aborted run because of code ${o.abortOn} (-abort-on)\n`);
   const fortio = (o.grpc ? fortioGrpcResult : fortioResult)(o, result.recorder, result.startTime, result.actualDurationMs);
   out.write(textSummary(fortio, result.recorder.connections));

@@ -50,6 +50,8 @@ export interface FortioRunResult {
 
 export interface BulwarkExtras {
   TargetRateReached: boolean;
+  /** Calls made before the run (one per connection, without -n), as Fortio's warm-up: in no count. */
+  WarmupCalls: number;
   Handshakes: number;
   ResumedHandshakes: number;
   HandshakesPerSec: number;
@@ -167,6 +169,7 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
     ID: fortioRunId(startTime, o.runId, o.labels),
     Bulwark: {
       TargetRateReached: o.qps === 0 || actualQps >= o.qps * 0.95,
+      WarmupCalls: r.warmupCalls,
       Handshakes: r.handshakes,
       ResumedHandshakes: r.resumedHandshakes,
       HandshakesPerSec: (r.handshakes + r.resumedHandshakes) / (actualDurationMs / 1000),

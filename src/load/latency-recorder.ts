@@ -31,6 +31,8 @@ export class LatencyRecorder {
   errors = 0;
   bytesReceived = 0;
   bytesSent = 0;
+  /** Calls made before the run, counted nowhere else (Fortio's warm-up). */
+  warmupCalls = 0;
   /** Each connection's sockets, in order (for gRPC, each stream's: the channel's on its first). */
   connections: SocketStats[] = [];
 
@@ -105,6 +107,7 @@ export class LatencyRecorder {
     this.errors += other.errors;
     this.bytesReceived += other.bytesReceived;
     this.bytesSent += other.bytesSent;
+    this.warmupCalls += other.warmupCalls;
     this.connections.push(...other.connections);
   }
 
@@ -122,6 +125,7 @@ export class LatencyRecorder {
       errors: this.errors,
       bytesReceived: this.bytesReceived,
       bytesSent: this.bytesSent,
+      warmupCalls: this.warmupCalls,
       connections: this.connections.map((c) => c.toWire()),
     };
   }
@@ -136,7 +140,7 @@ export class LatencyRecorder {
     r.headerSizes.merge(ValueStats.fromWire(w.headerSizes));
     for (const [code, n] of w.statusCodes) r.statusCodes.set(code, n);
     r.connections = w.connections.map((c) => SocketStats.fromWire(c, w.layout));
-    Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent });
+    Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, warmupCalls: w.warmupCalls });
     return r;
   }
 }
@@ -153,6 +157,7 @@ export interface RecorderWire {
   errors: number;
   bytesReceived: number;
   bytesSent: number;
+  warmupCalls: number;
   connections: SocketStatsWire[];
 }
 

@@ -45,8 +45,10 @@ export interface LoadOptions {
   fastClient: boolean;
   /** -log-errors (default on, off with -quiet or -loglevel Error): print each non-OK status as it comes. */
   logErrors: boolean;
-  /** -sequential-warmup: accepted and echoed; Bulwark makes no warmup calls. */
+  /** -sequential-warmup: the warm-up calls of a timed run one connection after another, not all at once. */
   sequentialWarmup: boolean;
+  /** -allow-initial-errors: a failed warm-up call does not abort the run. */
+  allowInitialErrors: boolean;
   insecure: boolean;
   caFile: string | undefined;
   certFile: string | undefined;
@@ -83,7 +85,6 @@ export interface GrpcLoadOptions {
 export class LoadUsageError extends Error {}
 
 const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir']);
-// allow-initial-errors is accepted as Fortio scripts pass it: bulwark load never aborts on early errors.
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
@@ -210,6 +211,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     // As Fortio's: on by default, silenced where its warnings are (-quiet, -loglevel Error or above).
     logErrors: flags.get('log-errors') !== false && flags.get('quiet') !== true && !['error', 'critical', 'fatal'].includes((loglevel ?? '').toLowerCase()),
     sequentialWarmup: flags.get('sequential-warmup') === true,
+    allowInitialErrors: flags.get('allow-initial-errors') === true,
     insecure: flags.get('k') === true,
     caFile: one('cacert'),
     certFile: one('cert'),

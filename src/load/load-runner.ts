@@ -1,3 +1,4 @@
+import { fortioHeaderSize, fortioSize } from './fortio-sizes.js';
 import { H1LoadConnection } from './h1-load-connection.js';
 import { httpOk } from './http-ok.js';
 import { GrpcChannel, GrpcLoadConnection } from './grpc-load-connection.js';
@@ -6,6 +7,7 @@ import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadConnection } from './load-connection.js';
 import type { LoadOptions } from './load-options.js';
 import { LoopSchedule } from './load-schedule.js';
+import { warmUp } from './load-warmup.js';
 import { SERVING } from './grpc-services.js';
 import { http1Request, resolveTarget, type LoadTarget } from './load-target.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
@@ -161,15 +163,7 @@ class Run {
   completed(now: number, latencyUs: number, status: number, bodyBytes: number, headerBytes: number, wireBytes: number): void {
     this.lastCompletion = now;
     const ok = this.ok(status);
-    const o = this.o;
-    // What Fortio's clients return as a call's size and header size (its Sizes and HeaderSizes).
-    // The fast client (HTTP/1.x, the default) counts every byte it read, head and body, and sizes
-    // the head only of an OK response over HTTP/1.1: it stops parsing at a status that is not OK
-    // and does not parse HTTP/1.0 at all. The standard client (-stdclient, -h2) counts the body's
-    // bytes, -1 for a failed call, and never the head.
-    const size = o.fastClient ? wireBytes : status < 0 ? -1 : bodyBytes;
-    const headerSize = o.fastClient && ok && !o.http10 ? headerBytes : 0;
-    this.recorder.record(latencyUs, status, ok, size, headerSize, bodyBytes);
+    this.recorder.record(latencyUs, status, ok, fortioSize(this.o, status, bodyBytes, wireBytes), fortioHeaderSize(this.o, ok, headerBytes), bodyBytes);
     if (!ok && this.o.logErrors && !this.o.grpc) process.stderr.write(`Non ok http code ${status}\n`);
     // Fortio's -abort-on (HTTP only): the first response with that status (-1: a socket error) ends the run.
     if (this.o.abortOn !== 0 && !this.o.grpc && status === this.o.abortOn && !this.aborted) {
@@ -218,12 +212,23 @@ export interface RunHooks {
   stop?: AbortSignal;
 }
 
-/** Runs the load described by `o` in this process. */
+/** Runs the load described by `o` in this process; throws LoadAbortedError when it cannot start. */
 export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<RunResult> {
   const { progress, onAbort, stop } = hooks;
   const target = resolveTarget(o);
   const conns = connections(o, target);
+  let warmupCalls = 0;
+  if (o.calls === 0) {
+    try {
+      // gRPC warms up each channel once, on its first stream.
+      warmupCalls = await warmUp(o, o.grpc ? conns.filter((_, i) => i % o.grpc!.streams === 0) : conns);
+    } catch (err) {
+      for (const c of conns) c.close();
+      throw err;
+    }
+  }
   const run = new Run(o, conns.length);
+  run.recorder.warmupCalls = warmupCalls;
   const slots = conns.map((conn, j) => new Slot(run, j, conn));
   run.onAbort = () => {
     for (const s of slots) s.stopIfIdle();

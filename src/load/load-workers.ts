@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { LatencyRecorder, type RecorderWire } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import { runLoad, type RunResult } from './load-runner.js';
+import { LoadAbortedError } from './load-warmup.js';
 
 const WORKER_ENV = 'BULWARK_LOAD_WORKER';
 
@@ -16,6 +17,11 @@ interface WorkerReport {
 const ABORTED = 'aborted';
 /** Sent by the parent to the other workers then: stop as on ^C (a signal could come before the run listens). */
 const STOP = 'stop';
+
+/** Sent by a worker whose share could not start (a failed warm-up call): the LoadAbortedError's message. */
+interface CannotStart {
+  cannotStart: string;
+}
 
 /** True in a child started by runInWorkers; it runs its share and reports back. */
 export function isLoadWorker(): boolean {
@@ -36,10 +42,16 @@ export async function runAsWorker(o: LoadOptions): Promise<void> {
     if (m === STOP) stop.abort();
   };
   process.on('message', onMessage);
-  const r = await runLoad(workerShare(o, index, n), { onAbort: () => process.send!(ABORTED), stop: stop.signal });
+  let message: WorkerReport | CannotStart;
+  try {
+    const r = await runLoad(workerShare(o, index, n), { onAbort: () => process.send!(ABORTED), stop: stop.signal });
+    message = { wire: r.recorder.toWire(), startTime: r.startTime.toISOString(), actualDurationMs: r.actualDurationMs, aborted: r.aborted };
+  } catch (err) {
+    if (!(err instanceof LoadAbortedError)) throw err;
+    message = { cannotStart: err.message };
+  }
   process.off('message', onMessage);
-  const report: WorkerReport = { wire: r.recorder.toWire(), startTime: r.startTime.toISOString(), actualDurationMs: r.actualDurationMs, aborted: r.aborted };
-  await new Promise<void>((resolve) => process.send!(report, () => resolve()));
+  await new Promise<void>((resolve) => process.send!(message, () => resolve()));
 }
 
 /** Forks `o.workers` copies of this command (same arguments) and merges their histograms. */
@@ -51,7 +63,13 @@ export async function runInWorkers(o: LoadOptions, args: string[]): Promise<RunR
         const child = fork(process.argv[1]!, ['load', ...args], { env: { ...process.env, [WORKER_ENV]: `${i}/${o.workers}` }, execArgv: process.execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
         children.push(child);
         let report: WorkerReport | undefined;
-        child.on('message', (m: WorkerReport | typeof ABORTED) => {
+        child.on('message', (m: WorkerReport | CannotStart | typeof ABORTED) => {
+          if (typeof m === 'object' && 'cannotStart' in m) {
+            // As Fortio, nothing runs when a connection fails its warm-up: the other workers end too.
+            reject(new LoadAbortedError(m.cannotStart));
+            for (const c of children) if (c !== child) c.kill();
+            return;
+          }
           if (m !== ABORTED) {
             report = m;
             return;

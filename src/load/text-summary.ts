@@ -71,6 +71,6 @@ export function textSummary(r: FortioResult | FortioGrpcResult, connections: Soc
     lines.push(`TLS handshakes : ${r.Bulwark.Handshakes} full, ${r.Bulwark.ResumedHandshakes} resumed, ${r.Bulwark.HandshakesPerSec.toFixed(1)}/s`);
   }
   if (!r.Bulwark.TargetRateReached) lines.push(`WARNING: target rate not reached: ${r.ActualQPS.toFixed(1)} of ${r.RequestedQPS} qps (the server or the client is saturated)`);
-  lines.push(`All done ${h.Count} calls (plus 0 warmup) ${(h.Avg * 1000).toFixed(3)} ms avg, ${r.ActualQPS.toFixed(1)} qps`);
+  lines.push(`All done ${h.Count} calls (plus ${r.Bulwark.WarmupCalls} warmup) ${(h.Avg * 1000).toFixed(3)} ms avg, ${r.ActualQPS.toFixed(1)} qps`);
   return lines.join('\n') + '\n';
 }

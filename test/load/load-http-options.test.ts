@@ -9,7 +9,7 @@ import { bulwark } from './load-support.js';
 
 test('load flags: -timeout defaults to 3s, -log-errors is on unless silenced, -http1.0, -stdclient, -sequential-warmup', () => {
   const d = parseLoadArgs(['http://h/']);
-  assert.deepEqual([d.timeoutMs, d.logErrors, d.http10, d.fastClient, d.sequentialWarmup], [3000, true, false, true, false]);
+  assert.deepEqual([d.timeoutMs, d.logErrors, d.http10, d.fastClient, d.sequentialWarmup, d.allowInitialErrors], [3000, true, false, true, false, false]);
   assert.equal(parseLoadArgs(['-quiet', 'http://h/']).logErrors, false);
   assert.equal(parseLoadArgs(['-log-errors=false', 'http://h/']).logErrors, false);
   assert.equal(parseLoadArgs(['-loglevel', 'Error', 'http://h/']).logErrors, false);
