@@ -26,7 +26,7 @@ const USAGE = `usage: bulwark load [flags] URL
   -a                save the JSON as DATA-DIR/<start time>_<run id>_<labels>.json (Fortio's ID), unless -json
   -data-dir DIR     where -a saves (default .)
   -p LIST           percentiles (default 50,75,90,99,99.9)
-  -json FILE|-      Fortio-compatible JSON results (- = stdout; the text summary then goes to stderr)
+  -json FILE|-      Fortio-compatible JSON results (- = stdout; all text goes to stderr, as Fortio's)
   -csv FILE         append one CSV row per run
   -h2               HTTP/2 (h2c prior knowledge for http://, ALPN h2 for https://)
   -k                skip server certificate verification
@@ -78,8 +78,8 @@ export async function run(args: string[]): Promise<number> {
     await runAsWorker(o);
     return 0;
   }
-  const jsonToStdout = o.jsonFile === '-';
-  const out = jsonToStdout ? process.stderr : process.stdout;
+  // As `fortio load`: every line of text goes to stderr, so stdout holds the JSON of -json - alone (or nothing).
+  const out = process.stderr;
   const progress = o.quiet ? undefined : progressReporter(process.stderr);
   out.write(`bulwark load: ${o.qps === 0 ? 'max' : o.qps} qps, ${o.connections} connections${o.workers > 1 ? ` over ${o.workers} workers` : ''}, ${o.calls > 0 ? `${o.calls} calls` : o.durationMs > 0 ? `${o.durationMs / 1000}s` : 'until interrupted'}, ${describeTarget(o)}\n`);
   let result;
@@ -97,11 +97,9 @@ export async function run(args: string[]): Promise<number> {
   const json = `${JSON.stringify(fortio, null, 2)}\n`;
   // As Fortio: -a saves under the run ID in -data-dir unless -json names the file.
   const jsonFile = o.jsonFile ?? (o.autoSave ? join(o.dataDir, `${fortio.ID}.json`) : undefined);
-  if (jsonToStdout) process.stdout.write(json);
-  else if (jsonFile) {
-    writeFileSync(jsonFile, json);
-    out.write(`Successfully wrote ${Buffer.byteLength(json)} bytes of Json data to ${jsonFile}\n`);
-  }
+  if (jsonFile === '-') process.stdout.write(json);
+  else if (jsonFile) writeFileSync(jsonFile, json);
+  if (jsonFile) out.write(`Successfully wrote ${Buffer.byteLength(json)} bytes of Json data to ${jsonFile === '-' ? 'stdout' : jsonFile}\n`);
   if (o.csvFile) appendCsv(o.csvFile, fortio, (p) => result.recorder.histogram.getValueAtPercentile(p) / 1e6);
   return result.recorder.count > 0 && result.recorder.errors < result.recorder.count ? 0 : 1;
 }

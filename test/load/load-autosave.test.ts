@@ -42,7 +42,7 @@ test('-a saves the JSON in -data-dir under the run ID, with RunID and ID in it; 
     assert.match(files[0]!, /^\d{4}-\d\d-\d\d-\d{6}_42_auto_save\.json$/);
     const r = JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as FortioResult;
     assert.deepEqual([r.RunID, r.ID, r.Labels, r.DurationHistogram.Count], [42, files[0]!.replace(/\.json$/, ''), 'auto save', 3]);
-    assert.match(run.stdout, new RegExp(`^Successfully wrote \\d+ bytes of Json data to ${join(dir, files[0]!).replaceAll('.', '\\.')}$`, 'm'));
+    assert.match(run.stderr, new RegExp(`^Successfully wrote \\d+ bytes of Json data to ${join(dir, files[0]!).replaceAll('.', '\\.')}$`, 'm'));
     const named = join(dir, 'named.json');
     await bulwark(['load', '-quiet', '-a', '-data-dir', dir, '-json', named, '-qps', '0', '-c', '1', '-n', '1', url]);
     assert.equal(readdirSync(dir).length, 2, '-json wins over -a');

@@ -137,7 +137,7 @@ test('the text summary has Fortio\'s lines and units, so scripts that parse Fort
   assert.match(text, new RegExp(`^Response Body/Total Sizes : count 50 avg ${size} \\+/- 0 min ${size} max ${size} sum ${50 * size}$`, 'm'));
   assert.match(text, /^All done 50 calls \(plus 0 warmup\) [\d.]+ ms avg, [\d.]+ qps$/m);
   const refused = await bulwark(['load', '-quiet', '-n', '2', '-c', '1', 'http://127.0.0.1:1/']);
-  assert.match(refused.stdout, /^Code\s+-1 : 2 \(100\.0 %\)$/m);
+  assert.match(refused.stderr, /^Code\s+-1 : 2 \(100\.0 %\)$/m);
 });
 
 test('coordinated omission: a server that stalls once shows the stall in p99 at a constant rate', async () => {

@@ -28,7 +28,7 @@ async function load(args: string[]): Promise<{ r: FortioGrpcResult; text: string
   const file = join(dir, `run-${Math.random().toString(36).slice(2)}.json`);
   const run = await bulwark(['load', '-quiet', '-grpc', '-json', file, ...args]);
   assert.equal(run.code, 0, `load failed: ${run.stderr}`);
-  return { r: JSON.parse(readFileSync(file, 'utf8')) as FortioGrpcResult, text: run.stdout };
+  return { r: JSON.parse(readFileSync(file, 'utf8')) as FortioGrpcResult, text: run.stderr };
 }
 
 async function echoRequests(e: RunningEcho): Promise<number> {
