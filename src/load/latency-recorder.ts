@@ -27,8 +27,6 @@ export class LatencyRecorder {
   readonly sizes = new ValueStats(0, SIZE_DIVIDER);
   readonly headerSizes = new ValueStats(0, HEADER_SIZE_DIVIDER);
   readonly statusCodes = new Map<number, number>();
-  /** Transport errors (status -1), for the exit code. */
-  errors = 0;
   bytesReceived = 0;
   bytesSent = 0;
   /** Calls made before the run, counted nowhere else (Fortio's warm-up). */
@@ -57,7 +55,6 @@ export class LatencyRecorder {
       this.errorDurations.record(v / 1e6);
     }
     this.statusCodes.set(status, (this.statusCodes.get(status) ?? 0) + 1);
-    if (status < 0) this.errors++;
     // Every call, failed ones too, as Fortio's Sizes histogram counts them.
     this.sizes.record(size);
     this.headerSizes.record(headerSize);
@@ -104,7 +101,6 @@ export class LatencyRecorder {
     this.sizes.merge(other.sizes);
     this.headerSizes.merge(other.headerSizes);
     for (const [code, n] of other.statusCodes) this.statusCodes.set(code, (this.statusCodes.get(code) ?? 0) + n);
-    this.errors += other.errors;
     this.bytesReceived += other.bytesReceived;
     this.bytesSent += other.bytesSent;
     this.warmupCalls += other.warmupCalls;
@@ -122,7 +118,6 @@ export class LatencyRecorder {
       sizes: this.sizes.toWire(),
       headerSizes: this.headerSizes.toWire(),
       statusCodes: [...this.statusCodes],
-      errors: this.errors,
       bytesReceived: this.bytesReceived,
       bytesSent: this.bytesSent,
       warmupCalls: this.warmupCalls,
@@ -140,7 +135,7 @@ export class LatencyRecorder {
     r.headerSizes.merge(ValueStats.fromWire(w.headerSizes));
     for (const [code, n] of w.statusCodes) r.statusCodes.set(code, n);
     r.connections = w.connections.map((c) => SocketStats.fromWire(c, w.layout));
-    Object.assign(r, { errors: w.errors, bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, warmupCalls: w.warmupCalls });
+    Object.assign(r, { bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, warmupCalls: w.warmupCalls });
     return r;
   }
 }
@@ -154,7 +149,6 @@ export interface RecorderWire {
   sizes: ValueStatsWire;
   headerSizes: ValueStatsWire;
   statusCodes: Array<[number, number]>;
-  errors: number;
   bytesReceived: number;
   bytesSent: number;
   warmupCalls: number;

@@ -9,7 +9,7 @@ import type { LoadOptions } from './load-options.js';
 import { LoopSchedule } from './load-schedule.js';
 import { warmUp } from './load-warmup.js';
 import { SERVING } from './grpc-services.js';
-import { http1Request, resolveTarget, type LoadTarget } from './load-target.js';
+import { checkResolves, http1Request, resolveTarget, type LoadTarget } from './load-target.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -216,6 +216,7 @@ export interface RunHooks {
 export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<RunResult> {
   const { progress, onAbort, stop } = hooks;
   const target = resolveTarget(o);
+  if (!o.grpc) await checkResolves(target.host);
   const conns = connections(o, target);
   let warmupCalls = 0;
   if (o.calls === 0) {

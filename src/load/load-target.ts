@@ -1,5 +1,8 @@
+import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
+import { LoadAbortedError } from './load-aborted-error.js';
 import type { LoadOptions } from './load-options.js';
 
 /** Where and how to connect, resolved once from the options (files read at start, not per call). */
@@ -30,6 +33,20 @@ export function resolveTarget(o: LoadOptions): LoadTarget {
     };
   }
   return { host, port, tls, authority: url.host, path: `${url.pathname}${url.search}` };
+}
+
+/**
+ * Fortio's HTTP clients resolve the target's host when they are made, and a name that does not
+ * resolve stops the run before it starts ("Aborting because of lookup HOST: no such host").
+ */
+export async function checkResolves(host: string): Promise<void> {
+  if (isIP(host)) return;
+  try {
+    await lookup(host);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new LoadAbortedError(`lookup ${host}: ${e.code === 'ENOTFOUND' ? 'no such host' : e.message}`);
+  }
 }
 
 /** The request bytes an HTTP/1.1 connection sends for every call (built once). */

@@ -1,13 +1,9 @@
 import { fortioSize } from './fortio-sizes.js';
+import { LoadAbortedError } from './load-aborted-error.js';
 import { grpcErrorName } from './grpc-outcome.js';
 import { httpOk } from './http-ok.js';
 import type { LoadConnection } from './load-connection.js';
 import type { LoadOptions } from './load-options.js';
-
-/** A run stopped before it started; the CLI prints "Aborting because of <message>" and exits 1, as Fortio. */
-export class LoadAbortedError extends Error {
-  override name = 'LoadAbortedError';
-}
 
 interface WarmupOutcome {
   status: number;

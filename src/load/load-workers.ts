@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { LatencyRecorder, type RecorderWire } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import { runLoad, type RunResult } from './load-runner.js';
-import { LoadAbortedError } from './load-warmup.js';
+import { LoadAbortedError } from './load-aborted-error.js';
 
 const WORKER_ENV = 'BULWARK_LOAD_WORKER';
 

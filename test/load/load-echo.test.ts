@@ -173,7 +173,7 @@ test('status and delay parameters, errors counted by code, and request bodies ec
   const body = await load(['-qps', '0', '-c', '1', '-n', '10', '-payload-size', '5000', `http://127.0.0.1:${echo.port}/`]);
   assert.equal(body.Bulwark.BytesReceived, 50_000);
   const refused = await bulwark(['load', '-quiet', '-n', '3', '-c', '1', '-json', '-', 'http://127.0.0.1:1/']);
-  assert.equal(refused.code, 1);
+  assert.equal(refused.code, 0, 'the run ran (Fortio exits 0): RetCodes has the failures');
   assert.deepEqual((JSON.parse(refused.stdout) as FortioResult).RetCodes, { '-1': 3 });
 });
 

@@ -32,3 +32,15 @@ test('all text goes to stderr; stdout holds the JSON of -json - and nothing else
   assert.equal(saved.stdout, '');
   assert.match(saved.stderr, new RegExp(`^Successfully wrote ${Buffer.byteLength(readFileSync(file))} bytes of Json data to ${file}$`, 'm'));
 });
+
+test('the exit code is Fortio\'s: 0 for a run that ran, whatever its calls returned; 1 for one that could not start', async () => {
+  const refused = await bulwark(['load', '-qps', '0', '-c', '1', '-n', '3', '-json', '-', 'http://127.0.0.1:1/']);
+  assert.equal(refused.code, 0, 'every call failed, but the run ran: RetCodes says how it went');
+  assert.deepEqual((JSON.parse(refused.stdout) as FortioResult).RetCodes, { '-1': 3 });
+  const file = join(dir, 'unresolved.json');
+  const unresolved = await bulwark(['load', '-qps', '0', '-c', '1', '-n', '3', '-json', file, 'http://no-such-host.invalid/']);
+  assert.equal(unresolved.code, 1, 'a host that does not resolve stops the run before it starts');
+  assert.match(unresolved.stderr, /^Aborting because of lookup no-such-host\.invalid: no such host$/m);
+  assert.doesNotMatch(unresolved.stderr, /All done/);
+  assert.throws(() => readFileSync(file), /ENOENT/, 'and writes no results');
+});
