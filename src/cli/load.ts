@@ -2,12 +2,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendCsv } from '../load/csv-report.js';
 import { fortioGrpcResult, fortioResult } from '../load/fortio-json.js';
-import { LoadUsageError, parseLoadArgs, type LoadOptions } from '../load/load-options.js';
+import { LoadUsageError, parseLoadArgs } from '../load/load-options.js';
 import { runLoad } from '../load/load-runner.js';
 import { LoadAbortedError } from '../load/load-aborted-error.js';
 import { isLoadWorker, runAsWorker, runInWorkers } from '../load/load-workers.js';
 import { progressReporter } from '../load/progress-bar.js';
-import { textSummary } from '../load/text-summary.js';
+import { bannerLine, startingLine, textSummary } from '../load/text-summary.js';
 import { CliUsageError } from './cli-error.js';
 
 const USAGE = `usage: bulwark load [flags] URL
@@ -85,10 +85,13 @@ export async function run(args: string[]): Promise<number> {
   // As `fortio load`: every line of text goes to stderr, so stdout holds the JSON of -json - alone (or nothing).
   const out = process.stderr;
   const progress = o.quiet ? undefined : progressReporter(process.stderr);
-  out.write(`bulwark load: ${o.qps === 0 ? 'max' : o.qps} qps, ${o.connections} connections${o.workers > 1 ? ` over ${o.workers} workers` : ''}, ${o.calls > 0 ? `${o.calls} calls` : o.durationMs > 0 ? `${o.durationMs / 1000}s` : 'until interrupted'}, ${describeTarget(o)}\n`);
+  out.write(bannerLine(o));
+  const onStart = (): void => void out.write(startingLine(o));
   let result;
   try {
-    result = o.workers > 1 ? await runInWorkers(o, args) : await runLoad(o, { progress });
+    // The workers warm up and start on their own; their parent says they start as it forks them.
+    if (o.workers > 1) onStart();
+    result = o.workers > 1 ? await runInWorkers(o, args) : await runLoad(o, { progress, onStart });
   } catch (err) {
     if (!(err instanceof LoadAbortedError)) throw err;
     // Fortio's words and exit code for a run that could not start; no results are written.
@@ -108,10 +111,4 @@ export async function run(args: string[]): Promise<number> {
   // As Fortio: a run that ran succeeds, whatever its calls returned (RetCodes says); only one that
   // could not start (above) exits 1.
   return 0;
-}
-
-function describeTarget(o: LoadOptions): string {
-  if (!o.grpc) return `${o.http2 ? 'HTTP/2' : 'HTTP/1.1'} ${o.url}`;
-  const tls = o.url.protocol === 'https:' ? 'TLS' : 'plaintext';
-  return `gRPC ${o.grpc.ping ? 'ping' : 'health'}, ${o.grpc.streams} stream${o.grpc.streams > 1 ? 's' : ''} per connection, ${tls} ${o.url.host}`;
 }

@@ -3,6 +3,7 @@ import { BULWARK_VERSION } from '../util/version.js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import { fortioRunId } from './fortio-run-id.js';
+import { goDurationText } from './go-duration-text.js';
 import { fortioHttpOptions, type FortioHttpOptions } from './fortio-http-options.js';
 import { grpcErrorName, grpcRetCode } from './grpc-outcome.js';
 import { SERVING } from './grpc-services.js';
@@ -135,8 +136,6 @@ export function fortioGrpcResult(o: LoadOptions, r: LatencyRecorder, startTime: 
   return {
     RunType: runType,
     ...base,
-    // Fortio's threads: each stream of each connection.
-    NumThreads: base.NumThreads * g.streams,
     RetCodes: retCodes,
     Destination: g.destination,
     Streams: g.streams,
@@ -155,8 +154,7 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
     RequestedDuration: requestedDuration(o, r.count),
     ActualQPS: actualQps,
     ActualDuration: Math.round(actualDurationMs * 1e6),
-    // -c is split among the workers, each opening at least one connection (workerShare).
-    NumThreads: o.workers > 1 ? Math.max(o.connections, o.workers) : o.connections,
+    NumThreads: fortioThreads(o),
     Version: `bulwark-${BULWARK_VERSION}`,
     DurationHistogram: durationHistogram(r.durations, r.histogram, o.percentiles),
     ErrorsDurationHistogram: durationHistogram(r.errorDurations, r.errorHistogram, o.percentiles),
@@ -179,20 +177,15 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
   };
 }
 
+/** Fortio's threads: the connections (-c is split among the workers, each opening at least one: workerShare), times the streams of each for gRPC. */
+export function fortioThreads(o: LoadOptions): number {
+  return (o.workers > 1 ? Math.max(o.connections, o.workers) : o.connections) * (o.grpc?.streams ?? 1);
+}
+
 /** Fortio's RequestedDuration: "exactly N calls" (", interrupted after M" when stopped short), a Go duration, or "until stop". */
 function requestedDuration(o: LoadOptions, count: number): string {
   if (o.calls === 0) return o.durationMs > 0 ? goDurationText(o.durationMs) : 'until stop';
   return `exactly ${o.calls} calls${count !== o.calls ? `, interrupted after ${count}` : ''}`;
-}
-
-/** A duration as Go's time.Duration.String() writes it ("500ms", "5s", "1m30s", "1h0m0s"), as Fortio's JSON holds it. */
-function goDurationText(ms: number): string {
-  if (ms < 1) return ms * 1000 < 1 ? `${Math.round(ms * 1e6)}ns` : `${+(ms * 1000).toFixed(3)}µs`;
-  if (ms < 1000) return `${+ms.toFixed(6)}ms`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = +((ms % 60_000) / 1000).toFixed(9);
-  return `${h > 0 ? `${h}h` : ''}${h > 0 || m > 0 ? `${m}m` : ''}${s}s`;
 }
 
 /** A latency histogram in seconds: Fortio's buckets, and exact percentiles bounded by Min and Max. */

@@ -206,6 +206,8 @@ function connections(o: LoadOptions, target: LoadTarget): LoadConnection[] {
 
 export interface RunHooks {
   progress?: Progress;
+  /** Called as the timed run starts, after the warm-up. */
+  onStart?: () => void;
   /** Called when a response with the -abort-on status ends the run. */
   onAbort?: () => void;
   /** Stops the run as ^C does (a worker told by its parent). */
@@ -214,7 +216,7 @@ export interface RunHooks {
 
 /** Runs the load described by `o` in this process; throws LoadAbortedError when it cannot start. */
 export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<RunResult> {
-  const { progress, onAbort, stop } = hooks;
+  const { progress, onStart, onAbort, stop } = hooks;
   const target = resolveTarget(o);
   if (!o.grpc) await checkResolves(target.host);
   const conns = connections(o, target);
@@ -235,6 +237,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
     for (const s of slots) s.stopIfIdle();
     onAbort?.();
   };
+  onStart?.();
   const startTime = new Date();
   run.startMs = performance.now();
   const done = new Promise<void>((resolve) => (run.resolve = resolve));

@@ -1,4 +1,7 @@
-import type { FortioGrpcResult, FortioHistogram, FortioResult } from './fortio-json.js';
+import { BULWARK_VERSION } from '../util/version.js';
+import { fortioThreads, type FortioGrpcResult, type FortioHistogram, type FortioResult } from './fortio-json.js';
+import { goDurationText } from './go-duration-text.js';
+import type { LoadOptions } from './load-options.js';
 import type { SocketStats } from './socket-stats.js';
 
 /**
@@ -28,6 +31,23 @@ function histogramLines(label: string, h: FortioHistogram): string[] {
   return lines;
 }
 
+/** Fortio's first line: the rate asked for, the processes (Fortio's GOMAXPROCS, here -workers), how long, the target. */
+export function bannerLine(o: LoadOptions): string {
+  const how = o.calls > 0 ? `for ${o.calls} calls` : o.durationMs > 0 ? `for ${goDurationText(o.durationMs)}` : 'until interrupted';
+  return `Bulwark ${BULWARK_VERSION} running at ${goG(o.qps)} queries per second, ${o.workers}->${o.workers} procs, ${how}: ${o.grpc?.destination ?? o.url.href}\n`;
+}
+
+/** Fortio's line as the timed run starts (after the warm-up), with its split of the calls among the threads. */
+export function startingLine(o: LoadOptions): string {
+  const threads = fortioThreads(o);
+  const head = `Starting at ${o.qps > 0 ? `${goG(o.qps)} qps` : 'max qps'} with ${threads} thread(s) [gomax ${o.workers}]`;
+  if (o.calls === 0 && o.durationMs === 0) return `${head} until interrupted\n`;
+  const duration = goDurationText(o.durationMs);
+  if (o.qps === 0) return o.calls > 0 ? `${head} for exactly ${o.calls} calls (${Math.floor(o.calls / threads)} per thread + ${o.calls % threads})\n` : `${head} for ${duration}\n`;
+  const each = Math.floor((o.calls > 0 ? o.calls : Math.floor((o.qps * o.durationMs) / 1000)) / threads);
+  return o.calls > 0 ? `${head} : exactly ${o.calls}, ${each} calls each (total ${each * threads} + ${o.calls - each * threads})\n` : `${head} for ${duration} : ${each} calls each (total ${each * threads})\n`;
+}
+
 /** Fortio's line for one connection (thread): its sockets, the peers they went to, their connect times. */
 function connectionLine(i: number, c: SocketStats): string {
   // As Fortio's Occurrence.AggregateAndToString: the one peer alone, or each with its count in brackets.
@@ -43,7 +63,7 @@ function connectionLine(i: number, c: SocketStats): string {
 export function textSummary(r: FortioResult | FortioGrpcResult, connections: SocketStats[] = []): string {
   const h = r.DurationHistogram;
   const lines = [
-    `Ended after ${goG(r.ActualDuration / 1e9, 9)}s : ${h.Count} calls. qps=${goG(r.ActualQPS, 5)} (requested ${r.RequestedQPS})${r.Labels ? ` labels="${r.Labels}"` : ''}`,
+    `Ended after ${goDurationText(r.ActualDuration / 1e6)} : ${h.Count} calls. qps=${goG(r.ActualQPS, 5)}`,
     ...histogramLines('Aggregated Function Time', h),
     ...histogramLines('Error cases', r.ErrorsDurationHistogram),
   ];

@@ -44,3 +44,23 @@ test('the exit code is Fortio\'s: 0 for a run that ran, whatever its calls retur
   assert.doesNotMatch(unresolved.stderr, /All done/);
   assert.throws(() => readFileSync(file), /ENOENT/, 'and writes no results');
 });
+
+test('the text has Fortio\'s lines: who runs at what rate, how the calls split among threads, and "Ended after" in Go\'s durations', async () => {
+  const timed = await bulwark(['load', '-quiet', '-qps', '20', '-c', '2', '-t', '500ms', `${server.url}/`]);
+  assert.equal(timed.code, 0, timed.stderr);
+  const lines = timed.stderr.split('\n');
+  const at = (re: RegExp): number => lines.findIndex((l) => re.test(l));
+  const url = `${server.url}/`.replaceAll('.', '\\.');
+  const order = [
+    at(new RegExp(`^Bulwark \\S+ running at 20 queries per second, 1->1 procs, for 500ms: ${url}$`)),
+    at(/^Starting at 20 qps with 2 thread\(s\) \[gomax 1\] for 500ms : 5 calls each \(total 10\)$/),
+    at(/^Ended after 5\d\dm?s : 10 calls\. qps=[\d.]+$/),
+    at(/^Aggregated Function Time : count 10 /),
+    at(/^All done 10 calls \(plus 2 warmup\) /),
+  ];
+  assert.ok(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1]!)), `lines in Fortio's order: ${order}\n${timed.stderr}`);
+  const exactly = await bulwark(['load', '-quiet', '-qps', '0', '-c', '2', '-n', '7', `${server.url}/`]);
+  assert.match(exactly.stderr, new RegExp(`^Bulwark \\S+ running at 0 queries per second, 1->1 procs, for 7 calls: ${url}$`, 'm'));
+  assert.match(exactly.stderr, /^Starting at max qps with 2 thread\(s\) \[gomax 1\] for exactly 7 calls \(3 per thread \+ 1\)$/m);
+  assert.match(exactly.stderr, /^Ended after [\d.]+(ms|µs|s) : 7 calls\. qps=[\d.e+]+$/m, 'no more after the qps than Fortio writes');
+});
