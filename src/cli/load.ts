@@ -29,7 +29,10 @@ const USAGE = `usage: bulwark load [flags] URL
   -json FILE|-      Fortio-compatible JSON results (- = stdout; all text goes to stderr, as Fortio's)
   -csv FILE         append one CSV row per run
   -h2               HTTP/2 (h2c prior knowledge for http://, ALPN h2 for https://)
-  -k                skip server certificate verification
+  -k, -https-insecure   skip server certificate verification
+  -resolve IP       connect to IP instead of the URL's host (the Host header and TLS name stay the URL's)
+  -user USER:PASS   basic authentication (the JSON keeps the user, not the password)
+  -calc-qps         with -n and -t: the rate that spreads the -n calls over -t
   -cacert FILE      trust bundle;  -cert FILE -key FILE  client certificate (mTLS);  -sni NAME
   -new-conn         a new connection (a full TLS handshake) for every call (also -keepalive=false)
   -resume           resume TLS sessions when reconnecting

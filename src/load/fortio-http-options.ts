@@ -53,9 +53,10 @@ export function fortioHttpOptions(o: LoadOptions): FortioHttpOptions {
     DisableKeepAlive: o.newConnection,
     AllowHalfClose: false,
     FollowRedirects: false,
-    Resolve: '',
+    Resolve: o.resolve ?? '',
     HTTPReqTimeOut: Math.round(o.timeoutMs * 1e6),
-    UserCredentials: '',
+    // Fortio writes "user:password" here; the password is left out of the results.
+    UserCredentials: o.user !== undefined ? `${o.user}:***` : '',
     ContentType: o.contentType ?? '',
     Payload: o.payload.toString('base64'),
     // Fortio records only an explicit -X; the method otherwise follows from the payload.

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDuration } from '../config/duration-text.js';
 import type { HistogramLayout } from './latency-recorder.js';
@@ -50,6 +51,10 @@ export interface LoadOptions {
   /** -allow-initial-errors: a failed warm-up call does not abort the run. */
   allowInitialErrors: boolean;
   insecure: boolean;
+  /** -resolve: the IP address HTTP connections go to instead of the URL's host (Host and SNI stay the URL's). */
+  resolve: string | undefined;
+  /** -user: the user name of the basic authentication the headers carry (the password is not kept). */
+  user: string | undefined;
   caFile: string | undefined;
   certFile: string | undefined;
   keyFile: string | undefined;
@@ -84,8 +89,8 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir']);
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
@@ -163,17 +168,25 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     if (ms === undefined) throw new LoadUsageError(`-${n} must be a duration like 1ms or -500us, got "${raw}"`);
     return raw.startsWith('-') ? -ms : ms;
   };
-  const headers: Array<[string, string]> = (values.get('H') ?? []).map((h) => {
+  const given: Array<[string, string]> = (values.get('H') ?? []).map((h) => {
     const colon = h.indexOf(':');
     if (colon <= 0) throw new LoadUsageError(`-H wants "name: value", got "${h}"`);
     return [h.slice(0, colon).trim().toLowerCase(), h.slice(colon + 1).trim()];
   });
+  // Fortio's -user "user:password": a basic authorization header, in place of any given with -H.
+  const user = one('user');
+  if (user !== undefined && !user.includes(':')) throw new LoadUsageError(`-user wants "user:password", got "${user}"`);
+  const headers: Array<[string, string]> = user === undefined ? given : [...given.filter(([name]) => name !== 'authorization'), ['authorization', `Basic ${Buffer.from(user).toString('base64')}`]];
+  const resolve = one('resolve');
+  if (resolve !== undefined && isIP(resolve) === 0) throw new LoadUsageError(`-resolve wants an IP address, got "${resolve}"`);
   const percentiles = (one('p') ?? '50,75,90,99,99.9').split(',').map((p) => {
     const v = Number(p.trim());
     if (!Number.isFinite(v) || v <= 0 || v > 100) throw new LoadUsageError(`-p wants percentiles in (0, 100], got "${p}"`);
     return v;
   });
   const calls = num('n', 0, 0, 1e12);
+  // Fortio's -calc-qps: the rate that spreads the -n calls over the -t duration.
+  if (flags.get('calc-qps') && (calls === 0 || !(duration('t', 0) > 0))) throw new LoadUsageError("can't use -calc-qps without also specifying -n and -t");
   const payloadFile = one('payload-file');
   let body: Buffer;
   try {
@@ -188,7 +201,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   return {
     url: parsed,
     // Fortio treats any qps <= 0 (-qps -1 in its docs) as "as fast as possible".
-    qps: Math.max(num('qps', 8, -Infinity, 1e7), 0),
+    qps: flags.get('calc-qps') ? calls / (duration('t', 0) / 1000) : Math.max(num('qps', 8, -Infinity, 1e7), 0),
     connections: Math.floor(num('c', 4, 1, 10_000)),
     calls: Math.floor(calls),
     durationMs: calls > 0 ? 0 : duration('t', 5000),
@@ -212,7 +225,9 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     logErrors: flags.get('log-errors') !== false && flags.get('quiet') !== true && !['error', 'critical', 'fatal'].includes((loglevel ?? '').toLowerCase()),
     sequentialWarmup: flags.get('sequential-warmup') === true,
     allowInitialErrors: flags.get('allow-initial-errors') === true,
-    insecure: flags.get('k') === true,
+    insecure: flags.get('k') === true || flags.get('https-insecure') === true,
+    resolve,
+    user: user?.slice(0, user.indexOf(':')),
     caFile: one('cacert'),
     certFile: one('cert'),
     keyFile: one('key'),

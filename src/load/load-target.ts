@@ -17,14 +17,16 @@ export interface LoadTarget {
 export function resolveTarget(o: LoadOptions): LoadTarget {
   const url = o.url;
   const secure = url.protocol === 'https:';
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const name = url.hostname.replace(/^\[|\]$/g, '');
+  // -resolve: connect to that address; the Host header and the TLS server name stay the URL's.
+  const host = o.grpc ? name : (o.resolve ?? name);
   const port = Number(url.port || (secure ? 443 : 80));
   let tls: ConnectionOptions | undefined;
   if (secure) {
     tls = {
       host,
       port,
-      servername: o.sni ?? (/^[\d.]+$|:/.test(host) ? undefined : host),
+      servername: o.sni ?? (isIP(name) ? undefined : name),
       rejectUnauthorized: !o.insecure,
       ca: o.caFile ? readFileSync(o.caFile) : undefined,
       cert: o.certFile ? readFileSync(o.certFile) : undefined,

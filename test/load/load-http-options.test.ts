@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { FortioResult } from '../../src/load/fortio-json.js';
 import { parseLoadArgs } from '../../src/load/load-options.js';
+import { makePki } from '../support/tls-fixtures.js';
 import { bulwark } from './load-support.js';
 
 test('load flags: -timeout defaults to 3s, -log-errors is on unless silenced, -http1.0, -stdclient, -sequential-warmup', () => {
@@ -74,4 +77,44 @@ test('-timeout cuts slow calls as socket errors; -log-errors prints non-OK statu
   } finally {
     server.close();
   }
+});
+
+test('Fortio\'s -resolve, -user, -https-insecure and -calc-qps', async () => {
+  const pki = makePki();
+  const leaf = pki.issue('service', 'DNS:service.test');
+  const seen: string[] = [];
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    seen.push(`${req.headers.host} ${req.headers.authorization}`);
+    res.end('ok');
+  };
+  const plain = http.createServer(onRequest);
+  const secure = https.createServer({ cert: readFileSync(leaf.cert), key: readFileSync(leaf.key) }, onRequest);
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => secure.listen(0, '127.0.0.1', r));
+  const port = (s: net.Server): number => (s.address() as AddressInfo).port;
+  const load = async (args: string[]): Promise<FortioResult> => {
+    const run = await bulwark(['load', '-quiet', '-qps', '0', '-c', '1', '-json', '-', ...args]);
+    assert.equal(run.code, 0, run.stderr);
+    return JSON.parse(run.stdout) as FortioResult;
+  };
+  try {
+    const r = await load(['-resolve', '127.0.0.1', '-user', 'alice:s3cret', '-H', 'Authorization: Bearer x', '-n', '2', `http://service.test:${port(plain)}/`]);
+    assert.deepEqual(r.RetCodes, { '200': 2 });
+    assert.deepEqual(seen, Array(2).fill(`service.test:${port(plain)} Basic ${Buffer.from('alice:s3cret').toString('base64')}`), 'to the -resolve address, Host as in the URL, -user in place of -H Authorization');
+    assert.deepEqual([r.Resolve, r.UserCredentials], ['127.0.0.1', 'alice:***']);
+    assert.doesNotMatch(JSON.stringify(r), /s3cret/, 'the password stays out of the results');
+    const named = await load(['-resolve', '127.0.0.1', '-cacert', pki.caCert, '-n', '1', `https://service.test:${port(secure)}/`]);
+    assert.deepEqual(named.RetCodes, { '200': 1 }, 'over TLS the certificate is checked against the URL\'s name');
+    const insecure = await load(['-https-insecure', '-n', '1', `https://127.0.0.1:${port(secure)}/`]);
+    assert.deepEqual([insecure.RetCodes, insecure.Insecure], [{ '200': 1 }, true]);
+    const calc = await load(['-calc-qps', '-n', '10', '-t', '1s', `http://127.0.0.1:${port(plain)}/`]);
+    assert.deepEqual([calc.RequestedQPS, calc.DurationHistogram.Count, calc.RequestedDuration], ['10', 10, 'exactly 10 calls'], '-calc-qps: 10 calls spread over 1 s');
+    assert.ok(calc.ActualDuration > 0.8e9, `ActualDuration ${calc.ActualDuration} ns`);
+  } finally {
+    plain.close();
+    secure.close();
+  }
+  assert.throws(() => parseLoadArgs(['-calc-qps', '-n', '10', 'http://h/']), /-calc-qps/);
+  assert.throws(() => parseLoadArgs(['-user', 'alice', 'http://h/']), /-user/);
+  assert.throws(() => parseLoadArgs(['-resolve', 'h.example', 'http://h/']), /-resolve/);
 });
