@@ -103,7 +103,7 @@ export async function run(args: string[]): Promise<number> {
   }
   if (result.aborted) out.write(`Aborted run because of code ${o.abortOn} (-abort-on)\n`);
   const fortio = (o.grpc ? fortioGrpcResult : fortioResult)(o, result.recorder, result.startTime, result.actualDurationMs);
-  out.write(textSummary(fortio, result.recorder.connections));
+  out.write(textSummary(fortio, result.recorder));
   const json = `${JSON.stringify(fortio, null, 2)}\n`;
   // As Fortio: -a saves under the run ID in -data-dir unless -json names the file.
   const jsonFile = o.jsonFile ?? (o.autoSave ? join(o.dataDir, `${fortio.ID}.json`) : undefined);

@@ -197,7 +197,7 @@ function durationHistogram(stats: ValueStats, exact: Histogram, percentiles: num
 }
 
 /** Fortio's HistogramData with its percentiles, interpolated in its buckets (HistogramData.CalcPercentiles). */
-function fortioPercentiles(s: ValueStats, percentiles: number[]): FortioHistogram {
+export function fortioPercentiles(s: ValueStats, percentiles: number[]): FortioHistogram {
   const h = valueHistogram(s);
   if (s.count === 0) return h;
   return { ...h, Percentiles: percentiles.map((p) => ({ Percentile: p, Value: s.percentile(p, h.Data) })) };

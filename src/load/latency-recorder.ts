@@ -26,6 +26,8 @@ export class LatencyRecorder {
   readonly errorDurations: ValueStats;
   readonly sizes = new ValueStats(0, SIZE_DIVIDER);
   readonly headerSizes = new ValueStats(0, HEADER_SIZE_DIVIDER);
+  /** At a fixed rate, each wait for a call's slot in seconds, negative when late (Fortio's sleep times, 1 ms buckets from -1 ms). */
+  readonly sleepTimes = new ValueStats(-0.001, 0.001);
   readonly statusCodes = new Map<number, number>();
   bytesReceived = 0;
   bytesSent = 0;
@@ -100,6 +102,7 @@ export class LatencyRecorder {
     this.errorDurations.merge(other.errorDurations);
     this.sizes.merge(other.sizes);
     this.headerSizes.merge(other.headerSizes);
+    this.sleepTimes.merge(other.sleepTimes);
     for (const [code, n] of other.statusCodes) this.statusCodes.set(code, (this.statusCodes.get(code) ?? 0) + n);
     this.bytesReceived += other.bytesReceived;
     this.bytesSent += other.bytesSent;
@@ -117,6 +120,7 @@ export class LatencyRecorder {
       errorDurations: this.errorDurations.toWire(),
       sizes: this.sizes.toWire(),
       headerSizes: this.headerSizes.toWire(),
+      sleepTimes: this.sleepTimes.toWire(),
       statusCodes: [...this.statusCodes],
       bytesReceived: this.bytesReceived,
       bytesSent: this.bytesSent,
@@ -133,6 +137,7 @@ export class LatencyRecorder {
     r.errorDurations.merge(ValueStats.fromWire(w.errorDurations));
     r.sizes.merge(ValueStats.fromWire(w.sizes));
     r.headerSizes.merge(ValueStats.fromWire(w.headerSizes));
+    r.sleepTimes.merge(ValueStats.fromWire(w.sleepTimes));
     for (const [code, n] of w.statusCodes) r.statusCodes.set(code, n);
     r.connections = w.connections.map((c) => SocketStats.fromWire(c, w.layout));
     Object.assign(r, { bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, warmupCalls: w.warmupCalls });
@@ -148,6 +153,7 @@ export interface RecorderWire {
   errorDurations: ValueStatsWire;
   sizes: ValueStatsWire;
   headerSizes: ValueStatsWire;
+  sleepTimes: ValueStatsWire;
   statusCodes: Array<[number, number]>;
   bytesReceived: number;
   bytesSent: number;

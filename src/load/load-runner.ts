@@ -55,6 +55,9 @@ class Slot {
       const now = performance.now();
       const slot = run.startMs + this.schedule.nextSlot(now - run.startMs);
       if (run.durationMs > 0 && slot >= run.startMs + run.durationMs) return this.finish();
+      // Fortio's sleep times: the wait between a call's end and the next one's slot (negative when
+      // late), in whole nanoseconds; none before a loop's first call.
+      if (this.started !== 0) run.recorder.sleepTimes.record(Math.round((slot - now) * 1e6) / 1e9);
       if (slot > now) {
         this.timer = setTimeout(() => this.send(performance.now()), this.schedule.wait(slot - now));
         return;

@@ -1,8 +1,10 @@
 import { BULWARK_VERSION } from '../util/version.js';
-import { fortioThreads, type FortioGrpcResult, type FortioHistogram, type FortioResult } from './fortio-json.js';
+import { fortioPercentiles, fortioThreads, type FortioGrpcResult, type FortioHistogram, type FortioResult } from './fortio-json.js';
 import { goDurationText } from './go-duration-text.js';
+import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import type { SocketStats } from './socket-stats.js';
+import type { ValueStats } from './value-stats.js';
 
 /**
  * Go's %g (shortest digits) or %.<prec>g: what Fortio's text uses, so scripts that parse its
@@ -16,9 +18,20 @@ function goG(v: number, prec?: number): string {
   return String(Number(prec === undefined ? v : v.toPrecision(prec)));
 }
 
-/** Fortio's Counter.Print: one line. */
-function counterLine(label: string, h: Pick<FortioHistogram, 'Count' | 'Avg' | 'StdDev' | 'Min' | 'Max' | 'Sum'>): string {
-  return `${label} : count ${h.Count} avg ${goG(h.Avg, 8)} +/- ${goG(h.StdDev, 4)} min ${goG(h.Min)} max ${goG(h.Max)} sum ${goG(h.Sum, 9)}`;
+/** Fortio's Counter.Print: one line, of a histogram's JSON or of a series. */
+function counterLine(label: string, h: Pick<FortioHistogram, 'Count' | 'Avg' | 'StdDev' | 'Min' | 'Max' | 'Sum'> | ValueStats): string {
+  const c = 'Count' in h ? h : { Count: h.count, Avg: h.avg, StdDev: h.stdDev, Min: h.min, Max: h.max, Sum: h.sum };
+  return `${label} : count ${c.Count} avg ${goG(c.Avg, 8)} +/- ${goG(c.StdDev, 4)} min ${goG(c.Min)} max ${goG(c.Max)} sum ${goG(c.Sum, 9)}`;
+}
+
+/**
+ * Fortio's sleep times at a fixed rate: their counter, or when more than 5 % of the waits came a
+ * millisecond or more late, their histogram and its warning (periodic.go Run).
+ */
+function sleepLines(s: ValueStats): string[] {
+  const late = (100 * s.atOrBelowOffset) / s.count;
+  if (!(late > 5)) return [counterLine('Sleep times', s)];
+  return [...histogramLines('Aggregated Sleep Time', fortioPercentiles(s, [50])), `WARNING ${late.toFixed(2)}% of sleep were falling behind`];
 }
 
 /** Fortio's HistogramData.Print: the counter line, the buckets, the percentiles. */
@@ -52,18 +65,18 @@ export function startingLine(o: LoadOptions): string {
 function connectionLine(i: number, c: SocketStats): string {
   // As Fortio's Occurrence.AggregateAndToString: the one peer alone, or each with its count in brackets.
   const peers = c.peers.size === 1 ? [...c.peers.keys()][0]! : `[${[...c.peers].map(([peer, n]) => `${peer} (${n})`).join(', ')}]`;
-  const t = c.connectTimes;
-  return `[${i}] ${String(c.opened).padStart(3)} socket used, resolved to ${peers}${counterLine(', connection timing', { Count: t.count, Avg: t.avg, StdDev: t.stdDev, Min: t.min, Max: t.max, Sum: t.sum })}`;
+  return `[${i}] ${String(c.opened).padStart(3)} socket used, resolved to ${peers}${counterLine(', connection timing', c.connectTimes)}`;
 }
 
 /**
- * Fortio's end-of-run text (durations in seconds), so people and scripts used to it read it as is.
- * `connections` are an HTTP run's, for Fortio's line per connection.
+ * Fortio's end-of-run text (durations in seconds), so people and scripts used to it read it as is;
+ * from the results, and the recorder for what they do not hold (sleep times, each connection's sockets).
  */
-export function textSummary(r: FortioResult | FortioGrpcResult, connections: SocketStats[] = []): string {
+export function textSummary(r: FortioResult | FortioGrpcResult, recorder: LatencyRecorder): string {
   const h = r.DurationHistogram;
   const lines = [
     `Ended after ${goDurationText(r.ActualDuration / 1e6)} : ${h.Count} calls. qps=${goG(r.ActualQPS, 5)}`,
+    ...(r.RequestedQPS === 'max' ? [] : sleepLines(recorder.sleepTimes)),
     ...histogramLines('Aggregated Function Time', h),
     ...histogramLines('Error cases', r.ErrorsDurationHistogram),
   ];
@@ -75,7 +88,7 @@ export function textSummary(r: FortioResult | FortioGrpcResult, connections: Soc
   } else {
     lines.push(
       '# Socket and IP used for each connection:',
-      ...connections.map((c, i) => connectionLine(i, c)),
+      ...recorder.connections.map((c, i) => connectionLine(i, c)),
       ...histogramLines('Connection time histogram (s)', r.ConnectionStats),
       `Sockets used: ${r.SocketCount} (for perfect keepalive, would be ${r.NumThreads})`,
       `Uniform: ${r.Uniform}, Jitter: ${r.Jitter}, Catchup allowed: ${!r.NoCatchUp}`,

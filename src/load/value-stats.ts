@@ -68,6 +68,11 @@ export class ValueStats {
     this.counts[bucketOf((v - this.offset) / this.divider)]!++;
   }
 
+  /** Values at or below the offset (Fortio's first bucket). */
+  get atOrBelowOffset(): number {
+    return this.counts[0]!;
+  }
+
   get avg(): number {
     return this.count === 0 ? 0 : this.sum / this.count;
   }

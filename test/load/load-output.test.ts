@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -63,4 +65,26 @@ test('the text has Fortio\'s lines: who runs at what rate, how the calls split a
   assert.match(exactly.stderr, new RegExp(`^Bulwark \\S+ running at 0 queries per second, 1->1 procs, for 7 calls: ${url}$`, 'm'));
   assert.match(exactly.stderr, /^Starting at max qps with 2 thread\(s\) \[gomax 1\] for exactly 7 calls \(3 per thread \+ 1\)$/m);
   assert.match(exactly.stderr, /^Ended after [\d.]+(ms|µs|s) : 7 calls\. qps=[\d.e+]+$/m, 'no more after the qps than Fortio writes');
+});
+
+test('at a fixed rate, Fortio\'s sleep times follow "Ended after"; when more than 5 % of them were late, its histogram and warning', async () => {
+  const steady = await bulwark(['load', '-quiet', '-qps', '40', '-c', '2', '-t', '500ms', `${server.url}/`]);
+  assert.match(steady.stderr, /^Ended after \S+ : 20 calls\. qps=\S+\nSleep times : count 18 avg 0\.0\d+ \+\/- \S+ min \S+ max \S+ sum \S+\nAggregated Function Time /m, 'a wait after each call but the last of each connection');
+  const max = await bulwark(['load', '-quiet', '-qps', '0', '-c', '1', '-n', '5', `${server.url}/`]);
+  assert.doesNotMatch(max.stderr, /Sleep/, 'no waits at max rate');
+  let calls = 0;
+  const stalling = http.createServer((_req, res) => {
+    if (++calls === 5) setTimeout(() => res.end('late'), 300);
+    else res.end('ok');
+  });
+  await new Promise<void>((r) => stalling.listen(0, '127.0.0.1', r));
+  try {
+    const late = await bulwark(['load', '-quiet', '-qps', '50', '-c', '1', '-t', '1s', `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`]);
+    const warning = /^WARNING ([\d.]+)% of sleep were falling behind$/m.exec(late.stderr);
+    assert.ok(warning && Number(warning[1]) > 5, late.stderr);
+    assert.match(late.stderr, /^Aggregated Sleep Time : count 49 avg -\S+ \+\/- \S+ min -0\.[23]\d* max \S+ sum \S+\n# range, mid point, percentile, count\n>= -0\.[23]\S* <= -0\.001 , /m, 'the late waits in the first bucket, at or below -1 ms');
+    assert.match(late.stderr, /^# target 50% \S+\nWARNING /m);
+  } finally {
+    stalling.close();
+  }
 });
