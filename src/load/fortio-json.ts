@@ -3,7 +3,7 @@ import { BULWARK_VERSION } from '../util/version.js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import { fortioRunId } from './fortio-run-id.js';
-import { goDurationText } from './go-duration-text.js';
+import { goDurationText, goG } from './go-format.js';
 import { fortioHttpOptions, type FortioHttpOptions } from './fortio-http-options.js';
 import { grpcErrorName, grpcRetCode } from './grpc-outcome.js';
 import { SERVING } from './grpc-services.js';
@@ -150,7 +150,8 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
   return {
     Labels: o.labels,
     StartTime: startTime.toISOString(),
-    RequestedQPS: o.qps === 0 ? 'max' : String(o.qps),
+    // As Fortio's %.9g.
+    RequestedQPS: o.qps === 0 ? 'max' : goG(o.qps, 9),
     RequestedDuration: requestedDuration(o, r.count),
     ActualQPS: actualQps,
     ActualDuration: Math.round(actualDurationMs * 1e6),

@@ -1,22 +1,10 @@
 import { BULWARK_VERSION } from '../util/version.js';
 import { fortioPercentiles, fortioThreads, type FortioGrpcResult, type FortioHistogram, type FortioResult } from './fortio-json.js';
-import { goDurationText } from './go-duration-text.js';
+import { goDurationText, goG } from './go-format.js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import type { SocketStats } from './socket-stats.js';
 import type { ValueStats } from './value-stats.js';
-
-/**
- * Go's %g (shortest digits) or %.<prec>g: what Fortio's text uses, so scripts that parse its
- * "# target 99% 0.00123" lines (seconds) read ours the same way.
- */
-function goG(v: number, prec?: number): string {
-  if (v === 0 || !Number.isFinite(v)) return String(v);
-  const [mantissa, e] = (prec === undefined ? v.toExponential() : v.toExponential(prec - 1)).split('e') as [string, string];
-  const exp = Number(e);
-  if (exp < -4 || exp >= (prec ?? 21)) return `${Number(mantissa)}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  return String(Number(prec === undefined ? v : v.toPrecision(prec)));
-}
 
 /** Fortio's Counter.Print: one line, of a histogram's JSON or of a series. */
 function counterLine(label: string, h: Pick<FortioHistogram, 'Count' | 'Avg' | 'StdDev' | 'Min' | 'Max' | 'Sum'> | ValueStats): string {

@@ -110,6 +110,8 @@ test('Fortio\'s -resolve, -user, -https-insecure and -calc-qps', async () => {
     const calc = await load(['-calc-qps', '-n', '10', '-t', '1s', `http://127.0.0.1:${port(plain)}/`]);
     assert.deepEqual([calc.RequestedQPS, calc.DurationHistogram.Count, calc.RequestedDuration], ['10', 10, 'exactly 10 calls'], '-calc-qps: 10 calls spread over 1 s');
     assert.ok(calc.ActualDuration > 0.8e9, `ActualDuration ${calc.ActualDuration} ns`);
+    const third = await load(['-calc-qps', '-n', '2', '-t', '600ms', `http://127.0.0.1:${port(plain)}/`]);
+    assert.equal(third.RequestedQPS, '3.33333333', 'written as Fortio\'s %.9g');
   } finally {
     plain.close();
     secure.close();
