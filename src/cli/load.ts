@@ -10,7 +10,7 @@ import { progressReporter } from '../load/progress-bar.js';
 import { bannerLine, startingLine, textSummary } from '../load/text-summary.js';
 import { CliUsageError } from './cli-error.js';
 
-const USAGE = `usage: bulwark load [flags] URL
+const USAGE = `usage: bulwark load [flags] URL            (a URL without a scheme is http://, as in Fortio)
        bulwark load -grpc [-ping] [-s N] [flags] HOST:PORT
 
   -qps N            target calls per second over all connections (0 or negative = as fast as possible; default 8)

@@ -137,7 +137,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   const grpc = flags.get('grpc') === true;
   let parsed: URL;
   try {
-    parsed = grpc ? grpcUrl(url, one('cacert') !== undefined) : new URL(url);
+    // As Fortio (URLSchemeCheck, after curl): a target without a scheme is http://, "localhost:8080/echo" too.
+    parsed = grpc ? grpcUrl(url, one('cacert') !== undefined) : new URL(/^[a-z][a-z\d+.-]*:\/\//i.test(url) ? url : `http://${url}`);
   } catch {
     throw new LoadUsageError(grpc ? `invalid destination "${url}" (HOST:PORT or a URL)` : `invalid URL "${url}"`);
   }

@@ -88,3 +88,15 @@ test('at a fixed rate, Fortio\'s sleep times follow "Ended after"; when more tha
     stalling.close();
   }
 });
+
+test('a target without a scheme is an http:// URL, as Fortio assumes', async () => {
+  const hostPort = new URL(server.url).host;
+  const run = await bulwark(['load', '-quiet', '-qps', '0', '-c', '1', '-n', '2', '-json', '-', `${hostPort}/echo`]);
+  assert.equal(run.code, 0, run.stderr);
+  const r = JSON.parse(run.stdout) as FortioResult;
+  assert.deepEqual([r.RetCodes, r.URL], [{ '200': 2 }, `http://${hostPort}/echo`]);
+  assert.match(r.Labels, new RegExp(`^${hostPort.replaceAll('.', '\\.')}/echo , `), 'the default labels, from the target as given');
+  const ftp = await bulwark(['load', '-n', '1', 'ftp://h/']);
+  assert.equal(ftp.code, 2);
+  assert.match(ftp.stderr, /unsupported scheme ftp:/);
+});
