@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import type { FortioResult } from '../../src/load/fortio-json.js';
 import { LoadUsageError, parseLoadArgs } from '../../src/load/load-options.js';
 import { ValueStats } from '../../src/load/value-stats.js';
-import { bulwark } from './load-support.js';
+import { bulwark, rawHttpServer, type RawServer } from './load-support.js';
 
 const near = (a: number, b: number): boolean => Math.abs(a - b) < 1e-9;
 
@@ -39,30 +37,18 @@ test('load flags: -r (seconds, default 0.001, 0 or less for the default) and -of
   assert.throws(() => parseLoadArgs(['-offset', '5', 'http://h/']), LoadUsageError);
 });
 
-/** A raw HTTP/1.1 server: every other response a 503, each with a head of a known size. */
-async function rawServer(): Promise<{ url: string; close(): void }> {
+/** Every other response a 503, each with a head of a known size. */
+function alternating(): Promise<RawServer> {
   const ok = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello';
   const fail = 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n';
   let n = 0;
-  const server = net.createServer((socket) => {
-    let pending = '';
-    socket.on('data', (d: Buffer) => {
-      pending += d.toString('latin1');
-      let end: number;
-      while ((end = pending.indexOf('\r\n\r\n')) >= 0) {
-        pending = pending.slice(end + 4);
-        socket.write(++n % 2 === 0 ? fail : ok);
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, close: () => server.close() };
+  return rawHttpServer(() => (++n % 2 === 0 ? fail : ok));
 }
 
 test('the JSON has ErrorsDurationHistogram (failed calls), HeaderSizes, sized buckets, and -r sets the duration buckets', async () => {
-  const server = await rawServer();
+  const server = await alternating();
   try {
-    const run = await bulwark(['load', '-quiet', '-qps', '0', '-c', '1', '-n', '40', '-r', '0.0001', '-json', '-', server.url]);
+    const run = await bulwark(['load', '-quiet', '-qps', '0', '-c', '1', '-n', '40', '-r', '0.0001', '-json', '-', `${server.url}/`]);
     assert.equal(run.code, 0, run.stderr);
     const r = JSON.parse(run.stdout) as FortioResult;
     assert.deepEqual(r.RetCodes, { '200': 20, '503': 20 });
@@ -79,7 +65,7 @@ test('the JSON has ErrorsDurationHistogram (failed calls), HeaderSizes, sized bu
     assert.ok(inner.every((b, i) => i === 0 || Math.abs(b.End / 0.0001 - Math.round(b.End / 0.0001)) < 1e-6), `bucket edges in 0.1 ms units: ${JSON.stringify(inner)}`);
     assert.match(run.stderr, /^Error cases : count 20 avg /m);
     assert.match(run.stderr, /^Response Header Sizes : count 40 avg 19 /m);
-    const clean = await bulwark(['load', '-quiet', '-qps', '0', '-c', '1', '-n', '2', '-json', '-', `${server.url}`]);
+    const clean = await bulwark(['load', '-quiet', '-qps', '0', '-c', '1', '-n', '2', '-json', '-', `${server.url}/`]);
     const ok = JSON.parse(clean.stdout) as FortioResult;
     assert.equal(ok.ErrorsDurationHistogram.Count, 1);
   } finally {
