@@ -102,6 +102,15 @@ const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
 export class H1Parser {
   private state = State.Head;
   private buffered: Buffer = EMPTY;
+  /**
+   * A partial head kept in `buffered`, already searched to its end for the CRLFCRLF (and bare LFs)
+   * without a find: the next read's search starts near its end, not again at its start.
+   */
+  private searchedHead: Buffer | undefined;
+  /** Where `run` may begin that search in the bytes it was given (set by execute for its first head). */
+  private headSearchFrom = 0;
+  /** A buffer with room after the partial head it holds, so the next read is appended in place. */
+  private growable: Buffer | undefined;
   private paused = false;
   private executing = false;
   private remaining = 0;
@@ -183,10 +192,13 @@ export class H1Parser {
     let buf = chunk;
     let len = length;
     if (this.buffered.length > 0) {
-      buf = Buffer.concat([this.buffered, readBytes(chunk, length)]);
+      // A head dribbled in small reads is searched and copied once in all, not once per read.
+      this.headSearchFrom = this.buffered === this.searchedHead ? Math.max(0, this.buffered.length - 3) : 0;
+      buf = this.appendToBuffered(chunk, length);
       len = buf.length;
       this.buffered = EMPTY;
     }
+    this.searchedHead = undefined;
     this.executing = true;
     try {
       this.run(buf, len);
@@ -195,7 +207,30 @@ export class H1Parser {
       throw err;
     } finally {
       this.executing = false;
+      // The room is kept only while a partial head sits at its start; an idle connection keeps none.
+      const room = this.growable;
+      if (room !== undefined && (this.buffered.buffer !== room.buffer || this.buffered.byteOffset !== room.byteOffset)) this.growable = undefined;
     }
+  }
+
+  /**
+   * `buffered` followed by chunk[0, length). A partial head is appended in place when the buffer it
+   * starts has room (allocated with room to double); that buffer holds nothing handed out yet, since
+   * a run that consumed bytes leaves its remainder at an offset.
+   */
+  private appendToBuffered(chunk: Buffer, length: number): Buffer {
+    const held = this.buffered;
+    const room = this.growable;
+    const total = held.length + length;
+    if (room !== undefined && held.buffer === room.buffer && held.byteOffset === room.byteOffset && total <= room.length) {
+      chunk.copy(room, held.length, 0, length);
+      return room.subarray(0, total);
+    }
+    const next = Buffer.allocUnsafe(Math.max(total * 2, 1024));
+    held.copy(next, 0);
+    chunk.copy(next, held.length, 0, length);
+    this.growable = this.state === State.Head ? next : undefined;
+    return next.subarray(0, total);
   }
 
   private run(buf: Buffer, len: number): void {
@@ -212,12 +247,16 @@ export class H1Parser {
             pos = skipEmptyLines(buf, pos, len);
             if (pos === len) return;
           }
-          const end = findHeadEnd(buf, pos, len);
+          // Bytes searched at an earlier read (only for a head that starts where this read's bytes do).
+          const searched = pos === 0 ? this.headSearchFrom : 0;
+          this.headSearchFrom = 0;
+          const end = findHeadEnd(buf, pos + searched, len);
           if (end < 0) {
             if (len - pos > this.limits.maxHeaderBytes) throw this.headTooLarge();
             // A head with bare LF line endings never ends in CRLFCRLF: refuse it now rather than time out.
-            if (hasBareLf(buf, pos, len)) throw new HttpParseError(this.kind === 'request' ? 400 : 502, 'bare LF in message head');
+            if (hasBareLf(buf, pos, pos + searched, len)) throw new HttpParseError(this.kind === 'request' ? 400 : 502, 'bare LF in message head');
             this.buffered = buf.subarray(pos, len);
+            this.searchedHead = this.buffered;
             return;
           }
           if (end - pos > this.limits.maxHeaderBytes) throw this.headTooLarge();
@@ -513,10 +552,11 @@ function lineFeed(buf: Buffer, from: number, len: number): number {
   return lf < len ? lf : -1;
 }
 
-function hasBareLf(buf: Buffer, from: number, len: number): boolean {
+/** Whether the head starting at `start` has an LF without its CR in [from, len). */
+function hasBareLf(buf: Buffer, start: number, from: number, len: number): boolean {
   let i = lineFeed(buf, from, len);
   while (i >= 0) {
-    if (i === from || buf[i - 1] !== CR) return true;
+    if (i === start || buf[i - 1] !== CR) return true;
     i = lineFeed(buf, i + 1, len);
   }
   return false;
