@@ -11,6 +11,7 @@ import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { END_HEADERS, END_STREAM, FrameType as Type, PREFACE, frame, literal, readFrames, requestBlock } from '../support/h2-raw.js';
 
 let upstream: TestUpstream;
 let proxy: RunningProxy;
@@ -27,37 +28,6 @@ after(async () => {
   await upstream?.close();
 });
 
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-const enum Type {
-  Data = 0,
-  Headers = 1,
-  RstStream = 3,
-  Settings = 4,
-  GoAway = 7,
-  WindowUpdate = 8,
-}
-const END_STREAM = 0x1;
-const END_HEADERS = 0x4;
-
-function frame(type: number, flags: number, stream: number, payload: Buffer = Buffer.alloc(0), length = payload.length): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(stream, 5);
-  return Buffer.concat([head, payload]);
-}
-
-/** HPACK literal field without indexing, new name (RFC 7541 §6.2.2); names and values under 127 bytes. */
-function literal(name: string, value: string): Buffer {
-  return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name, 'latin1'), Buffer.from([value.length]), Buffer.from(value, 'latin1')]);
-}
-
-/** :method GET, :scheme http, :path as given, :authority localhost, then `extra`. */
-function requestBlock(path: string, ...extra: Buffer[]): Buffer {
-  return Buffer.concat([Buffer.from([0x82, 0x86]), literal(':path', path), literal(':authority', 'localhost'), ...extra]);
-}
-
 interface Outcome {
   /** Error code of each RST_STREAM, by stream id. */
   resets: Map<number, number>;
@@ -72,22 +42,14 @@ function exchange(frames: Buffer[], ms = 1500, enough: (o: Outcome) => boolean =
   return new Promise((resolve) => {
     const out: Outcome = { resets: new Map(), goaway: undefined, answered: new Set() };
     const socket = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 9) {
-        const length = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + length) break;
-        const type = buf[3]!;
-        const flags = buf[4]!;
-        const stream = buf.readUInt32BE(5) & 0x7fffffff;
-        const payload = buf.subarray(9, 9 + length);
+      buf = readFrames(Buffer.concat([buf, chunk]), (type, flags, stream, payload) => {
         if (type === Type.RstStream) out.resets.set(stream, payload.readUInt32BE(0));
         else if (type === Type.GoAway) out.goaway = payload.readUInt32BE(4);
         else if (type === Type.Headers) out.answered.add(stream);
         else if (type === Type.Settings && (flags & 0x1) === 0) socket.write(frame(Type.Settings, 0x1, 0));
-        buf = buf.subarray(9 + length);
-      }
+      });
       if (enough(out)) done();
     });
     socket.on('error', () => undefined);

@@ -9,6 +9,7 @@ import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { alive } from '../support/process-alive.js';
 
 let slow: TestUpstream;
 
@@ -21,15 +22,6 @@ after(async () => {
   slow.server.closeAllConnections();
   await slow?.close();
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A proxy with a request in flight to the slow upstream and a long --drain-time. */
 async function busyProxy(concurrency: number): Promise<{ proxy: RunningProxy; inFlight: Promise<string>; workerPids: number[] }> {

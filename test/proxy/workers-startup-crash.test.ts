@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { bootstrap, httpListener, routeConfig } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy } from '../support/proxy-process.js';
+import { alive } from '../support/process-alive.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-startup-crash-'));
 
@@ -50,15 +51,6 @@ async function failedStart(env: NodeJS.ProcessEnv): Promise<{ error: string; ms:
     (err: Error) => err.message,
   );
   return { error, ms: Date.now() - started };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('a worker that exits while the proxy starts fails the start promptly, naming the worker and its exit code', async () => {

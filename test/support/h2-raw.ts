@@ -53,6 +53,21 @@ export function literal(name: string, value: string): Buffer {
   return Buffer.concat([Buffer.from([0x00, name.length]), Buffer.from(name, 'latin1'), Buffer.from([value.length]), Buffer.from(value, 'latin1')]);
 }
 
+/**
+ * Hands each whole frame at the start of `buf` to `onFrame` (type, flags, stream id, payload) and
+ * returns the bytes left, the start of a frame still to come.
+ */
+export function readFrames(buf: Buffer, onFrame: (type: number, flags: number, stream: number, payload: Buffer) => void): Buffer {
+  let rest = buf;
+  while (rest.length >= 9) {
+    const length = rest.readUIntBE(0, 3);
+    if (rest.length < 9 + length) break;
+    onFrame(rest[3]!, rest[4]!, rest.readUInt32BE(5) & 0x7fffffff, rest.subarray(9, 9 + length));
+    rest = rest.subarray(9 + length);
+  }
+  return rest;
+}
+
 /** HPACK static-table entries used by requests: :method GET/POST, :scheme http. */
 export const GET = Buffer.from([0x82]);
 export const POST = Buffer.from([0x83]);
@@ -113,7 +128,7 @@ export function exchange(port: number, bytes: Buffer[], opts: { ms?: number; raw
     const out: H2Outcome = { resets: new Map(), goaway: undefined, statuses: new Map(), pingAcks: [], settingsAcks: 0, data: new Map(), closed: false, closedAfterMs: undefined };
     const started = Date.now();
     const socket = net.connect(port, '127.0.0.1');
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     let finished = false;
     // Answers wait until the client's own preface and SETTINGS are out, as a real client's do.
     let held: Buffer[] | undefined = opts.gapMs === undefined ? undefined : [];
@@ -129,15 +144,8 @@ export function exchange(port: number, bytes: Buffer[], opts: { ms?: number; raw
       resolve(out);
     };
     socket.on('data', (chunk: Buffer) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 9) {
-        const length = buf.readUIntBE(0, 3);
-        if (buf.length < 9 + length) break;
-        const type = buf[3]!;
-        const flags = buf[4]!;
-        const stream = buf.readUInt32BE(5) & 0x7fffffff;
-        const payload = buf.subarray(9, 9 + length);
-        if (type === FrameType.Data) out.data.set(stream, [...(out.data.get(stream) ?? []), length]);
+      buf = readFrames(Buffer.concat([buf, chunk]), (type, flags, stream, payload) => {
+        if (type === FrameType.Data) out.data.set(stream, [...(out.data.get(stream) ?? []), payload.length]);
         else if (type === FrameType.RstStream) out.resets.set(stream, payload.readUInt32BE(0));
         else if (type === FrameType.GoAway) out.goaway = payload.readUInt32BE(4);
         else if (type === FrameType.Headers && !out.statuses.has(stream)) out.statuses.set(stream, STATIC_STATUS.get(payload[(flags & PADDED ? 1 : 0) + (flags & PRIORITY ? 5 : 0)]!) ?? 0);
@@ -145,8 +153,7 @@ export function exchange(port: number, bytes: Buffer[], opts: { ms?: number; raw
         else if (type === FrameType.Ping) reply(frame(FrameType.Ping, ACK, 0, payload));
         else if (type === FrameType.Settings && flags & ACK) out.settingsAcks++;
         else if (type === FrameType.Settings) reply(frame(FrameType.Settings, ACK, 0));
-        buf = buf.subarray(9 + length);
-      }
+      });
       if (enough(out)) done();
     });
     socket.on('error', () => undefined);
