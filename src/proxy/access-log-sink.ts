@@ -10,21 +10,44 @@ import type { TcpSessionRecord } from './listeners/tcp-proxy.js';
 import { proxyLog } from './proxy-log.js';
 import type { AccessLogSink } from './stream-telemetry.js';
 
-/** Writes each finished request or connection to the access logs its listener names. */
+/** How long a log path that could not be opened waits before the next attempt (not one open per request). */
+const OPEN_RETRY_MS = 1000;
+
+/**
+ * Writes each finished request or connection to the access logs its listener names. A log that cannot be
+ * opened (a missing directory, no file descriptors left) never fails the request it would record: its
+ * lines are dropped and counted, the failure is logged once, and opening is tried again every second.
+ */
 class ProxyAccessLog implements AccessLogSink {
   private readonly loggers = new Map<string, AccessLogger>();
+  /** Paths whose last open failed, with when to try again. */
+  private readonly unopened = new Map<string, number>();
   private readonly formats = new WeakMap<AccessLog, AccessLogLine>();
   private dropped = 0;
 
   constructor(private readonly metrics: ProxyMetrics) {}
 
-  private logger(config: AccessLog): AccessLogger {
-    let l = this.loggers.get(config.path);
-    if (l === undefined) {
-      l = AccessLogger.open(config);
-      this.loggers.set(config.path, l);
+  private logger(config: AccessLog): AccessLogger | undefined {
+    return this.loggers.get(config.path) ?? this.open(config.path);
+  }
+
+  private open(path: string): AccessLogger | undefined {
+    const retryAt = this.unopened.get(path);
+    const now = Date.now();
+    if (retryAt !== undefined && now < retryAt) return undefined;
+    try {
+      const l = AccessLogger.open(path);
+      this.loggers.set(path, l);
+      if (retryAt !== undefined) {
+        this.unopened.delete(path);
+        proxyLog('info', 'access log opened; lines are written again', { path });
+      }
+      return l;
+    } catch (err) {
+      if (retryAt === undefined) proxyLog('error', 'access log cannot be opened; its lines are dropped and counted until it can', { path, error: (err as Error).message });
+      this.unopened.set(path, now + OPEN_RETRY_MS);
+      return undefined;
     }
-    return l;
   }
 
   logHttp(stream: HttpStream, ctx: HttpListenerContext, durationMs: number): void {
@@ -34,7 +57,8 @@ class ProxyAccessLog implements AccessLogSink {
     const h = stream.head;
     for (let i = 0; i < logs.length; i++) {
       const config = logs[i]!;
-      const ok = config.format === undefined ? this.logger(config).logHttp(record) : this.logger(config).logLine(this.formatted(config)(record, h.headers));
+      const logger = this.logger(config);
+      const ok = logger !== undefined && (config.format === undefined ? logger.logHttp(record) : logger.logLine(this.formatted(config)(record, h.headers)));
       if (!ok) this.countDrop();
     }
   }
@@ -69,7 +93,8 @@ class ProxyAccessLog implements AccessLogSink {
     };
     for (let i = 0; i < logs.length; i++) {
       const config = logs[i]!;
-      const ok = config.format === undefined ? this.logger(config).logTcp(record) : this.logger(config).logLine(this.formatted(config)({ ...record, protocol: 'TCP' }));
+      const logger = this.logger(config);
+      const ok = logger !== undefined && (config.format === undefined ? logger.logTcp(record) : logger.logLine(this.formatted(config)({ ...record, protocol: 'TCP' })));
       if (!ok) this.countDrop();
     }
   }
@@ -80,21 +105,27 @@ class ProxyAccessLog implements AccessLogSink {
   }
 
   /**
-   * Closes the logs of paths the applied config no longer names (a reload that renamed or dropped an
-   * access log, or removed its listener): each held its file descriptor and its batch buffers (about
-   * 260 KiB) for the life of the process. What they still hold is written first. A stream of the old
-   * config that finishes later opens its path again, and the next reload closes it.
+   * Makes the logs match the applied config. Paths it names are opened now, so one that cannot be is
+   * reported when the config is applied rather than at the first request. Logs of paths it no longer
+   * names (a reload that renamed or dropped an access log, or removed its listener) are closed: each
+   * held its file descriptor and its batch buffers (about 260 KiB) for the life of the process. What
+   * they still hold is written first. A stream of the old config that finishes later opens its path
+   * again, and the next reload closes it.
    */
-  keepOnly(paths: ReadonlySet<string>): void {
+  use(paths: ReadonlySet<string>): void {
     for (const [path, logger] of this.loggers) {
       if (paths.has(path)) continue;
       this.loggers.delete(path);
       void logger.close(1000);
     }
+    for (const path of this.unopened.keys()) if (!paths.has(path)) this.unopened.delete(path);
+    for (const path of paths) if (!this.loggers.has(path)) this.open(path);
   }
 
   /** Opens every log file again by path, after log rotation moved them; a failure is logged and the old file kept. */
   reopen(): void {
+    // A path that could not be opened is tried again now: rotation may be what made room for it.
+    for (const path of this.unopened.keys()) this.unopened.set(path, 0);
     for (const [path, logger] of this.loggers) {
       try {
         logger.reopen();

@@ -86,7 +86,7 @@ export class ProxyHost {
 
   private applyOrThrow(snapshot: ResourceSnapshot): void {
     this.runtime.apply(snapshot);
-    this.accessLog.keepOnly(accessLogPaths(snapshot));
+    this.accessLog.use(accessLogPaths(snapshot));
     this.proxyMetrics.configReloadsAccepted.inc();
   }
 

@@ -2,7 +2,6 @@
  * The access log the data path writes to: one JSON line per request or TCP connection, batched
  * to a file or stdout (model: HttpConnectionManager.accessLog / TcpProxy.accessLog entries).
  */
-import type { AccessLog } from '../model/listener.js';
 import { encodeHttpAccessLog, formatTcpAccessLog, type HttpAccessLogRecord, type TcpAccessLogRecord } from './access-log-format.js';
 import { BufferedLineWriter, type LineWriterOptions } from './buffered-line-writer.js';
 import { FdSink, type ChunkSink } from './chunk-sink.js';
@@ -23,9 +22,9 @@ export class AccessLogger {
     this.sink.reopen?.();
   }
 
-  /** Opens the model's access log entry (a file path, or "/dev/stdout"). */
-  static open(config: AccessLog, options: LineWriterOptions = {}): AccessLogger {
-    return new AccessLogger(FdSink.open(config.path), options);
+  /** Opens an access log path (a file, or "/dev/stdout"); throws when it cannot be opened. */
+  static open(path: string, options: LineWriterOptions = {}): AccessLogger {
+    return new AccessLogger(FdSink.open(path), options);
   }
 
   /** Logs one finished HTTP request; false when the line was dropped. */

@@ -231,7 +231,7 @@ describe('access logger sinks', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bulwark-access-log-'));
     try {
       const path = join(dir, 'access.log');
-      const logger = AccessLogger.open({ name: 'file', path });
+      const logger = AccessLogger.open(path);
       for (let i = 0; i < 100; i++) logger.logHttp({ ...served, path: `/item/${i}` });
       logger.logTcp({ startTimeMs: Date.now(), responseFlags: '-', bytesReceived: 1, bytesSent: 2, durationMs: 3 });
       await logger.close();

@@ -7,6 +7,7 @@ import { DirectWriter } from './direct-writes.js';
 import type { DownstreamResponder } from './downstream-responder.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import { h1RequestTarget } from './h1-request-target.js';
+import { logIfInternal } from './internal-error.js';
 import type { HttpListenerContext } from './http-listener-context.js';
 import { HttpStream } from './http-stream.js';
 import { readBytes } from './read-slab.js';
@@ -130,6 +131,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
   }
 
   private onParseError(err: unknown): void {
+    logIfInternal(err, 'request');
     const ctx = this.ctx();
     ctx.stats.protocolErrors++;
     const status = err instanceof HttpParseError ? err.status : 400;

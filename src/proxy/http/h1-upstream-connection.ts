@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { DirectWriter } from './direct-writes.js';
 import { readBytes } from './read-slab.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
+import { logIfInternal } from './internal-error.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { endpointText } from '../connection-endpoints.js';
 import { CONNECTION_TERMINATION } from './response-flags.js';
@@ -229,6 +230,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     try {
       this.parser.execute(chunk, length);
     } catch (err) {
+      logIfInternal(err, 'response');
       const ex = this.exchange;
       this.exchange = null;
       this.destroy();
