@@ -19,7 +19,8 @@ export function loadBootstrapFile(file: string): Bootstrap {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigErrors([new ConfigError(file, '(file)', '(file)', (err as Error).message)]);
+    // The file as a whole: there is no resource or field to name yet.
+    throw new ConfigErrors([new ConfigError(file, '(file)', 'read', (err as Error).message)]);
   }
   return parseBootstrap(text, file);
 }

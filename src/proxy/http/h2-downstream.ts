@@ -8,7 +8,7 @@ import { addH2Headers } from './h2-header-object.js';
 import { HttpStream } from './http-stream.js';
 import { PrematureResetGuard } from './premature-resets.js';
 import { H2SessionIdle } from './h2-session-idle.js';
-import { resetStream } from './h2-reset.js';
+import { resetStream, wasReset } from './h2-reset.js';
 import { connectionEndpoints, type ConnectionEndpoints } from '../connection-endpoints.js';
 import { sendFaultCodesOnDestroy } from './h2-goaway-codes.js';
 import { closeWhenDone } from './h2-close-when-done.js';
@@ -98,7 +98,7 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
   }
 
   sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void {
-    if (this.h2.destroyed || this.h2.headersSent) return;
+    if (this.h2.destroyed || this.h2.headersSent || wasReset(this.h2)) return;
     const out: http2.OutgoingHttpHeaders = { ':status': status };
     addH2Headers(out, headers, FORBIDDEN);
     // A response without a body still says its length when it has one: a HEAD's is the GET's (RFC 9110 §9.3.2).
@@ -116,12 +116,12 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
 
   sendBody(chunk: Buffer): boolean {
     this.active = true;
-    if (this.h2.destroyed) return true;
+    if (this.h2.destroyed || wasReset(this.h2)) return true;
     return this.h2.write(chunk);
   }
 
   sendEnd(trailers: string[] | undefined): void {
-    if (this.h2.destroyed) return;
+    if (this.h2.destroyed || wasReset(this.h2)) return;
     this.trailers = trailers;
     if (this.wantsTrailers) this.h2.once('wantTrailers', () => this.writeTrailers());
     this.h2.end();
@@ -134,7 +134,7 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
    * facing a shut flow-control window would otherwise wait for ever to finish its upload.
    */
   private stopRequestBody(): void {
-    if (this.stream !== undefined && !this.stream.requestComplete && !this.h2.closed) this.h2.close(NGHTTP2_NO_ERROR);
+    if (this.stream !== undefined && !this.stream.requestComplete && !this.h2.closed && !wasReset(this.h2)) this.h2.close(NGHTTP2_NO_ERROR);
   }
 
   private writeTrailers(): void {

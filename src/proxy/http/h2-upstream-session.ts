@@ -5,7 +5,7 @@ import type { UpstreamExchange } from './h1-upstream-connection.js';
 import { mayOpenConnection, type PoolStats, type TransportConnector } from './h1-connection-pool.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { addH2Headers } from './h2-header-object.js';
-import { resetStream } from './h2-reset.js';
+import { resetStream, wasReset } from './h2-reset.js';
 import { isHopByHop } from './hop-by-hop.js';
 import { CONNECTION_TERMINATION } from './response-flags.js';
 import { endpointText } from '../connection-endpoints.js';
@@ -127,13 +127,13 @@ class H2UpstreamRequest implements UpstreamRequest {
   }
 
   sendBody(chunk: Buffer): boolean {
-    return this.stream && !this.stream.destroyed ? this.stream.write(chunk) : true;
+    return this.stream && !this.stream.destroyed && !wasReset(this.stream) ? this.stream.write(chunk) : true;
   }
 
   sendEnd(trailers: string[] | undefined): void {
     this.requestOpen = false;
     const s = this.stream;
-    if (!s || s.destroyed) return;
+    if (!s || s.destroyed || wasReset(s)) return;
     // Empty trailers end the stream with an empty DATA frame.
     const t: http2.OutgoingHttpHeaders = {};
     // A chunked HTTP/1.1 request may carry connection-specific fields in its trailers: HTTP/2 forbids
