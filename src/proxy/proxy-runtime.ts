@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { useTicketKeysFor } from './tls/session-ticket-keys.js';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
@@ -9,12 +8,14 @@ import { ClusterManager } from './clusters/cluster-manager.js';
 import type { HttpListenerContext, HttpListenerStats } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
 import { FilterChainRuntime } from './listeners/filter-chain-runtime.js';
-import { ListenerRuntime, resumptionOptions, type TcpProxyStarter, type TlsFailureObserver } from './listeners/listener-runtime.js';
+import { ListenerRuntime, type TcpProxyStarter, type TlsFailureObserver } from './listeners/listener-runtime.js';
 import { TcpProxySession, type TcpTelemetry } from './listeners/tcp-proxy.js';
 import { createRegexEngine } from './routing/regex-engine-registry.js';
 import type { RegexEngine } from './routing/regex-engine.js';
 import { compileRouteTable, type RouteTable } from './routing/route-table.js';
-import { contextCertificates, createSecureContext, subjectAltNameMatchers, type KeyPolicy } from './tls/secure-context-factory.js';
+import { chainSessionOptions } from './tls/chain-session-scope.js';
+import { contextCertificates, createSecureContext, subjectAltNameMatchers, trustedCa, type KeyPolicy } from './tls/secure-context-factory.js';
+import { readDataSource } from './tls/tls-material.js';
 import { hasVerifiedPeer } from './tls/peer-verification.js';
 import { uriSans } from './tls/san-match.js';
 
@@ -71,19 +72,24 @@ export class ProxyRuntime implements TcpProxyStarter {
     for (const l of snapshot.listeners) {
       const chains: FilterChainRuntime[] = [];
       const inline: Array<RouteTable | undefined> = [];
-      for (const chain of l.filterChains) {
+      for (const [index, chain] of l.filterChains.entries()) {
         let ctx: tls.SecureContext | undefined;
         let sans: readonly SubjectAltNameMatcher[] = [];
         if (chain.transportSocket) {
           const common = chain.transportSocket.commonTlsContext;
           const certs = contextCertificates(common, snapshot.secrets);
           const where = `listener "${l.name}" chain "${chain.name}"`;
-          // A server context that verifies clients needs a session id context, or OpenSSL refuses every
-          // resumption attempt ("session id context uninitialized"). It does not keep chains' sessions
-          // apart (lookup happens before SNI picks the chain): resumptionOptions does.
-          const sessionIdContext = createHash('sha256').update(where).digest('hex').slice(0, 32);
-          ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, where, { sessionIdContext, ...resumptionOptions(l) });
           sans = subjectAltNameMatchers(common, snapshot.secrets);
+          // Sessions resume only on the chain that made them, under the same certificate and client checks.
+          const session = chainSessionOptions({
+            where,
+            index,
+            certificateChainPem: certs[0] ? readDataSource(certs[0].certificateChain, `${where} certificateChain`) : '',
+            trustedCaPem: trustedCa(common, snapshot.secrets, where),
+            requireClientCertificate: chain.transportSocket.requireClientCertificate,
+            subjectAltNameMatchers: sans,
+          });
+          ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, where, session);
         }
         chains.push(new FilterChainRuntime(chain, ctx, peerPrincipalOf, sans));
         const f = chain.filters[0]!;

@@ -1,15 +1,14 @@
-import { constants, createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { Listener } from '../../model/listener.js';
 import type { ListenerTlsFailure } from '../../telemetry/proxy-metrics.js';
 import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
-import { withProxyTlsPolicy } from '../tls/secure-context-factory.js';
 import { markPeerVerified } from '../tls/peer-verification.js';
 import { closeRefusedPeer } from '../tls/refused-peer.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
 import { needsClientHello, selectChain, type ConnectionFacts } from './chain-selection.js';
+import { ChainTlsServer, type AlpnChooser, type ChainTlsSettings } from './chain-tls-server.js';
 import { MAX_CLIENT_HELLO_BYTES, readClientHello } from './client-hello.js';
 import type { FilterChainRuntime } from './filter-chain-runtime.js';
 import type { TcpProxySession } from './tcp-proxy.js';
@@ -25,13 +24,6 @@ export interface ListenerStats {
   tlsHandshakeFailures: number;
   peerVerificationFailures: number;
   noFilterChainMatch: number;
-}
-
-/** Given to OpenSSL by the SNI callback when no filter chain serves the name; told apart in tlsClientError. */
-class NoFilterChainError extends Error {
-  constructor(readonly serverName: string) {
-    super(`no filter chain matches server name "${serverName}"`);
-  }
 }
 
 /** Told of every TLS connection the listener refuses, for metrics. */
@@ -50,14 +42,16 @@ type Drainable = { drain(): void };
 export class ListenerRuntime {
   readonly stats: ListenerStats = { connectionsAccepted: 0, connectionsActive: 0, tlsHandshakeFailures: 0, peerVerificationFailures: 0, noFilterChainMatch: 0 };
   private readonly live = new Set<Drainable>();
-  private tlsServer: tls.Server | undefined;
+  /** The TLS servers of each TLS chain: a handshake runs in the context of the chain chosen for it. */
+  private readonly tlsServers = new Map<FilterChainRuntime, ChainTlsServer>();
+  private readonly tlsChains: FilterChainRuntime[];
   /**
-   * Takes the clients whose ALPN offer has nothing the listener speaks: they go on without ALPN, as in
-   * Envoy. node:tls refuses them with no_application_protocol once an ALPN list or callback is set, so
-   * they need a server without either, chosen from the ClientHello. Made when the listener offers ALPN.
+   * The ClientHello picks the TLS chain (several chains, or one that serves only some names); else the
+   * listener's one TLS chain takes every TLS connection.
    */
-  private tlsServerWithoutAlpn: tls.Server | undefined;
-  private alpnChooser: AlpnChooser | undefined;
+  private readonly picksTlsChainByHello: boolean;
+  /** TLS connections are handed over only once their ClientHello is read: it picks the chain or the ALPN server. */
+  private readonly tlsNeedsClientHello: boolean;
   private draining = false;
 
   constructor(
@@ -67,13 +61,13 @@ export class ListenerRuntime {
     private readonly log: (msg: string, fields: Record<string, unknown>) => void,
     private readonly onTlsFailure: TlsFailureObserver = () => {},
   ) {
-    const tlsChains = chains.filter((c) => c.isTls);
-    if (tlsChains.length > 0) {
-      this.alpnChooser = alpnChooser(offeredAlpn(tlsChains));
-      this.tlsServer = this.createTlsServer(tlsChains, this.alpnChooser);
-      if (this.alpnChooser) this.tlsServerWithoutAlpn = this.createTlsServer(tlsChains, undefined);
-    }
+    this.tlsChains = chains.filter((c) => c.isTls);
+    const chooseAlpn = this.tlsChains.length > 0 ? alpnChooser(offeredAlpn(this.tlsChains)) : undefined;
+    const settings = this.tlsSettings(chooseAlpn);
+    for (const c of this.tlsChains) this.tlsServers.set(c, new ChainTlsServer(c, settings));
     this.readsClientHello = needsClientHello(chains);
+    this.picksTlsChainByHello = this.tlsChains.length > 1 || this.tlsChains.some((c) => c.matchesServerName(undefined) !== 'any');
+    this.tlsNeedsClientHello = this.picksTlsChainByHello || chooseAlpn !== undefined;
   }
 
   /** Some chain is chosen by server name or protocol without terminating TLS (Envoy's tls_inspector). */
@@ -90,11 +84,10 @@ export class ListenerRuntime {
     socket.once('close', () => this.stats.connectionsActive--);
     socket.on('error', () => socket.destroy());
     if (!this.readsClientHello) {
-      const hasTls = this.tlsServer !== undefined;
+      const hasTls = this.tlsChains.length > 0;
       const hasPlain = this.chains.some((c) => !c.isTls);
-      // With ALPN offered, the ClientHello decides which TLS server takes the socket (see tlsServerWithoutAlpn).
-      if (hasTls && !hasPlain && !this.tlsServerWithoutAlpn) {
-        this.tlsServer!.emit('connection', socket);
+      if (hasTls && !hasPlain && !this.tlsNeedsClientHello) {
+        this.tlsServers.get(this.tlsChains[0]!)!.accept(socket, []);
         return;
       }
       const plain = this.chains.find((c) => !c.isTls)!;
@@ -119,7 +112,7 @@ export class ListenerRuntime {
     const onData = (chunk: Buffer): void => {
       seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
       if (tooShortToTellPreface(seen)) return;
-      const hello = this.readsClientHello || this.tlsServerWithoutAlpn ? readClientHello(seen) : undefined;
+      const hello = this.readsClientHello || this.tlsNeedsClientHello ? readClientHello(seen) : undefined;
       if (hello === 'incomplete' && seen.length < MAX_CLIENT_HELLO_BYTES) return;
       socket.removeListener('data', onData);
       if (sniffTimeout > 0) {
@@ -128,11 +121,11 @@ export class ListenerRuntime {
       }
       // Whoever takes the socket next (TLS, nghttp2, the HTTP/1.1 codec, a TCP pipe) resumes reading its own way.
       socket.pause();
-      const chain = this.readsClientHello ? this.chainByHello(hello!, seen, socket) : this.chainByFirstByte(seen);
+      const chain = this.readsClientHello ? this.chainByHello(hello!, seen, socket) : this.chainByFirstByte(seen, hello, socket);
       if (chain === undefined) return;
       if (chain.isTls) {
         socket.unshift(seen);
-        this.tlsServerFor(hello).emit('connection', socket);
+        this.tlsServers.get(chain)!.accept(socket, typeof hello === 'object' ? hello.alpn : []);
       } else if (chain.tcp) {
         socket.unshift(seen);
         // TLS passed through: the SNI read from the ClientHello is the connection's requested server name.
@@ -143,20 +136,20 @@ export class ListenerRuntime {
   }
 
   /**
-   * TLS or plaintext by the first byte; among TLS chains the SNI callback chooses during the handshake.
-   * A listener with TLS chains only gives anything to TLS, whose handshake fails (and is logged) as before.
+   * TLS or plaintext by the first byte; among TLS chains, the one the ClientHello names. A listener with
+   * TLS chains only gives anything to TLS, whose handshake fails (and is logged) as before.
    */
-  private chainByFirstByte(first: Buffer): FilterChainRuntime {
+  private chainByFirstByte(first: Buffer, hello: ReturnType<typeof readClientHello> | undefined, socket: Socket): FilterChainRuntime | undefined {
     const plain = this.chains.find((c) => !c.isTls);
-    if (this.tlsServer !== undefined && (first[0] === TLS_HANDSHAKE || plain === undefined)) return this.chains.find((c) => c.isTls)!;
+    if (this.tlsChains.length > 0 && (first[0] === TLS_HANDSHAKE || plain === undefined)) return this.tlsChainByHello(hello, socket);
     return plain!;
   }
 
-  /** The TLS server for a client: the one without ALPN when it offers protocols of which the listener speaks none. */
-  private tlsServerFor(hello: ReturnType<typeof readClientHello> | undefined): tls.Server {
-    const offered = typeof hello === 'object' ? hello.alpn : [];
-    if (this.tlsServerWithoutAlpn && offered.length > 0 && this.alpnChooser!({ protocols: offered }) === undefined) return this.tlsServerWithoutAlpn;
-    return this.tlsServer!;
+  /** Envoy's match among the TLS chains (server name, then protocols), or the listener's only TLS chain; refuses when none matches. */
+  private tlsChainByHello(hello: ReturnType<typeof readClientHello> | undefined, socket: Socket): FilterChainRuntime | undefined {
+    if (!this.picksTlsChainByHello) return this.tlsChains[0];
+    const facts: ConnectionFacts = typeof hello === 'object' ? { tls: true, serverName: hello.serverName, alpn: hello.alpn } : { tls: true, serverName: undefined, alpn: [] };
+    return selectChain(this.tlsChains, facts) ?? this.refuseUnmatched(facts, socket);
   }
 
   /** Envoy's filter chain match on what the ClientHello (or the plaintext start) offers; refuses when nothing matches. */
@@ -165,8 +158,11 @@ export class ListenerRuntime {
       typeof hello === 'object'
         ? { tls: true, serverName: hello.serverName, alpn: hello.alpn }
         : { tls: hello !== 'not-tls', serverName: undefined, alpn: hello === 'not-tls' ? plaintextProtocols(seen) : [] };
-    const chain = selectChain(this.chains, facts);
-    if (chain) return chain;
+    return selectChain(this.chains, facts) ?? this.refuseUnmatched(facts, socket);
+  }
+
+  /** Closes a connection no filter chain serves (Envoy: no filter chain match), before any handshake. */
+  private refuseUnmatched(facts: ConnectionFacts, socket: Socket): undefined {
     this.stats.noFilterChainMatch++;
     if (facts.tls) this.onTlsFailure(this.model.name, 'no_filter_chain_match');
     this.log('connection refused: no filter chain matches', { listener: this.model.name, remote: socket.remoteAddress, serverName: facts.serverName ?? '', tls: facts.tls });
@@ -200,109 +196,45 @@ export class ListenerRuntime {
     this.live.delete(conn);
   }
 
-  private createTlsServer(chains: FilterChainRuntime[], chooseAlpn: AlpnChooser | undefined): tls.Server {
-    // Clients without SNI get the chain that names no server; when every chain names its servers they
-    // get no certificate at all (as Envoy: no filter chain match closes the connection).
-    const fallback = chains.find((c) => c.matchesServerName(undefined) === 'any');
-    const firstContext = this.firstContext(chains);
+  /** What every TLS chain's servers share; outcomes come back to this listener. */
+  private tlsSettings(chooseAlpn: AlpnChooser | undefined): ChainTlsSettings {
     // A chain that can verify client certificates asks for one; it insists only with requireClientCertificate.
-    const requestClientCert = chains.some((c) => c.model.transportSocket!.requireClientCertificate || verifiesClientCert(c));
-    const server = tls.createServer({
-      secureContext: firstContext,
-      SNICallback: (name, cb) => {
-        const chain = this.chainFor(chains, name);
-        if (chain) return cb(null, chain.secureContext);
-        cb(new NoFilterChainError(name), undefined);
+    const requestCert = this.tlsChains.some((c) => c.model.transportSocket!.requireClientCertificate || verifiesClientCert(c));
+    const custody = this.tlsChains.some((c) => c.model.transportSocket!.commonTlsContext.tlsCertificates.every((t) => !t.privateKey));
+    return {
+      requestCert,
+      chooseAlpn,
+      onSecure: (chain, s) => {
+        if (custody && keyCustodyHealth.noteSuccess()) this.log('key custody restored: handshakes sign through keyd again', { listener: this.model.name });
+        this.onSecureConnection(chain, s);
       },
-      ALPNCallback: chooseAlpn,
-      requestCert: requestClientCert,
-      // Verification is judged in onSecureConnection, before a byte is read: there OpenSSL's reason
-      // (expired, unknown CA, no certificate) is known and logged; a refusal inside the handshake only
-      // surfaces as "socket hang up".
-      rejectUnauthorized: false,
-      handshakeTimeout: 10_000,
-    });
-    useFirstContext(server, firstContext);
-    const custody = chains.some((c) => c.model.transportSocket!.commonTlsContext.tlsCertificates.every((t) => !t.privateKey));
-    server.on('secureConnection', (s: tls.TLSSocket) => {
-      if (custody && keyCustodyHealth.noteSuccess()) this.log('key custody restored: handshakes sign through keyd again', { listener: this.model.name });
-      this.onSecureConnection(chains, s);
-    });
-    server.on('tlsClientError', (err: Error, s: tls.TLSSocket) => {
-      this.stats.tlsHandshakeFailures++;
-      const serverName = err instanceof NoFilterChainError ? err.serverName : '';
-      // Without SNI the handshake fails for want of a certificate when no chain is a catch-all.
-      if (err instanceof NoFilterChainError || (fallback === undefined && !(s as tls.TLSSocket & { servername?: string | false }).servername)) {
-        this.refuseNoFilterChain(s, serverName);
-      } else {
+      onHandshakeError: (chain, err, s) => {
+        this.stats.tlsHandshakeFailures++;
         this.onTlsFailure(this.model.name, 'handshake');
-        if (keyCustodyHealth.noteFailure(err)) {
-          this.log('tls handshake refused: key custody (keyd) unavailable, failing closed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
-        } else this.log('tls handshake failed', { listener: this.model.name, remote: s.remoteAddress, error: err.message });
-      }
-      s.destroy();
-    });
-    return server;
+        const fields = { listener: this.model.name, chain: chain.model.name, remote: s.remoteAddress, error: err.message };
+        if (keyCustodyHealth.noteFailure(err)) this.log('tls handshake refused: key custody (keyd) unavailable, failing closed', fields);
+        else this.log('tls handshake failed', fields);
+        s.destroy();
+      },
+    };
   }
 
   /**
    * A reload that kept this listener (same shape) brings new contexts: a rotated certificate or a changed
    * trust bundle must reach new handshakes, while live connections keep the context they were made with.
+   * The new contexts seal and open sessions with new keys (see chain-session-scope.ts): a session checked
+   * against the old trust bundle does not resume.
    */
   adoptTls(next: readonly FilterChainRuntime[]): void {
     this.chains.forEach((c, i) => {
       c.secureContext = next[i]!.secureContext;
       c.subjectAltNameMatchers = next[i]!.subjectAltNameMatchers;
     });
-    // Sessions are issued and resumed with the first context's ticket keys: a new one (also when no
-    // chain is a catch-all) keeps sessions checked against the old trust bundle from resuming.
-    const first = this.firstContext(this.chains.filter((c) => c.isTls));
-    for (const server of [this.tlsServer, this.tlsServerWithoutAlpn]) if (server) useFirstContext(server, first);
+    for (const server of this.tlsServers.values()) server.useCurrentContext();
   }
 
-  /** The context every handshake starts in (and sessions resume with): the catch-all chain's, else one with no certificate. */
-  private firstContext(tlsChains: readonly FilterChainRuntime[]): tls.SecureContext {
-    return tlsChains.find((c) => c.matchesServerName(undefined) === 'any')?.secureContext ?? this.noCertificateContext();
-  }
-
-  /** The listener's first context when no chain serves clients without SNI: it has no certificate. */
-  private noCertificateContext(): tls.SecureContext {
-    // OpenSSL looks a resumed session up in this context: with client certificates asked for, one without
-    // a session id context fails every resumption attempt ("session id context uninitialized").
-    const sessionIdContext = createHash('sha256').update(`listener "${this.model.name}"`).digest('hex').slice(0, 32);
-    // Handshakes start in this context, and OpenSSL takes a connection's options from it: the proxy's policy too.
-    return tls.createSecureContext(withProxyTlsPolicy({ minVersion: 'TLSv1.2', sessionIdContext, ...resumptionOptions(this.model) }));
-  }
-
-  private refuseNoFilterChain(socket: tls.TLSSocket, serverName: string): void {
-    this.stats.noFilterChainMatch++;
-    this.onTlsFailure(this.model.name, 'no_filter_chain_match');
-    this.log('tls handshake refused: no filter chain serves this server name', { listener: this.model.name, remote: socket.remoteAddress, serverName });
-  }
-
-  /** An exact server name first, then a wildcard name, then a chain that names no server; else none. */
-  private chainFor(chains: FilterChainRuntime[], serverName: string | undefined): FilterChainRuntime | undefined {
-    let wildcard: FilterChainRuntime | undefined;
-    let any: FilterChainRuntime | undefined;
-    for (const c of chains) {
-      const m = c.matchesServerName(serverName);
-      if (m === 'exact') return c;
-      if (m === 'wildcard') wildcard ??= c;
-      else if (m === 'any') any ??= c;
-    }
-    return wildcard ?? any;
-  }
-
-  private onSecureConnection(chains: FilterChainRuntime[], socket: tls.TLSSocket): void {
-    const serverName = (socket as tls.TLSSocket & { servername?: string | false }).servername || undefined;
-    // A resumed TLS 1.2 session reports no server name; with one TLS chain (see resumptionOptions) it was made there.
-    const chain = this.chainFor(chains, serverName) ?? (chains.length === 1 && socket.isSessionReused() ? chains[0] : undefined);
-    if (!chain) {
-      // Only reachable without SNI and without a catch-all chain: the empty fallback context has no certificate.
-      this.refuseNoFilterChain(socket, '');
-      closeRefusedPeer(socket);
-      return;
-    }
+  /** The handshake ran in `chain`'s context (a resumed session too: it was made on this chain). */
+  private onSecureConnection(chain: FilterChainRuntime, socket: tls.TLSSocket): void {
     const ts = chain.model.transportSocket!;
     let principal = '';
     // requireClientCertificate insists on a certificate; a validation context alone (Envoy: optional
@@ -379,23 +311,6 @@ function startsLikePreface(first: Buffer): boolean {
   return n >= 3 && first.compare(H2_PREFACE, 0, n, 0, n) === 0;
 }
 
-/** Node's tls.Server ignores options.secureContext; without this, clients that send no SNI get no certificate. */
-function useFirstContext(server: tls.Server, context: tls.SecureContext): void {
-  (server as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = context;
-}
-
-/**
- * TLS options that keep a session from being resumed on another filter chain than the one that made it.
- * OpenSSL resumes a session with the listener's first context, before the SNI callback would pick a
- * chain, and a resumed TLS 1.2 session reports no server name: with several TLS chains a resumed
- * session could land on a chain whose client-certificate checks it never passed (TLS 1.3, by the new
- * SNI) or on the catch-all chain (TLS 1.2). Such listeners do full handshakes only.
- */
-export function resumptionOptions(listener: Listener): tls.SecureContextOptions {
-  const tlsChains = listener.filterChains.filter((c) => c.transportSocket !== undefined).length;
-  return tlsChains > 1 ? { secureOptions: constants.SSL_OP_NO_TICKET } : {};
-}
-
 /** The chain has a validation context to check client certificates against. */
 function verifiesClientCert(chain: FilterChainRuntime): boolean {
   const c = chain.model.transportSocket?.commonTlsContext;
@@ -423,13 +338,11 @@ function offeredAlpn(chains: FilterChainRuntime[]): string[] | undefined {
   return list.length > 0 ? list : undefined;
 }
 
-type AlpnChooser = (hello: { protocols: string[] }) => string | undefined;
-
 /**
  * Picks the listener's first protocol the client asks for. A client that asks only for http/1.0
  * (curl --http1.0) is served by the HTTP/1.1 codec, as HTTP/1.0 is over plaintext: a plain ALPN list
  * would refuse its handshake. undefined when nothing overlaps: such clients are handed to the listener's
- * server without ALPN before the handshake (node:tls would refuse them with no_application_protocol).
+ * chain's server without ALPN before the handshake (node:tls would refuse them with no_application_protocol).
  */
 function alpnChooser(offered: string[] | undefined): AlpnChooser | undefined {
   if (offered === undefined) return undefined;
