@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { address, bootstrap, routeConfig, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
@@ -113,4 +115,24 @@ test('an unknown server name, or none, gets no certificate: the handshake is ref
   const refused = /bulwark_listener_tls_failures_total\{[^}]*reason="no_filter_chain_match"[^}]*\} (\d+)/.exec(metrics);
   assert.ok(refused && Number(refused[1]) >= 2, `refusals counted: ${metrics.split('\n').filter((l) => l.includes('tls_failures')).join('\n')}`);
   assert.match(gateway.logs(), /no filter chain/);
+});
+
+/** An `openssl s_client` handshake for `serverName`, saving its session and resuming `resume` if given; whether it resumed and the certificate sent. */
+async function handshake(serverName: string, version: string, sessionOut: string, resume?: string): Promise<{ reused: boolean; served: X509Certificate | undefined }> {
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', serverName, version, '-ign_eof', '-sess_out', sessionOut, ...(resume ? ['-sess_in', resume] : [])];
+  const r = await run('openssl', args, `GET / HTTP/1.1\r\nhost: ${serverName}\r\nconnection: close\r\n\r\n`);
+  const pem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.stdout)?.[0];
+  return { reused: /^Reused, TLSv1\.[23]/m.test(r.stdout), served: pem ? new X509Certificate(pem) : undefined };
+}
+
+test('a returning client resumes its session on the host that made it, with no signature in the token; on the other host it gets a full handshake', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bulwark-gateway-sessions-'));
+  for (const version of ['-tls1_2', '-tls1_3']) {
+    const shopSession = join(dir, `shop${version}.pem`);
+    assert.equal((await handshake('shop.example.test', version, shopSession)).reused, false);
+    assert.equal((await handshake('eu.shop.example.test', version, join(dir, 'again.pem'), shopSession)).reused, true, `${version}: resumed on the shop chain`);
+    const onApi = await handshake('api.example.test', version, join(dir, 'api.pem'), shopSession);
+    assert.equal(onApi.reused, false, `${version}: the shop session is not resumed on the api chain`);
+    assert.equal(onApi.served?.fingerprint256, new X509Certificate(readFileSync(certs.api!)).fingerprint256);
+  }
 });
