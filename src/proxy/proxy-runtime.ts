@@ -89,7 +89,9 @@ export class ProxyRuntime implements TcpProxyStarter {
             requireClientCertificate: chain.transportSocket.requireClientCertificate,
             subjectAltNameMatchers: sans,
           });
-          ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, where, session);
+          // Envoy's session_timeout: how long a session (its ticket) may be resumed; OpenSSL counts in seconds.
+          const timeout = chain.transportSocket.sessionTimeout;
+          ctx = createSecureContext(common, certs[0], snapshot.secrets, this.keyPolicy, where, { ...session, ...(timeout !== undefined ? { sessionTimeout: Math.ceil(timeout / 1000) } : {}) });
         }
         chains.push(new FilterChainRuntime(chain, ctx, peerPrincipalOf, sans));
         const f = chain.filters[0]!;
