@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { custodyEnv } from '../../src/keys/engine-config.js';
@@ -68,4 +68,17 @@ export function writeTemp(name: string, text: string): string {
   const p = join(mkdtempSync(join(tmpdir(), 'bulwark-tmp-')), name);
   writeFileSync(p, text, { mode: 0o600 });
   return p;
+}
+
+/**
+ * The file SoftHSM2 keeps a token's state in (label, flags, PIN data); every login rewrites it. The
+ * token is found by its label inside the file, so tests give their tokens distinctive labels.
+ */
+export function tokenStateFile(stateDir: string, label: string): string {
+  const tokens = stateLayout(stateDir).tokens;
+  const found = readdirSync(tokens)
+    .map((dir) => join(tokens, dir, 'token.object'))
+    .filter((file) => readFileSync(file).includes(label));
+  if (found.length !== 1) throw new Error(`expected one token labelled ${label} in ${tokens}, found ${found.length}`);
+  return found[0]!;
 }

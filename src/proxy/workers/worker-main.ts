@@ -5,7 +5,7 @@ import { drainConnections } from '../drain-connections.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { ProxyHost } from '../proxy-host.js';
 import { proxyLog } from '../proxy-log.js';
-import { keyCustodyHealth } from '../tls/key-custody-health.js';
+import { isCustodyError, keyCustodyHealth } from '../tls/key-custody-health.js';
 import { useTicketKeySecret } from '../tls/session-ticket-keys.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
@@ -40,7 +40,7 @@ async function applyConfig(snapshot: ResourceSnapshot, resourceSlots: Record<str
   resourceTable?.useSlots(resourceSlots);
   const error = await host.applyRetryingCustody(snapshot);
   if (error) {
-    send({ type: 'rejected', version: snapshot.version, error });
+    send({ type: 'rejected', version: snapshot.version, error, custody: isCustodyError(error) });
     return;
   }
   // Hosts came or went: the other workers get this worker's view of the new set.
@@ -51,7 +51,7 @@ async function applyConfig(snapshot: ResourceSnapshot, resourceSlots: Record<str
     await binder.apply(own);
     send({ type: 'applied', version: snapshot.version, ports: binder.ports() });
   } catch (err) {
-    send({ type: 'rejected', version: snapshot.version, error: (err as Error).message });
+    send({ type: 'rejected', version: snapshot.version, error: (err as Error).message, custody: false });
   }
 }
 

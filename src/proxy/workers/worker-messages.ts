@@ -48,7 +48,8 @@ export type FromWorker =
   | { type: 'ready' }
   /** ports: where the worker's own listeners are bound (the real port of a listener on port 0). */
   | { type: 'applied'; version: string; ports: Record<string, number> }
-  | { type: 'rejected'; version: string; error: string }
+  /** custody: key custody refused a key load (after the worker's own retries), not the config itself. */
+  | { type: 'rejected'; version: string; error: string; custody: boolean }
   | { type: 'stats'; id: number; snapshot: MetricsSnapshot; clusters: ClusterStatus[] | undefined; outstanding: number; liveConnections: number }
   | { type: 'load'; outstanding: number; closedConnections: number }
   | { type: 'drained' }

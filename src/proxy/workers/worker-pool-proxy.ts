@@ -6,6 +6,7 @@ import type { Bootstrap } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
 import { CounterHistory } from '../../telemetry/counter-history.js';
+import { WorkerPoolMetrics } from '../../telemetry/worker-pool-metrics.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { mergeClusterStatuses, type ClusterStatus } from '../admin/cluster-status.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
@@ -13,6 +14,7 @@ import { redactKeys } from '../admin/config-redaction.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { proxyLog } from '../proxy-log.js';
 import { CustodyRecovery, keydSocketPath } from './custody-recovery.js';
+import { KeyLoadReplacements } from './key-load-replacements.js';
 import type { ProxySupervisor } from '../proxy-supervisor.js';
 import { createBalancer } from './balancer-registry.js';
 import type { ConnectionBalancer, WorkerLoad } from './connection-balancer.js';
@@ -83,8 +85,12 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly statsWaiters = new Map<number, { want: number; got: WorkerReport[]; done: (s: WorkerReport[]) => void }>();
   /** What exited workers counted, so the merged counters never go backwards (telemetry/counter-history.ts). */
   private readonly counters = new CounterHistory();
-  /** Workers being replaced on purpose (keyd recovery): their exit is expected. */
+  /** Workers being replaced on purpose (keyd recovery, a refused key load): their exit is expected. */
   private readonly plannedExits = new Set<Worker>();
+  /** How long a replaced slot waits before its fresh process, when not RESTART_BACKOFF_MS. */
+  private readonly restartDelays = new Map<number, number>();
+  private readonly keyLoads = new KeyLoadReplacements();
+  private readonly poolMetrics = new WorkerPoolMetrics();
   private readonly custody: CustodyRecovery | undefined = ((path) => (path ? new CustodyRecovery(path, () => this.replaceWorkers()) : undefined))(keydSocketPath());
   private readonly pendingApply = new Map<string, { want: number; errors: string[]; done: (errors: string[]) => void }>();
   /** The worker that runs the active health checks; the others apply its results (Envoy checks once, not per worker). */
@@ -171,15 +177,18 @@ export class WorkerPoolProxy implements ProxySupervisor {
       }
       this.counters.retire(slot.lastSnapshot);
       slot.lastSnapshot = undefined;
+      const planned = this.plannedExits.delete(worker);
       if (this.draining) return;
       // A worker that cannot start would only crash again when restarted: the start fails now, saying why.
-      if (this.starting && slot.version === '' && this.failStart(`worker ${index} (pid ${worker.process.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} before it was ready`)) return;
+      if (!planned && this.starting && slot.version === '' && this.failStart(`worker ${index} (pid ${worker.process.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} before it was ready`)) return;
       if (index === this.healthCheckerIndex) this.moveHealthChecks();
-      if (this.plannedExits.delete(worker)) proxyLog('info', 'worker replaced', { worker: index });
+      if (planned) proxyLog('info', 'worker replaced', { worker: index });
       else proxyLog('error', 'worker exited; restarting', { worker: index, code, signal });
+      const delayMs = this.restartDelays.get(index) ?? RESTART_BACKOFF_MS;
+      this.restartDelays.delete(index);
       setTimeout(() => {
         if (!this.draining) this.fork(index);
-      }, RESTART_BACKOFF_MS);
+      }, delayMs);
     });
   }
 
@@ -194,7 +203,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
       case 'applied':
       case 'rejected': {
         slot.endFirstConfigTurn?.();
+        // Its replacement answers for it (start() and a reload wait for that answer instead).
+        if (msg.type === 'rejected' && msg.custody && slot.version === '' && this.replaceUnloadedWorker(slot, msg.error)) return;
         if (msg.type === 'applied') {
+          this.keyLoads.succeeded(slot.index);
           slot.version = msg.version;
           slot.ports = msg.ports;
           slot.ready = true;
@@ -259,10 +271,33 @@ export class WorkerPoolProxy implements ProxySupervisor {
     proxyLog('info', 'active health checks moved to another worker', { worker: next.index });
   }
 
+  /**
+   * A worker that never served refused its first config because key custody would not load a key,
+   * even after its own retries: a fresh process (fresh engine, fresh keyd connection) takes its place,
+   * a bounded number of times with back-off. False when those are spent: the refusal then stands.
+   */
+  private replaceUnloadedWorker(slot: WorkerSlot, error: string): boolean {
+    if (this.draining) return false;
+    const next = this.keyLoads.next(slot.index);
+    if (next === undefined) {
+      proxyLog('error', 'worker cannot load its keys through keyd, also from fresh processes: giving up, it serves nothing', { worker: slot.index, error });
+      return false;
+    }
+    slot.lastError = error;
+    proxyLog('warn', 'worker cannot load its keys through keyd; replacing it with a fresh process', { worker: slot.index, attempt: next.attempt, backoffMs: next.backoffMs, error });
+    this.poolMetrics.workerReplaced('key_load');
+    this.restartDelays.set(slot.index, next.backoffMs);
+    this.plannedExits.add(slot.worker);
+    // It bound no listener and holds no connection: its drain is immediate.
+    this.send(slot, { type: 'drain', ms: 1_000 });
+    return true;
+  }
+
   /** Replaces every worker, one at a time: the next goes only when its successor serves the current config. */
   private async replaceWorkers(): Promise<void> {
     for (let i = 0; i < this.slots.length && !this.draining; i++) {
       const old = this.slots[i]!;
+      this.poolMetrics.workerReplaced('custody_outage');
       this.plannedExits.add(old.worker);
       const exited = new Promise<void>((r) => (old.worker.isDead() ? r() : old.worker.once('exit', () => r())));
       this.send(old, { type: 'drain', ms: 5_000 });
@@ -417,7 +452,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
 
   private async prometheusText(): Promise<string> {
     const reports = await this.workerReports(false);
-    return renderPrometheusText(this.counters.combine(reports.map((r) => r.snapshot)));
+    return renderPrometheusText(this.counters.combine([...reports.map((r) => r.snapshot), this.poolMetrics.snapshot()]));
   }
 
   private async clusterStatuses(): Promise<ClusterStatus[]> {

@@ -1,0 +1,34 @@
+/**
+ * What the primary of a multi-process proxy counts itself (workers count everything else): its
+ * snapshot joins the workers' on /stats/prometheus. Documented in docs/metrics.md.
+ */
+import type { Counter } from './counter.js';
+import { MetricsRegistry } from './metrics-registry.js';
+import type { MetricsSnapshot } from './metrics-snapshot.js';
+
+/**
+ * Why the primary replaced a worker with a fresh process: its first key load was refused by key
+ * custody after its retries (`key_load`), or keyd came back after an outage (`custody_outage`).
+ */
+export type WorkerReplacementReason = 'key_load' | 'custody_outage';
+
+const REASONS: readonly WorkerReplacementReason[] = ['key_load', 'custody_outage'];
+
+export class WorkerPoolMetrics {
+  private readonly registry = new MetricsRegistry();
+  private readonly replacements = new Map<WorkerReplacementReason, Counter>();
+
+  constructor() {
+    const family = this.registry.counter('bulwark_worker_replacements_total', 'Workers the primary replaced with a fresh process, by reason.', ['reason']);
+    // Every reason is bound up front, so a dashboard sees 0 rather than no series.
+    for (const reason of REASONS) this.replacements.set(reason, family.bind([reason]));
+  }
+
+  workerReplaced(reason: WorkerReplacementReason): void {
+    this.replacements.get(reason)!.inc();
+  }
+
+  snapshot(): MetricsSnapshot {
+    return this.registry.snapshot();
+  }
+}
