@@ -107,6 +107,7 @@ export class ProxyHost {
     }
     this.proxyMetrics.downstreamConnectionsActive.set(active);
     this.proxyMetrics.keydAvailable.set(keyCustodyHealth.available ? 1 : 0);
+    syncCounter(this.proxyMetrics.keydSigningFailures, keyCustodyHealth.failures);
     syncCounter(this.proxyMetrics.downstreamConnectionsTotal, this.acceptedBefore + accepted);
     for (const c of this.runtime.clusters.all()) {
       const m = this.proxyMetrics.cluster(c.name);

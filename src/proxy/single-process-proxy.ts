@@ -58,8 +58,8 @@ export class SingleProcessProxy implements ProxySupervisor {
       proxyLog('info', 'admin listening', { port });
     }
     this.ready = true;
-    keyCustodyHealth.onOutage(() =>
-      proxyLog('error', 'key custody lost: new TLS handshakes fail closed; a single-process proxy cannot reconnect to keyd (run with --concurrency 2 or more to recover automatically, or restart it)'),
+    keyCustodyHealth.onSessionBroken((failures) =>
+      proxyLog('error', 'key custody lost: new TLS handshakes fail closed; a single-process proxy cannot reconnect to keyd (run with --concurrency 2 or more to recover automatically, or restart it)', { failures }),
     );
     proxyLog('info', 'proxy ready', { listeners: this.binder.ports(), version: this.host.runtime.version });
   }

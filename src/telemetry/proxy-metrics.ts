@@ -44,6 +44,8 @@ export class ProxyMetrics {
   readonly configReloadsRejected: Counter;
   /** 1 while keyd answers signing requests from this worker, 0 when it does not. */
   readonly keydAvailable: Gauge;
+  /** TLS handshakes that failed because keyd did not sign (each fails closed). */
+  readonly keydSigningFailures: Counter;
   /** Access log lines dropped because the sink was slow or gone. */
   readonly accessLogDroppedLines: Counter;
   private readonly clusters = new Map<string, ClusterMetrics>();
@@ -60,6 +62,7 @@ export class ProxyMetrics {
     this.configReloadsAccepted = reloads.bind(['accepted']);
     this.configReloadsRejected = reloads.bind(['rejected']);
     this.keydAvailable = registry.gauge('bulwark_keyd_available', 'Whether keyd answers signing requests from the worker (1) or not (0).', [], perWorker).bind();
+    this.keydSigningFailures = registry.counter('bulwark_keyd_signing_failures_total', 'TLS handshakes the worker failed closed because key custody (keyd) did not sign.', [], perWorker).bind();
     this.tlsFailures = registry.counter(
       'bulwark_listener_tls_failures_total',
       'TLS connections a listener refused: failed handshakes, peer certificates refused, no filter chain for the server name (Envoy: ssl.connection_error, ssl.fail_verify_*, no_filter_chain_match).',

@@ -8,11 +8,12 @@ import type { MetricsSnapshot } from './metrics-snapshot.js';
 
 /**
  * Why the primary replaced a worker with a fresh process: its first key load was refused by key
- * custody after its retries (`key_load`), or keyd came back after an outage (`custody_outage`).
+ * custody after its retries (`key_load`), its PKCS#11 session stopped signing while keyd answered
+ * (`custody_session`), or keyd came back after an outage (`custody_outage`).
  */
-export type WorkerReplacementReason = 'key_load' | 'custody_outage';
+export type WorkerReplacementReason = 'key_load' | 'custody_session' | 'custody_outage';
 
-const REASONS: readonly WorkerReplacementReason[] = ['key_load', 'custody_outage'];
+const REASONS: readonly WorkerReplacementReason[] = ['key_load', 'custody_session', 'custody_outage'];
 
 export class WorkerPoolMetrics {
   private readonly registry = new MetricsRegistry();

@@ -82,3 +82,15 @@ export function tokenStateFile(stateDir: string, label: string): string {
   if (found.length !== 1) throw new Error(`expected one token labelled ${label} in ${tokens}, found ${found.length}`);
   return found[0]!;
 }
+
+/** The pid of the p11-kit-remote process that serves `clientPid`'s connection to keyd's socket. */
+export function custodyRemoteOf(clientPid: number): number {
+  // ss prints both ends of each Unix stream, each as "<local address> <inode> <peer address> <peer's inode>".
+  const lines = execFileSync('ss', ['-xpn'], { encoding: 'utf8' }).split('\n');
+  const inodes = (line: string) => /(\d+)\s+\*\s+(\d+)\s+users:/.exec(line);
+  const peers = new Set(lines.filter((l) => l.includes(`pid=${clientPid},`)).flatMap((l) => inodes(l)?.[2] ?? []));
+  const remote = lines.find((l) => l.includes('p11-kit-remote') && peers.has(inodes(l)?.[1] ?? ''));
+  const pid = remote && /pid=(\d+),/.exec(remote)?.[1];
+  if (!pid) throw new Error(`no p11-kit-remote serves pid ${clientPid}`);
+  return Number(pid);
+}

@@ -212,7 +212,7 @@ export class ListenerRuntime {
         this.stats.tlsHandshakeFailures++;
         this.onTlsFailure(this.model.name, 'handshake');
         const fields = { listener: this.model.name, chain: chain.model.name, remote: s.remoteAddress, error: err.message };
-        if (keyCustodyHealth.noteFailure(err)) this.log('tls handshake refused: key custody (keyd) unavailable, failing closed', fields);
+        if (keyCustodyHealth.noteFailure(err)) this.log('tls handshake refused: key custody (keyd) unavailable, failing closed', { ...fields, consecutiveFailures: keyCustodyHealth.consecutiveFailures });
         else this.log('tls handshake failed', fields);
         s.destroy();
       },

@@ -1,6 +1,13 @@
 /** OpenSSL errors that mean the key could not be used through keyd (engine, PKCS#11 module, p11-kit). */
 const CUSTODY_ERROR = /PKCS#11|pkcs11|engine routines|p11-kit/i;
 
+/**
+ * Custody failures in a row, with no handshake signed between them, after which this process's
+ * PKCS#11 session counts as broken. One failure alone can be a passing collision in the token
+ * (SoftHSM rewrites a token's file on every login); a session that is gone fails every signature.
+ */
+export const SESSION_BROKEN_AFTER = 3;
+
 /** Whether an OpenSSL error message says key custody (not the key's config) failed. */
 export function isCustodyError(message: string): boolean {
   return CUSTODY_ERROR.test(message);
@@ -8,30 +15,43 @@ export function isCustodyError(message: string): boolean {
 
 /**
  * Whether this process can sign through keyd, as seen by its handshakes. A refused signature fails the
- * handshake (closed: there is no fallback key); the state feeds bulwark_keyd_available.
+ * handshake (closed: there is no fallback key); the state feeds bulwark_keyd_available and
+ * bulwark_keyd_signing_failures_total.
  */
 export class KeyCustodyHealth {
+  /** No custody failure since the last handshake that signed. */
   available = true;
+  /** Handshakes that failed because key custody did not sign, since the process started. */
   failures = 0;
-  private readonly outageListeners: Array<() => void> = [];
+  /** Custody failures since the last handshake that signed. */
+  consecutiveFailures = 0;
+  private readonly firstFailureListeners: Array<() => void> = [];
+  private readonly brokenListeners: Array<(failures: number) => void> = [];
 
-  /** Called once when an outage begins (a worker uses it to ask for its replacement). */
-  onOutage(listener: () => void): void {
-    this.outageListeners.push(listener);
+  /** Called at the first failure after a signed handshake (a worker asks the primary whether keyd is away). */
+  onFirstFailure(listener: () => void): void {
+    this.firstFailureListeners.push(listener);
+  }
+
+  /** Called once when SESSION_BROKEN_AFTER failures came in a row (a worker asks for its replacement). */
+  onSessionBroken(listener: (failures: number) => void): void {
+    this.brokenListeners.push(listener);
   }
 
   /** Classifies a failed handshake; true when keyd (not the peer) was the cause. */
   noteFailure(err: Error): boolean {
     if (!isCustodyError(err.message)) return false;
     this.failures++;
-    const began = this.available;
+    this.consecutiveFailures++;
     this.available = false;
-    if (began) for (const l of this.outageListeners) l();
+    if (this.consecutiveFailures === 1) for (const l of this.firstFailureListeners) l();
+    if (this.consecutiveFailures === SESSION_BROKEN_AFTER) for (const l of this.brokenListeners) l(this.consecutiveFailures);
     return true;
   }
 
-  /** A handshake signed through keyd succeeded. Returns true when this ends an outage. */
+  /** A handshake signed through keyd succeeded. Returns true when this ends a run of failures. */
   noteSuccess(): boolean {
+    this.consecutiveFailures = 0;
     if (this.available) return false;
     this.available = true;
     return true;

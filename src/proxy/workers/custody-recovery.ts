@@ -20,30 +20,63 @@ function reachable(path: string): Promise<boolean> {
   });
 }
 
+/** How the primary replaces workers for key custody. */
+export interface CustodyWorkerReplacer {
+  /** Every worker, one at a time (keyd is back after an outage: every session is gone). */
+  replaceWorkers(): Promise<void>;
+  /** One worker, whose own PKCS#11 session is broken while keyd answers. */
+  replaceWorker(index: number): Promise<void>;
+}
+
 /**
- * Recovery from a keyd outage. Handshakes fail closed while keyd is away; a worker's PKCS#11 session
- * cannot come back inside that process, so once keyd answers again the workers are replaced one at a
- * time (drain, exit, fork): capacity stays up and no live connection is cut.
+ * Recovery from custody failures, which workers report. Handshakes fail closed whatever the cause;
+ * what follows depends on it. keyd's socket does not answer: an outage, and once keyd answers again
+ * every worker is replaced one at a time (drain, exit, fork), as no PKCS#11 session survives it.
+ * keyd answers: a failure is counted and that handshake alone fails (a passing collision in the token
+ * must not recycle the proxy), and only a worker that fails SESSION_BROKEN_AFTER handshakes in a row,
+ * whose own session is gone, is replaced. Either way capacity stays up and no other worker's
+ * connection is cut.
  */
 export class CustodyRecovery {
-  private running = false;
+  private outageUnderWay = false;
   private stopped = false;
+  private readonly replacing = new Set<number>();
 
   constructor(
     private readonly socketPath: string,
-    private readonly replaceWorkers: () => Promise<void>,
+    private readonly replacer: CustodyWorkerReplacer,
   ) {}
 
-  /** A worker reported the outage; starts waiting for keyd unless already waiting. */
-  outage(worker: number): void {
-    if (this.running || this.stopped) return;
-    this.running = true;
-    proxyLog('error', 'key custody lost: new TLS handshakes fail closed until keyd is back', { worker, socket: this.socketPath });
-    void this.waitAndReplace();
+  /** A worker's handshake failed for custody, the first since one signed: an outage if keyd does not answer. */
+  async failure(worker: number): Promise<void> {
+    if (this.outageUnderWay || this.stopped) return;
+    if (!(await reachable(this.socketPath))) return this.outage(worker);
+    proxyLog('warn', 'key custody failed a handshake while keyd answers: the handshake failed closed, the worker keeps serving', { worker, socket: this.socketPath });
+  }
+
+  /** A worker failed handshakes for custody several times in a row: its session is broken, or keyd is away. */
+  async sessionBroken(worker: number, failures: number): Promise<void> {
+    if (this.outageUnderWay || this.stopped || this.replacing.has(worker)) return;
+    if (!(await reachable(this.socketPath))) return this.outage(worker);
+    if (this.outageUnderWay || this.stopped) return;
+    proxyLog('error', "a worker's PKCS#11 session is broken while keyd answers: replacing that worker", { worker, failures, socket: this.socketPath });
+    this.replacing.add(worker);
+    try {
+      await this.replacer.replaceWorker(worker);
+    } finally {
+      this.replacing.delete(worker);
+    }
   }
 
   stop(): void {
     this.stopped = true;
+  }
+
+  private outage(worker: number): void {
+    if (this.outageUnderWay || this.stopped) return;
+    this.outageUnderWay = true;
+    proxyLog('error', 'key custody lost: new TLS handshakes fail closed until keyd is back', { worker, socket: this.socketPath });
+    void this.waitAndReplace();
   }
 
   private async waitAndReplace(): Promise<void> {
@@ -51,9 +84,9 @@ export class CustodyRecovery {
     if (this.stopped) return;
     proxyLog('info', 'keyd answers again: replacing workers to reconnect to it', { socket: this.socketPath });
     try {
-      await this.replaceWorkers();
+      await this.replacer.replaceWorkers();
     } finally {
-      this.running = false;
+      this.outageUnderWay = false;
     }
   }
 }

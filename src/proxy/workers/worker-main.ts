@@ -25,6 +25,11 @@ function send(msg: FromWorker): void {
   if (process.connected) process.send!(msg);
 }
 
+/** Resolves once `msg` is written to the primary (or cannot be): for the last message before exit. */
+function sendLast(msg: FromWorker): Promise<void> {
+  return new Promise((resolve) => (process.connected ? process.send!(msg, undefined, {}, () => resolve()) : resolve()));
+}
+
 /** The worker that runs the active health checks reports all its results on every change; the primary passes them on. */
 function reportHealth(): void {
   if (host.runtime.clusters.runsHealthChecks) send({ type: 'health', snapshot: host.runtime.clusters.healthSnapshot() });
@@ -134,7 +139,8 @@ async function drain(drainMs = 5_000): Promise<void> {
   host.runtime.close();
   // Lines of the last requests are still batched: exiting without writing them loses them.
   await host.flushAccessLogs();
-  send({ type: 'drained' });
+  // Counts made since the last scrape (custody failures that led to this drain) outlive the process.
+  await sendLast({ type: 'drained', snapshot: host.metricsSnapshot() });
   process.exit(0);
 }
 
@@ -149,6 +155,8 @@ process.on('uncaughtException', (err) => {
   proxyLog('error', 'uncaught exception in worker', { error: err.stack ?? err.message });
   process.exit(70);
 });
-// A PKCS#11 session cannot be re-established inside this process; the primary replaces it once keyd is back.
-keyCustodyHealth.onOutage(() => send({ type: 'custody-lost' }));
+// The primary tells a keyd outage (its socket does not answer) from a failure of this process alone.
+keyCustodyHealth.onFirstFailure(() => send({ type: 'custody-failure' }));
+// A PKCS#11 session cannot be re-established inside this process: a fresh process replaces it.
+keyCustodyHealth.onSessionBroken((failures) => send({ type: 'custody-broken', failures }));
 send({ type: 'ready' });

@@ -52,12 +52,15 @@ export type FromWorker =
   | { type: 'rejected'; version: string; error: string; custody: boolean }
   | { type: 'stats'; id: number; snapshot: MetricsSnapshot; clusters: ClusterStatus[] | undefined; outstanding: number; liveConnections: number }
   | { type: 'load'; outstanding: number; closedConnections: number }
-  | { type: 'drained' }
+  /** The worker's final metrics, so what it counted since the last scrape is kept. */
+  | { type: 'drained'; snapshot: MetricsSnapshot }
   /** The health-check worker's results changed (or a config was applied): all of them, not a delta. */
   | { type: 'health'; snapshot: HealthSnapshot }
   /** This worker's outlier detection ejected a host (until: epoch ms): the others apply it. */
   | { type: 'ejection'; cluster: string; host: string; until: number; ejections: number }
   /** An outcome the other workers' outlier detection should count (a failure, or a success ending a run of them). */
   | { type: 'outcome'; cluster: string; host: string; outcome: UpstreamOutcome }
-  /** Handshakes stopped signing through keyd: this process's PKCS#11 session is dead for good. */
-  | { type: 'custody-lost' };
+  /** A handshake failed because key custody did not sign, the first since one signed: is keyd away? */
+  | { type: 'custody-failure' }
+  /** SESSION_BROKEN_AFTER such failures in a row: this process's PKCS#11 session looks dead for good. */
+  | { type: 'custody-broken'; failures: number };

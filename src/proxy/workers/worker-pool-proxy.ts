@@ -6,7 +6,7 @@ import type { Bootstrap } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
 import { CounterHistory } from '../../telemetry/counter-history.js';
-import { WorkerPoolMetrics } from '../../telemetry/worker-pool-metrics.js';
+import { WorkerPoolMetrics, type WorkerReplacementReason } from '../../telemetry/worker-pool-metrics.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { mergeClusterStatuses, type ClusterStatus } from '../admin/cluster-status.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
@@ -91,7 +91,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly restartDelays = new Map<number, number>();
   private readonly keyLoads = new KeyLoadReplacements();
   private readonly poolMetrics = new WorkerPoolMetrics();
-  private readonly custody: CustodyRecovery | undefined = ((path) => (path ? new CustodyRecovery(path, () => this.replaceWorkers()) : undefined))(keydSocketPath());
+  private readonly custody: CustodyRecovery | undefined = ((path) =>
+    path ? new CustodyRecovery(path, { replaceWorkers: () => this.replaceWorkers(), replaceWorker: (index) => this.replaceWorker(index, 'custody_session') }) : undefined)(keydSocketPath());
   private readonly pendingApply = new Map<string, { want: number; errors: string[]; done: (errors: string[]) => void }>();
   /** The worker that runs the active health checks; the others apply its results (Envoy checks once, not per worker). */
   private healthCheckerIndex = 0;
@@ -250,10 +251,14 @@ export class WorkerPoolProxy implements ProxySupervisor {
         this.sendToOthers(slot, msg);
         return;
       case 'drained':
+        slot.lastSnapshot = msg.snapshot;
         return;
-      case 'custody-lost':
-        if (this.custody) this.custody.outage(slot.index);
-        else proxyLog('error', 'key custody lost and no keyd socket is configured; handshakes fail closed', { worker: slot.index });
+      case 'custody-failure':
+        if (this.custody) void this.custody.failure(slot.index);
+        return;
+      case 'custody-broken':
+        if (this.custody) void this.custody.sessionBroken(slot.index, msg.failures);
+        else proxyLog('error', 'key custody lost and no keyd socket is configured; handshakes fail closed', { worker: slot.index, failures: msg.failures });
         return;
     }
   }
@@ -295,19 +300,28 @@ export class WorkerPoolProxy implements ProxySupervisor {
 
   /** Replaces every worker, one at a time: the next goes only when its successor serves the current config. */
   private async replaceWorkers(): Promise<void> {
-    for (let i = 0; i < this.slots.length && !this.draining; i++) {
-      const old = this.slots[i]!;
-      this.poolMetrics.workerReplaced('custody_outage');
-      this.plannedExits.add(old.worker);
-      const exited = new Promise<void>((r) => (old.worker.isDead() ? r() : old.worker.once('exit', () => r())));
-      this.send(old, { type: 'drain', ms: 5_000 });
-      await exited;
-      const deadline = Date.now() + 30_000;
-      while (!this.draining && Date.now() < deadline) {
-        const now = this.slots[i]!;
-        if (now !== old && now.ready && now.version === this.target.staticResources.version) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+    for (let i = 0; i < this.slots.length && !this.draining; i++) await this.replaceWorker(i, 'custody_outage');
+  }
+
+  /**
+   * Replaces worker `index` with a fresh process: it drains (its live connections finish, the other
+   * workers' are untouched) and exits, and this resolves once its successor serves the current config.
+   */
+  private async replaceWorker(index: number, reason: WorkerReplacementReason): Promise<void> {
+    const old = this.slots[index]!;
+    if (this.draining || this.plannedExits.has(old.worker)) return;
+    this.poolMetrics.workerReplaced(reason);
+    this.plannedExits.add(old.worker);
+    // The primary's balancers stop handing it connections now (it closes its own listeners as it drains).
+    old.ready = false;
+    const exited = new Promise<void>((r) => (old.worker.isDead() ? r() : old.worker.once('exit', () => r())));
+    this.send(old, { type: 'drain', ms: 5_000 });
+    await exited;
+    const deadline = Date.now() + 30_000;
+    while (!this.draining && Date.now() < deadline) {
+      const now = this.slots[index]!;
+      if (now !== old && now.ready && now.version === this.target.staticResources.version) break;
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 
