@@ -87,6 +87,7 @@ export class ProxyHost {
   private applyOrThrow(snapshot: ResourceSnapshot): void {
     this.runtime.apply(snapshot);
     this.accessLog.use(accessLogPaths(snapshot));
+    this.proxyMetrics.keepClusters(new Set(snapshot.clusters.map((c) => c.name)));
     this.proxyMetrics.configReloadsAccepted.inc();
   }
 

@@ -53,5 +53,17 @@ export abstract class MetricFamily<Child> {
     return child;
   }
 
+  /** Forgets the series whose value for `labelName` is not in `keep`; their children stop being exported. */
+  keepOnly(labelName: string, keep: ReadonlySet<string>): void {
+    const at = this.labelNames.indexOf(labelName);
+    if (at < 0) return;
+    for (let i = this.series.length - 1; i >= 0; i--) {
+      const { labels } = this.series[i]!;
+      if (keep.has(labels[at]!)) continue;
+      this.byKey.delete(labels.length === 0 ? '' : JSON.stringify(labels));
+      this.series.splice(i, 1);
+    }
+  }
+
   protected abstract createChild(): Child;
 }

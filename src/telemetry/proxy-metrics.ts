@@ -12,6 +12,9 @@ export type OverflowResource = 'connections' | 'pending_requests' | 'requests' |
 /** Why a listener refused a TLS connection. */
 export type ListenerTlsFailure = 'handshake' | 'peer_verification' | 'no_filter_chain_match';
 
+/** The label that names the upstream cluster in the per-cluster families. */
+export const CLUSTER_LABEL = 'cluster';
+
 /** Bound metrics of one upstream cluster. */
 export interface ClusterMetrics {
   /** Open connections to the cluster's endpoints (Envoy: upstream_cx_active). */
@@ -86,6 +89,15 @@ export class ProxyMetrics {
     return m;
   }
 
+  /**
+   * Drops the metrics of clusters a config no longer has, as Envoy drops a removed cluster's stats:
+   * a cluster added again later starts from zero.
+   */
+  keepClusters(names: ReadonlySet<string>): void {
+    for (const name of this.clusters.keys()) if (!names.has(name)) this.clusters.delete(name);
+    for (const family of Object.values(this.families)) family.keepOnly(CLUSTER_LABEL, names);
+  }
+
   private bindCluster(cluster: string): ClusterMetrics {
     const f = this.families;
     const c = [cluster];
@@ -109,7 +121,7 @@ export class ProxyMetrics {
 
 /** Per-cluster families are registered up front so they show (empty) before the first cluster exists. */
 function clusterFamilies(r: MetricsRegistry) {
-  const c = ['cluster'];
+  const c = [CLUSTER_LABEL];
   return {
     connectionsActive: r.gauge('bulwark_upstream_connections_active', 'Open connections to the cluster.', c),
     connectionsTotal: r.counter('bulwark_upstream_connections_total', 'Connections opened to the cluster.', c),
@@ -119,6 +131,6 @@ function clusterFamilies(r: MetricsRegistry) {
     outlierEjections: r.counter('bulwark_outlier_ejections_total', 'Hosts of the cluster ejected by outlier detection.', c),
     // Workers share ejections, so each reports the same hosts: the primary keeps the largest count.
     outlierEjectedHosts: r.gauge('bulwark_outlier_ejected_hosts', 'Hosts of the cluster ejected right now.', c, { merge: 'max' }),
-    overflows: r.counter('bulwark_upstream_overflows_total', 'Requests or connections refused by a circuit-breaker threshold.', ['cluster', 'resource']),
+    overflows: r.counter('bulwark_upstream_overflows_total', 'Requests or connections refused by a circuit-breaker threshold.', [CLUSTER_LABEL, 'resource']),
   };
 }

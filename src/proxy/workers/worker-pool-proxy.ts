@@ -7,6 +7,7 @@ import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
 import { CounterHistory } from '../../telemetry/counter-history.js';
 import { WorkerPoolMetrics, type WorkerReplacementReason } from '../../telemetry/worker-pool-metrics.js';
+import { CLUSTER_LABEL } from '../../telemetry/proxy-metrics.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { mergeClusterStatuses, type ClusterStatus } from '../admin/cluster-status.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
@@ -453,6 +454,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       return (this.lastReloadError = (err as Error).message);
     }
     this.bootstrap = next;
+    this.counters.keepOnly(CLUSTER_LABEL, new Set(next.staticResources.clusters.map((c) => c.name)));
     this.lastReloadError = undefined;
     proxyLog('info', 'config applied', { version: next.staticResources.version, workers: this.slots.length });
     return undefined;
