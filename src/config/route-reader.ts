@@ -30,6 +30,14 @@ function headerName(r: FieldReader, key: string): string {
   return name;
 }
 
+/**
+ * Envoy's rule for header edits: pseudo-headers and Host are the router's (path, authority
+ * rewrites), and node:http2 refuses an unknown pseudo-header outright.
+ */
+function isEditableHeader(name: string): boolean {
+  return !name.startsWith(':') && name !== 'host';
+}
+
 function readHeaderOptions(r: FieldReader, key: string): HeaderValueOption[] {
   return r.list(key, (o) => {
     const h = o.obj('header');
@@ -38,6 +46,7 @@ function readHeaderOptions(r: FieldReader, key: string): HeaderValueOption[] {
       appendAction: 'APPEND_IF_EXISTS_OR_ADD',
       keepEmptyValue: o.bool('keepEmptyValue', false),
     };
+    if (!isEditableHeader(opt.header.key)) h.fail('key', `"${opt.header.key}": pseudo-headers and host may not be modified`);
     if (/[\r\n\0]/.test(opt.header.value)) h.fail('value', 'must not contain CR, LF or NUL');
     // Envoy reads a value's %...% as a command operator: one that cannot be filled in must not go out as text.
     try {
@@ -58,6 +67,12 @@ function readHeaderOptions(r: FieldReader, key: string): HeaderValueOption[] {
 function readHeaderNames(r: FieldReader, key: string): string[] {
   const names = r.strList(key).map((n) => n.toLowerCase());
   for (const n of names) if (!HEADER_NAME_RE.test(n)) r.fail(key, `"${n}" is not a valid header name`);
+  return names;
+}
+
+function readRemovedHeaders(r: FieldReader, key: string): string[] {
+  const names = readHeaderNames(r, key);
+  for (const n of names) if (!isEditableHeader(n)) r.fail(key, `"${n}": pseudo-headers and host may not be removed`);
   return names;
 }
 
@@ -234,9 +249,9 @@ function readRoute(r: FieldReader): Route {
     name: r.optStr('name'),
     match: readMatch(r.obj('match')),
     requestHeadersToAdd: readHeaderOptions(r, 'requestHeadersToAdd'),
-    requestHeadersToRemove: readHeaderNames(r, 'requestHeadersToRemove'),
+    requestHeadersToRemove: readRemovedHeaders(r, 'requestHeadersToRemove'),
     responseHeadersToAdd: readHeaderOptions(r, 'responseHeadersToAdd'),
-    responseHeadersToRemove: readHeaderNames(r, 'responseHeadersToRemove'),
+    responseHeadersToRemove: readRemovedHeaders(r, 'responseHeadersToRemove'),
   };
   const action = r.optObj('route');
   if (action) route.route = readRouteAction(action);
@@ -273,9 +288,9 @@ function readVirtualHost(r: FieldReader): VirtualHost {
     domains: r.strList('domains').map((d) => d.toLowerCase()),
     routes: r.list('routes', readRoute),
     requestHeadersToAdd: readHeaderOptions(r, 'requestHeadersToAdd'),
-    requestHeadersToRemove: readHeaderNames(r, 'requestHeadersToRemove'),
+    requestHeadersToRemove: readRemovedHeaders(r, 'requestHeadersToRemove'),
     responseHeadersToAdd: readHeaderOptions(r, 'responseHeadersToAdd'),
-    responseHeadersToRemove: readHeaderNames(r, 'responseHeadersToRemove'),
+    responseHeadersToRemove: readRemovedHeaders(r, 'responseHeadersToRemove'),
     retryPolicy: retry ? readRetryPolicy(retry) : undefined,
     includeRequestAttemptCount: r.bool('includeRequestAttemptCount', false),
   };
@@ -293,9 +308,9 @@ export function readRouteConfiguration(r: FieldReader): RouteConfiguration {
     virtualHosts: r.list('virtualHosts', readVirtualHost),
     internalOnlyHeaders: readHeaderNames(r, 'internalOnlyHeaders'),
     requestHeadersToAdd: readHeaderOptions(r, 'requestHeadersToAdd'),
-    requestHeadersToRemove: readHeaderNames(r, 'requestHeadersToRemove'),
+    requestHeadersToRemove: readRemovedHeaders(r, 'requestHeadersToRemove'),
     responseHeadersToAdd: readHeaderOptions(r, 'responseHeadersToAdd'),
-    responseHeadersToRemove: readHeaderNames(r, 'responseHeadersToRemove'),
+    responseHeadersToRemove: readRemovedHeaders(r, 'responseHeadersToRemove'),
   };
   const seen = new Map<string, string>();
   for (const vh of rc.virtualHosts) {

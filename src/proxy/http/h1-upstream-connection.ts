@@ -31,6 +31,11 @@ export interface UpstreamExchange {
    * closed), so the request may go again without a retry policy.
    */
   onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean): void;
+  /**
+   * The request's head cannot be sent in the upstream's protocol (node:http2 refused a header):
+   * nothing went out, and the fault is this proxy's or its config's, never the host's.
+   */
+  onRequestNotEncodable(reason: string): void;
 }
 
 /** What a connection tells its pool. */

@@ -18,8 +18,6 @@ import { performance } from 'node:perf_hooks';
 
 const { NGHTTP2_CANCEL, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 const REQUEST_TARGET = /^[\x21-\x7e]+$/;
-/** Headers HTTP/2 forbids (RFC 9113 §8.2.2); the stream already drops hop-by-hop ones, these are belt and braces. */
-const FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
 /** One HTTP/2 connection's standing facts. */
 interface SessionState {
@@ -100,7 +98,7 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
   sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void {
     if (this.h2.destroyed || this.h2.headersSent || wasReset(this.h2)) return;
     const out: http2.OutgoingHttpHeaders = { ':status': status };
-    addH2Headers(out, headers, FORBIDDEN);
+    addH2Headers(out, headers);
     // A response without a body still says its length when it has one: a HEAD's is the GET's (RFC 9110 §9.3.2).
     if (contentLength > 0 || (contentLength === 0 && !endStream)) out['content-length'] = contentLength;
     // Trailers (gRPC status) can only follow when the upstream may send them: an HTTP/2 upstream.

@@ -42,15 +42,29 @@ const SINGLE_VALUE = new Set([
 ]);
 
 /**
- * Adds flat [name, value, ...] headers (from HTTP/1.1) to a node:http2 header object, leaving out
- * `skip`: a repeated name becomes a list, except a name node:http2 sends once, which keeps its first
- * value (as node:http does, and as this proxy's own lookups read it). Two User-Agent lines from a
- * client made node throw, and the request failed as if the upstream had reset it.
+ * Connection-specific fields (RFC 9113 §8.2.2): an intermediary turning a message into HTTP/2 must
+ * remove them, and node:http2 throws on them. The stream drops a client's hop-by-hop fields; these
+ * can still come from configured header additions, which apply after that.
  */
-export function addH2Headers(out: http2.OutgoingHttpHeaders, flat: readonly string[], skip?: ReadonlySet<string>): void {
+const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings']);
+
+/**
+ * Adds flat [name, value, ...] headers (from HTTP/1.1 or configured additions) to a node:http2
+ * header object: a repeated name becomes a list, except a name node:http2 sends once, which keeps its
+ * first value (as node:http does, and as this proxy's own lookups read it). Connection-specific
+ * fields are left out, and TE but for "trailers", the one value HTTP/2 allows. Two User-Agent
+ * lines from a client, or a route adding `connection`, made node throw, and the request failed as if
+ * the upstream had reset it.
+ */
+export function addH2Headers(out: http2.OutgoingHttpHeaders, flat: readonly string[]): void {
   for (let i = 0; i < flat.length; i += 2) {
     const name = flat[i]!;
-    if (skip !== undefined && skip.has(name)) continue;
+    if (CONNECTION_SPECIFIC.has(name)) continue;
+    if (name === 'te') {
+      // node:http2 takes exactly one "trailers": a list naming it, a capital, or a second TE made it throw.
+      if (/(?:^|,)\s*trailers\s*(?:;|,|$)/i.test(flat[i + 1]!)) out.te = 'trailers';
+      continue;
+    }
     const prev = out[name];
     if (prev === undefined) out[name] = flat[i + 1]!;
     else if (Array.isArray(prev)) prev.push(flat[i + 1]!);

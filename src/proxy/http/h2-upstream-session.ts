@@ -11,7 +11,13 @@ import { CONNECTION_TERMINATION } from './response-flags.js';
 import { endpointText } from '../connection-endpoints.js';
 import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_FRAME_SIZE_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+/** What node:http2's request() throws when the session, not the request, is at fault. */
+/** The HTTP/2 frame type of HEADERS (RFC 9113 §6.2), as node's 'frameError' names it. */
+const HEADERS_FRAME = 0x1;
+
+const SESSION_UNUSABLE = new Set(['ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_OUT_OF_STREAMS']);
 
 /** One request multiplexed on an upstream HTTP/2 connection. */
 class H2UpstreamRequest implements UpstreamRequest {
@@ -22,6 +28,8 @@ class H2UpstreamRequest implements UpstreamRequest {
   private finished = false;
   /** The request body is still being sent. */
   private requestOpen = false;
+  /** node:http2 refused to send a HEADERS frame of this stream (the head, or the request's trailers). */
+  private headersNotSent = false;
 
   constructor(
     private readonly session: H2Session,
@@ -46,8 +54,14 @@ class H2UpstreamRequest implements UpstreamRequest {
       s = this.conn.client.request(out, { endStream: framing.endStream, waitForTrailers: !framing.endStream });
     } catch (err) {
       this.finished = true;
-      // Nothing was sent (the session is going away): the request can go on another connection.
-      this.exchange.onUpstreamReset((err as Error).message, false, true);
+      const code = (err as NodeJS.ErrnoException).code;
+      // Nothing was sent. A session going away: the request can go on another connection.
+      if (code !== undefined && SESSION_UNUSABLE.has(code)) this.exchange.onUpstreamReset((err as Error).message, false, true);
+      // Anything else is node refusing the header block itself: no connection would take it.
+      else {
+        this.exchange.onRequestNotEncodable(code ?? (err as Error).message);
+        this.session.release(this.conn);
+      }
       return;
     }
     this.stream = s;
@@ -64,6 +78,10 @@ class H2UpstreamRequest implements UpstreamRequest {
     s.on('end', () => this.onEnd());
     s.on('drain', () => this.exchange.onUpstreamDrain());
     s.on('error', () => undefined);
+    // Too large is about this block; any other failure to send it (a session going away) is not.
+    s.on('frameError', (type: number, code: number) => {
+      if (type === HEADERS_FRAME && code === NGHTTP2_FRAME_SIZE_ERROR) this.headersNotSent = true;
+    });
     s.on('close', () => this.onClose());
   }
 
@@ -112,6 +130,12 @@ class H2UpstreamRequest implements UpstreamRequest {
     if (this.finished) return;
     this.finished = true;
     this.session.release(this.conn);
+    // node:http2 would not send our header block (larger than its maxSendHeaderBlockLength) and
+    // closed the stream as REFUSED_STREAM: the upstream never saw it, and no retry would fare better.
+    if (this.headersNotSent && !this.started) {
+      this.exchange.onRequestNotEncodable('header block too large to send');
+      return;
+    }
     const code = this.stream?.rstCode ?? 0;
     // REFUSED_STREAM (also what a GOAWAY means for streams past its last id) promises the upstream
     // did no work on the request (RFC 9113 §8.7).

@@ -731,6 +731,18 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     this.finish();
   }
 
+  /**
+   * The head could not be encoded for the upstream (a configured header HTTP/2 cannot carry): a
+   * local error, as no host or retry could change it, and never counted against the host.
+   */
+  onRequestNotEncodable(reason: string): void {
+    if (this.phase === Phase.Done) return;
+    this.clearPerTry();
+    this.releaseHost();
+    this.upstream = undefined;
+    this.localReply(500, ResponseFlag.None, `request_headers_not_encodable{${reason}}`, 'request headers not encodable for the upstream');
+  }
+
   /** The downstream went away: stop everything and free the upstream. */
   onDownstreamReset(): void {
     if (this.phase === Phase.Done) return;
