@@ -62,6 +62,8 @@ const MALFORMED: Array<[string, string]> = [
   ['a head past 96 KiB', `HTTP/1.1 200 OK\r\n${'x-filler: ' + 'f'.repeat(1000) + '\r\n'}`.repeat(100) + 'content-length: 5\r\n\r\nhello'],
 ];
 MALFORMED.forEach(([, raw], i) => (RESPONSES[`/malformed-${i}`] = raw));
+// Malformed, and sent on a pooled connection: the upstream has read the request.
+RESPONSES['/malformed-reused'] = 'HTTP/1.1 600 Whatever\r\ncontent-length: 2\r\n\r\nhi';
 
 let upstream: net.Server;
 /** For each request the upstream read: its request line and which upstream connection carried it. */
@@ -241,6 +243,15 @@ for (const [name, raw] of MALFORMED) {
     assert.notEqual(connOf(`/after${path}`), connOf(path));
   });
 }
+
+test('a malformed response on a reused connection answers the request: it is not sent again as if the connection were stale', async () => {
+  assert.match(await get('/warm-before-malformed'), /^HTTP\/1\.1 200 /);
+  const text = await get('/malformed-reused');
+  assert.match(text, /^HTTP\/1\.1 502 /);
+  assert.equal(connOf('/malformed-reused'), connOf('/warm-before-malformed'), 'the request did not go on the pooled connection');
+  assert.equal(seen.filter((s) => s.line.split(' ')[1] === '/malformed-reused').length, 1, 'the upstream read the request more than once');
+  assert.equal((await logLine('/malformed-reused')).response_flags, 'UPE');
+});
 
 test('interim responses (100, 102, 103) before the final one are passed over: the client reads the final response', async () => {
   const text = await get('/interim');

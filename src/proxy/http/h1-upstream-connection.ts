@@ -239,7 +239,8 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
       const ex = this.exchange;
       this.exchange = null;
       this.destroy();
-      ex?.onUpstreamReset(err instanceof HttpParseError ? `protocol_error: ${err.reason}` : String(err), this.responseStarted, this.reused);
+      // The upstream answered, however badly: it read the request, so this is no stale connection to replay.
+      ex?.onUpstreamReset(err instanceof HttpParseError ? `protocol_error: ${err.reason}` : String(err), this.responseStarted, false);
       return;
     }
     if (this.responseDone) this.release();
