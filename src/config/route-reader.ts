@@ -47,6 +47,9 @@ function readHeaderOptions(r: FieldReader, key: string): HeaderValueOption[] {
       keepEmptyValue: o.bool('keepEmptyValue', false),
     };
     if (!isEditableHeader(opt.header.key)) h.fail('key', `"${opt.header.key}": pseudo-headers and host may not be modified`);
+    // The codecs write a message's framing from its body; a configured one would contradict it, and the
+    // next message on the connection would be read from the wrong byte (request smuggling).
+    if (opt.header.key === 'content-length' || opt.header.key === 'transfer-encoding') h.fail('key', `"${opt.header.key}": message framing is set by the proxy and may not be added`);
     if (/[\r\n\0]/.test(opt.header.value)) h.fail('value', 'must not contain CR, LF or NUL');
     // Envoy reads a value's %...% as a command operator: one that cannot be filled in must not go out as text.
     try {

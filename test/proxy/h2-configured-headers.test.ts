@@ -1,11 +1,13 @@
 /**
  * Headers a route or virtual host adds (requestHeadersToAdd) meet HTTP/2 after the stream has
- * dropped the client's hop-by-hop fields. A configured Connection, Upgrade, Transfer-Encoding or a
- * TE other than "trailers" made node:http2 throw, and a header block larger than node sends made it
+ * dropped the client's hop-by-hop fields. A configured Connection, Upgrade, Keep-Alive or a TE
+ * other than "trailers" made node:http2 throw, and a header block larger than node sends made it
  * refuse the stream: either way the request failed as if the upstream had reset it, was retried, and
  * counted against a healthy host, which outlier detection then ejected. Connection-specific fields
  * are now left out (RFC 9113 §8.2.2), a block node will not send is a local 500 never counted
- * against the host, and edits Envoy refuses (pseudo-headers, Host) are refused at load.
+ * against the host. Edits Envoy refuses (pseudo-headers, Host) are refused at load, and so are
+ * added Content-Length and Transfer-Encoding: the proxy frames messages itself, and a second framing
+ * field made the upstream (or client) read the next message from the wrong byte.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -28,7 +30,7 @@ const add = (key: string, value: string) => ({ header: { key, value } });
 function routes(extra: object[] = []): object {
   return routeConfig([
     ...extra,
-    { match: { prefix: '/hop' }, route: { cluster: 'h2' }, requestHeadersToAdd: [add('connection', 'keep-alive'), add('keep-alive', 'timeout=5'), add('upgrade', 'h2c'), add('te', 'gzip'), add('transfer-encoding', '%REQ(x-framing)%')] },
+    { match: { prefix: '/hop' }, route: { cluster: 'h2' }, requestHeadersToAdd: [add('connection', 'keep-alive'), add('keep-alive', 'timeout=5'), add('upgrade', 'h2c'), add('te', 'gzip'), add('proxy-connection', '%REQ(x-hop)%')] },
     { match: { prefix: '/te-trailers' }, route: { cluster: 'h2' }, requestHeadersToAdd: [add('te', 'Trailers')] },
     { match: { prefix: '/copy' }, route: { cluster: 'h2' }, requestHeadersToAdd: [add('x-copy', '%REQ(x-big)%'), add('x-copy-again', '%REQ(x-big)%')] },
     { match: { prefix: '/answer-te' }, route: { cluster: 'h2' }, responseHeadersToAdd: [add('te', 'gzip'), add('connection', 'close')] },
@@ -64,13 +66,13 @@ after(async () => {
 test('connection-specific fields a route adds are left out towards an HTTP/2 upstream, and the host is never blamed', async () => {
   const before = seen.length;
   for (let i = 0; i < 5; i++) {
-    const r = await curl(['-H', 'x-framing: chunked', `http://127.0.0.1:${port}/hop/${i}`]);
+    const r = await curl(['-H', 'x-hop: keep-alive', `http://127.0.0.1:${port}/hop/${i}`]);
     assert.equal(r.status, 200, r.body);
     assert.equal(r.body, 'ok');
   }
   assert.equal(seen.length, before + 5, 'each request went once');
   for (const h of seen.slice(before)) {
-    for (const name of ['connection', 'keep-alive', 'upgrade', 'te', 'transfer-encoding']) assert.equal(h[name], undefined, name);
+    for (const name of ['connection', 'keep-alive', 'upgrade', 'te', 'proxy-connection']) assert.equal(h[name], undefined, name);
   }
   const te = await curl([`http://127.0.0.1:${port}/te-trailers`]);
   assert.equal(te.status, 200);
@@ -125,11 +127,13 @@ test('fields a route adds to a response that HTTP/2 forbids are left out, not a 
   }
 });
 
-test('pseudo-headers and Host in header edits are refused at load, naming the field, as Envoy refuses them', async () => {
+test('pseudo-headers and Host (as Envoy refuses them) and framing fields in header edits are refused at load, naming the field', async () => {
   for (const [edit, message] of [
     [{ requestHeadersToAdd: [add(':path', '/elsewhere')] }, /requestHeadersToAdd\[0\]\.header\.key: ":path": pseudo-headers and host may not be modified/],
     [{ requestHeadersToAdd: [add('host', 'other')] }, /requestHeadersToAdd\[0\]\.header\.key: "host": pseudo-headers and host may not be modified/],
     [{ requestHeadersToRemove: ['host'] }, /requestHeadersToRemove: "host": pseudo-headers and host may not be removed/],
+    [{ requestHeadersToAdd: [add('content-length', '5')] }, /requestHeadersToAdd\[0\]\.header\.key: "content-length": message framing is set by the proxy and may not be added/],
+    [{ responseHeadersToAdd: [add('transfer-encoding', 'chunked')] }, /responseHeadersToAdd\[0\]\.header\.key: "transfer-encoding": message framing is set by the proxy and may not be added/],
   ] as const) {
     const refused = config(routes([{ match: { prefix: '/edit' }, route: { cluster: 'h2' }, ...edit }]));
     await assert.rejects(startProxy(refused, { concurrency: 1 }), message);
