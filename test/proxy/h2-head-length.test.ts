@@ -31,6 +31,12 @@ before(async () => {
   h2 = http2.createServer();
   h2.on('stream', (stream, headers) => {
     const head = headers[':method'] === 'HEAD';
+    if (headers[':path'] === '/h2/unsized') {
+      // A streamed body of no announced length: its HEAD says none either.
+      stream.respond({ ':status': 200 }, { endStream: head });
+      if (!head) stream.end('streamed');
+      return;
+    }
     stream.respond({ ':status': 200, 'content-length': String(SIZE) }, { endStream: head });
     if (!head) stream.end(Buffer.alloc(SIZE, 0x61));
   });
@@ -68,6 +74,15 @@ for (const [name, args, path] of [
     assert.equal(get.body.length, SIZE);
   });
 }
+
+test('HTTP/1.1 client, HTTP/2 upstream: a HEAD whose GET has no length is not told "content-length: 0"', async () => {
+  const r = await curl(['--http1.1', '-I', `http://127.0.0.1:${port}/h2/unsized`]);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-length'], undefined, 'the resource is not empty');
+  assert.equal(r.body, '');
+  const get = await curl(['--http1.1', `http://127.0.0.1:${port}/h2/unsized`]);
+  assert.equal(get.body, 'streamed');
+});
 
 test('HTTP/2: a 204 still carries no Content-Length', async () => {
   const r = await curl(['--http2-prior-knowledge', `http://127.0.0.1:${port}/no-content`]);

@@ -30,6 +30,8 @@ class H2UpstreamRequest implements UpstreamRequest {
   private requestOpen = false;
   /** node:http2 refused to send a HEADERS frame of this stream (the head, or the request's trailers). */
   private headersNotSent = false;
+  /** The request is a HEAD: a response that ends with its headers says nothing of the body's length. */
+  private headRequest = false;
 
   constructor(
     private readonly session: H2Session,
@@ -45,6 +47,7 @@ class H2UpstreamRequest implements UpstreamRequest {
   }
 
   sendHead(method: string, path: string, authority: string, scheme: string, headers: string[], framing: BodyFraming): void {
+    this.headRequest = method === 'HEAD';
     const out: http2.OutgoingHttpHeaders = { ':method': method, ':path': path, ':authority': authority, ':scheme': scheme };
     addH2Headers(out, headers);
     if (framing.contentLength > 0) out['content-length'] = framing.contentLength;
@@ -105,8 +108,9 @@ class H2UpstreamRequest implements UpstreamRequest {
       versionMinor: 1,
       headers,
       // A HEADERS frame that ends the stream (gRPC trailers-only) is a response of length 0, unless it
-      // says otherwise: a HEAD's Content-Length is the GET's (nghttp2 holds any other body to it).
-      contentLength: typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : endStream ? 0 : -1,
+      // says otherwise: a HEAD's Content-Length is the GET's (nghttp2 holds any other body to it), and
+      // a HEAD's answer without one has a body of unknown length, not an empty one.
+      contentLength: typeof cl === 'string' && /^\d+$/.test(cl) ? Number(cl) : endStream && !this.headRequest ? 0 : -1,
       chunked: false,
       connectionClose: false,
       upgrade: false,
