@@ -13,10 +13,10 @@ import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_FRAME_SIZE_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
-/** What node:http2's request() throws when the session, not the request, is at fault. */
 /** The HTTP/2 frame type of HEADERS (RFC 9113 §6.2), as node's 'frameError' names it. */
 const HEADERS_FRAME = 0x1;
 
+/** What node:http2's request() throws when the session, not the request, is at fault. */
 const SESSION_UNUSABLE = new Set(['ERR_HTTP2_INVALID_SESSION', 'ERR_HTTP2_GOAWAY_SESSION', 'ERR_HTTP2_OUT_OF_STREAMS']);
 
 /** One request multiplexed on an upstream HTTP/2 connection. */
