@@ -2,6 +2,7 @@ import type { Histogram } from 'hdr-histogram-js';
 import { BULWARK_VERSION } from '../util/version.js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
+import { callPlan } from './call-plan.js';
 import { fortioRunId } from './fortio-run-id.js';
 import { goDurationText, goG } from './go-format.js';
 import { fortioHttpOptions, type FortioHttpOptions } from './fortio-http-options.js';
@@ -178,9 +179,9 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
   };
 }
 
-/** Fortio's threads: the connections (-c is split among the workers, each opening at least one: workerShare), times the streams of each for gRPC. */
+/** Fortio's NumThreads: the loops that ran (callPlan), fewer than opened when there were few calls for each. */
 export function fortioThreads(o: LoadOptions): number {
-  return (o.workers > 1 ? Math.max(o.connections, o.workers) : o.connections) * (o.grpc?.streams ?? 1);
+  return callPlan(o).threads;
 }
 
 /** Fortio's RequestedDuration: "exactly N calls" (", interrupted after M" when stopped short), a Go duration, or "until stop". */

@@ -7,6 +7,7 @@ import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadConnection } from './load-connection.js';
 import type { LoadOptions } from './load-options.js';
 import { LoopSchedule } from './load-schedule.js';
+import { callPlan, loopCalls, openedLoops, type CallPlan } from './call-plan.js';
 import { warmUp } from './load-warmup.js';
 import { SERVING } from './grpc-services.js';
 import { checkResolves, http1Request, resolveTarget, type LoadTarget } from './load-target.js';
@@ -27,14 +28,17 @@ export interface RunResult {
 export type Progress = (completed: number, fraction: number) => void;
 
 /**
- * One connection's loop. At a fixed rate (-qps) calls follow a fixed timeline (LoopSchedule): when
- * the connection is still busy at its slot, the call goes out late and its latency counts from the
- * slot (coordinated omission corrected); when it waits for its slot on a timer, latency counts from
- * the send, so timer slack is not charged to the server.
+ * One connection's loop (Fortio's thread), making the calls the plan gives it. At a fixed rate
+ * (-qps) calls follow a fixed timeline (LoopSchedule): when the connection is still busy at its
+ * slot, the call goes out late and its latency counts from the slot (coordinated omission
+ * corrected); when it waits for its slot on a timer, latency counts from the send, so timer slack
+ * is not charged to the server.
  */
 class Slot {
   private readonly schedule: LoopSchedule | undefined;
   private started = 0;
+  /** Calls made, for a count at max rate. */
+  private made = 0;
   private timer: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private readonly onDoneBound = (status: number, bodyBytes: number, headerBytes = 0, wireBytes = bodyBytes): void => this.onDone(status, bodyBytes, headerBytes, wireBytes);
@@ -42,19 +46,23 @@ class Slot {
 
   constructor(
     private readonly run: Run,
+    /** The loop's index in the whole run (all -workers), Fortio's thread ID. */
     index: number,
     readonly conn: LoadConnection,
+    /** The calls this loop makes; 0 for no count. */
+    private readonly calls: number,
   ) {
-    if (run.intervalMs > 0) this.schedule = new LoopSchedule(run.intervalMs, run.connections, index, run.scheduleOptions);
+    if (run.intervalMs > 0) this.schedule = new LoopSchedule(run.intervalMs, run.threads, index, calls, run.spreadToEnd, run.scheduleOptions);
   }
 
   next(): void {
     const run = this.run;
-    if (!run.mayStart()) return this.finish();
+    if (run.stopped) return this.finish();
     if (this.schedule) {
       const now = performance.now();
-      const slot = run.startMs + this.schedule.nextSlot(now - run.startMs);
-      if (run.durationMs > 0 && slot >= run.startMs + run.durationMs) return this.finish();
+      const at = this.schedule.nextSlot(now - run.startMs);
+      if (at === undefined) return this.finish();
+      const slot = run.startMs + at;
       // Fortio's sleep times: the wait between a call's end and the next one's slot (negative when
       // late), in whole nanoseconds; none before a loop's first call.
       if (this.started !== 0) run.recorder.sleepTimes.record(Math.round((slot - now) * 1e6) / 1e9);
@@ -65,16 +73,29 @@ class Slot {
       this.send(slot);
       return;
     }
+    if (this.calls > 0 && this.made >= this.calls) return this.finish();
     if (run.durationMs > 0 && performance.now() >= run.startMs + run.durationMs) return this.finish();
     this.send(performance.now());
   }
 
   private send(clockStart: number): void {
     this.timer = undefined;
-    if (!this.run.claim()) return this.finish();
+    if (this.run.stopped || this.pastDuration()) return this.finish();
+    this.made++;
     this.started = clockStart;
     this.deadline = setTimeout(() => this.onTimeout(), this.run.timeoutMs);
     this.conn.call(this.onDoneBound);
+  }
+
+  /**
+   * A fixed-rate timed loop that fell behind stops at the end of the duration, as Fortio's: after
+   * at least 2 calls, and unless the call due is its last.
+   */
+  private pastDuration(): boolean {
+    const run = this.run;
+    if (!this.schedule || run.durationMs === 0 || performance.now() <= run.startMs + run.durationMs) return false;
+    const i = this.schedule.index;
+    return i >= 2 && i !== this.calls - 1;
   }
 
   private onTimeout(): void {
@@ -125,13 +146,15 @@ class Run {
   readonly recorder: LatencyRecorder;
   private readonly ok: (status: number) => boolean;
   readonly intervalMs: number;
-  readonly connections: number;
+  /** The loops of the whole run's plan (all -workers): each keeps qps/threads. */
+  readonly threads: number;
+  /** Fortio's "hasDuration" with a count: a timed run spreads its calls to the end of the duration. */
+  readonly spreadToEnd: boolean;
   readonly durationMs: number;
   readonly timeoutMs: number;
   readonly scheduleOptions: LoadOptions['schedule'];
   startMs = 0;
   lastCompletion = 0;
-  private claimed = 0;
   private finishedSlots = 0;
   /** Interrupted (SIGINT, -abort-on) before its calls or duration were done. */
   stopped = false;
@@ -141,26 +164,19 @@ class Run {
 
   constructor(
     private readonly o: LoadOptions,
-    /** Call loops: the connections, times the streams of each for gRPC. */
-    loops: number,
+    plan: CallPlan,
+    /** The loops this process runs. */
+    private readonly slots: number,
   ) {
-    this.connections = loops;
+    this.threads = plan.threads;
     this.recorder = new LatencyRecorder(o.histogram);
     this.ok = o.grpc ? grpcOk : httpOk;
     this.intervalMs = o.qps > 0 ? 1000 / o.qps : 0;
+    // -n keeps Fortio's default -t (5s), so its calls are spread as a timed run's.
+    this.spreadToEnd = o.calls > 0 || o.durationMs > 0;
     this.durationMs = o.durationMs;
     this.timeoutMs = o.timeoutMs;
     this.scheduleOptions = o.schedule;
-  }
-
-  mayStart(): boolean {
-    return !this.stopped && (this.o.calls === 0 || this.claimed < this.o.calls);
-  }
-
-  claim(): boolean {
-    if (!this.mayStart()) return false;
-    this.claimed++;
-    return true;
   }
 
   completed(now: number, latencyUs: number, status: number, bodyBytes: number, headerBytes: number, wireBytes: number): void {
@@ -181,7 +197,7 @@ class Run {
   }
 
   slotFinished(): void {
-    if (++this.finishedSlots === this.connections) this.resolve?.();
+    if (++this.finishedSlots === this.slots) this.resolve?.();
   }
 
   fraction(now: number): number {
@@ -191,11 +207,18 @@ class Run {
   }
 }
 
-/** A LoadConnection per call loop: one per -c, or for gRPC -s streams sharing each -c channel. */
-function connections(o: LoadOptions, target: LoadTarget): LoadConnection[] {
+/** The connections (for gRPC, channels) of the run one process opens: all, or a -workers process's share. */
+export interface ConnectionShare {
+  /** The index of the first, among all the run's. */
+  first: number;
+  count: number;
+}
+
+/** A LoadConnection per call loop: one per connection, or for gRPC -s streams sharing each channel. */
+function connections(o: LoadOptions, target: LoadTarget, share: ConnectionShare): LoadConnection[] {
   const out: LoadConnection[] = [];
   if (o.grpc) {
-    for (let j = 0; j < o.connections; j++) {
+    for (let j = share.first; j < share.first + share.count; j++) {
       const channel = new GrpcChannel(target, o, j);
       for (let s = 0; s < o.grpc.streams; s++) out.push(new GrpcLoadConnection(channel.use(), o, s === 0, j * o.grpc.streams + s));
     }
@@ -203,7 +226,7 @@ function connections(o: LoadOptions, target: LoadTarget): LoadConnection[] {
   }
   const request = http1Request(o, target);
   const h1 = { newConnectionPerCall: o.newConnection || o.http10, resume: o.resume, expectNoBody: o.method === 'HEAD', fastClient: o.fastClient, layout: o.histogram };
-  for (let j = 0; j < o.connections; j++) out.push(o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, h1));
+  for (let j = 0; j < share.count; j++) out.push(o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, h1));
   return out;
 }
 
@@ -215,27 +238,36 @@ export interface RunHooks {
   onAbort?: () => void;
   /** Stops the run as ^C does (a worker told by its parent). */
   stop?: AbortSignal;
+  /** The connections this process runs (a -workers process); all of them by default. */
+  share?: ConnectionShare;
 }
 
 /** Runs the load described by `o` in this process; throws LoadAbortedError when it cannot start. */
 export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<RunResult> {
   const { progress, onStart, onAbort, stop } = hooks;
+  const streams = o.grpc?.streams ?? 1;
+  const plan = callPlan(o);
+  const share = hooks.share ?? { first: 0, count: openedLoops(o) / streams };
   const target = resolveTarget(o);
   if (!o.grpc) await checkResolves(target.host);
-  const conns = connections(o, target);
+  const conns = connections(o, target, share);
   let warmupCalls = 0;
   if (o.calls === 0) {
     try {
       // gRPC warms up each channel once, on its first stream.
-      warmupCalls = await warmUp(o, o.grpc ? conns.filter((_, i) => i % o.grpc!.streams === 0) : conns);
+      warmupCalls = await warmUp(o, o.grpc ? conns.filter((_, i) => i % streams === 0) : conns);
     } catch (err) {
       for (const c of conns) c.close();
       throw err;
     }
   }
-  const run = new Run(o, conns.length);
+  // As Fortio, every connection opened warms up, but only the plan's threads run.
+  const firstLoop = share.first * streams;
+  const running = conns.filter((_, k) => firstLoop + k < plan.threads);
+  for (const c of conns.slice(running.length)) c.close();
+  const run = new Run(o, plan, running.length);
   run.recorder.warmupCalls = warmupCalls;
-  const slots = conns.map((conn, j) => new Slot(run, j, conn));
+  const slots = running.map((conn, k) => new Slot(run, firstLoop + k, conn, loopCalls(plan, firstLoop + k, o.qps === 0)));
   run.onAbort = () => {
     for (const s of slots) s.stopIfIdle();
     onAbort?.();
@@ -243,7 +275,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   onStart?.();
   const startTime = new Date();
   run.startMs = performance.now();
-  const done = new Promise<void>((resolve) => (run.resolve = resolve));
+  const done = slots.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => (run.resolve = resolve));
   const ticker = progress ? setInterval(() => progress(run.recorder.count, run.fraction(performance.now())), 500) : undefined;
   // Calls still in flight when the duration ends get their timeout to finish, then are cut.
   const hardStop = o.durationMs > 0 ? setTimeout(() => slots.forEach((s) => s.stop()), o.durationMs + o.timeoutMs) : undefined;
@@ -260,9 +292,10 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   stop?.removeEventListener('abort', onSignal);
   if (ticker) clearInterval(ticker);
   if (hardStop) clearTimeout(hardStop);
-  run.recorder.connections = conns.map((c) => c.sockets);
-  // At a fixed rate, a timed run lasts its whole duration (Fortio's threads sleep out their last
-  // interval), so ActualQPS is the rate kept, not one inflated by the last interval left out.
+  // As Fortio, the sockets of the threads that ran.
+  run.recorder.connections = running.map((c) => c.sockets);
+  // A fixed-rate timed run lasts at least its duration (Fortio's last call goes out as it ends), so
+  // ActualQPS is the rate kept, not one inflated when that call was cut or left out.
   const endMs = o.qps > 0 && o.durationMs > 0 && !run.stopped ? Math.max(run.lastCompletion, run.startMs + o.durationMs) : run.lastCompletion;
   return { recorder: run.recorder, startTime, actualDurationMs: Math.max(endMs - run.startMs, 0.001), aborted: run.aborted };
 }

@@ -9,11 +9,15 @@ export interface ScheduleOptions {
 }
 
 /**
- * One call loop's timeline at a fixed rate: slot k at offset + k·period, where period is
- * loops/qps (each loop keeps qps/loops). Times are milliseconds from the start of the run.
+ * One call loop's timeline at a fixed rate, as Fortio's runOne keeps it: call i at
+ * offset + i·period, where period is loops/qps (each loop keeps qps/loops). With a count and a
+ * duration (Fortio's "hasDuration", any run but -t 0), the count is spread to the end:
+ * call i at offset + (i + i/(calls−1))·period, so the last one goes out as the duration ends.
+ * Times are milliseconds from the start of the run.
  */
 export class LoopSchedule {
-  private k = 0;
+  /** The index of the next call; a skipped slot (-nocatchup) uses one up, as in Fortio. */
+  private i = 0;
   private readonly period: number;
   private readonly offset: number;
 
@@ -21,6 +25,10 @@ export class LoopSchedule {
     intervalMs: number,
     loops: number,
     index: number,
+    /** The loop's calls, 0 for no count. */
+    private readonly calls: number,
+    /** Spread the count to the end of the run's duration. */
+    private readonly spread: boolean,
     private readonly o: ScheduleOptions,
     private readonly random: () => number = Math.random,
   ) {
@@ -29,16 +37,25 @@ export class LoopSchedule {
     this.offset = o.uniform ? index * intervalMs : 0;
   }
 
-  /** The slot of this loop's next call, given the time now. */
-  nextSlot(now: number): number {
-    let slot = this.offset + this.k * this.period;
-    if (this.o.noCatchUp && slot < now) {
-      // The slots missed during a stall are dropped, not sent in a burst: the next one still ahead.
-      this.k = Math.ceil((now - this.offset) / this.period);
-      slot = this.offset + this.k * this.period;
+  /** The index of the call nextSlot returned last. */
+  get index(): number {
+    return this.i - 1;
+  }
+
+  /** The slot of this loop's next call given the time now, or undefined when it has made its calls. */
+  nextSlot(now: number): number | undefined {
+    for (;;) {
+      if (this.calls > 0 && this.i >= this.calls) return undefined;
+      const slot = this.offset + this.target(this.i);
+      this.i++;
+      // The slots missed during a stall are dropped, not sent in a burst (never the first call).
+      if (this.o.noCatchUp && this.i > 1 && slot < now) continue;
+      return slot;
     }
-    this.k++;
-    return slot;
+  }
+
+  private target(i: number): number {
+    return this.spread && this.calls > 1 ? (i + i / (this.calls - 1)) * this.period : i * this.period;
   }
 
   /** How long to wait for a slot `ahead` ms away: with -jitter, up to ±10 % of the wait, as Fortio's. */

@@ -1,7 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { LatencyRecorder, type RecorderWire } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
-import { runLoad, type RunResult } from './load-runner.js';
+import { openedLoops } from './call-plan.js';
+import { runLoad, type ConnectionShare, type RunResult } from './load-runner.js';
 import { LoadAbortedError } from './load-aborted-error.js';
 
 const WORKER_ENV = 'BULWARK_LOAD_WORKER';
@@ -28,10 +29,15 @@ export function isLoadWorker(): boolean {
   return process.env[WORKER_ENV] !== undefined;
 }
 
-/** This worker's share of the run: qps, connections and calls divided among `n` workers. */
-export function workerShare(o: LoadOptions, index: number, n: number): LoadOptions {
-  const split = (total: number): number => Math.floor(total / n) + (index < total % n ? 1 : 0);
-  return { ...o, qps: o.qps / n, connections: Math.max(1, split(o.connections)), calls: o.calls > 0 ? split(o.calls) : 0, workers: 1 };
+/**
+ * This worker's share of the run: its part of the connections (at least one each). The calls and
+ * the rate stay the whole run's: each connection makes what the run's plan gives it (callPlan).
+ */
+export function workerShare(o: LoadOptions, index: number, n: number): ConnectionShare {
+  const total = openedLoops(o) / (o.grpc?.streams ?? 1);
+  const base = Math.floor(total / n);
+  const extra = total % n;
+  return { first: index * base + Math.min(index, extra), count: base + (index < extra ? 1 : 0) };
 }
 
 /** Runs the worker's share and sends the result to the parent. */
@@ -44,7 +50,7 @@ export async function runAsWorker(o: LoadOptions): Promise<void> {
   process.on('message', onMessage);
   let message: WorkerReport | CannotStart;
   try {
-    const r = await runLoad(workerShare(o, index, n), { onAbort: () => process.send!(ABORTED), stop: stop.signal });
+    const r = await runLoad(o, { onAbort: () => process.send!(ABORTED), stop: stop.signal, share: workerShare(o, index, n) });
     message = { wire: r.recorder.toWire(), startTime: r.startTime.toISOString(), actualDurationMs: r.actualDurationMs, aborted: r.aborted };
   } catch (err) {
     if (!(err instanceof LoadAbortedError)) throw err;

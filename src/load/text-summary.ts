@@ -1,5 +1,6 @@
 import { BULWARK_VERSION } from '../util/version.js';
-import { fortioPercentiles, fortioThreads, type FortioGrpcResult, type FortioHistogram, type FortioResult } from './fortio-json.js';
+import { callPlan } from './call-plan.js';
+import { fortioPercentiles, type FortioGrpcResult, type FortioHistogram, type FortioResult } from './fortio-json.js';
 import { goDurationText, goG } from './go-format.js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
@@ -38,15 +39,20 @@ export function bannerLine(o: LoadOptions): string {
   return `Bulwark ${BULWARK_VERSION} running at ${goG(o.qps)} queries per second, ${o.workers}->${o.workers} procs, ${how}: ${o.grpc?.destination ?? o.url.href}\n`;
 }
 
-/** Fortio's line as the timed run starts (after the warm-up), with its split of the calls among the threads. */
+/**
+ * Fortio's lines as the timed run starts (after the warm-up): its warnings about the split, then
+ * how the calls split among the threads (periodic.go runQPSSetup, runMaxQPSSetup).
+ */
 export function startingLine(o: LoadOptions): string {
-  const threads = fortioThreads(o);
-  const head = `Starting at ${o.qps > 0 ? `${goG(o.qps)} qps` : 'max qps'} with ${threads} thread(s) [gomax ${o.workers}]`;
+  const plan = callPlan(o);
+  const warnings = plan.warnings.map((w) => `[W] ${w}\n`).join('');
+  const head = `Starting at ${o.qps > 0 ? `${goG(o.qps)} qps` : 'max qps'} with ${plan.threads} thread(s) [gomax ${o.workers}]`;
   if (o.calls === 0 && o.durationMs === 0) return `${head} until interrupted\n`;
   const duration = goDurationText(o.durationMs);
-  if (o.qps === 0) return o.calls > 0 ? `${head} for exactly ${o.calls} calls (${Math.floor(o.calls / threads)} per thread + ${o.calls % threads})\n` : `${head} for ${duration}\n`;
-  const each = Math.floor((o.calls > 0 ? o.calls : Math.floor((o.qps * o.durationMs) / 1000)) / threads);
-  return o.calls > 0 ? `${head} : exactly ${o.calls}, ${each} calls each (total ${each * threads} + ${o.calls - each * threads})\n` : `${head} for ${duration} : ${each} calls each (total ${each * threads})\n`;
+  const { perThread, leftOver } = plan;
+  if (o.qps === 0) return o.calls > 0 ? `${head} for exactly ${o.calls} calls (${perThread} per thread + ${leftOver})\n` : `${head} for ${duration}\n`;
+  const total = perThread * plan.threads;
+  return warnings + (o.calls > 0 ? `${head} : exactly ${o.calls}, ${perThread} calls each (total ${total} + ${leftOver})\n` : `${head} for ${duration} : ${perThread} calls each (total ${total})\n`);
 }
 
 /** Fortio's line for one connection (thread): its sockets, the peers they went to, their connect times. */

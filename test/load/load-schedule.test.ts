@@ -11,30 +11,39 @@ const plain = { uniform: false, jitter: false, noCatchUp: false };
 
 test('schedule: loops start together by default and spread over one interval with -uniform, as Fortio\'s', () => {
   // 40 qps over 4 loops: an interval of 25 ms, each loop every 100 ms.
-  const firsts = (uniform: boolean): number[] => [0, 1, 2, 3].map((j) => new LoopSchedule(25, 4, j, { ...plain, uniform }).nextSlot(0));
+  const firsts = (uniform: boolean): number[] => [0, 1, 2, 3].map((j) => new LoopSchedule(25, 4, j, 0, false, { ...plain, uniform }).nextSlot(0)!);
   assert.deepEqual(firsts(false), [0, 0, 0, 0]);
   assert.deepEqual(firsts(true), [0, 25, 50, 75]);
-  const s = new LoopSchedule(25, 4, 2, { ...plain, uniform: true });
+  const s = new LoopSchedule(25, 4, 2, 0, false, { ...plain, uniform: true });
   assert.deepEqual([s.nextSlot(0), s.nextSlot(0), s.nextSlot(0)], [50, 150, 250]);
 });
 
 test('schedule: -nocatchup skips the slots a stall made late; without it they are kept (sent late)', () => {
-  const keep = new LoopSchedule(10, 1, 0, plain);
+  const keep = new LoopSchedule(10, 1, 0, 0, false, plain);
   keep.nextSlot(0);
   assert.deepEqual([keep.nextSlot(55), keep.nextSlot(55)], [10, 20], 'late slots are still sent, in a burst');
-  const skip = new LoopSchedule(10, 1, 0, { ...plain, noCatchUp: true });
+  const skip = new LoopSchedule(10, 1, 0, 0, false, { ...plain, noCatchUp: true });
   skip.nextSlot(0);
   assert.deepEqual([skip.nextSlot(55), skip.nextSlot(55)], [60, 70], 'the next slot ahead of now, then the timeline goes on');
-  const onTime = new LoopSchedule(10, 1, 0, { ...plain, noCatchUp: true });
+  const onTime = new LoopSchedule(10, 1, 0, 0, false, { ...plain, noCatchUp: true });
   assert.deepEqual([onTime.nextSlot(0), onTime.nextSlot(3)], [0, 10], 'a loop that keeps up loses nothing');
 });
 
+test('schedule: a loop with a count makes that many calls, spread to the end of the duration as Fortio\'s runOne', () => {
+  // 4 calls at one every 10 ms: Fortio's (i + i/(n-1)) × period puts the last at 40 ms, not 30.
+  const spread = new LoopSchedule(10, 1, 0, 4, true, plain);
+  const slots = [0, 0, 0, 0, 0].map(() => spread.nextSlot(0));
+  assert.deepEqual(slots.map((s) => (s === undefined ? s : Math.round(s * 100) / 100)), [0, 13.33, 26.67, 40, undefined]);
+  const counted = new LoopSchedule(10, 1, 0, 3, false, { ...plain, noCatchUp: true });
+  assert.deepEqual([counted.nextSlot(0), counted.nextSlot(15), counted.nextSlot(15)], [0, 20, undefined], 'a skipped slot uses up one of the count, as in Fortio');
+});
+
 test('schedule: -jitter moves each wait by at most 10 %', () => {
-  const wait = (r: number): number => new LoopSchedule(10, 1, 0, { ...plain, jitter: true }, () => r).wait(200);
+  const wait = (r: number): number => new LoopSchedule(10, 1, 0, 0, false, { ...plain, jitter: true }, () => r).wait(200);
   assert.equal(wait(0), 180);
   assert.equal(wait(0.5), 200);
   assert.ok(Math.abs(wait(0.999999) - 220) < 1e-3);
-  assert.equal(new LoopSchedule(10, 1, 0, plain, () => 0).wait(200), 200, 'no jitter without the flag');
+  assert.equal(new LoopSchedule(10, 1, 0, 0, false, plain, () => 0).wait(200), 200, 'no jitter without the flag');
 });
 
 test('load flags: -uniform, -jitter and -nocatchup (Go booleans), off by default', () => {
@@ -67,8 +76,9 @@ test('-uniform staggers the connections\' first calls; by default they go out to
   const together = await timingServer();
   const spread = await timingServer();
   try {
-    const a = await load(['-qps', '20', '-c', '4', '-n', '4', together.url]);
-    const b = await load(['-uniform', '-qps', '20', '-c', '4', '-n', '4', spread.url]);
+    // Two calls per connection: with fewer, Fortio would run on fewer threads.
+    const a = await load(['-qps', '20', '-c', '4', '-n', '8', together.url]);
+    const b = await load(['-uniform', '-qps', '20', '-c', '4', '-n', '8', spread.url]);
     assert.ok(together.arrivals[3]! < 40, `default: the 4 first calls together, arrived over ${together.arrivals[3]} ms`);
     // 20 qps: an interval of 50 ms, so the fourth connection starts 150 ms in.
     assert.ok(spread.arrivals[3]! > 120, `-uniform: the 4 first calls spread, the last at ${spread.arrivals[3]} ms`);
