@@ -31,6 +31,7 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
   -h2               HTTP/2 (h2c prior knowledge for http://, ALPN h2 for https://)
   -k, -https-insecure   skip server certificate verification
   -resolve IP       connect to IP instead of the URL's host (the Host header and TLS name stay the URL's)
+  -unix-socket PATH connect HTTP/1.x calls to this Unix socket (the Host header stays the URL's; -h2 ignores it, as Fortio)
   -user USER:PASS   basic authentication (the JSON keeps the user, not the password)
   -calc-qps         with -n and -t: the rate that spreads the -n calls over -t
   -cacert FILE      trust bundle;  -cert FILE -key FILE  client certificate (mTLS);  -sni NAME

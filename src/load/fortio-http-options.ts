@@ -42,7 +42,7 @@ export function fortioHttpOptions(o: LoadOptions): FortioHttpOptions {
     CACert: o.caFile ?? '',
     Cert: o.certFile ?? '',
     Key: o.keyFile ?? '',
-    UnixDomainSocket: '',
+    UnixDomainSocket: o.unixSocket ?? '',
     URL: o.url.toString(),
     NumConnections: o.connections,
     Compression: false,

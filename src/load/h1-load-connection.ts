@@ -63,15 +63,16 @@ export class H1LoadConnection implements LoadConnection {
     const t = this.target;
     let socket: Socket;
     this.sockets.connecting();
+    const path = t.socketPath !== undefined ? { path: t.socketPath } : {};
     if (t.tls) {
-      const s = tls.connect({ ...t.tls, session: this.o.resume ? this.session : undefined });
+      const s = tls.connect({ ...t.tls, ...path, session: this.o.resume ? this.session : undefined });
       s.once('secureConnect', () => this.onReady(s));
       if (this.o.resume) s.on('session', (session: Buffer) => (this.session = session));
       // Fortio's standard client times the TCP dial, its TLS handshake apart.
       if (!this.o.fastClient) s.once('connect', () => this.sockets.connected());
       socket = s;
     } else {
-      socket = net.connect(t.port, t.host);
+      socket = t.socketPath !== undefined ? net.connect(t.socketPath) : net.connect(t.port, t.host);
       socket.once('connect', () => this.onReady(socket));
     }
     socket.setNoDelay(true);
@@ -85,7 +86,8 @@ export class H1LoadConnection implements LoadConnection {
   private onReady(socket: Socket): void {
     if (socket !== this.socket) return;
     this.sockets.connected();
-    this.sockets.peer(socket.remoteAddress ?? this.target.host, socket.remotePort ?? this.target.port);
+    // Fortio counts the addresses it resolved: none for a Unix socket.
+    if (this.target.socketPath === undefined) this.sockets.peer(socket.remoteAddress ?? this.target.host, socket.remotePort ?? this.target.port);
     if (this.target.tls) {
       if ((socket as TLSSocket).isSessionReused()) this.sockets.resumed++;
       else this.sockets.handshakes++;
@@ -137,7 +139,7 @@ export class H1LoadConnection implements LoadConnection {
     if (!this.sockets.pending) return;
     this.sockets.connected();
     // Fortio's fast client counts the address it resolved, whether or not the dial succeeded.
-    if (this.o.fastClient) this.sockets.peer(err?.address ?? this.target.host, err?.port ?? this.target.port);
+    if (this.o.fastClient && this.target.socketPath === undefined) this.sockets.peer(err?.address ?? this.target.host, err?.port ?? this.target.port);
   }
 
   private drop(): void {

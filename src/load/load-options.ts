@@ -53,6 +53,8 @@ export interface LoadOptions {
   insecure: boolean;
   /** -resolve: the IP address HTTP connections go to instead of the URL's host (Host and SNI stay the URL's). */
   resolve: string | undefined;
+  /** -unix-socket: the Unix socket HTTP/1.x connections go to instead of the URL's host and port (the Host header stays the URL's). */
+  unixSocket: string | undefined;
   /** -user: the user name of the basic authentication the headers carry (the password is not kept). */
   user: string | undefined;
   caFile: string | undefined;
@@ -89,7 +91,7 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket']);
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
@@ -228,6 +230,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     allowInitialErrors: flags.get('allow-initial-errors') === true,
     insecure: flags.get('k') === true || flags.get('https-insecure') === true,
     resolve,
+    unixSocket: one('unix-socket') || undefined,
     user: user?.slice(0, user.indexOf(':')),
     caFile: one('cacert'),
     certFile: one('cert'),

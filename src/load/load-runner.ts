@@ -249,7 +249,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   const plan = callPlan(o);
   const share = hooks.share ?? { first: 0, count: openedLoops(o) / streams };
   const target = resolveTarget(o);
-  if (!o.grpc) await checkResolves(target.host);
+  if (!o.grpc && target.socketPath === undefined) await checkResolves(target.host);
   const conns = connections(o, target, share);
   let warmupCalls = 0;
   if (o.calls === 0) {

@@ -12,6 +12,8 @@ export interface LoadTarget {
   tls: ConnectionOptions | undefined;
   authority: string;
   path: string;
+  /** -unix-socket: HTTP/1.x connections dial this path; nothing is resolved. */
+  socketPath: string | undefined;
 }
 
 export function resolveTarget(o: LoadOptions): LoadTarget {
@@ -34,7 +36,9 @@ export function resolveTarget(o: LoadOptions): LoadTarget {
       ALPNProtocols: o.http2 ? ['h2'] : ['http/1.1'],
     };
   }
-  return { host, port, tls, authority: url.host, path: `${url.pathname}${url.search}` };
+  // As Fortio, only HTTP/1.x goes over -unix-socket (its -h2 client dials the URL's host).
+  const socketPath = o.grpc || o.http2 ? undefined : o.unixSocket;
+  return { host, port, tls, authority: url.host, path: `${url.pathname}${url.search}`, socketPath };
 }
 
 /**
