@@ -40,6 +40,8 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
   -timeout DUR      per-call timeout (default 3s, as Fortio's)
   -http1.0          HTTP/1.0 requests (no Host header unless given with -H), a connection per call
   -log-errors=false do not print each non-2xx (nor 418) status as it comes (on by default, off with -quiet)
+  -L                follow redirects (up to 10, as Go's client; HTTP/1.x), recording the last response; implies
+                    -stdclient, as in Fortio
   -stdclient        record calls as Fortio's standard client does (as -h2 does): Sizes count the body,
                     -1 for a failed call, and no HeaderSizes; by default, as its fast client, Sizes count
                     the whole response (head and body) and HeaderSizes the head of each OK response

@@ -52,7 +52,7 @@ export function fortioHttpOptions(o: LoadOptions): FortioHttpOptions {
     H2: o.http2,
     DisableKeepAlive: o.newConnection,
     AllowHalfClose: false,
-    FollowRedirects: false,
+    FollowRedirects: o.followRedirects,
     Resolve: o.resolve ?? '',
     HTTPReqTimeOut: Math.round(o.timeoutMs * 1e6),
     // Fortio writes "user:password" here; the password is left out of the results.

@@ -31,22 +31,38 @@ export class H1LoadConnection implements LoadConnection {
   private readonly reader = new H1ResponseReader();
   private done: CallDone | undefined;
   private session: Buffer | undefined;
+  /** The request in flight: the run's, or one hop of a redirect chain (-L). */
+  private request: Buffer;
   readonly sockets: SocketStats;
 
   constructor(
     private readonly target: LoadTarget,
-    private readonly request: Buffer,
+    private readonly runRequest: Buffer,
     private readonly o: H1ConnectionOptions,
+    /** Shared by the connections of one loop that follows redirects to several origins. */
+    sockets?: SocketStats,
   ) {
+    this.request = runRequest;
     this.reader.expectNoBody = o.expectNoBody;
-    this.sockets = new SocketStats(o.layout);
+    this.sockets = sockets ?? new SocketStats(o.layout);
   }
 
   call(done: CallDone): void {
+    this.send(this.runRequest, done);
+  }
+
+  /** Sends `request` (built for this connection's target) and calls `done` with its response. */
+  send(request: Buffer, done: CallDone): void {
+    this.request = request;
     this.done = done;
     this.reader.reset();
     if (this.socket === undefined) this.connect();
     else if (this.ready) this.socket.write(this.request);
+  }
+
+  /** The last response's Location header. */
+  get location(): string | undefined {
+    return this.reader.location;
   }
 
   abort(): void {

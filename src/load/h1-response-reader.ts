@@ -23,6 +23,8 @@ export class H1ResponseReader {
   /** The response's bytes as they came on the wire: head, body and any chunked framing (and 1xx heads). */
   wireBytes = 0;
   keepAlive = true;
+  /** The response's Location header, as given (for -L). */
+  location: string | undefined;
   /** Set by the caller for HEAD requests (no body whatever the headers say). */
   expectNoBody = false;
 
@@ -34,6 +36,7 @@ export class H1ResponseReader {
     this.headerBytes = 0;
     this.wireBytes = 0;
     this.keepAlive = true;
+    this.location = undefined;
     this.sizeLine = '';
   }
 
@@ -160,6 +163,7 @@ export class H1ResponseReader {
       const colon = line.indexOf(':');
       if (colon < 0) continue;
       const name = line.slice(0, colon).trim().toLowerCase();
+      if (name === 'location') this.location = line.slice(colon + 1).trim();
       const value = line.slice(colon + 1).trim().toLowerCase();
       if (name === 'content-length') length = Number(value);
       else if (name === 'transfer-encoding') chunked = value.endsWith('chunked');

@@ -44,6 +44,8 @@ export interface LoadOptions {
    * after a response that is not OK.
    */
   fastClient: boolean;
+  /** -L: follow redirects (HTTP/1.x), as Fortio's standard client, which -L switches to. */
+  followRedirects: boolean;
   /** -log-errors (default on, off with -quiet or -loglevel Error): print each non-OK status as it comes. */
   logErrors: boolean;
   /** -sequential-warmup: the warm-up calls of a timed run one connection after another, not all at once. */
@@ -92,7 +94,7 @@ export interface GrpcLoadOptions {
 export class LoadUsageError extends Error {}
 
 const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket']);
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
@@ -223,7 +225,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     csvFile: one('csv'),
     http2: flags.get('h2') === true,
     http10: flags.get('http1.0') === true,
-    fastClient: flags.get('stdclient') !== true && flags.get('h2') !== true,
+    fastClient: flags.get('stdclient') !== true && flags.get('h2') !== true && flags.get('L') !== true,
+    followRedirects: flags.get('L') === true,
     // As Fortio's: on by default, silenced where its warnings are (-quiet, -loglevel Error or above).
     logErrors: flags.get('log-errors') !== false && flags.get('quiet') !== true && !['error', 'critical', 'fatal'].includes((loglevel ?? '').toLowerCase()),
     sequentialWarmup: flags.get('sequential-warmup') === true,

@@ -3,6 +3,7 @@ import { H1LoadConnection } from './h1-load-connection.js';
 import { httpOk } from './http-ok.js';
 import { GrpcChannel, GrpcLoadConnection } from './grpc-load-connection.js';
 import { H2LoadConnection } from './h2-load-connection.js';
+import { RedirectLoadConnection } from './redirect-load-connection.js';
 import { LatencyRecorder } from './latency-recorder.js';
 import type { LoadConnection } from './load-connection.js';
 import type { LoadOptions } from './load-options.js';
@@ -226,7 +227,11 @@ function connections(o: LoadOptions, target: LoadTarget, share: ConnectionShare)
   }
   const request = http1Request(o, target);
   const h1 = { newConnectionPerCall: o.newConnection || o.http10, resume: o.resume, expectNoBody: o.method === 'HEAD', fastClient: o.fastClient, layout: o.histogram };
-  for (let j = 0; j < share.count; j++) out.push(o.http2 ? new H2LoadConnection(target, o) : new H1LoadConnection(target, request, h1));
+  for (let j = 0; j < share.count; j++) {
+    if (o.http2) out.push(new H2LoadConnection(target, o));
+    else if (o.followRedirects) out.push(new RedirectLoadConnection(o, h1));
+    else out.push(new H1LoadConnection(target, request, h1));
+  }
   return out;
 }
 
