@@ -36,6 +36,8 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
   -calc-qps         with -n and -t: the rate that spreads the -n calls over -t
   -cacert FILE      trust bundle;  -cert FILE -key FILE  client certificate (mTLS);  -sni NAME
   -new-conn         a new connection (a full TLS handshake) for every call (also -keepalive=false)
+  -connection-reuse MIN:MAX   close each connection after a number of calls drawn in [MIN, MAX] (or N),
+                    then open a new one (Fortio's fast client; default: unlimited)
   -resume           resume TLS sessions when reconnecting
   -timeout DUR      per-call timeout (default 3s, as Fortio's)
   -http1.0          HTTP/1.0 requests (no Host header unless given with -H), a connection per call

@@ -63,7 +63,7 @@ export function fortioHttpOptions(o: LoadOptions): FortioHttpOptions {
     MethodOverride: o.methodOverride ?? '',
     LogErrors: o.logErrors,
     SequentialWarmup: o.sequentialWarmup,
-    ConnReuseRange: [0, 0],
+    ConnReuseRange: o.connectionReuse,
     NoResolveEachConn: false,
     Offset: Math.round(o.histogram.offset * 1e9),
     Resolution: o.histogram.resolution,

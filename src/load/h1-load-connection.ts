@@ -6,10 +6,13 @@ import type { CallDone, LoadConnection } from './load-connection.js';
 import type { HistogramLayout } from './latency-recorder.js';
 import type { LoadTarget } from './load-target.js';
 import { SocketStats } from './socket-stats.js';
+import { drawReuseThreshold, type ReuseRange } from './connection-reuse.js';
 
 export interface H1ConnectionOptions {
   /** A new connection for every call (-new-conn, -keepalive=false, -http1.0). */
   newConnectionPerCall: boolean;
+  /** -connection-reuse: the range of calls a connection carries before it closes (fast client only, as Fortio's). */
+  reuseRange: ReuseRange;
   /** Resume the TLS session when reconnecting (-resume). */
   resume: boolean;
   /** A HEAD request: no body whatever the response's headers say. */
@@ -33,6 +36,9 @@ export class H1LoadConnection implements LoadConnection {
   private session: Buffer | undefined;
   /** The request in flight: the run's, or one hop of a redirect chain (-L). */
   private request: Buffer;
+  /** The calls this connection carries before it closes (0: unlimited), and the calls it carried. */
+  private reuseThreshold: number;
+  private reuseCount = 0;
   readonly sockets: SocketStats;
 
   constructor(
@@ -45,6 +51,7 @@ export class H1LoadConnection implements LoadConnection {
     this.request = runRequest;
     this.reader.expectNoBody = o.expectNoBody;
     this.sockets = sockets ?? new SocketStats(o.layout);
+    this.reuseThreshold = o.fastClient ? drawReuseThreshold(o.reuseRange) : 0;
   }
 
   call(done: CallDone): void {
@@ -56,8 +63,23 @@ export class H1LoadConnection implements LoadConnection {
     this.request = request;
     this.done = done;
     this.reader.reset();
-    if (this.socket === undefined) this.connect();
-    else if (this.ready) this.socket.write(this.request);
+    // A connection that reached its threshold was closed: the next draws a new one.
+    if (this.reachedReuseThreshold()) this.reuseThreshold = drawReuseThreshold(this.o.reuseRange);
+    if (this.socket === undefined) {
+      this.reuseCount = 1;
+      this.connect();
+    } else {
+      this.reuseCount++;
+      if (this.ready) this.write(this.socket);
+    }
+  }
+
+  private write(socket: Socket): void {
+    socket.write(this.request);
+  }
+
+  private reachedReuseThreshold(): boolean {
+    return this.reuseThreshold !== 0 && this.reuseCount >= this.reuseThreshold;
   }
 
   /** The last response's Location header. */
@@ -109,7 +131,7 @@ export class H1LoadConnection implements LoadConnection {
       else this.sockets.handshakes++;
     }
     this.ready = true;
-    if (this.done) socket.write(this.request);
+    if (this.done) this.write(socket);
   }
 
   private onData(socket: Socket, chunk: Buffer): void {
@@ -124,7 +146,7 @@ export class H1LoadConnection implements LoadConnection {
     if (end < 0) return;
     const status = this.reader.status;
     // Fortio's fast client keeps a connection only after an OK response.
-    this.complete(status, this.reader.bodyBytes, !this.reader.keepAlive || this.o.newConnectionPerCall || (this.o.fastClient && !httpOk(status)));
+    this.complete(status, this.reader.bodyBytes, !this.reader.keepAlive || this.o.newConnectionPerCall || (this.o.fastClient && !httpOk(status)) || this.reachedReuseThreshold());
   }
 
   private onBroken(socket: Socket, err?: ConnectError): void {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDuration } from '../config/duration-text.js';
+import { parseReuseRange, ReuseRangeError, type ReuseRange } from './connection-reuse.js';
 import type { HistogramLayout } from './latency-recorder.js';
 import type { ScheduleOptions } from './load-schedule.js';
 import { payload } from './load-target.js';
@@ -64,6 +65,8 @@ export interface LoadOptions {
   keyFile: string | undefined;
   sni: string | undefined;
   newConnection: boolean;
+  /** -connection-reuse min:max: the calls a connection carries before it closes, drawn in that range ([0, 0]: unlimited; Fortio's fast client). */
+  connectionReuse: ReuseRange;
   resume: boolean;
   timeoutMs: number;
   workers: number;
@@ -93,7 +96,7 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse']);
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
@@ -241,6 +244,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     sni: one('sni'),
     // Fortio's -keepalive=false is a new connection per call.
     newConnection: flags.get('new-conn') === true || flags.get('keepalive') === false,
+    connectionReuse: reuseRange(one('connection-reuse')),
     resume: flags.get('resume') === true,
     // Fortio's default -timeout.
     timeoutMs: duration('timeout', 3000),
@@ -254,6 +258,16 @@ export function parseLoadArgs(args: string[]): LoadOptions {
       ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0) }
       : undefined,
   };
+}
+
+/** -connection-reuse, refused as Go's flag package refuses a value its flag does not take. */
+function reuseRange(text: string | undefined): ReuseRange {
+  try {
+    return parseReuseRange(text ?? '');
+  } catch (err) {
+    if (!(err instanceof ReuseRangeError)) throw err;
+    throw new LoadUsageError(`invalid value "${text}" for flag -connection-reuse: ${err.message}`);
+  }
 }
 
 /** Fortio's labels when none are given: "host:port/path , hostname" (the URL as typed, without http(s)://). */
