@@ -38,6 +38,8 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
   -new-conn         a new connection (a full TLS handshake) for every call (also -keepalive=false)
   -connection-reuse MIN:MAX   close each connection after a number of calls drawn in [MIN, MAX] (or N),
                     then open a new one (Fortio's fast client; default: unlimited)
+  -halfclose        with a connection per call (-keepalive=false, -http1.0), shut the sending side once the
+                    request is sent (plain TCP, as Fortio's fast client)
   -resume           resume TLS sessions when reconnecting
   -timeout DUR      per-call timeout (default 3s, as Fortio's)
   -http1.0          HTTP/1.0 requests (no Host header unless given with -H), a connection per call

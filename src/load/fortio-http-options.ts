@@ -51,7 +51,7 @@ export function fortioHttpOptions(o: LoadOptions): FortioHttpOptions {
     HTTP10: o.http10,
     H2: o.http2,
     DisableKeepAlive: o.newConnection,
-    AllowHalfClose: false,
+    AllowHalfClose: o.halfClose,
     FollowRedirects: o.followRedirects,
     Resolve: o.resolve ?? '',
     HTTPReqTimeOut: Math.round(o.timeoutMs * 1e6),

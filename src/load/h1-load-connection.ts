@@ -11,6 +11,8 @@ import { drawReuseThreshold, type ReuseRange } from './connection-reuse.js';
 export interface H1ConnectionOptions {
   /** A new connection for every call (-new-conn, -keepalive=false, -http1.0). */
   newConnectionPerCall: boolean;
+  /** -halfclose: with a connection per call, shut the sending side after the request (fast client, plain TCP only, as Fortio's). */
+  halfClose: boolean;
   /** -connection-reuse: the range of calls a connection carries before it closes (fast client only, as Fortio's). */
   reuseRange: ReuseRange;
   /** Resume the TLS session when reconnecting (-resume). */
@@ -39,6 +41,7 @@ export class H1LoadConnection implements LoadConnection {
   /** The calls this connection carries before it closes (0: unlimited), and the calls it carried. */
   private reuseThreshold: number;
   private reuseCount = 0;
+  private readonly halfCloses: boolean;
   readonly sockets: SocketStats;
 
   constructor(
@@ -52,6 +55,8 @@ export class H1LoadConnection implements LoadConnection {
     this.reader.expectNoBody = o.expectNoBody;
     this.sockets = sockets ?? new SocketStats(o.layout);
     this.reuseThreshold = o.fastClient ? drawReuseThreshold(o.reuseRange) : 0;
+    // Fortio half closes only a *net.TCPConn: not a TLS connection nor a Unix socket.
+    this.halfCloses = o.halfClose && o.fastClient && o.newConnectionPerCall && target.tls === undefined && target.socketPath === undefined;
   }
 
   call(done: CallDone): void {
@@ -76,6 +81,7 @@ export class H1LoadConnection implements LoadConnection {
 
   private write(socket: Socket): void {
     socket.write(this.request);
+    if (this.halfCloses) socket.end();
   }
 
   private reachedReuseThreshold(): boolean {
