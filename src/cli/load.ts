@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AccessLogError, openAccessLog } from '../load/access-log.js';
 import { appendCsv } from '../load/csv-report.js';
 import { fortioGrpcResult, fortioResult } from '../load/fortio-json.js';
 import { LoadUsageError, parseLoadArgs } from '../load/load-options.js';
@@ -56,6 +57,8 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
                     they all start together, as in Fortio)
   -jitter           with -qps, lengthen or shorten each wait for the next call by up to 10%
   -nocatchup        with -qps, skip the calls a stall made late instead of sending them in a burst
+  -access-log-file FILE   append a line per call to FILE: latency, start, thread, iteration, OK, status
+  -access-log-format json|influx   its format, Fortio's (default json)
   -abort-on CODE    end the run at the first response with this HTTP status (-1: a socket error)
   -workers N        spread the load over N processes
   -quiet            no progress output
@@ -96,6 +99,16 @@ export async function run(args: string[]): Promise<number> {
   const out = process.stderr;
   const progress = o.quiet ? undefined : progressReporter(process.stderr);
   out.write(bannerLine(o));
+  if (o.accessLog) {
+    // As Fortio, a log it cannot write stops the command after its first line, exit 1 (each process opens its own).
+    try {
+      openAccessLog(o.accessLog.path, o.accessLog.format).close();
+    } catch (err) {
+      if (!(err instanceof AccessLogError)) throw err;
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+  }
   const onStart = (): void => void out.write(startingLine(o));
   let result;
   try {

@@ -3,6 +3,7 @@ import { BULWARK_VERSION } from '../util/version.js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
 import { callPlan } from './call-plan.js';
+import { accessLogInfo } from './access-log.js';
 import { fortioRunId } from './fortio-run-id.js';
 import { goDurationText, goG } from './go-format.js';
 import { fortioHttpOptions, type FortioHttpOptions } from './fortio-http-options.js';
@@ -165,7 +166,7 @@ function common(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurat
     Uniform: o.schedule.uniform,
     NoCatchUp: o.schedule.noCatchUp,
     RunID: o.runId,
-    AccessLoggerInfo: '',
+    AccessLoggerInfo: accessLogInfo(o),
     ID: fortioRunId(startTime, o.runId, o.labels),
     Bulwark: {
       TargetRateReached: o.qps === 0 || actualQps >= o.qps * 0.95,

@@ -16,6 +16,16 @@ export function grpcRetCode(outcome: number): string {
   return outcome < 0 ? 'ERROR' : (SERVING_STATUS[outcome] ?? String(outcome));
 }
 
+/** A failed call as Go's gRPC error reads, without its description: "rpc error: code = Unavailable". */
+export function grpcErrorText(outcome: number): string {
+  return `rpc error: code = ${grpcErrorName(outcome).toLowerCase().replace(/(?:^|_)(\w)/g, (_, c: string) => c.toUpperCase())}`;
+}
+
+/** A call's details as Fortio's gRPC runner gives its access log: the serving status' name, or the error. */
+export function grpcDetails(outcome: number): string {
+  return outcome < 0 ? grpcErrorText(outcome) : grpcRetCode(outcome);
+}
+
 /** The gRPC status name of a failed call; a client -timeout is DEADLINE_EXCEEDED. */
 export function grpcErrorName(outcome: number): string {
   if (outcome === -1) return 'DEADLINE_EXCEEDED';

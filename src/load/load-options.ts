@@ -75,6 +75,8 @@ export interface LoadOptions {
   quiet: boolean;
   /** -r and -offset: the duration histograms' bucket width and shift, in seconds. */
   histogram: HistogramLayout;
+  /** -access-log-file and -access-log-format: a line per call appended to that file, in Fortio's json or influx format. */
+  accessLog: { path: string; format: string } | undefined;
   /** -abort-on: the HTTP status (-1: socket error) whose first response ends the run; 0 for none. */
   abortOn: number;
   /** -uniform, -jitter, -nocatchup: how the loops keep a fixed rate. */
@@ -98,7 +100,7 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format']);
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
@@ -254,6 +256,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     workers: Math.floor(num('workers', 1, 1, 256)),
     quiet: flags.get('quiet') === true,
     abortOn: integer('abort-on', 0, -1, 999),
+    // Its format is checked as the run opens the file (openAccessLog), as Fortio checks it.
+    accessLog: one('access-log-file') ? { path: one('access-log-file')!, format: one('access-log-format') ?? 'json' } : undefined,
     // Fortio: -r 0 or less falls back to its default, a millisecond.
     histogram: { resolution: resolution > 0 ? resolution : 0.001, offset: signedDuration('offset') / 1000 },
     schedule: { uniform: flags.get('uniform') === true, jitter: flags.get('jitter') === true, noCatchUp: flags.get('nocatchup') === true },

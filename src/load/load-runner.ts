@@ -11,6 +11,8 @@ import { LoopSchedule } from './load-schedule.js';
 import { callPlan, loopCalls, openedLoops, type CallPlan } from './call-plan.js';
 import { warmUp } from './load-warmup.js';
 import { SERVING } from './grpc-services.js';
+import { grpcDetails } from './grpc-outcome.js';
+import { openAccessLog, type AccessLog } from './access-log.js';
 import { checkResolves, http1Request, resolveTarget, type LoadTarget } from './load-target.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -48,7 +50,7 @@ class Slot {
   constructor(
     private readonly run: Run,
     /** The loop's index in the whole run (all -workers), Fortio's thread ID. */
-    index: number,
+    private readonly index: number,
     readonly conn: LoadConnection,
     /** The calls this loop makes; 0 for no count. */
     private readonly calls: number,
@@ -109,7 +111,10 @@ class Slot {
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = undefined;
     const now = performance.now();
-    this.run.completed(now, (now - this.started) * 1000, status, bodyBytes, headerBytes, wireBytes);
+    const latencyUs = (now - this.started) * 1000;
+    this.run.completed(now, latencyUs, status, bodyBytes, headerBytes, wireBytes);
+    // Fortio's iteration: the slot's index at a fixed rate (skipped slots count), else the call's.
+    this.run.accessLog?.report(this.index, this.schedule ? this.schedule.index : this.made - 1, this.started, latencyUs / 1e6, this.run.ok(status), this.run.details(status));
     // A failing server must not turn the loop into a busy spin.
     if (status < 0 && this.run.intervalMs === 0) this.timer = setTimeout(() => this.next(), 10);
     else this.next();
@@ -145,7 +150,9 @@ function grpcOk(outcome: number): boolean {
 
 class Run {
   readonly recorder: LatencyRecorder;
-  private readonly ok: (status: number) => boolean;
+  readonly ok: (status: number) => boolean;
+  /** -access-log-file, opened by runLoad. */
+  accessLog: AccessLog | undefined;
   readonly intervalMs: number;
   /** The loops of the whole run's plan (all -workers): each keeps qps/threads. */
   readonly threads: number;
@@ -195,6 +202,11 @@ class Run {
 
   stop(): void {
     this.stopped = true;
+  }
+
+  /** A call's details as Fortio's runners give the access log: the HTTP status, or the gRPC outcome. */
+  details(status: number): string {
+    return this.o.grpc ? grpcDetails(status) : String(status);
   }
 
   slotFinished(): void {
@@ -271,6 +283,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   const running = conns.filter((_, k) => firstLoop + k < plan.threads);
   for (const c of conns.slice(running.length)) c.close();
   const run = new Run(o, plan, running.length);
+  run.accessLog = o.accessLog ? openAccessLog(o.accessLog.path, o.accessLog.format) : undefined;
   run.recorder.warmupCalls = warmupCalls;
   const slots = running.map((conn, k) => new Slot(run, firstLoop + k, conn, loopCalls(plan, firstLoop + k, o.qps === 0)));
   run.onAbort = () => {
@@ -297,6 +310,7 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   stop?.removeEventListener('abort', onSignal);
   if (ticker) clearInterval(ticker);
   if (hardStop) clearTimeout(hardStop);
+  run.accessLog?.close();
   // As Fortio, the sockets of the threads that ran.
   run.recorder.connections = running.map((c) => c.sockets);
   // A fixed-rate timed run lasts at least its duration (Fortio's last call goes out as it ends), so

@@ -1,6 +1,6 @@
 import { fortioSize } from './fortio-sizes.js';
 import { LoadAbortedError } from './load-aborted-error.js';
-import { grpcErrorName } from './grpc-outcome.js';
+import { grpcErrorText } from './grpc-outcome.js';
 import { httpOk } from './http-ok.js';
 import type { LoadConnection } from './load-connection.js';
 import type { LoadOptions } from './load-options.js';
@@ -45,7 +45,7 @@ function check(o: LoadOptions, i: number, { status, size }: WarmupOutcome): void
   if (o.allowInitialErrors) return;
   if (o.grpc) {
     // Go's error text for a gRPC status: "rpc error: code = Unavailable ...".
-    if (status < 0) throw new LoadAbortedError(`rpc error: code = ${grpcErrorName(status).toLowerCase().replace(/(?:^|_)(\w)/g, (_, c: string) => c.toUpperCase())}`);
+    if (status < 0) throw new LoadAbortedError(grpcErrorText(status));
     return;
   }
   if (httpOk(status)) return;

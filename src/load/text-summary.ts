@@ -1,5 +1,6 @@
 import { BULWARK_VERSION } from '../util/version.js';
 import { callPlan } from './call-plan.js';
+import { accessLogInfo } from './access-log.js';
 import { fortioPercentiles, type FortioGrpcResult, type FortioHistogram, type FortioResult } from './fortio-json.js';
 import { goDurationText, goG } from './go-format.js';
 import type { LatencyRecorder } from './latency-recorder.js';
@@ -46,13 +47,15 @@ export function bannerLine(o: LoadOptions): string {
 export function startingLine(o: LoadOptions): string {
   const plan = callPlan(o);
   const warnings = plan.warnings.map((w) => `[W] ${w}\n`).join('');
+  // Fortio ends each form of the line with its access logger.
+  const extra = o.accessLog ? ` with access logger ${accessLogInfo(o)}` : '';
   const head = `Starting at ${o.qps > 0 ? `${goG(o.qps)} qps` : 'max qps'} with ${plan.threads} thread(s) [gomax ${o.workers}]`;
-  if (o.calls === 0 && o.durationMs === 0) return `${head} until interrupted\n`;
+  if (o.calls === 0 && o.durationMs === 0) return `${head} until interrupted${extra}\n`;
   const duration = goDurationText(o.durationMs);
   const { perThread, leftOver } = plan;
-  if (o.qps === 0) return o.calls > 0 ? `${head} for exactly ${o.calls} calls (${perThread} per thread + ${leftOver})\n` : `${head} for ${duration}\n`;
+  if (o.qps === 0) return o.calls > 0 ? `${head} for exactly ${o.calls} calls (${perThread} per thread + ${leftOver})${extra}\n` : `${head} for ${duration}${extra}\n`;
   const total = perThread * plan.threads;
-  return warnings + (o.calls > 0 ? `${head} : exactly ${o.calls}, ${perThread} calls each (total ${total} + ${leftOver})\n` : `${head} for ${duration} : ${perThread} calls each (total ${total})\n`);
+  return warnings + (o.calls > 0 ? `${head} : exactly ${o.calls}, ${perThread} calls each (total ${total} + ${leftOver})${extra}\n` : `${head} for ${duration} : ${perThread} calls each (total ${total})${extra}\n`);
 }
 
 /** Fortio's line for one connection (thread): its sockets, the peers they went to, their connect times. */
