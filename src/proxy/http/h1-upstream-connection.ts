@@ -27,8 +27,8 @@ export interface UpstreamExchange {
   /**
    * The connection or stream failed mid-exchange; `responseStarted` tells whether any response byte
    * was seen. `unprocessed`: the upstream did not process the request (an HTTP/2 stream it refused,
-   * a request never sent), or most likely did not (a reused keep-alive connection it had already
-   * closed), so the request may go again without a retry policy.
+   * a request never sent), or most likely did not (an idempotent request on a reused keep-alive
+   * connection it had already closed), so the request may go again without a retry policy.
    */
   onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean): void;
   /**
@@ -45,6 +45,9 @@ export interface ConnectionOwner {
 }
 
 const RESPONSE_LIMITS = { maxHeaderBytes: 96 * 1024, maxHeaders: 200 };
+
+/** Methods a request may be repeated with at no extra effect (RFC 9110 §9.2.2). */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** One keep-alive HTTP/1.1 connection to an upstream host; carries one exchange at a time. */
 export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
@@ -64,6 +67,8 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   private responseDone = false;
   /** The socket was handed over for a tunnel: its bytes are no longer this connection's. */
   private detached = false;
+  /** The current request's method (a reference to the parsed one, read only if the connection fails). */
+  private method = '';
   private readonly writer: DirectWriter;
   private local: string | undefined;
 
@@ -101,7 +106,18 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     return this.requests > 1;
   }
 
+  /**
+   * Whether the request may go again after this connection closed without an answer. A reused
+   * keep-alive connection most likely went stale before the request reached the upstream, but it
+   * may have read it: only an idempotent request is sent again (RFC 9110 §9.2.2: a proxy must not
+   * retry a POST on its own).
+   */
+  private get staleReplayable(): boolean {
+    return this.requests > 1 && IDEMPOTENT_METHODS.has(this.method);
+  }
+
   sendHead(method: string, path: string, authority: string, _scheme: string, headers: string[], framing: BodyFraming): void {
+    this.method = method;
     // An HTTP/1.0 client may send no Host; HTTP/1.1 upstreams require one.
     let head = method + ' ' + path + ' HTTP/1.1\r\nhost: ' + (authority || this.hostKey) + '\r\n';
     // Concatenation, not template literals: those convert each array element with ToString.
@@ -278,7 +294,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     if (!ex) return;
     if (!this.connected) ex.onUpstreamConnectFailure((err as NodeJS.ErrnoException).code ?? err.message, upstreamTransportFailureReason(err));
     // Whether the peer closed or reset it, an HTTP/1.1 stream ends with its connection (Envoy: UC).
-    else ex.onUpstreamReset(CONNECTION_TERMINATION, this.responseStarted, this.reused);
+    else ex.onUpstreamReset(CONNECTION_TERMINATION, this.responseStarted, this.staleReplayable);
   }
 
   private onClose(): void {
@@ -287,7 +303,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     this.exchange = null;
     if (ex) {
       if (!this.connected) ex.onUpstreamConnectFailure('connection closed');
-      else ex.onUpstreamReset(CONNECTION_TERMINATION, this.responseStarted, this.reused);
+      else ex.onUpstreamReset(CONNECTION_TERMINATION, this.responseStarted, this.staleReplayable);
     }
     this.owner.onConnectionClosed(this);
   }
