@@ -1,14 +1,13 @@
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { requestsClientCert } from '../tls/client-certificate-request.js';
 import type { FilterChainRuntime } from './filter-chain-runtime.js';
 
 /** Picks the ALPN protocol for a client's offer; undefined when the listener speaks none of them. */
 export type AlpnChooser = (hello: { protocols: string[] }) => string | undefined;
 
-/** What every TLS chain of a listener shares: the certificate request, the ALPN choice, and where outcomes go. */
+/** What every TLS chain of a listener shares: the ALPN choice, and where outcomes go. */
 export interface ChainTlsSettings {
-  /** Ask clients for a certificate (some chain of the listener verifies them). */
-  requestCert: boolean;
   /** undefined when the listener offers no ALPN protocol. */
   chooseAlpn: AlpnChooser | undefined;
   onSecure(chain: FilterChainRuntime, socket: tls.TLSSocket): void;
@@ -55,7 +54,8 @@ export class ChainTlsServer {
   private createServer(chooseAlpn: AlpnChooser | undefined): tls.Server {
     const server = tls.createServer({
       ALPNCallback: chooseAlpn,
-      requestCert: this.settings.requestCert,
+      // Only a chain that checks client certificates asks for one (a CertificateRequest).
+      requestCert: requestsClientCert(this.chain.model.transportSocket!),
       // Verification is judged in onSecure, before a byte is read: there OpenSSL's reason (expired,
       // unknown CA, no certificate) is known and logged; a refusal inside the handshake only surfaces
       // as "socket hang up".

@@ -5,6 +5,7 @@ import type { ListenerTlsFailure } from '../../telemetry/proxy-metrics.js';
 import { H1DownstreamConnection } from '../http/h1-downstream-connection.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { markPeerVerified } from '../tls/peer-verification.js';
+import { requestsClientCert } from '../tls/client-certificate-request.js';
 import { closeRefusedPeer } from '../tls/refused-peer.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
 import { needsClientHello, selectChain, type ConnectionFacts } from './chain-selection.js';
@@ -199,10 +200,8 @@ export class ListenerRuntime {
   /** What every TLS chain's servers share; outcomes come back to this listener. */
   private tlsSettings(chooseAlpn: AlpnChooser | undefined): ChainTlsSettings {
     // A chain that can verify client certificates asks for one; it insists only with requireClientCertificate.
-    const requestCert = this.tlsChains.some((c) => c.model.transportSocket!.requireClientCertificate || verifiesClientCert(c));
     const custody = this.tlsChains.some((c) => c.model.transportSocket!.commonTlsContext.tlsCertificates.every((t) => !t.privateKey));
     return {
-      requestCert,
       chooseAlpn,
       onSecure: (chain, s) => {
         if (custody && keyCustodyHealth.noteSuccess()) this.log('key custody restored: handshakes sign through keyd again', { listener: this.model.name });
@@ -239,7 +238,7 @@ export class ListenerRuntime {
     let principal = '';
     // requireClientCertificate insists on a certificate; a validation context alone (Envoy: optional
     // client certificates) lets a client without one in, but one that is presented must verify.
-    if (ts.requireClientCertificate || verifiesClientCert(chain)) {
+    if (requestsClientCert(ts)) {
       const peer = socket.getPeerCertificate();
       const presented = peer !== null && peer !== undefined && peer.raw !== undefined;
       if (presented || ts.requireClientCertificate) {
@@ -309,12 +308,6 @@ function tooShortToTellPreface(first: Buffer): boolean {
 function startsLikePreface(first: Buffer): boolean {
   const n = Math.min(first.length, H2_PREFACE.length);
   return n >= 3 && first.compare(H2_PREFACE, 0, n, 0, n) === 0;
-}
-
-/** The chain has a validation context to check client certificates against. */
-function verifiesClientCert(chain: FilterChainRuntime): boolean {
-  const c = chain.model.transportSocket?.commonTlsContext;
-  return c !== undefined && (c.validationContext?.trustedCa !== undefined || c.validationContextSdsSecretConfig !== undefined);
 }
 
 /**

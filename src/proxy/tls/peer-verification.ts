@@ -13,9 +13,8 @@ export function markPeerVerified(socket: TLSSocket): void {
 }
 
 /**
- * Whether the connection's client certificate is an identity. The listener asks every client for a
- * certificate when any of its chains verifies one, so a chain that verifies none may still receive
- * one: unchecked, it proves nothing and must not become a principal or an XFCC element.
+ * Whether the connection's client certificate is an identity: only one its chain checked and accepted.
+ * A certificate nobody checked proves nothing and must not become a principal or an XFCC element.
  */
 export function hasVerifiedPeer(socket: TLSSocket): boolean {
   return (socket as TLSSocket & { [VERIFIED_PEER]?: boolean })[VERIFIED_PEER] === true;
