@@ -1,15 +1,11 @@
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { requestsClientCert } from '../tls/client-certificate-request.js';
+import { chainAlpnChooser, type AlpnChooser } from './chain-alpn.js';
 import type { FilterChainRuntime } from './filter-chain-runtime.js';
 
-/** Picks the ALPN protocol for a client's offer; undefined when the listener speaks none of them. */
-export type AlpnChooser = (hello: { protocols: string[] }) => string | undefined;
-
-/** What every TLS chain of a listener shares: the ALPN choice, and where outcomes go. */
+/** What every TLS chain of a listener shares: where outcomes go. */
 export interface ChainTlsSettings {
-  /** undefined when the listener offers no ALPN protocol. */
-  chooseAlpn: AlpnChooser | undefined;
   onSecure(chain: FilterChainRuntime, socket: tls.TLSSocket): void;
   onHandshakeError(chain: FilterChainRuntime, err: Error, socket: tls.TLSSocket): void;
 }
@@ -24,10 +20,12 @@ export interface ChainTlsSettings {
  */
 export class ChainTlsServer {
   private readonly server: tls.Server;
+  /** The chain's own ALPN choice (see chain-alpn.ts); undefined when it offers none. */
+  private readonly chooseAlpn: AlpnChooser | undefined;
   /**
-   * Takes the clients whose ALPN offer has nothing the listener speaks: they go on without ALPN, as in
+   * Takes the clients whose ALPN offer has nothing the chain speaks: they go on without ALPN, as in
    * Envoy. node:tls refuses them with no_application_protocol once an ALPN list or callback is set, so
-   * they need a server without either. Made when the listener offers ALPN.
+   * they need a server without either. Made when the chain offers ALPN.
    */
   private readonly serverWithoutAlpn: tls.Server | undefined;
 
@@ -35,13 +33,19 @@ export class ChainTlsServer {
     readonly chain: FilterChainRuntime,
     private readonly settings: ChainTlsSettings,
   ) {
-    this.server = this.createServer(settings.chooseAlpn);
-    if (settings.chooseAlpn) this.serverWithoutAlpn = this.createServer(undefined);
+    this.chooseAlpn = chainAlpnChooser(chain);
+    this.server = this.createServer(this.chooseAlpn);
+    if (this.chooseAlpn) this.serverWithoutAlpn = this.createServer(undefined);
+  }
+
+  /** The chain negotiates ALPN: its server is picked once the ClientHello's offer is read. */
+  get offersAlpn(): boolean {
+    return this.chooseAlpn !== undefined;
   }
 
   /** Starts the handshake on a socket whose ClientHello offered `alpn` (nothing consumed yet). */
   accept(socket: Socket, alpn: readonly string[]): void {
-    const withoutAlpn = this.serverWithoutAlpn && alpn.length > 0 && this.settings.chooseAlpn!({ protocols: [...alpn] }) === undefined;
+    const withoutAlpn = this.serverWithoutAlpn && alpn.length > 0 && this.chooseAlpn!({ protocols: [...alpn] }) === undefined;
     (withoutAlpn ? this.serverWithoutAlpn! : this.server).emit('connection', socket);
   }
 

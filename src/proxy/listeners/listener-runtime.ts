@@ -9,7 +9,7 @@ import { requestsClientCert } from '../tls/client-certificate-request.js';
 import { closeRefusedPeer } from '../tls/refused-peer.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
 import { needsClientHello, selectChain, type ConnectionFacts } from './chain-selection.js';
-import { ChainTlsServer, type AlpnChooser, type ChainTlsSettings } from './chain-tls-server.js';
+import { ChainTlsServer, type ChainTlsSettings } from './chain-tls-server.js';
 import { MAX_CLIENT_HELLO_BYTES, readClientHello } from './client-hello.js';
 import type { FilterChainRuntime } from './filter-chain-runtime.js';
 import type { TcpProxySession } from './tcp-proxy.js';
@@ -51,7 +51,7 @@ export class ListenerRuntime {
    * listener's one TLS chain takes every TLS connection.
    */
   private readonly picksTlsChainByHello: boolean;
-  /** TLS connections are handed over only once their ClientHello is read: it picks the chain or the ALPN server. */
+  /** TLS connections are handed over only once their ClientHello is read: it picks the chain or the chain's ALPN server. */
   private readonly tlsNeedsClientHello: boolean;
   private draining = false;
 
@@ -63,12 +63,11 @@ export class ListenerRuntime {
     private readonly onTlsFailure: TlsFailureObserver = () => {},
   ) {
     this.tlsChains = chains.filter((c) => c.isTls);
-    const chooseAlpn = this.tlsChains.length > 0 ? alpnChooser(offeredAlpn(this.tlsChains)) : undefined;
-    const settings = this.tlsSettings(chooseAlpn);
+    const settings = this.tlsSettings();
     for (const c of this.tlsChains) this.tlsServers.set(c, new ChainTlsServer(c, settings));
     this.readsClientHello = needsClientHello(chains);
     this.picksTlsChainByHello = this.tlsChains.length > 1 || this.tlsChains.some((c) => c.matchesServerName(undefined) !== 'any');
-    this.tlsNeedsClientHello = this.picksTlsChainByHello || chooseAlpn !== undefined;
+    this.tlsNeedsClientHello = this.picksTlsChainByHello || [...this.tlsServers.values()].some((s) => s.offersAlpn);
   }
 
   /** Some chain is chosen by server name or protocol without terminating TLS (Envoy's tls_inspector). */
@@ -198,11 +197,10 @@ export class ListenerRuntime {
   }
 
   /** What every TLS chain's servers share; outcomes come back to this listener. */
-  private tlsSettings(chooseAlpn: AlpnChooser | undefined): ChainTlsSettings {
+  private tlsSettings(): ChainTlsSettings {
     // A chain that can verify client certificates asks for one; it insists only with requireClientCertificate.
     const custody = this.tlsChains.some((c) => c.model.transportSocket!.commonTlsContext.tlsCertificates.every((t) => !t.privateKey));
     return {
-      chooseAlpn,
       onSecure: (chain, s) => {
         if (custody && keyCustodyHealth.noteSuccess()) this.log('key custody restored: handshakes sign through keyd again', { listener: this.model.name });
         this.onSecureConnection(chain, s);
@@ -308,37 +306,4 @@ function tooShortToTellPreface(first: Buffer): boolean {
 function startsLikePreface(first: Buffer): boolean {
   const n = Math.min(first.length, H2_PREFACE.length);
   return n >= 3 && first.compare(H2_PREFACE, 0, n, 0, n) === 0;
-}
-
-/**
- * The ALPN protocols a TLS listener offers: a chain's own alpnProtocols when it lists them, else what
- * its codec speaks (AUTO both, HTTP1 or HTTP2 one). Only h2 and http/1.1 are ever chosen (and
- * http/1.0, see alpnChooser).
- */
-function offeredAlpn(chains: FilterChainRuntime[]): string[] | undefined {
-  const offered = new Set<string>();
-  for (const c of chains) {
-    const hcm = c.model.filters[0];
-    if (c.tcp || hcm?.name !== 'envoy.filters.network.http_connection_manager') continue;
-    const explicit = c.model.transportSocket?.commonTlsContext.alpnProtocols ?? [];
-    if (explicit.length > 0) for (const p of explicit) offered.add(p);
-    else {
-      if (hcm.typedConfig.codecType !== 'HTTP1') offered.add('h2');
-      if (hcm.typedConfig.codecType !== 'HTTP2') offered.add('http/1.1');
-    }
-  }
-  const list = ['h2', 'http/1.1'].filter((p) => offered.has(p));
-  return list.length > 0 ? list : undefined;
-}
-
-/**
- * Picks the listener's first protocol the client asks for. A client that asks only for http/1.0
- * (curl --http1.0) is served by the HTTP/1.1 codec, as HTTP/1.0 is over plaintext: a plain ALPN list
- * would refuse its handshake. undefined when nothing overlaps: such clients are handed to the listener's
- * chain's server without ALPN before the handshake (node:tls would refuse them with no_application_protocol).
- */
-function alpnChooser(offered: string[] | undefined): AlpnChooser | undefined {
-  if (offered === undefined) return undefined;
-  const http10 = offered.includes('http/1.1');
-  return ({ protocols }) => offered.find((p) => protocols.includes(p)) ?? (http10 && protocols.includes('http/1.0') ? 'http/1.0' : undefined);
 }
