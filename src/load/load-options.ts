@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDuration } from '../config/duration-text.js';
+import { FORTIO_FLAGS_NOT_IMPLEMENTED } from './fortio-flags-not-implemented.js';
 import { parseReuseRange, ReuseRangeError, type ReuseRange } from './connection-reuse.js';
 import type { HistogramLayout } from './latency-recorder.js';
 import type { ScheduleOptions } from './load-schedule.js';
@@ -136,7 +137,9 @@ export function parseLoadArgs(args: string[]): LoadOptions {
       flags.set(name, on);
       continue;
     }
-    if (!FLAGS_WITH_VALUE.has(name)) throw new LoadUsageError(`unknown flag -${name}`);
+    if (FORTIO_FLAGS_NOT_IMPLEMENTED.has(name)) throw new LoadUsageError(`-${name} is a flag of fortio that bulwark load does not implement`);
+    // Go's flag package's words, which a script written against Fortio may look for.
+    if (!FLAGS_WITH_VALUE.has(name)) throw new LoadUsageError(`flag provided but not defined: -${name}`);
     if (value === undefined) {
       value = args[++i];
       if (value === undefined) throw new LoadUsageError(`-${name} needs a value`);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { echoBehaviour, EchoParamError } from '../../src/load/echo-params.js';
 import { LoadUsageError, parseLoadArgs } from '../../src/load/load-options.js';
+import { bulwark } from './load-support.js';
 
 test('load flags: Fortio spellings, defaults, repeated headers, and -n over -t', () => {
   const o = parseLoadArgs(['-qps', '0', '--c=16', '-n', '1000', '-H', 'X-A: 1', '-H', 'x-b:two', '-payload-size', '64', '-labels', 'run 1', '-p', '50,99.9', 'http://h:81/p?q=1']);
@@ -42,7 +43,9 @@ test('load flags: mistakes are refused with the flag named', () => {
     [['-t', 'soon', 'http://h/'], /-t must be a duration/],
     [['-H', 'novalue', 'http://h/'], /-H/],
     [['-p', '0,101', 'http://h/'], /-p/],
-    [['-bogus', 'http://h/'], /unknown flag -bogus/],
+    [['-bogus', 'http://h/'], /^flag provided but not defined: -bogus$/],
+    [['--bogus=1', 'http://h/'], /^flag provided but not defined: -bogus$/],
+    [['-compression', 'http://h/'], /^-compression is a flag of fortio that bulwark load does not implement$/],
     [['-keepalive=maybe', 'http://h/'], /-keepalive takes true or false/],
     [['-loglevel', 'Loud', 'http://h/'], /-loglevel/],
     [['-payload-file', '/nonexistent/body', 'http://h/'], /-payload-file/],
@@ -93,4 +96,14 @@ test('load flags: -grpc takes HOST:PORT as Fortio does (8079 by default, TLS wit
   assert.equal(parseLoadArgs(['http://h/']).grpc, undefined);
   assert.throws(() => parseLoadArgs(['-grpc', 'h:1/path']), LoadUsageError);
   assert.throws(() => parseLoadArgs(['-grpc', '-s', '0', 'h:1']), LoadUsageError);
+});
+
+test('an unknown flag: Go\'s message for it and the usage on stderr, exit 2, as `fortio load` exits; a Fortio flag Bulwark lacks is named as such', async () => {
+  const r = await bulwark(['load', '-bogus', 'http://127.0.0.1:1/']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^bulwark load: flag provided but not defined: -bogus\nusage: bulwark load /);
+  const fortioOnly = await bulwark(['load', '-gomaxprocs', '2', 'http://127.0.0.1:1/']);
+  assert.equal(fortioOnly.code, 2);
+  assert.match(fortioOnly.stderr, /^bulwark load: -gomaxprocs is a flag of fortio that bulwark load does not implement\n/);
 });

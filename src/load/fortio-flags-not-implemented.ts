@@ -1,0 +1,18 @@
+/**
+ * Flags `fortio load` takes that `bulwark load` does not implement: its Go runtime and profiling
+ * flags, its logger's, its DNS and buffer tuning, gRPC compression and reflection, and the flags of
+ * its servers and other commands, which `fortio load` accepts as they share one flag set
+ * (cli/fortio_main.go, bincommon/commonflags.go, fortio.org/scli). A run given one says so rather
+ * than calling it undefined, as Go's flag package would a misspelling.
+ */
+export const FORTIO_FLAGS_NOT_IMPLEMENTED = new Set([
+  // Client and load tuning.
+  'compression', 'gomaxprocs', 'profile', 'grpc-compression', 'grpc-method', 'httpbufferkb', 'httpccch', 'no-reresolve',
+  'resolve-ip-type', 'dns-method', 'udp-timeout', 'curl', 'stream', 'curl-stdout-headers',
+  // Logger and dynamic flags.
+  'logger-force-color', 'logger-no-color', 'logger-json', 'logger-timestamp', 'logger-file-line', 'logger-goroutine', 'config-dir', 'config-port',
+  // Servers, proxies and other commands.
+  'mtls', 'http-port', 'tcp-port', 'udp-port', 'udp-async', 'grpc-port', 'grpc-max-streams', 'echo-debug-path', 'ui-path', 'redirect-port',
+  'maxpayloadsizekb', 'static-dir', 'sync', 'sync-interval', 'base-url', 'multi-mirror-origin', 'multi-serial-mode', 'echo-server-default-params',
+  'proxy-all-headers', 'server-idle-timeout', 'max-echo-delay', 'pprof', 'P', 'M', 'nc-dont-stop-on-eof', 'health', 'init',
+]);
