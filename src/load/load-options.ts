@@ -18,6 +18,11 @@ export interface LoadOptions {
   calls: number;
   /** 0 with `calls` 0: run until interrupted (Fortio's -t 0). */
   durationMs: number;
+  /**
+   * With -n at a fixed rate, whether each loop spreads its calls to the end of a duration, as
+   * Fortio does unless -t 0 is given (it keeps -t, 5s by default, as its "hasDuration").
+   */
+  spreadCalls: boolean;
   headers: Array<[string, string]>;
   /** The request body (-payload, -payload-file or -payload-size); empty for none. */
   payload: Buffer;
@@ -220,6 +225,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     connections: Math.floor(num('c', 4, 1, 10_000)),
     calls: Math.floor(calls),
     durationMs: calls > 0 ? 0 : duration('t', 5000),
+    spreadCalls: calls > 0 && duration('t', 5000) > 0,
     headers,
     payload: body,
     contentType,

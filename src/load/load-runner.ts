@@ -180,8 +180,7 @@ class Run {
     this.recorder = new LatencyRecorder(o.histogram);
     this.ok = o.grpc ? grpcOk : httpOk;
     this.intervalMs = o.qps > 0 ? 1000 / o.qps : 0;
-    // -n keeps Fortio's default -t (5s), so its calls are spread as a timed run's.
-    this.spreadToEnd = o.calls > 0 || o.durationMs > 0;
+    this.spreadToEnd = o.calls > 0 ? o.spreadCalls : o.durationMs > 0;
     this.durationMs = o.durationMs;
     this.timeoutMs = o.timeoutMs;
     this.scheduleOptions = o.schedule;

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import type { FortioResult } from '../../src/load/fortio-json.js';
 import { bulwark, rawHttpServer, type RawServer } from './load-support.js';
@@ -71,4 +73,34 @@ test('-workers split the threads of the same plan: the same count as one process
   const { json } = await load(['-workers', '2', '-qps', '10', '-t', '1s', '-c', '3']);
   assert.equal(json.DurationHistogram.Count, 9);
   assert.equal(json.NumThreads, 3);
+});
+
+test('-n at a fixed rate spreads the calls to the end, as Fortio with its default -t; with -t 0 they keep the plain interval', async () => {
+  let first = 0;
+  const arrivals: number[] = [];
+  const timing = http.createServer((_req, res) => {
+    const now = performance.now();
+    if (arrivals.length === 0) first = now;
+    arrivals.push(now - first);
+    res.end();
+  });
+  await new Promise<void>((r) => timing.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(timing.address() as AddressInfo).port}/`;
+  const lastOf = async (args: string[]): Promise<number> => {
+    arrivals.length = 0;
+    const r = await bulwark(['load', '-quiet', '-qps', '5', '-c', '1', '-n', '4', ...args, url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(arrivals.length, 4);
+    return arrivals[3]!;
+  };
+  try {
+    // 4 calls at 5 qps: Fortio's (i + i/(n-1)) / qps puts the last at 800 ms; i / qps at 600 ms
+    // (less the first call's connect, which the server sees late).
+    const spread = await lastOf([]);
+    const plain = await lastOf(['-t', '0']);
+    assert.ok(spread >= 730, `spread to the end: the last call at ${spread} ms`);
+    assert.ok(plain >= 500 && plain < 690, `-t 0: the last call at ${plain} ms`);
+  } finally {
+    timing.close();
+  }
 });
