@@ -13,6 +13,7 @@ import { warmUp } from './load-warmup.js';
 import { SERVING } from './grpc-services.js';
 import { grpcDetails } from './grpc-outcome.js';
 import { openAccessLog, type AccessLog } from './access-log.js';
+import { goDurationText } from './go-format.js';
 import { checkResolves, http1Request, resolveTarget, type LoadTarget } from './load-target.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -92,13 +93,15 @@ class Slot {
 
   /**
    * A fixed-rate timed loop that fell behind stops at the end of the duration, as Fortio's: after
-   * at least 2 calls, and unless the call due is its last.
+   * at least 2 calls, and unless the call due is its last; it says so as Fortio's runOne does.
    */
   private pastDuration(): boolean {
     const run = this.run;
     if (!this.schedule || run.durationMs === 0 || performance.now() <= run.startMs + run.durationMs) return false;
     const i = this.schedule.index;
-    return i >= 2 && i !== this.calls - 1;
+    if (i < 2 || i === this.calls - 1) return false;
+    process.stderr.write(`[W] T${String(this.index).padStart(3, '0')} warning only did ${i} out of ${this.calls} calls before reaching ${goDurationText(run.durationMs)}\n`);
+    return true;
   }
 
   private onTimeout(): void {

@@ -104,3 +104,19 @@ test('-n at a fixed rate spreads the calls to the end, as Fortio with its defaul
     timing.close();
   }
 });
+
+test('a fixed-rate timed loop that falls behind stops at the end of the duration, with Fortio\'s warning', async () => {
+  // Each response takes 250 ms: the loop's 20 calls at 20 qps cannot fit in 1s.
+  const slow = http.createServer((_req, res) => void setTimeout(() => res.end('slow'), 250));
+  await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+  try {
+    const r = await bulwark(['load', '-quiet', '-json', '-', '-qps', '20', '-c', '1', '-t', '1s', `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`]);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout) as FortioResult;
+    assert.ok(json.DurationHistogram.Count >= 4 && json.DurationHistogram.Count <= 6, `${json.DurationHistogram.Count} calls`);
+    assert.ok(json.ActualDuration < 2e9, `ended after ${json.ActualDuration / 1e6} ms, not at the -timeout cut`);
+    assert.match(r.stderr, new RegExp(`^\\[W\\] T000 warning only did ${json.DurationHistogram.Count} out of 20 calls before reaching 1s$`, 'm'));
+  } finally {
+    slow.close();
+  }
+});
