@@ -2,7 +2,8 @@
  * What the primary of a multi-process proxy counts itself (workers count everything else): its
  * snapshot joins the workers' on /stats/prometheus. Documented in docs/metrics.md.
  */
-import type { Counter } from './counter.js';
+import type { Counter, CounterFamily } from './counter.js';
+import type { GaugeFamily } from './gauge.js';
 import { MetricsRegistry } from './metrics-registry.js';
 import type { MetricsSnapshot } from './metrics-snapshot.js';
 
@@ -18,11 +19,21 @@ const REASONS: readonly WorkerReplacementReason[] = ['key_load', 'custody_sessio
 export class WorkerPoolMetrics {
   private readonly registry = new MetricsRegistry();
   private readonly replacements = new Map<WorkerReplacementReason, Counter>();
+  private readonly stalls: CounterFamily;
+  private readonly stalled: GaugeFamily;
 
   constructor() {
     const family = this.registry.counter('bulwark_worker_replacements_total', 'Workers the primary replaced with a fresh process, by reason.', ['reason']);
     // Every reason is bound up front, so a dashboard sees 0 rather than no series.
     for (const reason of REASONS) this.replacements.set(reason, family.bind([reason]));
+    this.stalls = this.registry.counter('bulwark_worker_stalls_total', 'Times a worker was silent for 2 s or more: its event loop was blocked or it was stopped.', ['worker']);
+    this.stalled = this.registry.gauge('bulwark_worker_stalled', 'Whether the worker is silent now (1) or answers (0).', ['worker']);
+  }
+
+  workerStalled(worker: number, stalled: boolean): void {
+    const label = [String(worker)];
+    if (stalled) this.stalls.bind(label).inc();
+    this.stalled.bind(label).set(stalled ? 1 : 0);
   }
 
   workerReplaced(reason: WorkerReplacementReason): void {

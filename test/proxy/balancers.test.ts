@@ -4,7 +4,7 @@ import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
 import { createBalancer } from '../../src/proxy/workers/balancer-registry.js';
 import type { WorkerLoad } from '../../src/proxy/workers/connection-balancer.js';
 
-const workers = (...conns: number[]): WorkerLoad[] => conns.map((c, index) => ({ index, activeConnections: c, outstandingRequests: 0, ready: true }));
+const workers = (...conns: number[]): WorkerLoad[] => conns.map((c, index) => ({ index, activeConnections: c, outstandingRequests: 0, ready: true, responsive: true }));
 
 test('exact (Envoy exactBalance) gives each connection to the ready worker with the fewest open, ties in turn', () => {
   const b = createBalancer('exact');
@@ -58,4 +58,18 @@ test('an unknown balancer name is a config error naming the listener and field',
   assert.throws(() => parseBootstrap(config, 'b.json'), (err: { errors?: Array<{ message: string }> }) =>
     /listener "tcp": connectionBalanceConfig\.balancer: unknown connection balancer "fastest"/.test(err.errors?.[0]?.message ?? ''),
   );
+});
+
+test('round-robin and exact pass over a worker whose event loop is stalled while another answers, and use it when none does', () => {
+  for (const name of ['round-robin', 'exact']) {
+    const b = createBalancer(name);
+    const w = workers(0, 0, 0);
+    w[1]!.responsive = false;
+    const picks = Array.from({ length: 6 }, () => b.pick(w));
+    assert.ok(!picks.includes(1), `${name} picked the stalled worker: ${picks}`);
+    w[0]!.responsive = false;
+    w[2]!.responsive = false;
+    // Every worker stalled: a connection still goes to one (it waits) rather than being refused.
+    assert.ok(b.pick(w) >= 0, name);
+  }
 });

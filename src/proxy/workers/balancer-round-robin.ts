@@ -1,6 +1,6 @@
-import type { ConnectionBalancer, WorkerLoad } from './connection-balancer.js';
+import { anyResponsive, canTake, type ConnectionBalancer, type WorkerLoad } from './connection-balancer.js';
 
-/** Each new connection to the next ready worker in turn. */
+/** Each new connection to the next ready worker in turn (one that answers, while any does). */
 export class RoundRobinBalancer implements ConnectionBalancer {
   readonly name = 'round-robin';
   readonly acceptsInPrimary = true;
@@ -8,9 +8,10 @@ export class RoundRobinBalancer implements ConnectionBalancer {
 
   pick(workers: readonly WorkerLoad[]): number {
     const n = workers.length;
+    const responsive = anyResponsive(workers);
     for (let i = 0; i < n; i++) {
       const idx = (this.next + i) % n;
-      if (workers[idx]!.ready) {
+      if (canTake(workers[idx]!, responsive)) {
         this.next = (idx + 1) % n;
         return idx;
       }

@@ -7,6 +7,22 @@ export interface WorkerLoad {
   outstandingRequests: number;
   /** False while the worker is starting or restarting. */
   ready: boolean;
+  /** False while its event loop is stalled (worker-watchdog.ts): passed over while another can take the connection. */
+  responsive: boolean;
+}
+
+/**
+ * Whether `w` may take the next connection: a ready worker that answers, or, when no ready worker
+ * answers, any ready one (its connection waits for the stall to end rather than being refused).
+ */
+export function canTake(w: WorkerLoad, anyResponsive: boolean): boolean {
+  return w.ready && (w.responsive || !anyResponsive);
+}
+
+/** Whether some ready worker answers. */
+export function anyResponsive(workers: readonly WorkerLoad[]): boolean {
+  for (let i = 0; i < workers.length; i++) if (workers[i]!.ready && workers[i]!.responsive) return true;
+  return false;
 }
 
 /**

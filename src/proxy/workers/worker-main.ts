@@ -10,6 +10,7 @@ import { useTicketKeySecret } from '../tls/session-ticket-keys.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
 import { WorkerResourceTable } from './shared-resource-table.js';
+import { HEARTBEAT_MS } from './worker-watchdog.js';
 
 const settings = JSON.parse(process.env.BULWARK_WORKER_SETTINGS ?? '{}') as WorkerSettings;
 const host = new ProxyHost(settings);
@@ -130,6 +131,8 @@ const loadTimer = setInterval(() => {
   }
 }, 100);
 loadTimer.unref();
+// The primary's watchdog takes silence for a stalled event loop.
+setInterval(() => send({ type: 'alive' }), HEARTBEAT_MS).unref();
 
 async function drain(drainMs = 5_000): Promise<void> {
   if (draining) return;

@@ -46,6 +46,8 @@ export type ToWorker =
 /** Worker → primary. */
 export type FromWorker =
   | { type: 'ready' }
+  /** The worker's event loop runs (worker-watchdog.ts): sent every HEARTBEAT_MS. */
+  | { type: 'alive' }
   /** ports: where the worker's own listeners are bound (the real port of a listener on port 0). */
   | { type: 'applied'; version: string; ports: Record<string, number> }
   /** custody: key custody refused a key load (after the worker's own retries), not the config itself. */

@@ -19,11 +19,12 @@ import { KeyLoadReplacements } from './key-load-replacements.js';
 import type { ProxySupervisor } from '../proxy-supervisor.js';
 import { createBalancer } from './balancer-registry.js';
 import type { ConnectionBalancer, WorkerLoad } from './connection-balancer.js';
+import { WorkerWatchdog, type WatchedWorker } from './worker-watchdog.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
 import { ResourceTableOwner } from './shared-resource-table.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 
-interface WorkerSlot extends WorkerLoad {
+interface WorkerSlot extends WorkerLoad, WatchedWorker {
   worker: Worker;
   /** The worker said it listens for messages; anything sent earlier could be lost. */
   listening: boolean;
@@ -92,6 +93,20 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly restartDelays = new Map<number, number>();
   private readonly keyLoads = new KeyLoadReplacements();
   private readonly poolMetrics = new WorkerPoolMetrics();
+  private readonly watchdog = new WorkerWatchdog(() => this.slots, {
+    stalled: (w, silentMs) => {
+      this.poolMetrics.workerStalled(w.index, true);
+      proxyLog('error', 'worker event loop stalled: its connections wait, and new ones go to other workers where the primary balances', {
+        worker: w.index,
+        pid: this.slots[w.index]?.worker.process.pid,
+        silentMs: Math.round(silentMs),
+      });
+    },
+    resumed: (w, stalledMs) => {
+      this.poolMetrics.workerStalled(w.index, false);
+      proxyLog('warn', 'worker event loop runs again', { worker: w.index, stalledMs: Math.round(stalledMs) });
+    },
+  });
   private readonly custody: CustodyRecovery | undefined = ((path) =>
     path ? new CustodyRecovery(path, { replaceWorkers: () => this.replaceWorkers(), replaceWorker: (index) => this.replaceWorker(index, 'custody_session') }) : undefined)(keydSocketPath());
   private readonly pendingApply = new Map<string, { want: number; errors: string[]; done: (errors: string[]) => void }>();
@@ -160,13 +175,15 @@ export class WorkerPoolProxy implements ProxySupervisor {
       resourceTable: this.resourceTable?.claimRow(),
     };
     const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
-    const slot: WorkerSlot = { index, worker, listening: false, configured: false, endFirstConfigTurn: undefined, ready: false, activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, handing: new Map(), lastSnapshot: undefined };
+    const slot: WorkerSlot = { index, worker, listening: false, configured: false, endFirstConfigTurn: undefined, ready: false, responsive: true, lastHeardMs: performance.now(), activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, handing: new Map(), lastSnapshot: undefined };
     this.slots[index] = slot;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     // Gone (killed, crashed): balancers stop picking it now, not only once its exit is reaped.
     worker.on('disconnect', () => (slot.ready = false));
     worker.on('exit', (code, signal) => {
       slot.ready = false;
+      // A stalled worker that was killed is stalled no more; its replacement starts afresh.
+      if (!slot.responsive) this.poolMetrics.workerStalled(index, false);
       slot.endFirstConfigTurn?.();
       if (settings.resourceTable) this.resourceTable?.releaseRow(settings.resourceTable.row);
       // Connections it never got: another worker takes them (none read a byte of them yet).
@@ -195,7 +212,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
   }
 
   private onMessage(slot: WorkerSlot, msg: FromWorker): void {
+    this.watchdog.heard(slot);
     switch (msg.type) {
+      case 'alive':
+        return;
       case 'ready':
         slot.listening = true;
         // Before the config, whose TLS contexts seal tickets with keys from it: every worker opens every worker's tickets.
@@ -518,7 +538,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       node: this.bootstrap.node,
       listenerPorts: this.listenerPorts(),
       warnings: this.allowMemoryKeys ? ['INSECURE: --insecure-memory-keys is on: private keys may be held in proxy memory'] : [],
-      workers: this.slots.map((s) => ({ index: s.index, pid: s.worker.process.pid, ready: s.ready, version: s.version, ports: s.ports, activeConnections: s.activeConnections, lastError: s.lastError })),
+      workers: this.slots.map((s) => ({ index: s.index, pid: s.worker.process.pid, ready: s.ready, responsive: s.responsive, version: s.version, ports: s.ports, activeConnections: s.activeConnections, lastError: s.lastError })),
       resources: redactKeys(this.bootstrap.staticResources),
     };
   }
@@ -531,6 +551,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     if (this.draining) return;
     this.draining = true;
     this.custody?.stop();
+    this.watchdog.stop();
     proxyLog('info', 'draining', { reason: why, workers: this.slots.length });
     this.binder.close();
     const exits = this.slots.map((s) => new Promise<void>((r) => (s.worker.isDead() ? r() : s.worker.once('exit', () => r()))));
