@@ -29,8 +29,11 @@ export interface UpstreamExchange {
    * was seen. `unprocessed`: the upstream did not process the request (an HTTP/2 stream it refused,
    * a request never sent), or most likely did not (an idempotent request on a reused keep-alive
    * connection it had already closed), so the request may go again without a retry policy.
+   * `connectionLimit`: it was refused by a connection that served other streams before going away
+   * (a requests-per-connection limit, as nginx's keepalive_requests), which says nothing against the
+   * request: that resend is not bounded.
    */
-  onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean): void;
+  onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean, connectionLimit?: boolean): void;
   /**
    * The request's head cannot be sent in the upstream's protocol (node:http2 refused a header):
    * nothing went out, and the fault is this proxy's or its config's, never the host's.

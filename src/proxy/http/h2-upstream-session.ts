@@ -144,6 +144,9 @@ class H2UpstreamRequest implements UpstreamRequest {
     // REFUSED_STREAM (also what a GOAWAY means for streams past its last id) promises the upstream
     // did no work on the request (RFC 9113 §8.7).
     const refused = code === NGHTTP2_REFUSED_STREAM;
+    // Past the last id of a GOAWAY that let earlier streams through: the connection's request limit.
+    const goawayLast = this.conn.goawayLastStreamId;
+    const connectionLimit = refused && goawayLast > 0 && (this.stream?.id ?? Infinity) > goawayLast;
     // Any other RST_STREAM on a live connection means the peer saw the stream: it is the answer, not
     // a stale connection, and replaying it could repeat work. A reused connection that died may be.
     const connectionGone = this.conn.client.destroyed;
@@ -151,7 +154,7 @@ class H2UpstreamRequest implements UpstreamRequest {
     // A connection that died takes its streams with it (node closes them with CANCEL itself): that
     // is Envoy's connection termination (UC), not a reset the upstream chose (UR).
     const reason = connectionGone ? CONNECTION_TERMINATION : code ? `stream reset (code ${code})` : 'stream closed';
-    this.exchange.onUpstreamReset(reason, this.started, refused || (this.reused && !peerReset));
+    this.exchange.onUpstreamReset(reason, this.started, refused || (this.reused && !peerReset), connectionLimit);
   }
 
   sendBody(chunk: Buffer): boolean {
@@ -205,6 +208,8 @@ class H2Connection {
   used = false;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
   peerLimit = Infinity;
+  /** The last stream id of the peer's GOAWAY (streams after it were refused), or 0 before one. */
+  goawayLastStreamId = 0;
   /** Why TLS failed, when the connection died in its handshake (for the requests that waited on it). */
   transportFailureReason: string | undefined;
   private local: string | undefined;
@@ -357,7 +362,10 @@ export class H2Session {
       this.serve(conn);
     });
     // A GOAWAY closes the session to new streams: waiting requests need another connection.
-    client.on('goaway', () => this.growIfNeeded());
+    client.on('goaway', (_code: number, lastStreamId: number) => {
+      conn.goawayLastStreamId = lastStreamId;
+      this.growIfNeeded();
+    });
     client.on('error', (err) => (conn.transportFailureReason ??= upstreamTransportFailureReason(err)));
     client.once('close', () => {
       clearTimeout(timer);

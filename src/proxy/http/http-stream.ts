@@ -701,7 +701,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     this.finish();
   }
 
-  onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean): void {
+  onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean, connectionLimit = false): void {
     if (this.phase === Phase.Done) return;
     this.clearPerTry();
     this.releaseHost();
@@ -712,8 +712,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       return;
     }
     if (!responseStarted && this.phase !== Phase.ResponseStreaming) {
-      // The request never reached the upstream (a stale keep-alive connection, a refused stream): send it again.
-      if (unprocessed && (!this.hasRequestBody || this.requestBody !== undefined) && this.attempts < 8) {
+      // The request never reached the upstream (a stale keep-alive connection, a refused stream): send it
+      // again. The bound stops a host that refuses everything; a connection that served others first made progress.
+      if (unprocessed && (!this.hasRequestBody || this.requestBody !== undefined) && (connectionLimit || this.attempts < 8)) {
         this.attempt();
         return;
       }
