@@ -68,6 +68,7 @@ class H2UpstreamRequest implements UpstreamRequest {
       return;
     }
     this.stream = s;
+    this.conn.open.add(this);
     this.requestOpen = !framing.endStream;
     s.on('response', (h: http2.IncomingHttpHeaders, flags: number) => this.onResponse(h, flags));
     s.on('data', (chunk: Buffer) => {
@@ -122,6 +123,7 @@ class H2UpstreamRequest implements UpstreamRequest {
   private onEnd(): void {
     if (this.finished || !this.started) return;
     this.finished = true;
+    this.conn.open.delete(this);
     this.session.release(this.conn);
     this.exchange.onResponseComplete(this.trailers);
     // A complete response before the whole request (RFC 9113 §8.1): the rest of the body will not
@@ -133,6 +135,7 @@ class H2UpstreamRequest implements UpstreamRequest {
   private onClose(): void {
     if (this.finished) return;
     this.finished = true;
+    this.conn.open.delete(this);
     this.session.release(this.conn);
     // node:http2 would not send our header block (larger than its maxSendHeaderBlockLength) and
     // closed the stream as REFUSED_STREAM: the upstream never saw it, and no retry would fare better.
@@ -181,6 +184,19 @@ class H2UpstreamRequest implements UpstreamRequest {
     s.end();
   }
 
+  /**
+   * The connection's socket is closing. A response whose end node has received (the stream closed
+   * without error) may still sit in the stream's buffer, paused for a slow client, and node destroys
+   * the stream with its socket, dropping it: it is read out now (each read emits 'data'), within
+   * what flow control let the upstream send.
+   */
+  salvageEnded(): void {
+    const s = this.stream;
+    if (this.finished || !this.started || s === undefined || !s.closed || s.rstCode !== 0) return;
+    while (s.read() !== null);
+    this.onEnd();
+  }
+
   pauseResponse(): void {
     this.stream?.pause();
   }
@@ -192,6 +208,7 @@ class H2UpstreamRequest implements UpstreamRequest {
   abandon(): void {
     if (this.finished) return;
     this.finished = true;
+    this.conn.open.delete(this);
     this.session.release(this.conn);
     // A reset, not an end: the upstream must not read a cut-short request body as complete.
     if (this.stream) resetStream(this.stream, NGHTTP2_CANCEL);
@@ -208,6 +225,8 @@ class H2Connection {
   used = false;
   /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS. */
   peerLimit = Infinity;
+  /** Requests with a stream open on this connection. */
+  readonly open = new Set<H2UpstreamRequest>();
   /** The last stream id of the peer's GOAWAY (streams after it were refused), or 0 before one. */
   goawayLastStreamId = 0;
   /** Why TLS failed, when the connection died in its handshake (for the requests that waited on it). */
@@ -345,7 +364,14 @@ export class H2Session {
     this.onCountChange?.(1);
     const authority = `http://${this.address.includes(':') ? `[${this.address}]` : this.address}:${this.port}`;
     const client = http2.connect(authority, {
-      createConnection: () => this.connector.connect(this.address, this.port) as Socket,
+      createConnection: () => {
+        const socket = this.connector.connect(this.address, this.port) as Socket;
+        // Before node's own listener, which destroys the streams: an upstream may close right after its last stream.
+        socket.prependListener('close', () => {
+          for (const request of conn.open) request.salvageEnded();
+        });
+        return socket;
+      },
       settings: { enablePush: false },
     });
     const conn = new H2Connection(client);
