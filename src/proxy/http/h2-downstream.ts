@@ -145,7 +145,9 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
       this.h2.close();
       return;
     }
-    this.stopRequestBody();
+    // node submits trailers from a setImmediate of its own: a reset submitted now would go first and
+    // nghttp2 would drop them, END_STREAM included. An immediate queued now runs after node's.
+    if (this.stream !== undefined && !this.stream.requestComplete) setImmediate(() => this.stopRequestBody());
   }
 
   abort(): void {
