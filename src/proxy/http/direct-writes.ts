@@ -77,6 +77,8 @@ export class DirectWriter {
     private readonly socket: net.Socket,
     /** Called when every write that returned false has gone out. */
     private readonly onDrain: () => void,
+    /** Called when a direct write fails; the socket is destroyed unless given. */
+    private readonly onWriteError: (err: Error) => void = (err) => socket.destroy(err),
   ) {
     this.direct = binding !== null && socket.constructor === net.Socket;
     // 'drain' only follows a socket.write() that returned false; direct writes report their own.
@@ -105,7 +107,7 @@ export class DirectWriter {
     const socket = this.socket;
     if (socket.destroyed) return;
     if (status < 0) {
-      socket.destroy(writeError(status));
+      this.onWriteError(writeError(status));
       return;
     }
     // Bytes Writable queued behind ours are its own to report: a later write through it returns
@@ -142,7 +144,7 @@ export class DirectWriter {
   private dispatched(req: WriteRequest, err: number): boolean {
     if (err !== 0) {
       spareRequest = null;
-      this.socket.destroy(writeError(err));
+      this.onWriteError(writeError(err));
       return false;
     }
     if (binding!.streamBaseState[binding!.kLastWriteWasAsync] === 0) return true;

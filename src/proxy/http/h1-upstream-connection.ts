@@ -66,6 +66,8 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   /** The request's body is still being sent: an early response must not free the connection for another request. */
   private requestOpen = false;
   private drainWanted = false;
+  /** A write failed while the response was awaited: reads go on (see onWriteError), writes stop. */
+  private writeFailed = false;
   /** The response ended inside the current read: the connection is released once that read is parsed. */
   private responseDone = false;
   /** The socket was handed over for a tunnel: its bytes are no longer this connection's. */
@@ -88,7 +90,11 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     socket.on('end', () => this.onEnd());
     socket.on('close', () => this.onClose());
     socket.on('error', (err) => this.onError(err));
-    this.writer = new DirectWriter(socket, () => this.onSocketDrain());
+    this.writer = new DirectWriter(
+      socket,
+      () => this.onSocketDrain(),
+      (err) => this.onWriteError(err),
+    );
   }
 
   /** Binds an exchange; the caller writes its request right after. */
@@ -139,7 +145,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   }
 
   sendBody(chunk: Buffer): boolean {
-    if (chunk.length === 0) return true;
+    if (chunk.length === 0 || this.writeFailed) return true;
     if (!this.chunkedRequest) return this.checkDrain(this.writer.writeBuffer(chunk));
     this.socket.cork();
     this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
@@ -289,6 +295,21 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     this.keepAlive = false;
     if (this.responseDone) this.release();
     this.socket.end();
+  }
+
+  /**
+   * A write failed (EPIPE, ECONNRESET). An upstream that answers before reading the body (RFC 9112
+   * §9.3) and closes makes its kernel reset the connection, and its answer may be waiting in the
+   * receive buffer, which destroying the socket would discard. While no response byte has been read
+   * the socket is left to its reads: the kernel hands over what it holds, then the reset ('error').
+   */
+  private onWriteError(err: Error): void {
+    if (this.exchange === null || this.responseStarted || this.socket.isPaused()) {
+      this.socket.destroy(err);
+      return;
+    }
+    this.writeFailed = true;
+    this.keepAlive = false;
   }
 
   private onError(err: Error): void {
