@@ -71,9 +71,6 @@ class H2UpstreamRequest implements UpstreamRequest {
     this.conn.open.add(this);
     this.requestOpen = !framing.endStream;
     s.on('response', (h: http2.IncomingHttpHeaders, flags: number) => this.onResponse(h, flags));
-    s.on('data', (chunk: Buffer) => {
-      if (!this.finished) this.exchange.onResponseBody(chunk);
-    });
     s.on('trailers', (t: http2.IncomingHttpHeaders) => {
       const list: string[] = [];
       for (const [k, v] of Object.entries(t)) if (v !== undefined && k.charCodeAt(0) !== 0x3a) list.push(k, String(v));
@@ -93,6 +90,13 @@ class H2UpstreamRequest implements UpstreamRequest {
     const status = Number(h[':status']);
     if (status >= 100 && status < 200) return;
     this.started = true;
+    // Only now: node emits 'response' on the next tick, and DATA parsed in the same read as the
+    // HEADERS can be pushed before it (a read nested in a JavaScript call, as TLS makes them). Until
+    // a 'data' listener makes the stream flow, that body waits in its buffer instead of reaching the
+    // exchange before its head, where it was dropped.
+    this.stream!.on('data', (chunk: Buffer) => {
+      if (!this.finished) this.exchange.onResponseBody(chunk);
+    });
     const headers: string[] = [];
     for (const [k, v] of Object.entries(h)) {
       if (k.charCodeAt(0) === 0x3a || v === undefined) continue;
