@@ -17,6 +17,11 @@ function belowEphemeralRange(): [number, number] | undefined {
 }
 
 const RANGE = belowEphemeralRange();
+/**
+ * Ports the Fetch standard blocks ("bad ports"): fetch() refuses them outright, so a proxy or admin
+ * server there is unreachable for tests that use fetch. 10080 is the only one in 10000-65535.
+ */
+const FETCH_BLOCKED = new Set([10080]);
 /** Ports handed out by this process: one not bound yet still tests free, and must not be handed out twice. */
 const handedOut = new Set<number>();
 
@@ -37,7 +42,7 @@ export async function freePort(): Promise<number> {
     const [from, to] = RANGE;
     for (let i = 0; i < 50; i++) {
       const candidate = from + Math.floor(Math.random() * (to - from));
-      if (handedOut.has(candidate)) continue;
+      if (handedOut.has(candidate) || FETCH_BLOCKED.has(candidate)) continue;
       const port = await tryListen(candidate);
       if (port !== undefined) {
         handedOut.add(port);

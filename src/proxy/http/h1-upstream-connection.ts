@@ -3,6 +3,7 @@ import { DirectWriter } from './direct-writes.js';
 import { readBytes } from './read-slab.js';
 import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
 import { logIfInternal } from './internal-error.js';
+import { isIdempotent } from './idempotent-methods.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { endpointText } from '../connection-endpoints.js';
 import { CONNECTION_TERMINATION } from './response-flags.js';
@@ -48,9 +49,6 @@ export interface ConnectionOwner {
 }
 
 const RESPONSE_LIMITS = { maxHeaderBytes: 96 * 1024, maxHeaders: 200 };
-
-/** Methods a request may be repeated with at no extra effect (RFC 9110 §9.2.2). */
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** One keep-alive HTTP/1.1 connection to an upstream host; carries one exchange at a time. */
 export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
@@ -122,7 +120,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
    * retry a POST on its own).
    */
   private get staleReplayable(): boolean {
-    return this.requests > 1 && IDEMPOTENT_METHODS.has(this.method);
+    return this.requests > 1 && isIdempotent(this.method);
   }
 
   sendHead(method: string, path: string, authority: string, _scheme: string, headers: string[], framing: BodyFraming): void {

@@ -6,6 +6,7 @@ import { mayOpenConnection, type PoolStats, type TransportConnector } from './h1
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { addH2Headers } from './h2-header-object.js';
 import { resetStream, wasReset } from './h2-reset.js';
+import { isIdempotent } from './idempotent-methods.js';
 import { isHopByHop } from './hop-by-hop.js';
 import { CONNECTION_TERMINATION } from './response-flags.js';
 import { endpointText } from '../connection-endpoints.js';
@@ -32,6 +33,8 @@ class H2UpstreamRequest implements UpstreamRequest {
   private headersNotSent = false;
   /** The request is a HEAD: a response that ends with its headers says nothing of the body's length. */
   private headRequest = false;
+  /** The request's method: whether it may go again after its reused connection died. */
+  private method = '';
 
   constructor(
     private readonly session: H2Session,
@@ -48,6 +51,7 @@ class H2UpstreamRequest implements UpstreamRequest {
 
   sendHead(method: string, path: string, authority: string, scheme: string, headers: string[], framing: BodyFraming): void {
     this.headRequest = method === 'HEAD';
+    this.method = method;
     const out: http2.OutgoingHttpHeaders = { ':method': method, ':path': path, ':authority': authority, ':scheme': scheme };
     addH2Headers(out, headers);
     if (framing.contentLength > 0) out['content-length'] = framing.contentLength;
@@ -155,13 +159,14 @@ class H2UpstreamRequest implements UpstreamRequest {
     const goawayLast = this.conn.goawayLastStreamId;
     const connectionLimit = refused && goawayLast > 0 && (this.stream?.id ?? Infinity) > goawayLast;
     // Any other RST_STREAM on a live connection means the peer saw the stream: it is the answer, not
-    // a stale connection, and replaying it could repeat work. A reused connection that died may be.
+    // a stale connection, and replaying it could repeat work. A reused connection that died may be
+    // stale, but the upstream may have read the request: only an idempotent one goes again.
     const connectionGone = this.conn.client.destroyed;
     const peerReset = code !== 0 && !connectionGone;
     // A connection that died takes its streams with it (node closes them with CANCEL itself): that
     // is Envoy's connection termination (UC), not a reset the upstream chose (UR).
     const reason = connectionGone ? CONNECTION_TERMINATION : code ? `stream reset (code ${code})` : 'stream closed';
-    this.exchange.onUpstreamReset(reason, this.started, refused || (this.reused && !peerReset), connectionLimit);
+    this.exchange.onUpstreamReset(reason, this.started, refused || (this.reused && !peerReset && isIdempotent(this.method)), connectionLimit);
   }
 
   sendBody(chunk: Buffer): boolean {
