@@ -128,8 +128,9 @@ test('plaintext HTTP on the same port takes the raw_buffer chain; other bytes, a
   assert.match(metrics, /bulwark_listener_tls_failures_total\{listener="passthrough",reason="no_filter_chain_match"\} 2/);
 });
 
-test('the ClientHello reader finds SNI and ALPN in a real hello, waits for one split across reads, and tells other bytes apart', async () => {
-  const captured = await new Promise<Buffer>((resolve) => {
+/** The ClientHello openssl s_client sends for `serverName` (and h2, http/1.1), as the listener reads it. */
+function capturedHello(serverName: string): Promise<Buffer> {
+  return new Promise<Buffer>((resolve) => {
     const server = net.createServer((s) => {
       let got = Buffer.alloc(0);
       s.on('data', (d: Buffer) => {
@@ -144,12 +145,16 @@ test('the ClientHello reader finds SNI and ALPN in a real hello, waits for one s
     server.listen(0, '127.0.0.1', () => {
       const p = (server.address() as AddressInfo).port;
       try {
-        execFileSync('openssl', ['s_client', '-connect', `127.0.0.1:${p}`, '-servername', 'Api.Example.COM', '-alpn', 'h2,http/1.1'], { input: '', timeout: 5000, stdio: ['pipe', 'ignore', 'ignore'] });
+        execFileSync('openssl', ['s_client', '-connect', `127.0.0.1:${p}`, '-servername', serverName, '-alpn', 'h2,http/1.1'], { input: '', timeout: 5000, stdio: ['pipe', 'ignore', 'ignore'] });
       } catch {
         // s_client fails once the server hangs up: only the hello matters.
       }
     });
   });
+}
+
+test('the ClientHello reader finds SNI and ALPN in a real hello, waits for one split across reads, and tells other bytes apart', async () => {
+  const captured = await capturedHello('Api.Example.COM');
   assert.deepEqual(readClientHello(captured), { serverName: 'api.example.com', alpn: ['h2', 'http/1.1'] });
   assert.equal(readClientHello(captured.subarray(0, 3)), 'incomplete');
   assert.equal(readClientHello(captured.subarray(0, captured.length - 1)), 'incomplete');
@@ -162,4 +167,10 @@ test('the ClientHello reader finds SNI and ALPN in a real hello, waits for one s
   const broken = Buffer.from(captured);
   broken[5] = 2; // a ServerHello, not a ClientHello
   assert.equal(readClientHello(broken), 'malformed');
+});
+
+test('the ClientHello reader keeps a server name with an underscore, as OpenSSL does', async () => {
+  // Names such as my_service.internal are common in internal DNS; the reader used to drop them, so such a
+  // client fell to the catch-all chain or was refused.
+  assert.deepEqual(readClientHello(await capturedHello('My_Service.internal')), { serverName: 'my_service.internal', alpn: ['h2', 'http/1.1'] });
 });

@@ -90,7 +90,8 @@ function hostName(ext: Buffer): string | undefined {
     if (p + 3 + len > end) return undefined;
     if (type === 0) {
       const name = ext.toString('latin1', p + 3, p + 3 + len).toLowerCase();
-      return /^[a-z0-9.*-]+$/.test(name) ? name : undefined;
+      // Letters, digits, dots, hyphens, and underscores (internal DNS names use them; OpenSSL accepts them).
+      return /^[a-z0-9._*-]+$/.test(name) ? name : undefined;
     }
     p += 3 + len;
   }
