@@ -7,53 +7,27 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
-import { freePort } from '../support/free-port.js';
-import { startNginx, type RunningNginx } from '../support/nginx.js';
-import { startProxy, type RunningProxy } from '../support/proxy-process.js';
-import { makePki } from '../support/tls-fixtures.js';
+import { startNginxTlsFiles, type NginxTlsFiles } from '../support/nginx-tls-files.js';
 
 const run = promisify(execFile);
 const FILE_BYTES = 3_000_000;
 const REQUESTS = 600;
-const pki = makePki();
-const www = mkdtempSync(join(tmpdir(), 'bulwark-www-'));
-let nginx: RunningNginx;
-let proxy: RunningProxy;
-let port: number;
+let upstream: NginxTlsFiles;
 
 before(async () => {
-  writeFileSync(join(www, 'file.bin'), Buffer.alloc(FILE_BYTES, 0x62), { mode: 0o644 });
-  // nginx's worker may run as nobody.
-  chmodSync(www, 0o755);
-  const server = pki.issue('upstream', 'DNS:localhost');
-  const upstreamPort = await freePort();
-  nginx = await startNginx(
-    `keepalive_requests 7;\n  server { listen 127.0.0.1:${upstreamPort} ssl http2; ssl_certificate ${server.cert}; ssl_certificate_key ${server.key}; root ${www}; }`,
-    upstreamPort,
-  );
-  port = await freePort();
-  const tls = { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'localhost', commonTlsContext: { validationContext: { trustedCa: { filename: pki.caCert } } } } } };
-  const cluster = staticCluster('nginx', [upstreamPort], { http2ProtocolOptions: {}, ...tls });
-  proxy = await startProxy(bootstrap([httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'nginx' } }]))], [cluster]));
+  upstream = await startNginxTlsFiles(FILE_BYTES, 7);
 });
 
 after(async () => {
-  await proxy?.stop();
-  await nginx?.stop();
-  rmSync(www, { recursive: true, force: true });
-  rmSync(pki.dir, { recursive: true, force: true });
+  await upstream?.stop();
 });
 
 test('every response from an HTTP/2 upstream over TLS arrives with all its bytes', async () => {
   // Many streams at once on few upstream connections: reads and writes interleave on each.
-  const { stdout } = await run('h2load', ['-n', String(REQUESTS), '-c', '4', '-m', '25', `http://127.0.0.1:${port}/file.bin`], { timeout: 60_000 });
-  const diagnostics = `h2load:\n${stdout}\nproxy:\n${proxy.logs().slice(-2000)}`;
+  const { stdout } = await run('h2load', ['-n', String(REQUESTS), '-c', '4', '-m', '25', `http://127.0.0.1:${upstream.port}/file.bin`], { timeout: 60_000 });
+  const diagnostics = `h2load:\n${stdout}\nproxy:\n${upstream.proxy.logs().slice(-2000)}`;
   assert.match(stdout, new RegExp(`requests: ${REQUESTS} total, ${REQUESTS} started, ${REQUESTS} done, ${REQUESTS} succeeded, 0 failed`), diagnostics);
   assert.match(stdout, new RegExp(`\\(${FILE_BYTES * REQUESTS}\\) data`), diagnostics);
 });
