@@ -122,6 +122,7 @@ export class ProxyHost {
       syncCounter(m.overflows.requests, state.overflows.requests);
       syncCounter(m.overflows.retries, state.overflows.retries);
       syncCounter(m.retries, state.retries);
+      syncCounter(m.interimResponsesDropped, state.interimResponsesDropped);
       syncCounter(m.outlierEjections, state.ejectionsTotal);
       m.outlierEjectedHosts.set(state.ejectedNow);
     }

@@ -27,6 +27,8 @@ export interface ClusterMetrics {
   readonly pendingRequests: Gauge;
   /** Retries sent (Envoy: upstream_rq_retry). */
   readonly retries: Counter;
+  /** Interim (1xx) responses dropped past the per-request bound. */
+  readonly interimResponsesDropped: Counter;
   /** Hosts ejected by outlier detection (Envoy: outlier_detection.ejections_enforced_total). */
   readonly outlierEjections: Counter;
   /** Hosts ejected right now (Envoy: outlier_detection.ejections_active). */
@@ -107,6 +109,7 @@ export class ProxyMetrics {
       connectFailures: f.connectFailures.bind(c),
       pendingRequests: f.pendingRequests.bind(c),
       retries: f.retries.bind(c),
+      interimResponsesDropped: f.interimResponsesDropped.bind(c),
       outlierEjections: f.outlierEjections.bind(c),
       outlierEjectedHosts: f.outlierEjectedHosts.bind(c),
       overflows: {
@@ -128,6 +131,7 @@ function clusterFamilies(r: MetricsRegistry) {
     connectFailures: r.counter('bulwark_upstream_connect_failures_total', 'Connection attempts to the cluster that failed or timed out.', c),
     pendingRequests: r.gauge('bulwark_upstream_pending_requests', 'Requests waiting for a connection to the cluster.', c),
     retries: r.counter('bulwark_upstream_retries_total', 'Retries sent to the cluster.', c),
+    interimResponsesDropped: r.counter('bulwark_upstream_interim_responses_dropped_total', 'Interim (1xx) responses from the cluster dropped past the bound per request.', c),
     outlierEjections: r.counter('bulwark_outlier_ejections_total', 'Hosts of the cluster ejected by outlier detection.', c),
     // Workers share ejections, so each reports the same hosts: the primary keeps the largest count.
     outlierEjectedHosts: r.gauge('bulwark_outlier_ejected_hosts', 'Hosts of the cluster ejected right now.', c, { merge: 'max' }),

@@ -163,6 +163,10 @@ class ManagedCluster implements UpstreamCluster {
     this.state.retriesTotal++;
   }
 
+  countDroppedInterimResponse(): void {
+    this.state.interimResponsesDropped++;
+  }
+
   close(): void {
     this.state.close();
     for (const p of this.h1Pools.values()) p.close();

@@ -35,6 +35,8 @@ export interface UpstreamCluster {
   recordOutcome(host: UpstreamHost, outcome: UpstreamOutcome): void;
   /** Counts a retry sent to the cluster (Envoy's upstream_rq_retry). */
   countRetry(): void;
+  /** Counts an interim (1xx) response dropped past the per-request bound (see interim-responses.ts). */
+  countDroppedInterimResponse(): void;
 }
 
 /** Finds clusters by name; the set is swapped atomically on config changes. */

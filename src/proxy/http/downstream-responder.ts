@@ -10,6 +10,11 @@ export interface DownstreamResponder {
    * the end, or flushHead(), whichever comes first (the caller promises one of them this turn).
    */
   sendHead(status: number, headers: string[], contentLength: number, endStream: boolean, holdUntilFlush?: boolean): void;
+  /**
+   * Writes an interim (1xx) response ahead of the final one; false when the client cannot take it
+   * (an HTTP/1.0 client, RFC 9110 §15.2) or the stream is gone, and nothing was written.
+   */
+  sendInterim(status: number, headers: string[]): boolean;
   /** Writes a held response head now (the upstream read that carried it has been handled). */
   flushHead(): void;
   /** Writes body bytes; false means the downstream is congested, wait for onDownstreamDrain. */

@@ -287,6 +287,16 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     if (!holdUntilFlush) process.nextTick(flushPendingHead, this);
   }
 
+  sendInterim(status: number, headers: string[]): boolean {
+    // An HTTP/1.0 client does not know 1xx responses (RFC 9110 §15.2); after the final head none may come.
+    if (this.closed || this.responding || this.protocol !== 'HTTP/1.1') return false;
+    let out = 'HTTP/1.1 ' + statusLine(status) + '\r\n';
+    for (let i = 0; i < headers.length; i += 2) out += headers[i]! + ': ' + headers[i + 1]! + '\r\n';
+    this.writer.writeLatin1(out + '\r\n');
+    this.active = true;
+    return true;
+  }
+
   flushHead(): void {
     this.flushPendingHead();
   }

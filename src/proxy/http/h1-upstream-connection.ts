@@ -21,6 +21,8 @@ export interface UpstreamExchange {
    */
   onUpstreamConnectFailure(reason: string, transportFailureReason?: string): void;
   onResponseHead(head: H1Head): void;
+  /** An interim (1xx) response other than 101 came before the final one; `headers` as onResponseHead's. */
+  onInterimResponse(status: number, headers: string[]): void;
   onResponseBody(chunk: Buffer): void;
   onResponseComplete(trailers: string[] | undefined): void;
   /** One read from the upstream has been handled (a head held for batching can go now). */
@@ -205,7 +207,11 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   }
 
   onHead(head: H1Head): void {
-    if (head.statusCode >= 100 && head.statusCode < 200 && head.statusCode !== 101) return; // 1xx interim: swallowed
+    if (head.statusCode >= 100 && head.statusCode < 200 && head.statusCode !== 101) {
+      // An interim response: the final one is still to come on this connection.
+      this.exchange?.onInterimResponse(head.statusCode, head.headers);
+      return;
+    }
     this.responseStarted = true;
     if (head.connectionClose) this.keepAlive = false;
     this.exchange?.onResponseHead(head);

@@ -91,6 +91,20 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
     stream.streamIdleTimeout();
   }
 
+  sendInterim(status: number, headers: string[]): boolean {
+    if (this.h2.destroyed || this.h2.headersSent || wasReset(this.h2)) return false;
+    const out: http2.OutgoingHttpHeaders = { ':status': status };
+    addH2Headers(out, headers);
+    try {
+      this.h2.additionalHeaders(out);
+    } catch {
+      // A field node:http2 will not encode: the final response can still go.
+      return false;
+    }
+    this.active = true;
+    return true;
+  }
+
   flushHead(): void {
     // Heads are never held on HTTP/2: respond() queues the HEADERS frame at once.
   }

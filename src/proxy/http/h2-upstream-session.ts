@@ -75,6 +75,8 @@ class H2UpstreamRequest implements UpstreamRequest {
     this.conn.open.add(this);
     this.requestOpen = !framing.endStream;
     s.on('response', (h: http2.IncomingHttpHeaders, flags: number) => this.onResponse(h, flags));
+    // node:http2 emits interim (1xx) heads as 'headers', before 'response'.
+    s.on('headers', (h: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => this.onInterim(h, raw));
     s.on('trailers', (t: http2.IncomingHttpHeaders) => {
       const list: string[] = [];
       for (const [k, v] of Object.entries(t)) if (v !== undefined && k.charCodeAt(0) !== 0x3a) list.push(k, String(v));
@@ -88,6 +90,15 @@ class H2UpstreamRequest implements UpstreamRequest {
       if (type === HEADERS_FRAME && code === NGHTTP2_FRAME_SIZE_ERROR) this.headersNotSent = true;
     });
     s.on('close', () => this.onClose());
+  }
+
+  private onInterim(h: http2.IncomingHttpHeaders, raw: string[]): void {
+    const status = Number(h[':status']);
+    if (this.finished || this.started || !(status >= 100 && status < 200)) return;
+    // From the raw list: a repeated field (several Link lines) stays several fields.
+    const headers: string[] = [];
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]!.charCodeAt(0) !== 0x3a) headers.push(raw[i]!, raw[i + 1]!);
+    this.exchange.onInterimResponse(status, headers);
   }
 
   private onResponse(h: http2.IncomingHttpHeaders, flags: number): void {

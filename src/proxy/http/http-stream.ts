@@ -21,6 +21,7 @@ import { upstreamFailureBody } from './local-reply-body.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import { retryConditions, retriesFailure, retriesResponse } from './retry-conditions.js';
 import { retryBackOffMs } from './retry-back-off.js';
+import { interimResponseHeaders, isForwardedInterim, MAX_INTERIM_RESPONSES } from './interim-responses.js';
 import type { UpstreamRequest } from './upstream-request.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -64,6 +65,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   upstreamStart = 0;
   upstreamServiceTimeMs = -1;
   attempts = 0;
+  /** Interim (1xx) responses passed on to the client: after the first the response has begun, and no try may start again. */
+  private interimResponses = 0;
   /** Hosts earlier attempts used; kept only for a retry policy with the previous_hosts predicate. */
   private triedHosts: UpstreamHost[] | undefined;
   /** The route deadline is the route's maxStreamDuration (or the gRPC client's deadline), not its timeout. */
@@ -619,6 +622,24 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     this.downstream.sendHead(status, out, noBody ? announced : length, endStream, this.upstream instanceof H1UpstreamConnection);
   }
 
+  /**
+   * An upstream's interim response (103 Early Hints, 102 Processing) goes on to the client ahead of
+   * the final one. The client has then heard from this try: no retry or replay may follow, since
+   * another host's answer would not continue what it read. The log and metrics keep the final status.
+   */
+  onInterimResponse(status: number, headers: string[]): void {
+    if (this.phase !== Phase.Forwarding || this.discardResponse || !isForwardedInterim(status)) return;
+    if (this.interimResponses >= MAX_INTERIM_RESPONSES) {
+      this.cluster!.countDroppedInterimResponse();
+      return;
+    }
+    if (!this.downstream.sendInterim(status, interimResponseHeaders(headers))) return;
+    this.interimResponses++;
+    this.canRetry = false;
+    // Kept only to go again: past a forwarded interim response nothing goes again.
+    this.requestBody = undefined;
+  }
+
   onUpstreamReadEnd(): void {
     if (this.phase === Phase.ResponseStreaming) this.downstream.flushHead();
     else if (this.discardResponse) {
@@ -714,7 +735,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (!responseStarted && this.phase !== Phase.ResponseStreaming) {
       // The request never reached the upstream (a stale keep-alive connection, a refused stream): send it
       // again. The bound stops a host that refuses everything; a connection that served others first made progress.
-      if (unprocessed && (!this.hasRequestBody || this.requestBody !== undefined) && (connectionLimit || this.attempts < 8)) {
+      if (unprocessed && this.interimResponses === 0 && (!this.hasRequestBody || this.requestBody !== undefined) && (connectionLimit || this.attempts < 8)) {
         this.attempt();
         return;
       }

@@ -31,6 +31,8 @@ export class ClusterState {
   private panicking = false;
   /** Retries sent to the cluster, for metrics. */
   retriesTotal = 0;
+  /** Interim (1xx) responses from the cluster dropped past the per-request bound, for metrics. */
+  interimResponsesDropped = 0;
 
   /** Set for a change of active health-check results (this process's own checks). */
   onHealthChange: (() => void) | undefined;
@@ -167,7 +169,7 @@ export class ClusterState {
   }
 
   /** Numbers for metrics. */
-  get stats(): { ejectionsTotal: number; ejectedNow: number; healthyHosts: number; panic: boolean; overflows: Readonly<Record<BreakerKind, number>>; retries: number } {
+  get stats(): { ejectionsTotal: number; ejectedNow: number; healthyHosts: number; panic: boolean; overflows: Readonly<Record<BreakerKind, number>>; retries: number; interimResponsesDropped: number } {
     return {
       ejectionsTotal: this.outlier?.ejectionsTotal ?? 0,
       ejectedNow: countEjected(this.hosts, Date.now()),
@@ -175,6 +177,7 @@ export class ClusterState {
       panic: this.panicking,
       overflows: this.breakers.overflows,
       retries: this.retriesTotal,
+      interimResponsesDropped: this.interimResponsesDropped,
     };
   }
 
