@@ -67,8 +67,8 @@ function readHealthCheck(r: FieldReader): HealthCheck {
     r.raw('tcpHealthCheck');
     hc.tcpHealthCheck = {};
   }
-  if (!hc.httpHealthCheck === !hc.tcpHealthCheck) r.fail('', 'exactly one of httpHealthCheck, tcpHealthCheck is required');
   r.done();
+  if (!hc.httpHealthCheck === !hc.tcpHealthCheck) r.fail('', 'exactly one of httpHealthCheck, tcpHealthCheck is required');
   return hc;
 }
 

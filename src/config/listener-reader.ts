@@ -222,8 +222,8 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     hcm.rds = { routeConfigName: rds.nonEmptyStr('routeConfigName') };
     rds.done();
   }
-  if (!hcm.routeConfig === !hcm.rds) r.fail('', 'exactly one of routeConfig, rds is required');
   r.done();
+  if (!hcm.routeConfig === !hcm.rds) r.fail('', 'exactly one of routeConfig, rds is required');
   return hcm;
 }
 
@@ -239,8 +239,8 @@ function readTcpProxy(r: FieldReader): TcpProxy {
   if (wc) {
     tp.weightedClusters = readWeightedClusters(wc);
   }
-  if ((tp.cluster === '') === (tp.weightedClusters === undefined)) r.fail('', 'exactly one of cluster, weightedClusters is required');
   r.done();
+  if ((tp.cluster === '') === (tp.weightedClusters === undefined)) r.fail('', 'exactly one of cluster, weightedClusters is required');
   return tp;
 }
 

@@ -129,9 +129,10 @@ function readMatch(r: FieldReader): RouteMatch {
     m.safeRegex = { regex };
   }
   const set = [m.prefix, m.path, m.safeRegex, m.pathSeparatedPrefix].filter((v) => v !== undefined).length;
+  // Unknown fields first: a misspelt `prefx` is the likelier cause of a missing path matcher.
+  r.done();
   if (set !== 1) r.fail('', 'exactly one of prefix, path, safeRegex, pathSeparatedPrefix is required');
   if (m.path !== undefined && !m.path.startsWith('/')) r.fail('path', 'must start with "/"');
-  r.done();
   return m;
 }
 
@@ -183,8 +184,8 @@ function readRouteAction(r: FieldReader): RouteAction {
       };
       header?.done();
       conn?.done();
-      if (!out.header && !out.connectionProperties) h.fail('', 'one of header, connectionProperties is required');
       h.done();
+      if (!out.header && !out.connectionProperties) h.fail('', 'one of header, connectionProperties is required');
       return out;
     }),
   };
@@ -215,9 +216,9 @@ function readRouteAction(r: FieldReader): RouteAction {
     };
     msd.done();
   }
+  r.done();
   if ((a.cluster === undefined) === (a.weightedClusters === undefined)) r.fail('', 'exactly one of cluster, weightedClusters is required');
   if (a.prefixRewrite !== undefined && a.regexRewrite) r.fail('regexRewrite', 'cannot be combined with prefixRewrite');
-  r.done();
   return a;
 }
 

@@ -30,15 +30,15 @@ export function readStringMatcher(r: FieldReader): StringMatcher {
     m.safeRegex = { regex };
   }
   const set = [m.exact, m.prefix, m.suffix, m.contains, m.safeRegex].filter((v) => v !== undefined).length;
-  if (set !== 1) r.fail('', 'exactly one of exact, prefix, suffix, contains, safeRegex is required');
   r.done();
+  if (set !== 1) r.fail('', 'exactly one of exact, prefix, suffix, contains, safeRegex is required');
   return m;
 }
 
 function readDataSource(r: FieldReader): DataSource {
   const ds: DataSource = { filename: r.optStr('filename'), inlineString: r.optStr('inlineString') };
-  if ((ds.filename === undefined) === (ds.inlineString === undefined)) r.fail('', 'exactly one of filename, inlineString is required');
   r.done();
+  if ((ds.filename === undefined) === (ds.inlineString === undefined)) r.fail('', 'exactly one of filename, inlineString is required');
   return ds;
 }
 
@@ -52,10 +52,10 @@ function readTlsCertificate(r: FieldReader): TlsCertificate {
     cert.privateKeyProvider = { providerName: provider.nonEmptyStr('providerName'), typedConfig: typed ? camelCaseKeys(provider.raw('typedConfig') as Record<string, unknown>) : {} };
     provider.done();
   }
+  r.done();
   if ((cert.privateKey === undefined) === (cert.privateKeyProvider === undefined)) {
     r.fail('', 'exactly one of privateKey, privateKeyProvider is required');
   }
-  r.done();
   return cert;
 }
 
@@ -175,7 +175,7 @@ export function readSecret(r: FieldReader): Secret {
     tlsCertificate: tc ? readTlsCertificate(tc) : undefined,
     validationContext: vc ? readValidationContext(vc) : undefined,
   };
-  if (!secret.tlsCertificate === !secret.validationContext) r.fail('', 'exactly one of tlsCertificate, validationContext is required');
   r.done();
+  if (!secret.tlsCertificate === !secret.validationContext) r.fail('', 'exactly one of tlsCertificate, validationContext is required');
   return secret;
 }

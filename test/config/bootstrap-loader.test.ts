@@ -197,6 +197,15 @@ test('an unknown field is an error naming file, resource and field path', () => 
   assert.deepEqual(errs, ['gateway.yaml: cluster "items": lbPolcy: unknown field']);
 });
 
+test('a misspelt field that leaves a required choice unmade is reported as unknown, not as the missing choice', () => {
+  const prefix = errorsOf(GOOD.replace('- match: { prefix: / }', '- match: { prefx: / }'));
+  assert.deepEqual(prefix, ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.routeConfig.virtualHosts[0].routes[1].match.prefx: unknown field']);
+  const cluster = errorsOf(GOOD.replace('route: { cluster: items,', 'route: { clustr: items,'));
+  assert.deepEqual(cluster, ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.routeConfig.virtualHosts[0].routes[0].route.clustr: unknown field']);
+  const routeConfig = errorsOf(GOOD.replace('          routeConfig:', '          routeConfg:'));
+  assert.deepEqual(routeConfig, ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.routeConfg: unknown field']);
+});
+
 test('an invalid regex is reported with its field path', () => {
   const errs = errorsOf(GOOD.replace('/items/[0-9]+', '/items/[0-9+'));
   assert.equal(errs.length, 1);
