@@ -1,5 +1,6 @@
 import type { Milliseconds } from '../model/duration.js';
 import { MAX_TIMER_MS } from '../util/max-timer.js';
+import { closestName } from '../util/closest-name.js';
 import { isSecretField } from '../util/secret-fields.js';
 import { ConfigError } from './config-error.js';
 import { parseDuration } from './duration-text.js';
@@ -191,10 +192,12 @@ export class FieldReader {
     return v as string[];
   }
 
-  /** Rejects fields this reader never looked at. */
+  /** Rejects fields this reader never looked at, naming the field it most likely misspells. */
   done(): void {
     for (const k of Object.keys(this.value)) {
-      if (!this.seen.has(k)) this.fail(k, 'unknown field');
+      if (this.seen.has(k)) continue;
+      const near = closestName(k, this.seen);
+      this.fail(k, near === undefined ? 'unknown field' : `unknown field (did you mean "${near}"?)`);
     }
   }
 }

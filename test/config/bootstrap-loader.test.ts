@@ -192,18 +192,18 @@ test('an EDS cluster loads with its endpoints inline, and is refused without the
   assert.deepEqual(errorsOf(without), ['gateway.yaml: cluster "items": loadAssignment: an EDS cluster needs its endpoints inline here (loadAssignment): endpoints are not fetched from a control plane']);
 });
 
-test('an unknown field is an error naming file, resource and field path', () => {
+test('an unknown field is an error naming file, resource and field path, and the field it likely misspells', () => {
   const errs = errorsOf(GOOD.replace('lbPolicy: RING_HASH', 'lbPolicy: RING_HASH\n    lbPolcy: RANDOM'));
-  assert.deepEqual(errs, ['gateway.yaml: cluster "items": lbPolcy: unknown field']);
+  assert.deepEqual(errs, ['gateway.yaml: cluster "items": lbPolcy: unknown field (did you mean "lbPolicy"?)']);
 });
 
 test('a misspelt field that leaves a required choice unmade is reported as unknown, not as the missing choice', () => {
   const prefix = errorsOf(GOOD.replace('- match: { prefix: / }', '- match: { prefx: / }'));
-  assert.deepEqual(prefix, ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.routeConfig.virtualHosts[0].routes[1].match.prefx: unknown field']);
+  assert.deepEqual(prefix, ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.routeConfig.virtualHosts[0].routes[1].match.prefx: unknown field (did you mean "prefix"?)']);
   const cluster = errorsOf(GOOD.replace('route: { cluster: items,', 'route: { clustr: items,'));
-  assert.deepEqual(cluster, ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.routeConfig.virtualHosts[0].routes[0].route.clustr: unknown field']);
+  assert.deepEqual(cluster, ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.routeConfig.virtualHosts[0].routes[0].route.clustr: unknown field (did you mean "cluster"?)']);
   const routeConfig = errorsOf(GOOD.replace('          routeConfig:', '          routeConfg:'));
-  assert.deepEqual(routeConfig, ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.routeConfg: unknown field']);
+  assert.deepEqual(routeConfig, ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.routeConfg: unknown field (did you mean "routeConfig"?)']);
 });
 
 test('an invalid regex is reported with its field path', () => {
@@ -445,4 +445,9 @@ test('a second health check, or a second certificate in one TLS context, is refu
       filters:
       - name: envoy.filters.network.http_connection_manager`);
   assert.match(errorsOf(twoCerts)[0]!, /tlsCertificates: one certificate per TLS context is supported/);
+});
+
+test('an unknown field far from every known one gets no suggestion', () => {
+  const errs = errorsOf(GOOD.replace('lbPolicy: RING_HASH', 'lbPolicy: RING_HASH\n    colour: blue'));
+  assert.deepEqual(errs, ['gateway.yaml: cluster "items": colour: unknown field']);
 });
