@@ -14,7 +14,7 @@ import { readWeightedClusters } from './weighted-clusters-reader.js';
 import { RETRY_ON_CONDITIONS, RETRY_POLICY_DEFAULTS } from '../model/route.js';
 import { FieldReader } from './field-reader.js';
 import { refusedPerFilterConfig } from './http-filters.js';
-import { regexSyntaxError } from './regex-syntax.js';
+import { readRegexMatcher } from './regex-matcher-reader.js';
 import { readStringMatcher } from './tls-reader.js';
 import { AccessLogFormatError, compileHeaderValue } from '../telemetry/access-log-template.js';
 
@@ -120,14 +120,7 @@ function readMatch(r: FieldReader): RouteMatch {
     m.grpc = true;
   }
   const re = r.optObj('safeRegex');
-  if (re) {
-    re.ignore('googleRe2');
-    const regex = re.str('regex');
-    const why = regexSyntaxError(regex);
-    if (why) re.fail('regex', `invalid regular expression: ${why}`);
-    re.done();
-    m.safeRegex = { regex };
-  }
+  if (re) m.safeRegex = readRegexMatcher(re);
   const set = [m.prefix, m.path, m.safeRegex, m.pathSeparatedPrefix].filter((v) => v !== undefined).length;
   // Unknown fields first: a misspelt `prefx` is the likelier cause of a missing path matcher.
   r.done();
@@ -196,13 +189,7 @@ function readRouteAction(r: FieldReader): RouteAction {
   }
   const rr = r.optObj('regexRewrite');
   if (rr) {
-    const pattern = rr.obj('pattern');
-    pattern.ignore('googleRe2');
-    const regex = pattern.str('regex');
-    const why = regexSyntaxError(regex);
-    if (why) pattern.fail('regex', `invalid regular expression: ${why}`);
-    pattern.done();
-    a.regexRewrite = { pattern: { regex }, substitution: rr.str('substitution') };
+    a.regexRewrite = { pattern: readRegexMatcher(rr.obj('pattern')), substitution: rr.str('substitution') };
     rr.done();
   }
   const retry = r.optObj('retryPolicy');

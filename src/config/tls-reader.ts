@@ -9,7 +9,7 @@ import type {
   UpstreamTlsContext,
 } from '../model/tls.js';
 import { camelCaseKeys, FieldReader } from './field-reader.js';
-import { regexSyntaxError } from './regex-syntax.js';
+import { readRegexMatcher } from './regex-matcher-reader.js';
 
 /** Reads Envoy's StringMatcher: exactly one of exact / prefix / suffix / contains / safeRegex. */
 export function readStringMatcher(r: FieldReader): StringMatcher {
@@ -21,14 +21,7 @@ export function readStringMatcher(r: FieldReader): StringMatcher {
     ignoreCase: r.bool('ignoreCase', false),
   };
   const re = r.optObj('safeRegex');
-  if (re) {
-    re.ignore('googleRe2');
-    const regex = re.str('regex');
-    const why = regexSyntaxError(regex);
-    if (why) re.fail('regex', `invalid regular expression: ${why}`);
-    re.done();
-    m.safeRegex = { regex };
-  }
+  if (re) m.safeRegex = readRegexMatcher(re);
   const set = [m.exact, m.prefix, m.suffix, m.contains, m.safeRegex].filter((v) => v !== undefined).length;
   r.done();
   if (set !== 1) r.fail('', 'exactly one of exact, prefix, suffix, contains, safeRegex is required');
