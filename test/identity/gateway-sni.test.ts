@@ -5,11 +5,11 @@ import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { address, bootstrap, routeConfig, staticCluster } from '../support/config-builder.js';
+import { address, bootstrap, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { bulwark, newStateDir, selfSignedInCustody, startKeyd, type RunningKeyd } from '../keys/keyd-fixture.js';
+import { bulwark, newStateDir, selfSignedInCustody, startKeyd, type RunningKeyd, custodySniChain } from '../keys/keyd-fixture.js';
 
 // A gateway serving two external hosts, each with its own key in its own token: the certificate is
 // chosen by SNI, every handshake signs through keyd, and an unknown name gets no certificate at all.
@@ -21,26 +21,6 @@ let apiApp: TestUpstream;
 let gateway: RunningProxy;
 let port: number;
 const certs: Record<string, string> = {};
-
-function chain(host: string, names: string[], cluster: string): object {
-  return {
-    filterChainMatch: { serverNames: names },
-    transportSocket: {
-      name: 'envoy.transport_sockets.tls',
-      typedConfig: {
-        commonTlsContext: {
-          tlsCertificates: [{ certificateChain: { filename: certs[host] }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: host } } }],
-        },
-      },
-    },
-    filters: [
-      {
-        name: 'envoy.filters.network.http_connection_manager',
-        typedConfig: { statPrefix: host, routeConfig: routeConfig([{ match: { prefix: '/' }, route: { cluster } }]) },
-      },
-    ],
-  };
-}
 
 before(async () => {
   state = newStateDir();
@@ -56,7 +36,7 @@ before(async () => {
   const listener = {
     name: 'gateway',
     address: address(port),
-    filterChains: [chain('shop', ['shop.example.test', '*.shop.example.test'], 'shop'), chain('api', ['api.example.test'], 'api')],
+    filterChains: [custodySniChain(['shop.example.test', '*.shop.example.test'], certs['shop']!, 'shop', 'shop'), custodySniChain(['api.example.test'], certs['api']!, 'api', 'api')],
   };
   gateway = await startProxy(bootstrap([listener], [staticCluster('shop', [shopApp.port]), staticCluster('api', [apiApp.port])]), { extraArgs: ['--keyd', state] });
 });

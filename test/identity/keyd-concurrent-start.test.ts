@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { address, bootstrap, routeConfig, staticCluster } from '../support/config-builder.js';
+import { address, bootstrap, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { bulwark, newStateDir, selfSignedInCustody, startKeyd, type RunningKeyd } from '../keys/keyd-fixture.js';
+import { bulwark, newStateDir, selfSignedInCustody, startKeyd, type RunningKeyd, custodySniChain } from '../keys/keyd-fixture.js';
 
 let state: string;
 let keyd: RunningKeyd;
@@ -30,26 +30,11 @@ after(async () => {
   await keyd?.stop();
 });
 
-function chain(host: string): object {
-  return {
-    filterChainMatch: { serverNames: [`${host}.example.test`] },
-    transportSocket: {
-      name: 'envoy.transport_sockets.tls',
-      typedConfig: {
-        commonTlsContext: {
-          tlsCertificates: [{ certificateChain: { filename: certs[host] }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: host } } }],
-        },
-      },
-    },
-    filters: [{ name: 'envoy.filters.network.http_connection_manager', typedConfig: { statPrefix: host, routeConfig: routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]) } }],
-  };
-}
-
 test('a gateway with four workers and three keys in custody starts every time (five starts)', async () => {
   let retried = 0;
   for (let round = 0; round < 5; round++) {
     const port = await freePort();
-    const listener = { name: 'gateway', address: address(port), filterChains: hosts.map(chain) };
+    const listener = { name: 'gateway', address: address(port), filterChains: hosts.map((h) => custodySniChain([`${h}.example.test`], certs[h]!, h, 'app')) };
     const proxy = await startProxy(bootstrap([listener], [staticCluster('app', [app.port])]), { concurrency: 4, extraArgs: ['--keyd', state] });
     try {
       assert.equal((await proxy.get('/ready')).status, 200);

@@ -12,7 +12,7 @@ import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { makePki } from '../support/tls-fixtures.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { bulwark, newStateDir, startKeyd, type RunningKeyd } from '../keys/keyd-fixture.js';
+import { bulwark, custodyCertificate, newStateDir, startKeyd, type RunningKeyd } from '../keys/keyd-fixture.js';
 
 const TD = 'cluster.local';
 const CLIENT_ID = `spiffe://${TD}/ns/default/sa/client`;
@@ -38,7 +38,7 @@ interface Issued {
 
 /** A TLS certificate whose key stays in the workload's token, used through keyd. */
 function custodyCert(s: Issued): object {
-  return { certificateChain: { filename: s.certificate }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: 'svid', token: s.token } } };
+  return custodyCertificate(s.certificate, 'svid', s.token);
 }
 
 before(async () => {

@@ -7,7 +7,7 @@ import { freePort } from '../support/free-port.js';
 import { REPO_ROOT, startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { bulwark as loadCli } from '../load/load-support.js';
-import { bulwark, newStateDir, startKeyd, type RunningKeyd } from '../keys/keyd-fixture.js';
+import { bulwark, custodyCertificate, newStateDir, startKeyd, type RunningKeyd } from '../keys/keyd-fixture.js';
 
 const TD = 'cluster.local';
 let state: string;
@@ -31,7 +31,7 @@ function mtls(issued: Issued, bundle: string, peer: string, extra: Record<string
       typedConfig: {
         ...extra,
         commonTlsContext: {
-          tlsCertificates: [{ certificateChain: { filename: issued.certificate }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: 'svid', token: issued.token } } }],
+          tlsCertificates: [custodyCertificate(issued.certificate, 'svid', issued.token)],
           validationContext: { trustedCa: { filename: bundle }, matchTypedSubjectAltNames: [{ sanType: 'URI', matcher: { exact: `spiffe://${TD}/ns/default/sa/${peer}` } }] },
         },
       },

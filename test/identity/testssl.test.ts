@@ -4,38 +4,18 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
-import { freePort } from '../support/free-port.js';
-import { startProxy, type RunningProxy } from '../support/proxy-process.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { bulwark, newStateDir, selfSignedInCustody, startKeyd, type RunningKeyd } from '../keys/keyd-fixture.js';
+import { startCustodyGateway, type CustodyGateway } from '../keys/keyd-fixture.js';
 
-let state: string;
-let keyd: RunningKeyd;
-let app: TestUpstream;
-let gateway: RunningProxy;
+let custody: CustodyGateway;
 let port: number;
 
 before(async () => {
-  state = newStateDir();
-  bulwark(['keys', 'generate', '--label', 'gateway', '--state-dir', state]);
-  keyd = await startKeyd(state);
-  const cert = selfSignedInCustody(state, 'gateway', 'gateway', 'DNS:gateway.test');
-  app = await startUpstream('app');
-  port = await freePort();
-  const tls = {
-    transportSocket: {
-      name: 'envoy.transport_sockets.tls',
-      typedConfig: { commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: cert }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: 'gateway' } } }] } },
-    },
-  };
-  gateway = await startProxy(bootstrap([httpListener('gateway', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tls)], [staticCluster('app', [app.port])]), { extraArgs: ['--keyd', state] });
+  custody = await startCustodyGateway();
+  ({ port } = custody);
 });
 
 after(async () => {
-  await gateway?.stop();
-  await app?.close();
-  await keyd?.stop();
+  await custody?.stop();
 });
 
 interface Finding {

@@ -8,43 +8,22 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
-import { freePort } from '../support/free-port.js';
-import { startProxy, type RunningProxy } from '../support/proxy-process.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import type { RunningProxy } from '../support/proxy-process.js';
 import { SESSION_BROKEN_AFTER } from '../../src/proxy/tls/key-custody-health.js';
-import { bulwark, custodyRemoteOf, newStateDir, selfSignedInCustody, startKeyd, type RunningKeyd } from './keyd-fixture.js';
+import { custodyRemoteOf, startCustodyGateway, type CustodyGateway } from './keyd-fixture.js';
 
-let state: string;
-let keyd: RunningKeyd;
-let app: TestUpstream;
+let custody: CustodyGateway;
 let gateway: RunningProxy;
 let port: number;
 
 before(async () => {
-  state = newStateDir();
-  bulwark(['keys', 'generate', '--label', 'gateway', '--state-dir', state]);
-  keyd = await startKeyd(state);
-  const cert = selfSignedInCustody(state, 'gateway', 'gateway', 'DNS:gateway.test');
-  app = await startUpstream('app');
-  port = await freePort();
-  const tlsChain = {
-    transportSocket: {
-      name: 'envoy.transport_sockets.tls',
-      typedConfig: { commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: cert }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: 'gateway' } } }] } },
-    },
-  };
-  const listener = httpListener('gateway', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tlsChain) as Record<string, unknown>;
-  // Envoy's exact balance: the primary hands each connection to a worker, so the test knows whose it is.
-  listener.connectionBalanceConfig = { exactBalance: {} };
-  gateway = await startProxy(bootstrap([listener], [staticCluster('app', [app.port])]), { extraArgs: ['--keyd', state], concurrency: 2 });
+  custody = await startCustodyGateway({ concurrency: 2, listener: { connectionBalanceConfig: { exactBalance: {} } } });
+  ({ gateway, port } = custody);
 });
 
 after(async () => {
-  await gateway?.stop();
-  await app?.close();
-  await keyd?.stop();
+  await custody?.stop();
 });
 
 interface WorkerView {

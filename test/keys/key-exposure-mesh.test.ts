@@ -6,7 +6,7 @@ import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { bulwark, newStateDir, selfSignedInCustody, startKeyd, writeTemp, type RunningKeyd } from './keyd-fixture.js';
+import { bulwark, custodyCertificate, newStateDir, selfSignedInCustody, startKeyd, writeTemp, type RunningKeyd } from './keyd-fixture.js';
 import { keyNeedles, processTree, scanEnvironAndCmdline, scanFiles, scanProcessMemory } from './secret-scan.js';
 
 // A known gateway key, imported into the token; the CA and workload keys are generated inside tokens.
@@ -27,7 +27,7 @@ const proxies: RunningProxy[] = [];
 let gatewayPort: number;
 
 function svid(s: Issued): object {
-  return { certificateChain: { filename: s.certificate }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: 'svid', token: s.token } } };
+  return custodyCertificate(s.certificate, 'svid', s.token);
 }
 
 before(async () => {
@@ -57,7 +57,7 @@ before(async () => {
   // gateway (TLS with the imported key) → frontend sidecar
   proxies.push(
     await startProxy(
-      bootstrap([httpListener('gateway', gatewayPort, all, {}, tlsSocket({ commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: gatewayCert }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: 'gateway' } } }] } }))], [staticCluster('next', [frontendPort])]),
+      bootstrap([httpListener('gateway', gatewayPort, all, {}, tlsSocket({ commonTlsContext: { tlsCertificates: [custodyCertificate(gatewayCert, 'gateway')] } }))], [staticCluster('next', [frontendPort])]),
       args,
     ),
   );

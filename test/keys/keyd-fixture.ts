@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { custodyEnv } from '../../src/keys/engine-config.js';
 import { pkcs11KeyUri } from '../../src/proxy/tls/key-provider-pkcs11.js';
 import { stateLayout } from '../../src/keys/state-dir.js';
-import { REPO_ROOT } from '../support/proxy-process.js';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { freePort } from '../support/free-port.js';
+import { REPO_ROOT, startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 /** A running `bulwark keyd` child over a fresh state directory. */
 export interface RunningKeyd {
@@ -93,4 +96,59 @@ export function custodyRemoteOf(clientPid: number): number {
   const pid = remote && /pid=(\d+),/.exec(remote)?.[1];
   if (!pid) throw new Error(`no p11-kit-remote serves pid ${clientPid}`);
   return Number(pid);
+}
+
+/** A TLS certificate whose key stays in custody, signed with through keyd (Envoy's pkcs11 private key provider). */
+export function custodyCertificate(certFile: string, keyLabel: string, token?: string): object {
+  return { certificateChain: { filename: certFile }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: token === undefined ? { keyLabel } : { keyLabel, token } } };
+}
+
+/** A downstream TLS transport socket serving one certificate whose key is in custody. */
+export function custodyTransportSocket(certFile: string, keyLabel: string): object {
+  return { name: 'envoy.transport_sockets.tls', typedConfig: { commonTlsContext: { tlsCertificates: [custodyCertificate(certFile, keyLabel)] } } };
+}
+
+/** A filter chain chosen by server name that serves `keyLabel`'s certificate from custody and routes everything to `cluster`. */
+export function custodySniChain(serverNames: string[], certFile: string, keyLabel: string, cluster: string): object {
+  return {
+    filterChainMatch: { serverNames },
+    transportSocket: custodyTransportSocket(certFile, keyLabel),
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typedConfig: { statPrefix: keyLabel, routeConfig: routeConfig([{ match: { prefix: '/' }, route: { cluster } }]) } }],
+  };
+}
+
+/** keyd holding a `gateway` key, an upstream, and a TLS gateway (DNS:gateway.test) signing through keyd in front of it. */
+export interface CustodyGateway {
+  state: string;
+  /** Replaced by a test that restarts keyd; stop() stops the one running then. */
+  keyd: RunningKeyd;
+  app: TestUpstream;
+  gateway: RunningProxy;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startCustodyGateway(opts: { concurrency?: number; listener?: Record<string, unknown> } = {}): Promise<CustodyGateway> {
+  const state = newStateDir();
+  bulwark(['keys', 'generate', '--label', 'gateway', '--state-dir', state]);
+  const keyd = await startKeyd(state);
+  const cert = selfSignedInCustody(state, 'gateway', 'gateway', 'DNS:gateway.test');
+  const app = await startUpstream('app');
+  const port = await freePort();
+  const listener = { ...(httpListener('gateway', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, { transportSocket: custodyTransportSocket(cert, 'gateway') }) as Record<string, unknown>), ...opts.listener };
+  const proxyOptions = opts.concurrency === undefined ? { extraArgs: ['--keyd', state] } : { extraArgs: ['--keyd', state], concurrency: opts.concurrency };
+  const gateway = await startProxy(bootstrap([listener], [staticCluster('app', [app.port])]), proxyOptions);
+  const running: CustodyGateway = {
+    state,
+    keyd,
+    app,
+    gateway,
+    port,
+    async stop() {
+      await gateway.stop();
+      await app.close();
+      await running.keyd.stop();
+    },
+  };
+  return running;
 }

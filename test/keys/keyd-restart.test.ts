@@ -3,42 +3,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
-import { freePort } from '../support/free-port.js';
-import { startProxy, type RunningProxy } from '../support/proxy-process.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { bulwark, newStateDir, selfSignedInCustody, startKeyd, type RunningKeyd } from './keyd-fixture.js';
+import type { RunningProxy } from '../support/proxy-process.js';
+import { startCustodyGateway, startKeyd, type CustodyGateway } from './keyd-fixture.js';
 
-let state: string;
-let keyd: RunningKeyd;
-let app: TestUpstream;
+let custody: CustodyGateway;
 let gateway: RunningProxy;
 let port: number;
 
 before(async () => {
-  state = newStateDir();
-  bulwark(['keys', 'generate', '--label', 'gateway', '--state-dir', state]);
-  keyd = await startKeyd(state);
-  const cert = selfSignedInCustody(state, 'gateway', 'gateway', 'DNS:gateway.test');
-  app = await startUpstream('app');
-  port = await freePort();
-  const tls = {
-    transportSocket: {
-      name: 'envoy.transport_sockets.tls',
-      typedConfig: { commonTlsContext: { tlsCertificates: [{ certificateChain: { filename: cert }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: 'gateway' } } }] } },
-    },
-  };
-  gateway = await startProxy(bootstrap([httpListener('gateway', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {}, tls)], [staticCluster('app', [app.port])]), {
-    extraArgs: ['--keyd', state],
-    concurrency: 2,
-  });
+  custody = await startCustodyGateway({ concurrency: 2 });
+  ({ gateway, port } = custody);
 });
 
 after(async () => {
-  await gateway?.stop();
-  await app?.close();
-  await keyd?.stop();
+  await custody?.stop();
 });
 
 /** A fresh connection (a full handshake) per call. */
@@ -59,8 +38,8 @@ test('keyd killed and restarted during traffic: handshakes fail closed, then res
   const gatewayPid = gateway.child.pid;
 
   // Kill the whole custody side at once: keyd, its p11-kit server and the per-client remotes (one process group).
-  const serverPid = Number(readFileSync(join(state, 'keyd', 'p11-kit-server.pid'), 'utf8'));
-  await keyd.stop('SIGKILL');
+  const serverPid = Number(readFileSync(join(custody.state, 'keyd', 'p11-kit-server.pid'), 'utf8'));
+  await custody.keyd.stop('SIGKILL');
   process.kill(-serverPid, 'SIGKILL');
   await sleep(200);
   let failed = 0;
@@ -69,7 +48,7 @@ test('keyd killed and restarted during traffic: handshakes fail closed, then res
   await gateway.waitForLog(/key custody lost|key custody \(keyd\) unavailable/, 10_000);
   assert.ok((await keydGauge()).includes(0), 'bulwark_keyd_available reports the outage');
 
-  keyd = await startKeyd(state);
+  custody.keyd = await startKeyd(custody.state);
   const deadline = Date.now() + 60_000;
   let ok = false;
   while (!ok && Date.now() < deadline) {

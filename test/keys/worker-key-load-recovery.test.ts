@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { address, bootstrap, routeConfig, staticCluster } from '../support/config-builder.js';
+import { address, bootstrap, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-import { bulwark, newStateDir, selfSignedInCustody, startKeyd, tokenStateFile, writeTemp, type RunningKeyd } from './keyd-fixture.js';
+import { bulwark, newStateDir, selfSignedInCustody, startKeyd, tokenStateFile, writeTemp, type RunningKeyd, custodySniChain } from './keyd-fixture.js';
 
 let state: string;
 let keyd: RunningKeyd;
@@ -23,21 +23,6 @@ let port: number;
 const hosts = ['alphakey', 'bravokey'];
 const certs: Record<string, string> = {};
 
-function chain(host: string): object {
-  return {
-    filterChainMatch: { serverNames: [`${host}.example.test`] },
-    transportSocket: {
-      name: 'envoy.transport_sockets.tls',
-      typedConfig: {
-        commonTlsContext: {
-          tlsCertificates: [{ certificateChain: { filename: certs[host] }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: host } } }],
-        },
-      },
-    },
-    filters: [{ name: 'envoy.filters.network.http_connection_manager', typedConfig: { statPrefix: host, routeConfig: routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]) } }],
-  };
-}
-
 before(async () => {
   state = newStateDir();
   for (const h of hosts) bulwark(['keys', 'generate', '--label', h, '--state-dir', state]);
@@ -45,7 +30,7 @@ before(async () => {
   for (const h of hosts) certs[h] = selfSignedInCustody(state, h, h, `DNS:${h}.example.test`);
   app = await startUpstream('app');
   port = await freePort();
-  const listener = { name: 'gateway', address: address(port), filterChains: hosts.map(chain) };
+  const listener = { name: 'gateway', address: address(port), filterChains: hosts.map((h) => custodySniChain([`${h}.example.test`], certs[h]!, h, 'app')) };
   gateway = await startProxy(bootstrap([listener], [staticCluster('app', [app.port])]), { concurrency: 2, extraArgs: ['--keyd', state] });
 });
 
