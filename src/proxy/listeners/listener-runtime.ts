@@ -10,7 +10,7 @@ import { closeRefusedPeer } from '../tls/refused-peer.js';
 import { uriSans, sanMatches } from '../tls/san-match.js';
 import { needsClientHello, selectChain, type ConnectionFacts } from './chain-selection.js';
 import { ChainTlsServer, type ChainTlsSettings } from './chain-tls-server.js';
-import { MAX_CLIENT_HELLO_BYTES, readClientHello } from './client-hello.js';
+import { ClientHelloReader, MAX_CLIENT_HELLO_BYTES, type ClientHelloResult } from './client-hello.js';
 import type { FilterChainRuntime } from './filter-chain-runtime.js';
 import type { TcpProxySession } from './tcp-proxy.js';
 
@@ -108,12 +108,12 @@ export class ListenerRuntime {
   private sniff(socket: Socket): void {
     const sniffTimeout = this.model.listenerFiltersTimeout;
     if (sniffTimeout > 0) socket.setTimeout(sniffTimeout, destroySilentSocket);
+    const reader = this.readsClientHello || this.tlsNeedsClientHello ? new ClientHelloReader() : undefined;
     let seen: Buffer | undefined;
     const onData = (chunk: Buffer): void => {
-      seen = seen === undefined ? chunk : Buffer.concat([seen, chunk]);
-      if (tooShortToTellPreface(seen)) return;
-      const hello = this.readsClientHello || this.tlsNeedsClientHello ? readClientHello(seen) : undefined;
-      if (hello === 'incomplete' && seen.length < MAX_CLIENT_HELLO_BYTES) return;
+      const hello = reader?.push(chunk);
+      seen = reader !== undefined ? reader.received : seen === undefined ? chunk : Buffer.concat([seen, chunk]);
+      if (tooShortToTellPreface(seen) || hello === 'incomplete') return;
       socket.removeListener('data', onData);
       if (sniffTimeout > 0) {
         socket.setTimeout(0);
@@ -121,6 +121,10 @@ export class ListenerRuntime {
       }
       // Whoever takes the socket next (TLS, nghttp2, the HTTP/1.1 codec, a TCP pipe) resumes reading its own way.
       socket.pause();
+      if (hello === 'too-large') {
+        this.refuseOversizedHello(socket);
+        return;
+      }
       const chain = this.readsClientHello ? this.chainByHello(hello!, seen, socket) : this.chainByFirstByte(seen, hello, socket);
       if (chain === undefined) return;
       if (chain.isTls) {
@@ -139,26 +143,37 @@ export class ListenerRuntime {
    * TLS or plaintext by the first byte; among TLS chains, the one the ClientHello names. A listener with
    * TLS chains only gives anything to TLS, whose handshake fails (and is logged) as before.
    */
-  private chainByFirstByte(first: Buffer, hello: ReturnType<typeof readClientHello> | undefined, socket: Socket): FilterChainRuntime | undefined {
+  private chainByFirstByte(first: Buffer, hello: ClientHelloResult | undefined, socket: Socket): FilterChainRuntime | undefined {
     const plain = this.chains.find((c) => !c.isTls);
     if (this.tlsChains.length > 0 && (first[0] === TLS_HANDSHAKE || plain === undefined)) return this.tlsChainByHello(hello, socket);
     return plain!;
   }
 
   /** Envoy's match among the TLS chains (server name, then protocols), or the listener's only TLS chain; refuses when none matches. */
-  private tlsChainByHello(hello: ReturnType<typeof readClientHello> | undefined, socket: Socket): FilterChainRuntime | undefined {
+  private tlsChainByHello(hello: ClientHelloResult | undefined, socket: Socket): FilterChainRuntime | undefined {
     if (!this.picksTlsChainByHello) return this.tlsChains[0];
     const facts: ConnectionFacts = typeof hello === 'object' ? { tls: true, serverName: hello.serverName, alpn: hello.alpn } : { tls: true, serverName: undefined, alpn: [] };
     return selectChain(this.tlsChains, facts) ?? this.refuseUnmatched(facts, socket);
   }
 
   /** Envoy's filter chain match on what the ClientHello (or the plaintext start) offers; refuses when nothing matches. */
-  private chainByHello(hello: ReturnType<typeof readClientHello>, seen: Buffer, socket: Socket): FilterChainRuntime | undefined {
+  private chainByHello(hello: ClientHelloResult, seen: Buffer, socket: Socket): FilterChainRuntime | undefined {
     const facts: ConnectionFacts =
       typeof hello === 'object'
         ? { tls: true, serverName: hello.serverName, alpn: hello.alpn }
         : { tls: hello !== 'not-tls', serverName: undefined, alpn: hello === 'not-tls' ? plaintextProtocols(seen) : [] };
     return selectChain(this.chains, facts) ?? this.refuseUnmatched(facts, socket);
+  }
+
+  /**
+   * Closes a connection whose ClientHello does not fit in the bytes a listener reads before choosing
+   * (Envoy's tls_inspector: client_hello_too_large): no chain can be chosen for it, and none gets it.
+   */
+  private refuseOversizedHello(socket: Socket): void {
+    this.stats.tlsHandshakeFailures++;
+    this.onTlsFailure(this.model.name, 'handshake');
+    this.log('tls handshake refused: ClientHello too large', { listener: this.model.name, remote: socket.remoteAddress, maxBytes: MAX_CLIENT_HELLO_BYTES });
+    socket.destroy();
   }
 
   /** Closes a connection no filter chain serves (Envoy: no filter chain match), before any handshake. */
