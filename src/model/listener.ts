@@ -146,8 +146,9 @@ export interface Listener {
   connectionBalanceConfig: ConnectionBalanceConfig;
   perConnectionBufferLimitBytes: number;
   /**
-   * How long an accepted connection may take to send the first bytes the listener inspects (TLS or
-   * plaintext, HTTP/2 preface or HTTP/1.1); past it the socket is closed. Milliseconds, 0 = never.
+   * How long an accepted connection may take, from accept, to send the first bytes the listener
+   * inspects (TLS or plaintext, HTTP/2 preface or HTTP/1.1, the whole ClientHello); past it the socket
+   * is closed. Milliseconds, 0 = never.
    */
   listenerFiltersTimeout: number;
   /** Istio's trafficDirection: INBOUND listeners report as destination in metrics. UNSPECIFIED goes by the stat prefix. */

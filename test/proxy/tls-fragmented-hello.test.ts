@@ -14,13 +14,16 @@ import { address, bootstrap, routeConfig, staticCluster, tlsTransport } from '..
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { makePki } from '../support/tls-fixtures.js';
-import { captureClientHello, fragmentingConnection, tlsRecords, wireRecords } from '../support/tls-records.js';
+import { captureClientHello, fragmentingConnection, refragmentHandshake, tlsRecords, wireRecords } from '../support/tls-records.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const pki = makePki();
 let app: TestUpstream;
 let proxy: RunningProxy;
 let port: number;
+/** The same chains on a listener whose filters timeout is short. */
+let slowPort: number;
+const FILTERS_TIMEOUT_MS = 500;
 
 before(async () => {
   app = await startUpstream('app');
@@ -35,8 +38,13 @@ before(async () => {
     };
   };
   // The catch-all chain comes first: a hello the listener could not read would land there.
-  const listener = { name: 'gateway', address: address(port), filterChains: [chain('default.test', []), chain('sni.test', ['sni.test'])] };
-  proxy = await startProxy(bootstrap([listener], [staticCluster('app', [app.port])]), { extraArgs: ['--insecure-memory-keys'] });
+  const chains = [chain('default.test', []), chain('sni.test', ['sni.test'])];
+  slowPort = await freePort();
+  const listeners = [
+    { name: 'gateway', address: address(port), filterChains: chains },
+    { name: 'slow', address: address(slowPort), filterChains: chains, listenerFiltersTimeout: `${FILTERS_TIMEOUT_MS}ms` },
+  ];
+  proxy = await startProxy(bootstrap(listeners, [staticCluster('app', [app.port])]), { extraArgs: ['--insecure-memory-keys'] });
 });
 
 after(async () => {
@@ -118,14 +126,29 @@ test('a hello over 16 KiB (a long ALPN list) picks the chain its server name nam
   assert.match(served.reply, /^HTTP\/1\.1 200 /);
 });
 
-/** Sends `bytes` and tells how long the proxy took to close the connection (-1: still open after 5 s). */
-function closedAfter(bytes: Buffer): Promise<number> {
+/**
+ * Sends `bytes` (in pieces of `piece` bytes every `everyMs`, when given) and tells how long the proxy
+ * took to close the connection (-1: still open after 5 s).
+ */
+function closedAfter(bytes: Buffer, target = port, dribble?: { piece: number; everyMs: number }): Promise<number> {
   return new Promise((resolve) => {
     const started = Date.now();
-    const s = net.connect(port, '127.0.0.1', () => s.write(bytes));
+    let sending: NodeJS.Timeout | undefined;
+    const s = net.connect(target, '127.0.0.1', () => {
+      if (dribble === undefined) return s.write(bytes);
+      let sent = 0;
+      sending = setInterval(() => {
+        s.write(bytes.subarray(sent, sent + dribble.piece));
+        sent += dribble.piece;
+        if (sent >= bytes.length) clearInterval(sending);
+      }, dribble.everyMs);
+    });
     s.on('error', () => undefined);
     s.on('data', () => undefined);
-    s.on('close', () => resolve(Date.now() - started));
+    s.on('close', () => {
+      clearInterval(sending);
+      resolve(Date.now() - started);
+    });
     setTimeout(() => {
       s.destroy();
       resolve(-1);
@@ -160,4 +183,13 @@ test('a record of another type inside the hello is refused at once, and the list
   assert.equal(await handshakeFailures(), before + 1, 'counted as a failed handshake');
   const served = await nodeClient({ servername: 'sni.test' });
   assert.ok('subject' in served && served.subject === 'sni.test-server', JSON.stringify(served));
+});
+
+test('a client that sends its hello a record at a time is closed once the listener filters timeout has passed since it connected', async () => {
+  const hello = await captureClientHello((p) => tls.connect({ host: '127.0.0.1', port: p, servername: 'sni.test' }).on('error', () => undefined));
+  // 16-byte records, one every 100 ms: the whole hello would take seconds, each gap is well within the timeout.
+  const records = refragmentHandshake(hello, 16);
+  const after = await closedAfter(records, slowPort, { piece: 21, everyMs: 100 });
+  assert.ok(records.length / 21 * 100 > 4 * FILTERS_TIMEOUT_MS, 'the dribble outlasts the timeout');
+  assert.ok(after >= FILTERS_TIMEOUT_MS - 50 && after < FILTERS_TIMEOUT_MS + 1000, `closed after ${after} ms`);
 });

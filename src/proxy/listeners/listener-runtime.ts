@@ -106,8 +106,11 @@ export class ListenerRuntime {
    * by server name or protocol), picks the chain, and hands the socket over with nothing consumed.
    */
   private sniff(socket: Socket): void {
+    // A deadline from accept, as Envoy's listener_filters_timeout, not an idle timer: a client that
+    // sends its hello a few bytes at a time cannot hold the connection open for longer.
     const sniffTimeout = this.model.listenerFiltersTimeout;
-    if (sniffTimeout > 0) socket.setTimeout(sniffTimeout, destroySilentSocket);
+    const deadline = sniffTimeout > 0 ? setTimeout(destroyUninspected, sniffTimeout, socket).unref() : undefined;
+    if (deadline !== undefined) socket.once('close', () => clearTimeout(deadline));
     const reader = this.readsClientHello || this.tlsNeedsClientHello ? new ClientHelloReader() : undefined;
     let seen: Buffer | undefined;
     const onData = (chunk: Buffer): void => {
@@ -115,10 +118,7 @@ export class ListenerRuntime {
       seen = reader !== undefined ? reader.received : seen === undefined ? chunk : Buffer.concat([seen, chunk]);
       if (tooShortToTellPreface(seen) || hello === 'incomplete') return;
       socket.removeListener('data', onData);
-      if (sniffTimeout > 0) {
-        socket.setTimeout(0);
-        socket.removeListener('timeout', destroySilentSocket);
-      }
+      clearTimeout(deadline);
       // Whoever takes the socket next (TLS, nghttp2, the HTTP/1.1 codec, a TCP pipe) resumes reading its own way.
       socket.pause();
       if (hello === 'too-large') {
@@ -292,9 +292,9 @@ export class ListenerRuntime {
   }
 }
 
-/** A connection sent nothing within the listener filters timeout (a 'timeout' listener: `this` is the socket). */
-function destroySilentSocket(this: Socket): void {
-  this.destroy();
+/** A connection did not send what picks its filter chain within the listener filters timeout. */
+function destroyUninspected(socket: Socket): void {
+  socket.destroy();
 }
 
 /**
