@@ -29,6 +29,7 @@ export type ClientHelloResult = ClientHelloInfo | 'not-tls' | 'incomplete' | 'ma
  */
 export const MAX_CLIENT_HELLO_BYTES = 64 * 1024;
 
+const NOTHING = Buffer.alloc(0);
 const HANDSHAKE_RECORD = 0x16;
 const RECORD_HEADER = 5;
 /** TLSPlaintext.length is at most 2^14; TLS 1.2 lets a compressed record carry 1024 more, and some stacks round up. */
@@ -44,7 +45,7 @@ const EXT_ALPN = 0x0010;
  */
 export class ClientHelloReader {
   /** The bytes received, in order: `raw` holds `received` of them (more capacity once it is a copy). */
-  private raw: Buffer = Buffer.alloc(0);
+  private raw: Buffer = NOTHING;
   private rawLength = 0;
   /** `raw` is our own copy, which later reads may be appended to in place. */
   private rawOwned = false;
@@ -59,7 +60,7 @@ export class ClientHelloReader {
 
   /** Every byte received so far, as received. */
   get received(): Buffer {
-    return this.raw.subarray(0, this.rawLength);
+    return this.rawLength === this.raw.length ? this.raw : this.raw.subarray(0, this.rawLength);
   }
 
   /** Takes the next bytes read from the connection and tells what is known now; once not 'incomplete', the answer stays. */
