@@ -52,7 +52,7 @@ after(async () => {
   await app?.close();
 });
 
-/** ALPN names that make a ClientHello about `bytes` long; http/1.1 last, so the chain still has one it speaks. */
+/** An ALPN offer of about `bytes` bytes (names of 200 bytes); http/1.1 last, so the chain still has one it speaks. */
 function longAlpnList(bytes: number): string[] {
   const names: string[] = [];
   for (let total = 0; total < bytes; total += 201) names.push(`x-${String(names.length).padStart(4, '0')}-`.padEnd(200, 'a'));
@@ -97,18 +97,21 @@ function nodeClient(options: tls.ConnectionOptions): Promise<Outcome> {
 }
 
 test('openssl s_client -max_send_frag 512 with a long ALPN list: its hello comes in small records and still picks the chain by name', async () => {
-  const args = ['-servername', 'sni.test', '-max_send_frag', '512', '-alpn', [...longAlpnList(1500)].join(',')];
-  const sizes = await helloRecordSizes((p) => void execFile('openssl', ['s_client', '-connect', `127.0.0.1:${p}`, ...args], { timeout: 5000 }, () => undefined).stdin!.end());
+  // s_client's usual hello (about 320 bytes) fits in one 512-byte record: a longer ALPN offer makes it fragment.
+  const args = ['-servername', 'sni.test', '-max_send_frag', '512', '-alpn', longAlpnList(1500).join(',')];
+  const sizes = await helloRecordSizes((p) => {
+    execFile('openssl', ['s_client', '-connect', `127.0.0.1:${p}`, ...args], { timeout: 5000 }, () => undefined).stdin!.end();
+  });
   assert.ok(sizes.length >= 3 && sizes.every((n) => n <= 512), `the hello is fragmented: records of ${sizes.join(', ')} bytes`);
   assert.equal(await opensslSubject(port, [...args, '-CAfile', pki.caCert]), 'CN = sni.test-server');
   assert.equal(await opensslSubject(port, ['-servername', 'other.test', '-max_send_frag', '512']), 'CN = default.test-server', 'other names still go to the catch-all chain');
 });
 
 test('a hello cut into 16-byte records (the server name split over several) picks its chain and completes the handshake', async () => {
-  const options = { servername: 'sni.test', ALPNProtocols: ['h2', 'http/1.1'] };
+  const options = { servername: 'sni.test', ALPNProtocols: ['http/1.1'] };
   const sizes = await helloRecordSizes((p) => tls.connect({ ...options, socket: fragmentingConnection(p, 16) }).on('error', () => undefined));
   assert.ok(sizes.length > 10 && sizes.every((n) => n <= 16), `records of ${sizes.join(', ')} bytes`);
-  const served = await nodeClient({ ...options, ALPNProtocols: ['http/1.1'], socket: fragmentingConnection(port, 16) });
+  const served = await nodeClient({ ...options, socket: fragmentingConnection(port, 16) });
   assert.ok('subject' in served, JSON.stringify(served));
   assert.equal(served.subject, 'sni.test-server');
   assert.match(served.reply, /^HTTP\/1\.1 200 /);
@@ -190,6 +193,6 @@ test('a client that sends its hello a record at a time is closed once the listen
   // 16-byte records, one every 100 ms: the whole hello would take seconds, each gap is well within the timeout.
   const records = refragmentHandshake(hello, 16);
   const after = await closedAfter(records, slowPort, { piece: 21, everyMs: 100 });
-  assert.ok(records.length / 21 * 100 > 4 * FILTERS_TIMEOUT_MS, 'the dribble outlasts the timeout');
+  assert.ok((records.length / 21) * 100 > 2 * FILTERS_TIMEOUT_MS, 'the dribble outlasts the timeout');
   assert.ok(after >= FILTERS_TIMEOUT_MS - 50 && after < FILTERS_TIMEOUT_MS + 1000, `closed after ${after} ms`);
 });
