@@ -80,6 +80,21 @@ test('TLS goes through to the upstream its server name picks, exact before wildc
   assert.equal((await viaName('b.example.com')).body, 'served by wild');
 });
 
+test('a ClientHello over 16 KiB (a long ALPN offer, in two records) goes through to the upstream its server name picks', async () => {
+  const alpn = [...Array.from({ length: 100 }, (_, i) => `x-${i}-`.padEnd(200, 'a')), 'http/1.1'];
+  const body = await new Promise<string>((resolve, reject) => {
+    const options = { host: '127.0.0.1', port, servername: 'a.example.com', ca: readFileSync(pki.caCert), ALPNProtocols: alpn, agent: false };
+    https
+      .get(options, (res) => {
+        let got = '';
+        res.on('data', (d: Buffer) => (got += d.toString()));
+        res.on('end', () => resolve(got));
+      })
+      .on('error', reject);
+  });
+  assert.equal(body, 'served by alpha');
+});
+
 test('the access log names the server the client asked for, and both connections\' ends', async () => {
   assert.equal((await viaName('sni-logged.example.com')).body, 'served by wild');
   let line: Record<string, unknown> | undefined;
