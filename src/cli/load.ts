@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccessLogError, openAccessLog } from '../load/access-log.js';
 import { appendCsv } from '../load/csv-report.js';
-import { fortioGrpcResult, fortioResult } from '../load/fortio-json.js';
+import { fortioGrpcResult, fortioResult, fortioSocketEchoResult } from '../load/fortio-json.js';
 import { LoadUsageError, parseLoadArgs } from '../load/load-options.js';
 import { runLoad } from '../load/load-runner.js';
 import { LoadAbortedError } from '../load/load-aborted-error.js';
@@ -13,6 +13,7 @@ import { CliUsageError } from './cli-error.js';
 
 const USAGE = `usage: bulwark load [flags] URL            (a URL without a scheme is http://, as in Fortio)
        bulwark load -grpc [-ping] [-s N] [flags] HOST:PORT
+       bulwark load [flags] tcp://HOST:PORT | udp://HOST:PORT
 
   -qps N            target calls per second over all connections (0 or negative = as fast as possible; default 8)
   -c N              connections (default 4)
@@ -69,6 +70,11 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
   -healthservice S  with -grpc, the service name to health check (default "")
   -grpc-ping-delay DUR   with -ping, the delay the server is asked to add
   -loglevel LEVEL   accepted as Fortio takes it (Error and above silence -log-errors)
+  -udp-timeout DUR  for udp://, how long a call waits for its datagram back (default 750ms)
+
+A tcp:// or udp:// target is Fortio's echo load: each call sends the payload (-payload, -payload-file,
+-payload-size; by default 24 bytes unique to the connection and call) on a kept socket and reads the
+same bytes back; RetCodes counts "OK" and each error's text. tcp:// calls wait up to -timeout.
 
 With -qps, calls follow a fixed timeline and latency counts from each call's scheduled time when the
 connection was still busy (coordinated omission corrected, unless -nocatchup drops those calls); the
@@ -122,7 +128,7 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   if (result.aborted) out.write(`Aborted run because of code ${o.abortOn} (-abort-on)\n`);
-  const fortio = (o.grpc ? fortioGrpcResult : fortioResult)(o, result.recorder, result.startTime, result.actualDurationMs);
+  const fortio = (o.grpc ? fortioGrpcResult : o.socketEcho ? fortioSocketEchoResult : fortioResult)(o, result.recorder, result.startTime, result.actualDurationMs);
   out.write(textSummary(fortio, result.recorder));
   const json = `${JSON.stringify(fortio, null, 2)}\n`;
   // As Fortio: -a saves under the run ID in -data-dir unless -json names the file.

@@ -11,8 +11,8 @@ export function csvRow(r: FortioRunResult, exact?: (percentile: number) => numbe
     return (v * 1e6).toFixed(1);
   };
   const errors = r.RetCodes['-1'] ?? 0;
-  // gRPC RetCodes are status names: anything but SERVING failed.
-  const ok = (code: string): boolean => code === 'SERVING' || (Number(code) >= 200 && Number(code) < 400);
+  // gRPC RetCodes are status names, tcp and udp ones outcomes: anything but SERVING or OK failed.
+  const ok = (code: string): boolean => code === 'SERVING' || code === 'OK' || (Number(code) >= 200 && Number(code) < 400);
   const non2xx = Object.entries(r.RetCodes).reduce((s, [code, n]) => s + (ok(code) ? 0 : n), 0);
   const errorPercent = h.Count > 0 ? (100 * Math.max(errors, non2xx)) / h.Count : 0;
   const quote = (s: string): string => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);

@@ -95,6 +95,26 @@ export interface FortioGrpcResult extends FortioRunResult {
   Payload: string;
 }
 
+/**
+ * Fortio's tcprunner and udprunner RunnerResults: its options (of which the totals carry only the
+ * Destination), RetCodes keyed by "OK" or each error's text, the sockets and the payload bytes.
+ */
+export interface FortioSocketEchoResult extends FortioRunResult {
+  RunType: 'TCP' | 'UDP';
+  Destination: string;
+  /** Fortio's totals leave the payload out: always null. */
+  Payload: null;
+  /** TCP only; "" as Fortio's totals have it. */
+  UnixDomainSocket?: string;
+  /** 0 as Fortio's totals have it (the timeout went to the clients only). */
+  ReqTimeout: number;
+  /** Sockets opened by all the clients, the warm-up's included. */
+  SocketCount: number;
+  /** Payload bytes written and read back, the warm-up's included. */
+  BytesSent: number;
+  BytesReceived: number;
+}
+
 export function fortioResult(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurationMs: number): FortioResult {
   const retCodes: Record<string, number> = {};
   for (const [code, n] of [...r.statusCodes].sort((a, b) => a[0] - b[0])) retCodes[String(code)] = n;
@@ -144,6 +164,27 @@ export function fortioGrpcResult(o: LoadOptions, r: LatencyRecorder, startTime: 
     Ping: g.ping,
     Payload: payload,
     Bulwark: { ...Bulwark, Protocol: 'gRPC', GrpcErrors: errors, SocketCount: r.sockets },
+  };
+}
+
+/** A tcp:// or udp:// run as Fortio's tcprunner or udprunner writes it. */
+export function fortioSocketEchoResult(o: LoadOptions, r: LatencyRecorder, startTime: Date, actualDurationMs: number): FortioSocketEchoResult {
+  const tcp = o.socketEcho!.protocol === 'tcp';
+  // Go marshals a map with its keys sorted.
+  const retCodes = Object.fromEntries([...r.outcomes].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+  const { Bulwark, ...base } = common(o, r, startTime, actualDurationMs);
+  return {
+    RunType: tcp ? 'TCP' : 'UDP',
+    ...base,
+    Destination: o.socketEcho!.destination,
+    Payload: null,
+    ...(tcp ? { UnixDomainSocket: '' } : {}),
+    ReqTimeout: 0,
+    RetCodes: retCodes,
+    SocketCount: r.sockets,
+    BytesSent: r.connections.reduce((n, c) => n + c.bytesSent, 0),
+    BytesReceived: r.connections.reduce((n, c) => n + c.bytesReceived, 0),
+    Bulwark: { ...Bulwark, Protocol: tcp ? 'TCP' : 'UDP' },
   };
 }
 

@@ -29,6 +29,8 @@ export class LatencyRecorder {
   /** At a fixed rate, each wait for a call's slot in seconds, negative when late (Fortio's sleep times, 1 ms buckets from -1 ms). */
   readonly sleepTimes = new ValueStats(-0.001, 0.001);
   readonly statusCodes = new Map<number, number>();
+  /** tcp:// and udp:// calls by outcome as Fortio's runners name it ("OK", or the error's text): their RetCodes. */
+  readonly outcomes = new Map<string, number>();
   bytesReceived = 0;
   bytesSent = 0;
   /** Calls made before the run, counted nowhere else (Fortio's warm-up). */
@@ -61,6 +63,11 @@ export class LatencyRecorder {
     this.sizes.record(size);
     this.headerSizes.record(headerSize);
     this.bytesReceived += bodyBytes;
+  }
+
+  /** Counts a tcp:// or udp:// call's outcome, besides its status. */
+  recordOutcome(outcome: string): void {
+    this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + 1);
   }
 
   get count(): number {
@@ -104,6 +111,7 @@ export class LatencyRecorder {
     this.headerSizes.merge(other.headerSizes);
     this.sleepTimes.merge(other.sleepTimes);
     for (const [code, n] of other.statusCodes) this.statusCodes.set(code, (this.statusCodes.get(code) ?? 0) + n);
+    for (const [outcome, n] of other.outcomes) this.outcomes.set(outcome, (this.outcomes.get(outcome) ?? 0) + n);
     this.bytesReceived += other.bytesReceived;
     this.bytesSent += other.bytesSent;
     this.warmupCalls += other.warmupCalls;
@@ -122,6 +130,7 @@ export class LatencyRecorder {
       headerSizes: this.headerSizes.toWire(),
       sleepTimes: this.sleepTimes.toWire(),
       statusCodes: [...this.statusCodes],
+      outcomes: [...this.outcomes],
       bytesReceived: this.bytesReceived,
       bytesSent: this.bytesSent,
       warmupCalls: this.warmupCalls,
@@ -139,6 +148,7 @@ export class LatencyRecorder {
     r.headerSizes.merge(ValueStats.fromWire(w.headerSizes));
     r.sleepTimes.merge(ValueStats.fromWire(w.sleepTimes));
     for (const [code, n] of w.statusCodes) r.statusCodes.set(code, n);
+    for (const [outcome, n] of w.outcomes) r.outcomes.set(outcome, n);
     r.connections = w.connections.map((c) => SocketStats.fromWire(c, w.layout));
     Object.assign(r, { bytesReceived: w.bytesReceived, bytesSent: w.bytesSent, warmupCalls: w.warmupCalls });
     return r;
@@ -155,6 +165,7 @@ export interface RecorderWire {
   headerSizes: ValueStatsWire;
   sleepTimes: ValueStatsWire;
   statusCodes: Array<[number, number]>;
+  outcomes: Array<[string, number]>;
   bytesReceived: number;
   bytesSent: number;
   warmupCalls: number;

@@ -7,6 +7,7 @@ import { parseReuseRange, ReuseRangeError, type ReuseRange } from './connection-
 import type { HistogramLayout } from './latency-recorder.js';
 import type { ScheduleOptions } from './load-schedule.js';
 import { payload } from './load-target.js';
+import type { SocketEchoTarget } from './socket-echo-destination.js';
 
 /** A load run as the user asked for it (Fortio's flags), validated once at the edge. */
 export interface LoadOptions {
@@ -89,6 +90,8 @@ export interface LoadOptions {
   schedule: ScheduleOptions;
   /** -grpc: Fortio's gRPC load instead of HTTP; undefined for HTTP. */
   grpc: GrpcLoadOptions | undefined;
+  /** A tcp:// or udp:// target: Fortio's echo load over a plain socket (the -payload echoed); undefined otherwise. */
+  socketEcho: SocketEchoTarget | undefined;
 }
 
 export interface GrpcLoadOptions {
@@ -106,7 +109,7 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout']);
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
@@ -154,6 +157,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   if (url === undefined) throw new LoadUsageError(flags.get('grpc') ? 'a HOST:PORT is required' : 'a URL is required');
   const one = (n: string): string | undefined => values.get(n)?.at(-1);
   const grpc = flags.get('grpc') === true;
+  // As Fortio: -grpc first, then a destination that starts with tcp:// or udp://, else HTTP.
+  const socketProtocol = grpc ? undefined : (['tcp', 'udp'] as const).find((p) => url!.startsWith(`${p}://`));
   let parsed: URL;
   try {
     // As Fortio (URLSchemeCheck, after curl): a target without a scheme is http://, "localhost:8080/echo" too.
@@ -161,7 +166,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   } catch {
     throw new LoadUsageError(grpc ? `invalid destination "${url}" (HOST:PORT or a URL)` : `invalid URL "${url}"`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new LoadUsageError(`unsupported scheme ${parsed.protocol} (http or https)`);
+  if (socketProtocol === undefined && parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new LoadUsageError(`unsupported scheme ${parsed.protocol} (http, https, tcp or udp)`);
   const num = (n: string, dflt: number, min: number, max: number): number => {
     const raw = one(n);
     if (raw === undefined) return dflt;
@@ -260,8 +265,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     halfClose: flags.get('halfclose') === true,
     connectionReuse: reuseRange(one('connection-reuse')),
     resume: flags.get('resume') === true,
-    // Fortio's default -timeout.
-    timeoutMs: duration('timeout', 3000),
+    timeoutMs: callTimeout(socketProtocol, duration('timeout', 3000), duration('udp-timeout', 750)),
     workers: Math.floor(num('workers', 1, 1, 256)),
     quiet: flags.get('quiet') === true,
     abortOn: integer('abort-on', 0, -1, 999),
@@ -273,7 +277,18 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     grpc: grpc
       ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0) }
       : undefined,
+    socketEcho: socketProtocol ? { protocol: socketProtocol, destination: url } : undefined,
   };
+}
+
+/**
+ * A call's timeout: Fortio's -timeout (3s by default), the read deadline of its tcp:// calls too
+ * (where 0 means the default); for udp://, -udp-timeout (750ms by default, 0 too).
+ */
+function callTimeout(socketProtocol: 'tcp' | 'udp' | undefined, timeoutMs: number, udpTimeoutMs: number): number {
+  if (socketProtocol === 'udp') return udpTimeoutMs > 0 ? udpTimeoutMs : 750;
+  if (socketProtocol === 'tcp') return timeoutMs > 0 ? timeoutMs : 3000;
+  return timeoutMs;
 }
 
 /** -connection-reuse, refused as Go's flag package refuses a value its flag does not take. */

@@ -15,6 +15,10 @@ import { grpcDetails } from './grpc-outcome.js';
 import { openAccessLog, type AccessLog } from './access-log.js';
 import { goDurationText } from './go-format.js';
 import { checkResolves, http1Request, resolveTarget, type LoadTarget } from './load-target.js';
+import { echoOk } from './socket-echo-call.js';
+import { resolveSocketEcho } from './socket-echo-destination.js';
+import { TcpLoadConnection } from './tcp-load-connection.js';
+import { UdpLoadConnection } from './udp-load-connection.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -45,7 +49,7 @@ class Slot {
   private made = 0;
   private timer: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
-  private readonly onDoneBound = (status: number, bodyBytes: number, headerBytes = 0, wireBytes = bodyBytes): void => this.onDone(status, bodyBytes, headerBytes, wireBytes);
+  private readonly onDoneBound = (status: number, bodyBytes: number, headerBytes = 0, wireBytes = bodyBytes, outcome?: string): void => this.onDone(status, bodyBytes, headerBytes, wireBytes, outcome);
   finished = false;
 
   constructor(
@@ -106,18 +110,18 @@ class Slot {
 
   private onTimeout(): void {
     this.deadline = undefined;
-    this.conn.abort();
-    this.onDone(-1, 0);
+    const outcome = this.conn.abort();
+    this.onDone(-1, 0, 0, 0, outcome || undefined);
   }
 
-  private onDone(status: number, bodyBytes: number, headerBytes = 0, wireBytes = bodyBytes): void {
+  private onDone(status: number, bodyBytes: number, headerBytes = 0, wireBytes = bodyBytes, outcome?: string): void {
     if (this.deadline) clearTimeout(this.deadline);
     this.deadline = undefined;
     const now = performance.now();
     const latencyUs = (now - this.started) * 1000;
-    this.run.completed(now, latencyUs, status, bodyBytes, headerBytes, wireBytes);
+    this.run.completed(now, latencyUs, status, bodyBytes, headerBytes, wireBytes, outcome);
     // Fortio's iteration: the slot's index at a fixed rate (skipped slots count), else the call's.
-    this.run.accessLog?.report(this.index, this.schedule ? this.schedule.index : this.made - 1, this.started, latencyUs / 1e6, this.run.ok(status), this.run.details(status));
+    this.run.accessLog?.report(this.index, this.schedule ? this.schedule.index : this.made - 1, this.started, latencyUs / 1e6, this.run.ok(status), outcome ?? this.run.details(status));
     // A failing server must not turn the loop into a busy spin.
     if (status < 0 && this.run.intervalMs === 0) this.timer = setTimeout(() => this.next(), 10);
     else this.next();
@@ -181,7 +185,7 @@ class Run {
   ) {
     this.threads = plan.threads;
     this.recorder = new LatencyRecorder(o.histogram);
-    this.ok = o.grpc ? grpcOk : httpOk;
+    this.ok = o.grpc ? grpcOk : o.socketEcho ? echoOk : httpOk;
     this.intervalMs = o.qps > 0 ? 1000 / o.qps : 0;
     this.spreadToEnd = o.calls > 0 ? o.spreadCalls : o.durationMs > 0;
     this.durationMs = o.durationMs;
@@ -189,13 +193,15 @@ class Run {
     this.scheduleOptions = o.schedule;
   }
 
-  completed(now: number, latencyUs: number, status: number, bodyBytes: number, headerBytes: number, wireBytes: number): void {
+  completed(now: number, latencyUs: number, status: number, bodyBytes: number, headerBytes: number, wireBytes: number, outcome: string | undefined): void {
     this.lastCompletion = now;
     const ok = this.ok(status);
     this.recorder.record(latencyUs, status, ok, fortioSize(this.o, status, bodyBytes, wireBytes), fortioHeaderSize(this.o, ok, headerBytes), bodyBytes);
-    if (!ok && this.o.logErrors && !this.o.grpc) process.stderr.write(`Non ok http code ${status}\n`);
+    if (outcome !== undefined) this.recorder.recordOutcome(outcome);
+    const http = !this.o.grpc && !this.o.socketEcho;
+    if (!ok && this.o.logErrors && http) process.stderr.write(`Non ok http code ${status}\n`);
     // Fortio's -abort-on (HTTP only): the first response with that status (-1: a socket error) ends the run.
-    if (this.o.abortOn !== 0 && !this.o.grpc && status === this.o.abortOn && !this.aborted) {
+    if (this.o.abortOn !== 0 && http && status === this.o.abortOn && !this.aborted) {
       this.aborted = true;
       this.stopped = true;
       this.onAbort?.();
@@ -227,6 +233,15 @@ export interface ConnectionShare {
   /** The index of the first, among all the run's. */
   first: number;
   count: number;
+}
+
+/** A tcp:// or udp:// run's connections (Fortio's TCP or UDP clients), each to its resolved peer. */
+async function socketEchoConnections(o: LoadOptions, share: ConnectionShare): Promise<LoadConnection[]> {
+  const peers = await resolveSocketEcho(o.socketEcho!, share.count, share.first);
+  return peers.map((peer, j) => {
+    const options = { payload: o.payload, thread: share.first + j, layout: o.histogram };
+    return o.socketEcho!.protocol === 'tcp' ? new TcpLoadConnection(peer, options) : new UdpLoadConnection(peer, options);
+  });
 }
 
 /** A LoadConnection per call loop: one per connection, or for gRPC -s streams sharing each channel. */
@@ -267,9 +282,13 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   const streams = o.grpc?.streams ?? 1;
   const plan = callPlan(o);
   const share = hooks.share ?? { first: 0, count: openedLoops(o) / streams };
-  const target = resolveTarget(o);
-  if (!o.grpc && target.socketPath === undefined) await checkResolves(target.host);
-  const conns = connections(o, target, share);
+  let conns: LoadConnection[];
+  if (o.socketEcho) conns = await socketEchoConnections(o, share);
+  else {
+    const target = resolveTarget(o);
+    if (!o.grpc && target.socketPath === undefined) await checkResolves(target.host);
+    conns = connections(o, target, share);
+  }
   let warmupCalls = 0;
   if (o.calls === 0) {
     try {
@@ -313,8 +332,8 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   if (ticker) clearInterval(ticker);
   if (hardStop) clearTimeout(hardStop);
   run.accessLog?.close();
-  // As Fortio, the sockets of the threads that ran.
-  run.recorder.connections = running.map((c) => c.sockets);
+  // As Fortio, the sockets of the threads that ran; its tcp and udp runners count every client they made.
+  run.recorder.connections = (o.socketEcho ? conns : running).map((c) => c.sockets);
   // A fixed-rate timed run lasts at least its duration (Fortio's last call goes out as it ends), so
   // ActualQPS is the rate kept, not one inflated when that call was cut or left out.
   const endMs = o.qps > 0 && o.durationMs > 0 && !run.stopped ? Math.max(run.lastCompletion, run.startMs + o.durationMs) : run.lastCompletion;

@@ -14,12 +14,13 @@ interface WarmupOutcome {
 /**
  * Fortio's warm-up before a timed run (no -n): one call on each connection, counted nowhere, that
  * opens it for the run. HTTP connections warm up all at once, or one after another with
- * -sequential-warmup; gRPC channels one after another (fhttp/httprunner.go, fgrpc/grpcrunner.go).
- * A call that fails (HTTP: a status that is not OK; gRPC: an error) aborts the run with Fortio's
- * message, unless -allow-initial-errors. Resolves with the number of calls made.
+ * -sequential-warmup; gRPC channels and TCP and UDP clients one after another (fhttp/httprunner.go,
+ * fgrpc/grpcrunner.go, tcprunner, udprunner). A call that fails (HTTP: a status that is not OK;
+ * gRPC: an error) aborts the run with Fortio's message, unless -allow-initial-errors; a TCP or UDP
+ * one never does. Resolves with the number of calls made.
  */
 export async function warmUp(o: LoadOptions, conns: LoadConnection[]): Promise<number> {
-  if (o.grpc || o.sequentialWarmup) {
+  if (o.grpc || o.socketEcho || o.sequentialWarmup) {
     for (const [i, conn] of conns.entries()) check(o, i, await warmupCall(o, conn));
   } else {
     (await Promise.all(conns.map((conn) => warmupCall(o, conn)))).forEach((outcome, i) => check(o, i, outcome));
@@ -42,7 +43,8 @@ function warmupCall(o: LoadOptions, conn: LoadConnection): Promise<WarmupOutcome
 }
 
 function check(o: LoadOptions, i: number, { status, size }: WarmupOutcome): void {
-  if (o.allowInitialErrors) return;
+  // Fortio's tcp and udp runners make the call and go on whatever it returned.
+  if (o.allowInitialErrors || o.socketEcho) return;
   if (o.grpc) {
     // Go's error text for a gRPC status: "rpc error: code = Unavailable ...".
     if (status < 0) throw new LoadAbortedError(grpcErrorText(status));

@@ -9,6 +9,8 @@ export interface SocketStatsWire {
   connectTimes: ValueStatsWire;
   handshakes: number;
   resumed: number;
+  bytesSent: number;
+  bytesReceived: number;
 }
 
 /**
@@ -25,6 +27,9 @@ export class SocketStats {
   readonly connectTimes: ValueStats;
   handshakes = 0;
   resumed = 0;
+  /** Payload bytes written and read back (tcp:// and udp:// runs, the warm-up's too, as Fortio's clients count them). */
+  bytesSent = 0;
+  bytesReceived = 0;
   private started = -1;
 
   constructor(layout: HistogramLayout) {
@@ -57,7 +62,7 @@ export class SocketStats {
   }
 
   toWire(): SocketStatsWire {
-    return { opened: this.opened, peers: [...this.peers], connectTimes: this.connectTimes.toWire(), handshakes: this.handshakes, resumed: this.resumed };
+    return { opened: this.opened, peers: [...this.peers], connectTimes: this.connectTimes.toWire(), handshakes: this.handshakes, resumed: this.resumed, bytesSent: this.bytesSent, bytesReceived: this.bytesReceived };
   }
 
   static fromWire(w: SocketStatsWire, layout: HistogramLayout): SocketStats {
@@ -67,6 +72,8 @@ export class SocketStats {
     s.connectTimes.merge(ValueStats.fromWire(w.connectTimes));
     s.handshakes = w.handshakes;
     s.resumed = w.resumed;
+    s.bytesSent = w.bytesSent;
+    s.bytesReceived = w.bytesReceived;
     return s;
   }
 }

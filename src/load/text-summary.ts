@@ -1,7 +1,7 @@
 import { BULWARK_VERSION } from '../util/version.js';
 import { callPlan } from './call-plan.js';
 import { accessLogInfo } from './access-log.js';
-import { fortioPercentiles, type FortioGrpcResult, type FortioHistogram, type FortioResult } from './fortio-json.js';
+import { fortioPercentiles, type FortioGrpcResult, type FortioHistogram, type FortioResult, type FortioSocketEchoResult } from './fortio-json.js';
 import { goDurationText, goG } from './go-format.js';
 import type { LatencyRecorder } from './latency-recorder.js';
 import type { LoadOptions } from './load-options.js';
@@ -37,7 +37,7 @@ function histogramLines(label: string, h: FortioHistogram): string[] {
 /** Fortio's first line: the rate asked for, the processes (Fortio's GOMAXPROCS, here -workers), how long, the target. */
 export function bannerLine(o: LoadOptions): string {
   const how = o.calls > 0 ? `for ${o.calls} calls` : o.durationMs > 0 ? `for ${goDurationText(o.durationMs)}` : 'until interrupted';
-  return `Bulwark ${BULWARK_VERSION} running at ${goG(o.qps)} queries per second, ${o.workers}->${o.workers} procs, ${how}: ${o.grpc?.destination ?? o.url.href}\n`;
+  return `Bulwark ${BULWARK_VERSION} running at ${goG(o.qps)} queries per second, ${o.workers}->${o.workers} procs, ${how}: ${o.grpc?.destination ?? o.socketEcho?.destination ?? o.url.href}\n`;
 }
 
 /**
@@ -65,11 +65,27 @@ function connectionLine(i: number, c: SocketStats): string {
   return `[${i}] ${String(c.opened).padStart(3)} socket used, resolved to ${peers}${counterLine(', connection timing', c.connectTimes)}`;
 }
 
+function isSocketEcho(r: FortioResult | FortioGrpcResult | FortioSocketEchoResult): r is FortioSocketEchoResult {
+  return r.RunType === 'TCP' || r.RunType === 'UDP';
+}
+
+/** The lines Fortio's tcp and udp runners add: sockets, bytes, and each outcome with its share (sorted). */
+function socketEchoLines(r: FortioSocketEchoResult): string[] {
+  const count = r.DurationHistogram.Count;
+  const prefix = r.RunType.toLowerCase();
+  return [
+    `Sockets used: ${r.SocketCount} (for perfect no error run, would be ${r.NumThreads})`,
+    `Total Bytes sent: ${r.BytesSent}, received: ${r.BytesReceived}`,
+    // Go's %.1f of 0/0 is NaN.
+    ...Object.entries(r.RetCodes).map(([outcome, n]) => `${prefix} ${outcome} : ${n} (${count === 0 ? 'NaN' : ((100 * n) / count).toFixed(1)} %)`),
+  ];
+}
+
 /**
  * Fortio's end-of-run text (durations in seconds), so people and scripts used to it read it as is;
  * from the results, and the recorder for what they do not hold (sleep times, each connection's sockets).
  */
-export function textSummary(r: FortioResult | FortioGrpcResult, recorder: LatencyRecorder): string {
+export function textSummary(r: FortioResult | FortioGrpcResult | FortioSocketEchoResult, recorder: LatencyRecorder): string {
   const h = r.DurationHistogram;
   const lines = [
     `Ended after ${goDurationText(r.ActualDuration / 1e6)} : ${h.Count} calls. qps=${goG(r.ActualQPS, 5)}`,
@@ -77,7 +93,9 @@ export function textSummary(r: FortioResult | FortioGrpcResult, recorder: Latenc
     ...histogramLines('Aggregated Function Time', h),
     ...histogramLines('Error cases', r.ErrorsDurationHistogram),
   ];
-  if ('Destination' in r) {
+  if (isSocketEcho(r)) {
+    lines.push(...socketEchoLines(r));
+  } else if ('Ping' in r) {
     // Fortio's gRPC runner: "Ping SERVING : 300" or "Health SERVING : 300", "ERROR" for failed calls.
     lines.push(`Jitter: ${r.Jitter}`, ...Object.entries(r.RetCodes).map(([code, n]) => `${r.Ping ? 'Ping' : 'Health'} ${code} : ${n}`));
     const errors = Object.entries(r.Bulwark.GrpcErrors ?? {});
