@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -7,12 +8,17 @@ import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { EchoParamError, echoBehaviour, MAX_DELAY_MS } from './echo-params.js';
 import { grpcServices, SERVING } from './grpc-services.js';
+import { listenTcpEcho } from './tcp-echo-listener.js';
+import { listenUdpEcho } from './udp-echo-listener.js';
 
 export interface EchoOptions {
   address: string;
   port: number;
   /** -1 = no gRPC server; 0 = any free port. */
   grpcPort: number;
+  /** Fortio's TCP and UDP echo servers (-tcp-port, -udp-port): -1 = none; 0 = any free port. */
+  tcpPort?: number;
+  udpPort?: number;
   certFile?: string;
   keyFile?: string;
 }
@@ -32,8 +38,12 @@ export class EchoServer {
   readonly byStatus = new Map<number, number>();
   private server: net.Server | undefined;
   private grpcServer: grpc.Server | undefined;
+  private tcpEcho: net.Server | undefined;
+  private udpEcho: dgram.Socket | undefined;
   port = 0;
   grpcPort = 0;
+  tcpPort = 0;
+  udpPort = 0;
 
   async start(o: EchoOptions): Promise<void> {
     const handler = (req: Req, res: Res): void => this.handle(req, res);
@@ -68,6 +78,8 @@ export class EchoServer {
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
     if (o.grpcPort >= 0) await this.startGrpc(o);
+    if ((o.tcpPort ?? -1) >= 0) ({ server: this.tcpEcho, port: this.tcpPort } = await listenTcpEcho(o.address, o.tcpPort!));
+    if ((o.udpPort ?? -1) >= 0) ({ socket: this.udpEcho, port: this.udpPort } = await listenUdpEcho(o.address, o.udpPort!));
   }
 
   private async startGrpc(o: EchoOptions): Promise<void> {
@@ -146,6 +158,8 @@ export class EchoServer {
 
   async close(): Promise<void> {
     this.grpcServer?.forceShutdown();
+    this.tcpEcho?.close();
+    this.udpEcho?.close();
     const s = this.server;
     if (!s) return;
     await new Promise<void>((resolve) => {

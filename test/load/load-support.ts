@@ -16,6 +16,9 @@ export interface RunningEcho {
   child: ChildProcess;
   port: number;
   grpcPort: number;
+  /** Its TCP and UDP echo ports (--tcp-port, --udp-port), null when off. */
+  tcpPort: number | null;
+  udpPort: number | null;
   stop(): Promise<string>;
 }
 
@@ -30,11 +33,13 @@ export function startEcho(extra: string[] = []): Promise<RunningEcho> {
       const line = out.split('\n').find((l) => l.includes('echo listening'));
       if (!line) return;
       clearTimeout(timer);
-      const info = JSON.parse(line) as { http: number; grpc: number };
+      const info = JSON.parse(line) as { http: number; grpc: number; tcp: number | null; udp: number | null };
       resolve({
         child,
         port: info.http,
         grpcPort: info.grpc,
+        tcpPort: info.tcp,
+        udpPort: info.udp,
         stop: () =>
           new Promise((r) => {
             child.once('exit', () => r(out));

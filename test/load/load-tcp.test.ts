@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FortioSocketEchoResult } from '../../src/load/fortio-json.js';
 import { freePort } from '../support/free-port.js';
-import { bulwark } from './load-support.js';
+import { bulwark, startEcho } from './load-support.js';
 
 /** A TCP server on loopback whose connections run `onConnection`; it records the first bytes each one received. */
 async function tcpServer(onConnection: (socket: net.Socket) => void): Promise<{ port: number; firstBytes: string[]; close(): void }> {
@@ -117,4 +117,25 @@ test('a tcp:// destination that is not host:port, or does not resolve, stops the
   const unknown = await bulwark(['load', '-quiet', '-n', '1', 'tcp://no-such-host.invalid:80']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /^Aborting because of unable to create client 0 for tcp:\/\/no-such-host\.invalid:80: lookup no-such-host\.invalid: no such host$/m);
+});
+
+test('bulwark echo --tcp-port and --udp-port serve Fortio\'s TCP and UDP echo, which tcp:// and udp:// load', async () => {
+  const echo = await startEcho(['--tcp-port', '0', '--udp-port', '0']);
+  const plain = await startEcho();
+  try {
+    assert.ok(echo.tcpPort && echo.udpPort);
+    assert.deepEqual([plain.tcpPort, plain.udpPort], [null, null], 'off unless asked for');
+    const tcp = await load(['-qps', '0', '-n', '200', '-c', '2', `tcp://127.0.0.1:${echo.tcpPort}`]);
+    assert.deepEqual([tcp.r.RetCodes, tcp.r.SocketCount, tcp.r.BytesReceived], [{ OK: 200 }, 2, 4800]);
+    const big = await load(['-qps', '0', '-n', '5', '-c', '1', '-payload-size', '100000', `tcp://127.0.0.1:${echo.tcpPort}`]);
+    assert.deepEqual([big.r.RetCodes, big.r.BytesReceived], [{ OK: 5 }, 500_000], 'a payload read back across many reads');
+    const udp = await load(['-qps', '0', '-n', '200', '-c', '2', `udp://127.0.0.1:${echo.udpPort}`]);
+    assert.deepEqual([udp.r.RetCodes, udp.r.SocketCount, udp.r.BytesReceived], [{ OK: 200 }, 2, 4800]);
+    // Fortio's UDP echo reads into 2048 bytes: a longer datagram comes back cut.
+    const long = await load(['-qps', '0', '-n', '2', '-c', '1', '-payload-size', '3000', `udp://127.0.0.1:${echo.udpPort}`]);
+    assert.deepEqual([long.r.RetCodes, long.r.BytesReceived], [{ 'short read': 2 }, 4096]);
+  } finally {
+    await echo.stop();
+    await plain.stop();
+  }
 });
