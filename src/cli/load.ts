@@ -43,6 +43,8 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
   -halfclose        with a connection per call (-keepalive=false, -http1.0), shut the sending side once the
                     request is sent (plain TCP, as Fortio's fast client)
   -resume           resume TLS sessions when reconnecting
+  -compression      ask for gzip (Accept-Encoding) and count a gzip body decompressed; as in Fortio, only
+                    the standard client (-stdclient, -h2, -L) does, the fast one ignores it
   -timeout DUR      per-call timeout (default 3s, as Fortio's)
   -http1.0          HTTP/1.0 requests (no Host header unless given with -H), a connection per call
   -log-errors=false do not print each non-2xx (nor 418) status as it comes (on by default, off with -quiet)

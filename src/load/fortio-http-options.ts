@@ -45,7 +45,7 @@ export function fortioHttpOptions(o: LoadOptions): FortioHttpOptions {
     UnixDomainSocket: o.unixSocket ?? '',
     URL: o.url.toString(),
     NumConnections: o.connections,
-    Compression: false,
+    Compression: o.compression,
     // Fortio's -h2 switches to its standard client, and its JSON says so.
     DisableFastClient: !o.fastClient,
     HTTP10: o.http10,

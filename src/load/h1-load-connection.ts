@@ -1,6 +1,7 @@
 import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { H1ResponseReader } from './h1-response-reader.js';
+import { inflatedCall } from './gzip-response.js';
 import { httpOk } from './http-ok.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
 import type { HistogramLayout } from './latency-recorder.js';
@@ -27,6 +28,8 @@ export interface H1ConnectionOptions {
   fastClient: boolean;
   /** -r and -offset, for the connection times. */
   layout: HistogramLayout;
+  /** The requests ask for gzip (-compression, standard client): a gzip body is read decompressed. */
+  gunzip: boolean;
 }
 
 /** HTTP/1.1 keep-alive over raw sockets: a pre-built request, a minimal reader, no per-call closures. */
@@ -53,6 +56,7 @@ export class H1LoadConnection implements LoadConnection {
   ) {
     this.request = runRequest;
     this.reader.expectNoBody = o.expectNoBody;
+    this.reader.keepGzipBody = o.gunzip;
     this.sockets = sockets ?? new SocketStats(o.layout);
     this.reuseThreshold = o.fastClient ? drawReuseThreshold(o.reuseRange) : 0;
     // Fortio half closes only a *net.TCPConn: not a TLS connection nor a Unix socket.
@@ -168,6 +172,8 @@ export class H1LoadConnection implements LoadConnection {
     const done = this.done!;
     this.done = undefined;
     if (closeAfter) this.drop();
+    const gzip = this.reader.gzipBody;
+    if (gzip !== undefined && gzip.length > 0) ({ status, bytes } = inflatedCall(status, gzip));
     done(status, bytes, this.reader.headerBytes, this.reader.wireBytes);
   }
 

@@ -1,3 +1,5 @@
+import { isGzipEncoding } from './gzip-response.js';
+
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 
 const enum State {
@@ -27,6 +29,10 @@ export class H1ResponseReader {
   location: string | undefined;
   /** Set by the caller for HEAD requests (no body whatever the headers say). */
   expectNoBody = false;
+  /** Set by the caller to keep a gzip-encoded body (-compression), whose decompressed size counts. */
+  keepGzipBody = false;
+  /** The body of a gzip-encoded response, when keepGzipBody. */
+  gzipBody: Buffer[] | undefined;
 
   reset(): void {
     this.state = State.Head;
@@ -37,6 +43,7 @@ export class H1ResponseReader {
     this.wireBytes = 0;
     this.keepAlive = true;
     this.location = undefined;
+    this.gzipBody = undefined;
     this.sizeLine = '';
   }
 
@@ -83,6 +90,7 @@ export class H1ResponseReader {
           const take = Math.min(this.remaining, chunk.length - i);
           this.remaining -= take;
           this.bodyBytes += take;
+          this.gzipBody?.push(chunk.subarray(i, i + take));
           i += take;
           if (this.remaining === 0) {
             this.state = State.Head;
@@ -113,6 +121,7 @@ export class H1ResponseReader {
           const take = Math.min(this.remaining, chunk.length - i);
           this.remaining -= take;
           this.bodyBytes += take;
+          this.gzipBody?.push(chunk.subarray(i, i + take));
           i += take;
           if (this.remaining === 0) {
             this.state = State.ChunkDataEnd;
@@ -145,6 +154,7 @@ export class H1ResponseReader {
         }
         case State.UntilClose:
           this.bodyBytes += chunk.length - i;
+          this.gzipBody?.push(chunk.subarray(i));
           return -1;
       }
     }
@@ -159,6 +169,7 @@ export class H1ResponseReader {
     let length = -1;
     let chunked = false;
     let close = http10;
+    let encoding: string | undefined;
     for (const line of head.split('\r\n')) {
       const colon = line.indexOf(':');
       if (colon < 0) continue;
@@ -167,9 +178,11 @@ export class H1ResponseReader {
       const value = line.slice(colon + 1).trim().toLowerCase();
       if (name === 'content-length') length = Number(value);
       else if (name === 'transfer-encoding') chunked = value.endsWith('chunked');
+      else if (name === 'content-encoding') encoding = value;
       else if (name === 'connection') close = value.includes('close') || (http10 && !value.includes('keep-alive'));
     }
     this.keepAlive = !close;
+    this.gzipBody = this.keepGzipBody && isGzipEncoding(encoding) ? [] : undefined;
     const noBody = this.expectNoBody || this.status === 204 || this.status === 304 || (this.status >= 100 && this.status < 200);
     if (noBody) this.state = State.Head;
     else if (chunked) this.state = State.ChunkSize;

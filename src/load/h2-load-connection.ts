@@ -4,6 +4,7 @@ import type { LoadOptions } from './load-options.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
 import type { LoadTarget } from './load-target.js';
 import { SocketStats } from './socket-stats.js';
+import { inflatedCall, isGzipEncoding, requestsGzip } from './gzip-response.js';
 
 /** HTTP/2 (h2c prior knowledge, or TLS with ALPN h2): one session, one stream at a time. */
 export class H2LoadConnection implements LoadConnection {
@@ -25,12 +26,16 @@ export class H2LoadConnection implements LoadConnection {
     }
     if (this.headers['content-type'] === undefined && (o.contentType !== undefined || o.payload.length > 0)) this.headers['content-type'] = o.contentType ?? 'application/octet-stream';
     this.body = o.payload.length > 0 ? o.payload : undefined;
+    this.gunzip = requestsGzip(o);
+    if (this.gunzip) this.headers['accept-encoding'] = 'gzip';
     this.newConnectionPerCall = o.newConnection;
     this.resume = o.resume;
     this.sockets = new SocketStats(o.histogram);
   }
 
   private readonly newConnectionPerCall: boolean;
+  /** The requests ask for gzip (-compression): a gzip body is read decompressed, as Go's HTTP/2 transport does. */
+  private readonly gunzip: boolean;
   private readonly resume: boolean;
 
   call(done: CallDone): void {
@@ -38,11 +43,13 @@ export class H2LoadConnection implements LoadConnection {
     let status = 0;
     let bytes = 0;
     let finished = false;
+    let gzipBody: Buffer[] | undefined;
     const finish = (s: number): void => {
       if (finished) return;
       finished = true;
       this.stream = undefined;
       if (this.newConnectionPerCall || s < 0) this.dropSession();
+      if (s >= 0 && gzipBody !== undefined && gzipBody.length > 0) ({ status: s, bytes } = inflatedCall(s, gzipBody));
       done(s, bytes);
     };
     let stream: http2.ClientHttp2Stream;
@@ -53,8 +60,14 @@ export class H2LoadConnection implements LoadConnection {
       return;
     }
     this.stream = stream;
-    stream.on('response', (h) => (status = Number(h[':status'])));
-    stream.on('data', (c: Buffer) => (bytes += c.length));
+    stream.on('response', (h) => {
+      status = Number(h[':status']);
+      if (this.gunzip && isGzipEncoding(h['content-encoding'] as string | undefined)) gzipBody = [];
+    });
+    stream.on('data', (c: Buffer) => {
+      bytes += c.length;
+      gzipBody?.push(c);
+    });
     stream.on('end', () => finish(status || -1));
     stream.on('error', () => finish(-1));
     stream.on('close', () => finish(status && stream.rstCode === 0 ? status : -1));

@@ -72,6 +72,8 @@ export interface LoadOptions {
   keyFile: string | undefined;
   sni: string | undefined;
   newConnection: boolean;
+  /** -compression: ask for gzip and read a gzip body decompressed (Fortio's standard client only). */
+  compression: boolean;
   /** -halfclose: with a connection per call, shut the sending side once the request is sent (Fortio's fast client, plain TCP). */
   halfClose: boolean;
   /** -connection-reuse min:max: the calls a connection carries before it closes, drawn in that range ([0, 0]: unlimited; Fortio's fast client). */
@@ -110,7 +112,7 @@ export interface GrpcLoadOptions {
 export class LoadUsageError extends Error {}
 
 const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout']);
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose', 'compression']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
@@ -263,6 +265,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     // Fortio's -keepalive=false is a new connection per call.
     newConnection: flags.get('new-conn') === true || flags.get('keepalive') === false,
     halfClose: flags.get('halfclose') === true,
+    compression: flags.get('compression') === true,
     connectionReuse: reuseRange(one('connection-reuse')),
     resume: flags.get('resume') === true,
     timeoutMs: callTimeout(socketProtocol, duration('timeout', 3000), duration('udp-timeout', 750)),

@@ -16,6 +16,7 @@ import { openAccessLog, type AccessLog } from './access-log.js';
 import { goDurationText } from './go-format.js';
 import { checkResolves, http1Request, resolveTarget, type LoadTarget } from './load-target.js';
 import { echoOk } from './socket-echo-call.js';
+import { requestsGzip } from './gzip-response.js';
 import { resolveSocketEcho } from './socket-echo-destination.js';
 import { TcpLoadConnection } from './tcp-load-connection.js';
 import { UdpLoadConnection } from './udp-load-connection.js';
@@ -255,7 +256,7 @@ function connections(o: LoadOptions, target: LoadTarget, share: ConnectionShare)
     return out;
   }
   const request = http1Request(o, target);
-  const h1 = { newConnectionPerCall: o.newConnection || o.http10, halfClose: o.halfClose, reuseRange: o.connectionReuse, resume: o.resume, expectNoBody: o.method === 'HEAD', fastClient: o.fastClient, layout: o.histogram };
+  const h1 = { newConnectionPerCall: o.newConnection || o.http10, halfClose: o.halfClose, reuseRange: o.connectionReuse, resume: o.resume, expectNoBody: o.method === 'HEAD', fastClient: o.fastClient, layout: o.histogram, gunzip: requestsGzip(o) };
   for (let j = 0; j < share.count; j++) {
     if (o.http2) out.push(new H2LoadConnection(target, o));
     else if (o.followRedirects) out.push(new RedirectLoadConnection(o, h1));

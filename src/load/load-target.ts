@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
+import { requestsGzip } from './gzip-response.js';
 import { LoadAbortedError } from './load-aborted-error.js';
 import type { LoadOptions } from './load-options.js';
 
@@ -67,6 +68,7 @@ export function http1Request(o: LoadOptions, t: LoadTarget): Buffer {
   if (!given.has('content-type') && (o.contentType !== undefined || o.payload.length > 0)) head += `content-type: ${o.contentType ?? 'application/octet-stream'}\r\n`;
   if (o.payload.length > 0 || o.method === 'POST') head += `content-length: ${o.payload.length}\r\n`;
   if (o.newConnection && !o.http10) head += 'connection: close\r\n';
+  if (requestsGzip(o)) head += 'accept-encoding: gzip\r\n';
   return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), o.payload]);
 }
 
