@@ -1,8 +1,19 @@
+import type { HistogramLayout } from './latency-recorder.js';
+
 /*
  * A tcp:// or udp:// call (Fortio's tcprunner and udprunner): a payload sent on a kept socket and
  * the same bytes read back from an echo server. Its outcome is "OK" or the error's text, which keys
  * the run's RetCodes; the runner counts it under the status ECHO_OK or ECHO_FAILED.
  */
+
+/** What a tcp:// or udp:// connection needs besides its peer. */
+export interface EchoConnectionOptions {
+  /** -payload, -payload-file or -payload-size; empty for Fortio's generated payload per message. */
+  payload: Buffer;
+  /** The connection's index in the run: Fortio's thread, in the generated payload. */
+  thread: number;
+  layout: HistogramLayout;
+}
 
 export const ECHO_OK = 0;
 export const ECHO_FAILED = -1;

@@ -1,18 +1,9 @@
 import net from 'node:net';
 import { goAddress, goSocketError } from './go-net-error.js';
-import type { HistogramLayout } from './latency-recorder.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
-import { ECHO_FAILED, ECHO_OK, fortioEchoPayload, MISMATCH, OK_OUTCOME, SHORT_READ } from './socket-echo-call.js';
+import { ECHO_FAILED, ECHO_OK, fortioEchoPayload, MISMATCH, OK_OUTCOME, SHORT_READ, type EchoConnectionOptions } from './socket-echo-call.js';
 import type { SocketEchoPeer } from './socket-echo-destination.js';
 import { SocketStats } from './socket-stats.js';
-
-export interface EchoConnectionOptions {
-  /** -payload, -payload-file or -payload-size; empty for Fortio's generated payload per message. */
-  payload: Buffer;
-  /** The connection's index in the run: Fortio's thread, in the generated payload. */
-  thread: number;
-  layout: HistogramLayout;
-}
 
 /**
  * Fortio's TCP client (tcprunner.TCPClient.Fetch): each call writes the payload and reads back as

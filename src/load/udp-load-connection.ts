@@ -2,10 +2,9 @@ import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { goAddress, goSocketError } from './go-net-error.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
-import { ECHO_FAILED, ECHO_OK, fortioEchoPayload, MISMATCH, OK_OUTCOME, SHORT_READ } from './socket-echo-call.js';
+import { ECHO_FAILED, ECHO_OK, fortioEchoPayload, MISMATCH, OK_OUTCOME, SHORT_READ, type EchoConnectionOptions } from './socket-echo-call.js';
 import type { SocketEchoPeer } from './socket-echo-destination.js';
 import { SocketStats } from './socket-stats.js';
-import type { EchoConnectionOptions } from './tcp-load-connection.js';
 
 /** Fortio's error when no datagram came back within -udp-timeout. */
 const UDP_TIMEOUT = 'timeout';
