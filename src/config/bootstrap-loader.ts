@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import type { Bootstrap, ResourceSnapshot } from '../model/bootstrap.js';
 import type { Listener } from '../model/listener.js';
 import type { RouteConfiguration } from '../model/route.js';
+import { DEFAULT_WORKER_WATCHDOG } from '../model/watchdog.js';
 import { ConfigError } from './config-error.js';
 import { ConfigErrors } from './config-errors.js';
 import { readCluster } from './cluster-reader.js';
@@ -12,6 +13,7 @@ import { readAddress, readListener } from './listener-reader.js';
 import { HCM_FILTER } from './network-filters.js';
 import { readRouteConfiguration } from './route-reader.js';
 import { readSecret } from './tls-reader.js';
+import { readWorkerWatchdog } from './watchdog-reader.js';
 
 /** Reads and validates a static bootstrap file (Envoy's bootstrap shape, camelCase or snake_case names, YAML or JSON). */
 export function loadBootstrapFile(file: string): Bootstrap {
@@ -110,6 +112,7 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt, rejected: S
     node: { id: node?.optStr('id') ?? 'bulwark', cluster: node?.optStr('cluster') ?? 'bulwark' },
     defaultRegexEngine: root.optStr('defaultRegexEngine') ?? 're2',
     staticResources: snapshot,
+    workerWatchdog: attempt(() => readWorkerWatchdog(root)) ?? DEFAULT_WORKER_WATCHDOG,
   };
   node?.ignore('metadata', 'locality');
   node?.done();
@@ -127,13 +130,13 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt, rejected: S
 /**
  * Bootstrap fields that tune machinery this proxy does not have, accepted so Envoy bootstraps load as
  * written (docs/envoy-compatibility.md): the runtime, stats tags and sinks (metrics are served on the
- * admin port), the watchdog, and the overload manager (no heap-based load shedding here: connection
+ * admin port) and the overload manager (no heap-based load shedding here: connection
  * and request limits come from listeners and circuit breakers). In clusterManager only the outlier
  * event log and the local cluster name (zone-aware routing, which this proxy does not do) are
  * ignored; upstreamBindConfig would change the source address of upstream connections and is refused.
  */
 function readIgnoredRootFields(root: FieldReader): void {
-  root.ignore('layeredRuntime', 'statsConfig', 'statsSinks', 'statsFlushInterval', 'statsFlushOnAdmin', 'watchdog', 'watchdogs', 'overloadManager', 'enableDispatcherStats');
+  root.ignore('layeredRuntime', 'statsConfig', 'statsSinks', 'statsFlushInterval', 'statsFlushOnAdmin', 'overloadManager', 'enableDispatcherStats');
   const cm = root.optObj('clusterManager');
   if (cm) {
     cm.ignore('outlierDetection', 'localClusterName');

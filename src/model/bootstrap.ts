@@ -3,6 +3,7 @@ import type { Cluster } from './cluster.js';
 import type { Listener } from './listener.js';
 import type { RouteConfiguration } from './route.js';
 import type { Secret } from './tls.js';
+import type { WorkerWatchdogConfig } from './watchdog.js';
 
 /** The resources a proxy runs on: the same set whether they come from a file or from xDS. */
 export interface ResourceSnapshot {
@@ -20,4 +21,5 @@ export interface Bootstrap {
   /** Named like Envoy's bootstrap default_regex_engine. */
   defaultRegexEngine: string;
   staticResources: ResourceSnapshot;
+  workerWatchdog: WorkerWatchdogConfig;
 }

@@ -10,11 +10,12 @@ import type { MetricsSnapshot } from './metrics-snapshot.js';
 /**
  * Why the primary replaced a worker with a fresh process: its first key load was refused by key
  * custody after its retries (`key_load`), its PKCS#11 session stopped signing while keyd answered
- * (`custody_session`), or keyd came back after an outage (`custody_outage`).
+ * (`custody_session`), keyd came back after an outage (`custody_outage`), or its event loop was
+ * silent past the watchdog's kill timeout (`watchdog`).
  */
-export type WorkerReplacementReason = 'key_load' | 'custody_session' | 'custody_outage';
+export type WorkerReplacementReason = 'key_load' | 'custody_session' | 'custody_outage' | 'watchdog';
 
-const REASONS: readonly WorkerReplacementReason[] = ['key_load', 'custody_session', 'custody_outage'];
+const REASONS: readonly WorkerReplacementReason[] = ['key_load', 'custody_session', 'custody_outage', 'watchdog'];
 
 export class WorkerPoolMetrics {
   private readonly registry = new MetricsRegistry();
@@ -26,7 +27,7 @@ export class WorkerPoolMetrics {
     const family = this.registry.counter('bulwark_worker_replacements_total', 'Workers the primary replaced with a fresh process, by reason.', ['reason']);
     // Every reason is bound up front, so a dashboard sees 0 rather than no series.
     for (const reason of REASONS) this.replacements.set(reason, family.bind([reason]));
-    this.stalls = this.registry.counter('bulwark_worker_stalls_total', 'Times a worker was silent for 2 s or more: its event loop was blocked or it was stopped.', ['worker']);
+    this.stalls = this.registry.counter('bulwark_worker_stalls_total', 'Times a worker was silent for the watchdog\'s stall time (2 s unless configured): its event loop was blocked or it was stopped.', ['worker']);
     this.stalled = this.registry.gauge('bulwark_worker_stalled', 'Whether the worker is silent now (1) or answers (0).', ['worker']);
   }
 

@@ -451,3 +451,15 @@ test('an unknown field far from every known one gets no suggestion', () => {
   const errs = errorsOf(GOOD.replace('lbPolicy: RING_HASH', 'lbPolicy: RING_HASH\n    colour: blue'));
   assert.deepEqual(errs, ['gateway.yaml: cluster "items": colour: unknown field']);
 });
+
+test("Envoy's worker watchdog is read: megamiss is the stall time, kill_timeout the kill; bad values are refused", () => {
+  assert.deepEqual(parseBootstrap(GOOD, FILE).workerWatchdog, { stallMs: 2000, killMs: 0, killJitterMs: 0 });
+  const envoy = `watchdogs:\n  main_thread_watchdog: { miss_timeout: 0.2s }\n  worker_watchdog: { miss_timeout: 0.2s, megamiss_timeout: 1s, kill_timeout: 30s, max_kill_timeout_jitter: 5s, multikill_timeout: 60s }\n${GOOD}`;
+  assert.deepEqual(parseBootstrap(envoy, FILE).workerWatchdog, { stallMs: 1000, killMs: 30000, killJitterMs: 5000 });
+  // The deprecated single watchdog applies to the workers as well.
+  assert.deepEqual(parseBootstrap(`watchdog: { kill_timeout: 10s }\n${GOOD}`, FILE).workerWatchdog, { stallMs: 2000, killMs: 10000, killJitterMs: 0 });
+  assert.deepEqual(errorsOf(`watchdog: {}\nwatchdogs: {}\n${GOOD}`), ['gateway.yaml: bootstrap: watchdogs: cannot be set together with watchdog (Envoy: only one of them)']);
+  assert.deepEqual(errorsOf(`watchdogs: { workerWatchdog: { megamissTimeout: 0.1s } }\n${GOOD}`), ['gateway.yaml: bootstrap: watchdogs.workerWatchdog.megamissTimeout: must be at least 500ms: workers report to the primary every 250ms']);
+  assert.match(errorsOf(`watchdogs: { workerWatchdog: { killTimeout: 0.5s } }\n${GOOD}`)[0]!, /workerWatchdog\.killTimeout: must be 0 \(never\) or at least 1000ms/);
+  assert.match(errorsOf(`watchdogs: { workerWatchdog: { killTimout: 5s } }\n${GOOD}`)[0]!, /killTimout: unknown field \(did you mean "killTimeout"\?\)/);
+});

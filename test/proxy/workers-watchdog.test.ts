@@ -58,3 +58,47 @@ test('a stalled worker is reported and passed over by round-robin until it runs 
     await upstream.close();
   }
 });
+
+test("a worker silent past the watchdog's kill timeout is killed and a fresh process takes its place", async () => {
+  const upstream = await startUpstream('app');
+  const port = await freePort();
+  const listener = httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]));
+  (listener as Record<string, unknown>).connectionBalanceConfig = { balancer: 'round-robin' };
+  // Envoy's bootstrap field, as an Envoy config would set it.
+  const config = { ...(JSON.parse(bootstrap([listener], [staticCluster('app', [upstream.port])])) as object), watchdogs: { worker_watchdog: { megamiss_timeout: '1s', kill_timeout: '2s' } } };
+  const proxy = await startProxy(JSON.stringify(config), { concurrency: 2 });
+  const workers = async () => (JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<WorkerDump & { ready: boolean }> }).workers;
+  const stopped = (await workers())[1]!;
+  try {
+    process.kill(stopped.pid, 'SIGSTOP');
+    await proxy.waitForLog(/worker event loop stalled/, 5000);
+    await proxy.waitForLog(/silent past the watchdog kill timeout/, 5000);
+    const deadline = Date.now() + 15_000;
+    let replacement: (WorkerDump & { ready: boolean }) | undefined;
+    while (Date.now() < deadline) {
+      const w = (await workers())[1];
+      if (w !== undefined && w.pid !== stopped.pid && w.ready) {
+        replacement = w;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(replacement, `worker 1 was replaced\n${proxy.logs().slice(-2000)}`);
+    assert.equal(replacement.responsive, true);
+    assert.throws(() => process.kill(stopped.pid, 0), /ESRCH/, 'the stalled process is gone');
+    const metrics = (await proxy.get('/stats/prometheus')).body;
+    assert.match(metrics, /^bulwark_worker_replacements_total\{reason="watchdog"\} 1$/m);
+    assert.match(metrics, /^bulwark_worker_stalled\{worker="1"\} 0$/m);
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push(await answer(port));
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+  } finally {
+    try {
+      process.kill(stopped.pid, 'SIGCONT');
+    } catch {
+      // already gone: the watchdog killed it
+    }
+    await proxy.stop();
+    await upstream.close();
+  }
+});

@@ -19,7 +19,7 @@ import { KeyLoadReplacements } from './key-load-replacements.js';
 import type { ProxySupervisor } from '../proxy-supervisor.js';
 import { createBalancer } from './balancer-registry.js';
 import type { ConnectionBalancer, WorkerLoad } from './connection-balancer.js';
-import { WorkerWatchdog, type WatchedWorker } from './worker-watchdog.js';
+import { WorkerWatchdog, type WatchdogEvents, type WatchedWorker } from './worker-watchdog.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
 import { ResourceTableOwner } from './shared-resource-table.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
@@ -93,20 +93,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly restartDelays = new Map<number, number>();
   private readonly keyLoads = new KeyLoadReplacements();
   private readonly poolMetrics = new WorkerPoolMetrics();
-  private readonly watchdog = new WorkerWatchdog(() => this.slots, {
-    stalled: (w, silentMs) => {
-      this.poolMetrics.workerStalled(w.index, true);
-      proxyLog('error', 'worker event loop stalled: its connections wait, and new ones go to other workers where the primary balances', {
-        worker: w.index,
-        pid: this.slots[w.index]?.worker.process.pid,
-        silentMs: Math.round(silentMs),
-      });
-    },
-    resumed: (w, stalledMs) => {
-      this.poolMetrics.workerStalled(w.index, false);
-      proxyLog('warn', 'worker event loop runs again', { worker: w.index, stalledMs: Math.round(stalledMs) });
-    },
-  });
+  private readonly watchdog: WorkerWatchdog;
   private readonly custody: CustodyRecovery | undefined = ((path) =>
     path ? new CustodyRecovery(path, { replaceWorkers: () => this.replaceWorkers(), replaceWorker: (index) => this.replaceWorker(index, 'custody_session') }) : undefined)(keydSocketPath());
   private readonly pendingApply = new Map<string, { want: number; errors: string[]; done: (errors: string[]) => void }>();
@@ -129,6 +116,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
   ) {
     this.binder = new ListenerBinder((name, socket) => this.distribute(name, socket), true);
     this.target = bootstrap;
+    this.watchdog = new WorkerWatchdog(() => this.slots, this.watchdogEvents(), bootstrap.workerWatchdog);
     this.resourceTable = ResourceTableOwner.create(concurrency);
     if (this.resourceTable === undefined) {
       proxyLog('warn', 'circuit breaker limits are counted per worker: the shared-memory addon is not built (scripts/build-native.sh)', { workers: concurrency });
@@ -317,6 +305,43 @@ export class WorkerPoolProxy implements ProxySupervisor {
     // It bound no listener and holds no connection: its drain is immediate.
     this.send(slot, { type: 'drain', ms: 1_000 });
     return true;
+  }
+
+  /** What the watchdog's findings do: logs and metrics, and a kill past the kill timeout. */
+  private watchdogEvents(): WatchdogEvents {
+    return {
+      stalled: (w, silentMs) => {
+        this.poolMetrics.workerStalled(w.index, true);
+        proxyLog('error', 'worker event loop stalled: its connections wait, and new ones go to other workers where the primary balances', {
+          worker: w.index,
+          pid: this.slots[w.index]?.worker.process.pid,
+          silentMs: Math.round(silentMs),
+        });
+      },
+      resumed: (w, stalledMs) => {
+        this.poolMetrics.workerStalled(w.index, false);
+        proxyLog('warn', 'worker event loop runs again', { worker: w.index, stalledMs: Math.round(stalledMs) });
+      },
+      killDue: (w, silentMs) => this.killStalledWorker(w.index, silentMs),
+    };
+  }
+
+  /**
+   * Kills a worker whose event loop has been silent past the watchdog's kill timeout: it cannot drain
+   * (its loop does not run), and its connections get nothing from it. A fresh process takes its slot.
+   */
+  private killStalledWorker(index: number, silentMs: number): void {
+    const slot = this.slots[index];
+    if (slot === undefined || this.draining || this.plannedExits.has(slot.worker)) return;
+    proxyLog('error', 'worker event loop silent past the watchdog kill timeout: killing it, a fresh process takes its place', {
+      worker: index,
+      pid: slot.worker.process.pid,
+      silentMs: Math.round(silentMs),
+    });
+    this.poolMetrics.workerReplaced('watchdog');
+    this.plannedExits.add(slot.worker);
+    slot.ready = false;
+    slot.worker.process.kill('SIGKILL');
   }
 
   /** Replaces every worker, one at a time: the next goes only when its successor serves the current config. */
