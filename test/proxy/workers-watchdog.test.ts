@@ -2,7 +2,8 @@
  * The primary's watchdog: a worker whose event loop stops (here SIGSTOP; in production a TLS handshake
  * that waits on a stalled keyd signs synchronously) is reported within seconds in the log, in
  * /stats/prometheus and in /config_dump, and the balancers that place connections in the primary pass
- * it over, so new connections are served by the other worker instead of waiting on the stalled one.
+ * it over (with the kernel's balancing, a stalled worker does not accept), so new connections are served
+ * by the other worker instead of waiting on the stalled one.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -28,36 +29,40 @@ async function answer(port: number): Promise<number> {
   }
 }
 
-test('a stalled worker is reported and passed over by round-robin until it runs again', async () => {
-  const upstream = await startUpstream('app');
-  const port = await freePort();
-  const listener = httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]));
-  (listener as Record<string, unknown>).connectionBalanceConfig = { balancer: 'round-robin' };
-  const proxy = await startProxy(bootstrap([listener], [staticCluster('app', [upstream.port])]), { concurrency: 2 });
-  const workers = async () => (JSON.parse((await proxy.get('/config_dump')).body) as { workers: WorkerDump[] }).workers;
-  const stopped = (await workers())[1]!;
-  try {
-    process.kill(stopped.pid, 'SIGSTOP');
-    await proxy.waitForLog(/worker event loop stalled/, 6000);
-    const metrics = (await proxy.get('/stats/prometheus')).body;
-    assert.match(metrics, /^bulwark_worker_stalled\{worker="1"\} 1$/m);
-    assert.match(metrics, /^bulwark_worker_stalls_total\{worker="1"\} 1$/m);
-    assert.deepEqual((await workers()).map((w) => w.responsive), [true, false]);
-    // Every new connection goes to the worker that runs: none waits on the stopped one.
-    const statuses = [];
-    for (let i = 0; i < 6; i++) statuses.push(await answer(port));
-    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
+// round-robin passes the stalled worker over; with none (the kernel) the workers share one listening
+// socket, and one that does not run does not accept.
+for (const balancer of ['round-robin', 'none']) {
+  test(`a stalled worker is reported, and new connections go to the other (${balancer}) until it runs again`, async () => {
+    const upstream = await startUpstream('app');
+    const port = await freePort();
+    const listener = httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]));
+    if (balancer !== 'none') (listener as Record<string, unknown>).connectionBalanceConfig = { balancer };
+    const proxy = await startProxy(bootstrap([listener], [staticCluster('app', [upstream.port])]), { concurrency: 2 });
+    const workers = async () => (JSON.parse((await proxy.get('/config_dump')).body) as { workers: WorkerDump[] }).workers;
+    const stopped = (await workers())[1]!;
+    try {
+      process.kill(stopped.pid, 'SIGSTOP');
+      await proxy.waitForLog(/worker event loop stalled/, 6000);
+      const metrics = (await proxy.get('/stats/prometheus')).body;
+      assert.match(metrics, /^bulwark_worker_stalled\{worker="1"\} 1$/m);
+      assert.match(metrics, /^bulwark_worker_stalls_total\{worker="1"\} 1$/m);
+      assert.deepEqual((await workers()).map((w) => w.responsive), [true, false]);
+      // Every new connection goes to the worker that runs: none waits on the stopped one.
+      const statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push(await answer(port));
+      assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200]);
 
-    process.kill(stopped.pid, 'SIGCONT');
-    await proxy.waitForLog(/worker event loop runs again/, 5000);
-    assert.match((await proxy.get('/stats/prometheus')).body, /^bulwark_worker_stalled\{worker="1"\} 0$/m);
-    assert.deepEqual((await workers()).map((w) => w.responsive), [true, true]);
-  } finally {
-    process.kill(stopped.pid, 'SIGCONT');
-    await proxy.stop();
-    await upstream.close();
-  }
-});
+      process.kill(stopped.pid, 'SIGCONT');
+      await proxy.waitForLog(/worker event loop runs again/, 5000);
+      assert.match((await proxy.get('/stats/prometheus')).body, /^bulwark_worker_stalled\{worker="1"\} 0$/m);
+      assert.deepEqual((await workers()).map((w) => w.responsive), [true, true]);
+    } finally {
+      process.kill(stopped.pid, 'SIGCONT');
+      await proxy.stop();
+      await upstream.close();
+    }
+  });
+}
 
 test("a worker silent past the watchdog's kill timeout is killed and a fresh process takes its place", async () => {
   const upstream = await startUpstream('app');
