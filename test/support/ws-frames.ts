@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type http from 'node:http';
+import http from 'node:http';
 import net from 'node:net';
 
 /** RFC 6455 frames and handshake, enough to speak WebSocket through the proxy without a library. */
@@ -96,4 +96,24 @@ export function wsConnect(port: number, path: string, extraHead = '', connection
     socket.once('error', reject);
     socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: ${upgrade}\r\nConnection: ${connection}\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extraHead}\r\n`);
   });
+}
+
+/** A WebSocket echo server on loopback: echoes each message and answers the client's close. */
+export async function startWsEchoServer(): Promise<{ server: http.Server; port: number; close: () => void }> {
+  const server = http.createServer((_req, res) => res.writeHead(426).end());
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+    socket.on('error', () => undefined);
+    acceptUpgrade(req, socket);
+    const reader = new FrameReader((f) => {
+      if (f.opcode === OP_CLOSE) socket.end(encodeFrame(OP_CLOSE, f.payload, false));
+      else socket.write(encodeFrame(f.opcode, f.payload, false));
+    });
+    socket.on('data', (d: Buffer) => reader.push(d));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const close = (): void => {
+    server.closeAllConnections();
+    server.close();
+  };
+  return { server, port: (server.address() as net.AddressInfo).port, close };
 }

@@ -535,8 +535,11 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.owner.onConnectionClosed(this);
   }
 
-  /** Graceful drain: finish the current response with Connection: close, or close now when idle. */
+  /** Graceful drain: finish the current response with Connection: close, or close now when idle; a tunnel is left to end on its own. */
   drain(): void {
+    // An upgraded connection has no next response to say "close" on: like a TCP proxy connection it
+    // runs to its own end, and a process drain ends it when the drain time is up.
+    if (this.tunneled) return;
     this.draining = true;
     this.closeAfterResponse = true;
     if (!this.stream && !this.closed) this.endConnection();
