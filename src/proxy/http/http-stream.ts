@@ -589,8 +589,26 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       this.startTunnel(head);
       return;
     }
+    const out = this.responseHeadersFrom(head.headers);
+    if (this.isGrpc) this.grpcStatus = grpcStatusIn(head.headers);
+    const noBody = this.head.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+    const length = head.chunked || head.bodyUntilClose ? -1 : head.contentLength;
+    const endStream = noBody || length === 0;
+    this.responseEnded = endStream;
+    // An HTTP/1.1 upstream says when the read that carried this head is done (onUpstreamReadEnd), so
+    // the head can wait for body bytes from the same read and leave with them in one write.
+    // A HEAD's answer announces the framing a GET would get: chunked, not "content-length: 0", when no length is known.
+    const announced = this.head.method === 'HEAD' && status !== 204 && status !== 304 ? length : Math.max(length, 0);
+    this.downstream.sendHead(status, out, noBody ? announced : length, endStream, this.upstream instanceof H1UpstreamConnection);
+  }
+
+  /**
+   * The head the client gets from an upstream's: hop-by-hop fields dropped, then the server header,
+   * the upstream service time, the request id and the route's edits, as Envoy makes every response
+   * (a 101 included).
+   */
+  private responseHeadersFrom(src: string[]): string[] {
     this.upstreamServiceTimeMs = performance.now() - this.upstreamStart;
-    const src = head.headers;
     const tokens = connectionTokens(src);
     const out: string[] = [];
     const hcm = this.ctx.hcm;
@@ -607,19 +625,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     }
     // Envoy's server_header_transformation: by default every response names this proxy, not the upstream's software.
     if (serverMode === 'OVERWRITE' || (serverMode === 'APPEND_IF_ABSENT' && !upstreamServer)) out.push('server', hcm.serverName);
-    if (this.isGrpc) this.grpcStatus = grpcStatusIn(src);
     out.push('x-envoy-upstream-service-time', String(Math.round(this.upstreamServiceTimeMs)));
     if (this.requestIdInResponse && this.requestId) out.push('x-request-id', this.requestId);
     this.route!.applyResponseHeaders(out, this);
-    const noBody = this.head.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
-    const length = head.chunked || head.bodyUntilClose ? -1 : head.contentLength;
-    const endStream = noBody || length === 0;
-    this.responseEnded = endStream;
-    // An HTTP/1.1 upstream says when the read that carried this head is done (onUpstreamReadEnd), so
-    // the head can wait for body bytes from the same read and leave with them in one write.
-    // A HEAD's answer announces the framing a GET would get: chunked, not "content-length: 0", when no length is known.
-    const announced = this.head.method === 'HEAD' && status !== 204 && status !== 304 ? length : Math.max(length, 0);
-    this.downstream.sendHead(status, out, noBody ? announced : length, endStream, this.upstream instanceof H1UpstreamConnection);
+    return out;
   }
 
   /**
@@ -660,13 +669,15 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       this.onUpstreamReset('protocol_error: unexpected 101 response', false, false);
       return;
     }
-    this.upstreamServiceTimeMs = performance.now() - this.upstreamStart;
+    const headers = this.responseHeadersFrom(head.headers);
+    // The switch itself is hop by hop: the client is told, in the upstream's words, what the connection now speaks.
+    headers.push('connection', 'Upgrade', 'upgrade', headerValue(head.headers, 'upgrade') ?? this.upgrade);
     this.disarmRouteTimeout();
     this.cluster!.recordOutcome(this.host!, 101);
     this.releaseHost();
     this.upstream = undefined;
     const tunnel = up.detachForTunnel();
-    this.downstream.startTunnel(head.headers, tunnel.socket, tunnel.head, this);
+    this.downstream.startTunnel(headers, tunnel.socket, tunnel.head, this);
   }
 
   /**
