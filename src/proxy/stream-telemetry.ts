@@ -84,11 +84,23 @@ export class StreamTelemetry implements ProxyTelemetry {
     this.tcpStream(record).opened();
   }
 
+  onTcpBytes(record: TcpSessionRecord): void {
+    // Counted with no response flags: an open connection has none yet.
+    this.countTcpBytes(this.tcpStream(record), record);
+  }
+
   onTcpClose(record: TcpSessionRecord): void {
     const s = this.tcpStream(record);
-    s.addBytes(record.bytesReceived, record.bytesSent, record.flag);
+    this.countTcpBytes(s, record, record.flag);
     s.closed(record.flag);
     this.accessLog?.logTcp(record);
+  }
+
+  /** Adds what the connection moved since its bytes were last counted. */
+  private countTcpBytes(s: TcpStream, record: TcpSessionRecord, flag?: string): void {
+    s.addBytes(record.bytesReceived - record.reportedReceived, record.bytesSent - record.reportedSent, flag);
+    record.reportedReceived = record.bytesReceived;
+    record.reportedSent = record.bytesSent;
   }
 
   private tcpStream(record: TcpSessionRecord): TcpStream {

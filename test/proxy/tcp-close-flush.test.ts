@@ -30,7 +30,7 @@ test('an upstream that sends its last bytes and closes: a client behind a full w
   const { client, socket, close } = await acceptedPair();
   let closed: TcpSessionRecord | undefined;
   const config: TcpProxy = { statPrefix: 'tcp', cluster: 'u', idleTimeout: 0, accessLog: [] };
-  new TcpProxySession(socket, config, 'tcp', '', clusters, { onTcpOpen: () => undefined, onTcpClose: (r) => (closed = r) });
+  new TcpProxySession(socket, config, 'tcp', '', clusters, { onTcpOpen: () => undefined, onTcpBytes: () => undefined, onTcpClose: (r) => (closed = r) });
   await new Promise((r) => upstream.once('connection', r));
   await new Promise((r) => setImmediate(r));
   // The client sends its FIN and reads nothing for now.

@@ -3,6 +3,7 @@ import type { TcpProxy } from '../../model/listener.js';
 import { connectionEndpoints, endpointText, type ConnectionEndpoints } from '../connection-endpoints.js';
 import type { ClusterLookup, UpstreamHost } from '../clusters/upstream-cluster.js';
 import { closeAfterFlush } from '../flush-close.js';
+import { reportWhileOpen, stopReporting, type TcpByteReporter } from './tcp-byte-reports.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -21,17 +22,23 @@ export interface TcpSessionRecord {
   durationMs: number;
   bytesReceived: number;
   bytesSent: number;
+  /** Of those, the bytes the metrics already count (reported while the connection was open). */
+  reportedReceived: number;
+  reportedSent: number;
   /** Why it ended when that was not a normal close: "UF", "UH", "IDLE". */
   flag: string;
 }
 
 export interface TcpTelemetry {
   onTcpOpen(record: TcpSessionRecord): void;
+  /** The connection is still open and has moved `bytesReceived`/`bytesSent` so far. */
+  onTcpBytes(record: TcpSessionRecord): void;
   onTcpClose(record: TcpSessionRecord): void;
 }
 
 /** One proxied TCP connection: downstream ↔ one upstream host, bytes both ways with back-pressure. */
-export class TcpProxySession {
+export class TcpProxySession implements TcpByteReporter {
+  listSlot = -1;
   private upstream: Socket | undefined;
   private readonly record: TcpSessionRecord;
   private finished = false;
@@ -60,6 +67,8 @@ export class TcpProxySession {
       durationMs: 0,
       bytesReceived: 0,
       bytesSent: 0,
+      reportedReceived: 0,
+      reportedSent: 0,
       flag: '-',
     };
     downstream.pause();
@@ -95,6 +104,7 @@ export class TcpProxySession {
       downstream.pipe(up);
       up.pipe(downstream);
       downstream.resume();
+      if (!this.finished) reportWhileOpen(this);
     });
     up.on('error', () => undefined);
     up.once('close', () => {
@@ -120,6 +130,13 @@ export class TcpProxySession {
     }
   }
 
+  /** Hands the bytes moved so far to the metrics, while the connection is open. */
+  reportBytes(): void {
+    this.record.bytesReceived = this.downstream.bytesRead;
+    this.record.bytesSent = this.downstream.bytesWritten;
+    this.telemetry.onTcpBytes(this.record);
+  }
+
   /** How long a closing side may take to take what is still queued for it. */
   private get flushGraceMs(): number {
     return this.record.config.idleTimeout || 3_600_000;
@@ -129,6 +146,7 @@ export class TcpProxySession {
   private finish(now = false): void {
     if (this.finished) return;
     this.finished = true;
+    stopReporting(this);
     this.record.bytesReceived = this.downstream.bytesRead;
     this.record.bytesSent = this.downstream.bytesWritten;
     this.record.durationMs = performance.now() - this.started;
