@@ -192,13 +192,16 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     let upgradeRefused = false;
     if (head.upgrade) {
       const wanted = headerOf(head.headers, 'upgrade')?.toLowerCase();
-      if (wanted && ctx.hcm.upgradeConfigs.some((u) => u.upgradeType === wanted)) upgrade = wanted;
-      // Envoy refuses an upgrade its connection manager is not configured for (403 upgrade_failed) and
-      // ends the connection: bytes the client sends after it are not a next request. h2c (curl --http2
-      // over cleartext) is the exception: its upgrade headers are dropped and the request is served.
-      else if (wanted !== 'h2c') {
-        upgradeRefused = true;
-        this.closeAfterResponse = true;
+      // h2c (curl --http2 over cleartext) is never tunnelled, whatever upgradeConfigs say: as Envoy's
+      // codec does, its upgrade headers are dropped and the request is served as HTTP/1.1.
+      if (wanted !== 'h2c') {
+        if (wanted && ctx.hcm.upgradeConfigs.some((u) => u.upgradeType === wanted)) upgrade = wanted;
+        // Envoy refuses an upgrade its connection manager is not configured for (403 upgrade_failed) and
+        // ends the connection: bytes the client sends after it are not a next request.
+        else {
+          upgradeRefused = true;
+          this.closeAfterResponse = true;
+        }
       }
     }
     if (head.versionMinor === 1 && headerOf(head.headers, 'expect')?.toLowerCase() === '100-continue') {
