@@ -77,8 +77,11 @@ export function acceptUpgrade(req: http.IncomingMessage, socket: net.Socket): vo
   socket.write(upgradeResponse(req));
 }
 
-/** Opens a WebSocket through `port`; resolves with the socket, the 101 head and any bytes after it. */
-export function wsConnect(port: number, path: string, extraHead = '', connection = 'Upgrade', upgrade = 'websocket'): Promise<{ socket: net.Socket; head: string; rest: Buffer; status: number }> {
+/**
+ * Opens a WebSocket through `port`; resolves with the socket, the 101 head and any bytes after it.
+ * `sendWithHead` goes in the same write as the request, before any answer (an eager client's first frames).
+ */
+export function wsConnect(port: number, path: string, extraHead = '', connection = 'Upgrade', upgrade = 'websocket', sendWithHead?: Buffer): Promise<{ socket: net.Socket; head: string; rest: Buffer; status: number }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     const key = randomBytes(16).toString('base64');
@@ -94,7 +97,8 @@ export function wsConnect(port: number, path: string, extraHead = '', connection
     };
     socket.on('data', onData);
     socket.once('error', reject);
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: ${upgrade}\r\nConnection: ${connection}\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extraHead}\r\n`);
+    const head = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: ${upgrade}\r\nConnection: ${connection}\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extraHead}\r\n`, 'latin1');
+    socket.write(sendWithHead === undefined ? head : Buffer.concat([head, sendWithHead]));
   });
 }
 

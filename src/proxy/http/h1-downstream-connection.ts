@@ -371,18 +371,20 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.deadline = 0;
     let out = 'HTTP/1.1 101 Switching Protocols\r\n';
     for (let i = 0; i < responseHeaders.length; i += 2) out += `${responseHeaders[i]}: ${responseHeaders[i + 1]}\r\n`;
-    this.socket.write(out + '\r\n', 'latin1');
-    if (upstreamHead.length > 0) this.socket.write(upstreamHead);
+    const down = this.socket;
+    down.write(out + '\r\n', 'latin1');
+    // The tunnel's bytes are counted from the end of the 101: the upstream's bytes that came with it
+    // and the client's that came before it (already read) are its first.
+    const startWritten = down.bytesWritten;
+    if (upstreamHead.length > 0) down.write(upstreamHead);
     const early = this.parser.takeTunnelBytes();
     if (early.length > 0) upstream.write(early);
+    const startRead = down.bytesRead - early.length;
     this.tunneled = true;
-    this.socket.removeAllListeners('data');
-    this.socket.removeAllListeners('end');
-    this.socket.removeAllListeners('drain');
+    down.removeAllListeners('data');
+    down.removeAllListeners('end');
+    down.removeAllListeners('drain');
     this.stream = null;
-    const down = this.socket;
-    const startRead = down.bytesRead;
-    const startWritten = down.bytesWritten;
     down.pipe(upstream);
     upstream.pipe(down);
     upstream.resume();
