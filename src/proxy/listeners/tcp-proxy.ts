@@ -3,6 +3,7 @@ import type { TcpProxy } from '../../model/listener.js';
 import { connectionEndpoints, endpointText, type ConnectionEndpoints } from '../connection-endpoints.js';
 import type { ClusterLookup, UpstreamHost } from '../clusters/upstream-cluster.js';
 import { closeAfterFlush } from '../flush-close.js';
+import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 import { reportWhileOpen, stopReporting, type TcpByteReporter } from './tcp-byte-reports.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
@@ -27,6 +28,8 @@ export interface TcpSessionRecord {
   reportedSent: number;
   /** Why it ended when that was not a normal close: "UF", "UH", "IDLE". */
   flag: string;
+  /** Why the TLS handshake with the upstream failed, when that kept it from opening (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%). */
+  upstreamTransportFailureReason?: string;
 }
 
 export interface TcpTelemetry {
@@ -106,7 +109,9 @@ export class TcpProxySession implements TcpByteReporter {
       downstream.resume();
       if (!this.finished) reportWhileOpen(this);
     });
-    up.on('error', () => undefined);
+    up.on('error', (err) => {
+      if (!connected) this.record.upstreamTransportFailureReason ??= upstreamTransportFailureReason(err);
+    });
     up.once('close', () => {
       clearTimeout(timer);
       // Node clears `connecting` before it reports a failed connect: readiness is tracked here.
