@@ -79,6 +79,7 @@ class ProxyAccessLog implements AccessLogSink {
     const record = {
       startTimeMs: r.startEpochMs,
       responseFlags: r.flag,
+      connectionTerminationDetails: r.terminationDetails,
       upstreamTransportFailureReason: r.upstreamTransportFailureReason,
       bytesReceived: r.bytesReceived,
       bytesSent: r.bytesSent,

@@ -26,8 +26,10 @@ export interface TcpSessionRecord {
   /** Of those, the bytes the metrics already count (reported while the connection was open). */
   reportedReceived: number;
   reportedSent: number;
-  /** Why it ended when that was not a normal close: "UF", "UH", "IDLE". */
+  /** Envoy's response flag when it ended abnormally ("UF", "UH", "UO"), else "-". */
   flag: string;
+  /** Why the proxy closed it, in Envoy's words (its local close reason), when it did. */
+  terminationDetails?: string;
   /** Why the TLS handshake with the upstream failed, when that kept it from opening (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%). */
   upstreamTransportFailureReason?: string;
 }
@@ -129,7 +131,8 @@ export class TcpProxySession implements TcpByteReporter {
     const idle = config.idleTimeout;
     if (idle > 0) {
       downstream.setTimeout(idle, () => {
-        this.record.flag = 'IDLE';
+        // Envoy sets no response flag for the idle timeout: its close reason says why.
+        this.record.terminationDetails = 'tcp_session_idle_timeout';
         this.finish(true);
       });
     }
