@@ -168,6 +168,12 @@ export class WorkerPoolProxy implements ProxySupervisor {
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     // Gone (killed, crashed): balancers stop picking it now, not only once its exit is reaped.
     worker.on('disconnect', () => (slot.ready = false));
+    // A message to a worker that died before its channel closed here fails with EPIPE. Unhandled, that
+    // error would end the primary (admin API, balanced listeners, every other worker); its exit follows.
+    worker.on('error', (err) => {
+      slot.ready = false;
+      proxyLog('warn', 'message to a worker failed: it is gone', { worker: index, pid: worker.process.pid, error: err.message });
+    });
     worker.on('exit', (code, signal) => {
       slot.ready = false;
       // A stalled worker that was killed is stalled no more; its replacement starts afresh.
