@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLUSTER_SLOTS, ResourceTableOwner, WorkerResourceTable } from '../../src/proxy/workers/shared-resource-table.js';
+import { CLUSTER_SLOTS, clusterSlotsFrom, ResourceTableOwner, WorkerResourceTable } from '../../src/proxy/workers/shared-resource-table.js';
 import { Resource } from '../../src/proxy/upstream/resource-counts.js';
 
 test('a worker row per claim, each worker counts in its own row and a limit sees the sum', () => {
@@ -48,4 +48,54 @@ test('a cluster without a slot counts in this process alone', () => {
   const counts = worker.countsFor('unknown');
   counts.setLocal(Resource.connections, 1);
   assert.equal(counts.total(Resource.connections), 1);
+});
+
+test("a removed cluster's slot is given back only once no worker can write it, and starts at zero for its next cluster", () => {
+  const owner = ResourceTableOwner.create(1, 2)!;
+  const attachment = owner.claimRow()!;
+  const worker = new WorkerResourceTable(attachment);
+  const first = owner.slotsFor(['old', 'kept']);
+  owner.sent(attachment.row, first);
+  worker.useSlots(first);
+  const old = worker.countsFor('old');
+  worker.countsFor('kept');
+  old.setLocal(Resource.requests, 1);
+  owner.answered(attachment.row, worker.heldSlots());
+  assert.deepEqual(owner.reclaim(new Set(['kept'])), [], 'the worker still counts in old\'s slot');
+
+  const second = owner.slotsFor(['kept']);
+  owner.sent(attachment.row, second);
+  assert.deepEqual(owner.reclaim(new Set(['kept'])), [], 'the worker has not answered the config without old yet');
+  worker.useSlots(second);
+  worker.release(old);
+  owner.answered(attachment.row, worker.heldSlots());
+  assert.deepEqual(owner.reclaim(new Set(['kept'])), ['old']);
+
+  const third = owner.slotsFor(['kept', 'new']);
+  assert.equal(third.new, first.old, 'the next new name takes the slot back');
+  worker.useSlots(third);
+  const next = worker.countsFor('new');
+  assert.equal(next.total(Resource.requests), 0, "old's request in flight does not count for new");
+  next.setLocal(Resource.requests, 1);
+  old.setLocal(Resource.requests, old.local(Resource.requests) - 1);
+  assert.equal(old.local(Resource.requests), 0, 'old counts on in its own memory');
+  assert.equal(next.total(Resource.requests), 1, "old's late finish leaves new's count alone");
+});
+
+test('a worker that exits gives back what it held; a name still in the config keeps its slot', () => {
+  const owner = ResourceTableOwner.create(1, 4)!;
+  const attachment = owner.claimRow()!;
+  const slots = owner.slotsFor(['a', 'b']);
+  owner.sent(attachment.row, slots);
+  owner.answered(attachment.row, Object.values(slots));
+  owner.releaseRow(attachment.row);
+  assert.deepEqual(owner.reclaim(new Set(['a'])), ['b']);
+  assert.deepEqual(owner.slotsFor(['a']), { a: slots.a });
+});
+
+test('BULWARK_CLUSTER_SLOTS sizes the table; without it the default holds', () => {
+  assert.equal(clusterSlotsFrom({}), CLUSTER_SLOTS);
+  assert.equal(clusterSlotsFrom({ BULWARK_CLUSTER_SLOTS: '8' }), 8);
+  assert.throws(() => clusterSlotsFrom({ BULWARK_CLUSTER_SLOTS: '0' }), /BULWARK_CLUSTER_SLOTS must be an integer/);
+  assert.throws(() => clusterSlotsFrom({ BULWARK_CLUSTER_SLOTS: 'many' }), /BULWARK_CLUSTER_SLOTS must be an integer/);
 });

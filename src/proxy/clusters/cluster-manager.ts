@@ -33,7 +33,8 @@ class ManagedCluster implements UpstreamCluster {
     connector: TransportConnector,
     activeHealthChecks: boolean,
     events: ClusterEvents,
-    counts: ResourceCounts,
+    /** Where the cluster's breakers count (given back to their source when the cluster is removed). */
+    readonly counts: ResourceCounts,
   ) {
     this.http2 = model.http2ProtocolOptions !== undefined;
     this.connector = connector;
@@ -262,7 +263,11 @@ export class ClusterManager implements ClusterLookup {
         next.set(m.name, existing);
       } else next.set(m.name, new ManagedCluster(m, connectors.get(m.name)!, this.activeHealthChecks, this.events, this.resourceCounts.countsFor(m.name)));
     }
-    for (const [name, c] of this.clusters) if (!next.has(name)) c.close();
+    for (const [name, c] of this.clusters) {
+      if (next.has(name)) continue;
+      c.close();
+      this.resourceCounts.release(c.counts);
+    }
     this.clusters = next;
   }
 

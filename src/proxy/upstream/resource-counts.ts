@@ -13,15 +13,31 @@ export const RESOURCE_CELLS = 4;
  */
 export class ResourceCounts {
   constructor(
-    private readonly cells: Int32Array,
+    private cells: Int32Array,
     /** Where this process's cells for the cluster start. */
-    private readonly own: number,
+    private own: number,
     /** Where the first worker's cells for the cluster start. */
-    private readonly first: number,
+    private first: number,
     /** Cells from one worker's row to the next. */
-    private readonly stride: number,
-    private readonly rows: number,
+    private stride: number,
+    private rows: number,
   ) {}
+
+  /**
+   * Stops counting in the shared cells, for a cluster this process no longer runs: its counts move to
+   * cells of this process's own, where its requests still in flight finish, and its shared cells are
+   * zeroed. So the slot can go to another cluster without inheriting these counts, and without being
+   * decremented when these requests end.
+   */
+  detach(): void {
+    const kept = this.cells.slice(this.own, this.own + RESOURCE_CELLS);
+    this.cells.fill(0, this.own, this.own + RESOURCE_CELLS);
+    this.cells = kept;
+    this.own = 0;
+    this.first = 0;
+    this.stride = RESOURCE_CELLS;
+    this.rows = 1;
+  }
 
   /** This process's count of the resource at `offset`. */
   local(offset: number): number {
@@ -49,6 +65,8 @@ export function processLocalCounts(): ResourceCounts {
 /** Where a cluster's counts live: this process alone, or memory shared by the workers. */
 export interface ResourceCountsSource {
   countsFor(cluster: string): ResourceCounts;
+  /** The cluster these counts were made for left the config (its requests in flight may still end). */
+  release(counts: ResourceCounts): void;
 }
 
-export const PROCESS_LOCAL_COUNTS: ResourceCountsSource = { countsFor: processLocalCounts };
+export const PROCESS_LOCAL_COUNTS: ResourceCountsSource = { countsFor: processLocalCounts, release: () => undefined };

@@ -42,11 +42,16 @@ host.runtime.clusters.onEjection = (cluster, ejected) =>
 
 let configsApplied = Promise.resolve();
 
+/** The shared breaker slots this worker counts in, reported with every answer to a config. */
+function heldSlots(): number[] {
+  return resourceTable?.heldSlots() ?? [];
+}
+
 async function applyConfig(snapshot: ResourceSnapshot, resourceSlots: Record<string, number>): Promise<void> {
   resourceTable?.useSlots(resourceSlots);
   const error = await host.applyRetryingCustody(snapshot);
   if (error) {
-    send({ type: 'rejected', version: snapshot.version, error, custody: isCustodyError(error) });
+    send({ type: 'rejected', version: snapshot.version, error, custody: isCustodyError(error), heldSlots: heldSlots() });
     return;
   }
   // Hosts came or went: the other workers get this worker's view of the new set.
@@ -55,9 +60,9 @@ async function applyConfig(snapshot: ResourceSnapshot, resourceSlots: Record<str
   const own = snapshot.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none');
   try {
     await binder.apply(own);
-    send({ type: 'applied', version: snapshot.version, ports: binder.ports() });
+    send({ type: 'applied', version: snapshot.version, ports: binder.ports(), heldSlots: heldSlots() });
   } catch (err) {
-    send({ type: 'rejected', version: snapshot.version, error: (err as Error).message, custody: false });
+    send({ type: 'rejected', version: snapshot.version, error: (err as Error).message, custody: false, heldSlots: heldSlots() });
   }
 }
 

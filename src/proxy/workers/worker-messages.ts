@@ -48,10 +48,13 @@ export type FromWorker =
   | { type: 'ready' }
   /** The worker's event loop runs (worker-watchdog.ts): sent every HEARTBEAT_MS. */
   | { type: 'alive' }
-  /** ports: where the worker's own listeners are bound (the real port of a listener on port 0). */
-  | { type: 'applied'; version: string; ports: Record<string, number> }
+  /**
+   * ports: where the worker's own listeners are bound (the real port of a listener on port 0).
+   * heldSlots (here and in 'rejected'): the shared breaker slots the worker counts in after this config.
+   */
+  | { type: 'applied'; version: string; ports: Record<string, number>; heldSlots: number[] }
   /** custody: key custody refused a key load (after the worker's own retries), not the config itself. */
-  | { type: 'rejected'; version: string; error: string; custody: boolean }
+  | { type: 'rejected'; version: string; error: string; custody: boolean; heldSlots: number[] }
   | { type: 'stats'; id: number; snapshot: MetricsSnapshot; clusters: ClusterStatus[] | undefined; outstanding: number; liveConnections: number }
   | { type: 'load'; outstanding: number; closedConnections: number }
   /** The worker's final metrics, so what it counted since the last scrape is kept. */

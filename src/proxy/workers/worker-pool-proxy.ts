@@ -21,7 +21,7 @@ import { createBalancer } from './balancer-registry.js';
 import type { ConnectionBalancer, WorkerLoad } from './connection-balancer.js';
 import { WorkerWatchdog, type WatchdogEvents, type WatchedWorker } from './worker-watchdog.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
-import { ResourceTableOwner } from './shared-resource-table.js';
+import { clusterSlotsFrom, ResourceTableOwner } from './shared-resource-table.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 
 interface WorkerSlot extends WorkerLoad, WatchedWorker {
@@ -44,6 +44,8 @@ interface WorkerSlot extends WorkerLoad, WatchedWorker {
   handing: Map<Socket, string>;
   /** The worker's metrics at its last report: kept by the counter history when it exits. */
   lastSnapshot: MetricsSnapshot | undefined;
+  /** Its row of the shared breaker counts; undefined without one. */
+  row: number | undefined;
 }
 
 const STATS_TIMEOUT_MS = 2_000;
@@ -117,7 +119,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     this.binder = new ListenerBinder((name, socket) => this.distribute(name, socket), true);
     this.target = bootstrap;
     this.watchdog = new WorkerWatchdog(() => this.slots, this.watchdogEvents(), bootstrap.workerWatchdog);
-    this.resourceTable = ResourceTableOwner.create(concurrency);
+    this.resourceTable = ResourceTableOwner.create(concurrency, clusterSlotsFrom(process.env));
     if (this.resourceTable === undefined) {
       proxyLog('warn', 'circuit breaker limits are counted per worker: the shared-memory addon is not built (scripts/build-native.sh)', { workers: concurrency });
     }
@@ -163,7 +165,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       resourceTable: this.resourceTable?.claimRow(),
     };
     const worker = cluster.fork({ BULWARK_WORKER_SETTINGS: JSON.stringify(settings) });
-    const slot: WorkerSlot = { index, worker, listening: false, configured: false, endFirstConfigTurn: undefined, ready: false, responsive: true, lastHeardMs: performance.now(), activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, handing: new Map(), lastSnapshot: undefined };
+    const slot: WorkerSlot = { index, worker, listening: false, configured: false, endFirstConfigTurn: undefined, ready: false, responsive: true, lastHeardMs: performance.now(), activeConnections: 0, outstandingRequests: 0, version: '', lastError: undefined, ports: {}, handing: new Map(), lastSnapshot: undefined, row: settings.resourceTable?.row };
     this.slots[index] = slot;
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     // Gone (killed, crashed): balancers stop picking it now, not only once its exit is reaped.
@@ -179,7 +181,12 @@ export class WorkerPoolProxy implements ProxySupervisor {
       // A stalled worker that was killed is stalled no more; its replacement starts afresh.
       if (!slot.responsive) this.poolMetrics.workerStalled(index, false);
       slot.endFirstConfigTurn?.();
-      if (settings.resourceTable) this.resourceTable?.releaseRow(settings.resourceTable.row);
+      if (settings.resourceTable) {
+        this.resourceTable?.releaseRow(settings.resourceTable.row);
+        // A late answer from it must not speak for the row's next worker.
+        slot.row = undefined;
+        this.reclaimClusterSlots();
+      }
       // Connections it never got: another worker takes them (none read a byte of them yet).
       const orphans = [...slot.handing];
       slot.handing.clear();
@@ -218,6 +225,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
         return;
       case 'applied':
       case 'rejected': {
+        if (slot.row !== undefined && this.resourceTable) {
+          this.resourceTable.answered(slot.row, msg.heldSlots);
+          this.reclaimClusterSlots();
+        }
         slot.endFirstConfigTurn?.();
         // Its replacement answers for it (start() and a reload wait for that answer instead).
         if (msg.type === 'rejected' && msg.custody && slot.version === '' && this.replaceUnloadedWorker(slot, msg.error)) return;
@@ -404,14 +415,23 @@ export class WorkerPoolProxy implements ProxySupervisor {
       }
       slot.endFirstConfigTurn = end;
       slot.configured = true;
-      this.send(slot, this.configMessage(this.target.staticResources));
+      this.sendConfig(slot, this.target.staticResources);
     });
   }
 
-  /** A config for the workers, with each cluster's slot in the shared breaker counts. */
-  private configMessage(snapshot: ResourceSnapshot): ToWorker {
-    const resourceSlots = this.resourceTable?.slotsFor(snapshot.clusters.map((c) => c.name)) ?? {};
-    return { type: 'config', snapshot, resourceSlots };
+  /** Sends a worker a config, with each cluster's slot in the shared breaker counts. */
+  private sendConfig(slot: WorkerSlot, snapshot: ResourceSnapshot): void {
+    const table = slot.row === undefined ? undefined : this.resourceTable;
+    const resourceSlots = table?.slotsFor(snapshot.clusters.map((c) => c.name)) ?? {};
+    if (this.send(slot, { type: 'config', snapshot, resourceSlots })) table?.sent(slot.row!, resourceSlots);
+  }
+
+  /**
+   * Gives back the shared breaker slots no worker counts in any more (clusters removed, or named only by
+   * a config that was rolled back), so churning cluster names never exhaust the table.
+   */
+  private reclaimClusterSlots(): void {
+    this.resourceTable?.reclaim(new Set(this.target.staticResources.clusters.map((c) => c.name)));
   }
 
   /** Ends start()'s wait for the workers' first config with `error`; false when it is no longer waiting. */
@@ -440,7 +460,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         },
       });
       // Workers still starting get the current bootstrap when they say 'ready'.
-      for (const s of this.slots) if (s.configured) this.send(s, this.configMessage(b.staticResources));
+      for (const s of this.slots) if (s.configured) this.sendConfig(s, b.staticResources);
     });
   }
 
