@@ -10,7 +10,8 @@
  *   %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%, and Envoy's longer aliases of both, %REQUEST_HEADER(...)%
  *   and %RESPONSE_HEADER(...)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%,
  *   %RESPONSE_CODE_DETAILS%, %CONNECTION_TERMINATION_DETAILS%, %UPSTREAM_TRANSPORT_FAILURE_REASON%,
- *   %BYTES_RECEIVED%, %BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER%,
+ *   %BYTES_RECEIVED%, %BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER% (and
+ *   %UPSTREAM_CLUSTER_RAW%, the same here: clusters have no alt_stat_name),
  *   %UPSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_REMOTE_ADDRESS%,
  *   %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %DOWNSTREAM_DIRECT_REMOTE_ADDRESS% (and _WITHOUT_PORT), %REQUESTED_SERVER_NAME%, %ROUTE_NAME%,
  *   %DOWNSTREAM_PEER_URI_SAN%, %TRACE_ID%, and %% for a percent sign.
@@ -177,6 +178,8 @@ const SIMPLE: Record<string, Getter> = {
   DURATION: (r) => (r.durationMs === undefined ? undefined : Math.round(r.durationMs)),
   UPSTREAM_HOST: (r) => r.upstreamHost,
   UPSTREAM_CLUSTER: (r) => r.upstreamCluster,
+  // Istio's default formats name this one (Envoy's %UPSTREAM_CLUSTER% would print an alt_stat_name).
+  UPSTREAM_CLUSTER_RAW: (r) => r.upstreamCluster,
   UPSTREAM_LOCAL_ADDRESS: (r) => r.upstreamLocalAddress,
   DOWNSTREAM_LOCAL_ADDRESS: (r) => r.downstreamLocalAddress,
   DOWNSTREAM_REMOTE_ADDRESS: (r) => r.downstreamRemoteAddress,

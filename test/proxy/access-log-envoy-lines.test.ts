@@ -1,0 +1,84 @@
+/**
+ * Access log formats a user brings from Envoy or Istio give the lines Envoy writes for them: the same
+ * operators are accepted, and unknown values, types and flags come out as Envoy spells them.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { bootstrap, httpListener, routeConfig, staticCluster, address } from '../support/config-builder.js';
+import { curl } from '../support/curl.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+/** Istio's default text format (pilot/pkg/model/telemetry_logging.go, EnvoyTextLogFormat), as Istio ships it. */
+const ISTIO_TEXT =
+  '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% ' +
+  '%RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% ' +
+  '%DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" ' +
+  '"%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% ' +
+  '%DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n';
+
+let upstream: TestUpstream;
+let tcpEcho: net.Server;
+let proxy: RunningProxy;
+let port: number;
+let tcpPort: number;
+const log = (name: string) => `/tmp/bulwark-envoy-lines-${name}-${process.pid}.log`;
+
+function fileLog(name: string, logFormat: Record<string, unknown>): object {
+  return { name: 'envoy.access_loggers.file', typedConfig: { path: log(name), logFormat } };
+}
+
+before(async () => {
+  upstream = await startUpstream('app');
+  tcpEcho = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => tcpEcho.listen(0, '127.0.0.1', r));
+  port = await freePort();
+  tcpPort = await freePort();
+  const routes = routeConfig([{ name: 'to-app', match: { prefix: '/' }, route: { cluster: 'app' } }]);
+  const hcm = { accessLog: [fileLog('istio', { textFormatSource: { inlineString: ISTIO_TEXT } })] };
+  const tcpListener = {
+    name: 't',
+    address: address(tcpPort),
+    filterChains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: 'tcp', cluster: 'echo' } }] }],
+  };
+  proxy = await startProxy(
+    bootstrap([httpListener('h', port, routes, hcm), tcpListener], [staticCluster('app', [upstream.port]), staticCluster('echo', [(tcpEcho.address() as AddressInfo).port])]),
+  );
+});
+
+after(async () => {
+  await proxy?.stop();
+  await upstream?.close();
+  tcpEcho?.close();
+});
+
+/** The last line of a log that `pred` accepts, waiting for the writer's next flush. */
+async function lastLine(name: string, pred: (l: string) => boolean): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const hit = readFileSync(log(name), 'latin1').split('\n').filter(pred).pop();
+      if (hit !== undefined) return hit;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no matching line in ${log(name)}`);
+}
+
+test("Istio's default text format (with %UPSTREAM_CLUSTER_RAW%) is accepted and gives Envoy's line", async () => {
+  const res = await curl(['-H', 'user-agent: lines-test', `http://127.0.0.1:${port}/istio?x=1`]);
+  assert.equal(res.status, 200);
+  const line = await lastLine('istio', (l) => l.includes('/istio?x=1'));
+  const at = `127\\.0\\.0\\.1`;
+  assert.match(
+    line,
+    new RegExp(
+      `^\\[\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\\] "GET /istio\\?x=1 HTTP/1\\.1" 200 - via_upstream - "-" 0 \\d+ \\d+ \\d+ "-" "lines-test" "[0-9a-f-]{36}" ` +
+        `"${at}:${port}" "${at}:${upstream.port}" app ${at}:\\d+ ${at}:${port} ${at}:\\d+ - to-app$`,
+    ),
+  );
+});
