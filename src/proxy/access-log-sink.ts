@@ -96,7 +96,8 @@ class ProxyAccessLog implements AccessLogSink {
     for (let i = 0; i < logs.length; i++) {
       const config = logs[i]!;
       const logger = this.logger(config);
-      const ok = logger !== undefined && (config.format === undefined ? logger.logTcp(record) : logger.logLine(this.formatted(config)({ ...record, protocol: 'TCP' })));
+      // A format's %PROTOCOL% is unknown ("-") on a TCP connection, as in Envoy; the built-in layout says "TCP".
+      const ok = logger !== undefined && (config.format === undefined ? logger.logTcp(record) : logger.logLine(this.formatted(config)(record)));
       if (!ok) this.countDrop();
     }
   }

@@ -39,13 +39,20 @@ before(async () => {
   tcpPort = await freePort();
   const routes = routeConfig([{ name: 'to-app', match: { prefix: '/' }, route: { cluster: 'app' } }]);
   const hcm = { accessLog: [fileLog('istio', { textFormatSource: { inlineString: ISTIO_TEXT } })] };
-  const tcpListener = {
-    name: 't',
-    address: address(tcpPort),
-    filterChains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: 'tcp', cluster: 'echo' } }] }],
-  };
+  const tcpLog = fileLog('tcp', { textFormat: '%DOWNSTREAM_LOCAL_ADDRESS% %PROTOCOL% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER_RAW%\n' });
+  const tcpListener = (name: string, listenPort: number, tcpProxy: Record<string, unknown>) => ({
+    name,
+    address: address(listenPort),
+    filterChains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: name, accessLog: [tcpLog], ...tcpProxy } }] }],
+  });
   proxy = await startProxy(
-    bootstrap([httpListener('h', port, routes, hcm), tcpListener], [staticCluster('app', [upstream.port]), staticCluster('echo', [(tcpEcho.address() as AddressInfo).port])]),
+    bootstrap(
+      [
+        httpListener('h', port, routes, hcm),
+        tcpListener('t', tcpPort, { cluster: 'echo' }),
+      ],
+      [staticCluster('app', [upstream.port]), staticCluster('echo', [(tcpEcho.address() as AddressInfo).port])],
+    ),
   );
 });
 
@@ -81,4 +88,19 @@ test("Istio's default text format (with %UPSTREAM_CLUSTER_RAW%) is accepted and 
         `"${at}:${port}" "${at}:${upstream.port}" app ${at}:\\d+ ${at}:${port} ${at}:\\d+ - to-app$`,
     ),
   );
+});
+
+/** Opens a connection, sends a byte, and resolves when the proxy closes it or after `holdMs` of echo. */
+function tcpSession(listenPort: number, closeAfterEcho: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect(listenPort, '127.0.0.1', () => socket.write('x'));
+    socket.on('data', () => closeAfterEcho && socket.end());
+    socket.once('close', () => resolve());
+    socket.on('error', () => undefined);
+  });
+}
+
+test('a TCP connection logs %PROTOCOL% as "-" and %RESPONSE_CODE% as 0, as Envoy does', async () => {
+  await tcpSession(tcpPort, true);
+  assert.equal(await lastLine('tcp', (l) => l.startsWith(`127.0.0.1:${tcpPort} `)), `127.0.0.1:${tcpPort} - 0 - echo`);
 });
