@@ -25,6 +25,7 @@ let tcpEcho: net.Server;
 let proxy: RunningProxy;
 let port: number;
 let tcpPort: number;
+let idlePort: number;
 const log = (name: string) => `/tmp/bulwark-envoy-lines-${name}-${process.pid}.log`;
 
 function fileLog(name: string, logFormat: Record<string, unknown>): object {
@@ -37,6 +38,7 @@ before(async () => {
   await new Promise<void>((r) => tcpEcho.listen(0, '127.0.0.1', r));
   port = await freePort();
   tcpPort = await freePort();
+  idlePort = await freePort();
   const routes = routeConfig([{ name: 'to-app', match: { prefix: '/' }, route: { cluster: 'app' } }]);
   const hcm = { accessLog: [fileLog('istio', { textFormatSource: { inlineString: ISTIO_TEXT } })] };
   const tcpLog = fileLog('tcp', { textFormat: '%DOWNSTREAM_LOCAL_ADDRESS% %PROTOCOL% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER_RAW%\n' });
@@ -50,6 +52,7 @@ before(async () => {
       [
         httpListener('h', port, routes, hcm),
         tcpListener('t', tcpPort, { cluster: 'echo' }),
+        tcpListener('idle', idlePort, { cluster: 'echo', idleTimeout: '0.3s' }),
       ],
       [staticCluster('app', [upstream.port]), staticCluster('echo', [(tcpEcho.address() as AddressInfo).port])],
     ),
@@ -103,4 +106,9 @@ function tcpSession(listenPort: number, closeAfterEcho: boolean): Promise<void> 
 test('a TCP connection logs %PROTOCOL% as "-" and %RESPONSE_CODE% as 0, as Envoy does', async () => {
   await tcpSession(tcpPort, true);
   assert.equal(await lastLine('tcp', (l) => l.startsWith(`127.0.0.1:${tcpPort} `)), `127.0.0.1:${tcpPort} - 0 - echo`);
+});
+
+test('a TCP session closed by its idle timeout logs no response flag (Envoy has none for it)', async () => {
+  await tcpSession(idlePort, false);
+  assert.equal(await lastLine('tcp', (l) => l.startsWith(`127.0.0.1:${idlePort} `)), `127.0.0.1:${idlePort} - 0 - echo`);
 });
