@@ -175,7 +175,8 @@ const SIMPLE: Record<string, Getter> = {
   UPSTREAM_TRANSPORT_FAILURE_REASON: (r) => r.upstreamTransportFailureReason,
   BYTES_RECEIVED: (r) => r.bytesReceived ?? 0,
   BYTES_SENT: (r) => r.bytesSent ?? 0,
-  DURATION: (r) => (r.durationMs === undefined ? undefined : Math.round(r.durationMs)),
+  // Whole milliseconds, truncated as Envoy's duration_cast<milliseconds> does.
+  DURATION: (r) => (r.durationMs === undefined ? undefined : Math.floor(r.durationMs)),
   UPSTREAM_HOST: (r) => r.upstreamHost,
   UPSTREAM_CLUSTER: (r) => r.upstreamCluster,
   // Istio's default formats name this one (Envoy's %UPSTREAM_CLUSTER% would print an alt_stat_name).

@@ -40,7 +40,13 @@ before(async () => {
   tcpPort = await freePort();
   idlePort = await freePort();
   const routes = routeConfig([{ name: 'to-app', match: { prefix: '/' }, route: { cluster: 'app' } }]);
-  const hcm = { accessLog: [fileLog('istio', { textFormatSource: { inlineString: ISTIO_TEXT } })] };
+  const hcm = {
+    accessLog: [
+      fileLog('istio', { textFormatSource: { inlineString: ISTIO_TEXT } }),
+      { name: 'envoy.access_loggers.file', typedConfig: { path: log('builtin') } },
+      fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
+    ],
+  };
   const tcpLog = fileLog('tcp', { textFormat: '%DOWNSTREAM_LOCAL_ADDRESS% %PROTOCOL% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER_RAW%\n' });
   const tcpListener = (name: string, listenPort: number, tcpProxy: Record<string, unknown>) => ({
     name,
@@ -91,6 +97,16 @@ test("Istio's default text format (with %UPSTREAM_CLUSTER_RAW%) is accepted and 
         `"${at}:${port}" "${at}:${upstream.port}" app ${at}:\\d+ ${at}:${port} ${at}:\\d+ - to-app$`,
     ),
   );
+});
+
+test('%DURATION% is whole milliseconds truncated, as Envoy and the built-in layout write it', async () => {
+  for (let i = 0; i < 12; i++) {
+    const mark = `duration-${i}`;
+    assert.equal((await curl(['-H', `x-mark: ${mark}`, `http://127.0.0.1:${port}/${mark}`])).status, 200);
+    const typed = JSON.parse(await lastLine('typed', (l) => l.includes(`"${mark}"`))) as { duration: number };
+    const builtin = JSON.parse(await lastLine('builtin', (l) => l.includes(`/${mark}"`))) as { duration: number };
+    assert.equal(typed.duration, builtin.duration, `request ${i}`);
+  }
 });
 
 /** Opens a connection, sends a byte, and resolves when the proxy closes it or after `holdMs` of echo. */
