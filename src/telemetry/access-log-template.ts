@@ -161,7 +161,8 @@ function operator(given: string, arg: string | undefined, max: number | undefine
     if (arg?.trim().toLowerCase() !== 'x-envoy-upstream-service-time') {
       throw new AccessLogFormatError(`%RESP(${arg ?? ''})%: only X-ENVOY-UPSTREAM-SERVICE-TIME is known when the line is written`);
     }
-    return (r) => (r.upstreamServiceTimeMs !== undefined && r.upstreamServiceTimeMs >= 0 ? Math.round(r.upstreamServiceTimeMs) : undefined);
+    // The header's value as sent (see HttpStream): a header is a string, in JSON formats too, as in Envoy.
+    return (r) => (r.upstreamServiceTimeMs !== undefined && r.upstreamServiceTimeMs >= 0 ? String(Math.round(r.upstreamServiceTimeMs)) : undefined);
   }
   throw new AccessLogFormatError(`command operator %${name}% is not supported`);
 }

@@ -109,6 +109,12 @@ test('%DURATION% is whole milliseconds truncated, as Envoy and the built-in layo
   }
 });
 
+test('%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% is the header as sent: a string in a JSON format, as every header is in Envoy', async () => {
+  const res = await curl(['-H', 'x-mark: service-time', `http://127.0.0.1:${port}/service-time`]);
+  const line = JSON.parse(await lastLine('typed', (l) => l.includes('"service-time"'))) as { service_time: unknown };
+  assert.equal(line.service_time, res.headers['x-envoy-upstream-service-time']);
+});
+
 /** Opens a connection, sends a byte, and resolves when the proxy closes it or after `holdMs` of echo. */
 function tcpSession(listenPort: number, closeAfterEcho: boolean): Promise<void> {
   return new Promise((resolve) => {
