@@ -53,7 +53,8 @@ function readLogFormat(typed: FieldReader): AccessLogFormat | undefined {
     const text = lf.optStr('textFormat');
     const source = lf.optObj('textFormatSource');
     const json = lf.optObj('jsonFormat');
-    lf.ignore('omitEmptyValues', 'contentType', 'formatters');
+    const omitEmptyValues = lf.bool('omitEmptyValues', false);
+    lf.ignore('contentType', 'formatters');
     const given = [text !== undefined, source !== undefined, json !== undefined].filter(Boolean).length;
     if (given !== 1) lf.fail('', 'exactly one of textFormat, textFormatSource, jsonFormat is required');
     if (text !== undefined) format = { text };
@@ -63,6 +64,7 @@ function readLogFormat(typed: FieldReader): AccessLogFormat | undefined {
     }
     if (json) format = { json: lf.raw('jsonFormat') as Record<string, unknown> };
     lf.done();
+    if (omitEmptyValues) format = { ...format, omitEmptyValues };
   } else {
     const text = typed.optStr('format');
     const json = typed.optObj('jsonFormat');

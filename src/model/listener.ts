@@ -12,6 +12,8 @@ export interface HttpFilter {
 export interface AccessLogFormat {
   text?: string;
   json?: Record<string, unknown>;
+  /** Envoy's omit_empty_values: an unknown value is "" in text instead of "-", and its key is left out of JSON. */
+  omitEmptyValues?: boolean;
 }
 
 export interface AccessLog {

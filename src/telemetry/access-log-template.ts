@@ -59,29 +59,32 @@ export function compileHeaderValue(value: string): string | HeaderValueTemplate 
 
 /** Compiles a format into a function making one line; throws AccessLogFormatError naming the first operator it cannot resolve. */
 export function compileAccessLogFormat(format: AccessLogFormat): AccessLogLine {
-  if (format.json !== undefined) return compileJson(format.json);
+  // Envoy's omit_empty_values: an unknown value is "" instead of "-", and a JSON key whose value is unknown is left out.
+  const unknown = format.omitEmptyValues === true ? '' : '-';
+  if (format.json !== undefined) return compileJson(format.json, unknown);
   const parts = compileTemplate(format.text ?? '');
   return (r, headers) => {
-    const out = render(parts, r, headers);
+    const out = render(parts, r, headers, unknown);
     // The writer ends every line itself; a format's own final newline (Envoy's usually has one) goes.
     return out.endsWith('\n') ? out.slice(0, -1) : out;
   };
 }
 
-/** A template as text: literals as they are, unknown values as "-". */
-function render(parts: ReadonlyArray<string | Getter>, r: TemplateRecord, headers: readonly string[] | undefined): string {
+/** A template as text: literals as they are, unknown values as `unknown` ("-", or "" with omitEmptyValues). */
+function render(parts: ReadonlyArray<string | Getter>, r: TemplateRecord, headers: readonly string[] | undefined, unknown: string): string {
   let out = '';
   for (const p of parts) {
     if (typeof p === 'string') out += p;
     else {
       const v = p(r, headers);
-      out += v === undefined || v === '' ? '-' : String(v);
+      out += v === undefined || v === '' ? unknown : String(v);
     }
   }
   return out;
 }
 
-function compileJson(spec: Record<string, unknown>): AccessLogLine {
+function compileJson(spec: Record<string, unknown>, unknown: string): AccessLogLine {
+  const omitNull = unknown === '';
   const fields: Array<[string, Array<string | Getter>]> = [];
   for (const [key, value] of Object.entries(spec)) {
     if (typeof value !== 'string') throw new AccessLogFormatError(`jsonFormat.${key}: only string values (with operators) are supported`);
@@ -93,8 +96,9 @@ function compileJson(spec: Record<string, unknown>): AccessLogLine {
       if (parts.length === 1 && typeof parts[0] !== 'string') {
         // A value that is one operator keeps its type: numbers stay numbers, unknown is null.
         const v = (parts[0] as Getter)(r, headers);
-        out[key] = v === undefined || v === '' ? null : v;
-      } else out[key] = render(parts, r, headers);
+        if (v !== undefined && v !== '') out[key] = v;
+        else if (!omitNull) out[key] = null;
+      } else out[key] = render(parts, r, headers, unknown);
     }
     return JSON.stringify(out);
   };

@@ -44,6 +44,8 @@ before(async () => {
     accessLog: [
       fileLog('istio', { textFormatSource: { inlineString: ISTIO_TEXT } }),
       { name: 'envoy.access_loggers.file', typedConfig: { path: log('builtin') } },
+      fileLog('omit-text', { textFormat: 'mark=%REQ(X-MARK)% missing=%REQ(X-MISSING)%\n', omitEmptyValues: true }),
+      fileLog('omit-json', { jsonFormat: { mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%', mixed: 'm=%REQ(X-MISSING)%' }, omitEmptyValues: true }),
       fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
     ],
   };
@@ -113,6 +115,12 @@ test('%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% is the header as sent: a string in a
   const res = await curl(['-H', 'x-mark: service-time', `http://127.0.0.1:${port}/service-time`]);
   const line = JSON.parse(await lastLine('typed', (l) => l.includes('"service-time"'))) as { service_time: unknown };
   assert.equal(line.service_time, res.headers['x-envoy-upstream-service-time']);
+});
+
+test('omitEmptyValues writes an unknown value as nothing in text and leaves its key out of JSON', async () => {
+  assert.equal((await curl(['-H', 'x-mark: omit', `http://127.0.0.1:${port}/omit`])).status, 200);
+  assert.equal(await lastLine('omit-text', (l) => l.startsWith('mark=omit ')), 'mark=omit missing=');
+  assert.deepEqual(JSON.parse(await lastLine('omit-json', (l) => l.includes('"omit"'))), { mark: 'omit', mixed: 'm=' });
 });
 
 /** Opens a connection, sends a byte, and resolves when the proxy closes it or after `holdMs` of echo. */
