@@ -39,7 +39,12 @@ before(async () => {
   port = await freePort();
   tcpPort = await freePort();
   idlePort = await freePort();
-  const routes = routeConfig([{ name: 'to-app', match: { prefix: '/' }, route: { cluster: 'app' } }]);
+  const routes = routeConfig([
+    { match: { prefix: '/tls-failure' }, route: { cluster: 'tls-to-plain' } },
+    { name: 'to-app', match: { prefix: '/' }, route: { cluster: 'app' } },
+  ]);
+  // TLS to a plain HTTP server: the handshake fails, with a reason whose words are separated by spaces.
+  const tlsToPlain = staticCluster('tls-to-plain', [upstream.port], { transportSocket: { name: 'envoy.transport_sockets.tls', typedConfig: { sni: 'localhost' } } });
   const hcm = {
     accessLog: [
       fileLog('istio', { textFormatSource: { inlineString: ISTIO_TEXT } }),
@@ -62,7 +67,7 @@ before(async () => {
         tcpListener('t', tcpPort, { cluster: 'echo' }),
         tcpListener('idle', idlePort, { cluster: 'echo', idleTimeout: '0.3s' }),
       ],
-      [staticCluster('app', [upstream.port]), staticCluster('echo', [(tcpEcho.address() as AddressInfo).port])],
+      [staticCluster('app', [upstream.port]), tlsToPlain, staticCluster('echo', [(tcpEcho.address() as AddressInfo).port])],
     ),
   );
 });
@@ -99,6 +104,14 @@ test("Istio's default text format (with %UPSTREAM_CLUSTER_RAW%) is accepted and 
         `"${at}:${port}" "${at}:${upstream.port}" app ${at}:\\d+ ${at}:${port} ${at}:\\d+ - to-app$`,
     ),
   );
+});
+
+test('%UPSTREAM_TRANSPORT_FAILURE_REASON% has its spaces as underscores, as Envoy writes it', async () => {
+  assert.equal((await curl([`http://127.0.0.1:${port}/tls-failure`])).status, 503);
+  const line = await lastLine('istio', (l) => l.includes('/tls-failure'));
+  assert.match(line, /" 503 UF \S+ - "TLS_error:_[^" ]+" /);
+  const builtin = JSON.parse(await lastLine('builtin', (l) => l.includes('/tls-failure'))) as { upstream_transport_failure_reason: string };
+  assert.match(builtin.upstream_transport_failure_reason, /^TLS_error:_[^ ]+$/);
 });
 
 test('%DURATION% is whole milliseconds truncated, as Envoy and the built-in layout write it', async () => {

@@ -36,7 +36,8 @@ export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAcces
     upstreamHost: stream.host?.key,
     upstreamCluster: stream.upstreamClusterName || undefined,
     upstreamLocalAddress: stream.upstreamLocalAddress,
-    upstreamTransportFailureReason: stream.upstreamTransportFailureReason,
+    // Envoy's operator writes the reason with its spaces as underscores (the reply body keeps them).
+    upstreamTransportFailureReason: stream.upstreamTransportFailureReason?.replaceAll(' ', '_'),
     downstreamLocalAddress: e?.local,
     downstreamRemoteAddress: trustedRemote(stream.clientAddress, h.remoteAddress, e),
     downstreamDirectRemoteAddress: e?.remote ?? h.remoteAddress,
