@@ -41,6 +41,7 @@ before(async () => {
   idlePort = await freePort();
   const routes = routeConfig([
     { match: { prefix: '/tls-failure' }, route: { cluster: 'tls-to-plain' } },
+    { match: { prefix: '/unnamed' }, route: { cluster: 'app' } },
     { name: 'to-app', match: { prefix: '/' }, route: { cluster: 'app' } },
   ]);
   // TLS to a plain HTTP server: the handshake fails, with a reason whose words are separated by spaces.
@@ -104,6 +105,11 @@ test("Istio's default text format (with %UPSTREAM_CLUSTER_RAW%) is accepted and 
         `"${at}:${port}" "${at}:${upstream.port}" app ${at}:\\d+ ${at}:${port} ${at}:\\d+ - to-app$`,
     ),
   );
+});
+
+test('%ROUTE_NAME% of a route without a name is "-", as in Envoy', async () => {
+  assert.equal((await curl([`http://127.0.0.1:${port}/unnamed`])).status, 200);
+  assert.match(await lastLine('istio', (l) => l.includes('/unnamed')), / app \S+ \S+ \S+ - -$/);
 });
 
 test('%UPSTREAM_TRANSPORT_FAILURE_REASON% has its spaces as underscores, as Envoy writes it', async () => {

@@ -42,7 +42,8 @@ export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAcces
     downstreamRemoteAddress: trustedRemote(stream.clientAddress, h.remoteAddress, e),
     downstreamDirectRemoteAddress: e?.remote ?? h.remoteAddress,
     requestedServerName: e?.serverName,
-    routeName: stream.route?.name,
+    // The configured name only: Envoy's %ROUTE_NAME% is "-" for a route that has none.
+    routeName: stream.route?.route.name,
     downstreamPeerPrincipal: stream.peerPrincipal || undefined,
     traceparent: stream.traceparent,
     // The propagator formats it from checked hex ids (TracePropagator's contract).
