@@ -29,7 +29,10 @@ export type AccessLogLine = (r: TemplateRecord, requestHeaders?: readonly string
 
 export class AccessLogFormatError extends Error {}
 
-/** A value for one operator: a string, a number, or undefined for "not known" ("-" in text, null in JSON). */
+/**
+ * A value for one operator: a string, a number, or undefined for "not known" ("-" in text, null in JSON).
+ * An empty string is a value (a header sent empty), written as nothing, as Envoy writes it.
+ */
 type Getter = (r: TemplateRecord, headers: readonly string[] | undefined) => string | number | undefined;
 
 /** A header value with command operators, made for one request from what the proxy knows of it so far. */
@@ -77,7 +80,7 @@ function render(parts: ReadonlyArray<string | Getter>, r: TemplateRecord, header
     if (typeof p === 'string') out += p;
     else {
       const v = p(r, headers);
-      out += v === undefined || v === '' ? unknown : String(v);
+      out += v === undefined ? unknown : String(v);
     }
   }
   return out;
@@ -96,7 +99,7 @@ function compileJson(spec: Record<string, unknown>, unknown: string): AccessLogL
       if (parts.length === 1 && typeof parts[0] !== 'string') {
         // A value that is one operator keeps its type: numbers stay numbers, unknown is null.
         const v = (parts[0] as Getter)(r, headers);
-        if (v !== undefined && v !== '') out[key] = v;
+        if (v !== undefined) out[key] = v;
         else if (!omitNull) out[key] = null;
       } else out[key] = render(parts, r, headers, unknown);
     }
@@ -151,7 +154,7 @@ function operator(given: string, arg: string | undefined, max: number | undefine
   const simple = SIMPLE[name];
   if (simple !== undefined) {
     if (arg !== undefined) throw new AccessLogFormatError(`%${name}% takes no argument`);
-    return limited(simple, max);
+    return limited(unsetWhenEmpty(simple), max);
   }
   if (name === 'START_TIME') return startTime(arg);
   if (name === 'REQ') {
@@ -198,6 +201,14 @@ const SIMPLE: Record<string, Getter> = {
   TRACE_ID: (r) => r.traceId,
 };
 
+/** The record keeps "" for some values it does not know (no SNI, no route name): Envoy prints those as unknown. */
+function unsetWhenEmpty(get: Getter): Getter {
+  return (r, headers) => {
+    const v = get(r, headers);
+    return v === '' ? undefined : v;
+  };
+}
+
 function withoutPort(address: string | undefined): string | undefined {
   if (address === undefined) return undefined;
   if (address.startsWith('[')) return address.slice(1, address.indexOf(']'));
@@ -209,14 +220,14 @@ function withoutPort(address: string | undefined): string | undefined {
 function requestHeader(name: string): Getter {
   switch (name) {
     case ':method':
-      return (r) => r.method;
+      return (r) => r.method || undefined;
     case ':path':
     case 'x-envoy-original-path':
       // The path as received: rewrites happen on the upstream copy, never on the logged one.
-      return (r) => r.path;
+      return (r) => r.path || undefined;
     case ':authority':
     case 'host':
-      return (r) => r.authority;
+      return (r) => r.authority || undefined;
     case 'user-agent':
       return (r, headers) => r.userAgent ?? headerIn(headers, name);
     case 'x-forwarded-for':

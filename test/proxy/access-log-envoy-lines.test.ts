@@ -52,7 +52,8 @@ before(async () => {
       { name: 'envoy.access_loggers.file', typedConfig: { path: log('builtin') } },
       fileLog('omit-text', { textFormat: 'mark=%REQ(X-MARK)% missing=%REQ(X-MISSING)%\n', omitEmptyValues: true }),
       fileLog('omit-json', { jsonFormat: { mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%', mixed: 'm=%REQ(X-MISSING)%' }, omitEmptyValues: true }),
-      fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
+      fileLog('empty-text', { textFormat: '%REQ(X-MARK)% [%REQ(X-EMPTY)%] [%REQ(X-MISSING)%] [%REQ(X-EMPTY?X-MARK)%]\n' }),
+      fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', empty: '%REQ(X-EMPTY)%', missing: '%REQ(X-MISSING)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
     ],
   };
   const tcpLog = fileLog('tcp', { textFormat: '%DOWNSTREAM_LOCAL_ADDRESS% %PROTOCOL% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_CLUSTER_RAW%\n' });
@@ -134,6 +135,13 @@ test('%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% is the header as sent: a string in a
   const res = await curl(['-H', 'x-mark: service-time', `http://127.0.0.1:${port}/service-time`]);
   const line = JSON.parse(await lastLine('typed', (l) => l.includes('"service-time"'))) as { service_time: unknown };
   assert.equal(line.service_time, res.headers['x-envoy-upstream-service-time']);
+});
+
+test('a request header sent empty is logged as empty ("" in JSON), not as unknown, and %REQ(X?Y)% does not fall back from it', async () => {
+  assert.equal((await curl(['-H', 'x-mark: empty-header', '-H', 'x-empty;', `http://127.0.0.1:${port}/empty-header`])).status, 200);
+  assert.equal(await lastLine('empty-text', (l) => l.startsWith('empty-header ')), 'empty-header [] [-] []');
+  const line = JSON.parse(await lastLine('typed', (l) => l.includes('"empty-header"'))) as { empty: unknown; missing: unknown };
+  assert.deepEqual([line.empty, line.missing], ['', null]);
 });
 
 test('omitEmptyValues writes an unknown value as nothing in text and leaves its key out of JSON', async () => {
