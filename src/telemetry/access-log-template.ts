@@ -86,24 +86,46 @@ function render(parts: ReadonlyArray<string | Getter>, r: TemplateRecord, header
   return out;
 }
 
+/** One value of a JSON format, made for one record; undefined when unknown (null, or left out with omitEmptyValues). */
+type JsonValue = (r: TemplateRecord, headers: readonly string[] | undefined) => unknown;
+
 function compileJson(spec: Record<string, unknown>, unknown: string): AccessLogLine {
-  const omitNull = unknown === '';
-  const fields: Array<[string, Array<string | Getter>]> = [];
-  for (const [key, value] of Object.entries(spec)) {
-    if (typeof value !== 'string') throw new AccessLogFormatError(`jsonFormat.${key}: only string values (with operators) are supported`);
-    fields.push([key, compileTemplate(value)]);
+  const root = compileJsonObject(spec, 'jsonFormat', unknown === '', unknown);
+  return (r, headers) => JSON.stringify(root(r, headers));
+}
+
+/**
+ * Envoy's format dictionary: strings are templates, and nested objects, lists, numbers, booleans and
+ * null are kept as they are (their strings templates too).
+ */
+function compileJsonValue(value: unknown, at: string, omitNull: boolean, unknown: string): JsonValue {
+  if (typeof value === 'string') {
+    const parts = compileTemplate(value);
+    // A value that is one operator keeps its type: numbers stay numbers, unknown is null.
+    if (parts.length === 1 && typeof parts[0] !== 'string') return parts[0]!;
+    if (parts.every((p) => typeof p === 'string')) return () => value;
+    return (r, headers) => render(parts, r, headers, unknown);
   }
+  if (typeof value === 'number' || typeof value === 'boolean') return () => value;
+  if (value === null) return () => undefined;
+  if (Array.isArray(value)) {
+    const items = value.map((v, i) => compileJsonValue(v, `${at}[${i}]`, omitNull, unknown));
+    return (r, headers) => items.map((item) => item(r, headers) ?? null);
+  }
+  if (typeof value === 'object') return compileJsonObject(value as Record<string, unknown>, at, omitNull, unknown);
+  throw new AccessLogFormatError(`${at}: a JSON format value is a string, number, boolean, list or object`);
+}
+
+function compileJsonObject(spec: Record<string, unknown>, at: string, omitNull: boolean, unknown: string): JsonValue {
+  const fields = Object.entries(spec).map(([key, v]) => [key, compileJsonValue(v, `${at}.${key}`, omitNull, unknown)] as const);
   return (r, headers) => {
-    const out: Record<string, string | number | null> = {};
-    for (const [key, parts] of fields) {
-      if (parts.length === 1 && typeof parts[0] !== 'string') {
-        // A value that is one operator keeps its type: numbers stay numbers, unknown is null.
-        const v = (parts[0] as Getter)(r, headers);
-        if (v !== undefined) out[key] = v;
-        else if (!omitNull) out[key] = null;
-      } else out[key] = render(parts, r, headers, unknown);
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of fields) {
+      const v = value(r, headers);
+      if (v !== undefined) out[key] = v;
+      else if (!omitNull) out[key] = null;
     }
-    return JSON.stringify(out);
+    return out;
   };
 }
 

@@ -53,6 +53,7 @@ before(async () => {
       fileLog('omit-text', { textFormat: 'mark=%REQ(X-MARK)% missing=%REQ(X-MISSING)%\n', omitEmptyValues: true }),
       fileLog('omit-json', { jsonFormat: { mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%', mixed: 'm=%REQ(X-MISSING)%' }, omitEmptyValues: true }),
       fileLog('empty-text', { textFormat: '%REQ(X-MARK)% [%REQ(X-EMPTY)%] [%REQ(X-MISSING)%] [%REQ(X-EMPTY?X-MARK)%]\n' }),
+      fileLog('nested', { jsonFormat: { request: { method: '%REQ(:METHOD)%', mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%' }, codes: ['%RESPONSE_CODE%', 'literal'], version: 2, sampled: true } }),
       fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', empty: '%REQ(X-EMPTY)%', missing: '%REQ(X-MISSING)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
     ],
   };
@@ -142,6 +143,16 @@ test('a request header sent empty is logged as empty ("" in JSON), not as unknow
   assert.equal(await lastLine('empty-text', (l) => l.startsWith('empty-header ')), 'empty-header [] [-] []');
   const line = JSON.parse(await lastLine('typed', (l) => l.includes('"empty-header"'))) as { empty: unknown; missing: unknown };
   assert.deepEqual([line.empty, line.missing], ['', null]);
+});
+
+test('a JSON format keeps nested objects, lists, numbers and booleans, with operators inside them', async () => {
+  assert.equal((await curl(['-H', 'x-mark: nested', `http://127.0.0.1:${port}/nested`])).status, 200);
+  assert.deepEqual(JSON.parse(await lastLine('nested', (l) => l.includes('"nested"'))), {
+    request: { method: 'GET', mark: 'nested', missing: null },
+    codes: [200, 'literal'],
+    version: 2,
+    sampled: true,
+  });
 });
 
 test('omitEmptyValues writes an unknown value as nothing in text and leaves its key out of JSON', async () => {
