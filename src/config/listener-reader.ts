@@ -66,14 +66,19 @@ function readLogFormat(typed: FieldReader): AccessLogFormat | undefined {
     lf.done();
     if (omitEmptyValues) format = { ...format, omitEmptyValues };
   } else {
+    // FileAccessLog's deprecated fields: json_format renders every value as a string, typed_json_format keeps types.
     const text = typed.optStr('format');
     const json = typed.optObj('jsonFormat');
+    const typedJson = typed.optObj('typedJsonFormat');
     if (text !== undefined) {
       format = { text };
       field = 'format';
     } else if (json) {
-      format = { json: typed.raw('jsonFormat') as Record<string, unknown> };
+      format = { json: typed.raw('jsonFormat') as Record<string, unknown>, jsonStrings: true };
       field = 'jsonFormat';
+    } else if (typedJson) {
+      format = { json: typed.raw('typedJsonFormat') as Record<string, unknown> };
+      field = 'typedJsonFormat';
     }
   }
   if (format) {

@@ -14,6 +14,8 @@ export interface AccessLogFormat {
   json?: Record<string, unknown>;
   /** Envoy's omit_empty_values: an unknown value is "" in text instead of "-", and its key is left out of JSON. */
   omitEmptyValues?: boolean;
+  /** The deprecated FileAccessLog.json_format: every operator's value is a string, an unknown one "-". */
+  jsonStrings?: boolean;
 }
 
 export interface AccessLog {

@@ -64,7 +64,7 @@ export function compileHeaderValue(value: string): string | HeaderValueTemplate 
 export function compileAccessLogFormat(format: AccessLogFormat): AccessLogLine {
   // Envoy's omit_empty_values: an unknown value is "" instead of "-", and a JSON key whose value is unknown is left out.
   const unknown = format.omitEmptyValues === true ? '' : '-';
-  if (format.json !== undefined) return compileJson(format.json, unknown);
+  if (format.json !== undefined) return compileJson(format.json, unknown, format.jsonStrings === true);
   const parts = compileTemplate(format.text ?? '');
   return (r, headers) => {
     const out = render(parts, r, headers, unknown);
@@ -89,41 +89,54 @@ function render(parts: ReadonlyArray<string | Getter>, r: TemplateRecord, header
 /** One value of a JSON format, made for one record; undefined when unknown (null, or left out with omitEmptyValues). */
 type JsonValue = (r: TemplateRecord, headers: readonly string[] | undefined) => unknown;
 
-function compileJson(spec: Record<string, unknown>, unknown: string): AccessLogLine {
-  const root = compileJsonObject(spec, 'jsonFormat', unknown === '', unknown);
+function compileJson(spec: Record<string, unknown>, unknown: string, strings: boolean): AccessLogLine {
+  const root = compileJsonObject(spec, 'jsonFormat', { omitNull: unknown === '', unknown, strings });
   return (r, headers) => JSON.stringify(root(r, headers));
+}
+
+interface JsonOptions {
+  /** omitEmptyValues: a key whose value is unknown is left out. */
+  omitNull: boolean;
+  /** How an unknown value inside a longer string is written. */
+  unknown: string;
+  /** Every operator's value a string, unknown "-" (the deprecated FileAccessLog.json_format). */
+  strings: boolean;
 }
 
 /**
  * Envoy's format dictionary: strings are templates, and nested objects, lists, numbers, booleans and
  * null are kept as they are (their strings templates too).
  */
-function compileJsonValue(value: unknown, at: string, omitNull: boolean, unknown: string): JsonValue {
+function compileJsonValue(value: unknown, at: string, o: JsonOptions): JsonValue {
   if (typeof value === 'string') {
     const parts = compileTemplate(value);
-    // A value that is one operator keeps its type: numbers stay numbers, unknown is null.
-    if (parts.length === 1 && typeof parts[0] !== 'string') return parts[0]!;
+    if (parts.length === 1 && typeof parts[0] !== 'string') {
+      const get = parts[0]!;
+      if (o.strings) return (r, headers) => String(get(r, headers) ?? '-');
+      // A value that is one operator keeps its type: numbers stay numbers, unknown is null.
+      return get;
+    }
     if (parts.every((p) => typeof p === 'string')) return () => value;
-    return (r, headers) => render(parts, r, headers, unknown);
+    return (r, headers) => render(parts, r, headers, o.unknown);
   }
   if (typeof value === 'number' || typeof value === 'boolean') return () => value;
   if (value === null) return () => undefined;
   if (Array.isArray(value)) {
-    const items = value.map((v, i) => compileJsonValue(v, `${at}[${i}]`, omitNull, unknown));
+    const items = value.map((v, i) => compileJsonValue(v, `${at}[${i}]`, o));
     return (r, headers) => items.map((item) => item(r, headers) ?? null);
   }
-  if (typeof value === 'object') return compileJsonObject(value as Record<string, unknown>, at, omitNull, unknown);
+  if (typeof value === 'object') return compileJsonObject(value as Record<string, unknown>, at, o);
   throw new AccessLogFormatError(`${at}: a JSON format value is a string, number, boolean, list or object`);
 }
 
-function compileJsonObject(spec: Record<string, unknown>, at: string, omitNull: boolean, unknown: string): JsonValue {
-  const fields = Object.entries(spec).map(([key, v]) => [key, compileJsonValue(v, `${at}.${key}`, omitNull, unknown)] as const);
+function compileJsonObject(spec: Record<string, unknown>, at: string, o: JsonOptions): JsonValue {
+  const fields = Object.entries(spec).map(([key, v]) => [key, compileJsonValue(v, `${at}.${key}`, o)] as const);
   return (r, headers) => {
     const out: Record<string, unknown> = {};
     for (const [key, value] of fields) {
       const v = value(r, headers);
       if (v !== undefined) out[key] = v;
-      else if (!omitNull) out[key] = null;
+      else if (!o.omitNull) out[key] = null;
     }
     return out;
   };

@@ -54,6 +54,8 @@ before(async () => {
       fileLog('omit-json', { jsonFormat: { mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%', mixed: 'm=%REQ(X-MISSING)%' }, omitEmptyValues: true }),
       fileLog('empty-text', { textFormat: '%REQ(X-MARK)% [%REQ(X-EMPTY)%] [%REQ(X-MISSING)%] [%REQ(X-EMPTY?X-MARK)%]\n' }),
       fileLog('nested', { jsonFormat: { request: { method: '%REQ(:METHOD)%', mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%' }, codes: ['%RESPONSE_CODE%', 'literal'], version: 2, sampled: true } }),
+      { typedConfig: { path: log('legacy-json'), jsonFormat: { code: '%RESPONSE_CODE%', mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%' } } },
+      { typedConfig: { path: log('legacy-typed'), typedJsonFormat: { code: '%RESPONSE_CODE%', mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%' } } },
       fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', empty: '%REQ(X-EMPTY)%', missing: '%REQ(X-MISSING)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
     ],
   };
@@ -153,6 +155,12 @@ test('a JSON format keeps nested objects, lists, numbers and booleans, with oper
     version: 2,
     sampled: true,
   });
+});
+
+test("FileAccessLog's deprecated jsonFormat writes every value as a string (unknown \"-\"); typedJsonFormat keeps types", async () => {
+  assert.equal((await curl(['-H', 'x-mark: legacy', `http://127.0.0.1:${port}/legacy`])).status, 200);
+  assert.deepEqual(JSON.parse(await lastLine('legacy-json', (l) => l.includes('"legacy"'))), { code: '200', mark: 'legacy', missing: '-' });
+  assert.deepEqual(JSON.parse(await lastLine('legacy-typed', (l) => l.includes('"legacy"'))), { code: 200, mark: 'legacy', missing: null });
 });
 
 test('omitEmptyValues writes an unknown value as nothing in text and leaves its key out of JSON', async () => {
