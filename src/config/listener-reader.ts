@@ -34,8 +34,10 @@ function readAccessLogs(r: FieldReader): AccessLog[] {
     let path = '/dev/stdout';
     let format: AccessLogFormat | undefined;
     if (typed) {
-      typed.ignore('@type');
-      path = typed.optStr('path') ?? path;
+      // Envoy's stream loggers (StdoutAccessLog, StderrAccessLog) have no path: they name their stream by type.
+      const type = typed.optStr('@type') ?? '';
+      if (type.endsWith('.StderrAccessLog')) path = '/dev/stderr';
+      else if (!type.endsWith('.StdoutAccessLog')) path = typed.optStr('path') ?? path;
       format = readLogFormat(typed);
       typed.done();
     }

@@ -56,6 +56,10 @@ before(async () => {
       fileLog('nested', { jsonFormat: { request: { method: '%REQ(:METHOD)%', mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%' }, codes: ['%RESPONSE_CODE%', 'literal'], version: 2, sampled: true } }),
       { typedConfig: { path: log('legacy-json'), jsonFormat: { code: '%RESPONSE_CODE%', mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%' } } },
       { typedConfig: { path: log('legacy-typed'), typedJsonFormat: { code: '%RESPONSE_CODE%', mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%' } } },
+      {
+        name: 'envoy.access_loggers.stderr',
+        typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog', logFormat: { textFormat: 'stderr-line %REQ(X-MARK)%\n' } },
+      },
       fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', empty: '%REQ(X-EMPTY)%', missing: '%REQ(X-MISSING)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
     ],
   };
@@ -161,6 +165,12 @@ test("FileAccessLog's deprecated jsonFormat writes every value as a string (unkn
   assert.equal((await curl(['-H', 'x-mark: legacy', `http://127.0.0.1:${port}/legacy`])).status, 200);
   assert.deepEqual(JSON.parse(await lastLine('legacy-json', (l) => l.includes('"legacy"'))), { code: '200', mark: 'legacy', missing: '-' });
   assert.deepEqual(JSON.parse(await lastLine('legacy-typed', (l) => l.includes('"legacy"'))), { code: 200, mark: 'legacy', missing: null });
+});
+
+test("Envoy's StderrAccessLog writes its lines to the proxy's stderr", async () => {
+  assert.equal((await curl(['-H', 'x-mark: to-stderr', `http://127.0.0.1:${port}/to-stderr`])).status, 200);
+  await proxy.waitForLog(/^stderr-line to-stderr$/m);
+  assert.doesNotMatch(proxy.stdout(), /stderr-line/);
 });
 
 test('omitEmptyValues writes an unknown value as nothing in text and leaves its key out of JSON', async () => {
