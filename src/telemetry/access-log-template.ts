@@ -20,6 +20,7 @@
  */
 import type { AccessLogFormat } from '../model/listener.js';
 import type { HttpAccessLogRecord, TcpAccessLogRecord } from './access-log-format.js';
+import { jsonString } from './json-fragments.js';
 
 /** What a template reads: an HTTP or TCP record (the request headers come beside it, when there are any). */
 export type TemplateRecord = Partial<HttpAccessLogRecord> & Partial<TcpAccessLogRecord>;
@@ -91,7 +92,24 @@ type JsonValue = (r: TemplateRecord, headers: readonly string[] | undefined) => 
 
 function compileJson(spec: Record<string, unknown>, unknown: string, strings: boolean): AccessLogLine {
   const root = compileJsonObject(spec, 'jsonFormat', { omitNull: unknown === '', unknown, strings });
-  return (r, headers) => JSON.stringify(root(r, headers));
+  return (r, headers) => jsonText(root(r, headers));
+}
+
+/**
+ * JSON text of a format's value, its strings spelled as the built-in layout spells them (jsonString):
+ * wire bytes that are not UTF-8 become \u00XX escapes, as Envoy's JSON sanitizer writes them, and
+ * characters beyond Latin-1 their UTF-8 bytes, so every line is valid UTF-8 (JSON.stringify would
+ * leave a stray 0xE9 in the line, and the Latin-1 writer would cut a wide character to one byte).
+ */
+function jsonText(v: unknown): string {
+  if (typeof v === 'string') return jsonString(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return '[' + v.map(jsonText).join(',') + ']';
+  let out = '';
+  for (const [key, value] of Object.entries(v as Record<string, unknown>)) out += (out === '' ? '' : ',') + jsonString(key) + ':' + jsonText(value);
+  return '{' + out + '}';
 }
 
 interface JsonOptions {

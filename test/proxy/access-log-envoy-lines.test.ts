@@ -3,12 +3,14 @@
  * operators are accepted, and unknown values, types and flags come out as Envoy spells them.
  */
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster, address } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
+import { rawExchange } from '../support/raw-http.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
@@ -60,6 +62,7 @@ before(async () => {
         name: 'envoy.access_loggers.stderr',
         typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog', logFormat: { textFormat: 'stderr-line %REQ(X-MARK)%\n' } },
       },
+      fileLog('bytes', { jsonFormat: { mark: '%REQ(X-MARK)%', tenant: '%REQ(X-TENANT)%' } }),
       fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', empty: '%REQ(X-EMPTY)%', missing: '%REQ(X-MISSING)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
     ],
   };
@@ -171,6 +174,20 @@ test("Envoy's StderrAccessLog writes its lines to the proxy's stderr", async () 
   assert.equal((await curl(['-H', 'x-mark: to-stderr', `http://127.0.0.1:${port}/to-stderr`])).status, 200);
   await proxy.waitForLog(/^stderr-line to-stderr$/m);
   assert.doesNotMatch(proxy.stdout(), /stderr-line/);
+});
+
+test('a JSON format line is valid UTF-8: header bytes that are not UTF-8 are \\u00XX escapes, UTF-8 ones are kept', async () => {
+  const send = (mark: string, tenant: string) =>
+    rawExchange(port, `GET /bytes HTTP/1.1\r\nhost: a\r\nx-mark: ${mark}\r\nx-tenant: ${tenant}\r\nconnection: close\r\n\r\n`, (r) => r.includes('\r\n\r\n'));
+  await send('bytes-latin1', 'caf\xe9');
+  await send('bytes-utf8', 'caf\xc3\xa9');
+  await lastLine('bytes', (l) => l.includes('bytes-utf8'));
+  const lines = readFileSync(log('bytes')).toString('latin1').split('\n');
+  const latin1 = Buffer.from(lines.find((l) => l.includes('bytes-latin1'))!, 'latin1');
+  const utf8 = Buffer.from(lines.find((l) => l.includes('bytes-utf8'))!, 'latin1');
+  assert.ok(isUtf8(latin1) && isUtf8(utf8));
+  assert.equal(latin1.toString(), '{"mark":"bytes-latin1","tenant":"caf\\u00e9"}');
+  assert.equal(utf8.toString(), '{"mark":"bytes-utf8","tenant":"café"}');
 });
 
 test('omitEmptyValues writes an unknown value as nothing in text and leaves its key out of JSON', async () => {
