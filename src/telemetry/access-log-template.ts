@@ -206,13 +206,19 @@ function operator(given: string, arg: string | undefined, max: number | undefine
   const name = ALIASES[given] ?? given;
   const simple = SIMPLE[name];
   if (simple !== undefined) {
-    if (arg !== undefined) throw new AccessLogFormatError(`%${name}% takes no argument`);
-    return limited(unsetWhenEmpty(simple), max);
+    // Envoy's COMMAND_ONLY operators: a length limit is refused as an argument is, not ignored.
+    if (arg !== undefined || max !== undefined) throw new AccessLogFormatError(`%${name}% does not take any parameters or length`);
+    return unsetWhenEmpty(simple);
   }
-  if (name === 'START_TIME') return startTime(arg);
+  if (name === 'START_TIME') {
+    if (max !== undefined) throw new AccessLogFormatError('%START_TIME% does not allow length to be specified');
+    return startTime(arg);
+  }
   if (name === 'REQ') {
     if (!arg) throw new AccessLogFormatError('%REQ(...)% needs a header name');
-    const [main, alt] = arg.split('?').map((h) => h.trim().toLowerCase());
+    const names = arg.split('?').map((h) => h.trim().toLowerCase());
+    if (names.length > 2) throw new AccessLogFormatError(`%REQ(${arg})%: more than 1 alternative header`);
+    const [main, alt] = names;
     const first = requestHeader(main!);
     const second = alt ? requestHeader(alt) : undefined;
     return limited(second ? (r, headers) => first(r, headers) ?? second(r, headers) : first, max);
@@ -222,7 +228,7 @@ function operator(given: string, arg: string | undefined, max: number | undefine
       throw new AccessLogFormatError(`%RESP(${arg ?? ''})%: only X-ENVOY-UPSTREAM-SERVICE-TIME is known when the line is written`);
     }
     // The header's value as sent (see HttpStream): a header is a string, in JSON formats too, as in Envoy.
-    return (r) => (r.upstreamServiceTimeMs !== undefined && r.upstreamServiceTimeMs >= 0 ? String(Math.round(r.upstreamServiceTimeMs)) : undefined);
+    return limited((r) => (r.upstreamServiceTimeMs !== undefined && r.upstreamServiceTimeMs >= 0 ? String(Math.round(r.upstreamServiceTimeMs)) : undefined), max);
   }
   throw new AccessLogFormatError(`command operator %${name}% is not supported`);
 }

@@ -63,6 +63,7 @@ before(async () => {
         typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StderrAccessLog', logFormat: { textFormat: 'stderr-line %REQ(X-MARK)%\n' } },
       },
       fileLog('bytes', { jsonFormat: { mark: '%REQ(X-MARK)%', tenant: '%REQ(X-TENANT)%' } }),
+      fileLog('limits', { textFormat: '%REQ(X-MARK)% [%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME):0%] [%REQ(X-MARK):3%]\n' }),
       fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', empty: '%REQ(X-EMPTY)%', missing: '%REQ(X-MISSING)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
     ],
   };
@@ -188,6 +189,11 @@ test('a JSON format line is valid UTF-8: header bytes that are not UTF-8 are \\u
   assert.ok(isUtf8(latin1) && isUtf8(utf8));
   assert.equal(latin1.toString(), '{"mark":"bytes-latin1","tenant":"caf\\u00e9"}');
   assert.equal(utf8.toString(), '{"mark":"bytes-utf8","tenant":"café"}');
+});
+
+test('%RESP(...):N% is cut to N characters as %REQ(...):N% is', async () => {
+  assert.equal((await curl(['-H', 'x-mark: limits', `http://127.0.0.1:${port}/limits`])).status, 200);
+  assert.equal(await lastLine('limits', (l) => l.startsWith('limits ')), 'limits [] [lim]');
 });
 
 test('omitEmptyValues writes an unknown value as nothing in text and leaves its key out of JSON', async () => {

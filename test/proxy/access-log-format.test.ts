@@ -61,3 +61,18 @@ test('a format with an operator the proxy cannot resolve is refused at load, nam
     (err: { errors?: Array<{ message: string }> }) => /accessLog\[0\]\.typedConfig\.logFormat: command operator %UPSTREAM_PEER_SUBJECT% is not supported/.test(err.errors?.[0]?.message ?? ''),
   );
 });
+
+test('a length limit on an operator that takes none, or a second alternative header, is refused at load as Envoy refuses it', () => {
+  for (const [textFormat, why] of [
+    ['%PROTOCOL:3%', /%PROTOCOL% does not take any parameters or length/],
+    ['%START_TIME:10%', /%START_TIME% does not allow length to be specified/],
+    ['%REQ(X-A?X-B?X-C)%', /more than 1 alternative header/],
+  ] as const) {
+    const config = bootstrap([httpListener('h', 1, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), { accessLog: [{ typedConfig: { path: '/dev/null', logFormat: { textFormat } } }] })], [staticCluster('app', [2])]);
+    assert.throws(
+      () => parseBootstrap(config, 'f.json'),
+      (err: { errors?: Array<{ message: string }> }) => /accessLog\[0\]\.typedConfig\.logFormat: /.test(err.errors?.[0]?.message ?? '') && why.test(err.errors?.[0]?.message ?? ''),
+      textFormat,
+    );
+  }
+});
