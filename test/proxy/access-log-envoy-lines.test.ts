@@ -22,6 +22,34 @@ const ISTIO_TEXT =
   '"%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% ' +
   '%DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n';
 
+/** Istio's default JSON format (EnvoyJSONLogFormatIstio in the same file). */
+const ISTIO_JSON = {
+  start_time: '%START_TIME%',
+  route_name: '%ROUTE_NAME%',
+  method: '%REQ(:METHOD)%',
+  path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%',
+  protocol: '%PROTOCOL%',
+  response_code: '%RESPONSE_CODE%',
+  response_flags: '%RESPONSE_FLAGS%',
+  response_code_details: '%RESPONSE_CODE_DETAILS%',
+  connection_termination_details: '%CONNECTION_TERMINATION_DETAILS%',
+  bytes_received: '%BYTES_RECEIVED%',
+  bytes_sent: '%BYTES_SENT%',
+  duration: '%DURATION%',
+  upstream_service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%',
+  x_forwarded_for: '%REQ(X-FORWARDED-FOR)%',
+  user_agent: '%REQ(USER-AGENT)%',
+  request_id: '%REQ(X-REQUEST-ID)%',
+  authority: '%REQ(:AUTHORITY)%',
+  upstream_host: '%UPSTREAM_HOST%',
+  upstream_cluster: '%UPSTREAM_CLUSTER_RAW%',
+  upstream_local_address: '%UPSTREAM_LOCAL_ADDRESS%',
+  downstream_local_address: '%DOWNSTREAM_LOCAL_ADDRESS%',
+  downstream_remote_address: '%DOWNSTREAM_REMOTE_ADDRESS%',
+  requested_server_name: '%REQUESTED_SERVER_NAME%',
+  upstream_transport_failure_reason: '%UPSTREAM_TRANSPORT_FAILURE_REASON%',
+};
+
 let upstream: TestUpstream;
 let tcpEcho: net.Server;
 let proxy: RunningProxy;
@@ -51,6 +79,7 @@ before(async () => {
   const hcm = {
     accessLog: [
       fileLog('istio', { textFormatSource: { inlineString: ISTIO_TEXT } }),
+      fileLog('istio-json', { jsonFormat: ISTIO_JSON }),
       { name: 'envoy.access_loggers.file', typedConfig: { path: log('builtin') } },
       fileLog('omit-text', { textFormat: 'mark=%REQ(X-MARK)% missing=%REQ(X-MISSING)%\n', omitEmptyValues: true }),
       fileLog('omit-json', { jsonFormat: { mark: '%REQ(X-MARK)%', missing: '%REQ(X-MISSING)%', mixed: 'm=%REQ(X-MISSING)%' }, omitEmptyValues: true }),
@@ -117,6 +146,18 @@ test("Istio's default text format (with %UPSTREAM_CLUSTER_RAW%) is accepted and 
         `"${at}:${port}" "${at}:${upstream.port}" app ${at}:\\d+ ${at}:${port} ${at}:\\d+ - to-app$`,
     ),
   );
+});
+
+test("Istio's default JSON format is accepted and keeps Envoy's types", async () => {
+  assert.equal((await curl([`http://127.0.0.1:${port}/istio-json`])).status, 200);
+  const line = JSON.parse(await lastLine('istio-json', (l) => l.includes('/istio-json'))) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(line), Object.keys(ISTIO_JSON));
+  assert.equal(line.response_code, 200);
+  assert.equal(typeof line.duration, 'number');
+  assert.equal(typeof line.upstream_service_time, 'string');
+  assert.equal(line.upstream_cluster, 'app');
+  assert.equal(line.route_name, 'to-app');
+  assert.deepEqual([line.x_forwarded_for, line.requested_server_name, line.upstream_transport_failure_reason], [null, null, null]);
 });
 
 test('%ROUTE_NAME% of a route without a name is "-", as in Envoy', async () => {
