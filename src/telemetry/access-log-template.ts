@@ -66,7 +66,9 @@ export function compileAccessLogFormat(format: AccessLogFormat): AccessLogLine {
   // Envoy's omit_empty_values: an unknown value is "" instead of "-", and a JSON key whose value is unknown is left out.
   const unknown = format.omitEmptyValues === true ? '' : '-';
   if (format.json !== undefined) return compileJson(format.json, unknown, format.jsonStrings === true);
-  const parts = compileTemplate(format.text ?? '');
+  // Lines are written a byte per character (wire bytes as Latin-1): the format's own text goes as its
+  // UTF-8 bytes, as Envoy writes it, once here rather than per line.
+  const parts = compileTemplate(format.text ?? '').map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8').toString('latin1') : p));
   return (r, headers) => {
     const out = render(parts, r, headers, unknown);
     // The writer ends every line itself; a format's own final newline (Envoy's usually has one) goes.

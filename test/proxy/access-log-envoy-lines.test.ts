@@ -93,6 +93,7 @@ before(async () => {
       },
       fileLog('bytes', { jsonFormat: { mark: '%REQ(X-MARK)%', tenant: '%REQ(X-TENANT)%' } }),
       fileLog('limits', { textFormat: '%REQ(X-MARK)% [%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME):0%] [%REQ(X-MARK):3%]\n' }),
+      fileLog('unicode', { textFormat: 'résumé → %REQ(X-MARK)%\n' }),
       fileLog('typed', { jsonFormat: { mark: '%REQ(X-MARK)%', empty: '%REQ(X-EMPTY)%', missing: '%REQ(X-MISSING)%', duration: '%DURATION%', service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%' } }),
     ],
   };
@@ -235,6 +236,12 @@ test('a JSON format line is valid UTF-8: header bytes that are not UTF-8 are \\u
 test('%RESP(...):N% is cut to N characters as %REQ(...):N% is', async () => {
   assert.equal((await curl(['-H', 'x-mark: limits', `http://127.0.0.1:${port}/limits`])).status, 200);
   assert.equal(await lastLine('limits', (l) => l.startsWith('limits ')), 'limits [] [lim]');
+});
+
+test("a text format's own non-ASCII text is written as its UTF-8 bytes", async () => {
+  assert.equal((await curl(['-H', 'x-mark: unicode', `http://127.0.0.1:${port}/unicode`])).status, 200);
+  await lastLine('unicode', (l) => l.endsWith(' unicode'));
+  assert.ok(readFileSync(log('unicode'), 'utf8').split('\n').includes('résumé → unicode'));
 });
 
 test('omitEmptyValues writes an unknown value as nothing in text and leaves its key out of JSON', async () => {
