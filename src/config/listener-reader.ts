@@ -206,6 +206,8 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     tracingRandomSampling: readTracingSampling(r.optObj('tracing')),
     upgradeConfigs: r.list('upgradeConfigs', (u) => {
       const out = { upgradeType: u.nonEmptyStr('upgradeType').toLowerCase() };
+      // Loading it would promise CONNECT tunnels (Envoy's connect_config) that every CONNECT request refuses.
+      if (out.upgradeType === 'connect') u.fail('upgradeType', 'CONNECT tunnelling is not supported');
       u.done();
       return out;
     }),

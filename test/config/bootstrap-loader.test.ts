@@ -463,3 +463,10 @@ test("Envoy's worker watchdog is read: megamiss is the stall time, kill_timeout 
   assert.match(errorsOf(`watchdogs: { workerWatchdog: { killTimeout: 0.5s } }\n${GOOD}`)[0]!, /workerWatchdog\.killTimeout: must be 0 \(never\) or at least 1000ms/);
   assert.match(errorsOf(`watchdogs: { workerWatchdog: { killTimout: 5s } }\n${GOOD}`)[0]!, /killTimout: unknown field \(did you mean "killTimeout"\?\)/);
 });
+
+test('an upgrade config for CONNECT is refused: CONNECT tunnels are not built', () => {
+  const connect = GOOD.replace('          statPrefix: ingress', '          statPrefix: ingress\n          upgradeConfigs: [{ upgradeType: websocket }, { upgradeType: CONNECT }]');
+  assert.deepEqual(errorsOf(connect), ['gateway.yaml: listener "ingress": filterChains[0].filters[0].typedConfig.upgradeConfigs[1].upgradeType: CONNECT tunnelling is not supported']);
+  const websocket = GOOD.replace('          statPrefix: ingress', '          statPrefix: ingress\n          upgradeConfigs: [{ upgradeType: websocket }]');
+  assert.equal(parseBootstrap(websocket, FILE).staticResources.listeners.length, 1);
+});

@@ -2,7 +2,8 @@
  * An h2c upgrade (Upgrade: h2c, what `curl --http2` offers over cleartext) is never tunnelled, even on
  * a connection manager whose upgradeConfigs name h2c: as Envoy's HTTP/1.1 codec does, its upgrade
  * headers are dropped and the request is served as HTTP/1.1. Before, such a config made the proxy
- * forward the upgrade and pipe bytes blindly to whatever the upstream answered 101 with.
+ * forward the upgrade and pipe bytes blindly to whatever the upstream answered 101 with. An HTTP/1.0
+ * request's Upgrade is ignored as well (RFC 9110 §7.8), even for a configured upgrade type.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -68,4 +69,12 @@ test('a WebSocket upgrade on the same listener is still tunnelled', async () => 
   const reply = await rawExchange(port, 'GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nping', (s) => s.endsWith('ping'), 3000);
   assert.match(reply, /^HTTP\/1\.1 101 /);
   assert.ok(reply.endsWith('\r\n\r\nping'), reply);
+});
+
+test("an HTTP/1.0 request's Upgrade is ignored: served as a plain request, never switched", async () => {
+  const before = switched;
+  const reply = await rawExchange(port, 'GET /old HTTP/1.0\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', (s) => s.includes('served /old'), 3000);
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.match(reply, /served \/old upgrade=none/);
+  assert.equal(switched, before);
 });

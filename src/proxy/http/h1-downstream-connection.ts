@@ -190,7 +190,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     const length = head.chunked ? -1 : Math.max(head.contentLength, 0);
     let upgrade: string | undefined;
     let upgradeRefused = false;
-    if (head.upgrade) {
+    // An HTTP/1.0 request's Upgrade is ignored (RFC 9110 §7.8): it is served as a plain request.
+    if (head.upgrade && (head.versionMinor === 1 || head.method === 'CONNECT')) {
       const wanted = headerOf(head.headers, 'upgrade')?.toLowerCase();
       // h2c (curl --http2 over cleartext) is never tunnelled, whatever upgradeConfigs say: as Envoy's
       // codec does, its upgrade headers are dropped and the request is served as HTTP/1.1.
