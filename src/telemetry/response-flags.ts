@@ -49,18 +49,18 @@ export const ResponseCodeDetails = {
   clusterNotFound: 'cluster_not_found',
   /** 503: no healthy endpoint to send to. */
   noHealthyUpstream: 'no_healthy_upstream',
-  /** 503: the connection to the upstream failed (refused, reset, TLS handshake failed). */
-  upstreamConnectFailure: 'upstream_connect_failure',
-  /** 503: a circuit breaker (max connections / pending / requests) refused the request. */
-  upstreamOverflow: 'upstream_overflow',
   /** 504: the route timeout fired before the upstream answered. */
-  upstreamRequestTimeout: 'upstream_request_timeout',
+  responseTimeout: 'response_timeout',
   /** 504: the per-try timeout fired on the last try. */
   upstreamPerTryTimeout: 'upstream_per_try_timeout',
-  /** 502: the upstream reset or closed before a response started. */
+  /**
+   * 502/503: the upstream stream ended before a response started (a connect failure, a circuit
+   * breaker, a reset, a protocol error), followed by Envoy's reset reason in braces, e.g.
+   * `upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused}`.
+   */
   upstreamResetBeforeResponse: 'upstream_reset_before_response_started',
-  /** 502: the upstream's response could not be parsed. */
-  upstreamProtocolError: 'upstream_protocol_error',
+  /** The upstream stream ended after the response started: `upstream_reset_after_response_started{connection_termination}`. */
+  upstreamResetAfterResponse: 'upstream_reset_after_response_started',
   /** 403 from the RBAC filter (AuthorizationPolicy). */
   rbacAccessDenied: 'rbac_access_denied',
   /** 408: the request head did not arrive in time. */

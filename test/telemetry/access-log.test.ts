@@ -96,7 +96,7 @@ describe('access log lines', () => {
         ...served,
         responseCode: 503,
         responseFlags: ResponseFlag.upstreamConnectionFailure,
-        responseCodeDetails: ResponseCodeDetails.upstreamConnectFailure,
+        responseCodeDetails: `${ResponseCodeDetails.upstreamResetBeforeResponse}{remote_connection_failure|delayed_connect_error:_Connection_refused}`,
         upstreamServiceTimeMs: -1,
         upstreamHost: undefined,
         userAgent: '',
@@ -104,7 +104,7 @@ describe('access log lines', () => {
     ) as Record<string, unknown>;
     assert.equal(parsed['response_code'], 503);
     assert.equal(parsed['response_flags'], 'UF');
-    assert.equal(parsed['response_code_details'], 'upstream_connect_failure');
+    assert.equal(parsed['response_code_details'], 'upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused}');
     assert.equal(parsed['upstream_service_time'], null);
     assert.equal(parsed['upstream_host'], null);
     assert.equal(parsed['user_agent'], null);

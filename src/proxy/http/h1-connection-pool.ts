@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ReadHandler } from './read-slab.js';
 import { H1UpstreamConnection, type ConnectionOwner, type UpstreamExchange } from './h1-upstream-connection.js';
+import { CONNECT_TIMEOUT } from './upstream-reset-reason.js';
 
 /** Opens a transport to one endpoint; resolves readiness through the socket's connect / secureConnect event. */
 export interface TransportConnector {
@@ -188,7 +189,7 @@ export class H1ConnectionPool implements ConnectionOwner {
     conn.attach(exchange, headRequest);
     const timer = setTimeout(() => {
       if (!conn.connected) {
-        socket.destroy(Object.assign(new Error('connect timeout'), { code: 'connect_timeout' }));
+        socket.destroy(Object.assign(new Error('connect timeout'), { code: CONNECT_TIMEOUT }));
       }
     }, this.limits.connectTimeout);
     socket.once(this.connector.readyEvent, () => {

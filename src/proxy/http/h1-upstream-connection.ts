@@ -1,12 +1,12 @@
 import type { Socket } from 'node:net';
 import { DirectWriter } from './direct-writes.js';
 import { readBytes } from './read-slab.js';
-import { H1Parser, HttpParseError, type H1Head, type H1Sink } from './h1-parser.js';
+import { H1Parser, type H1Head, type H1Sink } from './h1-parser.js';
 import { logIfInternal } from './internal-error.js';
 import { isIdempotent } from './idempotent-methods.js';
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { endpointText } from '../connection-endpoints.js';
-import { CONNECTION_TERMINATION } from './response-flags.js';
+import { ResetReason, type ResetReasonText } from './upstream-reset-reason.js';
 import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 
 /** The router's side of one request on an upstream connection. */
@@ -16,8 +16,9 @@ export interface UpstreamExchange {
   /** The upstream can take more request body. */
   onUpstreamDrain(): void;
   /**
-   * The connection never opened: `reason` is the connect error's code, `transportFailureReason` the
-   * TLS handshake failure when TCP connected but TLS did not (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%).
+   * The connection never opened: `reason` is the connect error's code (CONNECT_TIMEOUT when it took
+   * too long), `transportFailureReason` the TLS handshake failure when TCP connected but TLS did not
+   * (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%).
    */
   onUpstreamConnectFailure(reason: string, transportFailureReason?: string): void;
   onResponseHead(head: H1Head): void;
@@ -36,7 +37,7 @@ export interface UpstreamExchange {
    * (a requests-per-connection limit, as nginx's keepalive_requests), which says nothing against the
    * request: that resend is not bounded.
    */
-  onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean, connectionLimit?: boolean): void;
+  onUpstreamReset(reason: ResetReasonText, responseStarted: boolean, unprocessed: boolean, connectionLimit?: boolean): void;
   /**
    * The request's head cannot be sent in the upstream's protocol (node:http2 refused a header):
    * nothing went out, and the fault is this proxy's or its config's, never the host's.
@@ -269,7 +270,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
       this.exchange = null;
       this.destroy();
       // The upstream answered, however badly: it read the request, so this is no stale connection to replay.
-      ex?.onUpstreamReset(err instanceof HttpParseError ? `protocol_error: ${err.reason}` : String(err), this.responseStarted, false);
+      ex?.onUpstreamReset(ResetReason.ProtocolError, this.responseStarted, false);
       return;
     }
     if (this.responseDone) this.release();
@@ -322,7 +323,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     if (!ex) return;
     if (!this.connected) ex.onUpstreamConnectFailure((err as NodeJS.ErrnoException).code ?? err.message, upstreamTransportFailureReason(err));
     // Whether the peer closed or reset it, an HTTP/1.1 stream ends with its connection (Envoy: UC).
-    else ex.onUpstreamReset(CONNECTION_TERMINATION, this.responseStarted, this.staleReplayable);
+    else ex.onUpstreamReset(ResetReason.ConnectionTermination, this.responseStarted, this.staleReplayable);
   }
 
   private onClose(): void {
@@ -331,7 +332,7 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
     this.exchange = null;
     if (ex) {
       if (!this.connected) ex.onUpstreamConnectFailure('connection closed');
-      else ex.onUpstreamReset(CONNECTION_TERMINATION, this.responseStarted, this.staleReplayable);
+      else ex.onUpstreamReset(ResetReason.ConnectionTermination, this.responseStarted, this.staleReplayable);
     }
     this.owner.onConnectionClosed(this);
   }

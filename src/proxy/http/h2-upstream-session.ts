@@ -8,7 +8,7 @@ import { addH2Headers } from './h2-header-object.js';
 import { resetStream, wasReset } from './h2-reset.js';
 import { isIdempotent } from './idempotent-methods.js';
 import { isHopByHop } from './hop-by-hop.js';
-import { CONNECTION_TERMINATION } from './response-flags.js';
+import { CONNECT_TIMEOUT, ResetReason } from './upstream-reset-reason.js';
 import { endpointText } from '../connection-endpoints.js';
 import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 
@@ -63,7 +63,7 @@ class H2UpstreamRequest implements UpstreamRequest {
       this.finished = true;
       const code = (err as NodeJS.ErrnoException).code;
       // Nothing was sent. A session going away: the request can go on another connection.
-      if (code !== undefined && SESSION_UNUSABLE.has(code)) this.exchange.onUpstreamReset((err as Error).message, false, true);
+      if (code !== undefined && SESSION_UNUSABLE.has(code)) this.exchange.onUpstreamReset(ResetReason.ConnectionTermination, false, true);
       // Anything else is node refusing the header block itself: no connection would take it.
       else {
         this.exchange.onRequestNotEncodable(code ?? (err as Error).message);
@@ -176,7 +176,7 @@ class H2UpstreamRequest implements UpstreamRequest {
     const peerReset = code !== 0 && !connectionGone;
     // A connection that died takes its streams with it (node closes them with CANCEL itself): that
     // is Envoy's connection termination (UC), not a reset the upstream chose (UR).
-    const reason = connectionGone ? CONNECTION_TERMINATION : code ? `stream reset (code ${code})` : 'stream closed';
+    const reason = connectionGone ? ResetReason.ConnectionTermination : refused ? ResetReason.RemoteRefusedStreamReset : ResetReason.RemoteReset;
     this.exchange.onUpstreamReset(reason, this.started, refused || (this.reused && !peerReset && isIdempotent(this.method)), connectionLimit);
   }
 
@@ -251,6 +251,8 @@ class H2Connection {
   goawayLastStreamId = 0;
   /** Why TLS failed, when the connection died in its handshake (for the requests that waited on it). */
   transportFailureReason: string | undefined;
+  /** The code of the first error the connection met (ECONNREFUSED, CONNECT_TIMEOUT), for requests that waited on it. */
+  connectError: string | undefined;
   private local: string | undefined;
 
   constructor(readonly client: http2.ClientHttp2Session) {}
@@ -396,7 +398,7 @@ export class H2Session {
     });
     const conn = new H2Connection(client);
     this.connections.push(conn);
-    const timer = setTimeout(() => client.destroy(new Error('connect timeout')), this.connectTimeout);
+    const timer = setTimeout(() => client.destroy(Object.assign(new Error('connect timeout'), { code: CONNECT_TIMEOUT })), this.connectTimeout);
     client.once('connect', () => {
       clearTimeout(timer);
       conn.connected = true;
@@ -412,7 +414,10 @@ export class H2Session {
       conn.goawayLastStreamId = lastStreamId;
       this.growIfNeeded();
     });
-    client.on('error', (err) => (conn.transportFailureReason ??= upstreamTransportFailureReason(err)));
+    client.on('error', (err) => {
+      conn.transportFailureReason ??= upstreamTransportFailureReason(err);
+      conn.connectError ??= (err as NodeJS.ErrnoException).code;
+    });
     client.once('close', () => {
       clearTimeout(timer);
       this.stats.connectionsActive--;
@@ -427,8 +432,8 @@ export class H2Session {
       for (const ex of waiting) {
         // Never sent: after a connection that worked they go again (bounded by the stream's attempts);
         // a host that did not answer is a connect failure, for the retry policy to judge.
-        if (conn.connected) ex.onUpstreamReset(CONNECTION_TERMINATION, false, true);
-        else ex.onUpstreamConnectFailure('connect failed', conn.transportFailureReason);
+        if (conn.connected) ex.onUpstreamReset(ResetReason.ConnectionTermination, false, true);
+        else ex.onUpstreamConnectFailure(conn.connectError ?? 'connect failed', conn.transportFailureReason);
       }
     });
     client.unref();

@@ -17,7 +17,8 @@ import { clientAddress } from './client-address.js';
 import { isEdgeStripped, isRouterOverride, readRouterOverride, type RouterOverrides } from './envoy-request-headers.js';
 import { headerValue, type RequestHead } from './request-head.js';
 import { addResponseFlag, resetFlag, ResponseFlag, type ResponseFlagCode } from './response-flags.js';
-import { upstreamFailureBody } from './local-reply-body.js';
+import { upstreamFailureBody, upstreamResetBody } from './local-reply-body.js';
+import { connectFailureReason, ResetReason, upstreamResetDetails, type ResetReasonText } from './upstream-reset-reason.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import { retryConditions, retriesFailure, retriesResponse } from './retry-conditions.js';
 import { retryBackOffMs } from './retry-back-off.js';
@@ -205,7 +206,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     }
     this.cluster = cluster;
     if (!cluster.tryAcquire('requests')) {
-      this.localReply(503, ResponseFlag.UpstreamOverflow, 'upstream_overflow', 'upstream overflow');
+      this.failReset(ResetReason.Overflow, undefined);
       return;
     }
     this.holdingRequestsBreaker = true;
@@ -460,7 +461,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     const queued = cluster.http2 ? cluster.h2Session(host).acquire(this) : cluster.h1Pool(host).acquire(this, this.head.method === 'HEAD');
     if (!queued) {
       this.releaseHost();
-      this.fail(503, ResponseFlag.UpstreamOverflow, 'upstream_pending_overflow');
+      this.failReset(ResetReason.Overflow, undefined);
     }
   }
 
@@ -561,8 +562,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     this.cluster!.recordOutcome(this.host!, 'connect-failure');
     this.upstream = undefined;
     if (this.shouldRetry('connect-failure', 0)) return;
-    // The reply says why TLS failed, as Envoy's does ("transport failure reason: TLS_error:...").
-    this.fail(503, ResponseFlag.UpstreamConnectionFailure, `upstream_connect_failure{${reason}}`, undefined, transportFailureReason ?? reason);
+    // The reply and the details say why, as Envoy's do ("delayed connect error: Connection refused", "TLS_error:...").
+    const failure = connectFailureReason(reason, transportFailureReason);
+    this.failReset(failure.reason, failure.transportFailure);
   }
 
   onResponseHead(head: H1Head): void {
@@ -666,7 +668,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       // nowhere) is closed rather than left holding this stream.
       up?.abandon();
       this.phase = Phase.Forwarding;
-      this.onUpstreamReset('protocol_error: unexpected 101 response', false, false);
+      this.onUpstreamReset(ResetReason.ProtocolError, false, false);
       return;
     }
     const headers = this.responseHeadersFrom(head.headers);
@@ -733,7 +735,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     this.finish();
   }
 
-  onUpstreamReset(reason: string, responseStarted: boolean, unprocessed: boolean, connectionLimit = false): void {
+  onUpstreamReset(reason: ResetReasonText, responseStarted: boolean, unprocessed: boolean, connectionLimit = false): void {
     if (this.phase === Phase.Done) return;
     this.clearPerTry();
     this.releaseHost();
@@ -752,14 +754,12 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       }
       this.cluster!.recordOutcome(this.host!, 'reset');
       if (this.shouldRetry('reset', 0)) return;
-      const flag = resetFlag(reason);
-      if (flag === ResponseFlag.UpstreamProtocolError) this.fail(502, flag, reason);
-      else this.fail(503, flag, `upstream_reset_before_response_started{${reason}}`);
+      this.failReset(reason, undefined);
       return;
     }
     this.cluster!.recordOutcome(this.host!, 'reset');
     this.responseFlags = resetFlag(reason);
-    this.responseDetails = `upstream_reset_after_response_started{${reason}}`;
+    this.responseDetails = upstreamResetDetails(true, reason);
     if (!this.responseEnded) this.downstream.abort();
     this.finish();
   }
@@ -803,7 +803,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (this.phase === Phase.Done) return;
     this.abandonUpstream('timeout');
     const flag = this.durationLimited ? ResponseFlag.UpstreamMaxStreamDurationReached : ResponseFlag.UpstreamRequestTimeout;
-    const details = this.durationLimited ? 'max_duration_timeout' : 'upstream_response_timeout';
+    const details = this.durationLimited ? 'max_duration_timeout' : 'response_timeout';
     if (this.phase === Phase.ResponseStreaming) {
       this.responseFlags = flag;
       this.responseDetails = details;
@@ -936,8 +936,15 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     }
   }
 
-  private fail(status: number, flag: ResponseFlagCode, details: string, grpcStatus?: number, transportFailure?: string): void {
-    this.localReply(status, flag, details, upstreamFailureBody(status, flag, this.attempts > 1, transportFailure), grpcStatus);
+  private fail(status: number, flag: ResponseFlagCode, details: string, grpcStatus?: number): void {
+    this.localReply(status, flag, details, upstreamFailureBody(status, flag), grpcStatus);
+  }
+
+  /** A reply for a reset before the response: 502 for a protocol error, else 503, as Envoy's router answers. */
+  private failReset(reason: ResetReasonText, transportFailure: string | undefined): void {
+    const flag = resetFlag(reason);
+    const details = upstreamResetDetails(false, reason, transportFailure);
+    this.localReply(flag === ResponseFlag.UpstreamProtocolError ? 502 : 503, flag, details, upstreamResetBody(reason, this.attempts > 1, transportFailure));
   }
 
   private localReply(status: number, flag: ResponseFlagCode, details: string, body: string, grpcStatus?: number): void {

@@ -4,6 +4,7 @@
  * "upstream connect error or disconnect/reset before headers".
  */
 import { ResponseFlag, type ResponseFlagCode } from './response-flags.js';
+import type { ResetReasonText } from './upstream-reset-reason.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -14,24 +15,18 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** Envoy's names for why an upstream stream was reset (its resetReasonToString). */
-const RESET_REASON: Partial<Record<ResponseFlagCode, string>> = {
-  [ResponseFlag.UpstreamConnectionFailure]: 'remote connection failure',
-  [ResponseFlag.UpstreamConnectionTermination]: 'connection termination',
-  [ResponseFlag.UpstreamRemoteReset]: 'remote reset',
-  [ResponseFlag.UpstreamOverflow]: 'overflow',
-  [ResponseFlag.UpstreamProtocolError]: 'protocol error',
-};
-
-/**
- * `flag` is the failure's own flag (the cause, not URX); `retried` says earlier tries failed too;
- * `transportFailure` is the connect error (e.g. ECONNREFUSED) for a connection that never opened.
- */
-export function upstreamFailureBody(status: number, flag: ResponseFlagCode, retried: boolean, transportFailure?: string): string {
+/** The reply to a failure that is no reset: no healthy host, the route timeout, or the status' own text. */
+export function upstreamFailureBody(status: number, flag: ResponseFlagCode): string {
   if (flag === ResponseFlag.NoHealthyUpstream) return 'no healthy upstream';
   if (flag === ResponseFlag.UpstreamRequestTimeout) return 'upstream request timeout';
-  const reason = RESET_REASON[flag];
-  if (reason === undefined) return STATUS_TEXT[status] ?? 'error';
+  return STATUS_TEXT[status] ?? 'error';
+}
+
+/**
+ * The reply to an upstream reset, as Envoy's router words it: `retried` says earlier tries failed
+ * too; `transportFailure` is why a connection never opened (a refused connect, a TLS handshake).
+ */
+export function upstreamResetBody(reason: ResetReasonText, retried: boolean, transportFailure: string | undefined): string {
   const body = `upstream connect error or disconnect/reset before headers. ${retried ? 'retried and the latest reset reason' : 'reset reason'}: ${reason}`;
-  return transportFailure === undefined ? body : `${body}, transport failure reason: ${transportFailure}`;
+  return transportFailure ? `${body}, transport failure reason: ${transportFailure}` : body;
 }

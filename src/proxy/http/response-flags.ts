@@ -1,3 +1,5 @@
+import { ResetReason, type ResetReasonText } from './upstream-reset-reason.js';
+
 /** Envoy's response flags: the short code in access logs and metrics that says why a response is what it is. */
 export const ResponseFlag = {
   None: '-',
@@ -19,13 +21,21 @@ export const ResponseFlag = {
 
 export type ResponseFlagCode = (typeof ResponseFlag)[keyof typeof ResponseFlag];
 
-/** Envoy's reset reason when the upstream connection itself ended under a stream (flag UC, not UR). */
-export const CONNECTION_TERMINATION = 'connection_termination';
-
-/** The flag of an upstream reset with `reason`: a protocol error, the connection ending, or a reset of the stream. */
-export function resetFlag(reason: string): ResponseFlagCode {
-  if (reason.startsWith('protocol_error')) return ResponseFlag.UpstreamProtocolError;
-  return reason === CONNECTION_TERMINATION ? ResponseFlag.UpstreamConnectionTermination : ResponseFlag.UpstreamRemoteReset;
+/** The flag of an upstream reset with `reason`, as Envoy's router maps a StreamResetReason to one. */
+export function resetFlag(reason: ResetReasonText): ResponseFlagCode {
+  switch (reason) {
+    case ResetReason.ProtocolError:
+      return ResponseFlag.UpstreamProtocolError;
+    case ResetReason.ConnectionTermination:
+      return ResponseFlag.UpstreamConnectionTermination;
+    case ResetReason.Overflow:
+      return ResponseFlag.UpstreamOverflow;
+    case ResetReason.RemoteConnectionFailure:
+    case ResetReason.ConnectionTimeout:
+      return ResponseFlag.UpstreamConnectionFailure;
+    default:
+      return ResponseFlag.UpstreamRemoteReset;
+  }
 }
 
 /** Envoy's order of flags in a list: "UF,URX", never "URX,UF". */
