@@ -3,6 +3,7 @@
  * hosts, and maxPendingRequests across all their queues (a limit per host would multiply by the hosts).
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
@@ -17,6 +18,7 @@ let proxy: RunningProxy;
 let port: number;
 let tcpPort: number;
 let tcpEcho: net.Server;
+const accessLog = `/tmp/bulwark-cluster-breakers-${process.pid}.log`;
 let connections = 0;
 
 before(async () => {
@@ -37,7 +39,7 @@ before(async () => {
   };
   // One process: each worker's pool may open a first connection to a host even at maxConnections, as in
   // Envoy, so the exact connection counts below hold per process (workers-shared-breakers.test.ts covers workers).
-  proxy = await startProxy(bootstrap([httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'pair' } }])), tcpListener], [cluster, tcpCluster]), { concurrency: 1 });
+  proxy = await startProxy(bootstrap([httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'pair' } }]), { accessLog: [{ typedConfig: { path: accessLog } }] }), tcpListener], [cluster, tcpCluster]), { concurrency: 1 });
 });
 
 after(async () => {
@@ -57,9 +59,23 @@ test('two hosts, maxConnections 2: a third request waits for a connection instea
 });
 
 test('maxPendingRequests 1 across the cluster: with one request queued, the next is refused with 503 wherever it would go', async () => {
-  const got = (await statuses(4)).sort();
-  assert.deepEqual(got, [200, 200, 200, 503]);
+  const replies = await Promise.all(Array.from({ length: 4 }, (_, i) => fetch(`http://127.0.0.1:${port}/p${i}`).then(async (r) => ({ status: r.status, body: await r.text() }))));
+  assert.deepEqual(replies.map((r) => r.status).sort(), [200, 200, 200, 503]);
   assert.equal(connections, 2);
+  // Envoy's words for a pending-requests overflow, in the reply and in the access log.
+  assert.equal(replies.find((r) => r.status === 503)!.body, 'upstream connect error or disconnect/reset before headers. reset reason: overflow');
+  let refused: Record<string, unknown> | undefined;
+  for (let i = 0; i < 100 && refused === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      const lines = readFileSync(accessLog, 'utf8').trim().split('\n');
+      refused = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.response_code === 503);
+    } catch {
+      // not written yet
+    }
+  }
+  assert.equal(refused?.response_flags, 'UO');
+  assert.equal(refused?.response_code_details, 'upstream_reset_before_response_started{overflow}');
 });
 
 test('TCP proxying counts against maxConnections too: a second connection is closed while the first is open', async () => {
