@@ -4,6 +4,7 @@
  * failure}`, blanks as '_'), since Istio users grep their logs and runbooks for these strings.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
@@ -21,6 +22,9 @@ let proxy: RunningProxy;
 let port: number;
 /** Sockets of requests the raw upstream holds unanswered (the breaker test's first request). */
 const held: net.Socket[] = [];
+/** A process that listens and never accepts, and the connections that fill its accept queue. */
+let blackhole: ChildProcess;
+const queued: net.Socket[] = [];
 
 /** An HTTP/1.1 upstream whose answer depends on the request line: reset, malformed, or held. */
 function rawUpstream(): net.Server {
@@ -35,6 +39,24 @@ function rawUpstream(): net.Server {
   });
 }
 
+/**
+ * A port whose SYNs go unanswered: a child listens with a backlog of 1 and blocks its event loop, so
+ * nothing is accepted; once a few connections fill its accept queue the kernel drops new SYNs.
+ */
+async function unansweredPort(): Promise<number> {
+  const blackholePort = await freePort();
+  const script = `require('net').createServer().listen({ port: ${blackholePort}, host: '127.0.0.1', backlog: 1 }, () => { console.log('up'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); });`;
+  blackhole = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((r) => blackhole.stdout!.once('data', r));
+  for (let i = 0; i < 4; i++) {
+    const s = net.connect(blackholePort, '127.0.0.1');
+    s.on('error', () => undefined);
+    queued.push(s);
+  }
+  await new Promise((r) => setTimeout(r, 100));
+  return blackholePort;
+}
+
 before(async () => {
   raw = rawUpstream();
   await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
@@ -45,11 +67,13 @@ before(async () => {
   });
   await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
   const closedPort = await freePort();
+  const silentPort = await unansweredPort();
   const rawPort = (raw.address() as AddressInfo).port;
   const h2Port = (h2.address() as AddressInfo).port;
   port = await freePort();
   const routes = [
     { match: { prefix: '/dead-h2' }, route: { cluster: 'dead-h2' } },
+    { match: { prefix: '/silent' }, route: { cluster: 'silent' } },
     { match: { prefix: '/dead' }, route: { cluster: 'dead' } },
     { match: { prefix: '/h2-' }, route: { cluster: 'h2' } },
     { match: { prefix: '/held' }, route: { cluster: 'limited', timeout: '30s' } },
@@ -61,6 +85,7 @@ before(async () => {
       [
         staticCluster('dead', [closedPort]),
         staticCluster('dead-h2', [closedPort], { http2ProtocolOptions: {} }),
+        staticCluster('silent', [silentPort], { connectTimeout: '0.25s' }),
         staticCluster('raw', [rawPort]),
         staticCluster('h2', [h2Port], { http2ProtocolOptions: {} }),
         staticCluster('limited', [rawPort], { circuitBreakers: { thresholds: [{ maxRequests: 1 }] } }),
@@ -71,7 +96,8 @@ before(async () => {
 
 after(async () => {
   await proxy?.stop();
-  for (const s of held) s.destroy();
+  for (const s of [...held, ...queued]) s.destroy();
+  blackhole?.kill();
   raw?.close();
   h2?.close();
 });
@@ -109,6 +135,16 @@ test('a closed port: remote connection failure, with the connect error as the tr
   await expectFailure('/dead', 503, body, 'UF', details);
   // The same words towards an HTTP/2 cluster, whose connection reports its error to every request waiting on it.
   await expectFailure('/dead-h2', 503, body, 'UF', details);
+});
+
+test('a connect that times out: connection timeout, with no transport failure reason', async () => {
+  await expectFailure(
+    '/silent',
+    503,
+    'upstream connect error or disconnect/reset before headers. reset reason: connection timeout',
+    'UF',
+    'upstream_reset_before_response_started{connection_timeout}',
+  );
 });
 
 test('an upstream that resets the connection under a request: connection termination', async () => {
