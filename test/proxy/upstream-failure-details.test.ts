@@ -119,22 +119,26 @@ async function logLine(path: string): Promise<Record<string, unknown>> {
   throw new Error(`no access log line for ${path}`);
 }
 
-/** Asserts the status, the reply body, and the access log's flags and details of one request to `path`. */
-async function expectFailure(path: string, status: number, body: string, flags: string, details: string): Promise<void> {
+/**
+ * Asserts the status, the reply body, and the access log's flags, details and transport failure
+ * reason (null when there is none) of one request to `path`.
+ */
+async function expectFailure(path: string, status: number, body: string, flags: string, details: string, transportFailure: string | null = null): Promise<void> {
   const r = await curl([`http://127.0.0.1:${port}${path}`]);
   assert.equal(r.status, status);
   assert.equal(r.body, body);
   const line = await logLine(path);
   assert.equal(line.response_flags, flags);
   assert.equal(line.response_code_details, details);
+  assert.equal(line.upstream_transport_failure_reason, transportFailure);
 }
 
 test('a closed port: remote connection failure, with the connect error as the transport failure reason', async () => {
   const body = 'upstream connect error or disconnect/reset before headers. reset reason: remote connection failure, transport failure reason: delayed connect error: Connection refused';
   const details = 'upstream_reset_before_response_started{remote_connection_failure|delayed_connect_error:_Connection_refused}';
-  await expectFailure('/dead', 503, body, 'UF', details);
+  await expectFailure('/dead', 503, body, 'UF', details, 'delayed_connect_error:_Connection_refused');
   // The same words towards an HTTP/2 cluster, whose connection reports its error to every request waiting on it.
-  await expectFailure('/dead-h2', 503, body, 'UF', details);
+  await expectFailure('/dead-h2', 503, body, 'UF', details, 'delayed_connect_error:_Connection_refused');
 });
 
 test('a connect that times out: connection timeout, with no transport failure reason', async () => {

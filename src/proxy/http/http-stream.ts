@@ -18,7 +18,7 @@ import { isEdgeStripped, isRouterOverride, readRouterOverride, type RouterOverri
 import { headerValue, type RequestHead } from './request-head.js';
 import { addResponseFlag, resetFlag, ResponseFlag, type ResponseFlagCode } from './response-flags.js';
 import { upstreamFailureBody, upstreamResetBody } from './local-reply-body.js';
-import { connectFailureReason, ResetReason, upstreamResetDetails, type ResetReasonText } from './upstream-reset-reason.js';
+import { blanksAsUnderscores, connectFailureReason, ResetReason, upstreamResetDetails, type ResetReasonText } from './upstream-reset-reason.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import { retryConditions, retriesFailure, retriesResponse } from './retry-conditions.js';
 import { retryBackOffMs } from './retry-back-off.js';
@@ -556,7 +556,6 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
 
   onUpstreamConnectFailure(reason: string, transportFailureReason?: string): void {
     if (this.phase === Phase.Done) return;
-    this.upstreamTransportFailureReason = transportFailureReason;
     this.clearPerTry();
     this.releaseHost();
     this.cluster!.recordOutcome(this.host!, 'connect-failure');
@@ -564,6 +563,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (this.shouldRetry('connect-failure', 0)) return;
     // The reply and the details say why, as Envoy's do ("delayed connect error: Connection refused", "TLS_error:...").
     const failure = connectFailureReason(reason, transportFailureReason);
+    // Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON% names a refused connect too, not only a TLS failure.
+    this.upstreamTransportFailureReason = failure.transportFailure === undefined ? undefined : blanksAsUnderscores(failure.transportFailure);
     this.failReset(failure.reason, failure.transportFailure);
   }
 

@@ -25,7 +25,12 @@ export type ResetReasonText = (typeof ResetReason)[keyof typeof ResetReason];
 export function upstreamResetDetails(responseStarted: boolean, reason: ResetReasonText, transportFailure?: string): string {
   const prefix = responseStarted ? 'upstream_reset_after_response_started{' : 'upstream_reset_before_response_started{';
   const inner = transportFailure ? `${reason}|${transportFailure}` : reason;
-  return `${prefix}${inner.replace(/\s/g, '_')}}`;
+  return `${prefix}${blanksAsUnderscores(inner)}}`;
+}
+
+/** Every blank as '_', as Envoy writes details and %UPSTREAM_TRANSPORT_FAILURE_REASON% (one token in a text log line). */
+export function blanksAsUnderscores(text: string): string {
+  return text.replace(/\s/g, '_');
 }
 
 /** strerror(3) texts of the errors a connect may end with: Envoy names the failure with them. */
