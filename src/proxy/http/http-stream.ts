@@ -955,8 +955,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (status >= 400 && this.isGrpc) {
       // A gRPC client reads grpc-status: a trailers-only reply, as Envoy sends for gRPC requests.
       this.grpcStatus = grpcStatus ?? grpcStatusForHttp(status);
-      const message = grpcMessage(body ? `${body}: ${details}` : details);
-      extra.push('content-type', 'application/grpc', 'grpc-status', String(this.grpcStatus), 'grpc-message', message);
+      extra.push('content-type', 'application/grpc', 'grpc-status', String(this.grpcStatus));
+      // Envoy's grpc-message is the reply's body, and there is none when the body is empty.
+      if (body) extra.push('grpc-message', grpcMessage(body));
       this.sendLocal(200, extra, '', details);
       return;
     }
