@@ -20,7 +20,7 @@ export type ResetReasonText = (typeof ResetReason)[keyof typeof ResetReason];
 /**
  * `upstream_reset_before_response_started{reason|transport failure}` (or `..._after_...` once the
  * response has started), every blank turned into '_' as Envoy's StringUtil::replaceAllEmptySpace does.
- * Older Envoy releases (Istio's 1.20 sidecars, for one) put ',' where '|' is now.
+ * Older Envoy releases (Istio sidecar logs of 2023 and 2024) put ',' where '|' is now.
  */
 export function upstreamResetDetails(responseStarted: boolean, reason: ResetReasonText, transportFailure?: string): string {
   const prefix = responseStarted ? 'upstream_reset_after_response_started{' : 'upstream_reset_before_response_started{';
