@@ -7,6 +7,7 @@ import { execWithCustody } from '../keys/custody-exec.js';
 import { proxyLog } from '../proxy/proxy-log.js';
 import { CertificateWatcher, certificateFiles } from '../proxy/tls/certificate-watcher.js';
 import type { ProxySupervisor } from '../proxy/proxy-supervisor.js';
+import { ReloadQueue } from '../proxy/reload-queue.js';
 import { SingleProcessProxy } from '../proxy/single-process-proxy.js';
 import { WorkerPoolProxy } from '../proxy/workers/worker-pool-proxy.js';
 import { CliUsageError } from './cli-error.js';
@@ -80,7 +81,7 @@ export async function run(args: string[]): Promise<number> {
     const supervisor: ProxySupervisor =
       concurrency === 1 ? new SingleProcessProxy(bootstrap, allowMemoryKeys, drainMs, exit) : new WorkerPoolProxy(bootstrap, concurrency, allowMemoryKeys, drainMs, exit);
     let version = 1;
-    const reload = (reason: string): void => {
+    const reload = async (reason: string): Promise<void> => {
       let next;
       try {
         next = loadBootstrapFile(file);
@@ -90,17 +91,17 @@ export async function run(args: string[]): Promise<number> {
         return;
       }
       next.staticResources.version = `static-${++version}`;
-      supervisor.reload(next).then((error) => {
-        if (error) proxyLog('error', 'config reload rejected; keeping the last good version', { file, reason, error });
-        else {
-          if (reason !== 'SIGHUP') proxyLog('info', 'certificates reloaded', { reason, version: next.staticResources.version });
-          certificates.watch(certificateFiles(next.staticResources));
-        }
-      }, () => undefined);
+      const error = await supervisor.reload(next);
+      if (error) proxyLog('error', 'config reload rejected; keeping the last good version', { file, reason, error });
+      else {
+        if (reason !== 'SIGHUP') proxyLog('info', 'certificates reloaded', { reason, version: next.staticResources.version });
+        certificates.watch(certificateFiles(next.staticResources));
+      }
     };
-    const certificates = new CertificateWatcher(() => reload('certificate files changed'));
+    const reloads = new ReloadQueue(reload);
+    const certificates = new CertificateWatcher(() => reloads.request('certificate files changed'));
     certificates.watch(certificateFiles(bootstrap.staticResources));
-    process.on('SIGHUP', () => reload('SIGHUP'));
+    process.on('SIGHUP', () => reloads.request('SIGHUP'));
     // Log rotation, as Envoy does it: the rotated files are reopened by path.
     process.on('SIGUSR1', () => supervisor.reopenLogs());
     // The first SIGTERM or SIGINT drains; another during the drain ends it early (workers still stop
