@@ -45,9 +45,12 @@ async function upstreamBehind(p: number): Promise<string> {
 }
 
 test('a reload asked for while a refused one is under way is applied after it, on every worker', async () => {
-  // Refused, but only after the workers bound many listeners (a few hundred ms): the busy port comes last.
+  // Refused only once the workers applied it, which takes a few hundred ms with many listeners to bind:
+  // the primary accepts for the busy port's listener (round-robin), and binds it after the workers.
   const many = Array.from({ length: 150 }, (_, i) => httpListener(`extra-${i}`, 0, to('b')));
-  proxy.reload(bootstrap([httpListener('main', port, to('b')), ...many, httpListener('busy', busyPort, to('b'))], clusters()));
+  const busy = httpListener('busy', busyPort, to('b'));
+  (busy as { connectionBalanceConfig?: object }).connectionBalanceConfig = { balancer: 'round-robin' };
+  proxy.reload(bootstrap([httpListener('main', port, to('b')), ...many, busy], clusters()));
   await new Promise((r) => setTimeout(r, 100));
   proxy.reload(bootstrap([httpListener('main', port, to('b'))], clusters()));
   await proxy.waitForLog(/config reload rejected[^]*config applied|config applied[^]*config reload rejected/, 20_000);

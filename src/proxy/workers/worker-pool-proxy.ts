@@ -12,6 +12,7 @@ import { AdminServer } from '../admin/admin-server.js';
 import { mergeClusterStatuses, type ClusterStatus } from '../admin/cluster-status.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
 import { redactKeys } from '../admin/config-redaction.js';
+import { unbindableAddress } from '../listeners/address-probe.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { proxyLog } from '../proxy-log.js';
 import { CustodyRecovery, keydSocketPath } from './custody-recovery.js';
@@ -23,6 +24,7 @@ import { WorkerWatchdog, type WatchdogEvents, type WatchedWorker } from './worke
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
 import { clusterSlotsFrom, ResourceTableOwner } from './shared-resource-table.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
+import type { Listener } from '../../model/listener.js';
 
 interface WorkerSlot extends WorkerLoad, WatchedWorker {
   worker: Worker;
@@ -507,6 +509,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
         return (this.lastReloadError = `listener "${l.name}": ${(err as Error).message}`);
       }
     }
+    const busy = await unbindableAddress(this.newWorkerAddresses(next));
+    if (busy !== undefined) return (this.lastReloadError = busy);
     const previous = this.bootstrap;
     this.target = next;
     const errors = await this.applyEverywhere(next);
@@ -529,6 +533,13 @@ export class WorkerPoolProxy implements ProxySupervisor {
     this.lastReloadError = undefined;
     proxyLog('info', 'config applied', { version: next.staticResources.version, workers: this.slots.length });
     return undefined;
+  }
+
+  /** Listeners of `next` the workers are to bind on a fixed address that the running config does not have. */
+  private newWorkerAddresses(next: Bootstrap): Listener[] {
+    const key = (l: Listener): string => `${l.address.socketAddress.address}:${l.address.socketAddress.portValue}`;
+    const current = new Set(this.bootstrap.staticResources.listeners.map(key));
+    return next.staticResources.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none' && l.address.socketAddress.portValue !== 0 && !current.has(key(l)));
   }
 
   reloadRejected(error: string): void {
