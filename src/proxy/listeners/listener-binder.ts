@@ -87,6 +87,14 @@ export class ListenerBinder {
     return out;
   }
 
+  /** Stops accepting on the listeners named, letting their addresses go (another process is to bind them). */
+  release(names: Iterable<string>): void {
+    for (const name of names) {
+      this.bound.get(name)?.server.close();
+      this.bound.delete(name);
+    }
+  }
+
   /** Stops accepting on every listener. */
   close(): void {
     for (const b of this.bound.values()) b.server.close();

@@ -512,12 +512,15 @@ export class WorkerPoolProxy implements ProxySupervisor {
     const busy = await unbindableAddress(this.newWorkerAddresses(next));
     if (busy !== undefined) return (this.lastReloadError = busy);
     const previous = this.bootstrap;
+    // The workers could not bind an address the primary still listens on.
+    this.binder.release(this.listenersMovingToWorkers(next));
     this.target = next;
     const errors = await this.applyEverywhere(next);
     if (errors.length > 0) {
       // Workers that took the new version go back, so every worker runs the same config.
       this.target = previous;
       await this.applyEverywhere(previous);
+      await this.rebindAfterRollback(previous);
       return (this.lastReloadError = errors.join('; '));
     }
     try {
@@ -526,6 +529,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       // The workers already run the new version: they go back too.
       this.target = previous;
       await this.applyEverywhere(previous);
+      await this.rebindAfterRollback(previous);
       return (this.lastReloadError = (err as Error).message);
     }
     this.bootstrap = next;
@@ -535,11 +539,25 @@ export class WorkerPoolProxy implements ProxySupervisor {
     return undefined;
   }
 
+  /** After a refused reload: the primary accepts again for listeners it released to the workers. */
+  private async rebindAfterRollback(previous: Bootstrap): Promise<void> {
+    try {
+      await this.bindBalanced(previous);
+    } catch (err) {
+      proxyLog('error', 'a listener does not accept after a refused reload', { error: (err as Error).message });
+    }
+  }
+
+  /** Listeners the primary accepts for whose address `next` has the workers accept for (a changed balancer). */
+  private listenersMovingToWorkers(next: Bootstrap): string[] {
+    const toWorkers = new Set(next.staticResources.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none').map(addressKey));
+    return this.bootstrap.staticResources.listeners.filter((l) => l.connectionBalanceConfig.balancer !== 'none' && l.address.socketAddress.portValue !== 0 && toWorkers.has(addressKey(l))).map((l) => l.name);
+  }
+
   /** Listeners of `next` the workers are to bind on a fixed address that the running config does not have. */
   private newWorkerAddresses(next: Bootstrap): Listener[] {
-    const key = (l: Listener): string => `${l.address.socketAddress.address}:${l.address.socketAddress.portValue}`;
-    const current = new Set(this.bootstrap.staticResources.listeners.map(key));
-    return next.staticResources.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none' && l.address.socketAddress.portValue !== 0 && !current.has(key(l)));
+    const current = new Set(this.bootstrap.staticResources.listeners.map(addressKey));
+    return next.staticResources.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none' && l.address.socketAddress.portValue !== 0 && !current.has(addressKey(l)));
   }
 
   reloadRejected(error: string): void {
@@ -644,6 +662,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
     proxyLog('warn', 'drain ended early: in-flight requests are cut; stopping workers now', { reason: why, workers: this.slots.filter((s) => !s.worker.isDead()).length });
     this.drainCut.abort();
   }
+}
+
+function addressKey(l: Listener): string {
+  return `${l.address.socketAddress.address}:${l.address.socketAddress.portValue}`;
 }
 
 /** Resolves after `ms`; unref'd, so it never holds the exit back (the live workers keep the loop alive). */
