@@ -6,6 +6,7 @@ import { mayOpenConnection, type PoolStats, type TransportConnector } from './h1
 import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { addH2Headers } from './h2-header-object.js';
 import { resetStream, wasReset } from './h2-reset.js';
+import { STRANDED_BODY_LIMIT } from './h2-stranded-body.js';
 import { isIdempotent } from './idempotent-methods.js';
 import { isHopByHop } from './hop-by-hop.js';
 import { CONNECT_TIMEOUT, ResetReason } from './upstream-reset-reason.js';
@@ -152,6 +153,9 @@ class H2UpstreamRequest implements UpstreamRequest {
   }
 
   private onClose(): void {
+    // Body bytes still queued when the stream closed are never sent (see STRANDED_BODY_LIMIT).
+    const stranded = this.stream?.bufferSize ?? 0;
+    if (stranded > 0) this.session.strand(this.conn, stranded);
     if (this.finished) return;
     this.finished = true;
     this.conn.open.delete(this);
@@ -247,6 +251,8 @@ class H2Connection {
   peerLimit = Infinity;
   /** Requests with a stream open on this connection. */
   readonly open = new Set<H2UpstreamRequest>();
+  /** Request body bytes left unsent in streams that closed on this connection. */
+  strandedBytes = 0;
   /** The last stream id of the peer's GOAWAY (streams after it were refused), or 0 before one. */
   goawayLastStreamId = 0;
   /** Why TLS failed, when the connection died in its handshake (for the requests that waited on it). */
@@ -331,6 +337,18 @@ export class H2Session {
   release(conn: H2Connection): void {
     conn.active--;
     this.serve(conn);
+  }
+
+  /**
+   * A stream on `conn` closed with `bytes` of its request body never sent. node:http2 counts them
+   * against the session's memory for good: past STRANDED_BODY_LIMIT the connection is retired
+   * (its open streams finish, new ones go to another connection) before node refuses its responses.
+   */
+  strand(conn: H2Connection, bytes: number): void {
+    conn.strandedBytes += bytes;
+    if (conn.strandedBytes < STRANDED_BODY_LIMIT || conn.client.closed || conn.client.destroyed) return;
+    conn.client.close();
+    this.growIfNeeded();
   }
 
   /** Connections open or opening (for tests and metrics). */
