@@ -808,12 +808,26 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (this.phase === Phase.ResponseStreaming) {
       this.responseFlags = flag;
       this.responseDetails = details;
-      if (!this.responseEnded) this.downstream.abort();
+      if (!this.responseEnded) this.endCutShortResponse();
       this.finish();
       return;
     }
     // A gRPC client whose own deadline ran out reads DEADLINE_EXCEEDED, not UNAVAILABLE.
     this.fail(504, flag, details, this.durationLimited ? GRPC_DEADLINE_EXCEEDED : undefined);
+  }
+
+  /**
+   * The route's limit ended a response already under way. A gRPC call out of its deadline ends with
+   * DEADLINE_EXCEEDED in trailers, which its client reads, where a reset reads as INTERNAL; any
+   * other response is reset, so the client cannot take it as complete.
+   */
+  private endCutShortResponse(): void {
+    if (this.durationLimited && this.isGrpc && this.downstream.protocol === 'HTTP/2') {
+      this.grpcStatus = GRPC_DEADLINE_EXCEEDED;
+      this.downstream.sendEnd(['grpc-status', String(GRPC_DEADLINE_EXCEEDED), 'grpc-message', grpcMessage(upstreamFailureBody(504, ResponseFlag.UpstreamMaxStreamDurationReached))]);
+    } else {
+      this.downstream.abort();
+    }
   }
 
   perTryTimeout(): void {
