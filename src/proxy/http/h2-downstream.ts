@@ -115,8 +115,9 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
     addH2Headers(out, headers);
     // A response without a body still says its length when it has one: a HEAD's is the GET's (RFC 9110 §9.3.2).
     if (contentLength > 0 || (contentLength === 0 && !endStream)) out['content-length'] = contentLength;
-    // Trailers (gRPC status) can only follow when the upstream may send them: an HTTP/2 upstream.
-    this.wantsTrailers = !endStream && this.stream?.cluster?.http2 === true;
+    // Trailers (gRPC status) can only follow when the upstream may send them: an HTTP/2 upstream, or an
+    // HTTP/1.1 one's chunked answer to a gRPC call, whose status comes in the last chunk's trailers.
+    this.wantsTrailers = !endStream && (this.stream?.cluster?.http2 === true || (contentLength < 0 && this.stream?.isGrpc === true));
     try {
       this.h2.respond(out, { endStream, waitForTrailers: this.wantsTrailers });
     } catch {
