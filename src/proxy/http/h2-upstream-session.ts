@@ -13,7 +13,7 @@ import { CONNECT_TIMEOUT, ResetReason } from './upstream-reset-reason.js';
 import { endpointText } from '../connection-endpoints.js';
 import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_FRAME_SIZE_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_FRAME_SIZE_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 /** The HTTP/2 frame type of HEADERS (RFC 9113 §6.2), as node's 'frameError' names it. */
 const HEADERS_FRAME = 0x1;
@@ -142,6 +142,13 @@ class H2UpstreamRequest implements UpstreamRequest {
 
   private onEnd(): void {
     if (this.finished || !this.started) return;
+    // node ends the readable side of a stream it closes itself (its connection died, CANCEL) as if
+    // the upstream had ended it: without END_STREAM from the upstream (no trailers, a reset code)
+    // the response was cut short, and the client must see a reset, not a complete response.
+    if (this.trailers === undefined && this.stream !== undefined && this.stream.rstCode !== NGHTTP2_NO_ERROR) {
+      this.onClose();
+      return;
+    }
     this.finished = true;
     this.conn.open.delete(this);
     this.session.release(this.conn);
