@@ -17,7 +17,7 @@ import { clientAddress } from './client-address.js';
 import { isEdgeStripped, isRouterOverride, readRouterOverride, type RouterOverrides } from './envoy-request-headers.js';
 import { headerValue, type RequestHead } from './request-head.js';
 import { addResponseFlag, resetFlag, ResponseFlag, type ResponseFlagCode } from './response-flags.js';
-import { upstreamFailureBody, upstreamResetBody } from './local-reply-body.js';
+import { STREAM_DURATION_TIMEOUT_BODY, upstreamFailureBody, upstreamResetBody } from './local-reply-body.js';
 import { blanksAsUnderscores, connectFailureReason, ResetReason, upstreamResetDetails, type ResetReasonText } from './upstream-reset-reason.js';
 import { streamDeadlines, type StreamDeadlineHolder } from './stream-deadlines.js';
 import { retryConditions, retriesFailure, retriesResponse } from './retry-conditions.js';
@@ -813,7 +813,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       return;
     }
     // A gRPC client whose own deadline ran out reads DEADLINE_EXCEEDED, not UNAVAILABLE.
-    this.fail(504, flag, details, this.durationLimited ? GRPC_DEADLINE_EXCEEDED : undefined);
+    if (this.durationLimited) this.localReply(408, flag, details, STREAM_DURATION_TIMEOUT_BODY, GRPC_DEADLINE_EXCEEDED);
+    else this.fail(504, flag, details);
   }
 
   /**
@@ -824,7 +825,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   private endCutShortResponse(): void {
     if (this.durationLimited && this.isGrpc && this.downstream.protocol === 'HTTP/2') {
       this.grpcStatus = GRPC_DEADLINE_EXCEEDED;
-      this.downstream.sendEnd(['grpc-status', String(GRPC_DEADLINE_EXCEEDED), 'grpc-message', grpcMessage(upstreamFailureBody(504, ResponseFlag.UpstreamMaxStreamDurationReached))]);
+      this.downstream.sendEnd(['grpc-status', String(GRPC_DEADLINE_EXCEEDED), 'grpc-message', grpcMessage(STREAM_DURATION_TIMEOUT_BODY)]);
     } else {
       this.downstream.abort();
     }

@@ -15,6 +15,12 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
+/**
+ * The reply when a route's maxStreamDuration (or a gRPC client's deadline under grpcTimeoutHeaderMax)
+ * runs out: 408 with this body, DEADLINE_EXCEEDED to gRPC, as Envoy's connection manager answers.
+ */
+export const STREAM_DURATION_TIMEOUT_BODY = 'downstream duration timeout';
+
 /** The reply to a failure that is no reset: no healthy host, the route timeout, or the status' own text. */
 export function upstreamFailureBody(status: number, flag: ResponseFlagCode): string {
   if (flag === ResponseFlag.NoHealthyUpstream) return 'no healthy upstream';
