@@ -1,27 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startForegroundServer, type ForegroundServer } from './foreground-server.js';
 
 /** An nginx (installed by scripts/bootstrap.sh) run in the foreground from its own temporary directory. */
-export interface RunningNginx {
-  dir: string;
-  /** Its error log so far, for assertion messages. */
-  logs(): string;
-  stop(): Promise<void>;
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
+export type RunningNginx = ForegroundServer;
 
 /**
  * Starts nginx with `httpBlock` as the body of its http {} block (servers listening on 127.0.0.1) and
@@ -37,28 +20,5 @@ export async function startNginx(httpBlock: string, port: number): Promise<Runni
     conf,
     `daemon off;\nworker_processes 1;\npid ${join(dir, 'nginx.pid')};\nerror_log stderr warn;\nevents { worker_connections 512; }\nhttp {\n  access_log off;\n  ${temp}\n  ${httpBlock}\n}\n`,
   );
-  const child: ChildProcess = spawn('nginx', ['-p', dir, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`nginx did not start:\n${err}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    dir,
-    logs: () => err,
-    async stop() {
-      // SIGTERM: nginx's fast shutdown, which also ends its worker.
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return startForegroundServer('nginx', 'nginx', ['-p', dir, '-c', conf], dir, port);
 }
