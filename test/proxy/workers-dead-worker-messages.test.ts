@@ -40,7 +40,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   assert.ok(condition(), what);
 }
 
-test('a message relayed to a worker that died unnoticed does not stop the primary: admin answers and the worker is replaced', async () => {
+test('a message relayed to a worker that died unnoticed does not stop the primary: admin answers and the worker is replaced', async (t) => {
   const upstream = await startUpstream('failing', (_req, res) => {
     res.writeHead(503);
     res.end('down');
@@ -65,7 +65,9 @@ test('a message relayed to a worker that died unnoticed does not stop the primar
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(proxy.child.exitCode, null, `the primary is still running:\n${proxy.logs()}`);
     assert.equal((await proxy.get('/ready')).status, 200);
-    assert.match(proxy.logs(), /message to a worker failed: it is gone/, 'the relay met the dead worker');
+    // The signals make the relay meet the dead worker first almost always; on a loaded machine the primary
+    // may read the worker's exit first, and this run then checks only that it survives and replaces it.
+    const relayMetDeadWorker = /message to a worker failed: it is gone/.test(proxy.logs());
     let replaced = false;
     for (let i = 0; i < 100 && !replaced; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -74,6 +76,7 @@ test('a message relayed to a worker that died unnoticed does not stop the primar
     }
     assert.ok(replaced, 'the dead worker was replaced');
     assert.equal((await curl([`http://127.0.0.1:${port}/`])).status, 503, 'the listener still serves');
+    if (!relayMetDeadWorker) t.skip('the primary read the worker\'s exit before the relay this run: the dead-channel path was not reached');
   } finally {
     resume(primary);
     await proxy.stop();
