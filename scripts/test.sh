@@ -6,10 +6,19 @@
 # With --workers-only, only the first pass (make test-workers).
 set -euo pipefail
 shopt -s globstar nullglob
-echo "== the proxy, identity and key custody tests with two workers"
-# testssl.sh scans one listener for minutes; its findings do not depend on the worker count.
-with_workers=(test/proxy/*.test.ts test/keys/*.test.ts)
-for f in test/identity/*.test.ts; do [[ $f == *testssl* ]] || with_workers+=("$f"); done
+# Only files that start a proxy, directly or through a support module that does: the others (parsers,
+# balancers, fuzzers of one module) would run the same thing twice. testssl.sh scans one listener for
+# minutes; its findings do not depend on the worker count.
+starters='startProxy'
+for m in test/support/*.ts test/keys/*-fixture.ts; do
+  grep -q "proxy-process" "$m" && starters+="|$(basename "$m" .ts)\.js"
+done
+with_workers=()
+for f in test/proxy/*.test.ts test/keys/*.test.ts test/identity/*.test.ts; do
+  [[ $f == *testssl* ]] && continue
+  grep -Eq "$starters" "$f" && with_workers+=("$f")
+done
+echo "== the proxy, identity and key custody tests that start a proxy, with two workers (${#with_workers[@]} files)"
 BULWARK_TEST_CONCURRENCY=2 node --import tsx --test --test-concurrency=1 --test-timeout=180000 "${with_workers[@]}"
 [[ ${1:-} == --workers-only ]] && exit 0
 echo "== every test"
