@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
+import { rawExchange } from '../support/raw-http.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
@@ -291,15 +292,24 @@ test('includeRequestAttemptCount sends x-envoy-attempt-count: 1 on the first try
   assert.ok(counts.every((c, i) => c === '1' || counts[i - 1] === String(Number(c) - 1)), counts.join(','));
 });
 
-test('maxStreamDuration cuts a slow exchange before the route timeout: 408 downstream duration timeout, with UMSDR', async () => {
+test('maxStreamDuration cuts a slow exchange before the route timeout: 504 downstream duration timeout, no response flag', async () => {
   const started = Date.now();
   const r = await curl([`http://127.0.0.1:${port}/slow-capped`]);
-  // Envoy's connection manager answers a stream past its duration so (onStreamMaxDurationReached).
-  assert.equal(r.status, 408);
+  // Envoy's connection manager answers a stream past its duration so (onStreamMaxDurationReached): 504
+  // once the request has arrived whole, and no flag (UMSDR is a cluster's upstream limit).
+  assert.equal(r.status, 504);
   assert.equal(r.body, 'downstream duration timeout');
   assert.ok(Date.now() - started < 1200, `took ${Date.now() - started} ms`);
   await new Promise((res) => setTimeout(res, 300));
-  assert.match(readFileSync(accessLog, 'utf8'), /"path":"\/slow-capped".*"response_flags":"UMSDR","response_code_details":"max_duration_timeout"/);
+  assert.match(readFileSync(accessLog, 'utf8'), /"path":"\/slow-capped".*"response_flags":"-","response_code_details":"max_duration_timeout"/);
+});
+
+test('maxStreamDuration reached while the upload is still arriving answers 408 and closes the connection', async () => {
+  const started = Date.now();
+  const reply = await rawExchange(port, 'POST /slow-capped HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc', () => false, 3000);
+  assert.match(reply, /^HTTP\/1\.1 408 /);
+  assert.match(reply, /downstream duration timeout$/);
+  assert.ok(Date.now() - started < 2000, `closed after ${Date.now() - started} ms`);
 });
 
 test('with grpcTimeoutHeaderMax the client\'s grpc-timeout bounds the call: a trailers-only DEADLINE_EXCEEDED', async () => {
@@ -378,10 +388,10 @@ test('over HTTP/2 a response the upstream cut short is reset, never ended as if 
   assert.equal(result.ended, false);
 });
 
-test('a stream idle timeout before any response byte answers 408, as Envoy does, and logs SI', async () => {
+test('a stream idle timeout before any response byte answers 504 once the request is whole, as Envoy does, and logs SI', async () => {
   const started = Date.now();
   const silent = await curl(['-H', 'x-request-id: idle-408', `http://127.0.0.1:${idlePort}/silent`]);
-  assert.equal(silent.status, 408);
+  assert.equal(silent.status, 504);
   assert.equal(silent.body, 'stream timeout');
   assert.ok(Date.now() - started < 1500, `answered after ${Date.now() - started} ms`);
   const line = await waitForLog((l) => l.request_id === 'idle-408');
@@ -398,7 +408,15 @@ test('a stream idle timeout before any response byte answers 408, as Envoy does,
     setTimeout(() => resolve(-1), 3000);
   });
   client.close();
-  assert.equal(status, 408);
+  assert.equal(status, 504);
+});
+
+test('a stream idle timeout while the request body is still due answers 408 and closes the connection', async () => {
+  const started = Date.now();
+  const reply = await rawExchange(idlePort, 'POST /silent HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc', () => false, 3000);
+  assert.match(reply, /^HTTP\/1\.1 408 /);
+  assert.match(reply, /stream timeout$/);
+  assert.ok(Date.now() - started < 2000, `closed after ${Date.now() - started} ms`);
 });
 
 test('HTTP/2 streams have the same stream idle timeout: a streaming response completes, a stalled one is reset', async () => {

@@ -803,7 +803,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     this.routeDeadline = 0;
     if (this.phase === Phase.Done) return;
     this.abandonUpstream('timeout');
-    const flag = this.durationLimited ? ResponseFlag.UpstreamMaxStreamDurationReached : ResponseFlag.UpstreamRequestTimeout;
+    // The stream's own duration limit is the connection manager's (Envoy flags nothing there; UMSDR
+    // is a cluster's upstream limit); the route timeout is the router's (UT).
+    const flag = this.durationLimited ? ResponseFlag.None : ResponseFlag.UpstreamRequestTimeout;
     const details = this.durationLimited ? 'max_duration_timeout' : 'response_timeout';
     if (this.phase === Phase.ResponseStreaming) {
       this.responseFlags = flag;
@@ -813,7 +815,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       return;
     }
     // A gRPC client whose own deadline ran out reads DEADLINE_EXCEEDED, not UNAVAILABLE.
-    if (this.durationLimited) this.localReply(408, flag, details, STREAM_DURATION_TIMEOUT_BODY, GRPC_DEADLINE_EXCEEDED);
+    if (this.durationLimited) this.localReply(this.timeoutStatus(), flag, details, STREAM_DURATION_TIMEOUT_BODY, GRPC_DEADLINE_EXCEEDED);
     else this.fail(504, flag, details);
   }
 
@@ -841,7 +843,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
 
   /**
    * The stream moved no byte in either direction for the listener's stream idle timeout (Envoy's
-   * stream_idle_timeout). Before the response has started the client gets 408, as from Envoy; after,
+   * stream_idle_timeout). Before the response has started the client gets 504 or 408 (timeoutStatus); after,
    * all that is left is to reset. Either side may be the silent one, so the host is not blamed.
    */
   streamIdleTimeout(): void {
@@ -854,7 +856,16 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       this.finish();
       return;
     }
-    this.localReply(408, ResponseFlag.StreamIdleTimeout, 'stream_idle_timeout', 'stream timeout');
+    this.localReply(this.timeoutStatus(), ResponseFlag.StreamIdleTimeout, 'stream_idle_timeout', 'stream timeout');
+  }
+
+  /**
+   * A connection manager timeout's status, as Envoy picks it (maybeRequestTimeoutCode): 504 once the
+   * whole request has arrived (the wait was the upstream's, and an HTTP/1.1 connection stays usable),
+   * 408 while the client was still sending.
+   */
+  private timeoutStatus(): number {
+    return this.requestComplete ? 504 : 408;
   }
 
   private abandonUpstream(outcome: 'timeout' | null): void {
