@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { DirectWriter } from './direct-writes.js';
 import { readBytes } from './read-slab.js';
+import { latin1Text } from '../../util/buffer-text.js';
 import { H1Parser, type H1Head, type H1Sink } from './h1-parser.js';
 import { logIfInternal } from './internal-error.js';
 import { isIdempotent } from './idempotent-methods.js';
@@ -52,6 +53,9 @@ export interface ConnectionOwner {
 }
 
 const RESPONSE_LIMITS = { maxHeaderBytes: 96 * 1024, maxHeaders: 200 };
+
+/** Request body chunks up to this size leave with their size line and CRLF as one string, one write. */
+const SMALL_CHUNK = 16 * 1024;
 
 /** One keep-alive HTTP/1.1 connection to an upstream host; carries one exchange at a time. */
 export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
@@ -148,18 +152,20 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
   sendBody(chunk: Buffer): boolean {
     if (chunk.length === 0 || this.writeFailed) return true;
     if (!this.chunkedRequest) return this.checkDrain(this.writer.writeBuffer(chunk));
-    this.socket.cork();
-    this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-    this.socket.write(chunk);
-    const ok = this.socket.write('\r\n', 'latin1');
-    this.socket.uncork();
+    // Chunks go through the writer too: a failed write must reach onWriteError, which keeps an
+    // upstream's early answer readable, where socket.write() would destroy the socket with it.
+    const sizeLine = chunk.length.toString(16) + '\r\n';
+    if (chunk.length <= SMALL_CHUNK) return this.checkDrain(this.writer.writeLatin1(sizeLine + latin1Text(chunk, 0, chunk.length) + '\r\n'));
+    let ok = this.writer.writeLatin1(sizeLine);
+    if (!this.writeFailed) ok = this.writer.writeBuffer(chunk) && ok;
+    if (!this.writeFailed) ok = this.writer.writeLatin1('\r\n') && ok;
     return this.checkDrain(ok);
   }
 
   sendEnd(_trailers: string[] | undefined): void {
     this.requestOpen = false;
     // Request trailers are dropped on HTTP/1.1 upstreams (few servers accept them).
-    if (this.chunkedRequest) this.socket.write('0\r\n\r\n', 'latin1');
+    if (this.chunkedRequest && !this.writeFailed) this.writer.writeLatin1('0\r\n\r\n');
   }
 
   pauseResponse(): void {
