@@ -360,7 +360,7 @@ const FRAMINGS: Framing[] = [
   f('TE empty', 'Transfer-Encoding: \r\n', CHUNKED, 'reject'),
   f('TE chunked twice (two lines)', 'Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n', CHUNKED, 'reject'),
   f('TE chunked, chunked', 'Transfer-Encoding: chunked, chunked\r\n', CHUNKED, 'reject'),
-  // Valid codings this proxy does not decode (it answers 400 rather than forward a coded body unframed).
+  // Valid codings this proxy does not decode (it answers 501 rather than forward a coded body unframed).
   f('TE gzip, chunked', 'Transfer-Encoding: gzip, chunked\r\n', CHUNKED, te('either')),
   f('TE parameter', 'Transfer-Encoding: chunked;q=1\r\n', CHUNKED, te('either')),
   // RFC 9110 §5.6.1 asks recipients to ignore empty list elements; refusing them is the safe deviation.

@@ -123,8 +123,12 @@ test('Transfer-Encoding other than chunked last is refused in a request', () => 
   // Only SP and HTAB are whitespace around a coding: NBSP (0xA0) is a byte of the value.
   rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\xa0\r\n\r\n', 400);
   rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \xa0chunked\r\n\r\n', 400);
+});
+
+test('a request framed by chunked under a coding the proxy does not decode is 501 Not Implemented (RFC 9112 §6.1)', () => {
   // Chunked last, but the body would still be gzip-coded after de-chunking.
-  rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 400);
+  rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 501);
+  rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n', 501);
 });
 
 test('a response under a transfer coding other than chunked is refused (502), identity reads until close', () => {

@@ -93,6 +93,14 @@ test('a smuggled second request after a refused one never reaches the upstream',
   assert.equal(up.requests.length, before);
 });
 
+test('a chunked upload under a transfer coding the proxy does not decode (curl, gzip then chunked) gets 501 and nothing reaches the upstream', async () => {
+  const before = up.requests.length;
+  const r = await curl(['-H', 'transfer-encoding: gzip, chunked', '--data-binary', 'hello', `http://127.0.0.1:${port}/coded`]);
+  assert.equal(r.status, 501, r.body);
+  assert.equal(r.headers.connection, 'close');
+  assert.equal(up.requests.length, before);
+});
+
 test('an oversized header section gets 431', async () => {
   const r = await send(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(10 * 1024)}\r\n\r\n`);
   assert.equal(r.status, 431);

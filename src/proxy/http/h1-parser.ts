@@ -497,7 +497,11 @@ export class H1Parser {
       // Transfer-Encoding, and the next hop would read the coded bytes as the body.
       if (codings.length > 1) {
         const chunkedTwice = codings.slice(0, -1).some((c) => trimOws(c) === 'chunked');
-        throw this.framingError(chunkedTwice ? 'chunked applied more than once' : 'unsupported transfer coding');
+        if (chunkedTwice) throw this.framingError('chunked applied more than once');
+        // Framed by a final chunked, but under a coding this proxy does not decode: RFC 9112 §6.1 asks
+        // for 501 (as Envoy and nginx answer). Chunked not last leaves no framing at all: 400 below.
+        if (this.kind === 'request' && trimOws(codings[codings.length - 1]!) === 'chunked') throw new HttpParseError(501, 'unsupported transfer coding');
+        throw this.framingError('unsupported transfer coding');
       }
       const coding = trimOws(codings[0]!);
       if (coding === 'chunked') head.chunked = true;
