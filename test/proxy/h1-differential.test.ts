@@ -230,8 +230,8 @@ const VERSIONS = [
   v('HTTP/0.9', 'HTTP/0.9', 'reject'),
   v('HTTP/2.0', 'HTTP/2.0', 'reject'),
   v('HTTP/3.0', 'HTTP/3.0', 'reject'),
-  // A higher minor version may be served as 1.1 (RFC 9110 §6.2) or refused with 505.
-  v('HTTP/1.2', 'HTTP/1.2', 'either'),
+  // A higher minor version is read as the highest one the recipient knows (RFC 9110 §2.5).
+  v('HTTP/1.2', 'HTTP/1.2', 'accept'),
   v('version lowercase', 'http/1.1', 'reject'),
   v('version no dot', 'HTTP/11', 'reject'),
   v('version two-digit', 'HTTP/1.01', 'reject'),
@@ -527,6 +527,11 @@ const LLHTTP_STRICTER: Array<{ code: string; why: string; applies(m: Message, ra
     code: 'HPE_INVALID_CONTENT_LENGTH',
     why: 'llhttp refuses HTAB after the digits; it is OWS around a field value (RFC 9110 §5.5)',
     applies: (_m, raw) => /content-length:[ \t]*[0-9]+ *\t[ \t]*\r\n/i.test(raw),
+  },
+  {
+    code: 'HPE_INVALID_VERSION',
+    why: 'llhttp refuses an HTTP/1 minor version above 1; a recipient reads it as the highest it knows (RFC 9110 §2.5)',
+    applies: (_m, raw) => /^(\r\n)*[!-~]+ [!-~]+ HTTP\/1\.[2-9]\r\n/.test(raw),
   },
   {
     code: 'HPE_INVALID_CHUNK_SIZE',

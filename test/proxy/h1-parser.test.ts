@@ -177,6 +177,17 @@ test('unsupported HTTP versions get 505, garbage gets 400', () => {
   rejects('\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n', 400);
 });
 
+test('a higher HTTP/1 minor version is read as HTTP/1.1, in requests and responses (RFC 9110 §2.5)', () => {
+  let { p, c } = parser('request');
+  p.execute(Buffer.from('GET / HTTP/1.2\r\nHost: a\r\n\r\n'));
+  assert.equal(c.heads[0]!.versionMinor, 1);
+  assert.equal(c.heads[0]!.connectionClose, false);
+  ({ p, c } = parser('response'));
+  p.execute(Buffer.from('HTTP/1.9 200 OK\r\nContent-Length: 2\r\n\r\nhi'));
+  assert.equal(c.heads[0]!.versionMinor, 1);
+  assert.deepEqual(c.bodies, ['hi']);
+});
+
 test('Connection: close and HTTP/1.0 keep-alive semantics are reported', () => {
   const { p, c } = parser('request');
   p.execute(Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET / HTTP/1.0\r\n\r\nGET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'));

@@ -108,8 +108,10 @@ test('an oversized header section gets 431', async () => {
   assert.equal((await send(`GET / HTTP/1.1\r\nHost: x\r\n${many}\r\n\r\n`)).status, 431);
 });
 
-test('an unsupported HTTP version gets 505', async () => {
-  assert.equal((await send('GET / HTTP/1.2\r\nHost: x\r\n\r\n')).status, 505);
+test('an unsupported HTTP version gets 505; a higher HTTP/1 minor version is served as HTTP/1.1 (RFC 9110 §2.5)', async () => {
+  assert.equal((await send('GET / HTTP/2.0\r\nHost: x\r\n\r\n')).status, 505);
+  // send() reads an HTTP/1.1 status line only.
+  assert.equal((await send('GET / HTTP/1.2\r\nHost: x\r\nConnection: close\r\n\r\n')).status, 200);
 });
 
 test('a client that sends its head too slowly gets 408 (slowloris)', async () => {

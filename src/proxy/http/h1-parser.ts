@@ -432,12 +432,13 @@ export class H1Parser {
     }
     const major = buf[i + 5]! - 0x30;
     const minor = buf[i + 7]! - 0x30;
-    if (major !== 1 || (minor !== 0 && minor !== 1)) {
+    if (major !== 1 || minor < 0 || minor > 9) {
       throw major >= 0 && major <= 9 && minor >= 0 && minor <= 9
         ? new HttpParseError(505, 'HTTP version not supported')
         : new HttpParseError(400, 'malformed HTTP version');
     }
-    head.versionMinor = minor;
+    // A higher minor version is read as the highest one known (RFC 9110 §2.5), as nginx and Envoy read it.
+    head.versionMinor = minor > 1 ? 1 : minor;
     return i + 10;
   }
 
@@ -447,7 +448,7 @@ export class H1Parser {
       throw new HttpParseError(502, 'malformed upstream status line');
     }
     const minor = buf[start + 7]! - 0x30;
-    if ((minor !== 0 && minor !== 1) || buf[start + 8] !== 0x20) throw new HttpParseError(502, 'malformed upstream status line');
+    if (minor < 0 || minor > 9 || buf[start + 8] !== 0x20) throw new HttpParseError(502, 'malformed upstream status line');
     let code = 0;
     for (let i = start + 9; i < start + 12; i++) {
       const d = buf[i]! - 0x30;
@@ -461,7 +462,7 @@ export class H1Parser {
     while (isFieldValueByte(buf[i]!)) i++;
     if (buf[i] !== CR || buf[i + 1] !== LF) throw new HttpParseError(502, 'malformed upstream status line');
     head.statusCode = code;
-    head.versionMinor = minor;
+    head.versionMinor = minor > 1 ? 1 : minor;
     head.statusText = '';
     return i + 2;
   }
