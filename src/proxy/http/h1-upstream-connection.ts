@@ -52,7 +52,12 @@ export interface ConnectionOwner {
   onConnectionClosed(conn: H1UpstreamConnection): void;
 }
 
-const RESPONSE_LIMITS = { maxHeaderBytes: 96 * 1024, maxHeaders: 200 };
+/**
+ * Envoy's default response head limit (a cluster's max_response_headers_kb, 60 KiB): a larger head is a
+ * 502. Passed on, a single field near 64 KiB makes nghttp2-based HTTP/2 clients (curl, nghttp) end the
+ * whole connection with COMPRESSION_ERROR, every other stream on it included.
+ */
+const RESPONSE_LIMITS = { maxHeaderBytes: 60 * 1024, maxHeaders: 200 };
 
 /** Request body chunks up to this size leave with their size line and CRLF as one string, one write. */
 const SMALL_CHUNK = 16 * 1024;
