@@ -8,12 +8,13 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { CLI } from '../support/cli-entry.js';
 
 const STACK_FRAME = /^\s+at /m;
 
 function bulwark(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { timeout: 30_000, env: { ...process.env, BULWARK_DEBUG: '', ...env } }, (err, _stdout, stderr) => {
+    execFile(process.execPath, [...CLI, ...args], { timeout: 30_000, env: { ...process.env, BULWARK_DEBUG: '', ...env } }, (err, _stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
     });
   });
@@ -54,7 +55,7 @@ test('bulwark --version (and version) prints the package version and exits 0; an
   const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
   for (const arg of ['--version', 'version']) {
     const out = await new Promise<{ code: number; stdout: string }>((resolve) =>
-      execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', arg], { timeout: 30_000 }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout })),
+      execFile(process.execPath, [...CLI, arg], { timeout: 30_000 }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout })),
     );
     assert.equal(out.code, 0);
     assert.equal(out.stdout, `bulwark ${version} (node ${process.version})\n`);

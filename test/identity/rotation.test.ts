@@ -8,6 +8,7 @@ import { REPO_ROOT, startProxy, type RunningProxy } from '../support/proxy-proce
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { bulwark as loadCli } from '../load/load-support.js';
 import { bulwark, custodyCertificate, newStateDir, startKeyd, type RunningKeyd } from '../keys/keyd-fixture.js';
+import { CLI } from '../support/cli-entry.js';
 
 const TD = 'cluster.local';
 let state: string;
@@ -41,7 +42,7 @@ function mtls(issued: Issued, bundle: string, peer: string, extra: Record<string
 
 function startAgent(identity: string): void {
   // A 7.2 s certificate: the agent renews it about every 3.6 s.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ca', 'agent', '--identity', identity, '--ttl-hours', '0.002', '--state-dir', state], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'ca', 'agent', '--identity', identity, '--ttl-hours', '0.002', '--state-dir', state], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (agentOutput += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (agentOutput += d.toString()));
   agents.push(child);

@@ -9,6 +9,7 @@ import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/
 import { freePort } from '../support/free-port.js';
 import { REPO_ROOT, startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { CLI } from '../support/cli-entry.js';
 
 /** A running `bulwark keyd` child over a fresh state directory. */
 export interface RunningKeyd {
@@ -25,11 +26,11 @@ export function newStateDir(): string {
 
 /** Runs a bulwark CLI command to completion; returns stdout (throws with stderr on failure). */
 export function bulwark(args: string[]): string {
-  return execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return execFileSync(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export async function startKeyd(stateDir: string): Promise<RunningKeyd> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keyd', '--state-dir', stateDir], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'keyd', '--state-dir', stateDir], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const k: RunningKeyd = {

@@ -16,6 +16,7 @@ import type { FortioResult } from '../../src/load/fortio-json.js';
 import { REPO_ROOT } from '../support/proxy-process.js';
 import type { TestPki } from '../support/tls-fixtures.js';
 import { bulwark, startEchoPair, type RunningEcho } from './load-support.js';
+import { CLI } from '../support/cli-entry.js';
 
 let echo: RunningEcho;
 let tlsEcho: RunningEcho;
@@ -94,7 +95,7 @@ test('RequestedDuration is written as Go writes durations, and -t 0 runs until i
   const short = await load(['-qps', '20', '-c', '1', '-t', '500ms', `http://127.0.0.1:${echo.port}/`]);
   assert.equal(short.RequestedDuration, '500ms');
   const file = join(dir, 'until-stop.json');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'load', '-quiet', '-qps', '50', '-c', '1', '-t', '0', '-json', file, `http://127.0.0.1:${echo.port}/`], { cwd: REPO_ROOT, stdio: 'ignore' });
+  const child = spawn(process.execPath, [...CLI, 'load', '-quiet', '-qps', '50', '-c', '1', '-t', '0', '-json', file, `http://127.0.0.1:${echo.port}/`], { cwd: REPO_ROOT, stdio: 'ignore' });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   await new Promise((r) => setTimeout(r, 3000));
   child.kill('SIGINT');

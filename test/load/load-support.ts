@@ -2,11 +2,12 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import net, { type AddressInfo } from 'node:net';
 import { REPO_ROOT } from '../support/proxy-process.js';
 import { makePki, type TestPki } from '../support/tls-fixtures.js';
+import { CLI } from '../support/cli-entry.js';
 
 /** Runs `bulwark <args>` from source and resolves with its output and exit code. */
 export function bulwark(args: string[], timeoutMs = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
     });
   });
@@ -24,7 +25,7 @@ export interface RunningEcho {
 
 /** Starts `bulwark echo` on free ports and waits for its listening line. */
 export function startEcho(extra: string[] = []): Promise<RunningEcho> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'echo', '--port', '0', '--grpc-port', '0', ...extra], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...CLI, 'echo', '--port', '0', '--grpc-port', '0', ...extra], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`echo did not start: ${out}`)), 20_000);

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
+import { CLI } from './cli-entry.js';
 
 export const REPO_ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -44,14 +45,14 @@ function withAdmin(config: string, adminPort: number): string {
 
 /**
  * Starts the proxy on `yaml` (which may contain ADMIN_PORT, replaced by a free port) and waits for /ready.
- * Tests use source through tsx so they never run stale builds.
+ * The CLI runs as cli-entry.ts picks it: the current build, else the source (never a stale build).
  */
 export async function startProxy(yaml: string, opts: ProxyOptions = {}): Promise<RunningProxy> {
   const adminPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'bulwark-test-'));
   const configFile = join(dir, 'proxy.yaml');
   writeFileSync(configFile, withAdmin(yaml, adminPort));
-  const args = ['--import', 'tsx', 'src/cli/main.ts', 'proxy', '--config', configFile, '--concurrency', String(opts.concurrency ?? DEFAULT_CONCURRENCY), ...(opts.extraArgs ?? [])];
+  const args = [...CLI, 'proxy', '--config', configFile, '--concurrency', String(opts.concurrency ?? DEFAULT_CONCURRENCY), ...(opts.extraArgs ?? [])];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
   let err = '';
   let out = '';
