@@ -16,6 +16,7 @@ import { addResponseFlag, ResponseFlag } from './response-flags.js';
 import { statusLine } from './status-line.js';
 import { connectionEndpoints, type ConnectionEndpoints } from '../connection-endpoints.js';
 import { closeAfterFlush } from '../flush-close.js';
+import { resetSocket } from '../reset-socket.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -394,7 +395,16 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     // FlushWrite close): destroying at once dropped the tail queued for a peer that reads slowly.
     const grace = this.ctx().hcm.streamIdleTimeout || TUNNEL_FLUSH_MS;
     upstream.on('error', () => upstream.destroy());
-    upstream.once('close', () => closeAfterFlush(down, grace));
+    // A reset on one side is passed on as a reset (a FIN would tell the peer the stream ended whole)
+    // and logged as Envoy logs a stream cut short: UC for the upstream's, DC for the client's.
+    upstream.once('close', (hadError) => {
+      if (!hadError) {
+        closeAfterFlush(down, grace);
+        return;
+      }
+      stream.onTunnelReset('upstream');
+      resetSocket(down);
+    });
     // The stream idle timeout (the route's idleTimeout, else the listener's) still bounds an upgraded
     // stream, as in Envoy: a WebSocket silent both ways for that long is closed. Bytes either way
     // count as activity; onDeadline checks between periods, so a read costs a flag.
@@ -409,8 +419,11 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       this.active = false;
       this.refreshTimer(this.streamIdleMs);
     }
-    down.once('close', () => {
-      closeAfterFlush(upstream, grace);
+    down.once('close', (hadError) => {
+      if (hadError && !upstream.destroyed) {
+        stream.onTunnelReset('downstream');
+        resetSocket(upstream);
+      } else closeAfterFlush(upstream, grace);
       stream.onTunnelClosed(down.bytesWritten - startWritten, down.bytesRead - startRead);
     });
   }

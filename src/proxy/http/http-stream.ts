@@ -698,6 +698,20 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     }
   }
 
+  /**
+   * One side of the tunnel reset it: the log says which, as Envoy's does for a stream cut short after
+   * its response began (UC, or DC for the client). A tunnel that ends with a FIN each way has no flag.
+   */
+  onTunnelReset(by: 'downstream' | 'upstream'): void {
+    if (by === 'downstream') {
+      this.responseFlags = addResponseFlag(this.responseFlags, ResponseFlag.DownstreamConnectionTermination);
+      this.responseDetails = 'downstream_remote_disconnect';
+    } else {
+      this.responseFlags = addResponseFlag(this.responseFlags, ResponseFlag.UpstreamConnectionTermination);
+      this.responseDetails = upstreamResetDetails(true, ResetReason.ConnectionTermination);
+    }
+  }
+
   /** The tunnel (WebSocket or other upgrade) closed; bytes are counted by the codec. */
   onTunnelClosed(sent: number, received: number): void {
     this.requestBytes += received;
