@@ -3,6 +3,7 @@ import type { TcpProxy } from '../../model/listener.js';
 import { connectionEndpoints, endpointText, type ConnectionEndpoints } from '../connection-endpoints.js';
 import type { ClusterLookup, UpstreamHost } from '../clusters/upstream-cluster.js';
 import { closeAfterFlush } from '../flush-close.js';
+import { resetSocket } from '../reset-socket.js';
 import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 import { reportWhileOpen, stopReporting, type TcpByteReporter } from './tcp-byte-reports.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
@@ -114,7 +115,7 @@ export class TcpProxySession implements TcpByteReporter {
     up.on('error', (err) => {
       if (!connected) this.record.upstreamTransportFailureReason ??= upstreamTransportFailureReason(err);
     });
-    up.once('close', () => {
+    up.once('close', (hadError) => {
       clearTimeout(timer);
       // Node clears `connecting` before it reports a failed connect: readiness is tracked here.
       if (!connected && !this.finished) {
@@ -123,11 +124,21 @@ export class TcpProxySession implements TcpByteReporter {
         this.finish();
         return;
       }
+      // An upstream's reset reaches the client as a reset, as Envoy's tcp_proxy passes it on (a FIN
+      // would say the stream ended whole).
+      if (hadError) {
+        resetSocket(downstream);
+        return;
+      }
       // What the upstream sent still reaches a client that reads slowly; the session ends when the
       // downstream has closed.
       closeAfterFlush(downstream, this.flushGraceMs);
     });
-    downstream.once('close', () => this.finish());
+    downstream.once('close', (hadError) => {
+      // The client's reset reaches the upstream as one (Envoy's propagate_downstream_rst_to_upstream).
+      if (hadError && connected) resetSocket(up);
+      this.finish();
+    });
     const idle = config.idleTimeout;
     if (idle > 0) {
       downstream.setTimeout(idle, () => {
