@@ -22,6 +22,8 @@ let proxy: RunningProxy;
 let port: number;
 /** How each upstream socket ended, by request path: 'reset' (ECONNRESET) or 'fin'. */
 const upstreamEnding = new Map<string, Promise<string>>();
+/** What the upstream that half-closed first read until the client's FIN. */
+let readAfterFin: Promise<string> | undefined;
 
 before(async () => {
   server = http.createServer((_req, res) => res.writeHead(426).end());
@@ -38,6 +40,13 @@ before(async () => {
     });
     // Answers the client's FIN after it: the direction towards the client still flows.
     if (path === '/half-close') socket.once('end', () => socket.end('and goodbye'));
+    // Half-closes first and still reads what the client sends after it.
+    if (path === '/upstream-half-closes') {
+      let read = '';
+      socket.on('data', (d: Buffer) => (read += d.toString('latin1')));
+      readAfterFin = new Promise((resolve) => socket.once('end', () => resolve(read)));
+      socket.end('server done');
+    }
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = await freePort();
@@ -125,4 +134,23 @@ test("a client's FIN reaches the upstream, whose answer after it still reaches t
   assert.equal(line.response_code_details, 'via_upstream');
   assert.equal(line.bytes_received, 5);
   assert.equal(line.bytes_sent, 'got 5and goodbye'.length);
+});
+
+test("an upstream's FIN reaches the client, whose bytes after it still reach the upstream; no flag", async () => {
+  const { socket, status, rest } = await wsConnect(port, '/upstream-half-closes');
+  assert.equal(status, 101);
+  socket.allowHalfOpen = true;
+  const ended = new Promise((r) => socket.once('end', r));
+  let read = rest.toString('latin1');
+  socket.on('data', (d: Buffer) => (read += d.toString('latin1')));
+  socket.resume();
+  await ended;
+  assert.equal(read, 'server done');
+  const closed = new Promise((r) => socket.once('close', r));
+  socket.end('still talking');
+  assert.equal(await readAfterFin, 'still talking');
+  await closed;
+  const line = await logLine('/upstream-half-closes');
+  assert.equal(line.response_flags, '-');
+  assert.equal(line.bytes_received, 'still talking'.length);
 });

@@ -387,6 +387,10 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     down.removeAllListeners('end');
     down.removeAllListeners('drain');
     this.stream = null;
+    // The upstream's FIN is passed on and the client may still send after it (as the client's FIN
+    // is, the other way): Node would otherwise end the pooled socket's side at once, and what the
+    // client sent after was lost.
+    upstream.allowHalfOpen = true;
     down.pipe(upstream);
     upstream.pipe(down);
     upstream.resume();
