@@ -80,3 +80,28 @@ test("a client's FIN still reaches the upstream as a FIN", async () => {
   up.socket.destroy();
   client.destroy();
 });
+
+test("an upstream that resets after its FIN: what it sent before still reaches a client that reads slowly", async () => {
+  const { client, up } = await connected();
+  client.pause();
+  const reply = Buffer.alloc(1024 * 1024, 0x72);
+  // The upstream answers, half-closes, then closes for good: bytes that reach it after that make
+  // its kernel answer with an RST, which ends a stream that had already ended.
+  await new Promise<void>((resolve) => up.socket.end(reply, resolve));
+  await new Promise((r) => setTimeout(r, 200));
+  up.socket.destroy();
+  client.write('one more thing');
+  await new Promise((r) => setTimeout(r, 100));
+  client.write('and another');
+  await new Promise((r) => setTimeout(r, 200));
+  let got = 0;
+  client.on('data', (d: Buffer) => (got += d.length));
+  const how = await new Promise<string>((resolve) => {
+    client.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    client.once('end', () => resolve('fin'));
+    client.resume();
+  });
+  assert.equal(how, 'fin');
+  assert.equal(got, reply.length);
+  client.destroy();
+});

@@ -22,6 +22,7 @@ let proxy: RunningProxy;
 let port: number;
 /** How each upstream socket ended, by request path: 'reset' (ECONNRESET) or 'fin'. */
 const upstreamEnding = new Map<string, Promise<string>>();
+const LONG_ANSWER = Buffer.alloc(1024 * 1024, 0x72);
 /** What the upstream that half-closed first read until the client's FIN. */
 let readAfterFin: Promise<string> | undefined;
 
@@ -40,6 +41,11 @@ before(async () => {
     });
     // Answers the client's FIN after it: the direction towards the client still flows.
     if (path === '/half-close') socket.once('end', () => socket.end('and goodbye'));
+    // Answers, half-closes, then closes for good: what the client sends after that meets an RST.
+    if (path === '/answer-then-close') {
+      socket.on('error', () => undefined);
+      socket.end(LONG_ANSWER, () => setTimeout(() => socket.destroy(), 200));
+    }
     // Half-closes first and still reads what the client sends after it.
     if (path === '/upstream-half-closes') {
       let read = '';
@@ -153,4 +159,23 @@ test("an upstream's FIN reaches the client, whose bytes after it still reach the
   const line = await logLine('/upstream-half-closes');
   assert.equal(line.response_flags, '-');
   assert.equal(line.bytes_received, 'still talking'.length);
+});
+
+test('an upstream that resets after its FIN: what it sent before still reaches a client that reads slowly', async () => {
+  const { socket, status, rest } = await wsConnect(port, '/answer-then-close');
+  assert.equal(status, 101);
+  socket.allowHalfOpen = true;
+  await new Promise((r) => setTimeout(r, 400));
+  // Bytes that reach the closed upstream make its kernel answer with an RST.
+  socket.write('one more thing');
+  await new Promise((r) => setTimeout(r, 100));
+  socket.write('and another');
+  await new Promise((r) => setTimeout(r, 200));
+  const { how, read } = await clientEnding(socket);
+  assert.equal(how, 'fin');
+  assert.equal(rest.length + read.length, LONG_ANSWER.length);
+  socket.destroy();
+  const line = await logLine('/answer-then-close');
+  assert.equal(line.response_flags, '-');
+  assert.equal(line.bytes_sent, LONG_ANSWER.length);
 });

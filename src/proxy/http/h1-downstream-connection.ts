@@ -401,8 +401,10 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     upstream.on('error', () => upstream.destroy());
     // A reset on one side is passed on as a reset (a FIN would tell the peer the stream ended whole)
     // and logged as Envoy logs a stream cut short: UC for the upstream's, DC for the client's.
+    // A reset after that side's FIN ends nothing more (it answers bytes sent to a closed socket): what
+    // was already taken from it still goes out.
     upstream.once('close', (hadError) => {
-      if (!hadError) {
+      if (!hadError || upstream.readableEnded) {
         closeAfterFlush(down, grace);
         return;
       }
@@ -424,7 +426,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
       this.refreshTimer(this.streamIdleMs);
     }
     down.once('close', (hadError) => {
-      if (hadError && !upstream.destroyed) {
+      if (hadError && !down.readableEnded && !upstream.destroyed) {
         stream.onTunnelReset('downstream');
         resetSocket(upstream);
       } else closeAfterFlush(upstream, grace);

@@ -125,8 +125,9 @@ export class TcpProxySession implements TcpByteReporter {
         return;
       }
       // An upstream's reset reaches the client as a reset, as Envoy's tcp_proxy passes it on (a FIN
-      // would say the stream ended whole).
-      if (hadError) {
+      // would say the stream ended whole). One that comes after its FIN ends nothing more (it answers
+      // bytes sent to a closed socket): what the upstream sent before still goes out.
+      if (hadError && !up.readableEnded) {
         resetSocket(downstream);
         return;
       }
@@ -136,7 +137,7 @@ export class TcpProxySession implements TcpByteReporter {
     });
     downstream.once('close', (hadError) => {
       // The client's reset reaches the upstream as one (Envoy's propagate_downstream_rst_to_upstream).
-      if (hadError && connected) resetSocket(up);
+      if (hadError && connected && !downstream.readableEnded) resetSocket(up);
       this.finish();
     });
     const idle = config.idleTimeout;
