@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import type net from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,7 +21,19 @@ let server: http.Server;
 let proxy: RunningProxy;
 let port: number;
 /** How each upstream socket ended, by request path: 'reset' (ECONNRESET) or 'fin'. */
-const upstreamEnding = new Map<string, Promise<string>>();
+const endings = new Map<string, { promise: Promise<string>; resolve: (how: string) => void }>();
+
+/** How the upstream socket of the tunnel to `path` ended (asked for before or after it did). */
+function upstreamEnding(path: string): { promise: Promise<string>; resolve: (how: string) => void } {
+  let ending = endings.get(path);
+  if (ending === undefined) {
+    let resolve!: (how: string) => void;
+    const promise = new Promise<string>((r) => (resolve = r));
+    ending = { promise, resolve };
+    endings.set(path, ending);
+  }
+  return ending;
+}
 const LONG_ANSWER = Buffer.alloc(1024 * 1024, 0x72);
 /** What the upstream that half-closed first read until the client's FIN. */
 let readAfterFin: Promise<string> | undefined;
@@ -30,17 +42,16 @@ before(async () => {
   server = http.createServer((_req, res) => res.writeHead(426).end());
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
     const path = req.url ?? '';
-    upstreamEnding.set(path, new Promise((resolve) => {
-      socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNRESET' ? 'reset' : `error ${err.code}`));
-      socket.once('end', () => resolve('fin'));
-    }));
+    const { resolve } = upstreamEnding(path);
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNRESET' ? 'reset' : `error ${err.code}`));
+    socket.once('end', () => resolve('fin'));
     socket.write(upgradeResponse(req));
     socket.on('data', (d: Buffer) => {
       if (path === '/upstream-resets') socket.resetAndDestroy();
       else if (path === '/half-close') socket.write(`got ${d.length}`);
     });
     // Answers the client's FIN after it: the direction towards the client still flows.
-    if (path === '/half-close') socket.once('end', () => socket.end('and goodbye'));
+    if (path === '/half-close' || path === '/fin-before-101') socket.once('end', () => socket.end('and goodbye'));
     // Answers, half-closes, then closes for good: what the client sends after that meets an RST.
     if (path === '/answer-then-close') {
       socket.on('error', () => undefined);
@@ -116,7 +127,7 @@ test('a client that resets the tunnel: the upstream meets a reset, and the log s
   socket.write('last words');
   await new Promise((r) => setTimeout(r, 100));
   socket.resetAndDestroy();
-  assert.equal(await upstreamEnding.get('/client-resets'), 'reset');
+  assert.equal(await upstreamEnding('/client-resets').promise, 'reset');
   const line = await logLine('/client-resets');
   assert.equal(line.response_code, 101);
   assert.equal(line.response_flags, 'DC');
@@ -130,7 +141,7 @@ test("a client's FIN reaches the upstream, whose answer after it still reaches t
   socket.allowHalfOpen = true;
   const ending = clientEnding(socket);
   socket.end('12345');
-  assert.equal(await upstreamEnding.get('/half-close'), 'fin');
+  assert.equal(await upstreamEnding('/half-close').promise, 'fin');
   const { how, read } = await ending;
   assert.equal(how, 'fin');
   assert.equal(read, 'got 5and goodbye');
@@ -178,4 +189,16 @@ test('an upstream that resets after its FIN: what it sent before still reaches a
   const line = await logLine('/answer-then-close');
   assert.equal(line.response_flags, '-');
   assert.equal(line.bytes_sent, LONG_ANSWER.length);
+});
+
+test("a client's FIN sent with its upgrade request, before the 101, still reaches the upstream", async () => {
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  await new Promise((r) => socket.once('connect', r));
+  const ending = clientEnding(socket);
+  socket.end('GET /fin-before-101 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  assert.equal(await upstreamEnding('/fin-before-101').promise, 'fin');
+  const { how, read } = await ending;
+  assert.equal(how, 'fin');
+  assert.match(read, /^HTTP\/1\.1 101 [^]*\r\n\r\nand goodbye$/);
+  socket.destroy();
 });
