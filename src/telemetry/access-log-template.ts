@@ -6,7 +6,8 @@
  * Supported operators, each resolved from the record the data path already builds:
  *   %START_TIME% (with an optional strftime subset: %Y %m %d %H %M %S %z %s %3f %6f %9f %f),
  *   %REQ(H)% / %REQ(H?ALT)% with an optional :N length limit (pseudo-headers :method :path
- *   :authority; x-envoy-original-path is the path as received; any other request header),
+ *   :authority, :path as sent upstream after a rewrite; x-envoy-original-path as the request
+ *   carries it upstream, the path as received on a rewrite; any other request header),
  *   %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%, and Envoy's longer aliases of both, %REQUEST_HEADER(...)%
  *   and %RESPONSE_HEADER(...)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%,
  *   %RESPONSE_CODE_DETAILS%, %CONNECTION_TERMINATION_DETAILS%, %UPSTREAM_TRANSPORT_FAILURE_REASON%,
@@ -283,9 +284,11 @@ function requestHeader(name: string): Getter {
     case ':method':
       return (r) => r.method || undefined;
     case ':path':
+      // As sent upstream: Envoy's router rewrites :path in place.
+      return (r) => r.requestPath ?? (r.path || undefined);
     case 'x-envoy-original-path':
-      // The path as received: rewrites happen on the upstream copy, never on the logged one.
-      return (r) => r.path || undefined;
+      // Set upstream by a rewrite; a request not routed yet has only what the client sent.
+      return (r, headers) => r.originalPath ?? headerIn(headers, name);
     case ':authority':
     case 'host':
       return (r) => r.authority || undefined;

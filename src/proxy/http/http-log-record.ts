@@ -19,7 +19,9 @@ export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAcces
   return {
     startTimeMs: stream.startEpochMs,
     method: h.method,
-    path: h.path,
+    path: stream.originalPath ?? (stream.upstreamPath || h.path),
+    requestPath: stream.upstreamPath || h.path,
+    originalPath: stream.originalPath,
     protocol: stream.downstream.protocol,
     responseCode: stream.responseStatus,
     responseFlags: stream.responseFlags,

@@ -104,7 +104,10 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   private canRetry: boolean;
   private retryPolicy: RetryPolicy | undefined;
   private clusterName = '';
-  private upstreamPath = '';
+  /** The :path sent upstream, after the route's rewrite ('' before routing): Envoy's router rewrites :path in place, so %REQ(:PATH)% logs it. */
+  upstreamPath = '';
+  /** x-envoy-original-path as the request carries it upstream: the path as received when the route rewrote it, else the client's own. */
+  originalPath: string | undefined;
   private upstreamAuthority = '';
   /** The upstream request's :scheme (HTTP/2): the request's, or the upstream transport's with schemeHeaderTransformation.matchUpstream. */
   private upstreamScheme: 'http' | 'https' = 'http';
@@ -367,7 +370,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
 
   private buildUpstreamHead(route: RouteMatchResult): void {
     const h = this.head;
-    this.upstreamPath = route.rewritePath(h.path);
+    let originalPath: string | undefined;
     this.upstreamAuthority = route.hostRewrite ?? h.authority;
     this.upstreamScheme = this.ctx.hcm.schemeHeaderTransformation.matchUpstream ? (this.cluster!.model.transportSocket ? 'https' : 'http') : h.scheme;
     const src = h.headers;
@@ -399,10 +402,17 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       }
       // Decided before routing (classifyClient), by Envoy's rules for internal and edge requests.
       if (name === 'x-request-id') continue;
-      // The router's overrides are consumed here, so the next hop does not apply them again.
-      if (name.charCodeAt(0) === 0x78 && isRouterOverride(name)) {
-        this.overrides = readRouterOverride(name, src[i + 1]!, this.overrides);
-        continue;
+      if (name.charCodeAt(0) === 0x78) {
+        // The router's overrides are consumed here, so the next hop does not apply them again.
+        if (isRouterOverride(name)) {
+          this.overrides = readRouterOverride(name, src[i + 1]!, this.overrides);
+          continue;
+        }
+        if (name === 'x-envoy-original-path') {
+          // A rewrite replaces the client's value with the path as received (Envoy's setEnvoyOriginalPath).
+          if (route.rewritesPath) continue;
+          originalPath = src[i + 1]!;
+        }
       }
       out.push(name, src[i + 1]!);
     }
@@ -423,7 +433,14 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     // Envoy's tracing.randomSampling: the share of traces without a sampling decision that get one.
     const sampling = this.ctx.hcm.tracingRandomSampling;
     this.traceparent = this.ctx.propagateTrace(out, sampling > 0 && (sampling >= 100 || Math.random() * 100 < sampling));
+    // Envoy rewrites the path after the route's header edits, so their %REQ(:PATH)% is the path as received.
     route.applyRequestHeaders(out, this);
+    this.upstreamPath = route.rewritePath(h.path);
+    if (route.rewritesPath) {
+      originalPath = h.path;
+      out.push('x-envoy-original-path', originalPath);
+    }
+    this.originalPath = originalPath;
     if (route.includeAttemptCount) {
       // The value is the attempt number: attempt() rewrites it in place before each try.
       out.push('x-envoy-attempt-count', '1');

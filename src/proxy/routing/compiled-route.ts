@@ -22,6 +22,8 @@ export interface RouteMatchResult {
   readonly includeAttemptCount: boolean;
   /** Picks the target cluster; `random` in [0, 1) chooses among weighted clusters. */
   pickCluster(random: number): string;
+  /** The route rewrites the path (prefixRewrite or regexRewrite): the request carries x-envoy-original-path upstream. */
+  readonly rewritesPath: boolean;
   /** The upstream request target (path and query) after prefix or regex rewrite. */
   rewritePath(target: string): string;
   /** The Location of a redirect route. */
@@ -67,6 +69,7 @@ export class CompiledRoute implements RouteMatchResult {
   readonly retryPolicy: RetryPolicy | undefined;
   readonly hostRewrite: string | undefined;
   readonly includeAttemptCount: boolean;
+  readonly rewritesPath: boolean;
   private readonly pathKind: PathKind;
   private readonly pathOperand: string;
   private readonly caseSensitive: boolean;
@@ -116,6 +119,7 @@ export class CompiledRoute implements RouteMatchResult {
     this.retryPolicy = action?.retryPolicy ?? vh.retryPolicy;
     this.includeAttemptCount = vh.includeRequestAttemptCount;
     this.hostRewrite = action?.hostRewriteLiteral;
+    this.rewritesPath = action?.prefixRewrite !== undefined || action?.regexRewrite !== undefined;
     this.clusterNames = [];
     this.cumulativeWeights = [];
     if (action?.cluster !== undefined) this.clusterNames.push(action.cluster);
