@@ -1,5 +1,6 @@
 import type { ResourceSnapshot } from '../model/bootstrap.js';
 import type { AccessLog } from '../model/listener.js';
+import { noReads, type AccessLogReads } from '../telemetry/access-log-reads.js';
 import { AccessLogger } from '../telemetry/access-log.js';
 import { compileAccessLogFormat, type AccessLogLine } from '../telemetry/access-log-template.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
@@ -92,6 +93,8 @@ class ProxyAccessLog implements AccessLogSink {
       downstreamDirectRemoteAddress: r.downstream.remote,
       requestedServerName: r.downstream.serverName,
       downstreamPeerPrincipal: r.peerPrincipal || undefined,
+      // The TCP proxy makes one connect attempt, to the host it chose.
+      upstreamRequestAttemptCount: r.upstreamHost ? 1 : 0,
     };
     for (let i = 0; i < logs.length; i++) {
       const config = logs[i]!;
@@ -142,6 +145,13 @@ class ProxyAccessLog implements AccessLogSink {
   async close(): Promise<void> {
     await Promise.all([...this.loggers.values()].map((l) => l.close(1000)));
   }
+}
+
+/** What a connection manager's access log formats read beyond the record (the built-in layout reads nothing more). */
+export function accessLogReads(logs: readonly AccessLog[]): AccessLogReads {
+  const reads = noReads();
+  for (const log of logs) if (log.format !== undefined) compileAccessLogFormat(log.format, reads);
+  return reads;
 }
 
 /** Every access log path a snapshot's listeners write to (HTTP connection managers and TCP proxies). */

@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import type { ResourceSnapshot } from '../model/bootstrap.js';
 import type { HttpConnectionManager, Listener } from '../model/listener.js';
 import type { SubjectAltNameMatcher } from '../model/tls.js';
+import { accessLogReads } from './access-log-sink.js';
 import { ClusterManager } from './clusters/cluster-manager.js';
 import type { HttpListenerContext, HttpListenerStats } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
@@ -142,6 +143,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       listenerName,
       inbound: listener.trafficDirection === 'INBOUND' || (listener.trafficDirection === 'UNSPECIFIED' && hcm.statPrefix.startsWith('inbound')),
       hcm,
+      accessLogReads: accessLogReads(hcm.accessLog),
       bufferLimitBytes: listener.perConnectionBufferLimitBytes,
       clusters: this.clusters,
       stats,

@@ -8,8 +8,11 @@
  *   %REQ(H)% / %REQ(H?ALT)% with an optional :N length limit (pseudo-headers :method :path
  *   :authority, :path as sent upstream after a rewrite; x-envoy-original-path as the request
  *   carries it upstream, the path as received on a rewrite; any other request header),
- *   %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%, and Envoy's longer aliases of both, %REQUEST_HEADER(...)%
- *   and %RESPONSE_HEADER(...)%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%,
+ *   %RESP(H)% / %RESP(H?ALT)% (the response head sent downstream, :status included) and
+ *   %TRAILER(H)% (the response's trailers) with the same :N limit, and Envoy's longer aliases
+ *   %REQUEST_HEADER(...)%, %RESPONSE_HEADER(...)% and %RESPONSE_TRAILER(...)%, %REQUEST_DURATION%,
+ *   %REQUEST_TX_DURATION%, %RESPONSE_DURATION%, %RESPONSE_TX_DURATION% ("-" on TCP, as in Envoy),
+ *   %UPSTREAM_REQUEST_ATTEMPT_COUNT%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%,
  *   %RESPONSE_CODE_DETAILS%, %CONNECTION_TERMINATION_DETAILS%, %UPSTREAM_TRANSPORT_FAILURE_REASON%,
  *   %BYTES_RECEIVED%, %BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER% (and
  *   %UPSTREAM_CLUSTER_RAW%, the same here: clusters have no alt_stat_name),
@@ -17,10 +20,12 @@
  *   %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %DOWNSTREAM_DIRECT_REMOTE_ADDRESS% (and _WITHOUT_PORT), %REQUESTED_SERVER_NAME%, %ROUTE_NAME%,
  *   %DOWNSTREAM_PEER_URI_SAN%, %TRACE_ID%, and %% for a percent sign.
  * Anything else is refused when the config loads: a format that silently printed "-" would hide
- * what the operator asked to see.
+ * what the operator asked to see. Response headers, trailers and phase times are kept by a stream
+ * only when a format of its listener reads them (access-log-reads.ts).
  */
 import type { AccessLogFormat } from '../model/listener.js';
 import type { HttpAccessLogRecord, TcpAccessLogRecord } from './access-log-format.js';
+import { noReads, type AccessLogReads } from './access-log-reads.js';
 import { jsonString } from './json-fragments.js';
 
 /** What a template reads: an HTTP or TCP record (the request headers come beside it, when there are any). */
@@ -47,7 +52,10 @@ export type HeaderValueTemplate = (r: TemplateRecord, requestHeaders?: readonly 
  */
 export function compileHeaderValue(value: string): string | HeaderValueTemplate {
   if (!value.includes('%')) return value;
-  const parts = compileTemplate(value);
+  const reads = noReads();
+  const parts = compileTemplate(value, reads);
+  // The stream keeps these only for an access log, and they are not known yet when a header is added.
+  if (reads.details) throw new AccessLogFormatError(`"${value}": response headers, trailers, durations and attempt counts are not known when a header value is made`);
   if (parts.every((p) => typeof p === 'string')) return parts.join('');
   return (r, headers) => {
     let out = '';
@@ -62,14 +70,17 @@ export function compileHeaderValue(value: string): string | HeaderValueTemplate 
   };
 }
 
-/** Compiles a format into a function making one line; throws AccessLogFormatError naming the first operator it cannot resolve. */
-export function compileAccessLogFormat(format: AccessLogFormat): AccessLogLine {
+/**
+ * Compiles a format into a function making one line; throws AccessLogFormatError naming the first
+ * operator it cannot resolve. What the format reads beyond the record is flagged in `reads`.
+ */
+export function compileAccessLogFormat(format: AccessLogFormat, reads: AccessLogReads = noReads()): AccessLogLine {
   // Envoy's omit_empty_values: an unknown value is "" instead of "-", and a JSON key whose value is unknown is left out.
   const unknown = format.omitEmptyValues === true ? '' : '-';
-  if (format.json !== undefined) return compileJson(format.json, unknown, format.jsonStrings === true);
+  if (format.json !== undefined) return compileJson(format.json, { omitNull: unknown === '', unknown, strings: format.jsonStrings === true, reads });
   // Lines are written a byte per character (wire bytes as Latin-1): the format's own text goes as its
   // UTF-8 bytes, as Envoy writes it, once here rather than per line.
-  const parts = compileTemplate(format.text ?? '').map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8').toString('latin1') : p));
+  const parts = compileTemplate(format.text ?? '', reads).map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8').toString('latin1') : p));
   return (r, headers) => {
     const out = render(parts, r, headers, unknown);
     // The writer ends every line itself; a format's own final newline (Envoy's usually has one) goes.
@@ -93,8 +104,8 @@ function render(parts: ReadonlyArray<string | Getter>, r: TemplateRecord, header
 /** One value of a JSON format, made for one record; undefined when unknown (null, or left out with omitEmptyValues). */
 type JsonValue = (r: TemplateRecord, headers: readonly string[] | undefined) => unknown;
 
-function compileJson(spec: Record<string, unknown>, unknown: string, strings: boolean): AccessLogLine {
-  const root = compileJsonObject(spec, 'jsonFormat', { omitNull: unknown === '', unknown, strings });
+function compileJson(spec: Record<string, unknown>, o: JsonOptions): AccessLogLine {
+  const root = compileJsonObject(spec, 'jsonFormat', o);
   return (r, headers) => jsonText(root(r, headers));
 }
 
@@ -122,6 +133,7 @@ interface JsonOptions {
   unknown: string;
   /** Every operator's value a string, unknown "-" (the deprecated FileAccessLog.json_format). */
   strings: boolean;
+  reads: AccessLogReads;
 }
 
 /**
@@ -130,7 +142,7 @@ interface JsonOptions {
  */
 function compileJsonValue(value: unknown, at: string, o: JsonOptions): JsonValue {
   if (typeof value === 'string') {
-    const parts = compileTemplate(value);
+    const parts = compileTemplate(value, o.reads);
     if (parts.length === 1 && typeof parts[0] !== 'string') {
       const get = parts[0]!;
       if (o.strings) return (r, headers) => String(get(r, headers) ?? '-');
@@ -165,7 +177,7 @@ function compileJsonObject(spec: Record<string, unknown>, at: string, o: JsonOpt
 
 const OPERATOR = /%([A-Z_]+)(?:\(([^)]*)\))?(?::(\d+))?%/y;
 
-function compileTemplate(template: string): Array<string | Getter> {
+function compileTemplate(template: string, reads: AccessLogReads): Array<string | Getter> {
   const parts: Array<string | Getter> = [];
   let literal = '';
   let i = 0;
@@ -186,7 +198,7 @@ function compileTemplate(template: string): Array<string | Getter> {
     if (!m) throw new AccessLogFormatError(`unterminated or malformed command operator at "${template.slice(i, i + 30)}"`);
     if (literal) parts.push(literal);
     literal = '';
-    const getter = operator(m[1]!, m[2], m[3] === undefined ? undefined : Number(m[3]));
+    const getter = operator(m[1]!, m[2], m[3] === undefined ? undefined : Number(m[3]), reads);
     parts.push(getter);
     i = OPERATOR.lastIndex;
   }
@@ -202,39 +214,64 @@ function limited(get: Getter, max: number | undefined): Getter {
   };
 }
 
-/** Envoy's long names for %REQ% and %RESP%, which its docs now use. */
-const ALIASES: Record<string, string> = { REQUEST_HEADER: 'REQ', RESPONSE_HEADER: 'RESP' };
+/** Envoy's long names for %REQ%, %RESP% and %TRAILER%, which its docs now use. */
+const ALIASES: Record<string, string> = { REQUEST_HEADER: 'REQ', RESPONSE_HEADER: 'RESP', RESPONSE_TRAILER: 'TRAILER' };
 
-function operator(given: string, arg: string | undefined, max: number | undefined): Getter {
+function operator(given: string, arg: string | undefined, max: number | undefined, reads: AccessLogReads): Getter {
   const name = ALIASES[given] ?? given;
   const simple = SIMPLE[name];
-  if (simple !== undefined) {
+  const timing = TIMINGS[name];
+  if (simple !== undefined || timing !== undefined) {
     // Envoy's COMMAND_ONLY operators: a length limit is refused as an argument is, not ignored.
     if (arg !== undefined || max !== undefined) throw new AccessLogFormatError(`%${name}% does not take any parameters or length`);
-    return unsetWhenEmpty(simple);
+    if (simple !== undefined) return unsetWhenEmpty(simple);
+    reads.timings = reads.details = true;
+    return timing!;
   }
   if (name === 'START_TIME') {
     if (max !== undefined) throw new AccessLogFormatError('%START_TIME% does not allow length to be specified');
     return startTime(arg);
   }
-  if (name === 'REQ') {
-    if (!arg) throw new AccessLogFormatError('%REQ(...)% needs a header name');
-    const names = arg.split('?').map((h) => h.trim().toLowerCase());
-    if (names.length > 2) throw new AccessLogFormatError(`%REQ(${arg})%: more than 1 alternative header`);
-    const [main, alt] = names;
-    const first = requestHeader(main!);
-    const second = alt ? requestHeader(alt) : undefined;
-    return limited(second ? (r, headers) => first(r, headers) ?? second(r, headers) : first, max);
-  }
-  if (name === 'RESP') {
-    if (arg?.trim().toLowerCase() !== 'x-envoy-upstream-service-time') {
-      throw new AccessLogFormatError(`%RESP(${arg ?? ''})%: only X-ENVOY-UPSTREAM-SERVICE-TIME is known when the line is written`);
-    }
-    // The header's value as sent (see HttpStream): a header is a string, in JSON formats too, as in Envoy.
-    return limited((r) => (r.upstreamServiceTimeMs !== undefined && r.upstreamServiceTimeMs >= 0 ? String(Math.round(r.upstreamServiceTimeMs)) : undefined), max);
+  if (name === 'REQ') return headerOperator(name, arg, max, requestHeader);
+  if (name === 'RESP') return headerOperator(name, arg, max, (h) => responseHeader(h, reads));
+  if (name === 'TRAILER') {
+    reads.responseTrailers = reads.details = true;
+    return headerOperator(name, arg, max, (h) => (r) => headerIn(r.details?.responseTrailers, h));
   }
   throw new AccessLogFormatError(`command operator %${name}% is not supported`);
 }
+
+/** %REQ(H?ALT):N% and its kin: the first header present, cut to N characters. */
+function headerOperator(name: string, arg: string | undefined, max: number | undefined, header: (lowerCaseName: string) => Getter): Getter {
+  if (!arg) throw new AccessLogFormatError(`%${name}(...)% needs a header name`);
+  const names = arg.split('?').map((h) => h.trim().toLowerCase());
+  if (names.length > 2) throw new AccessLogFormatError(`%${name}(${arg})%: more than 1 alternative header`);
+  const [main, alt] = names;
+  const first = header(main!);
+  const second = alt ? header(alt) : undefined;
+  return limited(second ? (r, headers) => first(r, headers) ?? second(r, headers) : first, max);
+}
+
+/** A header of the response sent downstream; x-envoy-upstream-service-time is in every record, the rest are kept for the formats that read them. */
+function responseHeader(name: string, reads: AccessLogReads): Getter {
+  // The header's value as sent (see HttpStream): a header is a string, in JSON formats too, as in Envoy.
+  if (name === 'x-envoy-upstream-service-time') return (r) => (r.upstreamServiceTimeMs !== undefined && r.upstreamServiceTimeMs >= 0 ? String(Math.round(r.upstreamServiceTimeMs)) : undefined);
+  if (name === ':status') return (r) => (r.responseCode ? String(r.responseCode) : undefined);
+  if (name.startsWith(':')) throw new AccessLogFormatError(`%RESP(${name})%: unknown pseudo-header`);
+  reads.responseHeaders = reads.details = true;
+  return (r) => headerIn(r.details?.responseHeaders, name);
+}
+
+/** Whole milliseconds, truncated as Envoy's duration_cast<milliseconds> does; unknown stays unknown. */
+const wholeMs = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.floor(ms));
+
+/** The phases of an HTTP request (Envoy's: "-" on TCP, and for a phase that did not happen). */
+const TIMINGS: Record<string, Getter> = {
+  REQUEST_DURATION: (r) => wholeMs(r.details?.requestDurationMs),
+  REQUEST_TX_DURATION: (r) => wholeMs(r.details?.requestTxDurationMs),
+  RESPONSE_DURATION: (r) => wholeMs(r.details?.responseDurationMs),
+  RESPONSE_TX_DURATION: (r) => wholeMs(r.details?.responseTxDurationMs),
+};
 
 const SIMPLE: Record<string, Getter> = {
   PROTOCOL: (r) => r.protocol,
@@ -246,7 +283,8 @@ const SIMPLE: Record<string, Getter> = {
   BYTES_RECEIVED: (r) => r.bytesReceived ?? 0,
   BYTES_SENT: (r) => r.bytesSent ?? 0,
   // Whole milliseconds, truncated as Envoy's duration_cast<milliseconds> does.
-  DURATION: (r) => (r.durationMs === undefined ? undefined : Math.floor(r.durationMs)),
+  DURATION: (r) => wholeMs(r.durationMs),
+  UPSTREAM_REQUEST_ATTEMPT_COUNT: (r) => r.upstreamRequestAttemptCount ?? 0,
   UPSTREAM_HOST: (r) => r.upstreamHost,
   UPSTREAM_CLUSTER: (r) => r.upstreamCluster,
   // Istio's default formats name this one (Envoy's %UPSTREAM_CLUSTER% would print an alt_stat_name).

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { noReads } from '../../src/telemetry/access-log-reads.js';
 import { AccessLogFormatError, compileAccessLogFormat, type TemplateRecord } from '../../src/telemetry/access-log-template.js';
 
 /** Istio's default text access log format (meshConfig.accessLogFormat left empty). */
@@ -53,9 +54,22 @@ test('START_TIME takes a strftime subset; REQ takes a fallback header and a leng
   assert.equal(f(RECORD, HEADERS), '2026/11/26 02:03:04.056 +0000 blue curl 100%');
 });
 
+test('a format declares what it reads beyond the record, so streams keep only that', () => {
+  const reads = (text: string) => {
+    const r = noReads();
+    compileAccessLogFormat({ text }, r);
+    return r;
+  };
+  assert.deepEqual(reads(ISTIO_TEXT), noReads(), "Istio's default format reads nothing more");
+  assert.deepEqual(reads('%RESP(CONTENT-TYPE)%'), { ...noReads(), responseHeaders: true, details: true });
+  assert.deepEqual(reads('%RESPONSE_TRAILER(GRPC-STATUS)%'), { ...noReads(), responseTrailers: true, details: true });
+  assert.deepEqual(reads('%RESPONSE_TX_DURATION%'), { ...noReads(), timings: true, details: true });
+});
+
 test('operators that cannot be resolved are refused, naming them', () => {
   assert.throws(() => compileAccessLogFormat({ text: '%UPSTREAM_PEER_SUBJECT%' }), (e: unknown) => e instanceof AccessLogFormatError && /%UPSTREAM_PEER_SUBJECT% is not supported/.test(e.message));
-  assert.throws(() => compileAccessLogFormat({ text: '%RESP(CONTENT-TYPE)%' }), /only X-ENVOY-UPSTREAM-SERVICE-TIME/);
+  assert.throws(() => compileAccessLogFormat({ text: '%RESP(:PATH)%' }), /%RESP\(:path\)%: unknown pseudo-header/);
+  assert.throws(() => compileAccessLogFormat({ text: '%REQUEST_DURATION:3%' }), /%REQUEST_DURATION% does not take any parameters or length/);
   assert.throws(() => compileAccessLogFormat({ text: '%START_TIME(%Q)%' }), /%Q is not a supported time field/);
   assert.throws(() => compileAccessLogFormat({ text: 'oops %BROKEN' }), /malformed command operator/);
 });

@@ -1,4 +1,5 @@
 import type { HttpConnectionManager } from '../../model/listener.js';
+import type { AccessLogReads } from '../../telemetry/access-log-reads.js';
 import type { ClusterLookup } from '../clusters/upstream-cluster.js';
 import type { RouteTable } from '../routing/route-table.js';
 import type { HttpStream } from './http-stream.js';
@@ -16,6 +17,8 @@ export interface HttpListenerContext {
   /** The listener takes traffic into its workload (metrics report as destination). */
   readonly inbound: boolean;
   readonly hcm: HttpConnectionManager;
+  /** What the connection manager's access log formats read beyond the record: streams keep only that. */
+  readonly accessLogReads: AccessLogReads;
   /** The listener's perConnectionBufferLimitBytes: bounds the request body a stream keeps for retries, as in Envoy. */
   readonly bufferLimitBytes: number;
   readonly clusters: ClusterLookup;

@@ -1,4 +1,5 @@
 import type { HttpAccessLogRecord } from '../../telemetry/access-log-format.js';
+import type { HttpLogDetails } from '../../telemetry/access-log-reads.js';
 import { endpointText, type ConnectionEndpoints } from '../connection-endpoints.js';
 import type { HttpStream } from './http-stream.js';
 import { headerValue } from './request-head.js';
@@ -50,5 +51,24 @@ export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAcces
     traceparent: stream.traceparent,
     // The propagator formats it from checked hex ids (TracePropagator's contract).
     traceparentIsPlain: true,
+    // A try counts once a host was chosen for it, as Envoy's router sets the count.
+    upstreamRequestAttemptCount: stream.host === undefined ? 0 : stream.attempts,
+    details: stream.ctx.accessLogReads.details ? httpLogDetails(stream, durationMs) : undefined,
+  };
+}
+
+/** What only some formats read: the response's headers and trailers as kept, and the request's phases (ms from its start). */
+function httpLogDetails(stream: HttpStream, durationMs: number): HttpLogDetails {
+  const start = stream.startTime;
+  // The response head arrived upstreamServiceTimeMs after the try that got it started.
+  const responseMs = stream.upstreamServiceTimeMs >= 0 ? stream.upstreamStart - start + stream.upstreamServiceTimeMs : undefined;
+  return {
+    responseHeaders: stream.responseHeaders,
+    responseTrailers: stream.responseTrailers,
+    requestDurationMs: stream.requestEndAt > 0 ? stream.requestEndAt - start : undefined,
+    requestTxDurationMs: stream.upstreamRequestEndAt > 0 ? stream.upstreamRequestEndAt - start : undefined,
+    responseDurationMs: responseMs,
+    // The stream's end is when its last byte went downstream.
+    responseTxDurationMs: responseMs === undefined ? undefined : durationMs - responseMs,
   };
 }

@@ -91,6 +91,13 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   requestIdGenerated = false;
   /** The response carries the request id (Envoy: alwaysSetRequestIdInResponse, or x-envoy-force-trace on a request that may steer). */
   private requestIdInResponse = false;
+  /** The response head sent downstream; kept only for an access log format that reads it (%RESP(...)%). */
+  responseHeaders: readonly string[] | undefined;
+  /** The response's trailers; kept only for an access log format that reads them (%TRAILER(...)%). */
+  responseTrailers: readonly string[] | undefined;
+  /** performance.now() when the last request byte came from the downstream, and when it went upstream; 0 until then, and unless a format reads them. */
+  requestEndAt = 0;
+  upstreamRequestEndAt = 0;
   /** The W3C traceparent sent upstream, for the access log. */
   traceparent: string | undefined;
   /** Set by the codec: the client asked for an upgrade the connection manager has no upgradeConfigs entry for. */
@@ -152,6 +159,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   /** Routes the request and starts the first upstream attempt (or answers locally). */
   start(): void {
     const hcm = this.ctx.hcm;
+    if (this.requestComplete && this.ctx.accessLogReads.timings) this.requestEndAt = performance.now();
     if (hcm.requestTimeout > 0 && !this.requestComplete) {
       this.requestDeadline = performance.now() + hcm.requestTimeout;
       streamDeadlines.watch(this, this.requestDeadline);
@@ -510,12 +518,17 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       contentLength: this.requestContentLength,
       endStream: bodyless,
     });
-    if (bodyless) return;
+    if (bodyless) {
+      this.noteUpstreamRequestEnd();
+      return;
+    }
     const held = this.requestBody ?? this.pendingBody;
     this.pendingBody = undefined;
     if (held !== undefined) for (let i = 0; i < held.length; i++) request.sendBody(held[i]!);
-    if (this.requestComplete) request.sendEnd(this.requestTrailers);
-    else this.downstream.resumeRequestBody();
+    if (this.requestComplete) {
+      request.sendEnd(this.requestTrailers);
+      this.noteUpstreamRequestEnd();
+    } else this.downstream.resumeRequestBody();
   }
 
   /** Request body bytes from the downstream codec. */
@@ -551,6 +564,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   /** The request body ended (trailers from HTTP/2 or chunked HTTP/1.1). */
   onRequestEnd(trailers: string[] | undefined): void {
     this.requestComplete = true;
+    if (this.ctx.accessLogReads.timings && this.requestEndAt === 0) this.requestEndAt = performance.now();
     this.requestTrailers = trailers;
     this.requestDeadline = 0;
     if (this.phase !== Phase.Done && this.phase !== Phase.Routing) {
@@ -559,7 +573,15 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     }
     const up = this.upstream;
     if (up === undefined || this.phase === Phase.WaitingUpstream || this.phase === Phase.Done) return;
-    if (this.hasRequestBody) up.sendEnd(trailers);
+    if (this.hasRequestBody) {
+      up.sendEnd(trailers);
+      this.noteUpstreamRequestEnd();
+    }
+  }
+
+  /** %REQUEST_TX_DURATION%'s end: the request's last byte handed to the upstream (a retry's replaces an earlier try's). */
+  private noteUpstreamRequestEnd(): void {
+    if (this.ctx.accessLogReads.timings) this.upstreamRequestEndAt = performance.now();
   }
 
   onUpstreamDrain(): void {
@@ -610,6 +632,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       return;
     }
     const out = this.responseHeadersFrom(head.headers);
+    if (this.ctx.accessLogReads.responseHeaders) this.responseHeaders = out;
     if (this.isGrpc) this.grpcStatus = grpcStatusIn(head.headers);
     const noBody = this.head.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
     const length = head.chunked || head.bodyUntilClose ? -1 : head.contentLength;
@@ -692,6 +715,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     const headers = this.responseHeadersFrom(head.headers);
     // The switch itself is hop by hop: the client is told, in the upstream's words, what the connection now speaks.
     headers.push('connection', 'Upgrade', 'upgrade', headerValue(head.headers, 'upgrade') ?? this.upgrade);
+    if (this.ctx.accessLogReads.responseHeaders) this.responseHeaders = headers;
     this.disarmRouteTimeout();
     this.cluster!.recordOutcome(this.host!, 101);
     this.releaseHost();
@@ -755,6 +779,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       return;
     }
     if (this.phase !== Phase.ResponseStreaming) return;
+    if (this.ctx.accessLogReads.responseTrailers) this.responseTrailers = trailers;
     if (trailers !== undefined && this.isGrpc) {
       const status = grpcStatusIn(trailers);
       if (status >= 0) this.grpcStatus = status;
@@ -858,7 +883,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   private endCutShortResponse(): void {
     if (this.durationLimited && this.isGrpc && this.downstream.protocol === 'HTTP/2') {
       this.grpcStatus = GRPC_DEADLINE_EXCEEDED;
-      this.downstream.sendEnd(['grpc-status', String(GRPC_DEADLINE_EXCEEDED), 'grpc-message', grpcMessage(STREAM_DURATION_TIMEOUT_BODY)]);
+      const trailers = ['grpc-status', String(GRPC_DEADLINE_EXCEEDED), 'grpc-message', grpcMessage(STREAM_DURATION_TIMEOUT_BODY)];
+      if (this.ctx.accessLogReads.responseTrailers) this.responseTrailers = trailers;
+      this.downstream.sendEnd(trailers);
     } else {
       this.downstream.abort();
     }
@@ -1044,6 +1071,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (this.ctx.hcm.serverHeaderTransformation !== 'PASS_THROUGH') headers.push('server', this.ctx.hcm.serverName);
     if (this.requestIdInResponse && this.requestId) headers.push('x-request-id', this.requestId);
     if (this.route) this.route.applyResponseHeaders(headers, this);
+    if (this.ctx.accessLogReads.responseHeaders) this.responseHeaders = headers;
     const isHead = this.head.method === 'HEAD';
     this.downstream.sendHead(status, headers, bytes ? bytes.length : 0, !bytes || isHead);
     if (bytes && !isHead) {

@@ -1,0 +1,203 @@
+/**
+ * Envoy's operators for the response and the request's phases: %RESP(H)% of any response header,
+ * %TRAILER(H)% of the response's trailers, %REQUEST_DURATION% and its kin, and
+ * %UPSTREAM_REQUEST_ATTEMPT_COUNT%, over HTTP/1.1, HTTP/2 (gRPC) and on a TCP connection, where
+ * Envoy's docs say they do not apply.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { readFileSync, rmSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
+import { address, bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { curl } from '../support/curl.js';
+import { freePort } from '../support/free-port.js';
+import { REPO_ROOT, startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+type PingClient = grpc.Client & { Ping(req: { message: string }, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: { message: string }) => void): void };
+const proto = grpc.loadPackageDefinition(protoLoader.loadSync(`${REPO_ROOT}test/fixtures/ping.proto`, { keepCase: false })) as unknown as {
+  bulwark: { test: { v1: { Pinger: grpc.ServiceClientConstructor } } };
+};
+const Pinger = proto.bulwark.test.v1.Pinger;
+
+/** The upstream holds its answer's head and body this long, so each phase has a length to measure. */
+const PAUSE_MS = 250;
+
+let upstream: TestUpstream;
+let grpcServer: grpc.Server;
+let tcpEcho: net.Server;
+let proxy: RunningProxy;
+let port: number;
+let tcpPort: number;
+const logPath = (name: string) => `/tmp/bulwark-access-resp-${name}-${process.pid}.log`;
+
+const TEXT =
+  '%REQ(X-MARK)% resp=%RESP(X-APP)% ct=%RESP(CONTENT-TYPE):4% alt=%RESPONSE_HEADER(X-NONE?X-APP)% status=%RESP(:STATUS)% ' +
+  'server=%RESP(SERVER)% trailer=%TRAILER(GRPC-STATUS)% done=%RESPONSE_TRAILER(X-DONE)% attempts=%UPSTREAM_REQUEST_ATTEMPT_COUNT% ' +
+  'rq=%REQUEST_DURATION% rqtx=%REQUEST_TX_DURATION% rs=%RESPONSE_DURATION% rstx=%RESPONSE_TX_DURATION% d=%DURATION%\n';
+
+before(async () => {
+  upstream = await startUpstream('app', (req, res) => {
+    if (req.url === '/slow') {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'x-app': 'slow' });
+        res.write('first ');
+        setTimeout(() => res.end('last'), PAUSE_MS);
+      }, PAUSE_MS);
+      return;
+    }
+    res.writeHead(201, { 'content-type': 'application/json', 'x-app': 'one' });
+    res.end('{}');
+  });
+  grpcServer = new grpc.Server();
+  grpcServer.addService(Pinger.service, {
+    Ping: (call: grpc.ServerUnaryCall<{ message: string }, { message: string }>, cb: grpc.sendUnaryData<{ message: string }>) => {
+      const trailer = new grpc.Metadata();
+      trailer.set('x-done', 'yes');
+      cb(null, { message: `pong ${call.request.message}` }, trailer);
+    },
+  });
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  tcpEcho = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => tcpEcho.listen(0, '127.0.0.1', r));
+  port = await freePort();
+  tcpPort = await freePort();
+  const hcm = {
+    accessLog: [
+      { typedConfig: { path: logPath('text'), logFormat: { textFormat: TEXT } } },
+      {
+        typedConfig: {
+          path: logPath('json'),
+          logFormat: { jsonFormat: { mark: '%REQ(X-MARK)%', app: '%RESP(X-APP)%', rq: '%REQUEST_DURATION%', rs: '%RESPONSE_DURATION%', attempts: '%UPSTREAM_REQUEST_ATTEMPT_COUNT%', trailer: '%TRAILER(GRPC-STATUS)%' } },
+        },
+      },
+    ],
+  };
+  const routes = routeConfig([
+    { match: { prefix: '/bulwark.test.v1.Pinger/' }, route: { cluster: 'grpc', timeout: '0s' } },
+    { match: { prefix: '/none' }, directResponse: { status: 404 } },
+    { match: { prefix: '/' }, route: { cluster: 'app' } },
+  ]);
+  const tcpLog = { typedConfig: { path: logPath('tcp'), logFormat: { textFormat: 'tcp resp=%RESP(X-APP)% trailer=%TRAILER(X-DONE)% rq=%REQUEST_DURATION% rs=%RESPONSE_DURATION% attempts=%UPSTREAM_REQUEST_ATTEMPT_COUNT%\n' } } };
+  proxy = await startProxy(
+    bootstrap(
+      [
+        httpListener('h', port, routes, hcm),
+        { name: 't', address: address(tcpPort), filterChains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: 't', cluster: 'echo', accessLog: [tcpLog] } }] }] },
+      ],
+      [staticCluster('app', [upstream.port]), staticCluster('grpc', [grpcPort], { http2ProtocolOptions: {} }), staticCluster('echo', [(tcpEcho.address() as AddressInfo).port])],
+    ),
+  );
+});
+
+after(async () => {
+  await proxy?.stop();
+  await upstream?.close();
+  grpcServer?.forceShutdown();
+  tcpEcho?.close();
+  for (const name of ['text', 'json', 'tcp']) rmSync(logPath(name), { force: true });
+});
+
+async function lineWith(name: string, marker: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const hit = readFileSync(logPath(name), 'latin1').split('\n').find((l) => l.startsWith(marker));
+      if (hit) return hit;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no line starting ${marker} in ${logPath(name)}`);
+}
+
+/** The line's key=value fields. */
+function fields(line: string): Record<string, string> {
+  return Object.fromEntries(line.split(' ').slice(1).map((kv) => kv.split('=') as [string, string]));
+}
+
+for (const [protocol, flag] of [['HTTP/1.1', '--http1.1'], ['HTTP/2', '--http2-prior-knowledge']] as const) {
+  test(`${protocol}: %RESP% reads any header of the response sent, with alternatives and a length limit`, async () => {
+    const mark = `resp-${protocol === 'HTTP/2' ? 'h2' : 'h1'}`;
+    const res = await curl([flag, '-H', `x-mark: ${mark}`, `http://127.0.0.1:${port}/one`]);
+    assert.equal(res.status, 201);
+    const f = fields(await lineWith('text', mark));
+    assert.deepEqual([f['resp'], f['ct'], f['alt'], f['status'], f['server']], ['one', 'appl', 'one', '201', res.headers['server']]);
+    assert.deepEqual([f['trailer'], f['done'], f['attempts']], ['-', '-', '1'], 'no trailers came; one try');
+    const json = JSON.parse(await lineWith('json', `{"mark":"${mark}"`)) as Record<string, unknown>;
+    assert.equal(json['app'], 'one');
+    assert.equal(json['attempts'], 1, 'a count is a number in a JSON format');
+    assert.equal(json['trailer'], null);
+  });
+}
+
+test("the request's phases are measured from its start, as Envoy's duration operators are", async () => {
+  // The body comes PAUSE_MS after the head; the upstream answers PAUSE_MS after it has it all and ends PAUSE_MS later.
+  await new Promise<void>((resolve, reject) => {
+    const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/slow', headers: { 'x-mark': 'phases', 'content-type': 'text/plain' } }, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+    req.write('part one, ');
+    setTimeout(() => req.end('part two'), PAUSE_MS);
+  });
+  const f = fields(await lineWith('text', 'phases'));
+  const [rq, rqtx, rs, rstx, d] = ['rq', 'rqtx', 'rs', 'rstx', 'd'].map((k) => Number(f[k]));
+  assert.ok(rq! >= PAUSE_MS - 5 && rq! < 2 * PAUSE_MS, `request duration ${rq}`);
+  assert.ok(rqtx! >= rq! && rqtx! - rq! < 50, `request tx duration ${rqtx} follows ${rq}`);
+  assert.ok(rs! >= rqtx! + PAUSE_MS - 5 && rs! < rqtx! + 2 * PAUSE_MS, `response duration ${rs}`);
+  assert.ok(rstx! >= PAUSE_MS - 5 && rstx! < 2 * PAUSE_MS, `response tx duration ${rstx}`);
+  assert.ok(Math.abs(rs! + rstx! - d!) <= 1, `response ${rs} + ${rstx} is the whole ${d}`);
+  assert.equal(f['resp'], 'slow');
+});
+
+test('a local reply has its own headers, no upstream phases and no try', async () => {
+  const res = await curl(['-H', 'x-mark: local', `http://127.0.0.1:${port}/none`]);
+  assert.equal(res.status, 404);
+  const f = fields(await lineWith('text', 'local'));
+  assert.deepEqual([f['status'], f['server'], f['resp'], f['attempts'], f['rqtx'], f['rs'], f['rstx']], ['404', res.headers['server'], '-', '0', '-', '-', '-']);
+  assert.ok(Number(f['rq']) >= 0, 'the request itself was received');
+});
+
+test("gRPC: %TRAILER% reads the upstream's trailers", async () => {
+  const client = new Pinger(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as PingClient;
+  const md = new grpc.Metadata();
+  md.set('x-mark', 'grpc');
+  const reply = await new Promise<{ message: string }>((resolve, reject) =>
+    client.Ping({ message: 'hi' }, md, (err, r) => (err ? reject(err) : resolve(r!))),
+  );
+  client.close();
+  assert.equal(reply.message, 'pong hi');
+  const f = fields(await lineWith('text', 'grpc'));
+  assert.deepEqual([f['trailer'], f['done'], f['attempts']], ['0', 'yes', '1']);
+  assert.equal((JSON.parse(await lineWith('json', '{"mark":"grpc"')) as Record<string, unknown>)['trailer'], '0', 'a trailer is a string, as a header is');
+});
+
+test('on a TCP connection the HTTP operators are unknown, and the one connect attempt is counted', async () => {
+  await new Promise<void>((resolve, reject) => {
+    const s = net.connect(tcpPort, '127.0.0.1', () => s.write('ping'));
+    s.once('data', () => s.end());
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+  assert.equal(await lineWith('tcp', 'tcp'), 'tcp resp=- trailer=- rq=- rs=- attempts=1');
+});
+
+test('a header value that reads the response or a duration is refused at load: it is not known yet', () => {
+  for (const value of ['%RESP(X-APP)%', '%TRAILER(GRPC-STATUS)%', '%REQUEST_DURATION%']) {
+    const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' }, responseHeadersToAdd: [{ header: { key: 'x-echo', value } }] }]);
+    assert.throws(
+      () => parseBootstrap(bootstrap([httpListener('h', 1, routes)], [staticCluster('app', [2])]), 'f.json'),
+      (err: { errors?: Array<{ message: string }> }) => /not known when a header value is made/.test(err.errors?.[0]?.message ?? ''),
+      value,
+    );
+  }
+});
