@@ -64,6 +64,8 @@ export interface HttpAccessLogRecord {
   /** The traceparent was formatted by this proxy from checked hex ids: written without an escape check. */
   traceparentIsPlain?: boolean;
   traceId?: string;
+  /** "HTTP/1.1" or "HTTP/2" once an upstream connection or stream was had [%UPSTREAM_PROTOCOL%]. */
+  upstreamProtocol?: string;
   /** Tries sent upstream, retries included; 0 when none was [%UPSTREAM_REQUEST_ATTEMPT_COUNT%]. */
   upstreamRequestAttemptCount?: number;
   /** What only some formats read (see access-log-reads.ts); absent when no format of the listener does. */

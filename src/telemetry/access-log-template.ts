@@ -18,11 +18,14 @@
  *   %UPSTREAM_CLUSTER_RAW%, the same here: clusters have no alt_stat_name),
  *   %UPSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_LOCAL_ADDRESS%, %DOWNSTREAM_REMOTE_ADDRESS%,
  *   %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %DOWNSTREAM_DIRECT_REMOTE_ADDRESS% (and _WITHOUT_PORT), %REQUESTED_SERVER_NAME%, %ROUTE_NAME%,
- *   %DOWNSTREAM_PEER_URI_SAN%, %TRACE_ID%, and %% for a percent sign.
+ *   %DOWNSTREAM_PEER_URI_SAN%, %TRACE_ID%, %UPSTREAM_REMOTE_ADDRESS% (the host, once connected to),
+ *   the _WITHOUT_PORT and _PORT forms of the upstream and downstream addresses (ports are numbers
+ *   in JSON), %UPSTREAM_PROTOCOL%, %HOSTNAME%, %ENVIRONMENT(X):N%, and %% for a percent sign.
  * Anything else is refused when the config loads: a format that silently printed "-" would hide
  * what the operator asked to see. Response headers, trailers and phase times are kept by a stream
  * only when a format of its listener reads them (access-log-reads.ts).
  */
+import { hostname } from 'node:os';
 import type { AccessLogFormat } from '../model/listener.js';
 import type { HttpAccessLogRecord, TcpAccessLogRecord } from './access-log-format.js';
 import { noReads, type AccessLogReads } from './access-log-reads.js';
@@ -232,6 +235,12 @@ function operator(given: string, arg: string | undefined, max: number | undefine
     if (max !== undefined) throw new AccessLogFormatError('%START_TIME% does not allow length to be specified');
     return startTime(arg);
   }
+  if (name === 'ENVIRONMENT') {
+    if (!arg) throw new AccessLogFormatError('%ENVIRONMENT(...)% needs a variable name');
+    // Read when the format is compiled, as Envoy reads it once; unset is unknown.
+    const value = process.env[arg];
+    return limited(() => value, max);
+  }
   if (name === 'REQ') return headerOperator(name, arg, max, requestHeader);
   if (name === 'RESP') return headerOperator(name, arg, max, (h) => responseHeader(h, reads));
   if (name === 'TRAILER') {
@@ -290,16 +299,46 @@ const SIMPLE: Record<string, Getter> = {
   // Istio's default formats name this one (Envoy's %UPSTREAM_CLUSTER% would print an alt_stat_name).
   UPSTREAM_CLUSTER_RAW: (r) => r.upstreamCluster,
   UPSTREAM_LOCAL_ADDRESS: (r) => r.upstreamLocalAddress,
+  UPSTREAM_LOCAL_ADDRESS_WITHOUT_PORT: (r) => withoutPort(r.upstreamLocalAddress),
+  UPSTREAM_LOCAL_PORT: (r) => portOf(r.upstreamLocalAddress),
+  UPSTREAM_REMOTE_ADDRESS: (r) => upstreamRemote(r),
+  UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT: (r) => withoutPort(upstreamRemote(r)),
+  UPSTREAM_REMOTE_PORT: (r) => portOf(upstreamRemote(r)),
+  UPSTREAM_PROTOCOL: (r) => r.upstreamProtocol,
   DOWNSTREAM_LOCAL_ADDRESS: (r) => r.downstreamLocalAddress,
+  DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT: (r) => withoutPort(r.downstreamLocalAddress),
+  DOWNSTREAM_LOCAL_PORT: (r) => portOf(r.downstreamLocalAddress),
   DOWNSTREAM_REMOTE_ADDRESS: (r) => r.downstreamRemoteAddress,
   DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT: (r) => withoutPort(r.downstreamRemoteAddress),
+  DOWNSTREAM_REMOTE_PORT: (r) => portOf(r.downstreamRemoteAddress),
   DOWNSTREAM_DIRECT_REMOTE_ADDRESS: (r) => r.downstreamDirectRemoteAddress,
   DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT: (r) => withoutPort(r.downstreamDirectRemoteAddress),
+  DOWNSTREAM_DIRECT_REMOTE_PORT: (r) => portOf(r.downstreamDirectRemoteAddress),
   REQUESTED_SERVER_NAME: (r) => r.requestedServerName,
   ROUTE_NAME: (r) => r.routeName,
   DOWNSTREAM_PEER_URI_SAN: (r) => r.downstreamPeerPrincipal,
   TRACE_ID: (r) => r.traceId,
+  // Read when the format is compiled, as Envoy reads it once.
+  HOSTNAME: constant(hostname()),
 };
+
+function constant(value: string): Getter {
+  return () => value;
+}
+
+/** The upstream connection's peer: the chosen host once a connection to it was made (Envoy sets it when the pool hands one over). */
+function upstreamRemote(r: TemplateRecord): string | undefined {
+  return r.upstreamLocalAddress === undefined ? undefined : r.upstreamHost;
+}
+
+/** The port of "ip:port" or "[ip6]:port", a number in JSON as Envoy renders it. */
+function portOf(address: string | undefined): number | undefined {
+  if (address === undefined) return undefined;
+  const colon = address.lastIndexOf(':');
+  if (colon < 0 || (!address.startsWith('[') && address.indexOf(':') !== colon)) return undefined;
+  const port = Number(address.slice(colon + 1));
+  return Number.isInteger(port) ? port : undefined;
+}
 
 /** The record keeps "" for some values it does not know (no SNI, no route name): Envoy prints those as unknown. */
 function unsetWhenEmpty(get: Getter): Getter {

@@ -39,6 +39,7 @@ export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAcces
     upstreamHost: stream.host?.key,
     upstreamCluster: stream.upstreamClusterName || undefined,
     upstreamLocalAddress: stream.upstreamLocalAddress,
+    upstreamProtocol: stream.upstreamLocalAddress === undefined ? undefined : stream.cluster?.http2 ? 'HTTP/2' : 'HTTP/1.1',
     // Envoy's operator writes the reason with its spaces as underscores (the reply body keeps them).
     upstreamTransportFailureReason: stream.upstreamTransportFailureReason?.replaceAll(' ', '_'),
     downstreamLocalAddress: e?.local,
