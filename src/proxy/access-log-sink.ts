@@ -1,6 +1,5 @@
 import type { ResourceSnapshot } from '../model/bootstrap.js';
 import type { AccessLog } from '../model/listener.js';
-import { noReads, type AccessLogReads } from '../telemetry/access-log-reads.js';
 import { AccessLogger } from '../telemetry/access-log.js';
 import { compileAccessLogFormat, type AccessLogLine } from '../telemetry/access-log-template.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
@@ -92,6 +91,8 @@ class ProxyAccessLog implements AccessLogSink {
       downstreamRemoteAddress: r.downstream.remote,
       downstreamDirectRemoteAddress: r.downstream.remote,
       requestedServerName: r.downstream.serverName,
+      downstreamTlsVersion: r.downstream.tlsVersion,
+      downstreamTlsCipher: r.downstream.tlsCipher,
       downstreamPeerPrincipal: r.peerPrincipal || undefined,
       // The TCP proxy makes one connect attempt, to the host it chose.
       upstreamRequestAttemptCount: r.upstreamHost ? 1 : 0,
@@ -145,13 +146,6 @@ class ProxyAccessLog implements AccessLogSink {
   async close(): Promise<void> {
     await Promise.all([...this.loggers.values()].map((l) => l.close(1000)));
   }
-}
-
-/** What a connection manager's access log formats read beyond the record (the built-in layout reads nothing more). */
-export function accessLogReads(logs: readonly AccessLog[]): AccessLogReads {
-  const reads = noReads();
-  for (const log of logs) if (log.format !== undefined) compileAccessLogFormat(log.format, reads);
-  return reads;
 }
 
 /** Every access log path a snapshot's listeners write to (HTTP connection managers and TCP proxies). */

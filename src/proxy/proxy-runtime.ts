@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import type { ResourceSnapshot } from '../model/bootstrap.js';
 import type { HttpConnectionManager, Listener } from '../model/listener.js';
 import type { SubjectAltNameMatcher } from '../model/tls.js';
-import { accessLogReads } from './access-log-sink.js';
+import { accessLogReads } from './listener-access-log-reads.js';
 import { ClusterManager } from './clusters/cluster-manager.js';
 import type { HttpListenerContext, HttpListenerStats } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';

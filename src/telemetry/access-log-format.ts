@@ -66,6 +66,9 @@ export interface HttpAccessLogRecord {
   traceId?: string;
   /** "HTTP/1.1" or "HTTP/2" once an upstream connection or stream was had [%UPSTREAM_PROTOCOL%]. */
   upstreamProtocol?: string;
+  /** The downstream TLS session's version and cipher [%DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_TLS_CIPHER%]; read only when a format asks. */
+  downstreamTlsVersion?: string;
+  downstreamTlsCipher?: string;
   /** Tries sent upstream, retries included; 0 when none was [%UPSTREAM_REQUEST_ATTEMPT_COUNT%]. */
   upstreamRequestAttemptCount?: number;
   /** What only some formats read (see access-log-reads.ts); absent when no format of the listener does. */
@@ -91,6 +94,8 @@ export interface TcpAccessLogRecord {
   downstreamDirectRemoteAddress?: string;
   requestedServerName?: string;
   downstreamPeerPrincipal?: string;
+  downstreamTlsVersion?: string;
+  downstreamTlsCipher?: string;
   /** 1 once an upstream host was chosen (one connect attempt), 0 when none was. */
   upstreamRequestAttemptCount?: number;
 }

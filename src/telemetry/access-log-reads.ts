@@ -1,7 +1,8 @@
 /**
  * What an access log format reads beyond the record every request builds. The data path keeps
- * these (response headers and trailers, the times of a request's phases) only for a listener one
- * of whose formats asks, so the built-in layout costs nothing for them.
+ * these (response headers and trailers, the times of a request's phases, the downstream TLS
+ * session's version and cipher) only for a listener one of whose formats asks, so the built-in
+ * layout costs nothing for them.
  */
 
 /** The parts of a stream a listener's formats read; each compiled format sets the flags of what it uses. */
@@ -14,11 +15,13 @@ export interface AccessLogReads {
   timings: boolean;
   /** Any of the above: the line needs the stream's HttpLogDetails. */
   details: boolean;
+  /** %DOWNSTREAM_TLS_VERSION% and %DOWNSTREAM_TLS_CIPHER%, read from a connection when it starts. */
+  downstreamTls: boolean;
 }
 
 /** A format that reads nothing beyond the record. */
 export function noReads(): AccessLogReads {
-  return { responseHeaders: false, responseTrailers: false, timings: false, details: false };
+  return { responseHeaders: false, responseTrailers: false, timings: false, details: false, downstreamTls: false };
 }
 
 /** What an HTTP stream's line carries beside its record, made only for formats that read it. */

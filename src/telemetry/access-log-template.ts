@@ -20,7 +20,8 @@
  *   %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %DOWNSTREAM_DIRECT_REMOTE_ADDRESS% (and _WITHOUT_PORT), %REQUESTED_SERVER_NAME%, %ROUTE_NAME%,
  *   %DOWNSTREAM_PEER_URI_SAN%, %TRACE_ID%, %UPSTREAM_REMOTE_ADDRESS% (the host, once connected to),
  *   the _WITHOUT_PORT and _PORT forms of the upstream and downstream addresses (ports are numbers
- *   in JSON), %UPSTREAM_PROTOCOL%, %HOSTNAME%, %ENVIRONMENT(X):N%, and %% for a percent sign.
+ *   in JSON), %UPSTREAM_PROTOCOL%, %DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_TLS_CIPHER%, %HOSTNAME%,
+ *   %ENVIRONMENT(X):N%, and %% for a percent sign.
  * Anything else is refused when the config loads: a format that silently printed "-" would hide
  * what the operator asked to see. Response headers, trailers and phase times are kept by a stream
  * only when a format of its listener reads them (access-log-reads.ts).
@@ -227,7 +228,11 @@ function operator(given: string, arg: string | undefined, max: number | undefine
   if (simple !== undefined || timing !== undefined) {
     // Envoy's COMMAND_ONLY operators: a length limit is refused as an argument is, not ignored.
     if (arg !== undefined || max !== undefined) throw new AccessLogFormatError(`%${name}% does not take any parameters or length`);
-    if (simple !== undefined) return unsetWhenEmpty(simple);
+    if (simple !== undefined) {
+      const kept = KEPT_FOR_FORMATS[name];
+      if (kept !== undefined) reads[kept] = true;
+      return unsetWhenEmpty(simple);
+    }
     reads.timings = reads.details = true;
     return timing!;
   }
@@ -270,6 +275,9 @@ function responseHeader(name: string, reads: AccessLogReads): Getter {
   reads.responseHeaders = reads.details = true;
   return (r) => headerIn(r.details?.responseHeaders, name);
 }
+
+/** Record fields the data path fills in only for a format that reads them. */
+const KEPT_FOR_FORMATS: Record<string, keyof AccessLogReads> = { DOWNSTREAM_TLS_VERSION: 'downstreamTls', DOWNSTREAM_TLS_CIPHER: 'downstreamTls' };
 
 /** Whole milliseconds, truncated as Envoy's duration_cast<milliseconds> does; unknown stays unknown. */
 const wholeMs = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.floor(ms));
@@ -317,6 +325,8 @@ const SIMPLE: Record<string, Getter> = {
   REQUESTED_SERVER_NAME: (r) => r.requestedServerName,
   ROUTE_NAME: (r) => r.routeName,
   DOWNSTREAM_PEER_URI_SAN: (r) => r.downstreamPeerPrincipal,
+  DOWNSTREAM_TLS_VERSION: (r) => r.downstreamTlsVersion,
+  DOWNSTREAM_TLS_CIPHER: (r) => r.downstreamTlsCipher,
   TRACE_ID: (r) => r.traceId,
   // Read when the format is compiled, as Envoy reads it once.
   HOSTNAME: constant(hostname()),

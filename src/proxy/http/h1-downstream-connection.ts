@@ -104,7 +104,7 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.writer = new DirectWriter(socket, () => this.onSocketDrain());
     this.remoteAddress = socket.remoteAddress ?? '';
     this.downstreamTls = socket instanceof TLSSocket ? socket : undefined;
-    this.endpoints = connectionEndpoints(socket);
+    this.endpoints = connectionEndpoints(socket, undefined, ctx().accessLogReads.downstreamTls);
     if (initial && initial.length > 0) this.onData(initial);
     const onRead = (chunk: Buffer, length = chunk.length): void => this.onRead(chunk, length);
     if (!deliverReadsDirectly(socket, onRead)) socket.on('data', onRead);

@@ -237,7 +237,7 @@ export class H2DownstreamServer {
       principal: this.peerPrincipalOf(socket),
       remoteAddress: socket?.remoteAddress ?? '',
       tls: socket instanceof TLSSocket ? socket : undefined,
-      endpoints: connectionEndpoints(socket),
+      endpoints: connectionEndpoints(socket, undefined, this.ctx().accessLogReads.downstreamTls),
       streams: 0,
       streamsAtSweep: 0,
       sweepsSincePing: -1,

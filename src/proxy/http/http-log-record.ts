@@ -46,6 +46,8 @@ export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAcces
     downstreamRemoteAddress: trustedRemote(stream.clientAddress, h.remoteAddress, e),
     downstreamDirectRemoteAddress: e?.remote ?? h.remoteAddress,
     requestedServerName: e?.serverName,
+    downstreamTlsVersion: e?.tlsVersion,
+    downstreamTlsCipher: e?.tlsCipher,
     // The configured name only: Envoy's %ROUTE_NAME% is "-" for a route that has none.
     routeName: stream.route?.route.name,
     downstreamPeerPrincipal: stream.peerPrincipal || undefined,

@@ -6,6 +6,7 @@ import { closeAfterFlush } from '../flush-close.js';
 import { resetSocket } from '../reset-socket.js';
 import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 import { reportWhileOpen, stopReporting, type TcpByteReporter } from './tcp-byte-reports.js';
+import { accessLogReads } from '../listener-access-log-reads.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -66,7 +67,7 @@ export class TcpProxySession implements TcpByteReporter {
       config,
       cluster: pickTcpCluster(config, Math.random()),
       upstreamHost: '',
-      downstream: connectionEndpoints(downstream, serverName),
+      downstream: connectionEndpoints(downstream, serverName, accessLogReads(config.accessLog).downstreamTls),
       upstreamLocal: undefined,
       peerPrincipal,
       startEpochMs: Date.now(),
