@@ -12,6 +12,7 @@
  *   %TRAILER(H)% (the response's trailers) with the same :N limit, and Envoy's longer aliases
  *   %REQUEST_HEADER(...)%, %RESPONSE_HEADER(...)% and %RESPONSE_TRAILER(...)%, %REQUEST_DURATION%,
  *   %REQUEST_TX_DURATION%, %RESPONSE_DURATION%, %RESPONSE_TX_DURATION% ("-" on TCP, as in Envoy),
+ *   %ROUNDTRIP_DURATION% (HTTP/3 only in Envoy: always "-" here),
  *   %UPSTREAM_REQUEST_ATTEMPT_COUNT%, %PROTOCOL%, %RESPONSE_CODE%, %RESPONSE_FLAGS%,
  *   %RESPONSE_CODE_DETAILS%, %CONNECTION_TERMINATION_DETAILS%, %UPSTREAM_TRANSPORT_FAILURE_REASON%,
  *   %BYTES_RECEIVED%, %BYTES_SENT%, %DURATION%, %UPSTREAM_HOST%, %UPSTREAM_CLUSTER% (and
@@ -290,6 +291,9 @@ const TIMINGS: Record<string, Getter> = {
   RESPONSE_TX_DURATION: (r) => wholeMs(r.details?.responseTxDurationMs),
 };
 
+/** Envoy measures it on HTTP/3 (QUIC) only, which this proxy does not speak: "-" on HTTP/1, HTTP/2 and TCP, as Envoy writes it there. */
+const ROUNDTRIP_DURATION: Getter = () => undefined;
+
 const SIMPLE: Record<string, Getter> = {
   PROTOCOL: (r) => r.protocol,
   RESPONSE_CODE: (r) => r.responseCode ?? 0,
@@ -328,6 +332,7 @@ const SIMPLE: Record<string, Getter> = {
   DOWNSTREAM_TLS_VERSION: (r) => r.downstreamTlsVersion,
   DOWNSTREAM_TLS_CIPHER: (r) => r.downstreamTlsCipher,
   TRACE_ID: (r) => r.traceId,
+  ROUNDTRIP_DURATION,
   // Read when the format is compiled, as Envoy reads it once.
   HOSTNAME: constant(hostname()),
 };

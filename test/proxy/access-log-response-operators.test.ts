@@ -38,7 +38,7 @@ const logPath = (name: string) => `/tmp/bulwark-access-resp-${name}-${process.pi
 const TEXT =
   '%REQ(X-MARK)% resp=%RESP(X-APP)% ct=%RESP(CONTENT-TYPE):4% alt=%RESPONSE_HEADER(X-NONE?X-APP)% status=%RESP(:STATUS)% ' +
   'server=%RESP(SERVER)% trailer=%TRAILER(GRPC-STATUS)% done=%RESPONSE_TRAILER(X-DONE)% attempts=%UPSTREAM_REQUEST_ATTEMPT_COUNT% ' +
-  'rq=%REQUEST_DURATION% rqtx=%REQUEST_TX_DURATION% rs=%RESPONSE_DURATION% rstx=%RESPONSE_TX_DURATION% d=%DURATION%\n';
+  'rq=%REQUEST_DURATION% rqtx=%REQUEST_TX_DURATION% rs=%RESPONSE_DURATION% rstx=%RESPONSE_TX_DURATION% d=%DURATION% rt=%ROUNDTRIP_DURATION%\n';
 
 before(async () => {
   upstream = await startUpstream('app', (req, res) => {
@@ -157,6 +157,7 @@ test("the request's phases are measured from its start, as Envoy's duration oper
   assert.ok(rstx! >= PAUSE_MS - 5 && rstx! < 2 * PAUSE_MS, `response tx duration ${rstx}`);
   assert.ok(Math.abs(rs! + rstx! - d!) <= 1, `response ${rs} + ${rstx} is the whole ${d}`);
   assert.equal(f['resp'], 'slow');
+  assert.equal(f['rt'], '-', 'Envoy measures the round trip on HTTP/3 only');
 });
 
 test('a local reply has its own headers, no upstream phases and no try', async () => {
