@@ -28,6 +28,7 @@ const Pinger = proto.bulwark.test.v1.Pinger;
 const PAUSE_MS = 250;
 
 let upstream: TestUpstream;
+let flakyCalls = 0;
 let grpcServer: grpc.Server;
 let tcpEcho: net.Server;
 let proxy: RunningProxy;
@@ -48,6 +49,12 @@ before(async () => {
         res.write('first ');
         setTimeout(() => res.end('last'), PAUSE_MS);
       }, PAUSE_MS);
+      return;
+    }
+    // The first try of /flaky fails, so its retry is the second attempt.
+    if (req.url === '/flaky' && flakyCalls++ === 0) {
+      res.writeHead(503, { 'x-app': 'flaky' });
+      res.end();
       return;
     }
     res.writeHead(201, { 'content-type': 'application/json', 'x-app': 'one' });
@@ -82,6 +89,7 @@ before(async () => {
   const routes = routeConfig([
     { match: { prefix: '/bulwark.test.v1.Pinger/' }, route: { cluster: 'grpc', timeout: '0s' } },
     { match: { prefix: '/none' }, directResponse: { status: 404 } },
+    { match: { prefix: '/flaky' }, route: { cluster: 'app', retryPolicy: { retryOn: '5xx', numRetries: 2, retryBackOff: { baseInterval: '0.005s' } } } },
     { match: { prefix: '/' }, route: { cluster: 'app' } },
   ]);
   const tcpLog = { typedConfig: { path: logPath('tcp'), logFormat: { textFormat: 'tcp resp=%RESP(X-APP)% trailer=%TRAILER(X-DONE)% rq=%REQUEST_DURATION% rs=%RESPONSE_DURATION% attempts=%UPSTREAM_REQUEST_ATTEMPT_COUNT%\n' } } };
@@ -166,6 +174,12 @@ test('a local reply has its own headers, no upstream phases and no try', async (
   const f = fields(await lineWith('text', 'local'));
   assert.deepEqual([f['status'], f['server'], f['resp'], f['attempts'], f['rqtx'], f['rs'], f['rstx']], ['404', res.headers['server'], '-', '0', '-', '-', '-']);
   assert.ok(Number(f['rq']) >= 0, 'the request itself was received');
+});
+
+test('a retried request counts every try, and logs the response of the last', async () => {
+  assert.equal((await curl(['-H', 'x-mark: retried', `http://127.0.0.1:${port}/flaky`])).status, 201);
+  const f = fields(await lineWith('text', 'retried'));
+  assert.deepEqual([f['attempts'], f['status'], f['resp']], ['2', '201', 'one']);
 });
 
 test("gRPC: %TRAILER% reads the upstream's trailers", async () => {
