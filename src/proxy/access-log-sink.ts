@@ -1,5 +1,6 @@
 import type { ResourceSnapshot } from '../model/bootstrap.js';
 import type { AccessLog } from '../model/listener.js';
+import type { LogDetails } from '../telemetry/access-log-reads.js';
 import { AccessLogger } from '../telemetry/access-log.js';
 import { compileAccessLogFormat, type AccessLogLine } from '../telemetry/access-log-template.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
@@ -7,6 +8,7 @@ import type { HttpListenerContext } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
 import { httpLogRecord } from './http/http-log-record.js';
 import type { TcpSessionRecord } from './listeners/tcp-proxy.js';
+import { accessLogReads } from './listener-access-log-reads.js';
 import { proxyLog } from './proxy-log.js';
 import type { AccessLogSink } from './stream-telemetry.js';
 
@@ -91,11 +93,8 @@ class ProxyAccessLog implements AccessLogSink {
       downstreamRemoteAddress: r.downstream.remote,
       downstreamDirectRemoteAddress: r.downstream.remote,
       requestedServerName: r.downstream.serverName,
-      downstreamTlsVersion: r.downstream.tlsVersion,
-      downstreamTlsCipher: r.downstream.tlsCipher,
       downstreamPeerPrincipal: r.peerPrincipal || undefined,
-      // The TCP proxy makes one connect attempt, to the host it chose.
-      upstreamRequestAttemptCount: r.upstreamHost ? 1 : 0,
+      details: accessLogReads(logs).details ? tcpLogDetails(r) : undefined,
     };
     for (let i = 0; i < logs.length; i++) {
       const config = logs[i]!;
@@ -146,6 +145,16 @@ class ProxyAccessLog implements AccessLogSink {
   async close(): Promise<void> {
     await Promise.all([...this.loggers.values()].map((l) => l.close(1000)));
   }
+}
+
+/** What only some formats read of a TCP connection. */
+function tcpLogDetails(r: TcpSessionRecord): LogDetails {
+  return {
+    // The TCP proxy makes one connect attempt, to the host it chose.
+    upstreamRequestAttemptCount: r.upstreamHost ? 1 : 0,
+    downstreamTlsVersion: r.downstream.tlsVersion,
+    downstreamTlsCipher: r.downstream.tlsCipher,
+  };
 }
 
 /** Every access log path a snapshot's listeners write to (HTTP connection managers and TCP proxies). */

@@ -8,7 +8,7 @@
  */
 import { jsonMillisOrNull, jsonNumberOrNull, jsonString, jsonStringOrNull } from './json-fragments.js';
 import { FieldRun, jsonStringBound, latin1Bytes, putBytes, putJsonString, putJsonStringOrNull, putMillisOrNull, putNumberOrNull, type LineBytes } from './json-line.js';
-import type { HttpLogDetails } from './access-log-reads.js';
+import type { LogDetails } from './access-log-reads.js';
 import { formatTimestamp, putTimestamp } from './log-timestamp.js';
 
 /** Fields of one HTTP request's line. The data path may pass its own per-request state object if it has these fields. */
@@ -64,15 +64,8 @@ export interface HttpAccessLogRecord {
   /** The traceparent was formatted by this proxy from checked hex ids: written without an escape check. */
   traceparentIsPlain?: boolean;
   traceId?: string;
-  /** "HTTP/1.1" or "HTTP/2" once an upstream connection or stream was had [%UPSTREAM_PROTOCOL%]. */
-  upstreamProtocol?: string;
-  /** The downstream TLS session's version and cipher [%DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_TLS_CIPHER%]; read only when a format asks. */
-  downstreamTlsVersion?: string;
-  downstreamTlsCipher?: string;
-  /** Tries sent upstream, retries included; 0 when none was [%UPSTREAM_REQUEST_ATTEMPT_COUNT%]. */
-  upstreamRequestAttemptCount?: number;
   /** What only some formats read (see access-log-reads.ts); absent when no format of the listener does. */
-  details?: HttpLogDetails;
+  details?: LogDetails;
 }
 
 /** Fields of one TCP connection's line. */
@@ -94,10 +87,8 @@ export interface TcpAccessLogRecord {
   downstreamDirectRemoteAddress?: string;
   requestedServerName?: string;
   downstreamPeerPrincipal?: string;
-  downstreamTlsVersion?: string;
-  downstreamTlsCipher?: string;
-  /** 1 once an upstream host was chosen (one connect attempt), 0 when none was. */
-  upstreamRequestAttemptCount?: number;
+  /** What only some formats read (see access-log-reads.ts); absent when no format of the listener does. */
+  details?: LogDetails;
 }
 
 /** The JSON line (without the line feed) for one HTTP request. */

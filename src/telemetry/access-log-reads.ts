@@ -13,7 +13,7 @@ export interface AccessLogReads {
   responseTrailers: boolean;
   /** %REQUEST_DURATION%, %REQUEST_TX_DURATION%, %RESPONSE_DURATION%, %RESPONSE_TX_DURATION%. */
   timings: boolean;
-  /** Any of the above: the line needs the stream's HttpLogDetails. */
+  /** Any operator that reads LogDetails (the above, the upstream protocol, the attempt count, the TLS session). */
   details: boolean;
   /** %DOWNSTREAM_TLS_VERSION% and %DOWNSTREAM_TLS_CIPHER%, read from a connection when it starts. */
   downstreamTls: boolean;
@@ -24,8 +24,8 @@ export function noReads(): AccessLogReads {
   return { responseHeaders: false, responseTrailers: false, timings: false, details: false, downstreamTls: false };
 }
 
-/** What an HTTP stream's line carries beside its record, made only for formats that read it. */
-export interface HttpLogDetails {
+/** What a request's or connection's line carries beside its record, made only when a format of the listener reads it. */
+export interface LogDetails {
   /** The response head sent downstream (flat name/value list), when one was. */
   responseHeaders?: readonly string[];
   /** The response's trailers as the upstream (or the proxy, ending a gRPC call) sent them. */
@@ -38,4 +38,11 @@ export interface HttpLogDetails {
   responseDurationMs?: number;
   /** From the first byte read from the upstream to the last byte sent downstream. */
   responseTxDurationMs?: number;
+  /** "HTTP/1.1" or "HTTP/2" once an upstream connection or stream was had [%UPSTREAM_PROTOCOL%]. */
+  upstreamProtocol?: string;
+  /** Tries sent upstream, retries included; 0 when none was [%UPSTREAM_REQUEST_ATTEMPT_COUNT%]. */
+  upstreamRequestAttemptCount: number;
+  /** The downstream TLS session's version and cipher [%DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_TLS_CIPHER%]. */
+  downstreamTlsVersion?: string;
+  downstreamTlsCipher?: string;
 }

@@ -60,7 +60,7 @@ export function compileHeaderValue(value: string): string | HeaderValueTemplate 
   const reads = noReads();
   const parts = compileTemplate(value, reads);
   // The stream keeps these only for an access log, and they are not known yet when a header is added.
-  if (reads.details) throw new AccessLogFormatError(`"${value}": response headers, trailers, durations and attempt counts are not known when a header value is made`);
+  if (reads.details) throw new AccessLogFormatError(`"${value}": the response, durations, the upstream's protocol and tries and the TLS session are known to access log lines only, not when a header value is made`);
   if (parts.every((p) => typeof p === 'string')) return parts.join('');
   return (r, headers) => {
     let out = '';
@@ -230,8 +230,7 @@ function operator(given: string, arg: string | undefined, max: number | undefine
     // Envoy's COMMAND_ONLY operators: a length limit is refused as an argument is, not ignored.
     if (arg !== undefined || max !== undefined) throw new AccessLogFormatError(`%${name}% does not take any parameters or length`);
     if (simple !== undefined) {
-      const kept = KEPT_FOR_FORMATS[name];
-      if (kept !== undefined) reads[kept] = true;
+      for (const kept of KEPT_FOR_FORMATS[name] ?? []) reads[kept] = true;
       return unsetWhenEmpty(simple);
     }
     reads.timings = reads.details = true;
@@ -277,8 +276,13 @@ function responseHeader(name: string, reads: AccessLogReads): Getter {
   return (r) => headerIn(r.details?.responseHeaders, name);
 }
 
-/** Record fields the data path fills in only for a format that reads them. */
-const KEPT_FOR_FORMATS: Record<string, keyof AccessLogReads> = { DOWNSTREAM_TLS_VERSION: 'downstreamTls', DOWNSTREAM_TLS_CIPHER: 'downstreamTls' };
+/** Values the data path fills in only for a format that reads them (in LogDetails). */
+const KEPT_FOR_FORMATS: Record<string, ReadonlyArray<keyof AccessLogReads>> = {
+  UPSTREAM_PROTOCOL: ['details'],
+  UPSTREAM_REQUEST_ATTEMPT_COUNT: ['details'],
+  DOWNSTREAM_TLS_VERSION: ['downstreamTls', 'details'],
+  DOWNSTREAM_TLS_CIPHER: ['downstreamTls', 'details'],
+};
 
 /** Whole milliseconds, truncated as Envoy's duration_cast<milliseconds> does; unknown stays unknown. */
 const wholeMs = (ms: number | undefined): number | undefined => (ms === undefined ? undefined : Math.floor(ms));
@@ -305,7 +309,7 @@ const SIMPLE: Record<string, Getter> = {
   BYTES_SENT: (r) => r.bytesSent ?? 0,
   // Whole milliseconds, truncated as Envoy's duration_cast<milliseconds> does.
   DURATION: (r) => wholeMs(r.durationMs),
-  UPSTREAM_REQUEST_ATTEMPT_COUNT: (r) => r.upstreamRequestAttemptCount ?? 0,
+  UPSTREAM_REQUEST_ATTEMPT_COUNT: (r) => r.details?.upstreamRequestAttemptCount ?? 0,
   UPSTREAM_HOST: (r) => r.upstreamHost,
   UPSTREAM_CLUSTER: (r) => r.upstreamCluster,
   // Istio's default formats name this one (Envoy's %UPSTREAM_CLUSTER% would print an alt_stat_name).
@@ -316,7 +320,7 @@ const SIMPLE: Record<string, Getter> = {
   UPSTREAM_REMOTE_ADDRESS: (r) => upstreamRemote(r),
   UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT: (r) => withoutPort(upstreamRemote(r)),
   UPSTREAM_REMOTE_PORT: (r) => portOf(upstreamRemote(r)),
-  UPSTREAM_PROTOCOL: (r) => r.upstreamProtocol,
+  UPSTREAM_PROTOCOL: (r) => r.details?.upstreamProtocol,
   DOWNSTREAM_LOCAL_ADDRESS: (r) => r.downstreamLocalAddress,
   DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT: (r) => withoutPort(r.downstreamLocalAddress),
   DOWNSTREAM_LOCAL_PORT: (r) => portOf(r.downstreamLocalAddress),
@@ -329,8 +333,8 @@ const SIMPLE: Record<string, Getter> = {
   REQUESTED_SERVER_NAME: (r) => r.requestedServerName,
   ROUTE_NAME: (r) => r.routeName,
   DOWNSTREAM_PEER_URI_SAN: (r) => r.downstreamPeerPrincipal,
-  DOWNSTREAM_TLS_VERSION: (r) => r.downstreamTlsVersion,
-  DOWNSTREAM_TLS_CIPHER: (r) => r.downstreamTlsCipher,
+  DOWNSTREAM_TLS_VERSION: (r) => r.details?.downstreamTlsVersion,
+  DOWNSTREAM_TLS_CIPHER: (r) => r.details?.downstreamTlsCipher,
   TRACE_ID: (r) => r.traceId,
   ROUNDTRIP_DURATION,
   // Read when the format is compiled, as Envoy reads it once.

@@ -206,12 +206,12 @@ test('on a TCP connection the HTTP operators are unknown, and the one connect at
   assert.equal(await lineWith('tcp', 'tcp'), 'tcp resp=- trailer=- rq=- rs=- attempts=1');
 });
 
-test('a header value that reads the response or a duration is refused at load: it is not known yet', () => {
-  for (const value of ['%RESP(X-APP)%', '%TRAILER(GRPC-STATUS)%', '%REQUEST_DURATION%']) {
+test('a header value that reads the response, a duration or the attempt count is refused at load: it is not known yet', () => {
+  for (const value of ['%RESP(X-APP)%', '%TRAILER(GRPC-STATUS)%', '%REQUEST_DURATION%', '%UPSTREAM_REQUEST_ATTEMPT_COUNT%']) {
     const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' }, responseHeadersToAdd: [{ header: { key: 'x-echo', value } }] }]);
     assert.throws(
       () => parseBootstrap(bootstrap([httpListener('h', 1, routes)], [staticCluster('app', [2])]), 'f.json'),
-      (err: { errors?: Array<{ message: string }> }) => /not known when a header value is made/.test(err.errors?.[0]?.message ?? ''),
+      (err: { errors?: Array<{ message: string }> }) => /not when a header value is made/.test(err.errors?.[0]?.message ?? ''),
       value,
     );
   }

@@ -64,7 +64,8 @@ test('a format declares what it reads beyond the record, so streams keep only th
   assert.deepEqual(reads('%RESP(CONTENT-TYPE)%'), { ...noReads(), responseHeaders: true, details: true });
   assert.deepEqual(reads('%RESPONSE_TRAILER(GRPC-STATUS)%'), { ...noReads(), responseTrailers: true, details: true });
   assert.deepEqual(reads('%RESPONSE_TX_DURATION%'), { ...noReads(), timings: true, details: true });
-  assert.deepEqual(reads('%DOWNSTREAM_TLS_CIPHER%'), { ...noReads(), downstreamTls: true });
+  assert.deepEqual(reads('%DOWNSTREAM_TLS_CIPHER%'), { ...noReads(), downstreamTls: true, details: true });
+  assert.deepEqual(reads('%UPSTREAM_PROTOCOL% %UPSTREAM_REQUEST_ATTEMPT_COUNT%'), { ...noReads(), details: true });
 });
 
 test('operators that cannot be resolved are refused, naming them', () => {

@@ -1,5 +1,5 @@
 import type { HttpAccessLogRecord } from '../../telemetry/access-log-format.js';
-import type { HttpLogDetails } from '../../telemetry/access-log-reads.js';
+import type { LogDetails } from '../../telemetry/access-log-reads.js';
 import { endpointText, type ConnectionEndpoints } from '../connection-endpoints.js';
 import type { HttpStream } from './http-stream.js';
 import { headerValue } from './request-head.js';
@@ -39,29 +39,24 @@ export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAcces
     upstreamHost: stream.host?.key,
     upstreamCluster: stream.upstreamClusterName || undefined,
     upstreamLocalAddress: stream.upstreamLocalAddress,
-    upstreamProtocol: stream.upstreamLocalAddress === undefined ? undefined : stream.cluster?.http2 ? 'HTTP/2' : 'HTTP/1.1',
     // Envoy's operator writes the reason with its spaces as underscores (the reply body keeps them).
     upstreamTransportFailureReason: stream.upstreamTransportFailureReason?.replaceAll(' ', '_'),
     downstreamLocalAddress: e?.local,
     downstreamRemoteAddress: trustedRemote(stream.clientAddress, h.remoteAddress, e),
     downstreamDirectRemoteAddress: e?.remote ?? h.remoteAddress,
     requestedServerName: e?.serverName,
-    downstreamTlsVersion: e?.tlsVersion,
-    downstreamTlsCipher: e?.tlsCipher,
     // The configured name only: Envoy's %ROUTE_NAME% is "-" for a route that has none.
     routeName: stream.route?.route.name,
     downstreamPeerPrincipal: stream.peerPrincipal || undefined,
     traceparent: stream.traceparent,
     // The propagator formats it from checked hex ids (TracePropagator's contract).
     traceparentIsPlain: true,
-    // A try counts once a host was chosen for it, as Envoy's router sets the count.
-    upstreamRequestAttemptCount: stream.host === undefined ? 0 : stream.attempts,
     details: stream.ctx.accessLogReads.details ? httpLogDetails(stream, durationMs) : undefined,
   };
 }
 
-/** What only some formats read: the response's headers and trailers as kept, and the request's phases (ms from its start). */
-function httpLogDetails(stream: HttpStream, durationMs: number): HttpLogDetails {
+/** What only some formats read: the response's headers and trailers as kept, the request's phases (ms from its start), the upstream's protocol and tries, the TLS session. */
+function httpLogDetails(stream: HttpStream, durationMs: number): LogDetails {
   const start = stream.startTime;
   // The response head arrived upstreamServiceTimeMs after the try that got it started.
   const responseMs = stream.upstreamServiceTimeMs >= 0 ? stream.upstreamStart - start + stream.upstreamServiceTimeMs : undefined;
@@ -73,5 +68,10 @@ function httpLogDetails(stream: HttpStream, durationMs: number): HttpLogDetails 
     responseDurationMs: responseMs,
     // The stream's end is when its last byte went downstream.
     responseTxDurationMs: responseMs === undefined ? undefined : durationMs - responseMs,
+    upstreamProtocol: stream.upstreamLocalAddress === undefined ? undefined : stream.cluster?.http2 ? 'HTTP/2' : 'HTTP/1.1',
+    // A try counts once a host was chosen for it, as Envoy's router sets the count.
+    upstreamRequestAttemptCount: stream.host === undefined ? 0 : stream.attempts,
+    downstreamTlsVersion: stream.head.endpoints?.tlsVersion,
+    downstreamTlsCipher: stream.head.endpoints?.tlsCipher,
   };
 }
