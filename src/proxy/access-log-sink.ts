@@ -55,7 +55,7 @@ class ProxyAccessLog implements AccessLogSink {
   logHttp(stream: HttpStream, ctx: HttpListenerContext, durationMs: number): void {
     const logs = ctx.hcm.accessLog;
     if (logs.length === 0) return;
-    const record = httpLogRecord(stream, durationMs);
+    const record = httpLogRecord(stream, durationMs, ctx.accessLogReads.details);
     const h = stream.head;
     for (let i = 0; i < logs.length; i++) {
       const config = logs[i]!;

@@ -18,10 +18,6 @@ export interface HttpAccessLogRecord {
   method: string;
   /** The path with the query as Istio logs it [%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%]: as received, also when the route rewrote it. */
   path: string;
-  /** :path as sent upstream, after the route's rewrite [%REQ(:PATH)%]; `path` when absent. */
-  requestPath?: string;
-  /** The x-envoy-original-path the request carries upstream [%REQ(X-ENVOY-ORIGINAL-PATH)%]. */
-  originalPath?: string;
   /** "HTTP/1.1" or "HTTP/2" [%PROTOCOL%]. */
   protocol: string;
   /** 0 when no response was sent. */

@@ -13,19 +13,25 @@ export interface AccessLogReads {
   responseTrailers: boolean;
   /** %REQUEST_DURATION%, %REQUEST_TX_DURATION%, %RESPONSE_DURATION%, %RESPONSE_TX_DURATION%. */
   timings: boolean;
-  /** Any operator that reads LogDetails (the above, the upstream protocol, the attempt count, the TLS session). */
+  /** Any operator that reads LogDetails (the above, the paths sent, the upstream protocol, the attempt count, the TLS session). */
   details: boolean;
+  /** An operator only an access log line can fill in (all of LogDetails but the paths): refused in header values. */
+  lineOnly: boolean;
   /** %DOWNSTREAM_TLS_VERSION% and %DOWNSTREAM_TLS_CIPHER%, read from a connection when it starts. */
   downstreamTls: boolean;
 }
 
 /** A format that reads nothing beyond the record. */
 export function noReads(): AccessLogReads {
-  return { responseHeaders: false, responseTrailers: false, timings: false, details: false, downstreamTls: false };
+  return { responseHeaders: false, responseTrailers: false, timings: false, details: false, lineOnly: false, downstreamTls: false };
 }
 
 /** What a request's or connection's line carries beside its record, made only when a format of the listener reads it. */
 export interface LogDetails {
+  /** :path as sent upstream, after the route's rewrite [%REQ(:PATH)%]. */
+  requestPath?: string;
+  /** The x-envoy-original-path the request carries upstream [%REQ(X-ENVOY-ORIGINAL-PATH)%]. */
+  originalPath?: string;
   /** The response head sent downstream (flat name/value list), when one was. */
   responseHeaders?: readonly string[];
   /** The response's trailers as the upstream (or the proxy, ending a gRPC call) sent them. */
@@ -41,7 +47,7 @@ export interface LogDetails {
   /** "HTTP/1.1" or "HTTP/2" once an upstream connection or stream was had [%UPSTREAM_PROTOCOL%]. */
   upstreamProtocol?: string;
   /** Tries sent upstream, retries included; 0 when none was [%UPSTREAM_REQUEST_ATTEMPT_COUNT%]. */
-  upstreamRequestAttemptCount: number;
+  upstreamRequestAttemptCount?: number;
   /** The downstream TLS session's version and cipher [%DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_TLS_CIPHER%]. */
   downstreamTlsVersion?: string;
   downstreamTlsCipher?: string;

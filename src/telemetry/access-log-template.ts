@@ -60,7 +60,7 @@ export function compileHeaderValue(value: string): string | HeaderValueTemplate 
   const reads = noReads();
   const parts = compileTemplate(value, reads);
   // The stream keeps these only for an access log, and they are not known yet when a header is added.
-  if (reads.details) throw new AccessLogFormatError(`"${value}": the response, durations, the upstream's protocol and tries and the TLS session are known to access log lines only, not when a header value is made`);
+  if (reads.lineOnly) throw new AccessLogFormatError(`"${value}": the response, durations, the upstream's protocol and tries and the TLS session are known to access log lines only, not when a header value is made`);
   if (parts.every((p) => typeof p === 'string')) return parts.join('');
   return (r, headers) => {
     let out = '';
@@ -233,7 +233,7 @@ function operator(given: string, arg: string | undefined, max: number | undefine
       for (const kept of KEPT_FOR_FORMATS[name] ?? []) reads[kept] = true;
       return unsetWhenEmpty(simple);
     }
-    reads.timings = reads.details = true;
+    reads.timings = reads.details = reads.lineOnly = true;
     return timing!;
   }
   if (name === 'START_TIME') {
@@ -246,10 +246,14 @@ function operator(given: string, arg: string | undefined, max: number | undefine
     const value = process.env[arg];
     return limited(() => value, max);
   }
-  if (name === 'REQ') return headerOperator(name, arg, max, requestHeader);
+  if (name === 'REQ') {
+    // Istio's pair is the record's own path (the built-in layout's), read without the details.
+    if (arg?.replaceAll(' ', '').toLowerCase() === 'x-envoy-original-path?:path') return limited((r) => r.path || undefined, max);
+    return headerOperator(name, arg, max, (h) => requestHeader(h, reads));
+  }
   if (name === 'RESP') return headerOperator(name, arg, max, (h) => responseHeader(h, reads));
   if (name === 'TRAILER') {
-    reads.responseTrailers = reads.details = true;
+    reads.responseTrailers = reads.details = reads.lineOnly = true;
     return headerOperator(name, arg, max, (h) => (r) => headerIn(r.details?.responseTrailers, h));
   }
   throw new AccessLogFormatError(`command operator %${name}% is not supported`);
@@ -272,16 +276,16 @@ function responseHeader(name: string, reads: AccessLogReads): Getter {
   if (name === 'x-envoy-upstream-service-time') return (r) => (r.upstreamServiceTimeMs !== undefined && r.upstreamServiceTimeMs >= 0 ? String(Math.round(r.upstreamServiceTimeMs)) : undefined);
   if (name === ':status') return (r) => (r.responseCode ? String(r.responseCode) : undefined);
   if (name.startsWith(':')) throw new AccessLogFormatError(`%RESP(${name})%: unknown pseudo-header`);
-  reads.responseHeaders = reads.details = true;
+  reads.responseHeaders = reads.details = reads.lineOnly = true;
   return (r) => headerIn(r.details?.responseHeaders, name);
 }
 
 /** Values the data path fills in only for a format that reads them (in LogDetails). */
 const KEPT_FOR_FORMATS: Record<string, ReadonlyArray<keyof AccessLogReads>> = {
-  UPSTREAM_PROTOCOL: ['details'],
-  UPSTREAM_REQUEST_ATTEMPT_COUNT: ['details'],
-  DOWNSTREAM_TLS_VERSION: ['downstreamTls', 'details'],
-  DOWNSTREAM_TLS_CIPHER: ['downstreamTls', 'details'],
+  UPSTREAM_PROTOCOL: ['details', 'lineOnly'],
+  UPSTREAM_REQUEST_ATTEMPT_COUNT: ['details', 'lineOnly'],
+  DOWNSTREAM_TLS_VERSION: ['downstreamTls', 'details', 'lineOnly'],
+  DOWNSTREAM_TLS_CIPHER: ['downstreamTls', 'details', 'lineOnly'],
 };
 
 /** Whole milliseconds, truncated as Envoy's duration_cast<milliseconds> does; unknown stays unknown. */
@@ -375,16 +379,18 @@ function withoutPort(address: string | undefined): string | undefined {
   return colon > 0 && address.indexOf(':') === colon ? address.slice(0, colon) : address;
 }
 
-function requestHeader(name: string): Getter {
+function requestHeader(name: string, reads: AccessLogReads): Getter {
   switch (name) {
     case ':method':
       return (r) => r.method || undefined;
     case ':path':
-      // As sent upstream: Envoy's router rewrites :path in place.
-      return (r) => r.requestPath ?? (r.path || undefined);
+      // As sent upstream: Envoy's router rewrites :path in place. A TCP record has none.
+      reads.details = true;
+      return (r) => r.details?.requestPath;
     case 'x-envoy-original-path':
       // Set upstream by a rewrite; a request not routed yet has only what the client sent.
-      return (r, headers) => r.originalPath ?? headerIn(headers, name);
+      reads.details = true;
+      return (r, headers) => r.details?.originalPath ?? headerIn(headers, name);
     case ':authority':
     case 'host':
       return (r) => r.authority || undefined;

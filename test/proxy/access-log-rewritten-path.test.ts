@@ -28,7 +28,12 @@ before(async () => {
     ],
   };
   const routes = routeConfig([
-    { match: { prefix: '/api/' }, route: { cluster: 'app', prefixRewrite: '/v1/' } },
+    {
+      match: { prefix: '/api/' },
+      route: { cluster: 'app', prefixRewrite: '/v1/' },
+      requestHeadersToAdd: [{ header: { key: 'x-seen-path', value: '%REQ(:PATH)%' } }],
+      responseHeadersToAdd: [{ header: { key: 'x-sent-path', value: '%REQ(:PATH)%' } }],
+    },
     { match: { safeRegex: { regex: '^/users/([0-9]+)$' } }, route: { cluster: 'app', regexRewrite: { pattern: { regex: '^/users/([0-9]+)$' }, substitution: '/people/\\1' } } },
     { match: { prefix: '/' }, route: { cluster: 'app' } },
   ]);
@@ -67,6 +72,13 @@ for (const [protocol, flag] of [['HTTP/1.1', '--http1.1'], ['HTTP/2', '--http2-p
     assert.equal(JSON.parse(await lineWith(jsonLog, marker)).path, `/api/orders?${marker}`);
   });
 }
+
+test("a route's header values read :path as Envoy's do: the request's before the rewrite, the response's after it", async () => {
+  const res = await curl([`http://127.0.0.1:${port}/api/items?m=edits`]);
+  assert.equal(res.status, 200);
+  assert.equal(upstream.requests.find((r) => r.url.includes('m=edits'))!.headers['x-seen-path'], '/api/items?m=edits');
+  assert.equal(res.headers['x-sent-path'], '/v1/items?m=edits');
+});
 
 test('a regex rewrite is logged the same way, and the client cannot choose the x-envoy-original-path of a rewritten request', async () => {
   const res = await curl(['-H', 'x-envoy-original-path: /forged', `http://127.0.0.1:${port}/users/42?m=regex`]);

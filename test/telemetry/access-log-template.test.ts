@@ -61,11 +61,12 @@ test('a format declares what it reads beyond the record, so streams keep only th
     return r;
   };
   assert.deepEqual(reads(ISTIO_TEXT), noReads(), "Istio's default format reads nothing more");
-  assert.deepEqual(reads('%RESP(CONTENT-TYPE)%'), { ...noReads(), responseHeaders: true, details: true });
-  assert.deepEqual(reads('%RESPONSE_TRAILER(GRPC-STATUS)%'), { ...noReads(), responseTrailers: true, details: true });
-  assert.deepEqual(reads('%RESPONSE_TX_DURATION%'), { ...noReads(), timings: true, details: true });
-  assert.deepEqual(reads('%DOWNSTREAM_TLS_CIPHER%'), { ...noReads(), downstreamTls: true, details: true });
-  assert.deepEqual(reads('%UPSTREAM_PROTOCOL% %UPSTREAM_REQUEST_ATTEMPT_COUNT%'), { ...noReads(), details: true });
+  assert.deepEqual(reads('%RESP(CONTENT-TYPE)%'), { ...noReads(), responseHeaders: true, details: true, lineOnly: true });
+  assert.deepEqual(reads('%RESPONSE_TRAILER(GRPC-STATUS)%'), { ...noReads(), responseTrailers: true, details: true, lineOnly: true });
+  assert.deepEqual(reads('%RESPONSE_TX_DURATION%'), { ...noReads(), timings: true, details: true, lineOnly: true });
+  assert.deepEqual(reads('%DOWNSTREAM_TLS_CIPHER%'), { ...noReads(), downstreamTls: true, details: true, lineOnly: true });
+  assert.deepEqual(reads('%UPSTREAM_PROTOCOL% %UPSTREAM_REQUEST_ATTEMPT_COUNT%'), { ...noReads(), details: true, lineOnly: true });
+  assert.deepEqual(reads('%REQ(:PATH)% %REQ(X-ENVOY-ORIGINAL-PATH)%'), { ...noReads(), details: true }, 'the paths sent are known to header values too');
 });
 
 test('operators that cannot be resolved are refused, naming them', () => {

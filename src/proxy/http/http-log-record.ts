@@ -13,16 +13,17 @@ function trustedRemote(client: string, peer: string, e: ConnectionEndpoints | un
   return endpointText(client, 0);
 }
 
-/** A stream's access log record: complete once it finished; before that, what is known so far (header values' command operators read it). */
-export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAccessLogRecord {
+/**
+ * A stream's access log record: complete once it finished; before that, what is known so far (header
+ * values' command operators read it, with its details). The details are made only when a format reads them.
+ */
+export function httpLogRecord(stream: HttpStream, durationMs: number, withDetails: boolean): HttpAccessLogRecord {
   const h = stream.head;
   const e = h.endpoints;
   return {
     startTimeMs: stream.startEpochMs,
     method: h.method,
     path: stream.originalPath ?? (stream.upstreamPath || h.path),
-    requestPath: stream.upstreamPath || h.path,
-    originalPath: stream.originalPath,
     protocol: stream.downstream.protocol,
     responseCode: stream.responseStatus,
     responseFlags: stream.responseFlags,
@@ -51,16 +52,18 @@ export function httpLogRecord(stream: HttpStream, durationMs: number): HttpAcces
     traceparent: stream.traceparent,
     // The propagator formats it from checked hex ids (TracePropagator's contract).
     traceparentIsPlain: true,
-    details: stream.ctx.accessLogReads.details ? httpLogDetails(stream, durationMs) : undefined,
+    details: withDetails ? httpLogDetails(stream, durationMs) : undefined,
   };
 }
 
-/** What only some formats read: the response's headers and trailers as kept, the request's phases (ms from its start), the upstream's protocol and tries, the TLS session. */
+/** What only some formats read: the paths sent, the response's headers and trailers as kept, the request's phases (ms from its start), the upstream's protocol and tries, the TLS session. */
 function httpLogDetails(stream: HttpStream, durationMs: number): LogDetails {
   const start = stream.startTime;
   // The response head arrived upstreamServiceTimeMs after the try that got it started.
   const responseMs = stream.upstreamServiceTimeMs >= 0 ? stream.upstreamStart - start + stream.upstreamServiceTimeMs : undefined;
   return {
+    requestPath: stream.upstreamPath || stream.head.path,
+    originalPath: stream.originalPath,
     responseHeaders: stream.responseHeaders,
     responseTrailers: stream.responseTrailers,
     requestDurationMs: stream.requestEndAt > 0 ? stream.requestEndAt - start : undefined,

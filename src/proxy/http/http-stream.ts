@@ -1050,7 +1050,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
 
   /** What a configured header value's command operators read (%REQ(x-request-id)%, ...): the access log record so far. */
   templateRecord(): TemplateRecord {
-    return httpLogRecord(this, performance.now() - this.startTime);
+    return httpLogRecord(this, performance.now() - this.startTime, true);
   }
 
   get requestHeaders(): readonly string[] {
