@@ -16,7 +16,7 @@ export interface HttpAccessLogRecord {
   /** Epoch ms when the first byte of the request arrived [%START_TIME%]. */
   startTimeMs: number;
   method: string;
-  /** The path with the query as Istio logs it [%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%]: as received, also when the route rewrote it. */
+  /** The path with the query as Istio logs it [%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%]: x-envoy-original-path when the request carries one (the path received, on a rewrite), else :path. */
   path: string;
   /** "HTTP/1.1" or "HTTP/2" [%PROTOCOL%]. */
   protocol: string;

@@ -1,8 +1,8 @@
 /**
  * What an access log format reads beyond the record every request builds. The data path keeps
- * these (response headers and trailers, the times of a request's phases, the downstream TLS
- * session's version and cipher) only for a listener one of whose formats asks, so the built-in
- * layout costs nothing for them.
+ * these (the paths sent, response headers and trailers, the times of a request's phases, the
+ * upstream's protocol and tries, the downstream TLS session's version and cipher) only for a
+ * listener one of whose formats asks, so the built-in layout costs nothing for them.
  */
 
 /** The parts of a stream a listener's formats read; each compiled format sets the flags of what it uses. */
