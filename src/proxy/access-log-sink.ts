@@ -150,6 +150,7 @@ class ProxyAccessLog implements AccessLogSink {
 /** What only some formats read of a TCP connection. */
 function tcpLogDetails(r: TcpSessionRecord): LogDetails {
   return {
+    connectionId: r.downstream.id,
     // The TCP proxy makes one connect attempt, to the host it chose.
     upstreamRequestAttemptCount: r.upstreamHost ? 1 : 0,
     downstreamTlsVersion: r.downstream.tlsVersion,

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { nextConnectionId } from './connection-ids.js';
 
 /** An address and port as Envoy writes one in access logs: "ip:port", an IPv6 address in brackets. */
 export function endpointText(address: string | undefined, port: number | undefined): string | undefined {
@@ -12,6 +13,8 @@ export function endpointText(address: string | undefined, port: number | undefin
  * them. Read once per connection (each is a getsockname / getpeername call), never per request.
  */
 export interface ConnectionEndpoints {
+  /** The connection's number [%CONNECTION_ID%] (connection-ids.ts). */
+  readonly id: number;
   /** "ip:port" of this proxy's side [%DOWNSTREAM_LOCAL_ADDRESS% / %UPSTREAM_LOCAL_ADDRESS%]. */
   readonly local: string | undefined;
   /** "ip:port" of the peer [%DOWNSTREAM_DIRECT_REMOTE_ADDRESS%]. */
@@ -30,10 +33,11 @@ export interface ConnectionEndpoints {
  * line written after the client left could not.
  */
 export function connectionEndpoints(socket: Socket | undefined, serverName?: string, withTls = false): ConnectionEndpoints {
-  if (socket === undefined) return { local: undefined, remote: undefined, serverName, tlsVersion: undefined, tlsCipher: undefined };
+  if (socket === undefined) return { id: nextConnectionId(), local: undefined, remote: undefined, serverName, tlsVersion: undefined, tlsCipher: undefined };
   const tls = withTls && socket instanceof TLSSocket ? socket : undefined;
   // One shape whether or not TLS is read, so the access log's reads of it stay monomorphic.
   return {
+    id: nextConnectionId(),
     local: endpointText(socket.localAddress, socket.localPort),
     remote: endpointText(socket.remoteAddress, socket.remotePort),
     serverName: serverName || (socket as TLSSocket).servername || undefined,

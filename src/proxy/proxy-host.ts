@@ -10,6 +10,7 @@ import type { KeyPolicy } from './tls/secure-context-factory.js';
 import type { WorkerSettings } from './workers/worker-messages.js';
 import { accessLogPaths, createAccessLog } from './access-log-sink.js';
 import { createTracePropagator } from './trace-propagation.js';
+import { numberConnectionsForWorker } from './connection-ids.js';
 
 /** Loads of a config that key custody refused before the refusal is final (about 1.5 s in all). */
 const CUSTODY_LOAD_ATTEMPTS = 5;
@@ -27,6 +28,7 @@ export class ProxyHost {
 
   constructor(readonly settings: WorkerSettings) {
     this.registry = new MetricsRegistry({ worker: String(settings.workerIndex) });
+    numberConnectionsForWorker(settings.workerIndex);
     this.proxyMetrics = new ProxyMetrics(this.registry);
     const keyPolicy: KeyPolicy = {
       allowMemoryKeys: settings.allowMemoryKeys,

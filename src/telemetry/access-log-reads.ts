@@ -28,6 +28,8 @@ export function noReads(): AccessLogReads {
 
 /** What a request's or connection's line carries beside its record, made only when a format of the listener reads it. */
 export interface LogDetails {
+  /** The downstream connection's number [%CONNECTION_ID%]. */
+  connectionId?: number;
   /** :path as sent upstream, after the route's rewrite [%REQ(:PATH)%]. */
   requestPath?: string;
   /** The x-envoy-original-path the request carries upstream [%REQ(X-ENVOY-ORIGINAL-PATH)%]. */

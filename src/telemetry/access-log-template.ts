@@ -21,7 +21,7 @@
  *   %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%, %DOWNSTREAM_DIRECT_REMOTE_ADDRESS% (and _WITHOUT_PORT), %REQUESTED_SERVER_NAME%, %ROUTE_NAME%,
  *   %DOWNSTREAM_PEER_URI_SAN%, %TRACE_ID%, %UPSTREAM_REMOTE_ADDRESS% (the host, once connected to),
  *   the _WITHOUT_PORT and _PORT forms of the upstream and downstream addresses (ports are numbers
- *   in JSON), %UPSTREAM_PROTOCOL%, %DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_TLS_CIPHER%, %HOSTNAME%,
+ *   in JSON), %UPSTREAM_PROTOCOL%, %DOWNSTREAM_TLS_VERSION%, %DOWNSTREAM_TLS_CIPHER%, %CONNECTION_ID%, %HOSTNAME%,
  *   %ENVIRONMENT(X):N%, and %% for a percent sign.
  * Anything else is refused when the config loads: a format that silently printed "-" would hide
  * what the operator asked to see. Response headers, trailers and phase times are kept by a stream
@@ -282,6 +282,7 @@ function responseHeader(name: string, reads: AccessLogReads): Getter {
 
 /** Values the data path fills in only for a format that reads them (in LogDetails). */
 const KEPT_FOR_FORMATS: Record<string, ReadonlyArray<keyof AccessLogReads>> = {
+  CONNECTION_ID: ['details'],
   UPSTREAM_PROTOCOL: ['details', 'lineOnly'],
   UPSTREAM_REQUEST_ATTEMPT_COUNT: ['details', 'lineOnly'],
   DOWNSTREAM_TLS_VERSION: ['downstreamTls', 'details', 'lineOnly'],
@@ -341,6 +342,7 @@ const SIMPLE: Record<string, Getter> = {
   DOWNSTREAM_TLS_CIPHER: (r) => r.details?.downstreamTlsCipher,
   TRACE_ID: (r) => r.traceId,
   ROUNDTRIP_DURATION,
+  CONNECTION_ID: (r) => r.details?.connectionId,
   // Read when the format is compiled, as Envoy reads it once.
   HOSTNAME: constant(hostname()),
 };

@@ -4,6 +4,7 @@
  * HTTP/1.1 and HTTP/2 to HTTP/1.1 and HTTP/2 upstreams, and on a TCP connection.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
@@ -29,7 +30,7 @@ const ADDRESSES =
   'up=%UPSTREAM_REMOTE_ADDRESS% upip=%UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% upport=%UPSTREAM_REMOTE_PORT% ' +
   'uplocalip=%UPSTREAM_LOCAL_ADDRESS_WITHOUT_PORT% uplocalport=%UPSTREAM_LOCAL_PORT% ' +
   'dlocalip=%DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT% dlocalport=%DOWNSTREAM_LOCAL_PORT% dport=%DOWNSTREAM_REMOTE_PORT% ddport=%DOWNSTREAM_DIRECT_REMOTE_PORT% ' +
-  'host=%HOSTNAME% env=%ENVIRONMENT(BULWARK_ACCESS_LOG_TEST):4% noenv=%ENVIRONMENT(BULWARK_ACCESS_LOG_UNSET)%';
+  'host=%HOSTNAME% env=%ENVIRONMENT(BULWARK_ACCESS_LOG_TEST):4% noenv=%ENVIRONMENT(BULWARK_ACCESS_LOG_UNSET)% conn=%CONNECTION_ID%';
 
 before(async () => {
   // Each upstream says which port the proxy connected from, so the log can be checked against it.
@@ -50,6 +51,7 @@ before(async () => {
     accessLog: [
       { typedConfig: { path: logPath('text'), logFormat: { textFormat: `%REQ(X-MARK)% proto=%UPSTREAM_PROTOCOL% ${ADDRESSES}\n` } } },
       { typedConfig: { path: logPath('json'), logFormat: { jsonFormat: { mark: '%REQ(X-MARK)%', port: '%DOWNSTREAM_REMOTE_PORT%', upstream_port: '%UPSTREAM_REMOTE_PORT%', protocol: '%UPSTREAM_PROTOCOL%' } } } },
+      { typedConfig: { path: logPath('ids'), logFormat: { jsonFormat: { mark: '%REQ(X-MARK)%', path: '%REQ(:PATH)%', connection: '%CONNECTION_ID%' } } } },
     ],
   };
   const routes = routeConfig([
@@ -80,7 +82,7 @@ after(async () => {
   await h1?.close();
   h2?.close();
   tcpEcho?.close();
-  for (const name of ['text', 'json', 'tcp']) rmSync(logPath(name), { force: true });
+  for (const name of ['text', 'json', 'tcp', 'ids']) rmSync(logPath(name), { force: true });
 });
 
 async function lineWith(name: string, marker: string): Promise<string> {
@@ -124,6 +126,30 @@ for (const [downstream, flag] of [['HTTP/1.1', '--http1.1'], ['HTTP/2', '--http2
   }
 }
 
+/** Runs nghttp (HTTP/2 with prior knowledge): all its URLs go as streams of one connection. */
+function nghttp(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => execFile('nghttp', ['-n', ...args], { timeout: 10_000 }, (err) => (err ? reject(err) : resolve())));
+}
+
+for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
+  test(`${protocol}: %CONNECTION_ID% is the same for requests on one connection and differs between connections`, async () => {
+    const mark = `ids-${protocol === 'HTTP/2' ? 'h2' : 'h1'}`;
+    const url = (n: number) => `http://127.0.0.1:${port}/h1?n=${n}`;
+    // One client run sends both URLs on its connection (curl keeps it alive, nghttp multiplexes); the second run opens another.
+    const run = (urls: string[]) => (protocol === 'HTTP/2' ? nghttp(['-H', `x-mark: ${mark}`, ...urls]) : curl(['--http1.1', '-H', `x-mark: ${mark}`, ...urls]));
+    await run([url(1), url(2)]);
+    await run([url(3)]);
+    const ids = new Map<string, unknown>();
+    for (const n of ['1', '2', '3']) {
+      const line = JSON.parse(await lineWith('ids', `{"mark":"${mark}","path":"/h1?n=${n}"`)) as Record<string, unknown>;
+      ids.set(n, line['connection']);
+    }
+    assert.equal(typeof ids.get('1'), 'number', 'a number in JSON, as Envoy renders it');
+    assert.equal(ids.get('1'), ids.get('2'));
+    assert.notEqual(ids.get('1'), ids.get('3'));
+  });
+}
+
 test('an upstream never connected to has no remote address or protocol, though a host was chosen', async () => {
   const res = await curl(['-H', 'x-mark: conn-dead', `http://127.0.0.1:${port}/dead`]);
   assert.equal(res.status, 503);
@@ -145,4 +171,5 @@ test('on a TCP connection the addresses are the same operators, and the upstream
   const f = fields(await lineWith('tcp', 'tcp'));
   const echoPort = (tcpEcho.address() as AddressInfo).port;
   assert.deepEqual([f['proto'], f['up'], f['upport'], f['dport'], f['dlocalport']], ['-', `127.0.0.1:${echoPort}`, String(echoPort), String(clientPort), String(tcpPort)]);
+  assert.match(f['conn']!, /^\d+$/, 'a TCP connection is numbered too');
 });

@@ -66,7 +66,7 @@ test('a format declares what it reads beyond the record, so streams keep only th
   assert.deepEqual(reads('%RESPONSE_TX_DURATION%'), { ...noReads(), timings: true, details: true, lineOnly: true });
   assert.deepEqual(reads('%DOWNSTREAM_TLS_CIPHER%'), { ...noReads(), downstreamTls: true, details: true, lineOnly: true });
   assert.deepEqual(reads('%UPSTREAM_PROTOCOL% %UPSTREAM_REQUEST_ATTEMPT_COUNT%'), { ...noReads(), details: true, lineOnly: true });
-  assert.deepEqual(reads('%REQ(:PATH)% %REQ(X-ENVOY-ORIGINAL-PATH)%'), { ...noReads(), details: true }, 'the paths sent are known to header values too');
+  assert.deepEqual(reads('%REQ(:PATH)% %REQ(X-ENVOY-ORIGINAL-PATH)% %CONNECTION_ID%'), { ...noReads(), details: true }, 'the paths sent and the connection are known to header values too');
 });
 
 test('operators that cannot be resolved are refused, naming them', () => {

@@ -62,6 +62,7 @@ function httpLogDetails(stream: HttpStream, durationMs: number): LogDetails {
   // The response head arrived upstreamServiceTimeMs after the try that got it started.
   const responseMs = stream.upstreamServiceTimeMs >= 0 ? stream.upstreamStart - start + stream.upstreamServiceTimeMs : undefined;
   return {
+    connectionId: stream.head.endpoints?.id,
     requestPath: stream.upstreamPath || stream.head.path,
     originalPath: stream.originalPath,
     responseHeaders: stream.responseHeaders,
