@@ -159,10 +159,11 @@ test("the request's phases are measured from its start, as Envoy's duration oper
   });
   const f = fields(await lineWith('text', 'phases'));
   const [rq, rqtx, rs, rstx, d] = ['rq', 'rqtx', 'rs', 'rstx', 'd'].map((k) => Number(f[k]));
-  assert.ok(rq! >= PAUSE_MS - 5 && rq! < 2 * PAUSE_MS, `request duration ${rq}`);
-  assert.ok(rqtx! >= rq! && rqtx! - rq! < 50, `request tx duration ${rqtx} follows ${rq}`);
-  assert.ok(rs! >= rqtx! + PAUSE_MS - 5 && rs! < rqtx! + 2 * PAUSE_MS, `response duration ${rs}`);
-  assert.ok(rstx! >= PAUSE_MS - 5 && rstx! < 2 * PAUSE_MS, `response tx duration ${rstx}`);
+  // Lower bounds from the pauses, upper bounds from the phases that follow: no timing margin a loaded machine could break.
+  assert.ok(rq! >= PAUSE_MS - 5, `request duration ${rq}`);
+  assert.ok(rqtx! >= rq! && rqtx! <= rs! - (PAUSE_MS - 5), `request tx duration ${rqtx} follows ${rq}, before the upstream's pause`);
+  assert.ok(rs! >= rqtx! + PAUSE_MS - 5 && rs! <= d! - (PAUSE_MS - 5), `response duration ${rs}`);
+  assert.ok(rstx! >= PAUSE_MS - 5, `response tx duration ${rstx}`);
   assert.ok(Math.abs(rs! + rstx! - d!) <= 1, `response ${rs} + ${rstx} is the whole ${d}`);
   assert.equal(f['resp'], 'slow');
   assert.equal(f['rt'], '-', 'Envoy measures the round trip on HTTP/3 only');
