@@ -12,6 +12,8 @@ import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
 
 /** The router's side of one request on an upstream connection. */
 export interface UpstreamExchange {
+  /** The request body's length as announced: 0 without a body, -1 when it is streamed. */
+  readonly requestContentLength: number;
   /** A connection or stream is ready for this request: write the head now. */
   onUpstreamReady(request: UpstreamRequest): void;
   /** The upstream can take more request body. */

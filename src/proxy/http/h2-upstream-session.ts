@@ -7,6 +7,7 @@ import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { addH2Headers } from './h2-header-object.js';
 import { resetStream, wasReset } from './h2-reset.js';
 import { STRANDED_BODY_LIMIT } from './h2-stranded-body.js';
+import { sendWindowStarved } from './h2-send-window.js';
 import { isIdempotent } from './idempotent-methods.js';
 import { isHopByHop } from './hop-by-hop.js';
 import { CONNECT_TIMEOUT, ResetReason } from './upstream-reset-reason.js';
@@ -151,7 +152,7 @@ class H2UpstreamRequest implements UpstreamRequest {
     }
     this.finished = true;
     this.conn.open.delete(this);
-    this.session.release(this.conn);
+    this.releaseStream();
     this.exchange.onResponseComplete(this.trailers);
     // A complete response before the whole request (RFC 9113 §8.1): the rest of the body will not
     // be sent. Reset our side, as Envoy does, rather than end it: an upstream that goes on reading
@@ -166,7 +167,7 @@ class H2UpstreamRequest implements UpstreamRequest {
     if (this.finished) return;
     this.finished = true;
     this.conn.open.delete(this);
-    this.session.release(this.conn);
+    this.releaseStream();
     // node:http2 would not send our header block (larger than its maxSendHeaderBlockLength) and
     // closed the stream as REFUSED_STREAM: the upstream never saw it, and no retry would fare better.
     if (this.headersNotSent && !this.started) {
@@ -228,6 +229,13 @@ class H2UpstreamRequest implements UpstreamRequest {
     this.onEnd();
   }
 
+  /** Gives the stream's place on the connection back, to the next request that waits for one. */
+  private releaseStream(): void {
+    // Marked before that request starts: its body must not go where the peer may have kept the window.
+    if (this.requestOpen || (this.stream?.bufferSize ?? 0) > 0) this.conn.bodyCutShort = true;
+    this.session.release(this.conn);
+  }
+
   pauseResponse(): void {
     this.stream?.pause();
   }
@@ -240,7 +248,7 @@ class H2UpstreamRequest implements UpstreamRequest {
     if (this.finished) return;
     this.finished = true;
     this.conn.open.delete(this);
-    this.session.release(this.conn);
+    this.releaseStream();
     // A reset, not an end: the upstream must not read a cut-short request body as complete.
     if (this.stream) resetStream(this.stream, NGHTTP2_CANCEL);
   }
@@ -260,6 +268,11 @@ class H2Connection {
   readonly open = new Set<H2UpstreamRequest>();
   /** Request body bytes left unsent in streams that closed on this connection. */
   strandedBytes = 0;
+  /**
+   * A stream closed before its whole request body was sent: the peer may have discarded DATA of it
+   * without returning the window, so a request body checks the send window before it starts here.
+   */
+  bodyCutShort = false;
   /** The last stream id of the peer's GOAWAY (streams after it were refused), or 0 before one. */
   goawayLastStreamId = 0;
   /** Why TLS failed, when the connection died in its handshake (for the requests that waited on it). */
@@ -315,7 +328,12 @@ export class H2Session {
 
   /** Starts a request now, or once a connection has room; false when too many wait already. */
   acquire(exchange: UpstreamExchange): boolean {
-    const conn = this.withRoom();
+    let conn = this.withRoom();
+    // A connection whose send window is gone cannot carry the body: it would wait there for its timeout.
+    while (conn !== undefined && !this.takesBody(conn, exchange.requestContentLength)) {
+      conn.client.close();
+      conn = this.withRoom();
+    }
     if (conn !== undefined) {
       this.start(conn, exchange);
       return true;
@@ -376,9 +394,25 @@ export class H2Session {
     return undefined;
   }
 
+  /**
+   * Whether `conn` can start a request body of `contentLength` (0: none). Only a connection that has
+   * cut a body short pays for the look at its window (a native call); a starved one is retired by the
+   * caller: its open streams finish, and the host may open another connection even at maxConnections.
+   */
+  private takesBody(conn: H2Connection, contentLength: number): boolean {
+    return contentLength === 0 || !conn.bodyCutShort || !sendWindowStarved(conn.client, contentLength);
+  }
+
   /** Gives waiting requests the room `conn` has. */
   private serve(conn: H2Connection): void {
-    while (this.waiting.length > 0 && conn.usable && conn.active < this.limit(conn)) this.start(conn, this.takeWaiting());
+    while (this.waiting.length > 0 && conn.usable && conn.active < this.limit(conn)) {
+      if (!this.takesBody(conn, this.waiting[0]!.requestContentLength)) {
+        conn.client.close();
+        this.growIfNeeded();
+        return;
+      }
+      this.start(conn, this.takeWaiting());
+    }
   }
 
   /** Opens a connection for waiting requests unless one is already on its way, within maxConnections. */
