@@ -5,11 +5,14 @@
  * good. Every later upload put on that connection, at once or after waiting for a stream, could send
  * no body and waited for the route timeout, although a fresh connection would have served it at
  * once. The proxy now retires such a connection when a request body would start on it; requests
- * without a body still use it.
+ * without a body still use it. An upstream that answers some uploads early but returns their window
+ * keeps its one connection, however short its window gets under load.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -30,6 +33,8 @@ const BODY_BYTES = 20_000;
 const dir = mkdtempSync(join(tmpdir(), 'bulwark-h2-starved-'));
 const bodyFile = join(dir, 'body.bin');
 let reader: TestUpstream;
+/** An HTTP/2 upstream that refuses some uploads before reading them, as an authorization check would, and returns their window. */
+let refusing: http2.Http2Server;
 let upstream: RunningHaproxy;
 let proxy: RunningProxy;
 let port: number;
@@ -41,6 +46,21 @@ before(async () => {
     if (req.url!.includes('/slow')) setTimeout(() => res.end('slow'), 500);
     else res.end(`read ${body.length} bytes`);
   });
+  refusing = http2.createServer();
+  refusing.on('stream', (stream, headers) => {
+    if (String(headers[':path']).endsWith('/refused')) {
+      stream.respond({ ':status': 403 });
+      stream.end();
+      return;
+    }
+    let read = 0;
+    stream.on('data', (chunk: Buffer) => (read += chunk.length));
+    stream.on('end', () => {
+      stream.respond({ ':status': 200 });
+      stream.end(`read ${read} bytes`);
+    });
+  });
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
   const upstreamPort = await freePort();
   // h2c with prior knowledge; an /early path is answered at once without reading the body, anything
   // else goes to a server that reads it.
@@ -57,6 +77,7 @@ before(async () => {
   const timeout = `${ROUTE_TIMEOUT_MS / 1000}s`;
   const clusters = [
     staticCluster('haproxy', [upstreamPort], { http2ProtocolOptions: {} }),
+    staticCluster('refusing', [(refusing.address() as AddressInfo).port], { http2ProtocolOptions: {} }),
     // One connection of four streams: requests queue for it.
     staticCluster('single', [upstreamPort], {
       http2ProtocolOptions: { maxConcurrentStreams: 4 },
@@ -65,6 +86,7 @@ before(async () => {
   ];
   const routes = routeConfig([
     { match: { prefix: '/single/' }, route: { cluster: 'single', timeout } },
+    { match: { prefix: '/refusing/' }, route: { cluster: 'refusing', timeout } },
     { match: { prefix: '/' }, route: { cluster: 'haproxy', timeout } },
   ]);
   // One worker: the uploads must meet the connection the early answers starved.
@@ -75,6 +97,7 @@ after(async () => {
   await proxy?.stop();
   await upstream?.stop();
   await reader?.close();
+  refusing?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -118,4 +141,16 @@ test('uploads queued for a starved connection at maxConnections go to a new conn
   for (const res of await slow) assert.equal(res.status, 200);
   assert.ok(elapsed < ROUTE_TIMEOUT_MS / 2, `the uploads took ${Math.round(elapsed)} ms`);
   assert.equal(await clusterStat('single', 'cx_active'), '1');
+});
+
+
+test('uploads to an upstream that refuses some early but returns their window stay on one connection', async () => {
+  // 200 KB each, on 8 streams at once: the 64 KB connection window is often short, and every tenth
+  // upload is refused before it is read. Its window comes back, and the connection is kept.
+  const largeBody = join(dir, 'large.bin');
+  writeFileSync(largeBody, Buffer.alloc(200_000, 0x62));
+  const targets = Array.from({ length: 10 }, (_, i) => `http://127.0.0.1:${port}/refusing/${i}/${i === 9 ? 'refused' : 'read'}`);
+  const { stdout } = await run('h2load', ['-n', '400', '-c', '2', '-m', '8', '-d', largeBody, ...targets], { timeout: 60_000 });
+  assert.match(stdout, /status codes: 360 2xx, 0 3xx, 40 4xx, 0 5xx/, stdout);
+  assert.equal(await clusterStat('refusing', 'cx_total'), '1');
 });

@@ -37,6 +37,8 @@ class H2UpstreamRequest implements UpstreamRequest {
   private headRequest = false;
   /** The request's method: whether it may go again after its reused connection died. */
   private method = '';
+  /** The request has a body: DATA of it may be in flight, to earn connection window back. */
+  hasBody = false;
 
   constructor(
     private readonly session: H2Session,
@@ -54,6 +56,7 @@ class H2UpstreamRequest implements UpstreamRequest {
   sendHead(method: string, path: string, authority: string, scheme: string, headers: string[], framing: BodyFraming): void {
     this.headRequest = method === 'HEAD';
     this.method = method;
+    this.hasBody = !framing.endStream;
     const out: http2.OutgoingHttpHeaders = { ':method': method, ':path': path, ':authority': authority, ':scheme': scheme };
     addH2Headers(out, headers);
     if (framing.contentLength > 0) out['content-length'] = framing.contentLength;
@@ -151,7 +154,6 @@ class H2UpstreamRequest implements UpstreamRequest {
       return;
     }
     this.finished = true;
-    this.conn.open.delete(this);
     this.releaseStream();
     this.exchange.onResponseComplete(this.trailers);
     // A complete response before the whole request (RFC 9113 §8.1): the rest of the body will not
@@ -166,7 +168,6 @@ class H2UpstreamRequest implements UpstreamRequest {
     if (stranded > 0) this.session.strand(this.conn, stranded);
     if (this.finished) return;
     this.finished = true;
-    this.conn.open.delete(this);
     this.releaseStream();
     // node:http2 would not send our header block (larger than its maxSendHeaderBlockLength) and
     // closed the stream as REFUSED_STREAM: the upstream never saw it, and no retry would fare better.
@@ -233,6 +234,7 @@ class H2UpstreamRequest implements UpstreamRequest {
   private releaseStream(): void {
     // Marked before that request starts: its body must not go where the peer may have kept the window.
     if (this.requestOpen || (this.stream?.bufferSize ?? 0) > 0) this.conn.bodyCutShort = true;
+    this.conn.open.delete(this);
     this.session.release(this.conn);
   }
 
@@ -247,7 +249,6 @@ class H2UpstreamRequest implements UpstreamRequest {
   abandon(): void {
     if (this.finished) return;
     this.finished = true;
-    this.conn.open.delete(this);
     this.releaseStream();
     // A reset, not an end: the upstream must not read a cut-short request body as complete.
     if (this.stream) resetStream(this.stream, NGHTTP2_CANCEL);
@@ -297,6 +298,19 @@ class H2Connection {
   get connecting(): boolean {
     return !this.connected && !this.client.closed && !this.client.destroyed;
   }
+
+  /**
+   * Whether a request body of `contentLength` (0: none) would wait here for window the peer keeps: a
+   * stream here closed before its whole body was sent, the send window cannot take the body's first
+   * DATA frame, and no open stream has a body whose DATA could be earning it back (a peer that is
+   * slow to read holds window too, but it is reading some stream's body). Only a connection that cut
+   * a body short pays for the look: a native call, then a walk over its streams.
+   */
+  sendWindowLost(contentLength: number): boolean {
+    if (contentLength === 0 || !this.bodyCutShort || !sendWindowStarved(this.client, contentLength)) return false;
+    for (const request of this.open) if (request.hasBody) return false;
+    return true;
+  }
 }
 
 /**
@@ -329,8 +343,9 @@ export class H2Session {
   /** Starts a request now, or once a connection has room; false when too many wait already. */
   acquire(exchange: UpstreamExchange): boolean {
     let conn = this.withRoom();
-    // A connection whose send window is gone cannot carry the body: it would wait there for its timeout.
-    while (conn !== undefined && !this.takesBody(conn, exchange.requestContentLength)) {
+    // A body would wait for its timeout where the window is gone: that connection is retired (its open
+    // streams finish), and with no usable connection left the host may open one even at maxConnections.
+    while (conn !== undefined && conn.sendWindowLost(exchange.requestContentLength)) {
       conn.client.close();
       conn = this.withRoom();
     }
@@ -394,19 +409,11 @@ export class H2Session {
     return undefined;
   }
 
-  /**
-   * Whether `conn` can start a request body of `contentLength` (0: none). Only a connection that has
-   * cut a body short pays for the look at its window (a native call); a starved one is retired by the
-   * caller: its open streams finish, and the host may open another connection even at maxConnections.
-   */
-  private takesBody(conn: H2Connection, contentLength: number): boolean {
-    return contentLength === 0 || !conn.bodyCutShort || !sendWindowStarved(conn.client, contentLength);
-  }
-
   /** Gives waiting requests the room `conn` has. */
   private serve(conn: H2Connection): void {
     while (this.waiting.length > 0 && conn.usable && conn.active < this.limit(conn)) {
-      if (!this.takesBody(conn, this.waiting[0]!.requestContentLength)) {
+      if (conn.sendWindowLost(this.waiting[0]!.requestContentLength)) {
+        // Retired as in acquire(); the requests still waiting go to the next connection.
         conn.client.close();
         this.growIfNeeded();
         return;
