@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { H1DownstreamConnection } from '../../src/proxy/http/h1-downstream-connection.js';
 import type { HttpListenerContext } from '../../src/proxy/http/http-listener-context.js';
 import type { HttpStream } from '../../src/proxy/http/http-stream.js';
+import { noReads } from '../../src/telemetry/access-log-reads.js';
 import { acceptedPair, readToEnd } from '../support/loopback-pair.js';
 
 const TAIL = Buffer.alloc(1000, 0x74);
@@ -16,7 +17,7 @@ test('an upstream that sends its last bytes and closes: a client behind a full w
   const down = await acceptedPair();
   const up = await acceptedPair();
   const hcm = { maxRequestHeadersKb: 60, commonHttpProtocolOptions: { maxHeadersCount: 100, idleTimeout: 0 }, requestHeadersTimeout: 0, streamIdleTimeout: 0 };
-  const conn = new H1DownstreamConnection(down.socket, () => ({ hcm }) as unknown as HttpListenerContext, { onConnectionClosed: () => undefined }, 'http', '', undefined);
+  const conn = new H1DownstreamConnection(down.socket, () => ({ hcm, accessLogReads: noReads() }) as unknown as HttpListenerContext, { onConnectionClosed: () => undefined }, 'http', '', undefined);
   let tunnelClosed = false;
   const stream = { onTunnelClosed: () => (tunnelClosed = true) } as unknown as HttpStream;
   conn.startTunnel([], up.client, Buffer.alloc(0), stream);
