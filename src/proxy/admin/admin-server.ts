@@ -1,6 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
+import { serverInfo, type CommandLineOptions } from './server-info.js';
+import { reportedState, type ServerState } from './server-state.js';
 
 /** What the admin endpoints read from the proxy. */
 export interface AdminSource {
@@ -8,7 +10,11 @@ export interface AdminSource {
   /** Every cluster's hosts, merged over the worker processes. */
   clusterStatuses(): Promise<ClusterStatus[]>;
   configDump(): unknown;
-  isReady(): boolean;
+  /** The proxy's own state; a failed health check is added by the admin server. */
+  state(): ServerState;
+  /** The bootstrap's node (id, cluster). */
+  node(): unknown;
+  readonly commandLineOptions: CommandLineOptions;
   listenerPorts(): Record<string, number>;
   /** Starts a graceful drain and exit. */
   quit(): void;
@@ -17,15 +23,33 @@ export interface AdminSource {
 }
 
 const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const TEXT = 'text/plain; charset=UTF-8';
+const JSON_TYPE = 'application/json';
 
-/** Envoy-style admin endpoints: /stats/prometheus, /clusters, /config_dump, /ready, /healthz, /listeners, /reopen_logs, /quitquitquit. */
+interface Endpoint {
+  help: string;
+  /** Changes the server's state: POST only, as Envoy's admin requires. */
+  mutates: boolean;
+  handle(res: http.ServerResponse, query: URLSearchParams): Promise<void> | void;
+}
+
+/**
+ * Envoy-style admin endpoints. Paths match exactly (the query aside); an unknown one gets Envoy's
+ * "invalid path" page listing the commands, and a mutating one asked with another method than POST
+ * gets Envoy's 405.
+ */
 export class AdminServer {
   private readonly server: http.Server;
+  private readonly endpoints: ReadonlyMap<string, Endpoint>;
+  private readonly startedAtMs = Date.now();
+  /** Set by POST /healthcheck/fail: /ready answers 503 DRAINING until POST /healthcheck/ok. */
+  private healthCheckFailed = false;
 
   constructor(private readonly source: AdminSource) {
+    this.endpoints = this.endpointTable();
     this.server = http.createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        if (!res.headersSent) res.writeHead(500, { 'content-type': TEXT });
         res.end(`admin error: ${(err as Error).message}\n`);
       });
     });
@@ -43,67 +67,73 @@ export class AdminServer {
     this.server.closeAllConnections();
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const [path, query = ''] = (req.url ?? '/').split('?', 2);
-    switch (path) {
-      case '/stats/prometheus': {
-        const text = await this.source.prometheusText();
-        res.writeHead(200, { 'content-type': PROMETHEUS_TYPE });
-        res.end(text);
-        return;
-      }
-      case '/clusters': {
-        const statuses = await this.source.clusterStatuses();
-        if (new URLSearchParams(query).get('format') === 'json') {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(renderClustersJson(statuses), null, 2));
-        } else {
-          res.writeHead(200, { 'content-type': 'text/plain' });
-          res.end(renderClustersText(statuses));
-        }
-        return;
-      }
-      case '/config_dump':
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(this.source.configDump(), null, 2));
-        return;
-      case '/ready': {
-        const ready = this.source.isReady();
-        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' });
-        res.end(ready ? 'LIVE\n' : 'NOT READY\n');
-        return;
-      }
-      case '/healthz':
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('OK\n');
-        return;
-      case '/listeners':
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(this.source.listenerPorts()));
-        return;
-      case '/reopen_logs':
-        if (req.method !== 'POST') {
-          res.writeHead(405, { allow: 'POST' });
-          res.end();
-          return;
-        }
-        this.source.reopenLogs();
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('OK\n');
-        return;
-      case '/quitquitquit':
-        if (req.method !== 'POST') {
-          res.writeHead(405, { allow: 'POST' });
-          res.end();
-          return;
-        }
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('OK\n');
-        this.source.quit();
-        return;
-      default:
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found\n');
-    }
+  private state(): ServerState {
+    return reportedState(this.source.state(), this.healthCheckFailed);
   }
+
+  private endpointTable(): Map<string, Endpoint> {
+    const s = this.source;
+    const table: Array<[string, Endpoint]> = [
+      ['/clusters', { help: 'upstream cluster status', mutates: false, handle: async (res, q) => {
+        const statuses = await s.clusterStatuses();
+        if (q.get('format') === 'json') send(res, 200, JSON_TYPE, JSON.stringify(renderClustersJson(statuses), null, 2));
+        else send(res, 200, TEXT, renderClustersText(statuses));
+      } }],
+      ['/config_dump', { help: 'dump current Bulwark configs (keys redacted)', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(s.configDump(), null, 2)) }],
+      ['/healthcheck/fail', { help: 'cause the server to fail health checks', mutates: true, handle: (res) => {
+        this.healthCheckFailed = true;
+        send(res, 200, TEXT, 'OK\n');
+      } }],
+      ['/healthcheck/ok', { help: 'cause the server to pass health checks', mutates: true, handle: (res) => {
+        this.healthCheckFailed = false;
+        send(res, 200, TEXT, 'OK\n');
+      } }],
+      ['/healthz', { help: 'liveness: the admin server answers', mutates: false, handle: (res) => send(res, 200, TEXT, 'OK\n') }],
+      ['/listeners', { help: 'listener ports by name (JSON)', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(s.listenerPorts())) }],
+      ['/quitquitquit', { help: 'exit the server (after a graceful drain)', mutates: true, handle: (res) => {
+        send(res, 200, TEXT, 'OK\n');
+        s.quit();
+      } }],
+      ['/ready', { help: 'print server state, return 200 if LIVE, otherwise return 503', mutates: false, handle: (res) => {
+        const state = this.state();
+        send(res, state === 'LIVE' ? 200 : 503, TEXT, `${state}\n`);
+      } }],
+      ['/reopen_logs', { help: 'reopen access logs', mutates: true, handle: (res) => {
+        s.reopenLogs();
+        send(res, 200, TEXT, 'OK\n');
+      } }],
+      ['/server_info', { help: 'print server version/status information', mutates: false, handle: (res) => {
+        send(res, 200, JSON_TYPE, JSON.stringify(serverInfo(this.state(), this.startedAtMs, s.commandLineOptions, s.node()), null, 2));
+      } }],
+      ['/stats/prometheus', { help: 'print server stats in prometheus format', mutates: false, handle: async (res) => send(res, 200, PROMETHEUS_TYPE, await s.prometheusText()) }],
+    ];
+    return new Map(table);
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const endpoint = this.endpoints.get(path);
+    if (endpoint === undefined) {
+      send(res, 404, TEXT, `invalid path. ${this.help()}`);
+      return;
+    }
+    if (endpoint.mutates && req.method !== 'POST') {
+      send(res, 405, TEXT, `Method ${req.method} not allowed, POST required.`, { allow: 'POST' });
+      return;
+    }
+    await endpoint.handle(res, new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
+  }
+
+  /** Envoy's command list, as its 404 page ends. */
+  private help(): string {
+    const lines = [...this.endpoints].map(([path, e]) => `  ${path}: ${e.help}\n`).sort();
+    return `admin commands are:\n${lines.join('')}`;
+  }
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string, headers: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(status, { 'content-type': type, ...headers });
+  res.end(body);
 }

@@ -144,7 +144,9 @@ export class WorkerPoolProxy implements ProxySupervisor {
         configDump: () => this.configDump(),
         // Envoy's LIVE: started and not draining. A reload does not unready it, nor does one worker
         // restarting while another serves (the kernel and the balancers skip the one that is down).
-        isReady: () => !this.draining && this.slots.some((s) => s.ready),
+        state: () => (this.draining ? 'DRAINING' : this.slots.some((s) => s.ready) ? 'LIVE' : 'INITIALIZING'),
+        node: () => this.bootstrap.node,
+        commandLineOptions: { concurrency: this.concurrency, drainTimeMs: this.drainMs },
         listenerPorts: () => this.listenerPorts(),
         quit: () => void this.shutdown('admin /quitquitquit'),
         reopenLogs: () => this.reopenLogs(),

@@ -1,0 +1,100 @@
+/**
+ * The admin API as Envoy's tools and operators call it (pilot-agent's readiness probe, curl by hand):
+ * methods, unknown paths, /ready's states, /healthcheck/fail and /server_info, with real curl.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { curl } from '../support/curl.js';
+import { freePort } from '../support/free-port.js';
+import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+let up: TestUpstream;
+let proxy: RunningProxy;
+let port: number;
+let admin: string;
+
+before(async () => {
+  up = await startUpstream('up');
+  port = await freePort();
+  const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'up' } }]);
+  proxy = await startProxy(bootstrap([httpListener('ingress', port, routes)], [staticCluster('up', [up.port])]), { extraArgs: ['--drain-time', '7'] });
+  admin = `http://127.0.0.1:${proxy.adminPort}`;
+});
+
+after(async () => {
+  await proxy?.stop();
+  await up?.close();
+});
+
+test('a mutating endpoint asked with GET gets Envoy\'s 405 and does nothing', async () => {
+  for (const path of ['/quitquitquit', '/healthcheck/fail', '/healthcheck/ok', '/reopen_logs']) {
+    const r = await curl([`${admin}${path}`]);
+    assert.equal(r.status, 405, path);
+    assert.equal(r.body, 'Method GET not allowed, POST required.', path);
+  }
+  assert.equal((await curl([`${admin}/ready`])).status, 200, 'a GET /healthcheck/fail left the proxy LIVE');
+});
+
+test('an unknown admin path gets Envoy\'s 404 page listing the admin commands', async () => {
+  const r = await curl([`${admin}/nope?x=1`]);
+  assert.equal(r.status, 404);
+  assert.match(r.body, /^invalid path\. admin commands are:\n/);
+  assert.match(r.body, /\n {2}\/ready: print server state, return 200 if LIVE, otherwise return 503\n/);
+  assert.match(r.body, /\n {2}\/stats\/prometheus: /);
+  // A path that only begins like a command is not that command.
+  assert.equal((await curl([`${admin}/ready/more`])).status, 404);
+});
+
+test('/ready answers LIVE; POST /healthcheck/fail makes it 503 DRAINING while traffic still flows, /healthcheck/ok restores it', async () => {
+  const live = await curl([`${admin}/ready`]);
+  assert.equal(live.status, 200);
+  assert.equal(live.body, 'LIVE\n');
+  assert.equal((await curl(['-X', 'POST', `${admin}/healthcheck/fail`])).status, 200);
+  try {
+    const failed = await curl([`${admin}/ready`]);
+    assert.equal(failed.status, 503);
+    assert.equal(failed.body, 'DRAINING\n');
+    assert.equal(JSON.parse((await curl([`${admin}/server_info`])).body).state, 'DRAINING');
+    assert.equal((await curl([`http://127.0.0.1:${port}/still-served`])).status, 200);
+  } finally {
+    assert.equal((await curl(['-X', 'POST', `${admin}/healthcheck/ok`])).status, 200);
+  }
+  assert.equal((await curl([`${admin}/ready`])).body, 'LIVE\n');
+});
+
+test('/server_info has Envoy\'s shape: version, state, uptime, command line options and node', async () => {
+  const r = await curl([`${admin}/server_info`]);
+  assert.equal(r.status, 200);
+  assert.match(r.headers['content-type']!, /^application\/json/);
+  const info = JSON.parse(r.body) as Record<string, any>;
+  assert.match(info.version, /^bulwark\/\d+\.\d+\.\d+/);
+  assert.equal(info.state, 'LIVE');
+  assert.match(info.uptime_current_epoch, /^\d+s$/);
+  assert.match(info.uptime_all_epochs, /^\d+s$/);
+  assert.equal(info.command_line_options.concurrency, Number(process.env.BULWARK_TEST_CONCURRENCY ?? 1));
+  assert.equal(info.command_line_options.drain_time, '7s');
+  assert.equal(info.node.id, 'test-proxy');
+});
+
+test('POST /quitquitquit drains: /ready says DRAINING with 503 until the proxy exits', async () => {
+  // An upstream that answers after 1.5 s: its request in flight keeps the drain waiting, so /ready can be read during it.
+  const slowUpstream = http.createServer((_req, res) => setTimeout(() => res.end('late'), 1_500));
+  await new Promise<void>((r) => slowUpstream.listen(0, '127.0.0.1', r));
+  const slowPort = (slowUpstream.address() as AddressInfo).port;
+  const listenerPort = await freePort();
+  const p = await startProxy(bootstrap([httpListener('ingress', listenerPort, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'slow' } }]))], [staticCluster('slow', [slowPort])]), { extraArgs: ['--drain-time', '5'] });
+  const exited = new Promise((r) => p.child.once('exit', r));
+  const slow = curl([`http://127.0.0.1:${listenerPort}/slow`]);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await curl(['-X', 'POST', `http://127.0.0.1:${p.adminPort}/quitquitquit`])).status, 200);
+  const during = await curl([`http://127.0.0.1:${p.adminPort}/ready`]);
+  assert.equal(during.status, 503);
+  assert.equal(during.body, 'DRAINING\n');
+  assert.equal((await slow).body, 'late');
+  await exited;
+  slowUpstream.close();
+});
