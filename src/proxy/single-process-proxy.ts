@@ -1,5 +1,4 @@
 import type { Bootstrap } from '../model/bootstrap.js';
-import { renderPrometheusText } from '../telemetry/prometheus-text.js';
 import { clusterStatuses } from './admin/cluster-status.js';
 import { AdminServer } from './admin/admin-server.js';
 import { redactKeys } from './admin/config-redaction.js';
@@ -46,7 +45,7 @@ export class SingleProcessProxy implements ProxySupervisor {
     await this.binder.apply(this.bootstrap.staticResources.listeners);
     if (this.bootstrap.admin) {
       this.admin = new AdminServer({
-        prometheusText: async () => renderPrometheusText(this.host.metricsSnapshot()),
+        metrics: async () => this.host.metricsSnapshot(),
         clusterStatuses: async () => clusterStatuses(this.host.runtime.clusters.all()),
         configDump: () => this.configDump(),
         state: () => (this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING'),

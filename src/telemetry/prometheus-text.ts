@@ -65,7 +65,8 @@ function renderFamily(family: FamilySnapshot, out: string[]): void {
   }
 }
 
-function labelSet(names: readonly string[], values: readonly string[], extra: string): string {
+/** `{name="value",...}` with `extra` (an `le` pair) last; empty without labels. */
+export function labelSet(names: readonly string[], values: readonly string[], extra: string): string {
   if (names.length === 0 && extra === '') return '';
   const parts: string[] = [];
   for (let i = 0; i < names.length; i++) parts.push(`${names[i]}="${escapeLabelValue(values[i]!)}"`);

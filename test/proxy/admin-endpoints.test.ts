@@ -98,3 +98,45 @@ test('POST /quitquitquit drains: /ready says DRAINING with 503 until the proxy e
   await exited;
   slowUpstream.close();
 });
+
+test('/stats/prometheus?filter= keeps the families whose name matches (RE2, percent-encoded or not), ?usedonly drops series never written', async () => {
+  await curl([`http://127.0.0.1:${port}/counted`]);
+  const all = (await curl([`${admin}/stats/prometheus`])).body;
+  assert.match(all, /^bulwark_access_log_dropped_lines_total 0$/m, 'a counter never written is listed without usedonly');
+  const filtered = await curl([`${admin}/stats/prometheus?filter=istio%5Frequests_total`]);
+  assert.equal(filtered.status, 200);
+  assert.match(filtered.body, /^istio_requests_total\{[^}]*response_code="200"[^}]*\} \d+$/m);
+  assert.deepEqual([...filtered.body.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]), ['istio_requests_total']);
+  const used = (await curl([`${admin}/stats/prometheus?usedonly`])).body;
+  assert.match(used, /^istio_requests_total\{/m);
+  assert.doesNotMatch(used, /^bulwark_access_log_dropped_lines_total /m);
+  assert.equal((await curl([`${admin}/stats?format=prometheus&filter=^istio_requests_total$`])).body, filtered.body);
+});
+
+test('/stats?filter= with a pattern RE2 refuses gets 400 "Invalid re2 regex"; a pattern that backtracks for ever elsewhere answers at once', async () => {
+  for (const pattern of ['(', '(a)\\1', '(?<=x)y']) {
+    const r = await curl([`${admin}/stats?filter=${encodeURIComponent(pattern)}`]);
+    assert.equal(r.status, 400, pattern);
+    assert.equal(r.body, 'Invalid re2 regex', pattern);
+  }
+  const started = performance.now();
+  const r = await curl([`${admin}/stats/prometheus?filter=${encodeURIComponent('^(([a-z_])+)+[0-9]$')}`]);
+  assert.equal(r.status, 200);
+  assert.ok(performance.now() - started < 2_000, `took ${performance.now() - started} ms`);
+  assert.equal((await curl([`${admin}/ready`])).status, 200);
+});
+
+test('/stats lists counters and gauges as sorted "name: value" lines, and as {"stats": [{name, value}]} with ?format=json', async () => {
+  await curl([`http://127.0.0.1:${port}/listed`]);
+  const text = await curl([`${admin}/stats?filter=istio_requests_total|bulwark_config_reloads`]);
+  assert.equal(text.status, 200);
+  const lines = text.body.trimEnd().split('\n');
+  assert.ok(lines.every((l) => /^[a-z_]+(\{.*\})?: \d+$/.test(l)), text.body);
+  assert.deepEqual([...lines].sort(), lines);
+  assert.ok(lines.some((l) => /^istio_requests_total\{.*response_code="200".*\}: [1-9]\d*$/.test(l)), text.body);
+  const json = await curl([`${admin}/stats?format=json&filter=istio_requests_total`]);
+  assert.match(json.headers['content-type']!, /^application\/json/);
+  const stats = (JSON.parse(json.body) as { stats: Array<{ name: string; value: number }> }).stats;
+  assert.ok(stats.length > 0 && stats.every((s) => s.name.startsWith('istio_requests_total{') && typeof s.value === 'number'));
+  assert.equal((await curl([`${admin}/stats?format=yaml`])).status, 400);
+});

@@ -1,12 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
+import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
 import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
 import { serverInfo, type CommandLineOptions } from './server-info.js';
 import { reportedState, type ServerState } from './server-state.js';
+import { parseStatsQuery, selectStats, StatsQueryError } from './stats-selection.js';
+import { renderStatsJson, renderStatsText } from './stats-text.js';
 
 /** What the admin endpoints read from the proxy. */
 export interface AdminSource {
-  prometheusText(): Promise<string>;
+  /** Every metric, merged over the worker processes. */
+  metrics(): Promise<MetricsSnapshot>;
   /** Every cluster's hosts, merged over the worker processes. */
   clusterStatuses(): Promise<ClusterStatus[]>;
   configDump(): unknown;
@@ -105,9 +110,29 @@ export class AdminServer {
       ['/server_info', { help: 'print server version/status information', mutates: false, handle: (res) => {
         send(res, 200, JSON_TYPE, JSON.stringify(serverInfo(this.state(), this.startedAtMs, s.commandLineOptions, s.node()), null, 2));
       } }],
-      ['/stats/prometheus', { help: 'print server stats in prometheus format', mutates: false, handle: async (res) => send(res, 200, PROMETHEUS_TYPE, await s.prometheusText()) }],
+      ['/stats', { help: 'print server stats (?format=json|prometheus, ?filter=RE2, ?usedonly)', mutates: false, handle: (res, q) => this.stats(res, q, q.get('format') ?? 'text') }],
+      ['/stats/prometheus', { help: 'print server stats in prometheus format (?filter=RE2, ?usedonly)', mutates: false, handle: (res, q) => this.stats(res, q, 'prometheus') }],
     ];
     return new Map(table);
+  }
+
+  private async stats(res: http.ServerResponse, query: URLSearchParams, format: string): Promise<void> {
+    let selection;
+    try {
+      selection = parseStatsQuery(query);
+    } catch (err) {
+      if (!(err instanceof StatsQueryError)) throw err;
+      send(res, 400, TEXT, err.message);
+      return;
+    }
+    if (format !== 'text' && format !== 'json' && format !== 'prometheus') {
+      send(res, 400, TEXT, `usage: /stats?format=(text|json|prometheus)\n`);
+      return;
+    }
+    const snapshot = selectStats(await this.source.metrics(), selection);
+    if (format === 'prometheus') send(res, 200, PROMETHEUS_TYPE, renderPrometheusText(snapshot));
+    else if (format === 'json') send(res, 200, JSON_TYPE, JSON.stringify(renderStatsJson(snapshot)));
+    else send(res, 200, TEXT, renderStatsText(snapshot));
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

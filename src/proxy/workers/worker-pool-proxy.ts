@@ -4,7 +4,6 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Bootstrap } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
-import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
 import { CounterHistory } from '../../telemetry/counter-history.js';
 import { WorkerPoolMetrics, type WorkerReplacementReason } from '../../telemetry/worker-pool-metrics.js';
 import { CLUSTER_LABEL } from '../../telemetry/proxy-metrics.js';
@@ -139,7 +138,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     await this.bindBalanced(this.bootstrap);
     if (this.bootstrap.admin) {
       this.admin = new AdminServer({
-        prometheusText: () => this.prometheusText(),
+        metrics: () => this.metrics(),
         clusterStatuses: () => this.clusterStatuses(),
         configDump: () => this.configDump(),
         // Envoy's LIVE: started and not draining. A reload does not unready it, nor does one worker
@@ -568,9 +567,9 @@ export class WorkerPoolProxy implements ProxySupervisor {
     for (const s of this.slots) if (s.listening) this.send(s, { type: 'reload-rejected' });
   }
 
-  private async prometheusText(): Promise<string> {
+  private async metrics(): Promise<MetricsSnapshot> {
     const reports = await this.workerReports(false);
-    return renderPrometheusText(this.counters.combine([...reports.map((r) => r.snapshot), this.poolMetrics.snapshot()]));
+    return this.counters.combine([...reports.map((r) => r.snapshot), this.poolMetrics.snapshot()]);
   }
 
   private async clusterStatuses(): Promise<ClusterStatus[]> {
