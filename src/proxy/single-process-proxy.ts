@@ -48,6 +48,7 @@ export class SingleProcessProxy implements ProxySupervisor {
         metrics: async () => this.host.metricsSnapshot(),
         clusterStatuses: async () => clusterStatuses(this.host.runtime.clusters.all()),
         configDump: () => this.configDump(),
+        resources: () => this.bootstrap.staticResources,
         state: () => (this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING'),
         node: () => this.bootstrap.node,
         commandLineOptions: { concurrency: 1, drainTimeMs: this.drainMs },

@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
+import { certificateDetails } from './certificate-details.js';
 import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
 import { serverInfo, type CommandLineOptions } from './server-info.js';
 import { reportedState, type ServerState } from './server-state.js';
@@ -15,6 +17,8 @@ export interface AdminSource {
   /** Every cluster's hosts, merged over the worker processes. */
   clusterStatuses(): Promise<ClusterStatus[]>;
   configDump(): unknown;
+  /** The running config's resources (for /certs). */
+  resources(): ResourceSnapshot;
   /** The proxy's own state; a failed health check is added by the admin server. */
   state(): ServerState;
   /** The bootstrap's node (id, cluster). */
@@ -79,6 +83,7 @@ export class AdminServer {
   private endpointTable(): Map<string, Endpoint> {
     const s = this.source;
     const table: Array<[string, Endpoint]> = [
+      ['/certs', { help: 'print certs on machine', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(certificateDetails(s.resources()), null, 2)) }],
       ['/clusters', { help: 'upstream cluster status', mutates: false, handle: async (res, q) => {
         const statuses = await s.clusterStatuses();
         if (q.get('format') === 'json') send(res, 200, JSON_TYPE, JSON.stringify(renderClustersJson(statuses), null, 2));

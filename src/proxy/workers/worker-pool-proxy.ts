@@ -141,6 +141,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         metrics: () => this.metrics(),
         clusterStatuses: () => this.clusterStatuses(),
         configDump: () => this.configDump(),
+        resources: () => this.bootstrap.staticResources,
         // Envoy's LIVE: started and not draining. A reload does not unready it, nor does one worker
         // restarting while another serves (the kernel and the balancers skip the one that is down).
         state: () => (this.draining ? 'DRAINING' : this.slots.some((s) => s.ready) ? 'LIVE' : 'INITIALIZING'),
