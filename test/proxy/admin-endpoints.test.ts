@@ -140,3 +140,11 @@ test('/stats lists counters and gauges as sorted "name: value" lines, and as {"s
   assert.ok(stats.length > 0 && stats.every((s) => s.name.startsWith('istio_requests_total{') && typeof s.value === 'number'));
   assert.equal((await curl([`${admin}/stats?format=yaml`])).status, 400);
 });
+
+test('/listeners answers as Envoy: "name::address:port" lines, and ListenerStatuses with ?format=json', async () => {
+  const text = await curl([`${admin}/listeners`]);
+  assert.equal(text.status, 200);
+  assert.equal(text.body, `ingress::127.0.0.1:${port}\n`);
+  const json = await curl([`${admin}/listeners?format=json`]);
+  assert.deepEqual(JSON.parse(json.body), { listener_statuses: [{ name: 'ingress', local_address: { socket_address: { address: '127.0.0.1', port_value: port } } }] });
+});

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { listenerPorts } from '../support/admin-listeners.js';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
@@ -60,6 +61,6 @@ test('a listener renamed on the same address is applied and its address serves t
       assert.equal(await upstreamBehind(sharedPort), cluster);
       assert.equal(await upstreamBehind(balancedPort), cluster);
     }
-    assert.deepEqual(JSON.parse((await proxy.get('/listeners')).body), { [`shared-${suffix}`]: sharedPort, [`balanced-${suffix}`]: balancedPort });
+    assert.deepEqual(await listenerPorts(proxy), { [`shared-${suffix}`]: sharedPort, [`balanced-${suffix}`]: balancedPort });
   }
 });

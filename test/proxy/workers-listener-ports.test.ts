@@ -1,6 +1,7 @@
 /** Listener addresses with workers (the default concurrency): port 0, IPv6 loopback. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { listenerPorts } from '../support/admin-listeners.js';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy } from '../support/proxy-process.js';
@@ -23,7 +24,7 @@ test('--concurrency 2: a listener on port 0 is reported with its real port, whic
   const upstream = await startUpstream('a');
   const proxy = await startProxy(bootstrap([httpListener('zero', 0, routes)], [staticCluster('a', [upstream.port])]), { concurrency: 2 });
   try {
-    const port = (JSON.parse((await proxy.get('/listeners')).body) as Record<string, number>).zero!;
+    const port = (await listenerPorts(proxy)).zero!;
     assert.ok(port > 0, `/listeners reported port ${port}`);
     const dump = JSON.parse((await proxy.get('/config_dump')).body) as Dump;
     assert.equal(dump.listenerPorts.zero, port);
@@ -52,7 +53,7 @@ test('--concurrency 2: an IPv6 loopback listener serves and is reported', async 
   const proxy = await startProxy(bootstrap([v6], [staticCluster('a', [upstream.port])]), { concurrency: 2 });
   try {
     assert.equal(await status(`http://[::1]:${port}/`), 200);
-    assert.deepEqual(JSON.parse((await proxy.get('/listeners')).body), { v6: port });
+    assert.deepEqual(await listenerPorts(proxy), { v6: port });
   } finally {
     await proxy.stop();
     await upstream.close();

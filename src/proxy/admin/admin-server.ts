@@ -5,6 +5,7 @@ import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
 import { certificateDetails } from './certificate-details.js';
 import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
+import { boundListeners, renderListenersJson, renderListenersText } from './listener-status.js';
 import { serverInfo, type CommandLineOptions } from './server-info.js';
 import { reportedState, type ServerState } from './server-state.js';
 import { parseStatsQuery, selectStats, StatsQueryError } from './stats-selection.js';
@@ -99,7 +100,11 @@ export class AdminServer {
         send(res, 200, TEXT, 'OK\n');
       } }],
       ['/healthz', { help: 'liveness: the admin server answers', mutates: false, handle: (res) => send(res, 200, TEXT, 'OK\n') }],
-      ['/listeners', { help: 'listener ports by name (JSON)', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(s.listenerPorts())) }],
+      ['/listeners', { help: 'print listener info (?format=json)', mutates: false, handle: (res, q) => {
+        const listeners = boundListeners(s.resources().listeners, s.listenerPorts());
+        if (q.get('format') === 'json') send(res, 200, JSON_TYPE, JSON.stringify(renderListenersJson(listeners), null, 2));
+        else send(res, 200, TEXT, renderListenersText(listeners));
+      } }],
       ['/quitquitquit', { help: 'exit the server (after a graceful drain)', mutates: true, handle: (res) => {
         send(res, 200, TEXT, 'OK\n');
         s.quit();
