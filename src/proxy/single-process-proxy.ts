@@ -1,6 +1,7 @@
 import type { Bootstrap } from '../model/bootstrap.js';
 import { clusterStatuses } from './admin/cluster-status.js';
 import { AdminServer } from './admin/admin-server.js';
+import { processMemory } from './admin/memory-usage.js';
 import { redactKeys } from './admin/config-redaction.js';
 import { drainConnections } from './drain-connections.js';
 import { ListenerBinder } from './listeners/listener-binder.js';
@@ -46,6 +47,7 @@ export class SingleProcessProxy implements ProxySupervisor {
     if (this.bootstrap.admin) {
       this.admin = new AdminServer({
         metrics: async () => this.host.metricsSnapshot(),
+        memory: async () => processMemory(),
         clusterStatuses: async () => clusterStatuses(this.host.runtime.clusters.all()),
         configDump: () => this.configDump(),
         resources: () => this.bootstrap.staticResources,

@@ -3,6 +3,7 @@
  * methods, unknown paths, /ready's states, /healthcheck/fail and /server_info, with real curl.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
@@ -147,4 +148,22 @@ test('/listeners answers as Envoy: "name::address:port" lines, and ListenerStatu
   assert.equal(text.body, `ingress::127.0.0.1:${port}\n`);
   const json = await curl([`${admin}/listeners?format=json`]);
   assert.deepEqual(JSON.parse(json.body), { listener_statuses: [{ name: 'ingress', local_address: { socket_address: { address: '127.0.0.1', port_value: port } } }] });
+});
+
+/** Resident bytes of a process and its children (the workers), from /proc. */
+function residentBytes(pid: number): number {
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return rss + children.reduce((sum, child) => sum + residentBytes(child), 0);
+}
+
+test('/memory gives Envoy\'s figures as strings, its resident bytes those of the primary and its workers together', async () => {
+  const r = await curl([`${admin}/memory`]);
+  assert.equal(r.status, 200);
+  const memory = JSON.parse(r.body) as Record<string, string>;
+  assert.deepEqual(Object.keys(memory).sort(), ['allocated', 'heap_size', 'total_physical_bytes']);
+  for (const v of Object.values(memory)) assert.match(v, /^[1-9]\d*$/);
+  const resident = residentBytes(proxy.child.pid!);
+  const reported = Number(memory.total_physical_bytes);
+  assert.ok(Math.abs(reported - resident) < resident * 0.25, `reported ${reported} bytes, /proc says ${resident}`);
 });

@@ -6,6 +6,7 @@ import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
 import { certificateDetails } from './certificate-details.js';
 import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
 import { boundListeners, renderListenersJson, renderListenersText } from './listener-status.js';
+import { renderMemory, type MemoryFigures } from './memory-usage.js';
 import { serverInfo, type CommandLineOptions } from './server-info.js';
 import { reportedState, type ServerState } from './server-state.js';
 import { parseStatsQuery, selectStats, StatsQueryError } from './stats-selection.js';
@@ -15,6 +16,8 @@ import { renderStatsJson, renderStatsText } from './stats-text.js';
 export interface AdminSource {
   /** Every metric, merged over the worker processes. */
   metrics(): Promise<MetricsSnapshot>;
+  /** Memory figures added up over the primary and the workers. */
+  memory(): Promise<MemoryFigures>;
   /** Every cluster's hosts, merged over the worker processes. */
   clusterStatuses(): Promise<ClusterStatus[]>;
   configDump(): unknown;
@@ -105,6 +108,7 @@ export class AdminServer {
         if (q.get('format') === 'json') send(res, 200, JSON_TYPE, JSON.stringify(renderListenersJson(listeners), null, 2));
         else send(res, 200, TEXT, renderListenersText(listeners));
       } }],
+      ['/memory', { help: 'print current allocation/heap usage', mutates: false, handle: async (res) => send(res, 200, JSON_TYPE, JSON.stringify(renderMemory(await s.memory()), null, 2)) }],
       ['/quitquitquit', { help: 'exit the server (after a graceful drain)', mutates: true, handle: (res) => {
         send(res, 200, TEXT, 'OK\n');
         s.quit();

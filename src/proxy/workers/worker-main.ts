@@ -1,6 +1,7 @@
 /** Entry point of a proxy worker process: runs a ProxyHost and takes orders from the primary over IPC. */
 import type { Socket, Server } from 'node:net';
 import { clusterStatuses } from '../admin/cluster-status.js';
+import { processMemory } from '../admin/memory-usage.js';
 import { drainConnections } from '../drain-connections.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { ProxyHost } from '../proxy-host.js';
@@ -95,6 +96,7 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
         clusters: msg.clusters ? clusterStatuses(host.runtime.clusters.all()) : undefined,
         outstanding,
         liveConnections: host.runtime.liveConnections(),
+        memory: processMemory(),
       });
       return;
     }

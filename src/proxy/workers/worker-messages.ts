@@ -2,6 +2,7 @@ import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { UpstreamOutcome } from '../clusters/upstream-cluster.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import type { ClusterStatus } from '../admin/cluster-status.js';
+import type { MemoryFigures } from '../admin/memory-usage.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
 import type { ResourceTableAttachment } from './shared-resource-table.js';
 
@@ -55,7 +56,7 @@ export type FromWorker =
   | { type: 'applied'; version: string; ports: Record<string, number>; heldSlots: number[] }
   /** custody: key custody refused a key load (after the worker's own retries), not the config itself. */
   | { type: 'rejected'; version: string; error: string; custody: boolean; heldSlots: number[] }
-  | { type: 'stats'; id: number; snapshot: MetricsSnapshot; clusters: ClusterStatus[] | undefined; outstanding: number; liveConnections: number }
+  | { type: 'stats'; id: number; snapshot: MetricsSnapshot; clusters: ClusterStatus[] | undefined; outstanding: number; liveConnections: number; memory: MemoryFigures }
   | { type: 'load'; outstanding: number; closedConnections: number }
   /** The worker's final metrics, so what it counted since the last scrape is kept. */
   | { type: 'drained'; snapshot: MetricsSnapshot }

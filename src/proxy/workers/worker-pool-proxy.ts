@@ -9,6 +9,7 @@ import { WorkerPoolMetrics, type WorkerReplacementReason } from '../../telemetry
 import { CLUSTER_LABEL } from '../../telemetry/proxy-metrics.js';
 import { AdminServer } from '../admin/admin-server.js';
 import { mergeClusterStatuses, type ClusterStatus } from '../admin/cluster-status.js';
+import { addMemory, processMemory, type MemoryFigures } from '../admin/memory-usage.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
 import { redactKeys } from '../admin/config-redaction.js';
 import { unbindableAddress } from '../listeners/address-probe.js';
@@ -56,6 +57,7 @@ interface WorkerReport {
   snapshot: MetricsSnapshot;
   /** Present when asked for. */
   clusters: ClusterStatus[] | undefined;
+  memory: MemoryFigures;
 }
 const RESTART_BACKOFF_MS = 500;
 /** The longest a worker's first config holds up the next worker's. */
@@ -139,6 +141,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     if (this.bootstrap.admin) {
       this.admin = new AdminServer({
         metrics: () => this.metrics(),
+        memory: async () => addMemory([processMemory(), ...(await this.workerReports(false)).map((r) => r.memory)]),
         clusterStatuses: () => this.clusterStatuses(),
         configDump: () => this.configDump(),
         resources: () => this.bootstrap.staticResources,
@@ -259,7 +262,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         slot.lastSnapshot = msg.snapshot;
         const w = this.statsWaiters.get(msg.id);
         if (w) {
-          w.got.push({ snapshot: msg.snapshot, clusters: msg.clusters });
+          w.got.push({ snapshot: msg.snapshot, clusters: msg.clusters, memory: msg.memory });
           if (w.got.length === w.want) {
             this.statsWaiters.delete(msg.id);
             w.done(w.got);
