@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
+import { rawExchange } from '../support/raw-http.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
@@ -166,4 +167,13 @@ test('/memory gives Envoy\'s figures as strings, its resident bytes those of the
   const resident = residentBytes(proxy.child.pid!);
   const reported = Number(memory.total_physical_bytes);
   assert.ok(Math.abs(reported - resident) < resident * 0.25, `reported ${reported} bytes, /proc says ${resident}`);
+});
+
+test('a request target in absolute form (http://host/path) reaches its endpoint, as Envoy\'s codec reads it', async () => {
+  const reply = await rawExchange(proxy.adminPort, `GET http://127.0.0.1:${proxy.adminPort}/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`, () => false);
+  assert.match(reply, /^HTTP\/1\.1 200 /);
+  assert.match(reply, /\r\n\r\n5\r\nLIVE\n\r\n0\r\n\r\n$/);
+  const proxied = await curl(['-x', `http://127.0.0.1:${proxy.adminPort}`, 'http://admin.invalid/server_info?x=1']);
+  assert.equal(proxied.status, 200);
+  assert.equal(JSON.parse(proxied.body).state, 'LIVE');
 });

@@ -150,7 +150,7 @@ export class AdminServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = req.url ?? '/';
+    const url = originForm(req.url ?? '/');
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const endpoint = this.endpoints.get(path);
@@ -170,6 +170,13 @@ export class AdminServer {
     const lines = [...this.endpoints].map(([path, e]) => `  ${path}: ${e.help}\n`).sort();
     return `admin commands are:\n${lines.join('')}`;
   }
+}
+
+/** A request target in absolute form (`http://host/ready`, as a forward proxy sends it) as its path and query, as Envoy's codec reads it. */
+function originForm(target: string): string {
+  if (!/^https?:\/\//i.test(target)) return target;
+  const pathStart = target.indexOf('/', target.indexOf('//') + 2);
+  return pathStart === -1 ? '/' : target.slice(pathStart);
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string, headers: http.OutgoingHttpHeaders = {}): void {
