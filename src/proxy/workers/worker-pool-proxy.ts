@@ -89,6 +89,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
   /** Why the last reload was refused; cleared by one that is applied. */
   private lastReloadError: string | undefined;
   private statsSeq = 0;
+  /** The round of worker reports under way, by whether it asks for the cluster views. */
+  private readonly reportRounds = new Map<boolean, Promise<WorkerReport[]>>();
   private readonly statsWaiters = new Map<number, { want: number; got: WorkerReport[]; done: (s: WorkerReport[]) => void }>();
   /** What exited workers counted, so the merged counters never go backwards (telemetry/counter-history.ts). */
   private readonly counters = new CounterHistory();
@@ -581,8 +583,22 @@ export class WorkerPoolProxy implements ProxySupervisor {
     return mergeClusterStatuses(reports.map((r) => r.clusters ?? []));
   }
 
-  /** Every live worker's metrics, and its cluster view when asked; a worker that does not answer in time is left out. */
+  /**
+   * Every live worker's metrics, and its cluster view when asked. Admin requests that arrive while a
+   * round of reports is under way share it: each report costs every worker's event loop (the data
+   * path) a snapshot, and scrapes in a burst would otherwise cost one each.
+   */
   private workerReports(withClusters: boolean): Promise<WorkerReport[]> {
+    const shared = this.reportRounds.get(withClusters) ?? (withClusters ? undefined : this.reportRounds.get(true));
+    if (shared !== undefined) return shared;
+    const round = this.askWorkers(withClusters);
+    this.reportRounds.set(withClusters, round);
+    void round.then(() => this.reportRounds.delete(withClusters));
+    return round;
+  }
+
+  /** One round of 'stats' messages; a worker that does not answer in time is left out. */
+  private askWorkers(withClusters: boolean): Promise<WorkerReport[]> {
     const id = ++this.statsSeq;
     const live = this.slots.filter((s) => s.worker.isConnected());
     return new Promise((resolve) => {
