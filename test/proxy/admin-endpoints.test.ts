@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
@@ -176,4 +176,29 @@ test('a request target in absolute form (http://host/path) reaches its endpoint,
   const proxied = await curl(['-x', `http://127.0.0.1:${proxy.adminPort}`, 'http://admin.invalid/server_info?x=1']);
   assert.equal(proxied.status, 200);
   assert.equal(JSON.parse(proxied.body).state, 'LIVE');
+});
+
+test('malformed and abusive requests to the admin port get 400 or 431 and leave it, and the data path, serving', async () => {
+  const ask = (raw: string): Promise<string> => rawExchange(proxy.adminPort, raw, () => false, 3_000);
+  assert.match(await ask('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), /^HTTP\/1\.1 400 /);
+  assert.match(await ask('GET\r\n\r\n'), /^HTTP\/1\.1 400 /);
+  assert.match(await ask('GET /ready HTTP/9.9\r\n\r\n'), /^HTTP\/1\.1 400 /);
+  assert.match(await ask('POST /healthcheck/ok HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'), /^HTTP\/1\.1 400 /);
+  assert.match(await ask(`GET /ready HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(100_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /);
+  // Pipelined requests are answered in order.
+  const pipelined = await ask('GET /ready HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  assert.deepEqual([...pipelined.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1]), ['200', '200', '404']);
+  // Connections that never finish their request head hold nothing else up.
+  const idle = Array.from({ length: 100 }, () => {
+    const s = net.connect(proxy.adminPort, '127.0.0.1');
+    s.on('error', () => undefined);
+    s.write('GET /ready HTTP/1.1\r\nHost: x\r\n');
+    return s;
+  });
+  try {
+    assert.equal((await curl([`${admin}/ready`])).body, 'LIVE\n');
+    assert.equal((await curl([`http://127.0.0.1:${port}/during-slow-heads`])).status, 200);
+  } finally {
+    for (const s of idle) s.destroy();
+  }
 });
