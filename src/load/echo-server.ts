@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
-import { Duplex } from 'node:stream';
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { EchoParamError, echoBehaviour, MAX_DELAY_MS } from './echo-params.js';
 import { grpcServices, SERVING } from './grpc-services.js';
 import { listenTcpEcho } from './tcp-echo-listener.js';
 import { listenUdpEcho } from './udp-echo-listener.js';
+import { replaying } from '../util/replaying-stream.js';
 
 export interface EchoOptions {
   address: string;
@@ -168,34 +168,6 @@ export class EchoServer {
       setTimeout(resolve, 1000).unref();
     });
   }
-}
-
-/** A duplex over `socket` that yields `first` before the socket's further bytes. */
-function replaying(socket: net.Socket, first: Buffer): Duplex {
-  const duplex = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _enc, cb) {
-      if (socket.write(chunk)) cb();
-      else socket.once('drain', () => cb());
-    },
-    final(cb) {
-      socket.end(cb);
-    },
-    destroy(err, cb) {
-      socket.destroy();
-      cb(err);
-    },
-  });
-  duplex.push(first);
-  socket.on('data', (d: Buffer) => {
-    if (!duplex.push(d)) socket.pause();
-  });
-  socket.on('end', () => duplex.push(null));
-  socket.on('close', () => duplex.destroy());
-  socket.on('error', (err) => duplex.destroy(err));
-  return duplex;
 }
 
 interface PingMessage {

@@ -3,6 +3,7 @@
  * methods, unknown paths, /ready's states, /healthcheck/fail and /server_info, with real curl.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
@@ -180,11 +181,12 @@ test('a request target in absolute form (http://host/path) reaches its endpoint,
 
 test('malformed and abusive requests to the admin port get 400 or 431 and leave it, and the data path, serving', async () => {
   const ask = (raw: string): Promise<string> => rawExchange(proxy.adminPort, raw, () => false, 3_000);
-  assert.match(await ask('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), /^HTTP\/1\.1 400 /);
+  // Only the start of the HTTP/2 preface: HTTP/1.1 reads it as a bad request line.
+  assert.match(await ask('PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n'), /^HTTP\/1\.1 400 /);
   assert.match(await ask('GET\r\n\r\n'), /^HTTP\/1\.1 400 /);
   assert.match(await ask('GET /ready HTTP/9.9\r\n\r\n'), /^HTTP\/1\.1 400 /);
   assert.match(await ask('POST /healthcheck/ok HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'), /^HTTP\/1\.1 400 /);
-  assert.match(await ask(`GET /ready HTTP/1.1\r\nHost: x\r\nx-big: ${'a'.repeat(100_000)}\r\n\r\n`), /^HTTP\/1\.1 431 /);
+  assert.equal((await curl(['-H', `x-big: ${'a'.repeat(100_000)}`, `${admin}/ready`])).status, 431);
   // Pipelined requests are answered in order.
   const pipelined = await ask('GET /ready HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
   assert.deepEqual([...pipelined.matchAll(/^HTTP\/1\.1 (\d+)/gm)].map((m) => m[1]), ['200', '200', '404']);
@@ -201,4 +203,19 @@ test('malformed and abusive requests to the admin port get 400 or 431 and leave 
   } finally {
     for (const s of idle) s.destroy();
   }
+});
+
+test('HTTP/2 with prior knowledge is served on the admin port, as Envoy\'s admin serves it (curl, nghttp, h2load)', async () => {
+  const ready = await curl(['--http2-prior-knowledge', `${admin}/ready`]);
+  assert.equal(ready.httpVersion, '2');
+  assert.equal(ready.status, 200);
+  assert.equal(ready.body, 'LIVE\n');
+  const get = await curl(['--http2-prior-knowledge', `${admin}/quitquitquit`]);
+  assert.equal(get.status, 405);
+  assert.equal(get.body, 'Method GET not allowed, POST required.');
+  const info = execFileSync('nghttp', ['-n', '-v', `${admin}/server_info`], { encoding: 'utf8' });
+  assert.match(info, /recv \(stream_id=\d+\) :status: 200/);
+  const load = execFileSync('h2load', ['-n', '100', '-c', '2', '-m', '10', `${admin}/stats?filter=istio`], { encoding: 'utf8' });
+  assert.match(load, /requests: 100 total, 100 started, 100 done, 100 succeeded/);
+  assert.equal((await curl([`${admin}/ready`])).httpVersion, '1.1');
 });

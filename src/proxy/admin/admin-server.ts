@@ -1,5 +1,5 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { H1H2cServer, type AdminRequest, type AdminResponse } from './h1-h2c-server.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
@@ -43,7 +43,7 @@ interface Endpoint {
   help: string;
   /** Changes the server's state: POST only, as Envoy's admin requires. */
   mutates: boolean;
-  handle(res: http.ServerResponse, query: URLSearchParams): Promise<void> | void;
+  handle(res: AdminResponse, query: URLSearchParams): Promise<void> | void;
 }
 
 /**
@@ -52,7 +52,7 @@ interface Endpoint {
  * gets Envoy's 405.
  */
 export class AdminServer {
-  private readonly server: http.Server;
+  private readonly server: H1H2cServer;
   private readonly endpoints: ReadonlyMap<string, Endpoint>;
   private readonly startedAtMs = Date.now();
   /** Set by POST /healthcheck/fail: /ready answers 503 DRAINING until POST /healthcheck/ok. */
@@ -60,7 +60,7 @@ export class AdminServer {
 
   constructor(private readonly source: AdminSource) {
     this.endpoints = this.endpointTable();
-    this.server = http.createServer((req, res) => {
+    this.server = new H1H2cServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': TEXT });
         res.end(`admin error: ${(err as Error).message}\n`);
@@ -70,14 +70,14 @@ export class AdminServer {
 
   listen(address: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host: address, port }, () => resolve((this.server.address() as AddressInfo).port));
+      const listener = this.server.listener;
+      listener.once('error', reject);
+      listener.listen({ host: address, port }, () => resolve((listener.address() as AddressInfo).port));
     });
   }
 
   close(): void {
     this.server.close();
-    this.server.closeAllConnections();
   }
 
   private state(): ServerState {
@@ -130,7 +130,7 @@ export class AdminServer {
     return new Map(table);
   }
 
-  private async stats(res: http.ServerResponse, query: URLSearchParams, format: string): Promise<void> {
+  private async stats(res: AdminResponse, query: URLSearchParams, format: string): Promise<void> {
     let selection;
     try {
       selection = parseStatsQuery(query);
@@ -149,7 +149,7 @@ export class AdminServer {
     else send(res, 200, TEXT, renderStatsText(snapshot));
   }
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  private async handle(req: AdminRequest, res: AdminResponse): Promise<void> {
     const url = originForm(req.url ?? '/');
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -179,7 +179,7 @@ function originForm(target: string): string {
   return pathStart === -1 ? '/' : target.slice(pathStart);
 }
 
-function send(res: http.ServerResponse, status: number, type: string, body: string, headers: http.OutgoingHttpHeaders = {}): void {
+function send(res: AdminResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': type, ...headers });
   res.end(body);
 }
