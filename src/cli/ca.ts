@@ -5,6 +5,7 @@ import type * as x509 from '@peculiar/x509';
 import { CertificateAuthority, DEFAULT_SVID_TTL_MS, WORKLOAD_KEY, workloadCsr, workloadToken } from '../identity/certificate-authority.js';
 import { keepRenewing } from '../identity/svid-rotation.js';
 import { formatSpiffeId, parseSpiffeId, spiffeIdFromIdentity } from '../identity/spiffe-id.js';
+import { disableCoreDumps } from '../keys/core-dumps.js';
 import { KeyStore } from '../keys/key-store.js';
 import { resolveStateDir } from '../keys/state-dir.js';
 import { CliUsageError } from './cli-error.js';
@@ -50,6 +51,9 @@ export async function run(args: string[]): Promise<number> {
   } catch (err) {
     throw new CliUsageError(`${(err as Error).message}\n${USAGE}`);
   }
+  // The token module runs in this process: a crash must not write its memory (PINs, key material) to disk.
+  const coreDumps = disableCoreDumps();
+  if (coreDumps) process.stderr.write(`bulwark ca: warning: ${coreDumps}\n`);
   const store = new KeyStore(resolveStateDir(values['state-dir']), values.module);
   try {
     const ttlMs = values['ttl-hours'] === undefined ? undefined : Number(values['ttl-hours']) * 3_600_000;

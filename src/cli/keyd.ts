@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { disableCoreDumps } from '../keys/core-dumps.js';
 import { Keyd } from '../keys/keyd.js';
 import { resolveStateDir } from '../keys/state-dir.js';
 import { CliUsageError } from './cli-error.js';
@@ -28,6 +29,9 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  // Before the p11-kit server starts: it and every p11-kit-remote it forks inherit the limit.
+  const coreDumps = disableCoreDumps();
+  if (coreDumps) log('warn', coreDumps);
   const keyd = new Keyd({ stateDir: resolveStateDir(values['state-dir']), module: values.module, log });
   await keyd.start();
   log('info', 'keyd ready', { socket: keyd.layout.socket, module: keyd.module, serverPid: keyd.serverPid });

@@ -1,6 +1,7 @@
 import { openSync, readFileSync, rmSync, statSync, writeSync, closeSync, fsyncSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { disableCoreDumps } from '../keys/core-dumps.js';
 import { KeyStore } from '../keys/key-store.js';
 import type { KeyType } from '../keys/pkcs11-token.js';
 import { resolveStateDir } from '../keys/state-dir.js';
@@ -59,6 +60,9 @@ export async function run(args: string[]): Promise<number> {
     throw new CliUsageError(`${(err as Error).message}\n${USAGE}`);
   }
   const { values, positionals } = parsed;
+  // The token module runs in this process: a crash must not write its memory (PINs, key material) to disk.
+  const coreDumps = disableCoreDumps();
+  if (coreDumps) process.stderr.write(`bulwark keys: warning: ${coreDumps}\n`);
   const store = new KeyStore(resolveStateDir(values['state-dir']), values.module);
   try {
     switch (sub) {

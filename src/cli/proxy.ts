@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadBootstrapFile } from '../config/bootstrap-loader.js';
 import { ConfigErrors } from '../config/config-errors.js';
+import { disableCoreDumps } from '../keys/core-dumps.js';
 import { execWithCustody } from '../keys/custody-exec.js';
 import { proxyLog } from '../proxy/proxy-log.js';
 import { CertificateWatcher, certificateFiles } from '../proxy/tls/certificate-watcher.js';
@@ -54,6 +55,9 @@ export async function run(args: string[]): Promise<number> {
   if (!Number.isFinite(drainMs) || drainMs < 0) throw new CliUsageError('--drain-time must be a number of seconds');
   const file = values.config;
   const allowMemoryKeys = values['insecure-memory-keys'] === true;
+  // Before the re-exec and the workers, which inherit it.
+  const coreDumps = disableCoreDumps();
+  if (coreDumps) proxyLog('warn', coreDumps);
   if (values.keyd) {
     const child = execWithCustody(resolve(values.keyd));
     if (child) return child;
