@@ -7,6 +7,7 @@ import { keepRenewing } from '../identity/svid-rotation.js';
 import { formatSpiffeId, parseSpiffeId, spiffeIdFromIdentity } from '../identity/spiffe-id.js';
 import { disableCoreDumps } from '../keys/core-dumps.js';
 import { KeyStore } from '../keys/key-store.js';
+import { provisionInChild } from '../keys/token-provisioning.js';
 import { resolveStateDir } from '../keys/state-dir.js';
 import { CliUsageError } from './cli-error.js';
 
@@ -90,6 +91,8 @@ export async function run(args: string[]): Promise<number> {
         return cert;
       };
       if (command === 'agent') {
+        // The agent runs for as long as the workload does: its token's SO PIN never enters it.
+        provisionInChild(store, token, WORKLOAD_KEY);
         const stop = new AbortController();
         process.once('SIGTERM', () => stop.abort());
         process.once('SIGINT', () => stop.abort());
