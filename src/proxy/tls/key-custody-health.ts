@@ -1,5 +1,12 @@
 /** OpenSSL errors that mean the key could not be used through keyd (engine, PKCS#11 module, p11-kit). */
 const CUSTODY_ERROR = /PKCS#11|pkcs11|engine routines|p11-kit/i;
+/**
+ * The code OpenSSL puts in every error it raises ("error:418000A0:PKCS#11 module::PIN incorrect"). A
+ * key config refused before OpenSSL is asked (a privateKey without --insecure-memory-keys, a pkcs11
+ * provider without keyLabel) names the pkcs11 provider too, but is final: retrying it, or replacing
+ * workers over it, only buries the reason under custody warnings.
+ */
+const OPENSSL_ERROR = /error:[0-9A-F]{8}:/i;
 
 /**
  * Custody failures in a row, with no handshake signed between them, after which this process's
@@ -10,7 +17,7 @@ export const SESSION_BROKEN_AFTER = 3;
 
 /** Whether an OpenSSL error message says key custody (not the key's config) failed. */
 export function isCustodyError(message: string): boolean {
-  return CUSTODY_ERROR.test(message);
+  return OPENSSL_ERROR.test(message) && CUSTODY_ERROR.test(message);
 }
 
 /**
