@@ -7,6 +7,13 @@ const CUSTODY_ERROR = /PKCS#11|pkcs11|engine routines|p11-kit/i;
  * workers over it, only buries the reason under custody warnings.
  */
 const OPENSSL_ERROR = /error:[0-9A-F]{8}:/i;
+/**
+ * The token refused the PIN itself (libp11's names for CKR_PIN_INCORRECT, _INVALID, _LEN_RANGE, _EXPIRED,
+ * _LOCKED, CKR_USER_PIN_NOT_INITIALIZED). Trying again sends the same wrong PIN again, and a hardware token
+ * locks its user PIN after a few of those: such an error is final, never retried or worked around by
+ * fresh worker processes.
+ */
+const REFUSED_PIN = /PIN incorrect|PIN invalid|Invalid PIN length|PIN expired|PIN locked|User pin not initialized/i;
 
 /**
  * Custody failures in a row, with no handshake signed between them, after which this process's
@@ -17,7 +24,7 @@ export const SESSION_BROKEN_AFTER = 3;
 
 /** Whether an OpenSSL error message says key custody (not the key's config) failed. */
 export function isCustodyError(message: string): boolean {
-  return OPENSSL_ERROR.test(message) && CUSTODY_ERROR.test(message);
+  return OPENSSL_ERROR.test(message) && CUSTODY_ERROR.test(message) && !REFUSED_PIN.test(message);
 }
 
 /**
