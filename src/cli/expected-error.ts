@@ -3,7 +3,7 @@
  * refuses): the CLI prints their message alone. Anything else is a bug and keeps its stack trace.
  * Matched by name so that this check loads none of the modules that define them.
  */
-const EXPECTED_ERROR_NAMES = new Set(['CaError', 'SpiffeIdError', 'ConfigError', 'ConfigErrors', 'TokenError', 'TlsMaterialError']);
+const EXPECTED_ERROR_NAMES = new Set(['CaError', 'SpiffeIdError', 'ConfigError', 'ConfigErrors', 'TokenError', 'TlsMaterialError', 'StateDirError']);
 
 /** System errors about the files and addresses a user named (with `syscall`, so they come from Node). */
 const EXPECTED_SYSTEM_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EADDRINUSE', 'EADDRNOTAVAIL']);

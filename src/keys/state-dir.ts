@@ -35,10 +35,22 @@ export function stateLayout(root: string): StateLayout {
   };
 }
 
-/** Creates the layout's directories with mode 0700 (and tightens existing ones). */
+/** A state directory this process must not use. */
+export class StateDirError extends Error {
+  override name = 'StateDirError';
+}
+
+/**
+ * Creates the layout's directories with mode 0700 (and tightens existing ones). An existing one owned
+ * by another user is refused, as ssh refuses such a home: its owner can loosen its mode again at any
+ * time, and swap what keyd writes there (the engine config every proxy loads, SoftHSM's config, tokens).
+ */
 export function ensureStateDirs(layout: StateLayout): void {
+  const uid = process.geteuid?.();
   for (const dir of [layout.root, layout.tokens, layout.pins, layout.run]) {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if ((statSync(dir).mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
+    const st = statSync(dir);
+    if (uid !== undefined && st.uid !== uid) throw new StateDirError(`state directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}); keyd's tokens, PINs and engine config must be in directories only this user controls`);
+    if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
   }
 }

@@ -1,0 +1,54 @@
+/**
+ * keyd's state directories must belong to the user that runs it. One created beforehand by another user
+ * (a shared working directory, /tmp) stays under that user's control whatever mode keyd sets, so its
+ * owner could read or swap what keyd writes there: PIN files, SoftHSM's config, the engine config
+ * every proxy loads. keyd and the key commands refuse it, naming it, and write nothing into it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CLI } from '../support/cli-entry.js';
+import { REPO_ROOT } from '../support/proxy-process.js';
+import { newStateDir } from './keyd-fixture.js';
+
+/** nobody: a user other than the one running the test (which must be root to give it a directory). */
+const OTHER_UID = 65534;
+
+function run(args: string[]): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stderr: r.stderr };
+}
+
+function foreignDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  chownSync(path, OTHER_UID, OTHER_UID);
+}
+
+test('a state directory owned by another user is refused by keys, ca and keyd, and nothing is written into it', () => {
+  assert.equal(process.getuid?.(), 0, 'the test gives a directory to another user, which takes root');
+  const state = newStateDir();
+  foreignDir(state);
+  for (const args of [
+    ['keys', 'generate', '--label', 'gateway'],
+    ['ca', 'init', '--trust-domain', 'cluster.local'],
+    ['keyd'],
+  ]) {
+    const r = run([...args, '--state-dir', state]);
+    assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`state directory ${state} is owned by uid ${OTHER_UID}`));
+    assert.doesNotMatch(r.stderr, /internal error/);
+  }
+  assert.deepEqual(readdirSync(state), [], 'no token, PIN or config was written');
+});
+
+test("keyd refuses its run directory (where proxies' engine config is written) when another user owns it", () => {
+  const state = newStateDir();
+  mkdirSync(state, { recursive: true, mode: 0o700 });
+  foreignDir(join(state, 'keyd'));
+  const r = run(['keyd', '--state-dir', state]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`state directory ${join(state, 'keyd')} is owned by uid ${OTHER_UID}`));
+  assert.equal(existsSync(join(state, 'keyd', 'openssl-pkcs11.cnf')), false);
+});
