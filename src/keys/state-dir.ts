@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** Where keyd keeps tokens, PINs and its socket. Every directory is 0700: only the mesh's user reads it. */
@@ -46,11 +46,32 @@ export class StateDirError extends Error {
  * time, and swap what keyd writes there (the engine config every proxy loads, SoftHSM's config, tokens).
  */
 export function ensureStateDirs(layout: StateLayout): void {
-  const uid = process.geteuid?.();
   for (const dir of [layout.root, layout.tokens, layout.pins, layout.run]) {
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = statSync(dir);
-    if (uid !== undefined && st.uid !== uid) throw new StateDirError(`state directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}); keyd's tokens, PINs and engine config must be in directories only this user controls`);
+    const st = ownStat(dir, 'state directory');
     if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
   }
+}
+
+/**
+ * Refuses to let a proxy take its engine config from keyd's state unless this user owns the state and
+ * run directories and the config, and neither group nor others may write them: whoever can edit that
+ * config chooses the engine library the proxy loads and runs.
+ */
+export function checkEngineConfigTrusted(layout: StateLayout): void {
+  for (const [path, what] of [
+    [layout.root, 'state directory'],
+    [layout.run, 'state directory'],
+    [layout.engineConf, 'engine config'],
+  ] as const) {
+    const mode = ownStat(path, what).mode & 0o777;
+    if (mode & 0o022) throw new StateDirError(`${what} ${path} has mode 0${mode.toString(8)}, writable by group or others; it must be writable by this user only`);
+  }
+}
+
+function ownStat(path: string, what: string): Stats {
+  const st = statSync(path);
+  const uid = process.geteuid?.();
+  if (uid !== undefined && st.uid !== uid) throw new StateDirError(`${what} ${path} is owned by uid ${st.uid}, not by this user (uid ${uid}); keyd's tokens, PINs and engine config must be in directories only this user controls`);
+  return st;
 }
