@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -86,9 +87,18 @@ export function scanProcessMemory(pid: number, needles: readonly Buffer[]): Find
   return found;
 }
 
-/** The byte patterns of an EC private key: the scalar (big-endian, and little-endian as BIGNUM limbs hold it) and its PEM body. */
+/**
+ * The byte patterns of an EC private key: the scalar (big-endian, and little-endian as BIGNUM limbs hold
+ * it), its PEM body, its PKCS#8 and SEC1 DER and their base64 (PEM text without line breaks).
+ */
 export function keyNeedles(d: Buffer, pem: string): Buffer[] {
   const body = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
-  // The first base64 line is the same for every P-256 PKCS#8 key; the second carries key bits.
-  return [d, Buffer.from(d).reverse(), ...body.slice(1, 2).map((l) => Buffer.from(l))];
+  const key = createPrivateKey(pem);
+  const pkcs8 = key.export({ format: 'der', type: 'pkcs8' });
+  const sec1 = key.export({ format: 'der', type: 'sec1' });
+  // The first base64 line is the same for every P-256 PKCS#8 key; the second carries key bits. In the
+  // base64 of each DER, the 40 characters from the first 3-byte boundary inside the scalar (byte 36 of
+  // PKCS#8, byte 9 of SEC1) are scalar bits only.
+  const base64 = [pkcs8.toString('base64').slice(48, 88), sec1.toString('base64').slice(12, 52)];
+  return [d, Buffer.from(d).reverse(), ...body.slice(1, 2).map((l) => Buffer.from(l)), pkcs8, sec1, ...base64.map((b) => Buffer.from(b))];
 }
