@@ -27,7 +27,7 @@ export class FieldReader {
 
   /** Wraps any value, failing unless it is a plain object. */
   static of(value: unknown, file: string, resource: string, path: string): FieldReader {
-    if (!isObject(value)) throw new ConfigError(file, resource, path || '(root)', `expected an object, got ${describe(value, path)}`);
+    if (!isObject(value)) throw new ConfigError(file, resource, path || '(root)', `expected an object, got ${describeValue(value, path)}`);
     return new FieldReader(value, file, resource, path);
   }
 
@@ -88,7 +88,7 @@ export class FieldReader {
   optStr(key: string): string | undefined {
     const v = this.raw(key);
     if (v === undefined) return undefined;
-    if (typeof v !== 'string') this.fail(key, `expected a string, got ${describe(v, key)}`);
+    if (typeof v !== 'string') this.fail(key, `expected a string, got ${describeValue(v, key)}`);
     return v;
   }
 
@@ -109,7 +109,7 @@ export class FieldReader {
     // Proto JSON wrappers: {value: N}, and 64-bit ints as strings.
     if (isObject(v) && 'value' in v) v = v.value;
     if (typeof v === 'string' && /^-?\d+$/.test(v)) v = Number(v);
-    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `expected an integer, got ${describe(v, key)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v)) this.fail(key, `expected an integer, got ${describeValue(v, key)}`);
     if (v < min || v > max) this.fail(key, `must be between ${min} and ${max}, got ${v}`);
     return v;
   }
@@ -118,7 +118,7 @@ export class FieldReader {
     let v = this.raw(key);
     if (v === undefined) return dflt;
     if (isObject(v) && 'value' in v) v = v.value;
-    if (typeof v !== 'boolean') this.fail(key, `expected true or false, got ${describe(v, key)}`);
+    if (typeof v !== 'boolean') this.fail(key, `expected true or false, got ${describeValue(v, key)}`);
     return v;
   }
 
@@ -140,7 +140,7 @@ export class FieldReader {
     // Every duration field is read here, so this one check covers them all.
     if (typeof v === 'number') this.fail(key, `expected a duration string such as "${v}s" or "250ms", got the bare number ${v} (a protobuf JSON Duration is a string with its unit)`);
     const ms = parseDuration(v);
-    if (ms === undefined) this.fail(key, `expected a duration such as "1.5s" or "250ms", got ${describe(v, key)}`);
+    if (ms === undefined) this.fail(key, `expected a duration such as "1.5s" or "250ms", got ${describeValue(v, key)}`);
     // A longer timeout ("1000h", meant as practically never) would otherwise fire at once.
     return Math.min(ms, MAX_TIMER_MS);
   }
@@ -161,7 +161,7 @@ export class FieldReader {
   optObj(key: string): FieldReader | undefined {
     const v = this.raw(key);
     if (v === undefined) return undefined;
-    if (!isObject(v)) this.fail(key, `expected an object, got ${describe(v, key)}`);
+    if (!isObject(v)) this.fail(key, `expected an object, got ${describeValue(v, key)}`);
     return new FieldReader(v, this.file, this.resource, this.fieldPath(key));
   }
 
@@ -179,7 +179,7 @@ export class FieldReader {
     const v = this.raw(key);
     if (v === undefined) return [];
     if (isObject(v)) return [each(FieldReader.of(v, this.file, this.resource, this.fieldPath(key)), 0)];
-    if (!Array.isArray(v)) this.fail(key, `expected a list, got ${describe(v, key)}`);
+    if (!Array.isArray(v)) this.fail(key, `expected a list, got ${describeValue(v, key)}`);
     return v.map((item, i) => each(FieldReader.of(item, this.file, this.resource, `${this.fieldPath(key)}[${i}]`), i));
   }
 
@@ -226,7 +226,7 @@ function isObject(v: unknown): v is Obj {
 }
 
 /** What a bad value was, for an error message; the value of a secret field (a PIN, inline key bytes) is never repeated. */
-function describe(v: unknown, key: string): string {
+export function describeValue(v: unknown, key: string): string {
   if (v === undefined || v === null) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (isSecretField(key.slice(key.lastIndexOf('.') + 1))) return typeof v === 'object' ? 'an object' : `a ${typeof v} (not shown)`;

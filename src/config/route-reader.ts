@@ -12,7 +12,7 @@ import type {
 } from '../model/route.js';
 import { readWeightedClusters } from './weighted-clusters-reader.js';
 import { RETRY_ON_CONDITIONS, RETRY_POLICY_DEFAULTS } from '../model/route.js';
-import { FieldReader } from './field-reader.js';
+import { describeValue, FieldReader } from './field-reader.js';
 import { refusedPerFilterConfig } from './http-filters.js';
 import { readRegexMatcher } from './regex-matcher-reader.js';
 import { readStringMatcher } from './tls-reader.js';
@@ -129,6 +129,17 @@ function readMatch(r: FieldReader): RouteMatch {
   return m;
 }
 
+/** A list of HTTP status codes; absent means none. */
+function readStatusCodes(r: FieldReader, key: string): number[] {
+  const codes = r.raw(key);
+  if (codes === undefined) return [];
+  if (!Array.isArray(codes)) r.fail(key, 'expected a list of status codes');
+  for (const c of codes) {
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 100 || c > 599) r.fail(key, `invalid status code ${describeValue(c, key)}`);
+  }
+  return codes as number[];
+}
+
 /** Reads Envoy's RetryPolicy; retryOn is a comma-separated list. */
 export function readRetryPolicy(r: FieldReader): RetryPolicy {
   const retryOn = r.str('retryOn').split(',').map((s) => s.trim()).filter(Boolean);
@@ -140,10 +151,7 @@ export function readRetryPolicy(r: FieldReader): RetryPolicy {
     retryOn,
     numRetries: r.int('numRetries', 1, 0, 100),
     perTryTimeout: r.optDuration('perTryTimeout'),
-    retriableStatusCodes: r.raw('retriableStatusCodes') === undefined ? [] : (r.raw('retriableStatusCodes') as unknown[]).map((c) => {
-      if (typeof c !== 'number' || c < 100 || c > 599) r.fail('retriableStatusCodes', `invalid status code ${String(c)}`);
-      return c;
-    }),
+    retriableStatusCodes: readStatusCodes(r, 'retriableStatusCodes'),
     retryBackOff: { baseInterval: base, maxInterval: backOff ? backOff.duration('maxInterval', base * 10) : base * 10 },
     avoidPreviousHosts: false,
     hostSelectionRetryMaxAttempts: r.int('hostSelectionRetryMaxAttempts', RETRY_POLICY_DEFAULTS.hostSelectionRetryMaxAttempts, 1, 100),
