@@ -3,7 +3,7 @@ import type { Address } from '../model/address.js';
 import type { AccessLog, AccessLogFormat, ClientCertDetailsSet, FilterChain, HttpConnectionManager, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
 import { balancerNames } from '../proxy/workers/balancer-registry.js';
 import { AccessLogFormatError, compileAccessLogFormat } from '../telemetry/access-log-template.js';
-import { FieldReader } from './field-reader.js';
+import { describeValue, FieldReader } from './field-reader.js';
 import { refusedHttpFilter } from './http-filters.js';
 import { HCM_FILTER, networkFilterOf, TCP_PROXY_FILTER } from './network-filters.js';
 import { isTypedStruct } from './typed-config-type.js';
@@ -133,7 +133,7 @@ function readTracingSampling(r: FieldReader | undefined): number {
 
 function readPercent(r: FieldReader): number {
   const v = r.raw('value');
-  if (v !== undefined && (typeof v !== 'number' || v < 0 || v > 100)) r.fail('value', `expected a percentage from 0 to 100, got ${String(v)}`);
+  if (v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 100))) r.fail('value', `expected a percentage from 0 to 100, got ${describeValue(v, 'value')}`);
   r.done();
   return (v as number | undefined) ?? 0;
 }

@@ -51,3 +51,9 @@ test('retriableStatusCodes that is not a list is refused naming the field, not r
   const errors = errorsOf(JSON.stringify(listenerConfig({ retryPolicy: { retryOn: 'retriable-status-codes', retriableStatusCodes: [503.5] } })));
   assert.deepEqual(errors, [`${FILE}: ${ROUTE_AT}.retryPolicy.retriableStatusCodes: invalid status code 503.5`]);
 });
+
+test('a tracing percentage that is not a number from 0 to 100 is refused, saying what it was', () => {
+  const at = 'listener "in": filterChains[0].filters[0].typedConfig.tracing.randomSampling.value';
+  assert.deepEqual(errorsOf(JSON.stringify(listenerConfig({}, { tracing: { randomSampling: { value: { x: 1 } } } }))), [`${FILE}: ${at}: expected a percentage from 0 to 100, got an object`]);
+  assert.deepEqual(errorsOf(`${JSON.stringify(listenerConfig({}, { tracing: { randomSampling: { value: 'NAN' } } })).replace('"NAN"', '.nan')}`), [`${FILE}: ${at}: expected a percentage from 0 to 100, got NaN`]);
+});
