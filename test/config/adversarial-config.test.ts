@@ -57,3 +57,45 @@ test('a tracing percentage that is not a number from 0 to 100 is refused, saying
   assert.deepEqual(errorsOf(JSON.stringify(listenerConfig({}, { tracing: { randomSampling: { value: { x: 1 } } } }))), [`${FILE}: ${at}: expected a percentage from 0 to 100, got an object`]);
   assert.deepEqual(errorsOf(`${JSON.stringify(listenerConfig({}, { tracing: { randomSampling: { value: 'NAN' } } })).replace('"NAN"', '.nan')}`), [`${FILE}: ${at}: expected a percentage from 0 to 100, got NaN`]);
 });
+
+test('a YAML alias bomb is refused at the line of its first alias, in bounded time', () => {
+  const levels = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]'];
+  for (let i = 1; i < 9; i++) {
+    const prev = String.fromCharCode(96 + i);
+    levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${prev}`).join(', ')}]`);
+  }
+  const started = performance.now();
+  const errors = errorsOf(`node: { id: x }\n${levels.join('\n')}\n`);
+  assert.ok(performance.now() - started < 2_000, 'refused quickly');
+  assert.deepEqual(errors, [`${FILE}: (file): line 3: YAML aliases would expand to more than 100 copies of their anchors (Excessive alias count indicates a resource exhaustion attack)`]);
+});
+
+test('aliases used a few times still load, as Envoy configs write shared blocks', () => {
+  const shared = `
+staticResources:
+  clusters:
+  - name: a
+    loadAssignment: &endpoints { endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: 127.0.0.1, portValue: 9000 } } } }] }] }
+  - name: b
+    loadAssignment: *endpoints
+`;
+  assert.deepEqual(parseBootstrap(shared, FILE).staticResources.clusters.map((c) => c.loadAssignment?.clusterName), ['a', 'b']);
+});
+
+test('a value nested past 100 levels in a field carried as written is refused, naming the listener and the field', () => {
+  const deep = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+  const accessLog = { accessLog: [{ typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: '/dev/null', logFormat: { jsonFormat: { x: '@@' } } } }] };
+  const text = JSON.stringify(listenerConfig({}, accessLog)).replace('"@@"', deep(5_000));
+  const [error, ...others] = errorsOf(text);
+  assert.deepEqual(others, []);
+  assert.match(error!, /^adversarial\.yaml: listener "in": filterChains\[0\]\.filters\[0\]\.typedConfig\.accessLog\[0\]\.typedConfig\.logFormat\.jsonFormat\.x(\[0\])+: nested too deeply to read \(the limit is 100 levels of objects and lists\)$/);
+
+  const router = { httpFilters: [{ name: 'envoy.filters.http.router', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router', x: '@@' } }] };
+  assert.match(errorsOf(JSON.stringify(listenerConfig({}, router)).replace('"@@"', deep(200)))[0]!, /listener "in": filterChains\[0\]\.filters\[0\]\.typedConfig\.httpFilters\[0\]\.typedConfig\.x(\[0\])+: nested too deeply/);
+  // Within the limit it loads.
+  assert.equal(parseBootstrap(JSON.stringify(listenerConfig({}, router)).replace('"@@"', deep(60)), FILE).staticResources.listeners.length, 1);
+});
+
+test('YAML nested too deeply for its parser says so at its line, once', () => {
+  assert.deepEqual(errorsOf(`node:\n  id: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`), [`${FILE}: (file): line 2: nested too deeply to read (the limit is 100 levels of objects and lists)`]);
+});
