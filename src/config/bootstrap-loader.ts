@@ -14,18 +14,21 @@ import { readAddress, readListener } from './listener-reader.js';
 import { HCM_FILTER } from './network-filters.js';
 import { readRouteConfiguration } from './route-reader.js';
 import { readSecret } from './tls-reader.js';
+import { decodeUtf8 } from './utf8-text.js';
 import { readWorkerWatchdog } from './watchdog-reader.js';
 
 /** Reads and validates a static bootstrap file (Envoy's bootstrap shape, camelCase or snake_case names, YAML or JSON). */
 export function loadBootstrapFile(file: string): Bootstrap {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     // The file as a whole: there is no resource or field to name yet.
     throw new ConfigErrors([new ConfigError(file, '(file)', 'read', (err as Error).message)]);
   }
-  return parseBootstrap(text, file);
+  const decoded = decodeUtf8(bytes);
+  if ('line' in decoded) throw new ConfigErrors([new ConfigError(file, '(file)', `line ${decoded.line}`, `is not UTF-8 text (an invalid byte at column ${decoded.column})`)]);
+  return parseBootstrap(decoded.text, file);
 }
 
 /** Parses bootstrap text; throws ConfigErrors listing every invalid resource. */

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
+import { loadBootstrapFile, parseBootstrap } from '../../src/config/bootstrap-loader.js';
 import { ConfigErrors } from '../../src/config/config-errors.js';
 
 const FILE = 'adversarial.yaml';
@@ -99,3 +102,30 @@ test('a value nested past 100 levels in a field carried as written is refused, n
 test('YAML nested too deeply for its parser says so at its line, once', () => {
   assert.deepEqual(errorsOf(`node:\n  id: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`), [`${FILE}: (file): line 2: nested too deeply to read (the limit is 100 levels of objects and lists)`]);
 });
+
+test('a file that is not UTF-8 is refused at the line of the first bad byte, not loaded with replacement characters', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'bulwark-adversarial-')), 'latin1.yaml');
+  const text = YAML_WITH_HEADER.replace('VALUE', 'caf\u00e9');
+  writeFileSync(file, Buffer.from(text, 'latin1'));
+  assert.throws(() => loadBootstrapFile(file), { name: 'ConfigErrors', message: `${file}: (file): line 12: is not UTF-8 text (an invalid byte at column 71)` });
+  // The same text in UTF-8 loads, the value as written.
+  writeFileSync(file, text);
+  const hcm = loadBootstrapFile(file).staticResources.listeners[0]!.filterChains[0]!.filters[0]!.typedConfig;
+  assert.equal('routeConfig' in hcm && hcm.routeConfig!.virtualHosts[0]!.routes[0]!.requestHeadersToAdd[0]!.header.value, 'caf\u00e9');
+});
+
+const YAML_WITH_HEADER = `staticResources:
+  listeners:
+  - name: in
+    address: { socketAddress: { address: 127.0.0.1, portValue: 8080 } }
+    filterChains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typedConfig:
+          routeConfig:
+            virtualHosts:
+            - { name: vh, domains: ["*"], routes: [{ match: { prefix: / }, route: { cluster: c },
+                requestHeadersToAdd: [{ header: { key: x-a, value: VALUE } }] }] }
+  clusters:
+  - { name: c, loadAssignment: { endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: 127.0.0.1, portValue: 9000 } } } }] }] } }
+`;
