@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { createRequire } from 'node:module';
 import type { Bootstrap, ResourceSnapshot } from '../model/bootstrap.js';
 import type { Listener } from '../model/listener.js';
@@ -220,7 +221,7 @@ export function crossCheck(s: ResourceSnapshot, file: string, rejected: Readonly
   for (const rc of s.routeConfigurations) errors.push(...checkRouteClusters(rc, clusters, file, `routeConfiguration "${rc.name}"`, ''));
   for (const l of s.listeners) {
     const where = `listener "${l.name}"`;
-    const bind = `${l.address.socketAddress.address}:${l.address.socketAddress.portValue}`;
+    const bind = `${canonicalIp(l.address.socketAddress.address)}:${l.address.socketAddress.portValue}`;
     if (l.address.socketAddress.portValue !== 0) {
       const other = binds.get(bind);
       if (other) errors.push(new ConfigError(file, where, 'address', `${bind} is already used by listener "${other}"`));
@@ -249,6 +250,14 @@ export function crossCheck(s: ResourceSnapshot, file: string, rejected: Readonly
     errors.push(...checkChainsDistinct(l, file));
   }
   return errors;
+}
+
+/** One spelling per address, so "::1" and "0:0:0:0:0:0:0:1" are seen as the one address they are (a zone, "%eth0", kept as written). */
+function canonicalIp(address: string): string {
+  if (!isIPv6(address)) return address;
+  const zone = address.indexOf('%');
+  const ip = zone < 0 ? address : address.slice(0, zone);
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1) + (zone < 0 ? '' : address.slice(zone));
 }
 
 function checkRouteClusters(rc: RouteConfiguration, clusters: Set<string>, file: string, where: string, prefix: string): ConfigError[] {

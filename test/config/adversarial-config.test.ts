@@ -129,3 +129,14 @@ const YAML_WITH_HEADER = `staticResources:
   clusters:
   - { name: c, loadAssignment: { endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: 127.0.0.1, portValue: 9000 } } } }] }] } }
 `;
+
+test('two listeners on one IPv6 address spelled two ways are refused as the config error they are', () => {
+  const config = listenerConfig();
+  const listeners = (config.staticResources as { listeners: Array<Record<string, unknown>> }).listeners;
+  const on = (name: string, address: string) => ({ ...structuredClone(listeners[0]!), name, address: { socketAddress: { address, portValue: 8443 } } });
+  listeners.push(on('v6', '::1'), on('v6-long', '0:0:0:0:0:0:0:1'), on('zoned', 'fe80::1%lo'), on('zoned-long', 'fe80:0::1%lo'));
+  assert.deepEqual(errorsOf(JSON.stringify(config)), [
+    `${FILE}: listener "v6-long": address: ::1:8443 is already used by listener "v6"`,
+    `${FILE}: listener "zoned-long": address: fe80::1%lo:8443 is already used by listener "zoned"`,
+  ]);
+});
