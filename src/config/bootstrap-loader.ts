@@ -8,7 +8,7 @@ import { DEFAULT_WORKER_WATCHDOG } from '../model/watchdog.js';
 import { ConfigError } from './config-error.js';
 import { ConfigErrors } from './config-errors.js';
 import { readCluster } from './cluster-reader.js';
-import { pathDeeperThan, MAX_DOCUMENT_DEPTH } from './document-depth.js';
+import { findTooDeep, MAX_DOCUMENT_DEPTH, type TooDeep } from './document-depth.js';
 import { FieldReader } from './field-reader.js';
 import { looksLikeJsonObject, parseJsonDocument } from './json-document.js';
 import { readAddress, readListener } from './listener-reader.js';
@@ -35,7 +35,7 @@ export function loadBootstrapFile(file: string): Bootstrap {
 /** Parses bootstrap text; throws ConfigErrors listing every invalid resource. */
 export function parseBootstrap(text: string, file: string): Bootstrap {
   const document = parseDocumentText(text, file);
-  const tooDeep = pathDeeperThan(document);
+  const tooDeep = findTooDeep(document);
   if (tooDeep) throw new ConfigErrors([tooDeepError(document, tooDeep, file)]);
   const errors: ConfigError[] = [];
   const attempt = <T>(fn: () => T): T | undefined => {
@@ -110,16 +110,17 @@ function firstAliasOffset(doc: import('yaml').Document): number | undefined {
 }
 
 /** A document nested past the limit, reported against the static resource it is in (when it is in one) and its field. */
-function tooDeepError(document: unknown, path: Array<string | number>, file: string): ConfigError {
+function tooDeepError(document: unknown, { path, containsItself }: TooDeep, file: string): ConfigError {
+  const reason = containsItself ? 'contains itself (a YAML alias inside its own anchor)' : NESTED_TOO_DEEP;
   const text = (p: Array<string | number>) => p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
   const [statics, kind, index, ...rest] = path;
   const kinds: Record<string, string> = { listeners: 'listener', clusters: 'cluster', secrets: 'secret', routeConfigurations: 'routeConfiguration', route_configurations: 'routeConfiguration' };
   if ((statics === 'staticResources' || statics === 'static_resources') && typeof kind === 'string' && kinds[kind] && typeof index === 'number' && rest.length > 0) {
     const item = ((document as Record<string, Record<string, unknown[]>>)[statics]![kind]![index] ?? {}) as { name?: unknown };
     const name = typeof item.name === 'string' && item.name !== '' ? item.name : `#${index}`;
-    return new ConfigError(file, `${kinds[kind]} "${name}"`, text(rest), NESTED_TOO_DEEP);
+    return new ConfigError(file, `${kinds[kind]} "${name}"`, text(rest), reason);
   }
-  return new ConfigError(file, 'bootstrap', text(path), NESTED_TOO_DEEP);
+  return new ConfigError(file, 'bootstrap', text(path), reason);
 }
 
 let yamlModule: typeof import('yaml') | undefined;

@@ -140,3 +140,8 @@ test('two listeners on one IPv6 address spelled two ways are refused as the conf
     `${FILE}: listener "zoned-long": address: fe80::1%lo:8443 is already used by listener "zoned"`,
   ]);
 });
+
+test('a YAML alias inside its own anchor is refused, naming where the value contains itself', () => {
+  const text = YAML_WITH_HEADER.replace('VALUE', 'v').replace('          routeConfig:', '          httpFilters: [{ name: envoy.filters.http.router, typedConfig: &router { x: *router } }]\n          routeConfig:');
+  assert.deepEqual(errorsOf(text), [`${FILE}: listener "in": filterChains[0].filters[0].typedConfig.httpFilters[0].typedConfig.x: contains itself (a YAML alias inside its own anchor)`]);
+});

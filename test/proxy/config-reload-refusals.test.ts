@@ -1,10 +1,10 @@
 /**
  * A running proxy (one process, and two workers) is sent one invalid config per kind of damage on SIGHUP:
  * a required field gone, a value of another type, numbers and durations out of range, an unknown enum
- * value, duplicate names and addresses, deep nesting, a very long string, an alias bomb, bytes that are not
- * UTF-8, text that is not YAML, an empty file, a directory and a missing file. Each is logged with file,
- * resource and field, counted as a rejected reload and named by /config_dump, while curl still reaches the
- * last good routes; a valid config then applies.
+ * value, duplicate names and addresses, deep nesting, a value that contains itself, a very long string, an
+ * alias bomb, bytes that are not UTF-8, text that is not YAML, an empty file, a directory and a missing file.
+ * Each is logged with file, resource and field, counted as a rejected reload and named by /config_dump,
+ * while curl still reaches the last good routes; a valid config then applies.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -86,6 +86,7 @@ function refusals(port: number): Array<{ what: string; content: string | Buffer;
     { what: 'retriableStatusCodes as a string', content: edited(port, (c) => (routeOf(c).retryPolicy = { retryOn: 'retriable-status-codes', retriableStatusCodes: '503' })), error: new RegExp(`^${ROUTE}\\.retryPolicy\\.retriableStatusCodes: expected a list of status codes$`) },
     // Carried as written into the model: it reached /config_dump and the workers' JSON IPC, which overflowed.
     { what: 'a filter config nested 5000 deep', content: edited(port, (c) => (hcmOf(c).httpFilters = [{ name: 'envoy.filters.http.router', typedConfig: { x: 1 } }])).replace('"x": 1', `"x": ${'['.repeat(5_000)}${']'.repeat(5_000)}`), error: new RegExp(`^${HCM}\\.httpFilters\\[0\\]\\.typedConfig\\.x(\\[0\\])+: nested too deeply to read`) },
+    { what: 'a YAML alias inside its own anchor', content: edited(port, (c) => (hcmOf(c).httpFilters = [{ name: 'envoy.filters.http.router', typedConfig: { marker: 1 } }])).replace(/\{\s*"marker": 1\s*\}/, '&router { "x": *router }'), error: new RegExp(`^${HCM}\\.httpFilters\\[0\\]\\.typedConfig\\.x: contains itself`) },
     { what: 'a 1 MB string', content: edited(port, (c) => (routeOf(c).timeout = 'x'.repeat(1 << 20))), error: new RegExp(`^${ROUTE}\\.timeout: expected a duration such as "1\\.5s" or "250ms", got "x{40}…"$`) },
     { what: 'an alias bomb', content: aliasBomb, error: /^\(file\): line 2: YAML aliases would expand to more than 100 copies/ },
     { what: 'Latin-1 bytes', content: Buffer.from(text(goodConfig(port)).replace('"vh"', '"caf\u00e9"'), 'latin1'), error: /^\(file\): line \d+: is not UTF-8 text/ },
