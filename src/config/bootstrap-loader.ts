@@ -5,6 +5,7 @@ import type { Bootstrap, ResourceSnapshot } from '../model/bootstrap.js';
 import type { Listener } from '../model/listener.js';
 import type { RouteConfiguration } from '../model/route.js';
 import { DEFAULT_WORKER_WATCHDOG } from '../model/watchdog.js';
+import { regexEngineNames } from '../proxy/routing/regex-engine-registry.js';
 import { ConfigError } from './config-error.js';
 import { ConfigErrors } from './config-errors.js';
 import { readCluster } from './cluster-reader.js';
@@ -161,7 +162,7 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt, rejected: S
   statics.done();
   const bootstrap: Bootstrap = {
     node: { id: node?.optStr('id') ?? 'bulwark', cluster: node?.optStr('cluster') ?? 'bulwark' },
-    defaultRegexEngine: root.optStr('defaultRegexEngine') ?? 're2',
+    defaultRegexEngine: readRegexEngineName(root),
     staticResources: snapshot,
     workerWatchdog: attempt(() => readWorkerWatchdog(root)) ?? DEFAULT_WORKER_WATCHDOG,
   };
@@ -176,6 +177,13 @@ function readRoot(root: FieldReader, file: string, attempt: Attempt, rejected: S
   readIgnoredRootFields(root);
   root.done();
   return bootstrap;
+}
+
+/** Checked here: every process builds its engine when it starts, and an unknown one would crash each worker. */
+function readRegexEngineName(root: FieldReader): string {
+  const name = root.optStr('defaultRegexEngine') ?? 're2';
+  if (!regexEngineNames().includes(name)) root.fail('defaultRegexEngine', `unknown regex engine "${name}" (known: ${regexEngineNames().join(', ')})`);
+  return name;
 }
 
 /**

@@ -145,3 +145,7 @@ test('a YAML alias inside its own anchor is refused, naming where the value cont
   const text = YAML_WITH_HEADER.replace('VALUE', 'v').replace('          routeConfig:', '          httpFilters: [{ name: envoy.filters.http.router, typedConfig: &router { x: *router } }]\n          routeConfig:');
   assert.deepEqual(errorsOf(text), [`${FILE}: listener "in": filterChains[0].filters[0].typedConfig.httpFilters[0].typedConfig.x: contains itself (a YAML alias inside its own anchor)`]);
 });
+
+test('an unknown defaultRegexEngine is refused naming the field and the engines there are', () => {
+  assert.deepEqual(errorsOf(JSON.stringify({ ...listenerConfig(), defaultRegexEngine: 'hyperscann' })), [`${FILE}: bootstrap: defaultRegexEngine: unknown regex engine "hyperscann" (known: re2)`]);
+});

@@ -148,9 +148,9 @@ test('whole files that are no bootstrap are refused with the file named, never t
 });
 
 /** Runs `bulwark proxy --config FILE` to its exit; its code and stderr. */
-function runProxy(file: string): Promise<{ code: number | null; stderr: string }> {
+function runProxy(file: string, concurrency = 1): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, 'proxy', '--config', file, '--concurrency', '1'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI, 'proxy', '--config', file, '--concurrency', String(concurrency)], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
@@ -181,5 +181,15 @@ test('a real proxy refuses a sample of the refused mutations at start: exit 1, t
     const { code, stderr } = await runProxy(file);
     assert.equal(code, 1, stderr);
     assert.equal(stderr, `bulwark proxy: invalid config:\n${expected}\n`);
+  }
+});
+
+test('an unknown defaultRegexEngine is refused at start like any field, not left to crash each worker', { timeout: 60_000 }, async () => {
+  const config = JSON.parse(bootstrap([], [staticCluster('c', [9000])])) as Record<string, unknown>;
+  const file = writeTemp('proxy.yaml', JSON.stringify({ ...config, defaultRegexEngine: 'bogus' }));
+  for (const concurrency of [1, 2]) {
+    const { code, stderr } = await runProxy(file, concurrency);
+    assert.equal(code, 1, stderr);
+    assert.equal(stderr, `bulwark proxy: invalid config:\n${file}: bootstrap: defaultRegexEngine: unknown regex engine "bogus" (known: re2)\n`);
   }
 });

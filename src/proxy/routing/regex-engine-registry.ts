@@ -9,6 +9,11 @@ export function registerRegexEngine(engine: RegexEngine): void {
   engines.set(engine.name, engine);
 }
 
+/** The names a bootstrap may give as its `defaultRegexEngine`. */
+export function regexEngineNames(): string[] {
+  return [...engines.keys()];
+}
+
 /** The engine registered under `name`; throws with the known names otherwise. */
 export function createRegexEngine(name: string): RegexEngine {
   const engine = engines.get(name);
