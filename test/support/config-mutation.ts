@@ -48,6 +48,10 @@ function getAt(root: Json, path: Path): Json {
 
 /** A copy of `root` with the node at `path` replaced by `edit(old)`, or removed when edit returns `REMOVE`. */
 function editAt(root: Json, path: Path, edit: (old: Json) => Json): Json {
+  if (path.length === 0) {
+    const next = edit(structuredClone(root));
+    return next === REMOVE ? {} : next;
+  }
   const copy = structuredClone(root);
   const parent = getAt(copy, path.slice(0, -1)) as Record<string | number, Json>;
   const key = path[path.length - 1]!;
