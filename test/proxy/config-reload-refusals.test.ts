@@ -48,7 +48,7 @@ function text(c: Config): string {
 
 interface Hcm {
   httpFilters?: unknown[];
-  routeConfig: { virtualHosts: Array<{ routes: Array<{ route: Record<string, unknown> }> }> };
+  routeConfig: { virtualHosts: Array<{ name: string; routes: Array<{ route: Record<string, unknown> }> }> };
 }
 
 /** The web listener's connection manager, to damage in place. */
@@ -82,6 +82,8 @@ function refusals(port: number): Array<{ what: string; content: string | Buffer;
     { what: 'a negative duration', content: edited(port, (c) => (c.clusters[0]!.connectTimeout = '-1s')), error: /^cluster "a": connectTimeout: expected a duration such as "1\.5s" or "250ms", got "-1s"$/ },
     { what: 'an unknown enum value', content: edited(port, (c) => (c.clusters[1]!.lbPolicy = 'FASTEST')), error: /^cluster "b": lbPolicy: must be one of ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, got "FASTEST"$/ },
     { what: 'two clusters of one name', content: edited(port, (c) => c.clusters.push(staticCluster('a', [b.port]) as Record<string, unknown>)), error: /^cluster "a": name: is not unique$/ },
+    { what: 'two listeners of one name', content: edited(port, (c) => c.listeners.push({ ...structuredClone(c.listeners[0]!), address: { socketAddress: { address: '127.0.0.1', portValue: 0 } } })), error: /^listener "web": name: is not unique$/ },
+    { what: 'two virtual hosts with one domain', content: edited(port, (c) => hcmOf(c).routeConfig.virtualHosts.push({ ...structuredClone(hcmOf(c).routeConfig.virtualHosts[0]!), name: 'vh2' })), error: new RegExp(`^${HCM}\\.routeConfig\\.virtualHosts: domain "\\*" appears in both "vh" and "vh2"$`) },
     { what: 'two listeners on one address', content: edited(port, (c) => c.listeners.push({ ...structuredClone(c.listeners[0]!), name: 'web2' })), error: new RegExp(`^listener "web2": address: 127\\.0\\.0\\.1:${port} is already used by listener "web"$`) },
     { what: 'retriableStatusCodes as a string', content: edited(port, (c) => (routeOf(c).retryPolicy = { retryOn: 'retriable-status-codes', retriableStatusCodes: '503' })), error: new RegExp(`^${ROUTE}\\.retryPolicy\\.retriableStatusCodes: expected a list of status codes$`) },
     // Carried as written into the model: it reached /config_dump and the workers' JSON IPC, which overflowed.
