@@ -7,6 +7,7 @@ import { ProxyRuntime } from './proxy-runtime.js';
 import { StreamTelemetry } from './stream-telemetry.js';
 import { isCustodyError, keyCustodyHealth } from './tls/key-custody-health.js';
 import type { KeyPolicy } from './tls/secure-context-factory.js';
+import { TlsMaterialError } from './tls/tls-material.js';
 import type { WorkerSettings } from './workers/worker-messages.js';
 import { accessLogPaths, createAccessLog } from './access-log-sink.js';
 import { createTracePropagator } from './trace-propagation.js';
@@ -14,6 +15,12 @@ import { numberConnectionsForWorker } from './connection-ids.js';
 
 /** Loads of a config that key custody refused before the refusal is final (about 1.5 s in all). */
 const CUSTODY_LOAD_ATTEMPTS = 5;
+
+/** Why a config was refused, and whether it was key custody failing to load a key rather than the config. */
+export interface ConfigRejection {
+  error: string;
+  custody: boolean;
+}
 
 /** A ProxyRuntime with its metrics and logs, in this process (a worker, or the only process). */
 export class ProxyHost {
@@ -71,14 +78,16 @@ export class ProxyHost {
    * client of its own: workers starting together, sidecars sharing one keyd), and the same load
    * succeeds a moment later. Any other error is final at once.
    */
-  async applyRetryingCustody(snapshot: ResourceSnapshot): Promise<string | undefined> {
+  async applyRetryingCustody(snapshot: ResourceSnapshot): Promise<ConfigRejection | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
         this.applyOrThrow(snapshot);
         return undefined;
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
-        if (attempt >= CUSTODY_LOAD_ATTEMPTS || !isCustodyError(msg)) return this.rejected(snapshot, err);
+        // The key's own config (a memory key refused, a pkcs11 field missing) names pkcs11 too, but no retry or fresh process changes it.
+        const custody = !(err instanceof TlsMaterialError) && isCustodyError(msg);
+        if (attempt >= CUSTODY_LOAD_ATTEMPTS || !custody) return { error: this.rejected(snapshot, err), custody };
         proxyLog('warn', 'key custody failed to load a key; trying again', { version: snapshot.version, attempt, error: msg });
         // Jittered, so processes that collided do not collide again.
         await new Promise((r) => setTimeout(r, (50 << attempt) * (0.5 + Math.random())));

@@ -41,8 +41,8 @@ export class SingleProcessProxy implements ProxySupervisor {
   }
 
   async start(): Promise<void> {
-    const error = await this.host.applyRetryingCustody(this.bootstrap.staticResources);
-    if (error) throw new Error(error);
+    const rejection = await this.host.applyRetryingCustody(this.bootstrap.staticResources);
+    if (rejection) throw new Error(rejection.error);
     await this.binder.apply(this.bootstrap.staticResources.listeners);
     if (this.bootstrap.admin) {
       this.admin = new AdminServer({
@@ -69,8 +69,8 @@ export class SingleProcessProxy implements ProxySupervisor {
   }
 
   async reload(next: Bootstrap): Promise<string | undefined> {
-    const error = await this.host.applyRetryingCustody(next.staticResources);
-    if (error) return (this.lastReloadError = error);
+    const rejection = await this.host.applyRetryingCustody(next.staticResources);
+    if (rejection) return (this.lastReloadError = rejection.error);
     try {
       await this.binder.apply(next.staticResources.listeners);
     } catch (err) {

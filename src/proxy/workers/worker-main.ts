@@ -6,7 +6,7 @@ import { drainConnections } from '../drain-connections.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { ProxyHost } from '../proxy-host.js';
 import { proxyLog } from '../proxy-log.js';
-import { isCustodyError, keyCustodyHealth } from '../tls/key-custody-health.js';
+import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { useTicketKeySecret } from '../tls/session-ticket-keys.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
@@ -50,9 +50,9 @@ function heldSlots(): number[] {
 
 async function applyConfig(snapshot: ResourceSnapshot, resourceSlots: Record<string, number>): Promise<void> {
   resourceTable?.useSlots(resourceSlots);
-  const error = await host.applyRetryingCustody(snapshot);
-  if (error) {
-    send({ type: 'rejected', version: snapshot.version, error, custody: isCustodyError(error), heldSlots: heldSlots() });
+  const rejection = await host.applyRetryingCustody(snapshot);
+  if (rejection) {
+    send({ type: 'rejected', version: snapshot.version, error: rejection.error, custody: rejection.custody, heldSlots: heldSlots() });
     return;
   }
   // Hosts came or went: the other workers get this worker's view of the new set.
