@@ -77,7 +77,7 @@ function parseDocumentText(text: string, file: string): unknown {
     if (jsonError !== undefined) throw new ConfigErrors([new ConfigError(file, '(file)', `line ${doc.errors[0]!.linePos?.[0].line ?? '?'}`, `not valid JSON: ${jsonError}`)]);
     // The first syntax error says where; the rest are usually echoes of it (an overflow repeats at every level).
     const shown = doc.errors.some((e) => isStackOverflow(e.message)) ? doc.errors.slice(0, 1) : doc.errors.slice(0, 3);
-    throw new ConfigErrors(shown.map((e) => new ConfigError(file, '(file)', `line ${e.linePos?.[0].line ?? '?'}`, isStackOverflow(e.message) ? NESTED_TOO_DEEP : e.message.split('\n')[0]!)));
+    throw new ConfigErrors(shown.map((e) => new ConfigError(file, '(file)', `line ${e.linePos?.[0].line ?? '?'}`, yamlErrorReason(e))));
   }
   try {
     return doc.toJS({ maxAliasCount: MAX_ALIAS_COPIES });
@@ -94,6 +94,14 @@ function parseDocumentText(text: string, file: string): unknown {
 const MAX_ALIAS_COPIES = 100;
 
 const NESTED_TOO_DEEP = `nested too deeply to read (the limit is ${MAX_DOCUMENT_DEPTH} levels of objects and lists)`;
+
+/** The parser's message, in the user's terms where it speaks of its own API or of its stack. */
+function yamlErrorReason(e: import('yaml').YAMLError): string {
+  if (isStackOverflow(e.message)) return NESTED_TOO_DEEP;
+  // The library's own words advise calling YAML.parseAllDocuments().
+  if (e.code === 'MULTIPLE_DOCS') return 'a second YAML document starts here: a bootstrap is one document (remove the "---" and what follows, or merge them)';
+  return e.message.split('\n')[0]!;
+}
 
 function isStackOverflow(message: string): boolean {
   return message.startsWith('Maximum call stack size exceeded');

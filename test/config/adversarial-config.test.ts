@@ -149,3 +149,7 @@ test('a YAML alias inside its own anchor is refused, naming where the value cont
 test('an unknown defaultRegexEngine is refused naming the field and the engines there are', () => {
   assert.deepEqual(errorsOf(JSON.stringify({ ...listenerConfig(), defaultRegexEngine: 'hyperscann' })), [`${FILE}: bootstrap: defaultRegexEngine: unknown regex engine "hyperscann" (known: re2)`]);
 });
+
+test('a file of two YAML documents is refused where the second starts, in the user\'s terms', () => {
+  assert.deepEqual(errorsOf('node: { id: a }\n---\nnode: { id: b }\n'), [`${FILE}: (file): line 2: a second YAML document starts here: a bootstrap is one document (remove the "---" and what follows, or merge them)`]);
+});

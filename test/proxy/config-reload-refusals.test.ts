@@ -2,9 +2,10 @@
  * A running proxy (one process, and two workers) is sent one invalid config per kind of damage on SIGHUP:
  * a required field gone, a value of another type, numbers and durations out of range, an unknown enum
  * value, duplicate names and addresses, deep nesting, a value that contains itself, a very long string, an
- * alias bomb, bytes that are not UTF-8, text that is not YAML, an empty file, a directory and a missing file.
- * Each is logged with file, resource and field, counted as a rejected reload and named by /config_dump,
- * while curl still reaches the last good routes; a valid config then applies.
+ * alias bomb, bytes that are not UTF-8, text that is not YAML, two YAML documents, an empty file, a
+ * directory and a missing file. Each is logged with file, resource and field, counted as a rejected
+ * reload and named by /config_dump, while curl still reaches the last good routes; a valid config then
+ * applies.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,6 +94,7 @@ function refusals(port: number): Array<{ what: string; content: string | Buffer;
     { what: 'an alias bomb', content: aliasBomb, error: /^\(file\): line 2: YAML aliases would expand to more than 100 copies/ },
     { what: 'Latin-1 bytes', content: Buffer.from(text(goodConfig(port)).replace('"vh"', '"caf\u00e9"'), 'latin1'), error: /^\(file\): line \d+: is not UTF-8 text/ },
     { what: 'text that is not YAML', content: 'staticResources: [listeners: {\n', error: /^\(file\): line \d+: / },
+    { what: 'two YAML documents', content: `node: { id: proxy }\n---\n${text(goodConfig(port, 'b'))}\n`, error: /^\(file\): line \d+: a second YAML document starts here: a bootstrap is one document/ },
     { what: 'an empty file', content: '', error: /^bootstrap: \(root\): expected an object, got nothing$/ },
   ];
 }
