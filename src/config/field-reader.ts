@@ -196,6 +196,8 @@ export class FieldReader {
   done(): void {
     for (const k of Object.keys(this.value)) {
       if (this.seen.has(k)) continue;
+      // YAML's `~:` and `"":` name no field: blamed on the key, the object itself would read as unknown.
+      if (k === '') this.fail('', 'has a field with no name (an empty or null key)');
       const near = closestName(k, this.seen);
       this.fail(k, near === undefined ? 'unknown field' : `unknown field (did you mean "${near}"?)`);
     }

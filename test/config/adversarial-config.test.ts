@@ -153,3 +153,9 @@ test('an unknown defaultRegexEngine is refused naming the field and the engines 
 test('a file of two YAML documents is refused where the second starts, in the user\'s terms', () => {
   assert.deepEqual(errorsOf('node: { id: a }\n---\nnode: { id: b }\n'), [`${FILE}: (file): line 2: a second YAML document starts here: a bootstrap is one document (remove the "---" and what follows, or merge them)`]);
 });
+
+test('a field with no name is refused as such, not as its object being unknown', () => {
+  assert.deepEqual(errorsOf('node: { id: a, ~: b }\n'), [`${FILE}: bootstrap: node: has a field with no name (an empty or null key)`]);
+  const cluster = '{"name": "c", "loadAssignment": {"endpoints": [], "": 1}}';
+  assert.deepEqual(errorsOf(`{"staticResources": {"clusters": [${cluster}]}}`), [`${FILE}: cluster "c": loadAssignment: has a field with no name (an empty or null key)`]);
+});
