@@ -60,6 +60,8 @@ export async function runAsWorker(o: LoadOptions): Promise<void> {
   await new Promise<void>((resolve) => process.send!(message, () => resolve()));
 }
 
+function ignoreSendError(): void {}
+
 /** Forks `o.workers` copies of this command (same arguments) and merges their histograms. */
 export async function runInWorkers(o: LoadOptions, args: string[]): Promise<RunResult> {
   const children: ChildProcess[] = [];
@@ -81,7 +83,13 @@ export async function runInWorkers(o: LoadOptions, args: string[]): Promise<RunR
             return;
           }
           // One worker's abort ends the whole run: the others stop as on ^C and report what they did.
-          for (const c of children) if (c !== child && c.connected) c.send(STOP);
+          // A worker may be ending on its own as this goes out: its channel then refuses the write (EPIPE),
+          // which is harmless here; unheard, that error would end this process.
+          for (const c of children) if (c !== child && c.connected) c.send(STOP, ignoreSendError);
+        });
+        // A message a worker can no longer take is settled by its exit; a worker that never started has none.
+        child.on('error', (err) => {
+          if (child.pid === undefined) reject(err);
         });
         child.on('exit', (code) => (report ? resolve(report) : reject(new Error(`load worker ${i} exited with ${code} before reporting`))));
       }),
