@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
@@ -15,6 +15,7 @@ import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { logLineStartingWith, keyValueFields } from '../support/log-lines.js';
 
 let h1: TestUpstream;
 let h2: http2.Http2Server;
@@ -85,22 +86,10 @@ after(async () => {
   for (const name of ['text', 'json', 'tcp', 'ids']) rmSync(logPath(name), { force: true });
 });
 
-async function lineWith(name: string, marker: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const hit = readFileSync(logPath(name), 'latin1').split('\n').find((l) => l.startsWith(marker));
-      if (hit) return hit;
-    } catch {
-      // not written yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no line starting ${marker} in ${logPath(name)}`);
+function lineWith(name: string, marker: string): Promise<string> {
+  return logLineStartingWith(logPath(name), marker);
 }
 
-function fields(line: string): Record<string, string> {
-  return Object.fromEntries(line.split(' ').slice(1).map((kv) => kv.split('=') as [string, string]));
-}
 
 for (const [downstream, flag] of [['HTTP/1.1', '--http1.1'], ['HTTP/2', '--http2-prior-knowledge']] as const) {
   for (const [upstreamProtocol, path, upstreamPort] of [['HTTP/1.1', '/h1', () => h1.port], ['HTTP/2', '/h2', () => h2Port]] as const) {
@@ -110,7 +99,7 @@ for (const [downstream, flag] of [['HTTP/1.1', '--http1.1'], ['HTTP/2', '--http2
       const res = await curl([flag, '-H', `x-mark: ${mark}`, '-w', '|%{local_port}', `http://127.0.0.1:${port}${path}`]);
       assert.equal(res.status, 200);
       const clientPort = res.body.split('|')[1];
-      const f = fields(await lineWith('text', mark));
+      const f = keyValueFields(await lineWith('text', mark));
       assert.deepEqual(
         { proto: f['proto'], up: f['up'], upip: f['upip'], upport: f['upport'], uplocalip: f['uplocalip'], uplocalport: f['uplocalport'] },
         { proto: upstreamProtocol, up: `127.0.0.1:${upstreamPort()}`, upip: '127.0.0.1', upport: String(upstreamPort()), uplocalip: '127.0.0.1', uplocalport: res.headers['x-peer-port'] },
@@ -153,7 +142,7 @@ for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
 test('an upstream never connected to has no remote address or protocol, though a host was chosen', async () => {
   const res = await curl(['-H', 'x-mark: conn-dead', `http://127.0.0.1:${port}/dead`]);
   assert.equal(res.status, 503);
-  const f = fields(await lineWith('text', 'conn-dead'));
+  const f = keyValueFields(await lineWith('text', 'conn-dead'));
   assert.deepEqual([f['proto'], f['up'], f['upip'], f['upport'], f['uplocalport']], ['-', '-', '-', '-', '-']);
 });
 
@@ -168,7 +157,7 @@ test('on a TCP connection the addresses are the same operators, and the upstream
     s.on('close', () => resolve());
     s.on('error', reject);
   });
-  const f = fields(await lineWith('tcp', 'tcp'));
+  const f = keyValueFields(await lineWith('tcp', 'tcp'));
   const echoPort = (tcpEcho.address() as AddressInfo).port;
   assert.deepEqual([f['proto'], f['up'], f['upport'], f['dport'], f['dlocalport']], ['-', `127.0.0.1:${echoPort}`, String(echoPort), String(clientPort), String(tcpPort)]);
   assert.match(f['conn']!, /^\d+$/, 'a TCP connection is numbered too');

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -17,6 +17,7 @@ import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { REPO_ROOT, startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { logLineStartingWith, keyValueFields } from '../support/log-lines.js';
 
 type PingClient = grpc.Client & { Ping(req: { message: string }, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: { message: string }) => void): void };
 const proto = grpc.loadPackageDefinition(protoLoader.loadSync(`${REPO_ROOT}test/fixtures/ping.proto`, { keepCase: false })) as unknown as {
@@ -112,30 +113,17 @@ after(async () => {
   for (const name of ['text', 'json', 'tcp']) rmSync(logPath(name), { force: true });
 });
 
-async function lineWith(name: string, marker: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const hit = readFileSync(logPath(name), 'latin1').split('\n').find((l) => l.startsWith(marker));
-      if (hit) return hit;
-    } catch {
-      // not written yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no line starting ${marker} in ${logPath(name)}`);
+function lineWith(name: string, marker: string): Promise<string> {
+  return logLineStartingWith(logPath(name), marker);
 }
 
-/** The line's key=value fields. */
-function fields(line: string): Record<string, string> {
-  return Object.fromEntries(line.split(' ').slice(1).map((kv) => kv.split('=') as [string, string]));
-}
 
 for (const [protocol, flag] of [['HTTP/1.1', '--http1.1'], ['HTTP/2', '--http2-prior-knowledge']] as const) {
   test(`${protocol}: %RESP% reads any header of the response sent, with alternatives and a length limit`, async () => {
     const mark = `resp-${protocol === 'HTTP/2' ? 'h2' : 'h1'}`;
     const res = await curl([flag, '-H', `x-mark: ${mark}`, `http://127.0.0.1:${port}/one`]);
     assert.equal(res.status, 201);
-    const f = fields(await lineWith('text', mark));
+    const f = keyValueFields(await lineWith('text', mark));
     assert.deepEqual([f['resp'], f['ct'], f['alt'], f['status'], f['server']], ['one', 'appl', 'one', '201', res.headers['server']]);
     assert.deepEqual([f['trailer'], f['done'], f['attempts']], ['-', '-', '1'], 'no trailers came; one try');
     const json = JSON.parse(await lineWith('json', `{"mark":"${mark}"`)) as Record<string, unknown>;
@@ -157,7 +145,7 @@ test("the request's phases are measured from its start, as Envoy's duration oper
     req.write('part one, ');
     setTimeout(() => req.end('part two'), PAUSE_MS);
   });
-  const f = fields(await lineWith('text', 'phases'));
+  const f = keyValueFields(await lineWith('text', 'phases'));
   const [rq, rqtx, rs, rstx, d] = ['rq', 'rqtx', 'rs', 'rstx', 'd'].map((k) => Number(f[k]));
   // Lower bounds from the pauses, upper bounds from the phases that follow: no timing margin a loaded machine could break.
   assert.ok(rq! >= PAUSE_MS - 5, `request duration ${rq}`);
@@ -172,14 +160,14 @@ test("the request's phases are measured from its start, as Envoy's duration oper
 test('a local reply has its own headers, no upstream phases and no try', async () => {
   const res = await curl(['-H', 'x-mark: local', `http://127.0.0.1:${port}/none`]);
   assert.equal(res.status, 404);
-  const f = fields(await lineWith('text', 'local'));
+  const f = keyValueFields(await lineWith('text', 'local'));
   assert.deepEqual([f['status'], f['server'], f['resp'], f['attempts'], f['rqtx'], f['rs'], f['rstx']], ['404', res.headers['server'], '-', '0', '-', '-', '-']);
   assert.ok(Number(f['rq']) >= 0, 'the request itself was received');
 });
 
 test('a retried request counts every try, and logs the response of the last', async () => {
   assert.equal((await curl(['-H', 'x-mark: retried', `http://127.0.0.1:${port}/flaky`])).status, 201);
-  const f = fields(await lineWith('text', 'retried'));
+  const f = keyValueFields(await lineWith('text', 'retried'));
   assert.deepEqual([f['attempts'], f['status'], f['resp']], ['2', '201', 'one']);
 });
 
@@ -192,7 +180,7 @@ test("gRPC: %TRAILER% reads the upstream's trailers", async () => {
   );
   client.close();
   assert.equal(reply.message, 'pong hi');
-  const f = fields(await lineWith('text', 'grpc'));
+  const f = keyValueFields(await lineWith('text', 'grpc'));
   assert.deepEqual([f['trailer'], f['done'], f['attempts']], ['0', 'yes', '1']);
   assert.equal((JSON.parse(await lineWith('json', '{"mark":"grpc"')) as Record<string, unknown>)['trailer'], '0', 'a trailer is a string, as a header is');
 });

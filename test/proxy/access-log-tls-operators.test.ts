@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { address, bootstrap, httpListener, routeConfig, staticCluster, tlsTransport } from '../support/config-builder.js';
@@ -14,6 +14,7 @@ import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { makePki } from '../support/tls-fixtures.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { logLineStartingWith } from '../support/log-lines.js';
 
 let upstream: TestUpstream;
 let tcpEcho: net.Server;
@@ -62,17 +63,8 @@ after(async () => {
   for (const name of ['http', 'tcp']) rmSync(logPath(name), { force: true });
 });
 
-async function lineWith(name: string, marker: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const hit = readFileSync(logPath(name), 'latin1').split('\n').find((l) => l.startsWith(marker));
-      if (hit) return hit;
-    } catch {
-      // not written yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no line starting ${marker} in ${logPath(name)}`);
+function lineWith(name: string, marker: string): Promise<string> {
+  return logLineStartingWith(logPath(name), marker);
 }
 
 const https = (mark: string, ...args: string[]) => curl(['--cacert', pki.caCert, '-H', `x-mark: ${mark}`, ...args, `https://localhost:${tlsPort}/`]);
