@@ -102,7 +102,12 @@ export async function run(args: string[]): Promise<number> {
         certificates.watch(certificateFiles(next.staticResources));
       }
     };
-    const reloads = new ReloadQueue(reload);
+    // A reload that threw is a fault of the proxy: said loudly, and the last good version stays.
+    const reloads = new ReloadQueue(reload, (err, reason) => {
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      proxyLog('error', 'config reload failed; keeping the last good version', { file, reason, error });
+      supervisor.reloadRejected(`internal error: ${err instanceof Error ? err.message : String(err)}`);
+    });
     const certificates = new CertificateWatcher(() => reloads.request('certificate files changed'));
     certificates.watch(certificateFiles(bootstrap.staticResources));
     process.on('SIGHUP', () => reloads.request('SIGHUP'));

@@ -9,7 +9,11 @@ export class ReloadQueue {
   /** The reason of the reload waiting for the running one, if any. */
   private waiting: string | undefined;
 
-  constructor(private readonly reload: (reason: string) => Promise<void>) {}
+  /** `onFailure` hears a reload that threw (a fault, not a refused config, which `reload` reports itself). */
+  constructor(
+    private readonly reload: (reason: string) => Promise<void>,
+    private readonly onFailure: (err: unknown, reason: string) => void,
+  ) {}
 
   /** Reloads now, or once the reload under way is done. */
   request(reason: string): void {
@@ -23,7 +27,7 @@ export class ReloadQueue {
   private run(reason: string): void {
     this.running = true;
     void this.reload(reason)
-      .catch(() => undefined)
+      .catch((err: unknown) => this.onFailure(err, reason))
       .finally(() => {
         this.running = false;
         const next = this.waiting;
