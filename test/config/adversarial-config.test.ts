@@ -159,3 +159,33 @@ test('a field with no name is refused as such, not as its object being unknown',
   const cluster = '{"name": "c", "loadAssignment": {"endpoints": [], "": 1}}';
   assert.deepEqual(errorsOf(`{"staticResources": {"clusters": [${cluster}]}}`), [`${FILE}: cluster "c": loadAssignment: has a field with no name (an empty or null key)`]);
 });
+
+/** The message the loader refuses `text` with (what a log line or lastReloadError carries). */
+function messageOf(text: string): string {
+  try {
+    parseBootstrap(text, FILE);
+  } catch (err) {
+    assert.ok(err instanceof ConfigErrors, `not a ConfigErrors: ${String(err)}`);
+    return err.message;
+  }
+  assert.fail('the config was accepted');
+}
+
+test('a file with thousands of broken resources lists the first 50 problems and counts the rest', () => {
+  const clusters = Array.from({ length: 300 }, (_, i) => ({ name: `c${i}`, connectTimeout: 'soon' }));
+  const lines = messageOf(JSON.stringify({ staticResources: { clusters } })).split('\n');
+  assert.equal(lines.length, 51);
+  assert.match(lines[0]!, /^adversarial\.yaml: cluster "c0": connect_?[tT]imeout: /);
+  assert.equal(lines[50], 'adversarial.yaml: and 250 more problems');
+});
+
+test('a huge name or value is quoted by its start, not whole, in every message about it', () => {
+  const name = 'n'.repeat(1_000_000);
+  const lines = [
+    ...messageOf(JSON.stringify({ staticResources: { clusters: [{ name, connectTimeout: 'soon' }] } })).split('\n'),
+    ...messageOf(JSON.stringify({ staticResources: { clusters: [{ name: 'c', connectTimeout: 's'.repeat(100_000) }] } })).split('\n'),
+  ];
+  assert.equal(lines.length, 2);
+  for (const line of lines) assert.ok(line.length < 1000, `a ${line.length}-character message`);
+  assert.match(lines[0]!, /^adversarial\.yaml: cluster "n+… \(\d+ more characters\): connectTimeout: /);
+});
