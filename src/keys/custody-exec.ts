@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { custodyEnv } from './engine-config.js';
-import { checkEngineConfigTrusted, stateLayout } from './state-dir.js';
+import { checkEngineConfigTrusted, stateLayout, StateDirError } from './state-dir.js';
 
 /**
  * Makes sure this process runs with keyd's engine environment. Node reads OPENSSL_CONF only at start,
@@ -10,7 +10,7 @@ import { checkEngineConfigTrusted, stateLayout } from './state-dir.js';
  */
 export function execWithCustody(stateDir: string): Promise<number> | undefined {
   const layout = stateLayout(stateDir);
-  if (!existsSync(layout.engineConf)) throw new Error(`keyd has not run in ${stateDir} (no ${layout.engineConf}); start \`bulwark keyd --state-dir ${stateDir}\` first`);
+  if (!existsSync(layout.engineConf)) throw new StateDirError(`keyd has not run in ${stateDir} (no ${layout.engineConf}); start \`bulwark keyd --state-dir ${stateDir}\` first`);
   checkEngineConfigTrusted(layout);
   const env = { ...custodyEnv(layout.engineConf, layout.socket), BULWARK_STATE_DIR: stateDir };
   if (Object.entries(env).every(([k, v]) => process.env[k] === v)) return undefined;

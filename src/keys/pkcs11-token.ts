@@ -18,6 +18,19 @@ export interface KeyInfo {
   local: boolean;
 }
 
+/** The key in a PEM file, or a TokenError that says why it cannot be read (the message never quotes the file). */
+function readPrivateKey(pem: string | Buffer): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // OpenSSL 3 reports a missing passphrase as a cancelled prompt; the PEM says it is encrypted.
+    const text = typeof pem === 'string' ? pem : pem.toString('latin1');
+    if (code === 'ERR_MISSING_PASSPHRASE' || /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) throw new TokenError('the private key is encrypted: import an unencrypted PEM (it is overwritten and removed once in the token)');
+    throw new TokenError('no private key in the file: expected a PEM private key (PKCS#8, SEC1 or PKCS#1)');
+  }
+}
+
 export class TokenError extends Error {
   override name = 'TokenError';
 }
@@ -147,7 +160,7 @@ export class TokenSession {
   /** Brings an existing private key (PEM) into the token; from then on it is sensitive and non-extractable. */
   importPrivateKey(label: string, pem: string | Buffer): KeyType {
     this.refuseDuplicate(label);
-    const key = createPrivateKey(pem);
+    const key = readPrivateKey(pem);
     const jwk = key.export({ format: 'jwk' });
     const b = (v: string | undefined): Buffer => Buffer.from(v ?? '', 'base64url');
     const id = randomBytes(8);

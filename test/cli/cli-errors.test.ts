@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -35,6 +36,31 @@ test('a missing input file is reported by path, without a stack trace', async ()
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^bulwark keys: ENOENT: no such file or directory/);
   assert.ok(r.stderr.includes(missing));
+  assert.doesNotMatch(r.stderr, STACK_FRAME);
+});
+
+test('an encrypted or unreadable key file is refused with the reason, without a stack trace or the key', async () => {
+  const dir = emptyState();
+  const encrypted = join(dir, 'encrypted.pem');
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256', privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  writeFileSync(encrypted, privateKey, { mode: 0o600 });
+  const r = await bulwark(['keys', 'import', '--label', 'x', encrypted, '--state-dir', emptyState()]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stderr, 'bulwark keys: the private key is encrypted: import an unencrypted PEM (it is overwritten and removed once in the token)\n');
+  const garbage = join(dir, 'garbage.pem');
+  writeFileSync(garbage, '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
+  const g = await bulwark(['keys', 'import', '--label', 'y', garbage, '--state-dir', emptyState()]);
+  assert.equal(g.code, 1);
+  assert.match(g.stderr, /^bulwark keys: no private key in the file/);
+  assert.doesNotMatch(g.stderr, STACK_FRAME);
+  assert.ok(!g.stderr.includes('bm90IGEga2V5'), 'the file is not quoted');
+});
+
+test('proxy --keyd on a state directory keyd never ran in says so, without a stack trace', async () => {
+  const state = emptyState();
+  const r = await bulwark(['proxy', '--config', join(state, 'none.yaml'), '--keyd', state]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /^bulwark proxy: keyd has not run in /);
   assert.doesNotMatch(r.stderr, STACK_FRAME);
 });
 
