@@ -10,6 +10,7 @@ import type { HttpListenerContext, HttpListenerStats } from './http/http-listene
 import type { HttpStream } from './http/http-stream.js';
 import { FilterChainRuntime } from './listeners/filter-chain-runtime.js';
 import { ListenerRuntime, type TcpProxyStarter, type TlsFailureObserver } from './listeners/listener-runtime.js';
+import { drainClose, NO_LISTENER_DRAIN, type ListenerDrainState } from './listeners/listener-drain-state.js';
 import { TcpProxySession, type TcpTelemetry } from './listeners/tcp-proxy.js';
 import { createRegexEngine } from './routing/regex-engine-registry.js';
 import type { RegexEngine } from './routing/regex-engine.js';
@@ -40,6 +41,8 @@ export class ProxyRuntime implements TcpProxyStarter {
   private snapshot: ResourceSnapshot | undefined;
   /** Stats per HTTP connection manager (by listener and chain), kept across reloads so counters only grow. */
   private readonly httpStats = new Map<string, HttpListenerStats>();
+  /** What the admin API asked of the listeners (/healthcheck/fail); read per request. */
+  private drainState: ListenerDrainState = NO_LISTENER_DRAIN;
 
   constructor(
     regexEngineName: string,
@@ -150,6 +153,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       routeTable: inline ? () => inline : () => runtime.routeTables.get(rdsName!),
       newRequestId: () => telemetry.newRequestId(),
       propagateTrace: (headers, sampleNewTrace) => telemetry.propagateTrace(headers, sampleNewTrace),
+      drainClose: () => drainClose(runtime.drainState),
       onStreamComplete: (stream) => telemetry.onHttpStream(stream, ctx),
     };
     return ctx;
@@ -180,6 +184,11 @@ export class ProxyRuntime implements TcpProxyStarter {
   start(chain: FilterChainRuntime, socket: Socket, peerPrincipal: string, serverName?: string): TcpProxySession {
     const listenerName = [...this.listeners.values()].find((l) => l.chains.includes(chain))?.model.name ?? '';
     return new TcpProxySession(socket, chain.tcp!, listenerName, peerPrincipal, this.clusters, this.telemetry, serverName);
+  }
+
+  /** Takes what the admin API asked of the listeners; HTTP connections read it at their next request or response. */
+  useDrainState(state: ListenerDrainState): void {
+    this.drainState = state;
   }
 
   /** Graceful drain of every listener's connections. */

@@ -4,6 +4,8 @@ import { AdminServer } from './admin/admin-server.js';
 import { processMemory } from './admin/memory-usage.js';
 import { redactKeys } from './admin/config-redaction.js';
 import { drainConnections } from './drain-connections.js';
+import { ListenerDrainControl } from './listener-drain-control.js';
+import type { ListenerDrainState } from './listeners/listener-drain-state.js';
 import { ListenerBinder } from './listeners/listener-binder.js';
 import { ProxyHost } from './proxy-host.js';
 import { proxyLog } from './proxy-log.js';
@@ -14,6 +16,8 @@ import type { ProxySupervisor } from './proxy-supervisor.js';
 export class SingleProcessProxy implements ProxySupervisor {
   private readonly host: ProxyHost;
   private readonly binder: ListenerBinder;
+  /** What /healthcheck/fail asked of the listeners. */
+  private readonly listenerDrain: ListenerDrainControl;
   private admin: AdminServer | undefined;
   private ready = false;
   private draining = false;
@@ -38,6 +42,7 @@ export class SingleProcessProxy implements ProxySupervisor {
       healthChecks: true,
     });
     this.binder = new ListenerBinder((name, socket) => this.host.runtime.handleSocket(name, socket));
+    this.listenerDrain = new ListenerDrainControl((state) => this.applyListenerDrain(state));
   }
 
   async start(): Promise<void> {
@@ -56,6 +61,7 @@ export class SingleProcessProxy implements ProxySupervisor {
         commandLineOptions: { concurrency: 1, drainTimeMs: this.drainMs },
         listenerPorts: () => this.binder.ports(),
         quit: () => void this.shutdown('admin /quitquitquit'),
+        setHealthCheckFailed: (failed) => this.listenerDrain.setHealthCheckFailed(failed),
         reopenLogs: () => this.reopenLogs(),
       });
       const port = await this.admin.listen(this.bootstrap.admin.address.socketAddress.address, this.bootstrap.admin.address.socketAddress.portValue);
@@ -82,6 +88,11 @@ export class SingleProcessProxy implements ProxySupervisor {
     this.lastReloadError = undefined;
     proxyLog('info', 'config applied', { version: next.staticResources.version });
     return undefined;
+  }
+
+  /** Connections read the new state at their next response. */
+  private async applyListenerDrain(state: ListenerDrainState): Promise<void> {
+    this.host.runtime.useDrainState(state);
   }
 
   reloadRejected(error: string): void {

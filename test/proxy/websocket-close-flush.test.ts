@@ -17,7 +17,7 @@ test('an upstream that sends its last bytes and closes: a client behind a full w
   const down = await acceptedPair();
   const up = await acceptedPair();
   const hcm = { maxRequestHeadersKb: 60, commonHttpProtocolOptions: { maxHeadersCount: 100, idleTimeout: 0 }, requestHeadersTimeout: 0, streamIdleTimeout: 0 };
-  const conn = new H1DownstreamConnection(down.socket, () => ({ hcm, accessLogReads: noReads() }) as unknown as HttpListenerContext, { onConnectionClosed: () => undefined }, 'http', '', undefined);
+  const conn = new H1DownstreamConnection(down.socket, () => ({ hcm, accessLogReads: noReads(), drainClose: () => false }) as unknown as HttpListenerContext, { onConnectionClosed: () => undefined }, 'http', '', undefined);
   let tunnelClosed = false;
   const stream = { onTunnelClosed: () => (tunnelClosed = true) } as unknown as HttpStream;
   conn.startTunnel([], up.client, Buffer.alloc(0), stream);

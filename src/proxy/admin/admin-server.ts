@@ -31,6 +31,8 @@ export interface AdminSource {
   listenerPorts(): Record<string, number>;
   /** Starts a graceful drain and exit. */
   quit(): void;
+  /** /healthcheck/fail and /healthcheck/ok: while failed, HTTP connections are asked to close at their next response. */
+  setHealthCheckFailed(failed: boolean): Promise<void>;
   /** Opens the access log files again by path (log rotation). */
   reopenLogs(): void;
 }
@@ -94,12 +96,14 @@ export class AdminServer {
         else send(res, 200, TEXT, renderClustersText(statuses));
       } }],
       ['/config_dump', { help: 'dump current Bulwark configs (keys redacted)', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(s.configDump(), null, 2)) }],
-      ['/healthcheck/fail', { help: 'cause the server to fail health checks', mutates: true, handle: (res) => {
+      ['/healthcheck/fail', { help: 'cause the server to fail health checks', mutates: true, handle: async (res) => {
         this.healthCheckFailed = true;
+        await s.setHealthCheckFailed(true);
         send(res, 200, TEXT, 'OK\n');
       } }],
-      ['/healthcheck/ok', { help: 'cause the server to pass health checks', mutates: true, handle: (res) => {
+      ['/healthcheck/ok', { help: 'cause the server to pass health checks', mutates: true, handle: async (res) => {
         this.healthCheckFailed = false;
+        await s.setHealthCheckFailed(false);
         send(res, 200, TEXT, 'OK\n');
       } }],
       ['/healthz', { help: 'liveness: the admin server answers', mutates: false, handle: (res) => send(res, 200, TEXT, 'OK\n') }],

@@ -278,6 +278,8 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     // An answer that comes before the whole request ends the connection (the rest is never read as
     // a next request): the client is told so, as Envoy does.
     if (this.stream !== null && !this.stream.requestComplete) this.closeAfterResponse = true;
+    // Health check failed or the listener draining (Envoy's drainClose): a keep-alive connection ends with this response.
+    if (!this.closeAfterResponse && this.ctx().drainClose()) this.closeAfterResponse = true;
     if (this.closeAfterResponse) out += 'connection: close\r\n';
     else if (this.protocol === 'HTTP/1.0') out += 'connection: keep-alive\r\n';
     out += '\r\n';

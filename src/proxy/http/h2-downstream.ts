@@ -34,6 +34,8 @@ interface SessionState {
   sweepsSincePing: number;
   /** The connection idle timeout (none when it is 0). */
   idle: H2SessionIdle | undefined;
+  /** Its drain began (the first GOAWAY went out): its timer, not nghttp2's end of reading, closes it. */
+  draining: boolean;
 }
 
 /**
@@ -199,9 +201,6 @@ export class H2DownstreamServer {
   /** Open sessions, each with its rapid-reset guard and the connection facts every stream needs. */
   private readonly sessions = new Map<http2.Http2Session, SessionState>();
   private keepaliveTimer: NodeJS.Timeout | undefined;
-  /** A drain sent its first GOAWAY: its timer, not nghttp2's end of reading, closes the sessions. */
-  private draining = false;
-  private readonly isDraining = (): boolean => this.draining;
 
   constructor(
     private readonly ctx: () => HttpListenerContext,
@@ -228,7 +227,6 @@ export class H2DownstreamServer {
 
   private onSession(session: http2.ServerHttp2Session): void {
     sendFaultCodesOnDestroy(session);
-    closeWhenDone(session, this.isDraining);
     // Read once per connection, not per stream (a peer certificate is parsed on every call).
     const socket = session.socket as Socket;
     const idleMs = this.ctx().hcm.commonHttpProtocolOptions.idleTimeout;
@@ -242,7 +240,9 @@ export class H2DownstreamServer {
       streamsAtSweep: 0,
       sweepsSincePing: -1,
       idle: idleMs > 0 ? new H2SessionIdle(session, idleMs) : undefined,
+      draining: false,
     };
+    closeWhenDone(session, () => state.draining);
     this.sessions.set(session, state);
     this.startKeepalive();
     this.ctx().stats.downstreamConnections++;
@@ -274,6 +274,8 @@ export class H2DownstreamServer {
       return;
     }
     ctx.stats.downstreamRequests++;
+    // Health check failed or the listener draining (Envoy's drainClose): this stream is served, and GOAWAY asks for no more.
+    if (!state.draining && ctx.drainClose()) this.drainSession(session, state, ctx.hcm.drainTimeout);
     // maxRequestsPerConnection: the stream that reaches it is served, and GOAWAY asks for a new connection.
     const maxRequests = ctx.hcm.commonHttpProtocolOptions.maxRequestsPerConnection;
     if (maxRequests > 0 && state.streams >= maxRequests && !session.closed) session.close();
@@ -427,17 +429,20 @@ export class H2DownstreamServer {
    */
   drain(): void {
     const grace = this.ctx().hcm.drainTimeout;
-    this.draining = true;
-    for (const s of this.sessions.keys()) {
-      if (s.closed || s.destroyed) continue;
-      if (grace <= 0) {
-        s.close();
-        continue;
-      }
-      s.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
-      // Drain runs once per session: a closure here costs nothing on the data path.
-      setTimeout(() => closeSession(s), grace).unref();
+    for (const [s, state] of this.sessions) this.drainSession(s, state, grace);
+  }
+
+  /** One session's graceful drain (see drain()); a session already draining is left to its timer. */
+  private drainSession(session: http2.Http2Session, state: SessionState, grace: number): void {
+    if (state.draining || session.closed || session.destroyed) return;
+    state.draining = true;
+    if (grace <= 0) {
+      session.close();
+      return;
     }
+    session.goaway(http2.constants.NGHTTP2_NO_ERROR, MAX_STREAM_ID);
+    // Drain runs once per session: a closure here costs nothing on the data path.
+    setTimeout(() => closeSession(session), grace).unref();
   }
 
   /**

@@ -29,6 +29,11 @@ export interface HttpListenerContext {
   newRequestId(): string;
   /** Adds or continues trace headers (traceparent, B3) on the upstream header list; returns the traceparent sent (from checked hex ids). */
   propagateTrace(headers: string[], sampleNewTrace: boolean): string | undefined;
+  /**
+   * Envoy's drainClose(): true while the proxy fails health checks (/healthcheck/fail). An HTTP/1.1
+   * response then says Connection: close, and an HTTP/2 connection gets GOAWAY.
+   */
+  drainClose(): boolean;
   /** Metrics and access log for a finished stream. */
   onStreamComplete(stream: HttpStream): void;
 }

@@ -4,6 +4,7 @@ import { clusterStatuses } from '../admin/cluster-status.js';
 import { processMemory } from '../admin/memory-usage.js';
 import { drainConnections } from '../drain-connections.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
+import type { ListenerDrainState } from '../listeners/listener-drain-state.js';
 import { ProxyHost } from '../proxy-host.js';
 import { proxyLog } from '../proxy-log.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
@@ -67,6 +68,12 @@ async function applyConfig(snapshot: ResourceSnapshot, resourceSlots: Record<str
   }
 }
 
+/** Connections read the new state at their next response. */
+function useListenerDrain(id: number, state: ListenerDrainState): void {
+  host.runtime.useDrainState(state);
+  send({ type: 'listener-drain-applied', id });
+}
+
 process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
   switch (msg.type) {
     case 'ticket-keys':
@@ -108,6 +115,9 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
       return;
     case 'reopen-logs':
       host.reopenAccessLogs();
+      return;
+    case 'listener-drain':
+      useListenerDrain(msg.id, msg.state);
       return;
     case 'reload-rejected':
       host.proxyMetrics.configReloadsRejected.inc();

@@ -5,6 +5,7 @@ import type { ClusterStatus } from '../admin/cluster-status.js';
 import type { MemoryFigures } from '../admin/memory-usage.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
 import type { ResourceTableAttachment } from './shared-resource-table.js';
+import type { ListenerDrainState } from '../listeners/listener-drain-state.js';
 
 /** Settings a worker needs besides the resources. */
 export interface WorkerSettings {
@@ -33,6 +34,8 @@ export type ToWorker =
   /** A drain under way stops waiting for in-flight requests: the worker sends its final GOAWAYs and exits. */
   | { type: 'end-drain' }
   | { type: 'reopen-logs' }
+  /** What /healthcheck/fail asked of the listeners; sent on every change and before a worker's first config. */
+  | { type: 'listener-drain'; id: number; state: ListenerDrainState }
   /** The primary refused a reload before sending it (an invalid file). */
   | { type: 'reload-rejected' }
   /** This worker takes over the active health checks (the one that ran them is gone). */
@@ -60,6 +63,8 @@ export type FromWorker =
   | { type: 'load'; outstanding: number; closedConnections: number }
   /** The worker's final metrics, so what it counted since the last scrape is kept. */
   | { type: 'drained'; snapshot: MetricsSnapshot }
+  /** The worker serves by the 'listener-drain' state of that id. */
+  | { type: 'listener-drain-applied'; id: number }
   /** The health-check worker's results changed (or a config was applied): all of them, not a delta. */
   | { type: 'health'; snapshot: HealthSnapshot }
   /** This worker's outlier detection ejected a host (until: epoch ms): the others apply it. */

@@ -14,6 +14,8 @@ import type { HealthSnapshot } from '../clusters/cluster-manager.js';
 import { redactKeys } from '../admin/config-redaction.js';
 import { unbindableAddress } from '../listeners/address-probe.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
+import type { ListenerDrainState } from '../listeners/listener-drain-state.js';
+import { ListenerDrainControl } from '../listener-drain-control.js';
 import { proxyLog } from '../proxy-log.js';
 import { CustodyRecovery, keydSocketPath } from './custody-recovery.js';
 import { KeyLoadReplacements } from './key-load-replacements.js';
@@ -51,6 +53,8 @@ interface WorkerSlot extends WorkerLoad, WatchedWorker {
 }
 
 const STATS_TIMEOUT_MS = 2_000;
+/** The longest an admin call that changes the listeners' state waits for the workers to take it. */
+const LISTENER_DRAIN_ACK_MS = 2_000;
 
 /** A worker's answer to 'stats': its metrics and its view of the clusters. */
 interface WorkerReport {
@@ -76,6 +80,11 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly binder: ListenerBinder;
   private admin: AdminServer | undefined;
   private draining = false;
+  /** What /healthcheck/fail asked of the listeners: kept here, applied in every worker. */
+  private readonly listenerDrain: ListenerDrainControl;
+  private listenerDrainSeq = 0;
+  /** Workers yet to take each 'listener-drain' state, by its id. */
+  private readonly listenerDrainWaiters = new Map<number, { want: number; done: () => void }>();
   /** start() waits for every worker's first config: a worker that dies before serving one fails the start. */
   private starting = true;
   /**
@@ -123,6 +132,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
   ) {
     this.binder = new ListenerBinder((name, socket) => this.distribute(name, socket), true);
     this.target = bootstrap;
+    this.listenerDrain = new ListenerDrainControl((state) => this.applyListenerDrain(state));
     this.watchdog = new WorkerWatchdog(() => this.slots, this.watchdogEvents(), bootstrap.workerWatchdog);
     this.resourceTable = ResourceTableOwner.create(concurrency, clusterSlotsFrom(process.env));
     if (this.resourceTable === undefined) {
@@ -154,6 +164,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         commandLineOptions: { concurrency: this.concurrency, drainTimeMs: this.drainMs },
         listenerPorts: () => this.listenerPorts(),
         quit: () => void this.shutdown('admin /quitquitquit'),
+        setHealthCheckFailed: (failed) => this.listenerDrain.setHealthCheckFailed(failed),
         reopenLogs: () => this.reopenLogs(),
       });
       const a = this.bootstrap.admin.address.socketAddress;
@@ -230,6 +241,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
         slot.listening = true;
         // Before the config, whose TLS contexts seal tickets with keys from it: every worker opens every worker's tickets.
         this.send(slot, { type: 'ticket-keys', secret: ticketKeySecret().toString('base64') });
+        // Before the config too: a worker that starts while health checks fail drains as the others do.
+        this.send(slot, { type: 'listener-drain', id: 0, state: this.listenerDrain.current });
         this.firstConfigTurn = this.firstConfigTurn.then(() => this.sendFirstConfig(slot));
         return;
       case 'applied':
@@ -288,6 +301,11 @@ export class WorkerPoolProxy implements ProxySupervisor {
       case 'drained':
         slot.lastSnapshot = msg.snapshot;
         return;
+      case 'listener-drain-applied': {
+        const w = this.listenerDrainWaiters.get(msg.id);
+        if (w && --w.want === 0) w.done();
+        return;
+      }
       case 'custody-failure':
         if (this.custody) void this.custody.failure(slot.index);
         return;
@@ -480,6 +498,27 @@ export class WorkerPoolProxy implements ProxySupervisor {
       if (!existing || existing.name !== l.connectionBalanceConfig.balancer) this.balancers.set(l.name, createBalancer(l.connectionBalanceConfig.balancer));
     }
     await this.binder.apply(balanced);
+  }
+
+  /**
+   * Every worker takes the new state. Resolves once every worker said it serves by it (or did not
+   * answer in time), so an admin call's answer means what it says on every worker's connections.
+   */
+  private async applyListenerDrain(state: ListenerDrainState): Promise<void> {
+    const id = ++this.listenerDrainSeq;
+    const live = this.slots.filter((s) => s.listening && s.worker.isConnected());
+    const taken = new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.listenerDrainWaiters.delete(id);
+        resolve();
+      };
+      const timer = setTimeout(done, LISTENER_DRAIN_ACK_MS);
+      this.listenerDrainWaiters.set(id, { want: live.length, done });
+      if (live.length === 0) done();
+    });
+    for (const s of live) this.send(s, { type: 'listener-drain', id, state });
+    await taken;
   }
 
   /** Hands a connection accepted in the primary to the worker its listener's balancer picks. */

@@ -1,0 +1,26 @@
+import http2 from 'node:http2';
+
+/** A node:http2 client session that records the GOAWAYs it hears (their last stream ids). */
+export interface GoawayWatchingSession {
+  session: http2.ClientHttp2Session;
+  goaways: number[];
+  /** One GET on the session; resolves to its status. */
+  get(path: string): Promise<number>;
+}
+
+export function watchGoaways(port: number): GoawayWatchingSession {
+  const session = http2.connect(`http://127.0.0.1:${port}`);
+  session.on('error', () => undefined);
+  const goaways: number[] = [];
+  session.on('goaway', (_code, lastStreamId) => goaways.push(lastStreamId));
+  const get = (path: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const s = session.request({ ':path': path });
+      let status = 0;
+      s.on('response', (h) => (status = Number(h[':status'])));
+      s.on('error', reject);
+      s.resume();
+      s.on('end', () => resolve(status));
+    });
+  return { session, goaways, get };
+}
