@@ -41,7 +41,7 @@ export class ProxyRuntime implements TcpProxyStarter {
   private snapshot: ResourceSnapshot | undefined;
   /** Stats per HTTP connection manager (by listener and chain), kept across reloads so counters only grow. */
   private readonly httpStats = new Map<string, HttpListenerStats>();
-  /** What the admin API asked of the listeners (/healthcheck/fail); read per request. */
+  /** What the admin API asked of the listeners (/healthcheck/fail, /drain_listeners); read per request. */
   private drainState: ListenerDrainState = NO_LISTENER_DRAIN;
 
   constructor(
@@ -112,16 +112,15 @@ export class ProxyRuntime implements TcpProxyStarter {
       // Same shape: swap contexts in place so live keep-alive connections pick up the new routes.
       const runtime = old && sameShape(old.model, b.model) ? old : new ListenerRuntime(b.model, b.chains, this, (m, f) => this.log('warn', m, f), this.onTlsFailure);
       const chains = runtime === old ? old.chains : b.chains;
+      // The contexts made below read the listener's model from its runtime.
+      if (runtime === old) (old as { model: Listener }).model = b.model;
       b.model.filterChains.forEach((chainModel, i) => {
         const f = chainModel.filters[0]!;
         if (f.name === 'envoy.filters.network.http_connection_manager') {
-          chains[i]!.setHttpContext(this.httpContext(b.model, i, f.typedConfig, b.inline[i]));
+          chains[i]!.setHttpContext(this.httpContext(runtime, i, f.typedConfig, b.inline[i]));
         } else chains[i]!.tcp = f.typedConfig;
       });
-      if (runtime === old) {
-        (old as { model: Listener }).model = b.model;
-        old.adoptTls(b.chains);
-      }
+      if (runtime === old) old.adoptTls(b.chains);
       next.set(name, runtime);
     }
     for (const [name, old] of this.listeners) {
@@ -131,7 +130,8 @@ export class ProxyRuntime implements TcpProxyStarter {
     this.snapshot = snapshot;
   }
 
-  private httpContext(listener: Listener, chainIndex: number, hcm: HttpConnectionManager, inline: RouteTable | undefined): HttpListenerContext {
+  private httpContext(listenerRuntime: ListenerRuntime, chainIndex: number, hcm: HttpConnectionManager, inline: RouteTable | undefined): HttpListenerContext {
+    const listener = listenerRuntime.model;
     const listenerName = listener.name;
     const statsKey = `${listenerName}/${chainIndex}`;
     let stats = this.httpStats.get(statsKey);
@@ -153,7 +153,8 @@ export class ProxyRuntime implements TcpProxyStarter {
       routeTable: inline ? () => inline : () => runtime.routeTables.get(rdsName!),
       newRequestId: () => telemetry.newRequestId(),
       propagateTrace: (headers, sampleNewTrace) => telemetry.propagateTrace(headers, sampleNewTrace),
-      drainClose: () => drainClose(runtime.drainState),
+      // The listener's model is read at the time: a reload of the same shape replaces it in place.
+      drainClose: () => drainClose(runtime.drainState, listenerRuntime.model),
       onStreamComplete: (stream) => telemetry.onHttpStream(stream, ctx),
     };
     return ctx;

@@ -5,7 +5,7 @@ import { processMemory } from './admin/memory-usage.js';
 import { redactKeys } from './admin/config-redaction.js';
 import { drainConnections } from './drain-connections.js';
 import { ListenerDrainControl } from './listener-drain-control.js';
-import type { ListenerDrainState } from './listeners/listener-drain-state.js';
+import { acceptingListeners, type ListenerDrainState } from './listeners/listener-drain-state.js';
 import { ListenerBinder } from './listeners/listener-binder.js';
 import { ProxyHost } from './proxy-host.js';
 import { proxyLog } from './proxy-log.js';
@@ -16,7 +16,7 @@ import type { ProxySupervisor } from './proxy-supervisor.js';
 export class SingleProcessProxy implements ProxySupervisor {
   private readonly host: ProxyHost;
   private readonly binder: ListenerBinder;
-  /** What /healthcheck/fail asked of the listeners. */
+  /** What /healthcheck/fail and /drain_listeners asked of the listeners. */
   private readonly listenerDrain: ListenerDrainControl;
   private admin: AdminServer | undefined;
   private ready = false;
@@ -42,7 +42,7 @@ export class SingleProcessProxy implements ProxySupervisor {
       healthChecks: true,
     });
     this.binder = new ListenerBinder((name, socket) => this.host.runtime.handleSocket(name, socket));
-    this.listenerDrain = new ListenerDrainControl((state) => this.applyListenerDrain(state));
+    this.listenerDrain = new ListenerDrainControl(drainMs, (state) => this.applyListenerDrain(state));
   }
 
   async start(): Promise<void> {
@@ -56,12 +56,13 @@ export class SingleProcessProxy implements ProxySupervisor {
         clusterStatuses: async () => clusterStatuses(this.host.runtime.clusters.all()),
         configDump: () => this.configDump(),
         resources: () => this.bootstrap.staticResources,
-        state: () => (this.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING'),
+        state: () => (this.draining || this.listenerDrain.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING'),
         node: () => this.bootstrap.node,
         commandLineOptions: { concurrency: 1, drainTimeMs: this.drainMs },
         listenerPorts: () => this.binder.ports(),
         quit: () => void this.shutdown('admin /quitquitquit'),
         setHealthCheckFailed: (failed) => this.listenerDrain.setHealthCheckFailed(failed),
+        drainListeners: (req) => this.listenerDrain.drainListeners(req),
         reopenLogs: () => this.reopenLogs(),
       });
       const port = await this.admin.listen(this.bootstrap.admin.address.socketAddress.address, this.bootstrap.admin.address.socketAddress.portValue);
@@ -78,7 +79,7 @@ export class SingleProcessProxy implements ProxySupervisor {
     const rejection = await this.host.applyRetryingCustody(next.staticResources);
     if (rejection) return (this.lastReloadError = rejection.error);
     try {
-      await this.binder.apply(next.staticResources.listeners);
+      await this.binder.apply(acceptingListeners(this.listenerDrain.current, next.staticResources.listeners));
     } catch (err) {
       // The runtime already took the new version: it goes back, so the refused config does not serve.
       this.host.apply(this.bootstrap.staticResources);
@@ -90,9 +91,14 @@ export class SingleProcessProxy implements ProxySupervisor {
     return undefined;
   }
 
-  /** Connections read the new state at their next response. */
+  /** Connections read the new state at their next response; listeners it stops close their sockets now. */
   private async applyListenerDrain(state: ListenerDrainState): Promise<void> {
     this.host.runtime.useDrainState(state);
+    if (this.draining) return;
+    // Only closes sockets (a stopped listener never comes back), so it cannot fail to bind.
+    await this.binder.apply(acceptingListeners(state, this.bootstrap.staticResources.listeners)).catch((err: unknown) =>
+      proxyLog('error', 'stopping listeners failed', { error: (err as Error).message }),
+    );
   }
 
   reloadRejected(error: string): void {

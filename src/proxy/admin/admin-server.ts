@@ -3,6 +3,7 @@ import { H1H2cServer, type AdminRequest, type AdminResponse } from './h1-h2c-ser
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
+import type { DrainListenersRequest } from '../listener-drain-control.js';
 import { certificateDetails } from './certificate-details.js';
 import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
 import { boundListeners, renderListenersJson, renderListenersText } from './listener-status.js';
@@ -33,6 +34,8 @@ export interface AdminSource {
   quit(): void;
   /** /healthcheck/fail and /healthcheck/ok: while failed, HTTP connections are asked to close at their next response. */
   setHealthCheckFailed(failed: boolean): Promise<void>;
+  /** /drain_listeners: stops the listeners (after the drain time with `graceful`); the process keeps running. */
+  drainListeners(req: DrainListenersRequest): Promise<void>;
   /** Opens the access log files again by path (log rotation). */
   reopenLogs(): void;
 }
@@ -96,6 +99,16 @@ export class AdminServer {
         else send(res, 200, TEXT, renderClustersText(statuses));
       } }],
       ['/config_dump', { help: 'dump current Bulwark configs (keys redacted)', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(s.configDump(), null, 2)) }],
+      ['/drain_listeners', { help: 'drain listeners (?inboundonly, ?graceful, ?skip_exit)', mutates: true, handle: async (res, q) => {
+        const graceful = q.has('graceful');
+        const skipExit = q.has('skip_exit');
+        if (skipExit && !graceful) {
+          send(res, 400, TEXT, 'skip_exit requires graceful\n');
+          return;
+        }
+        await s.drainListeners({ scope: q.has('inboundonly') ? 'inbound' : 'all', graceful, skipExit });
+        send(res, 200, TEXT, 'OK\n');
+      } }],
       ['/healthcheck/fail', { help: 'cause the server to fail health checks', mutates: true, handle: async (res) => {
         this.healthCheckFailed = true;
         await s.setHealthCheckFailed(true);

@@ -30,8 +30,9 @@ export interface HttpListenerContext {
   /** Adds or continues trace headers (traceparent, B3) on the upstream header list; returns the traceparent sent (from checked hex ids). */
   propagateTrace(headers: string[], sampleNewTrace: boolean): string | undefined;
   /**
-   * Envoy's drainClose(): true while the proxy fails health checks (/healthcheck/fail). An HTTP/1.1
-   * response then says Connection: close, and an HTTP/2 connection gets GOAWAY.
+   * Envoy's drainClose(): true while the proxy fails health checks (/healthcheck/fail) or this listener
+   * drains (/drain_listeners?graceful). An HTTP/1.1 response then says Connection: close, and an
+   * HTTP/2 connection gets GOAWAY.
    */
   drainClose(): boolean;
   /** Metrics and access log for a finished stream. */

@@ -4,7 +4,7 @@ import { clusterStatuses } from '../admin/cluster-status.js';
 import { processMemory } from '../admin/memory-usage.js';
 import { drainConnections } from '../drain-connections.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
-import type { ListenerDrainState } from '../listeners/listener-drain-state.js';
+import { acceptingListeners, NO_LISTENER_DRAIN, type ListenerDrainState } from '../listeners/listener-drain-state.js';
 import { ProxyHost } from '../proxy-host.js';
 import { proxyLog } from '../proxy-log.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
@@ -20,6 +20,8 @@ const resourceTable = settings.resourceTable && new WorkerResourceTable(settings
 if (resourceTable) host.runtime.clusters.resourceCounts = resourceTable;
 const binder = new ListenerBinder((name, socket) => host.runtime.handleSocket(name, socket));
 let handedConnectionsClosed = 0;
+/** What the admin API asked of the listeners, as the primary last sent it. */
+let listenerDrain: ListenerDrainState = NO_LISTENER_DRAIN;
 let draining = false;
 /** Aborted when the primary (or a second SIGTERM) ends the drain early. */
 const drainCut = new AbortController();
@@ -58,20 +60,31 @@ async function applyConfig(snapshot: ResourceSnapshot, resourceSlots: Record<str
   }
   // Hosts came or went: the other workers get this worker's view of the new set.
   reportHealth();
-  // Listeners without a primary-side balancer are accepted here, on the socket shared through cluster.
-  const own = snapshot.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none');
   try {
-    await binder.apply(own);
+    await binder.apply(ownListeners(snapshot));
     send({ type: 'applied', version: snapshot.version, ports: binder.ports(), heldSlots: heldSlots() });
   } catch (err) {
     send({ type: 'rejected', version: snapshot.version, error: (err as Error).message, custody: false, heldSlots: heldSlots() });
   }
 }
 
-/** Connections read the new state at their next response. */
+/** Listeners without a primary-side balancer are accepted here, on the socket shared through cluster; a stopped one is not. */
+function ownListeners(snapshot: ResourceSnapshot): ResourceSnapshot['listeners'] {
+  return acceptingListeners(listenerDrain, snapshot.listeners.filter((l) => l.connectionBalanceConfig.balancer === 'none'));
+}
+
+/** Connections read the new state at their next response; listeners it stops close this worker's handle of their socket. */
 function useListenerDrain(id: number, state: ListenerDrainState): void {
+  listenerDrain = state;
   host.runtime.useDrainState(state);
-  send({ type: 'listener-drain-applied', id });
+  // After any config being applied, so the listeners it binds are filtered too.
+  configsApplied = configsApplied.then(async () => {
+    const current = host.runtime.current;
+    if (current !== undefined && !draining) {
+      await binder.apply(ownListeners(current)).catch((err: unknown) => proxyLog('error', 'stopping listeners failed', { error: (err as Error).message }));
+    }
+    send({ type: 'listener-drain-applied', id });
+  });
 }
 
 process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {

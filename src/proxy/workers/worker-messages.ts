@@ -34,7 +34,7 @@ export type ToWorker =
   /** A drain under way stops waiting for in-flight requests: the worker sends its final GOAWAYs and exits. */
   | { type: 'end-drain' }
   | { type: 'reopen-logs' }
-  /** What /healthcheck/fail asked of the listeners; sent on every change and before a worker's first config. */
+  /** What /healthcheck/fail and /drain_listeners asked of the listeners; sent on every change and before a worker's first config. */
   | { type: 'listener-drain'; id: number; state: ListenerDrainState }
   /** The primary refused a reload before sending it (an invalid file). */
   | { type: 'reload-rejected' }
@@ -63,7 +63,7 @@ export type FromWorker =
   | { type: 'load'; outstanding: number; closedConnections: number }
   /** The worker's final metrics, so what it counted since the last scrape is kept. */
   | { type: 'drained'; snapshot: MetricsSnapshot }
-  /** The worker serves by the 'listener-drain' state of that id. */
+  /** The worker serves by the 'listener-drain' state of that id (its stopped listeners are closed). */
   | { type: 'listener-drain-applied'; id: number }
   /** The health-check worker's results changed (or a config was applied): all of them, not a delta. */
   | { type: 'health'; snapshot: HealthSnapshot }

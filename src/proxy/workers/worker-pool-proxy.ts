@@ -14,7 +14,7 @@ import type { HealthSnapshot } from '../clusters/cluster-manager.js';
 import { redactKeys } from '../admin/config-redaction.js';
 import { unbindableAddress } from '../listeners/address-probe.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
-import type { ListenerDrainState } from '../listeners/listener-drain-state.js';
+import { acceptingListeners, type ListenerDrainState } from '../listeners/listener-drain-state.js';
 import { ListenerDrainControl } from '../listener-drain-control.js';
 import { proxyLog } from '../proxy-log.js';
 import { CustodyRecovery, keydSocketPath } from './custody-recovery.js';
@@ -80,7 +80,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private readonly binder: ListenerBinder;
   private admin: AdminServer | undefined;
   private draining = false;
-  /** What /healthcheck/fail asked of the listeners: kept here, applied in every worker. */
+  /** What /healthcheck/fail and /drain_listeners asked of the listeners: kept here, applied in every worker. */
   private readonly listenerDrain: ListenerDrainControl;
   private listenerDrainSeq = 0;
   /** Workers yet to take each 'listener-drain' state, by its id. */
@@ -132,7 +132,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
   ) {
     this.binder = new ListenerBinder((name, socket) => this.distribute(name, socket), true);
     this.target = bootstrap;
-    this.listenerDrain = new ListenerDrainControl((state) => this.applyListenerDrain(state));
+    this.listenerDrain = new ListenerDrainControl(drainMs, (state) => this.applyListenerDrain(state));
     this.watchdog = new WorkerWatchdog(() => this.slots, this.watchdogEvents(), bootstrap.workerWatchdog);
     this.resourceTable = ResourceTableOwner.create(concurrency, clusterSlotsFrom(process.env));
     if (this.resourceTable === undefined) {
@@ -159,12 +159,13 @@ export class WorkerPoolProxy implements ProxySupervisor {
         resources: () => this.bootstrap.staticResources,
         // Envoy's LIVE: started and not draining. A reload does not unready it, nor does one worker
         // restarting while another serves (the kernel and the balancers skip the one that is down).
-        state: () => (this.draining ? 'DRAINING' : this.slots.some((s) => s.ready) ? 'LIVE' : 'INITIALIZING'),
+        state: () => (this.draining || this.listenerDrain.draining ? 'DRAINING' : this.slots.some((s) => s.ready) ? 'LIVE' : 'INITIALIZING'),
         node: () => this.bootstrap.node,
         commandLineOptions: { concurrency: this.concurrency, drainTimeMs: this.drainMs },
         listenerPorts: () => this.listenerPorts(),
         quit: () => void this.shutdown('admin /quitquitquit'),
         setHealthCheckFailed: (failed) => this.listenerDrain.setHealthCheckFailed(failed),
+        drainListeners: (req) => this.listenerDrain.drainListeners(req),
         reopenLogs: () => this.reopenLogs(),
       });
       const a = this.bootstrap.admin.address.socketAddress;
@@ -241,7 +242,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         slot.listening = true;
         // Before the config, whose TLS contexts seal tickets with keys from it: every worker opens every worker's tickets.
         this.send(slot, { type: 'ticket-keys', secret: ticketKeySecret().toString('base64') });
-        // Before the config too: a worker that starts while health checks fail drains as the others do.
+        // Before the config too: a worker that starts after /drain_listeners binds no stopped listener.
         this.send(slot, { type: 'listener-drain', id: 0, state: this.listenerDrain.current });
         this.firstConfigTurn = this.firstConfigTurn.then(() => this.sendFirstConfig(slot));
         return;
@@ -497,12 +498,13 @@ export class WorkerPoolProxy implements ProxySupervisor {
       const existing = this.balancers.get(l.name);
       if (!existing || existing.name !== l.connectionBalanceConfig.balancer) this.balancers.set(l.name, createBalancer(l.connectionBalanceConfig.balancer));
     }
-    await this.binder.apply(balanced);
+    await this.binder.apply(acceptingListeners(this.listenerDrain.current, balanced));
   }
 
   /**
-   * Every worker takes the new state. Resolves once every worker said it serves by it (or did not
-   * answer in time), so an admin call's answer means what it says on every worker's connections.
+   * Every worker takes the new state, and the listeners it stops that the primary accepts for close
+   * here. Resolves once every worker said it serves by it (or did not answer in time), so an admin
+   * call's answer means what it says on every worker's connections.
    */
   private async applyListenerDrain(state: ListenerDrainState): Promise<void> {
     const id = ++this.listenerDrainSeq;
@@ -518,6 +520,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
       if (live.length === 0) done();
     });
     for (const s of live) this.send(s, { type: 'listener-drain', id, state });
+    if (!this.draining) {
+      // Only closes sockets (a stopped listener never comes back), so it cannot fail to bind.
+      await this.bindBalanced(this.bootstrap).catch((err: unknown) => proxyLog('error', 'stopping listeners failed', { error: (err as Error).message }));
+    }
     await taken;
   }
 
