@@ -7,6 +7,7 @@ import { HeaderMutation, type HeaderValueSource } from './header-mutation.js';
 import type { RegexEngine, RegexSet } from './regex-engine.js';
 import type { RequestView } from './request-view.js';
 import { CompiledStringMatcher } from './string-matcher.js';
+import { wireText } from './wire-text.js';
 
 /** What the router needs from a matched route; the compiled route itself, so matching allocates nothing. */
 export interface RouteMatchResult {
@@ -61,7 +62,10 @@ export interface RegexSlot {
   id: number;
 }
 
-/** One route, compiled: match predicates, rewrite and header edits prepared at config time. */
+/**
+ * One route, compiled: match predicates, rewrite and header edits prepared at config time. Text written
+ * onto the wire (rewrites, redirect parts, a host rewrite) is held as its UTF-8 bytes (wire-text.ts).
+ */
 export class CompiledRoute implements RouteMatchResult {
   readonly name: string;
   readonly timeout: number;
@@ -79,6 +83,8 @@ export class CompiledRoute implements RouteMatchResult {
   private readonly clusterNames: string[];
   private readonly cumulativeWeights: number[];
   private readonly regexRewrite: { re: RE2; replacement: string } | undefined;
+  private readonly prefixRewrite: string | undefined;
+  private readonly redirect: { host: string | undefined; path: string | undefined; prefix: string | undefined } | undefined;
   private readonly requestHeaders: HeaderMutation;
   private readonly responseHeaders: HeaderMutation;
   regexSlot: RegexSlot | undefined;
@@ -108,7 +114,7 @@ export class CompiledRoute implements RouteMatchResult {
     }));
     this.grpcOnly = m.grpc;
     this.queryChecks = m.queryParameters.map((q) => ({
-      name: q.name,
+      name: wireText(q.name),
       matcher: q.stringMatch ? new CompiledStringMatcher(q.stringMatch, engine) : undefined,
       present: q.presentMatch,
     }));
@@ -118,7 +124,8 @@ export class CompiledRoute implements RouteMatchResult {
     this.maxStreamDuration = action?.maxStreamDuration;
     this.retryPolicy = action?.retryPolicy ?? vh.retryPolicy;
     this.includeAttemptCount = vh.includeRequestAttemptCount;
-    this.hostRewrite = action?.hostRewriteLiteral;
+    this.hostRewrite = optionalWireText(action?.hostRewriteLiteral);
+    this.prefixRewrite = optionalWireText(action?.prefixRewrite);
     this.rewritesPath = action?.prefixRewrite !== undefined || action?.regexRewrite !== undefined;
     this.clusterNames = [];
     this.cumulativeWeights = [];
@@ -132,8 +139,10 @@ export class CompiledRoute implements RouteMatchResult {
       }
     }
     this.regexRewrite = action?.regexRewrite
-      ? { re: new (re2())(action.regexRewrite.pattern.regex, 'gu'), replacement: envoySubstitution(action.regexRewrite.substitution) }
+      ? { re: new (re2())(wireText(action.regexRewrite.pattern.regex), 'gu'), replacement: envoySubstitution(wireText(action.regexRewrite.substitution)) }
       : undefined;
+    const rd = route.redirect;
+    this.redirect = rd && { host: optionalWireText(rd.hostRedirect), path: optionalWireText(rd.pathRedirect), prefix: optionalWireText(rd.prefixRewrite) };
     this.requestHeaders = new HeaderMutation([
       { add: route.requestHeadersToAdd, remove: route.requestHeadersToRemove },
       { add: vh.requestHeadersToAdd, remove: vh.requestHeadersToRemove },
@@ -206,7 +215,7 @@ export class CompiledRoute implements RouteMatchResult {
   }
 
   rewritePath(target: string): string {
-    const prefix = this.route.route?.prefixRewrite;
+    const prefix = this.prefixRewrite;
     if (prefix !== undefined) return this.replacePrefix(target, prefix);
     if (this.regexRewrite) {
       const q = queryStart(target);
@@ -219,15 +228,16 @@ export class CompiledRoute implements RouteMatchResult {
 
   redirectLocation(req: RequestHead): string {
     const rd = this.route.redirect!;
+    const wire = this.redirect!;
     const scheme = rd.httpsRedirect ? 'https' : (rd.schemeRedirect ?? req.scheme);
-    let host = rd.hostRedirect ?? req.authority;
+    let host = wire.host ?? req.authority;
     if (rd.portRedirect !== undefined) host = `${stripPort(host)}:${rd.portRedirect}`;
     else if (scheme !== req.scheme) host = stripPort(host);
     let target = req.path;
-    if (rd.pathRedirect !== undefined) {
+    if (wire.path !== undefined) {
       const q = queryStart(target);
-      target = rd.pathRedirect.includes('?') || q < 0 ? rd.pathRedirect : rd.pathRedirect + target.slice(q);
-    } else if (rd.prefixRewrite !== undefined) target = this.replacePrefix(target, rd.prefixRewrite);
+      target = wire.path.includes('?') || q < 0 ? wire.path : wire.path + target.slice(q);
+    } else if (wire.prefix !== undefined) target = this.replacePrefix(target, wire.prefix);
     if (rd.stripQuery) {
       const q = queryStart(target);
       if (q >= 0) target = target.slice(0, q);
@@ -248,6 +258,10 @@ export class CompiledRoute implements RouteMatchResult {
     const n = this.pathKind === PathKind.Prefix || this.pathKind === PathKind.SeparatedPrefix ? this.pathOperand.length : 0;
     return replacement + target.slice(n);
   }
+}
+
+function optionalWireText(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : wireText(text);
 }
 
 /** Envoy writes capture groups as \1; JavaScript replacement strings use $1 and need "$" escaped. */

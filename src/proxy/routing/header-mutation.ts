@@ -1,5 +1,6 @@
 import type { HeaderValueOption } from '../../model/route.js';
 import { compileHeaderValue, type HeaderValueTemplate, type TemplateRecord } from '../../telemetry/access-log-template.js';
+import { wireText } from './wire-text.js';
 
 /** One level's header edits (route, virtual host or route configuration), names pre-lowered. */
 export interface HeaderMutationLevel {
@@ -21,7 +22,7 @@ const enum Action {
 
 interface HeaderAdd {
   name: string;
-  /** The value, or its template when it has command operators. */
+  /** The value as wire bytes (its UTF-8), or its template when it has command operators. */
   value: string | HeaderValueTemplate;
   action: Action;
   keepEmpty: boolean;
@@ -40,7 +41,7 @@ export class HeaderMutation {
       if (level.add.length === 0 && level.remove.length === 0) continue;
       this.steps.push({
         remove: level.remove.map((n) => n.toLowerCase()),
-        add: level.add.map((o) => ({ name: o.header.key.toLowerCase(), value: compileHeaderValue(o.header.value), action: actionOf(o.appendAction), keepEmpty: o.keepEmptyValue })),
+        add: level.add.map((o) => ({ name: o.header.key.toLowerCase(), value: compileHeaderValue(wireText(o.header.value)), action: actionOf(o.appendAction), keepEmpty: o.keepEmptyValue })),
       });
     }
     this.empty = this.steps.length === 0;

@@ -28,7 +28,7 @@ export class RequestView {
     return (this.lowerPath ??= this.path.toLowerCase());
   }
 
-  /** The first value of a query parameter, percent-decoded; undefined when absent. */
+  /** The first value of a query parameter, percent-decoded to wire bytes; undefined when absent. */
   queryParam(name: string): string | undefined {
     if (!this.query) this.query = parseQuery(this.rawQuery);
     return this.query.get(name);
@@ -66,12 +66,17 @@ function parseQuery(raw: string): Map<string, string> {
   return out;
 }
 
+const PERCENT_ESCAPE = /%([0-9a-fA-F]{2})/g;
+
+/**
+ * Each %XX becomes the byte it names, one Latin-1 character like every wire byte, so "caf%C3%A9" and a
+ * raw "café" read the same; a malformed escape stays as it is rather than failing the request.
+ */
 function decode(s: string): string {
   if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s;
-  try {
-    return decodeURIComponent(s.replaceAll('+', ' '));
-  } catch {
-    // Malformed escapes match literally rather than failing the request.
-    return s;
-  }
+  return s.replaceAll('+', ' ').replace(PERCENT_ESCAPE, byteOfEscape);
+}
+
+function byteOfEscape(_escape: string, hex: string): string {
+  return String.fromCharCode(parseInt(hex, 16));
 }

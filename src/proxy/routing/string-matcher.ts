@@ -1,5 +1,6 @@
 import type { StringMatcher } from '../../model/tls.js';
 import type { RegexEngine, RegexSet } from './regex-engine.js';
+import { asciiLower, wireText } from './wire-text.js';
 
 const enum Kind {
   Exact,
@@ -9,7 +10,10 @@ const enum Kind {
   Regex,
 }
 
-/** Envoy's StringMatcher compiled once: the operand is pre-lowered when ignoreCase is set. */
+/**
+ * Envoy's StringMatcher compiled once against wire bytes: the operand is held as its UTF-8 bytes
+ * (see wire-text.ts), pre-lowered when ignoreCase is set.
+ */
 export class CompiledStringMatcher {
   private readonly kind: Kind;
   private readonly operand: string;
@@ -19,18 +23,18 @@ export class CompiledStringMatcher {
   constructor(m: StringMatcher, engine: RegexEngine) {
     // ignore_case does not apply to regexes (Envoy ignores it there too).
     this.ignoreCase = m.ignoreCase === true && m.safeRegex === undefined;
-    const fold = (s: string): string => (this.ignoreCase ? s.toLowerCase() : s);
+    const fold = (s: string): string => (this.ignoreCase ? asciiLower(wireText(s)) : wireText(s));
     if (m.exact !== undefined) [this.kind, this.operand] = [Kind.Exact, fold(m.exact)];
     else if (m.prefix !== undefined) [this.kind, this.operand] = [Kind.Prefix, fold(m.prefix)];
     else if (m.suffix !== undefined) [this.kind, this.operand] = [Kind.Suffix, fold(m.suffix)];
     else if (m.contains !== undefined) [this.kind, this.operand] = [Kind.Contains, fold(m.contains)];
-    else if (m.safeRegex !== undefined) [this.kind, this.operand] = [Kind.Regex, m.safeRegex.regex];
+    else if (m.safeRegex !== undefined) [this.kind, this.operand] = [Kind.Regex, wireText(m.safeRegex.regex)];
     else [this.kind, this.operand] = [Kind.Exact, ''];
     this.regex = this.kind === Kind.Regex ? engine.compile([this.operand]) : undefined;
   }
 
   matches(value: string): boolean {
-    const v = this.ignoreCase ? value.toLowerCase() : value;
+    const v = this.ignoreCase ? asciiLower(value) : value;
     switch (this.kind) {
       case Kind.Exact:
         return v === this.operand;

@@ -1,0 +1,27 @@
+/**
+ * The data path holds header values, targets and hosts as wire bytes, one Latin-1 character per
+ * byte; config text is Unicode. Config text that is compared with, or written as, wire bytes is
+ * turned into its UTF-8 bytes held the same way, once at compile time, so "café" in a route meets
+ * the bytes a client sends for it (63 61 66 C3 A9) and goes out as them, as in Envoy.
+ */
+
+const NON_ASCII = /[^\u0000-\u007f]/;
+const UPPER_ASCII = /[A-Z]/g;
+
+/** `text`'s UTF-8 bytes as a Latin-1 string; ASCII text is returned as it is. */
+export function wireText(text: string): string {
+  return NON_ASCII.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
+}
+
+/**
+ * Lower-cases ASCII letters only, as Envoy's ignore_case and case-insensitive paths do: toLowerCase
+ * would also fold Latin-1 characters, that is UTF-8 lead and continuation bytes, and make different
+ * characters compare equal.
+ */
+export function asciiLower(text: string): string {
+  return NON_ASCII.test(text) ? text.replace(UPPER_ASCII, lowerLetter) : text.toLowerCase();
+}
+
+function lowerLetter(letter: string): string {
+  return String.fromCharCode(letter.charCodeAt(0) | 0x20);
+}
