@@ -81,12 +81,12 @@ function readRemovedHeaders(r: FieldReader, key: string): string[] {
 
 function readHeaderMatcher(r: FieldReader): HeaderMatcher {
   const m: HeaderMatcher = { name: headerName(r, 'name'), invertMatch: r.bool('invertMatch', false) };
-  if (r.has('stringMatch')) m.stringMatch = readStringMatcher(r.obj('stringMatch'));
+  if (r.has('stringMatch')) m.stringMatch = readStringMatcher(r.obj('stringMatch'), true);
   // Envoy's deprecated direct forms, still common in examples.
   else if (r.has('exactMatch')) m.stringMatch = { exact: r.str('exactMatch') };
   else if (r.has('prefixMatch')) m.stringMatch = { prefix: r.str('prefixMatch') };
   else if (r.has('suffixMatch')) m.stringMatch = { suffix: r.str('suffixMatch') };
-  else if (r.has('safeRegexMatch')) m.stringMatch = readStringMatcher(FieldReader.of({ safeRegex: r.raw('safeRegexMatch') }, r.file, r.resource, r.fieldPath('safeRegexMatch')));
+  else if (r.has('safeRegexMatch')) m.stringMatch = readStringMatcher(FieldReader.of({ safeRegex: r.raw('safeRegexMatch') }, r.file, r.resource, r.fieldPath('safeRegexMatch')), true);
   if (r.has('presentMatch')) m.presentMatch = r.bool('presentMatch', true);
   if (m.stringMatch && m.presentMatch !== undefined) r.fail('presentMatch', 'cannot be combined with a string match');
   if (!m.stringMatch && m.presentMatch === undefined) m.presentMatch = true;
@@ -96,7 +96,7 @@ function readHeaderMatcher(r: FieldReader): HeaderMatcher {
 
 function readQueryMatcher(r: FieldReader): QueryParameterMatcher {
   const m: QueryParameterMatcher = { name: r.nonEmptyStr('name') };
-  if (r.has('stringMatch')) m.stringMatch = readStringMatcher(r.obj('stringMatch'));
+  if (r.has('stringMatch')) m.stringMatch = readStringMatcher(r.obj('stringMatch'), true);
   if (r.has('presentMatch')) m.presentMatch = r.bool('presentMatch', true);
   if (!m.stringMatch && m.presentMatch === undefined) m.presentMatch = true;
   r.done();

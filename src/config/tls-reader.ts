@@ -11,8 +11,8 @@ import type {
 import { camelCaseKeys, FieldReader } from './field-reader.js';
 import { readRegexMatcher } from './regex-matcher-reader.js';
 
-/** Reads Envoy's StringMatcher: exactly one of exact / prefix / suffix / contains / safeRegex. */
-export function readStringMatcher(r: FieldReader): StringMatcher {
+/** Reads Envoy's StringMatcher: exactly one of exact / prefix / suffix / contains / safeRegex; `matchesWireBytes` as in readRegexMatcher. */
+export function readStringMatcher(r: FieldReader, matchesWireBytes = false): StringMatcher {
   const m: StringMatcher = {
     exact: r.optStr('exact'),
     prefix: r.optStr('prefix'),
@@ -21,7 +21,7 @@ export function readStringMatcher(r: FieldReader): StringMatcher {
     ignoreCase: r.bool('ignoreCase', false),
   };
   const re = r.optObj('safeRegex');
-  if (re) m.safeRegex = readRegexMatcher(re);
+  if (re) m.safeRegex = readRegexMatcher(re, matchesWireBytes);
   const set = [m.exact, m.prefix, m.suffix, m.contains, m.safeRegex].filter((v) => v !== undefined).length;
   r.done();
   if (set !== 1) r.fail('', 'exactly one of exact, prefix, suffix, contains, safeRegex is required');
@@ -66,7 +66,7 @@ function readValidationContext(r: FieldReader): CertificateValidationContext {
     return san;
   });
   // The deprecated field, still common in configs: each matcher against a SAN of any type, as Envoy expands it.
-  const untyped = r.list('matchSubjectAltNames', readStringMatcher);
+  const untyped = r.list('matchSubjectAltNames', (m) => readStringMatcher(m));
   if (typed.length > 0 && untyped.length > 0) {
     r.fail('matchSubjectAltNames', 'SAN-based verification using both matchTypedSubjectAltNames and the deprecated matchSubjectAltNames is not allowed');
   }

@@ -3,7 +3,8 @@
  * route stands for the UTF-8 bytes 63 61 66 C3 A9, as in Envoy. The proxy held wire bytes as one
  * Latin-1 character each but config text as it was written: an added "café" went out as the single
  * byte E9 (and "€" as AC), and a route matching "café" never matched a client that sent it in UTF-8,
- * over HTTP/1.1 or HTTP/2. Config text that meets the wire is now held as its UTF-8 bytes.
+ * over HTTP/1.1 or HTTP/2. Config text that meets the wire is now held as its UTF-8 bytes; a header
+ * regex's non-ASCII character becomes a group of its bytes, and one inside a character class is refused.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -24,7 +25,7 @@ const utf8 = (text: string): string => Buffer.from(text, 'utf8').toString('latin
 const add = (key: string, value: string) => ({ header: { key, value } });
 const PROTOCOLS = [['HTTP/1.1', '--http1.1'], ['HTTP/2', '--http2-prior-knowledge']] as const;
 
-function routes(): object {
+function routes(extra: object[] = []): object {
   const answer = (name: string) => ({ directResponse: { status: 200, body: { inlineString: name } } });
   return {
     name: 'routes',
@@ -33,9 +34,11 @@ function routes(): object {
         name: 'vh',
         domains: ['*'],
         routes: [
+          ...extra,
           { match: { prefix: '/m', headers: [{ name: 'x-name', stringMatch: { exact: 'café' } }] }, ...answer('exact') },
           { match: { prefix: '/m', headers: [{ name: 'x-name', stringMatch: { prefix: 'übe' } }] }, ...answer('prefix') },
           { match: { prefix: '/m', headers: [{ name: 'x-name', stringMatch: { safeRegex: { regex: 'naïve-[0-9]+' } } }] }, ...answer('regex') },
+          { match: { prefix: '/m', headers: [{ name: 'x-name', stringMatch: { safeRegex: { regex: 'ü+ber' } } }] }, ...answer('regex-repeat') },
           { match: { prefix: '/m', headers: [{ name: 'x-name', stringMatch: { contains: 'é', ignoreCase: true } }] }, ...answer('contains-ignore-case') },
           { match: { prefix: '/m', queryParameters: [{ name: 'q', stringMatch: { exact: 'café' } }] }, ...answer('query') },
           { match: { prefix: '/add' }, route: { cluster: 'up' }, requestHeadersToAdd: [add('x-added', 'café €')], responseHeadersToAdd: [add('x-said', 'naïve €')] },
@@ -63,13 +66,17 @@ before(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   port = await freePort();
-  proxy = await startProxy(bootstrap([httpListener('in', port, routes())], [staticCluster('up', [(upstream.address() as net.AddressInfo).port])]));
+  proxy = await startProxy(config(routes()));
 });
 
 after(async () => {
   await proxy?.stop();
   upstream?.close();
 });
+
+function config(routeConfiguration: object): string {
+  return bootstrap([httpListener('in', port, routeConfiguration)], [staticCluster('up', [(upstream.address() as net.AddressInfo).port])]);
+}
 
 function get(flag: string, path: string, headers: string[] = []): Promise<CurlResult> {
   return curl([flag, ...headers.flatMap((h) => ['-H', h]), `http://127.0.0.1:${port}${path}`]);
@@ -88,6 +95,7 @@ for (const [protocol, flag] of PROTOCOLS) {
     assert.equal(await route('café'), 'exact');
     assert.equal(await route('über-alles'), 'prefix');
     assert.equal(await route('naïve-42'), 'regex');
+    assert.equal(await route('üüber'), 'regex-repeat', 'a quantifier repeats the whole character, not its last byte');
     assert.equal(await route('CAFÉ'), 'fallback', 'É is not é: Envoy folds ASCII letters only');
     assert.equal(await route('x㩀'), 'fallback', 'U+3A40 (E3 A9 80) holds no é (C3 A9), whatever case is ignored');
     assert.equal(await route('Xé'), 'contains-ignore-case');
@@ -120,4 +128,11 @@ test('/config_dump shows the config as written, not as the bytes it sends', asyn
   const dump = await proxy.get('/config_dump');
   assert.equal(dump.status, 200);
   for (const text of ['café €', 'naïve-[0-9]+', 'bücher.example', '/über']) assert.ok(dump.body.includes(JSON.stringify(text)), text);
+});
+
+test('a header regex with a non-ASCII character in a class is refused: on wire bytes it would match single bytes', async () => {
+  const refused = { match: { prefix: '/m', headers: [{ name: 'x-name', stringMatch: { safeRegex: { regex: 'caf[éè]' } } }] }, directResponse: { status: 200, body: { inlineString: 'class' } } };
+  proxy.reload(config(routes([refused])));
+  await proxy.waitForLog(/headers\[0\]\.stringMatch\.safeRegex\.regex: a character class cannot hold the non-ASCII \\"é\\"/);
+  assert.equal((await get('--http1.1', '/m', ['x-name: café'])).body, 'exact', 'the last good config still serves');
 });

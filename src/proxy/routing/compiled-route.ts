@@ -64,7 +64,8 @@ export interface RegexSlot {
 
 /**
  * One route, compiled: match predicates, rewrite and header edits prepared at config time. Text written
- * onto the wire (rewrites, redirect parts, a host rewrite) is held as its UTF-8 bytes (wire-text.ts).
+ * onto the wire (rewrites, redirect parts, a host rewrite; not path patterns: both codecs refuse a
+ * target with bytes above 0x7F) is held as its UTF-8 bytes (wire-text.ts).
  */
 export class CompiledRoute implements RouteMatchResult {
   readonly name: string;
@@ -139,7 +140,7 @@ export class CompiledRoute implements RouteMatchResult {
       }
     }
     this.regexRewrite = action?.regexRewrite
-      ? { re: new (re2())(wireText(action.regexRewrite.pattern.regex), 'gu'), replacement: envoySubstitution(wireText(action.regexRewrite.substitution)) }
+      ? { re: new (re2())(action.regexRewrite.pattern.regex, 'gu'), replacement: envoySubstitution(wireText(action.regexRewrite.substitution)) }
       : undefined;
     const rd = route.redirect;
     this.redirect = rd && { host: optionalWireText(rd.hostRedirect), path: optionalWireText(rd.pathRedirect), prefix: optionalWireText(rd.prefixRewrite) };

@@ -1,5 +1,6 @@
 import type { StringMatcher } from '../../model/tls.js';
 import type { RegexEngine, RegexSet } from './regex-engine.js';
+import { wireRegex } from './wire-regex.js';
 import { asciiLower, wireText } from './wire-text.js';
 
 const enum Kind {
@@ -28,7 +29,7 @@ export class CompiledStringMatcher {
     else if (m.prefix !== undefined) [this.kind, this.operand] = [Kind.Prefix, fold(m.prefix)];
     else if (m.suffix !== undefined) [this.kind, this.operand] = [Kind.Suffix, fold(m.suffix)];
     else if (m.contains !== undefined) [this.kind, this.operand] = [Kind.Contains, fold(m.contains)];
-    else if (m.safeRegex !== undefined) [this.kind, this.operand] = [Kind.Regex, wireText(m.safeRegex.regex)];
+    else if (m.safeRegex !== undefined) [this.kind, this.operand] = [Kind.Regex, wireRegex(m.safeRegex.regex)];
     else [this.kind, this.operand] = [Kind.Exact, ''];
     this.regex = this.kind === Kind.Regex ? engine.compile([this.operand]) : undefined;
   }
