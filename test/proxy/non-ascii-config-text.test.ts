@@ -7,11 +7,13 @@
  * regex's non-ASCII character becomes a group of its bytes, and one inside a character class is refused.
  */
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, staticCluster } from '../support/config-builder.js';
 import { curl, type CurlResult } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
+import { logLineStartingWith } from '../support/log-lines.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 
 /** Request heads exactly as the upstream's socket received them, one Latin-1 character per byte. */
@@ -19,6 +21,7 @@ const heads: string[] = [];
 let upstream: net.Server;
 let proxy: RunningProxy;
 let port: number;
+const accessLog = `/tmp/bulwark-non-ascii-config-text-${process.pid}.log`;
 
 /** Text as the bytes that carry it in UTF-8, one Latin-1 character each (how curl's output is read). */
 const utf8 = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
@@ -44,6 +47,7 @@ function routes(extra: object[] = []): object {
           { match: { prefix: '/add' }, route: { cluster: 'up' }, requestHeadersToAdd: [add('x-added', 'café €')], responseHeadersToAdd: [add('x-said', 'naïve €')] },
           { match: { prefix: '/rewrite/' }, route: { cluster: 'up', prefixRewrite: '/ünï/', hostRewriteLiteral: 'bücher.example' } },
           { match: { prefix: '/regex-rewrite/' }, route: { cluster: 'up', regexRewrite: { pattern: { regex: '^/regex-rewrite/(.*)$' }, substitution: '/ü/\\1' } } },
+          { name: 'menü', match: { prefix: '/named' }, ...answer('named'), responseHeadersToAdd: [add('x-route', '%ROUTE_NAME%')] },
           { match: { prefix: '/moved' }, redirect: { hostRedirect: 'bücher.example', pathRedirect: '/über' } },
           { match: { prefix: '/' }, ...answer('fallback') },
         ],
@@ -71,11 +75,13 @@ before(async () => {
 
 after(async () => {
   await proxy?.stop();
+  rmSync(accessLog, { force: true });
   upstream?.close();
 });
 
 function config(routeConfiguration: object): string {
-  return bootstrap([httpListener('in', port, routeConfiguration)], [staticCluster('up', [(upstream.address() as net.AddressInfo).port])]);
+  const log = { typedConfig: { path: accessLog, logFormat: { textFormat: '%ROUTE_NAME% %REQ(x-name)%\n' } } };
+  return bootstrap([httpListener('in', port, routeConfiguration, { accessLog: [log] })], [staticCluster('up', [(upstream.address() as net.AddressInfo).port])]);
 }
 
 function get(flag: string, path: string, headers: string[] = []): Promise<CurlResult> {
@@ -121,6 +127,13 @@ for (const [protocol, flag] of PROTOCOLS) {
     const moved = await get(flag, '/moved');
     assert.equal(moved.status, 301);
     assert.equal(moved.headers.location, utf8('http://bücher.example/über'));
+  });
+
+  test(`a route's non-ASCII name goes into header values and the access log as UTF-8 (${protocol})`, async () => {
+    const r = await get(flag, '/named', [`x-name: café ${protocol}`]);
+    assert.equal(r.headers['x-route'], utf8('menü'));
+    const line = utf8(`menü café ${protocol}`);
+    assert.equal(await logLineStartingWith(accessLog, line), line);
   });
 }
 

@@ -47,7 +47,7 @@ export function httpLogRecord(stream: HttpStream, durationMs: number, withDetail
     downstreamDirectRemoteAddress: e?.remote ?? h.remoteAddress,
     requestedServerName: e?.serverName,
     // The configured name only: Envoy's %ROUTE_NAME% is "-" for a route that has none.
-    routeName: stream.route?.route.name,
+    routeName: stream.route?.configuredName,
     downstreamPeerPrincipal: stream.peerPrincipal || undefined,
     traceparent: stream.traceparent,
     // The propagator formats it from checked hex ids (TracePropagator's contract).

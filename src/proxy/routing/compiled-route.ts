@@ -13,6 +13,8 @@ import { wireText } from './wire-text.js';
 export interface RouteMatchResult {
   readonly route: Route;
   readonly name: string;
+  /** The configured name as wire bytes (%ROUTE_NAME% in header values and logs); undefined when it has none. */
+  readonly configuredName: string | undefined;
   readonly routeIndex: number;
   /** Whole-request timeout in ms; 0 disables. */
   readonly timeout: number;
@@ -69,6 +71,7 @@ export interface RegexSlot {
  */
 export class CompiledRoute implements RouteMatchResult {
   readonly name: string;
+  readonly configuredName: string | undefined;
   readonly timeout: number;
   readonly maxStreamDuration: MaxStreamDuration | undefined;
   readonly retryPolicy: RetryPolicy | undefined;
@@ -99,6 +102,7 @@ export class CompiledRoute implements RouteMatchResult {
   ) {
     const m = route.match;
     this.name = route.name ?? `${vh.name}/${routeIndex}`;
+    this.configuredName = optionalWireText(route.name);
     this.caseSensitive = m.caseSensitive;
     const fold = (s: string): string => (m.caseSensitive ? s : s.toLowerCase());
     if (m.path !== undefined) [this.pathKind, this.pathOperand] = [PathKind.Exact, fold(m.path)];
