@@ -6,7 +6,9 @@
  */
 
 const NON_ASCII = /[^\u0000-\u007f]/;
-const UPPER_ASCII = /[A-Z]/g;
+const ASCII_CAPITAL = /[A-Z]/g;
+/** The wire characters toLowerCase changes besides A-Z: Latin-1 capitals, i.e. UTF-8 lead and continuation bytes. */
+const LATIN1_CAPITAL = /[\u00c0-\u00d6\u00d8-\u00de]/;
 
 /** `text`'s UTF-8 bytes as a Latin-1 string; ASCII text is returned as it is. */
 export function wireText(text: string): string {
@@ -14,12 +16,14 @@ export function wireText(text: string): string {
 }
 
 /**
- * Lower-cases ASCII letters only, as Envoy's ignore_case and case-insensitive paths do: toLowerCase
- * would also fold Latin-1 characters, that is UTF-8 lead and continuation bytes, and make different
+ * Lower-cases the ASCII letters of wire bytes only, as Envoy's ignore_case does: toLowerCase would
+ * also fold Latin-1 capitals, that is UTF-8 lead and continuation bytes, and make different
  * characters compare equal.
  */
 export function asciiLower(text: string): string {
-  return NON_ASCII.test(text) ? text.replace(UPPER_ASCII, lowerLetter) : text.toLowerCase();
+  const lower = text.toLowerCase();
+  // Most values have no capital at all, and toLowerCase hands those back as they are.
+  return lower === text || !LATIN1_CAPITAL.test(text) ? lower : text.replace(ASCII_CAPITAL, lowerLetter);
 }
 
 function lowerLetter(letter: string): string {
