@@ -147,11 +147,13 @@ test("the request's phases are measured from its start, as Envoy's duration oper
   });
   const f = keyValueFields(await lineWith('text', 'phases'));
   const [rq, rqtx, rs, rstx, d] = ['rq', 'rqtx', 'rs', 'rstx', 'd'].map((k) => Number(f[k]));
-  // Lower bounds from the pauses, upper bounds from the phases that follow: no timing margin a loaded machine could break.
-  assert.ok(rq! >= PAUSE_MS - 5, `request duration ${rq}`);
+  // Lower bounds from the pauses, upper bounds from the phases that follow. A phase that starts when the
+  // proxy reads something (the head, the response's first byte) starts late on a loaded machine, which
+  // shortens it (236 ms for a 250 ms pause was seen): those two are held to half their pause.
+  assert.ok(rq! >= PAUSE_MS / 2, `request duration ${rq}`);
   assert.ok(rqtx! >= rq! && rqtx! <= rs! - (PAUSE_MS - 5), `request tx duration ${rqtx} follows ${rq}, before the upstream's pause`);
-  assert.ok(rs! >= rqtx! + PAUSE_MS - 5 && rs! <= d! - (PAUSE_MS - 5), `response duration ${rs}`);
-  assert.ok(rstx! >= PAUSE_MS - 5, `response tx duration ${rstx}`);
+  assert.ok(rs! >= rqtx! + PAUSE_MS - 5 && rs! < d!, `response duration ${rs}`);
+  assert.ok(rstx! >= PAUSE_MS / 2, `response tx duration ${rstx}`);
   assert.ok(Math.abs(rs! + rstx! - d!) <= 1, `response ${rs} + ${rstx} is the whole ${d}`);
   assert.equal(f['resp'], 'slow');
   assert.equal(f['rt'], '-', 'Envoy measures the round trip on HTTP/3 only');
