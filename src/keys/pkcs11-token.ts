@@ -24,9 +24,8 @@ function readPrivateKey(pem: string | Buffer): KeyObject {
     return createPrivateKey(pem);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    // OpenSSL 3 reports a missing passphrase as a cancelled prompt; the PEM says it is encrypted.
-    const text = typeof pem === 'string' ? pem : pem.toString('latin1');
-    if (code === 'ERR_MISSING_PASSPHRASE' || /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)) throw new TokenError('the private key is encrypted: import an unencrypted PEM (it is overwritten and removed once in the token)');
+    // OpenSSL 3 reports an encrypted key read without a passphrase as its passphrase prompt cancelled.
+    if (code === 'ERR_MISSING_PASSPHRASE' || code === 'ERR_OSSL_CRYPTO_INTERRUPTED_OR_CANCELLED') throw new TokenError('the private key is encrypted: import an unencrypted PEM (it is overwritten and removed once in the token)');
     throw new TokenError('no private key in the file: expected a PEM private key (PKCS#8, SEC1 or PKCS#1)');
   }
 }

@@ -47,13 +47,15 @@ test('an encrypted or unreadable key file is refused with the reason, without a 
   const r = await bulwark(['keys', 'import', '--label', 'x', encrypted, '--state-dir', emptyState()]);
   assert.equal(r.code, 1);
   assert.equal(r.stderr, 'bulwark keys: the private key is encrypted: import an unencrypted PEM (it is overwritten and removed once in the token)\n');
-  const garbage = join(dir, 'garbage.pem');
-  writeFileSync(garbage, '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n', { mode: 0o600 });
-  const g = await bulwark(['keys', 'import', '--label', 'y', garbage, '--state-dir', emptyState()]);
+  // A public key where the private one was meant: PEM, but no private key in it.
+  const publicOnly = join(dir, 'public.pem');
+  const publicPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  writeFileSync(publicOnly, publicPem, { mode: 0o600 });
+  const g = await bulwark(['keys', 'import', '--label', 'y', publicOnly, '--state-dir', emptyState()]);
   assert.equal(g.code, 1);
   assert.match(g.stderr, /^bulwark keys: no private key in the file/);
   assert.doesNotMatch(g.stderr, STACK_FRAME);
-  assert.ok(!g.stderr.includes('bm90IGEga2V5'), 'the file is not quoted');
+  assert.ok(!g.stderr.includes(publicPem.split('\n')[1]!), 'the file is not quoted');
 });
 
 test('proxy --keyd on a state directory keyd never ran in says so, without a stack trace', async () => {
