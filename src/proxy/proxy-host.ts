@@ -7,7 +7,6 @@ import { ProxyRuntime } from './proxy-runtime.js';
 import { StreamTelemetry } from './stream-telemetry.js';
 import { isCustodyError, keyCustodyHealth } from './tls/key-custody-health.js';
 import type { KeyPolicy } from './tls/secure-context-factory.js';
-import { TlsMaterialError } from './tls/tls-material.js';
 import type { WorkerSettings } from './workers/worker-messages.js';
 import { accessLogPaths, createAccessLog } from './access-log-sink.js';
 import { createTracePropagator } from './trace-propagation.js';
@@ -85,8 +84,8 @@ export class ProxyHost {
         return undefined;
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
-        // The key's own config (a memory key refused, a pkcs11 field missing) names pkcs11 too, but no retry or fresh process changes it.
-        const custody = !(err instanceof TlsMaterialError) && isCustodyError(msg);
+        // isCustodyError reads OpenSSL's own errors only: the key's config (a memory key refused, a pkcs11 field missing) is final.
+        const custody = isCustodyError(msg);
         if (attempt >= CUSTODY_LOAD_ATTEMPTS || !custody) return { error: this.rejected(snapshot, err), custody };
         proxyLog('warn', 'key custody failed to load a key; trying again', { version: snapshot.version, attempt, error: msg });
         // Jittered, so processes that collided do not collide again.
