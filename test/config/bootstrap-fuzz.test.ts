@@ -9,7 +9,6 @@
  * lengthen a run.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +22,7 @@ import type { Bootstrap } from '../../src/model/bootstrap.js';
 import { seededRandom } from '../support/byte-mutation.js';
 import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
 import { ConfigMutator, serialize, type Mutation } from '../support/config-mutation.js';
-import { CLI } from '../support/cli-entry.js';
-import { REPO_ROOT } from '../support/proxy-process.js';
+import { runProxyToExit } from '../support/proxy-process.js';
 
 const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 500);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
@@ -153,23 +151,6 @@ test('whole files that are no bootstrap are refused with the file named, never t
   assert.throws(() => loadBootstrapFile(join(dir, 'missing.yaml')), { name: 'ConfigErrors', message: new RegExp(`^${dir}/missing\\.yaml: \\(file\\): read: ENOENT`) });
 });
 
-/** Runs `bulwark proxy --config FILE` to its exit; its code and stderr. */
-function runProxy(file: string, concurrency = 1): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, 'proxy', '--config', file, '--concurrency', String(concurrency)], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the proxy did not exit on ${file}:\n${stderr}`));
-    }, 30_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
-
 test('a real proxy refuses a sample of the refused mutations at start: exit 1, the errors as the loader gave them, no internal error', { timeout: 180_000 }, async () => {
   const refused = mutations(120).filter((m) => 'errors' in outcome(m.text));
   const sample = [0, 1, 2, 3].map((k) => refused[Math.floor((k * refused.length) / 4)]!);
@@ -184,7 +165,7 @@ test('a real proxy refuses a sample of the refused mutations at start: exit 1, t
       }
       assert.fail('accepted');
     })();
-    const { code, stderr } = await runProxy(file);
+    const { code, stderr } = await runProxyToExit(file, 1, 30_000);
     assert.equal(code, 1, stderr);
     assert.equal(stderr, `bulwark proxy: invalid config:\n${expected}\n`);
   }
@@ -194,7 +175,7 @@ test('an unknown defaultRegexEngine is refused at start like any field, not left
   const config = JSON.parse(bootstrap([], [staticCluster('c', [9000])])) as Record<string, unknown>;
   const file = writeTemp('proxy.yaml', JSON.stringify({ ...config, defaultRegexEngine: 'bogus' }));
   for (const concurrency of [1, 2]) {
-    const { code, stderr } = await runProxy(file, concurrency);
+    const { code, stderr } = await runProxyToExit(file, concurrency, 30_000);
     assert.equal(code, 1, stderr);
     assert.equal(stderr, `bulwark proxy: invalid config:\n${file}: bootstrap: defaultRegexEngine: unknown regex engine "bogus" (known: re2)\n`);
   }

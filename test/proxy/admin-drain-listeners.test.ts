@@ -92,7 +92,7 @@ for (const concurrency of [1, 2]) {
       assert.equal(fresh.headers.connection, 'close');
       // HTTP/2: the stream is served, and GOAWAY asks for no more on this connection.
       assert.equal(await h2.get('/during'), 200);
-      await waitFor(() => h2.goaways.length > 0, 2_000, 'a GOAWAY on the inbound HTTP/2 connection');
+      await h2.untilGoaway(2_000, 'a GOAWAY on the inbound HTTP/2 connection');
       h2.session.close();
       // The outbound listener is not drained.
       const out = await curl([`http://127.0.0.1:${outbound}/outbound-during-drain`]);
@@ -135,12 +135,4 @@ for (const concurrency of [1, 2]) {
       assert.equal(await proxy.stop(), 0);
     }
   });
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

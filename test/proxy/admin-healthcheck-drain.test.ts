@@ -45,7 +45,7 @@ for (const concurrency of [1, 2]) {
       assert.equal(fresh.status, 200, 'the listener still accepts');
       assert.equal(fresh.headers.connection, 'close');
       assert.equal(await h2.get('/failed'), 200);
-      await waitFor(() => h2.goaways.length > 0, 2_000, 'a GOAWAY on the HTTP/2 connection');
+      await h2.untilGoaway(2_000, 'a GOAWAY on the HTTP/2 connection');
       assert.equal(h2.goaways[0], 2 ** 31 - 1, 'the first GOAWAY refuses no stream already sent');
       h2.session.close();
 
@@ -62,12 +62,4 @@ for (const concurrency of [1, 2]) {
       assert.equal(await proxy.stop(), 0);
     }
   });
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

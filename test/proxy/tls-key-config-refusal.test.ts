@@ -6,16 +6,14 @@
  * proxy gave up, logging that keyd could not load the keys.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster, tlsTransport } from '../support/config-builder.js';
-import { CLI } from '../support/cli-entry.js';
 import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
-import { REPO_ROOT, startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { runProxyToExit, startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { makePki } from '../support/tls-fixtures.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
@@ -45,23 +43,12 @@ function wrongKeyConfigs(port: number): Array<{ what: string; config: string; re
 }
 
 /** Runs the proxy on `config` to its exit: its code, stderr and how long it took. */
-function runToExit(config: string, concurrency: number): Promise<{ code: number | null; stderr: string; ms: number }> {
+async function runToExit(config: string, concurrency: number): Promise<{ code: number | null; stderr: string; ms: number }> {
   const file = join(mkdtempSync(join(tmpdir(), 'bulwark-key-refusal-')), 'proxy.yaml');
   writeFileSync(file, config);
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, 'proxy', '--config', file, '--concurrency', String(concurrency)], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the proxy did not exit:\n${stderr}`));
-    }, 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr, ms: Date.now() - started });
-    });
-  });
+  const { code, stderr } = await runProxyToExit(file, concurrency);
+  return { code, stderr, ms: Date.now() - started };
 }
 
 /** The log line of the proxy's `n`th refused reload, once it is written. */

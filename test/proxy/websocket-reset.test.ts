@@ -11,7 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/config-builder.js';
+import { websocketBootstrap } from '../support/config-builder.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { upgradeResponse, wsConnect } from '../support/ws-frames.js';
@@ -67,10 +67,7 @@ before(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = await freePort();
-  const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'ws' } }]);
-  proxy = await startProxy(
-    bootstrap([httpListener('web', port, routes, { upgradeConfigs: [{ upgradeType: 'websocket' }], accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('ws', [(server.address() as net.AddressInfo).port])]),
-  );
+  proxy = await startProxy(websocketBootstrap(port, (server.address() as net.AddressInfo).port, accessLog));
 });
 
 after(async () => {

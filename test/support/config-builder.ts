@@ -52,3 +52,9 @@ export function routeConfig(routes: object[], domains = ['*']): object {
 export function bootstrap(listeners: object[], clusters: object[], extra: Record<string, unknown> = {}): string {
   return JSON.stringify({ node: { id: 'test-proxy', cluster: 'test' }, staticResources: { listeners, clusters, ...extra } }, null, 1);
 }
+
+/** One listener on `port` passing WebSocket upgrades to `upstreamPort` (cluster "ws"), logging to `accessLog`. */
+export function websocketBootstrap(port: number, upstreamPort: number, accessLog: string): string {
+  const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'ws' } }]);
+  return bootstrap([httpListener('web', port, routes, { upgradeConfigs: [{ upgradeType: 'websocket' }], accessLog: [{ typedConfig: { path: accessLog } }] })], [staticCluster('ws', [upstreamPort])]);
+}

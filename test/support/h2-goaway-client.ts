@@ -6,6 +6,8 @@ export interface GoawayWatchingSession {
   goaways: number[];
   /** One GET on the session; resolves to its status. */
   get(path: string): Promise<number>;
+  /** Resolves once a GOAWAY has come; throws naming `what` after `timeoutMs`. */
+  untilGoaway(timeoutMs: number, what: string): Promise<void>;
 }
 
 export function watchGoaways(port: number): GoawayWatchingSession {
@@ -22,5 +24,12 @@ export function watchGoaways(port: number): GoawayWatchingSession {
       s.resume();
       s.on('end', () => resolve(status));
     });
-  return { session, goaways, get };
+  const untilGoaway = async (timeoutMs: number, what: string): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (goaways.length === 0) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  return { session, goaways, get, untilGoaway };
 }

@@ -110,3 +110,20 @@ export async function startProxy(yaml: string, opts: ProxyOptions = {}): Promise
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** Runs `bulwark proxy --config file` until it exits (on a config it refuses): its exit code and stderr; killed after `timeoutMs`. */
+export function runProxyToExit(file: string, concurrency = 1, timeoutMs = 60_000): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...CLI, 'proxy', '--config', file, '--concurrency', String(concurrency)], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the proxy did not exit on ${file}:\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
