@@ -16,6 +16,7 @@ import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { logLineStartingWith, keyValueFields } from '../support/log-lines.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 let h1: TestUpstream;
 let h2: http2.Http2Server;
@@ -25,7 +26,7 @@ let proxy: RunningProxy;
 let port: number;
 let tcpPort: number;
 let deadPort: number;
-const logPath = (name: string) => `/tmp/bulwark-access-conn-${name}-${process.pid}.log`;
+const logPath = (name: string) => scratchPath(`access-conn-${name}.log`);
 
 const ADDRESSES =
   'up=%UPSTREAM_REMOTE_ADDRESS% upip=%UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% upport=%UPSTREAM_REMOTE_PORT% ' +

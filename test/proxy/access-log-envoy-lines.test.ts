@@ -13,6 +13,7 @@ import { freePort } from '../support/free-port.js';
 import { rawExchange } from '../support/raw-http.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 /** Istio's default text format (pilot/pkg/model/telemetry_logging.go, EnvoyTextLogFormat), as Istio ships it. */
 const ISTIO_TEXT =
@@ -56,7 +57,7 @@ let proxy: RunningProxy;
 let port: number;
 let tcpPort: number;
 let idlePort: number;
-const log = (name: string) => `/tmp/bulwark-envoy-lines-${name}-${process.pid}.log`;
+const log = (name: string) => scratchPath(`envoy-lines-${name}.log`);
 
 function fileLog(name: string, logFormat: Record<string, unknown>): object {
   return { name: 'envoy.access_loggers.file', typedConfig: { path: log(name), logFormat } };

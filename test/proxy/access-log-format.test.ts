@@ -11,12 +11,13 @@ import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 let upstream: TestUpstream;
 let proxy: RunningProxy;
 let port: number;
-const textLog = `/tmp/bulwark-access-text-${process.pid}.log`;
-const jsonLog = `/tmp/bulwark-access-json-${process.pid}.log`;
+const textLog = scratchPath('access-text.log');
+const jsonLog = scratchPath('access-json.log');
 
 before(async () => {
   upstream = await startUpstream('app');

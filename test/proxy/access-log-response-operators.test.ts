@@ -18,6 +18,7 @@ import { freePort } from '../support/free-port.js';
 import { REPO_ROOT, startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { logLineStartingWith, keyValueFields } from '../support/log-lines.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 type PingClient = grpc.Client & { Ping(req: { message: string }, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: { message: string }) => void): void };
 const proto = grpc.loadPackageDefinition(protoLoader.loadSync(`${REPO_ROOT}test/fixtures/ping.proto`, { keepCase: false })) as unknown as {
@@ -35,7 +36,7 @@ let tcpEcho: net.Server;
 let proxy: RunningProxy;
 let port: number;
 let tcpPort: number;
-const logPath = (name: string) => `/tmp/bulwark-access-resp-${name}-${process.pid}.log`;
+const logPath = (name: string) => scratchPath(`access-resp-${name}.log`);
 
 const TEXT =
   '%REQ(X-MARK)% resp=%RESP(X-APP)% ct=%RESP(CONTENT-TYPE):4% alt=%RESPONSE_HEADER(X-NONE?X-APP)% status=%RESP(:STATUS)% ' +

@@ -15,6 +15,7 @@ import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { makePki } from '../support/tls-fixtures.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { logLineStartingWith } from '../support/log-lines.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 let upstream: TestUpstream;
 let tcpEcho: net.Server;
@@ -23,7 +24,7 @@ let tlsPort: number;
 let plainPort: number;
 let tcpPort: number;
 const pki = makePki();
-const logPath = (name: string) => `/tmp/bulwark-access-tls-${name}-${process.pid}.log`;
+const logPath = (name: string) => scratchPath(`access-tls-${name}.log`);
 const FORMAT = '%REQ(X-MARK)% version=%DOWNSTREAM_TLS_VERSION% cipher=%DOWNSTREAM_TLS_CIPHER% protocol=%PROTOCOL%\n';
 
 before(async () => {

@@ -7,6 +7,7 @@ import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { makePki } from '../support/tls-fixtures.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 let up: TestUpstream;
 let proxy: RunningProxy;
@@ -14,7 +15,7 @@ let port: number;
 let tlsPort: number;
 const pki = makePki();
 const leaf = pki.issue('gw', 'DNS:localhost');
-const accessLog = `/tmp/bulwark-admin-${process.pid}.log`;
+const accessLog = scratchPath('admin.log');
 
 before(async () => {
   up = await startUpstream('up');

@@ -11,6 +11,7 @@ import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { echoes } from '../support/tcp-echo.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 let a: TestUpstream;
 let b: TestUpstream;
@@ -18,7 +19,7 @@ let proxy: RunningProxy;
 let port: number;
 let tcpPort: number;
 let tcpEcho: net.Server;
-const accessLog = `/tmp/bulwark-cluster-breakers-${process.pid}.log`;
+const accessLog = scratchPath('cluster-breakers.log');
 let connections = 0;
 
 before(async () => {

@@ -11,12 +11,13 @@ import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 let upstream: TestUpstream;
 let proxy: RunningProxy;
 let edgePort: number;
 let sidecarPort: number;
-const log = `/tmp/bulwark-forwarded-${process.pid}.log`;
+const log = scratchPath('forwarded.log');
 
 before(async () => {
   upstream = await startUpstream('app');

@@ -18,12 +18,13 @@ import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/
 import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 let upstream: http2.Http2Server;
 const seen: http2.IncomingHttpHeaders[] = [];
 let proxy: RunningProxy;
 let port: number;
-const accessLog = `/tmp/bulwark-h2-configured-headers-${process.pid}.log`;
+const accessLog = scratchPath('h2-configured-headers.log');
 
 const add = (key: string, value: string) => ({ header: { key, value } });
 

@@ -17,6 +17,7 @@ import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { rawExchange } from '../support/raw-http.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -33,7 +34,7 @@ let h2Upstream: http2.Http2Server;
 const seen: Array<{ path: string; conn: number }> = [];
 let proxy: RunningProxy;
 let port: number;
-const accessLog = `/tmp/bulwark-informational-${process.pid}.log`;
+const accessLog = scratchPath('informational.log');
 
 /** The raw upstream's answer to `path` (requests here have no body). */
 function answer(socket: net.Socket, path: string): void {

@@ -15,13 +15,14 @@ import { curl, type CurlResult } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { logLineStartingWith } from '../support/log-lines.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 /** Request heads exactly as the upstream's socket received them, one Latin-1 character per byte. */
 const heads: string[] = [];
 let upstream: net.Server;
 let proxy: RunningProxy;
 let port: number;
-const accessLog = `/tmp/bulwark-non-ascii-config-text-${process.pid}.log`;
+const accessLog = scratchPath('non-ascii-config-text.log');
 
 /** Text as the bytes that carry it in UTF-8, one Latin-1 character each (how curl's output is read). */
 const utf8 = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');

@@ -9,6 +9,7 @@ import { freePort } from '../support/free-port.js';
 import { rawExchange } from '../support/raw-http.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 let healthy: TestUpstream;
 let flaky: TestUpstream;
@@ -91,7 +92,7 @@ before(async () => {
   port = await freePort();
   idlePort = await freePort();
   deadPort = await freePort();
-  accessLog = `/tmp/bulwark-resilience-${process.pid}.log`;
+  accessLog = scratchPath('resilience.log');
   const routes = {
     name: 'r',
     virtualHosts: [

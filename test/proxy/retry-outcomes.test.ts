@@ -12,6 +12,7 @@ import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 let slow: TestUpstream;
 /** Always 503. */
@@ -75,7 +76,7 @@ before(async () => {
   await new Promise<void>((r) => closer.listen(0, '127.0.0.1', r));
   port = await freePort();
   deadPort = await freePort();
-  accessLog = `/tmp/bulwark-retry-outcomes-${process.pid}.log`;
+  accessLog = scratchPath('retry-outcomes.log');
   const policy = (retryOn: string, extra: object = {}) => ({ retryOn, numRetries: 2, retryBackOff: { baseInterval: '1ms' }, ...extra });
   const routes = routeConfig([
     { match: { prefix: '/reset-timeout' }, route: { cluster: 'slow', timeout: '5s', retryPolicy: policy('reset', { perTryTimeout: '150ms' }) } },

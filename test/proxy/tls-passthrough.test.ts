@@ -17,6 +17,7 @@ import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { makePki, pem } from '../support/tls-fixtures.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 const pki = makePki();
 const servers: https.Server[] = [];
@@ -32,7 +33,7 @@ async function tlsUpstream(name: string, sans: string): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-const accessLog = `/tmp/bulwark-passthrough-${process.pid}.log`;
+const accessLog = scratchPath('passthrough.log');
 const tcpChain = (cluster: string, match: object) => ({
   filterChainMatch: match,
   filters: [{ name: 'envoy.filters.network.tcp_proxy', typedConfig: { statPrefix: cluster, cluster, accessLog: [{ typedConfig: { path: accessLog } }] } }],

@@ -13,9 +13,10 @@ import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/
 import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
-const accessLog = `/tmp/bulwark-upstream-failure-details-${process.pid}.log`;
+const accessLog = scratchPath('upstream-failure-details.log');
 let raw: net.Server;
 let h2: http2.Http2Server;
 let proxy: RunningProxy;

@@ -13,6 +13,7 @@ import { bootstrap, httpListener, routeConfig, staticCluster } from '../support/
 import { freePort } from '../support/free-port.js';
 import { startProxy, type RunningProxy } from '../support/proxy-process.js';
 import { rawExchange } from '../support/raw-http.js';
+import { scratchPath } from '../support/scratch-path.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -72,7 +73,7 @@ const seen: Array<{ line: string; conn: number }> = [];
 const closedConns = new Set<number>();
 let proxy: RunningProxy;
 let port: number;
-const accessLog = `/tmp/bulwark-upstream-framing-${process.pid}.log`;
+const accessLog = scratchPath('upstream-framing.log');
 
 before(async () => {
   let conns = 0;
