@@ -18,9 +18,11 @@ for f in test/proxy/*.test.ts test/keys/*.test.ts test/identity/*.test.ts; do
   [[ $f == *testssl* ]] && continue
   grep -Eq "$starters" "$f" && with_workers+=("$f")
 done
+# Beside the TAP stream, each pass writes its files' wall times (slowest first) under dist/.
+reporters() { echo --test-reporter=tap --test-reporter-destination=stdout --test-reporter=./scripts/test-file-times.mjs --test-reporter-destination="dist/test-times-$1.txt"; }
 echo "== the proxy, identity and key custody tests that start a proxy, with two workers (${#with_workers[@]} files)"
-BULWARK_TEST_CONCURRENCY=2 node --import tsx --test --test-concurrency=1 --test-timeout=180000 "${with_workers[@]}"
+BULWARK_TEST_CONCURRENCY=2 node --import tsx --test $(reporters workers) --test-concurrency=1 --test-timeout=180000 "${with_workers[@]}"
 [[ ${1:-} == --workers-only ]] && exit 0
 echo "== every test"
 files=(test/**/*.test.ts)
-exec node --import tsx --test --test-concurrency=1 --test-timeout=180000 "${files[@]}"
+exec node --import tsx --test $(reporters all) --test-concurrency=1 --test-timeout=180000 "${files[@]}"
