@@ -83,7 +83,9 @@ test('at a fixed rate, Fortio\'s sleep times follow "Ended after"; when more tha
     const late = await bulwark(['load', '-quiet', '-qps', '50', '-c', '1', '-t', '1s', `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/`]);
     const warning = /^WARNING ([\d.]+)% of sleep were falling behind$/m.exec(late.stderr);
     assert.ok(warning && Number(warning[1]) > 5, late.stderr);
-    assert.match(late.stderr, /^Aggregated Sleep Time : count 49 avg -\S+ \+\/- \S+ min -0\.[23]\d* max \S+ sum \S+\n# range, mid point, percentile, count\n>= -0\.[23]\S* <= -0\.001 , /m, 'the late waits in the first bucket, at or below -1 ms');
+    // The count and the least wait are left loose: on a loaded machine fewer than 49 calls fit the second,
+    // and the stalled call can leave the next wait later than its 300 ms.
+    assert.match(late.stderr, /^Aggregated Sleep Time : count \d+ avg -\S+ \+\/- \S+ min -(0\.[2-9]|[1-9])\S* max \S+ sum \S+\n# range, mid point, percentile, count\n>= -(0\.[2-9]|[1-9])\S* <= -0\.001 , /m, 'the late waits in the first bucket, at or below -1 ms');
     assert.match(late.stderr, /^# target 50% \S+\nWARNING /m);
   } finally {
     stalling.close();
