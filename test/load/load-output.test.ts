@@ -70,7 +70,10 @@ test('the text has Fortio\'s lines: who runs at what rate, how the calls split a
 
 test('at a fixed rate, Fortio\'s sleep times follow "Ended after"; when more than 5 % of them were late, its histogram and warning', async () => {
   const steady = await bulwark(['load', '-quiet', '-qps', '40', '-c', '2', '-t', '500ms', `${server.url}/`]);
-  assert.match(steady.stderr, /^Ended after \S+ : 20 calls\. qps=\S+\nSleep times : count 18 avg 0\.0\d+ \+\/- \S+ min \S+ max \S+ sum \S+\nAggregated Function Time /m, 'a wait after each call but the last of each connection');
+  // 20 calls when the machine keeps up; a loaded one may fit fewer in the 500 ms.
+  const steadyRun = /^Ended after \S+ : (\d+) calls\. qps=\S+\nSleep times : count (\d+) avg 0\.0\d+ \+\/- \S+ min \S+ max \S+ sum \S+\nAggregated Function Time /m.exec(steady.stderr);
+  assert.ok(steadyRun && Number(steadyRun[1]) >= 10, steady.stderr);
+  assert.equal(Number(steadyRun[2]), Number(steadyRun[1]) - 2, 'a wait after each call but the last of each connection');
   const max = await bulwark(['load', '-quiet', '-qps', '0', '-c', '1', '-n', '5', `${server.url}/`]);
   assert.doesNotMatch(max.stderr, /Sleep/, 'no waits at max rate');
   let calls = 0;
