@@ -11,7 +11,7 @@ export interface ResourceSnapshot {
   routeConfigurations: RouteConfiguration[];
   clusters: Cluster[];
   secrets: Secret[];
-  /** Bumps on every accepted change; shown in /config_dump. */
+  /** Bumps on every accepted change; shown in /bulwark/status and as /config_dump's version_info. */
   version: string;
 }
 

@@ -2,7 +2,7 @@ import type { Bootstrap } from '../model/bootstrap.js';
 import { clusterStatuses } from './admin/cluster-status.js';
 import { AdminServer } from './admin/admin-server.js';
 import { processMemory } from './admin/memory-usage.js';
-import { redactKeys } from './admin/config-redaction.js';
+import { ConfigUpdateTimes } from './admin/config-update-times.js';
 import { drainConnections } from './drain-connections.js';
 import { ListenerDrainControl } from './listener-drain-control.js';
 import { acceptingListeners, type ListenerDrainState } from './listeners/listener-drain-state.js';
@@ -25,6 +25,8 @@ export class SingleProcessProxy implements ProxySupervisor {
   private readonly drainCut = new AbortController();
   /** Why the last reload was refused; cleared by one that is applied. */
   private lastReloadError: string | undefined;
+  /** When each running resource last changed (/config_dump's last_updated). */
+  private readonly updateTimes = new ConfigUpdateTimes();
 
   constructor(
     private bootstrap: Bootstrap,
@@ -49,12 +51,14 @@ export class SingleProcessProxy implements ProxySupervisor {
     const rejection = await this.host.applyRetryingCustody(this.bootstrap.staticResources);
     if (rejection) throw new Error(rejection.error);
     await this.binder.apply(this.bootstrap.staticResources.listeners);
+    this.updateTimes.record(this.bootstrap);
     if (this.bootstrap.admin) {
       this.admin = new AdminServer({
         metrics: async () => this.host.metricsSnapshot(),
         memory: async () => processMemory(),
         clusterStatuses: async () => clusterStatuses(this.host.runtime.clusters.all()),
-        configDump: () => this.configDump(),
+        runningConfig: () => ({ bootstrap: this.bootstrap, updated: this.updateTimes }),
+        status: () => this.status(),
         resources: () => this.bootstrap.staticResources,
         state: () => (this.draining || this.listenerDrain.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING'),
         node: () => this.bootstrap.node,
@@ -86,6 +90,7 @@ export class SingleProcessProxy implements ProxySupervisor {
       return (this.lastReloadError = (err as Error).message);
     }
     this.bootstrap = next;
+    this.updateTimes.record(next);
     this.lastReloadError = undefined;
     proxyLog('info', 'config applied', { version: next.staticResources.version });
     return undefined;
@@ -106,7 +111,7 @@ export class SingleProcessProxy implements ProxySupervisor {
     this.lastReloadError = error;
   }
 
-  private configDump(): unknown {
+  private status(): unknown {
     return {
       version: this.host.runtime.version,
       lastReloadError: this.lastReloadError,
@@ -114,7 +119,6 @@ export class SingleProcessProxy implements ProxySupervisor {
       warnings: [...this.host.memoryKeyWarnings].map((w) => `INSECURE: private key in proxy memory for ${w}`),
       workers: 1,
       listenerPorts: this.binder.ports(),
-      resources: redactKeys(this.host.runtime.current),
     };
   }
 

@@ -144,7 +144,7 @@ test('a reload with a bare-number duration is rejected and the last good config 
   bad.staticResources.clusters[0].connectTimeout = 5;
   proxy.reload(JSON.stringify(bad));
   await proxy.waitForLog(/config reload rejected/);
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { version: string; lastReloadError?: string };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { version: string; lastReloadError?: string };
   assert.equal(dump.version, 'static-1');
   assert.match(dump.lastReloadError ?? '', /proxy\.yaml: cluster "app": connectTimeout: expected a duration string such as "5s"/);
   const res = await fetch(`http://127.0.0.1:${port}/still`, { headers: { connection: 'close' } });

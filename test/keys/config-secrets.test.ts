@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadBootstrapFile } from '../../src/config/bootstrap-loader.js';
+import type { Bootstrap } from '../../src/model/bootstrap.js';
+import type { Secret } from '../../src/model/tls.js';
+import { DEFAULT_WORKER_WATCHDOG } from '../../src/model/watchdog.js';
+import { answerConfigDump } from '../../src/proxy/admin/config-dump-query.js';
+import { ConfigUpdateTimes } from '../../src/proxy/admin/config-update-times.js';
 import { redactKeys } from '../../src/proxy/admin/config-redaction.js';
 import { pkcs11KeyProvider } from '../../src/proxy/tls/key-provider-pkcs11.js';
 import type { KeyRequest } from '../../src/proxy/tls/key-provider.js';
@@ -74,6 +79,27 @@ test('/config_dump redaction hides inline keys and secret-bearing fields, and ke
   assert.ok(text.includes('/run/pins/gw.pin'), 'file references stay visible');
   assert.ok(text.includes('/etc/c.pem'));
   assert.ok(text.includes('"keyLabel":"gw"'));
+});
+
+test('the Envoy-shaped /config_dump hides inline keys and secret fields wherever a secret sits: an SDS secret, its key provider', () => {
+  const secrets: Secret[] = [
+    { name: 'inline', tlsCertificate: { certificateChain: { filename: '/etc/c.pem' }, privateKey: { inlineString: KEY_PEM } } },
+    { name: 'custody', tlsCertificate: { certificateChain: { filename: '/etc/c.pem' }, privateKeyProvider: { providerName: 'pkcs11', typedConfig: { keyLabel: 'gw', pinFile: '/run/pins/gw.pin', pin: '1234', soPin: 5678, clientSecret: 's3cr3t', password: 'hunter2' } } } },
+  ];
+  const bootstrap: Bootstrap = {
+    node: { id: 'n', cluster: 'c' },
+    defaultRegexEngine: 're2',
+    staticResources: { listeners: [], routeConfigurations: [], clusters: [], secrets, version: 'static-1' },
+    workerWatchdog: DEFAULT_WORKER_WATCHDOG,
+  };
+  const updated = new ConfigUpdateTimes();
+  updated.record(bootstrap);
+  for (const query of ['', '?resource=static_secrets', '?include_eds']) {
+    const text = answerConfigDump({ bootstrap, updated }, new URLSearchParams(query)).body;
+    for (const secret of [KEY_LABEL, KEY_BODY, '1234', '5678', 's3cr3t', 'hunter2']) assert.ok(!text.includes(secret), `${secret} is hidden (${query})`);
+    assert.ok(text.includes('"pin_file": "/run/pins/gw.pin"'), 'file references stay visible');
+    assert.ok(text.includes('"key_label": "gw"'));
+  }
 });
 
 test('a config error about a secret field names the field but never repeats its value', () => {

@@ -34,7 +34,7 @@ interface WorkerView {
 }
 
 async function workers(): Promise<WorkerView[]> {
-  return (JSON.parse((await gateway.get('/config_dump')).body) as { workers: WorkerView[] }).workers;
+  return (JSON.parse((await gateway.get('/bulwark/status')).body) as { workers: WorkerView[] }).workers;
 }
 
 /** A fresh connection (a full handshake) per call. */

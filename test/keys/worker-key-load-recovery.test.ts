@@ -49,7 +49,7 @@ interface WorkerView {
 }
 
 async function workers(): Promise<WorkerView[]> {
-  return (JSON.parse((await gateway.get('/config_dump')).body) as { workers: WorkerView[] }).workers;
+  return (JSON.parse((await gateway.get('/bulwark/status')).body) as { workers: WorkerView[] }).workers;
 }
 
 async function handshakeOk(host: string): Promise<boolean> {

@@ -93,12 +93,13 @@ test('over TLS the access log names the server the client asked for (SNI), and H
   assert.match(String(line.upstream_local_address), /^127\.0\.0\.1:\d+$/);
 });
 
-test('/config_dump shows the running config, warns about memory keys, and never shows key bytes', async () => {
+test('/config_dump shows the running config and never shows key bytes; /bulwark/status warns about memory keys', async () => {
   const dump = (await proxy.get('/config_dump')).body;
-  assert.match(dump, /INSECURE/);
   assert.match(dump, /\[redacted\]/);
   assert.doesNotMatch(dump, /PRIVATE KEY/);
-  assert.equal(JSON.parse(dump).node.id, 'test-proxy');
+  const bootstrap = (JSON.parse(dump) as { configs: Array<{ bootstrap?: { node: { id: string } } }> }).configs[0]!.bootstrap!;
+  assert.equal(bootstrap.node.id, 'test-proxy');
+  assert.match((await proxy.get('/bulwark/status')).body, /INSECURE/);
 });
 
 test('/ready and /healthz answer, unknown admin paths 404', async () => {

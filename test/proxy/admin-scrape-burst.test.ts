@@ -28,7 +28,7 @@ test('--concurrency 2: a burst of concurrent scrapes costs the workers a fractio
   const proxy = await startProxy(bootstrap([httpListener('ingress', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'c0' } }]))], clusters), { concurrency: 2 });
   try {
     assert.equal((await curl([`http://127.0.0.1:${port}/`])).status, 200);
-    const pids = (JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number }> }).workers.map((w) => w.pid);
+    const pids = (JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number }> }).workers.map((w) => w.pid);
     const workersCpu = (): number => pids.reduce((sum, pid) => sum + cpuMs(pid), 0);
     const scrape = async (): Promise<string> => {
       const r = await fetch(`http://127.0.0.1:${proxy.adminPort}/stats/prometheus`);

@@ -48,7 +48,7 @@ test('a listener switched between the primary and the workers on the same addres
     proxy.reload(config(balancer, cluster));
     version++;
     for (let i = 0; ; i++) {
-      const dump = JSON.parse((await proxy.get('/config_dump')).body) as { version: string; lastReloadError?: string };
+      const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { version: string; lastReloadError?: string };
       assert.equal(dump.lastReloadError, undefined, `to balancer ${balancer}`);
       if (dump.version === `static-${version}`) break;
       assert.ok(i < 100, `static-${version} not applied: ${dump.version}`);
@@ -70,6 +70,6 @@ test('a refused reload that would have moved a listener to the workers leaves it
   proxy.reload(JSON.stringify(refused));
   await proxy.waitForLog(/config reload rejected/);
   for (let i = 0; i < 4; i++) assert.equal(await upstreamBehind(), 'a');
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { version: string; workers: Array<{ version: string }> };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { version: string; workers: Array<{ version: string }> };
   assert.equal(dump.version, 'static-6');
 });

@@ -4,7 +4,7 @@
  * value, duplicate names and addresses, deep nesting, a value that contains itself, a very long string, an
  * alias bomb, bytes that are not UTF-8, text that is not YAML, two YAML documents, an empty file, a
  * directory and a missing file. Each is logged with file, resource and field, counted as a rejected
- * reload and named by /config_dump, while curl still reaches the last good routes; a valid config then
+ * reload and named by /bulwark/status, while curl still reaches the last good routes; a valid config then
  * applies.
  */
 import assert from 'node:assert/strict';
@@ -171,12 +171,12 @@ for (const concurrency of [1, 2]) {
       assert.equal(await servedBy(port), 'a');
       assert.ok(alive(proxy.child.pid!));
 
-      // Seen without the logs: counted (by every worker) and the last one named by /config_dump.
+      // Seen without the logs: counted (by every worker) and the last one named by /bulwark/status.
       const refused = cases.length + 2;
       const metrics = (await proxy.get('/stats/prometheus')).body;
       const counts = [...metrics.matchAll(/^bulwark_config_reloads_total\{result="rejected"[^}]*\} (\d+)$/gm)].map((m) => Number(m[1]));
       assert.deepEqual(counts, Array(concurrency).fill(refused), metrics.split('\n').filter((l) => l.includes('reloads')).join('\n'));
-      const dump = JSON.parse((await proxy.get('/config_dump')).body) as { version: string; lastReloadError?: string };
+      const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { version: string; lastReloadError?: string };
       assert.equal(dump.version, 'static-1');
       assert.match(dump.lastReloadError ?? '', /: \(file\): read: ENOENT/);
     });
@@ -185,7 +185,7 @@ for (const concurrency of [1, 2]) {
       proxy.reload(text(goodConfig(port, 'b')));
       await proxy.waitForLog(/"config applied"/);
       assert.equal(await servedBy(port), 'b');
-      const dump = JSON.parse((await proxy.get('/config_dump')).body) as { version: string; lastReloadError?: string };
+      const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { version: string; lastReloadError?: string };
       assert.notEqual(dump.version, 'static-1');
       assert.equal(dump.lastReloadError, undefined);
     });

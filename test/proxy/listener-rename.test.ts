@@ -51,7 +51,7 @@ test('a listener renamed on the same address is applied and its address serves t
     proxy.reload(config(suffix, cluster));
     version++;
     for (let i = 0; ; i++) {
-      const dump = JSON.parse((await proxy.get('/config_dump')).body) as { version: string; lastReloadError?: string };
+      const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { version: string; lastReloadError?: string };
       assert.equal(dump.lastReloadError, undefined, `listeners renamed to *-${suffix}`);
       if (dump.version === `static-${version}`) break;
       assert.ok(i < 100, `static-${version} not applied: ${dump.version}`);

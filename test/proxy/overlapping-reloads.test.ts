@@ -2,7 +2,7 @@
  * Reloads asked for while another is under way (a SIGHUP during a certificate rotation's reload, two
  * SIGHUPs from a config generator) run one after the other. Run at once, each rolled back to the config
  * it started from: a refused reload put back a config older than the one applied beside it, and the
- * workers served that while /config_dump named the newer one.
+ * workers served that while /bulwark/status named the newer one.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
@@ -54,7 +54,7 @@ test('a reload asked for while a refused one is under way is applied after it, o
   await new Promise((r) => setTimeout(r, 100));
   proxy.reload(bootstrap([httpListener('main', port, to('b'))], clusters()));
   await proxy.waitForLog(/config reload rejected[^]*config applied|config applied[^]*config reload rejected/, 20_000);
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { version: string; workers: Array<{ version: string }> };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { version: string; workers: Array<{ version: string }> };
   assert.equal(dump.version, 'static-3');
   assert.deepEqual(
     dump.workers.map((w) => w.version),

@@ -38,7 +38,7 @@ after(async () => {
 
 /** Open descriptors of the primary and each worker. */
 async function descriptors(): Promise<number[]> {
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number }> };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number }> };
   return [proxy.child.pid!, ...dump.workers.map((w) => w.pid)].map((pid) => readdirSync(`/proc/${pid}/fd`).length);
 }
 

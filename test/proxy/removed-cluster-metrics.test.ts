@@ -36,7 +36,7 @@ async function reloadTo(withRemoved: boolean): Promise<void> {
 
 async function workersReady(notPid: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    const now = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number; ready: boolean }> };
+    const now = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number; ready: boolean }> };
     if (now.workers.length === 2 && now.workers.every((w) => w.ready && w.pid !== notPid)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -72,7 +72,7 @@ test('a cluster a reload removes loses its metrics in every worker and in the me
   assert.match(text, /^bulwark_upstream_connections_total\{cluster="removed"\} 4$/m);
   // A worker that exits leaves its counts with the primary (counters never go backwards): those
   // must go with the cluster too.
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number }> };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number }> };
   for (const w of dump.workers) {
     process.kill(w.pid, 'SIGKILL');
     await workersReady(w.pid);

@@ -28,7 +28,7 @@ async function busyProxy(concurrency: number): Promise<{ proxy: RunningProxy; in
   const port = await freePort();
   const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'slow', timeout: '60s' } }]);
   const proxy = await startProxy(bootstrap([httpListener('main', port, routes)], [staticCluster('slow', [slow.port])]), { concurrency, extraArgs: ['--drain-time', '30'] });
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers?: unknown };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers?: unknown };
   const workerPids = Array.isArray(dump.workers) ? (dump.workers as Array<{ pid: number }>).map((w) => w.pid) : [];
   const seen = slow.requests.length;
   const inFlight = new Promise<string>((resolve) => {

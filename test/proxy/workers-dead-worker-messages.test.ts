@@ -51,7 +51,7 @@ test('a message relayed to a worker that died unnoticed does not stop the primar
   const cluster = staticCluster('failing', [upstream.port], { outlierDetection: { consecutive5xx: 100 } });
   const proxy = await startProxy(bootstrap([listener], [cluster]), { concurrency: 2 });
   const primary = proxy.child.pid!;
-  const workers = async () => (JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number; ready: boolean }> }).workers;
+  const workers = async () => (JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number; ready: boolean }> }).workers;
   const relays = () => (proxy.logs().match(/message to a worker failed: it is gone/g) ?? []).length;
   try {
     // The signals make the relay meet the dead worker first; on a loaded machine the primary may read

@@ -26,7 +26,7 @@ test('--concurrency 2: a listener on port 0 is reported with its real port, whic
   try {
     const port = (await listenerPorts(proxy)).zero!;
     assert.ok(port > 0, `/listeners reported port ${port}`);
-    const dump = JSON.parse((await proxy.get('/config_dump')).body) as Dump;
+    const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as Dump;
     assert.equal(dump.listenerPorts.zero, port);
     assert.deepEqual(dump.workers.map((w) => w.ports.zero), [port, port], 'one shared socket, not a port per worker');
     assert.equal(await status(`http://127.0.0.1:${port}/`), 200);
@@ -36,7 +36,7 @@ test('--concurrency 2: a listener on port 0 is reported with its real port, whic
     let now = dump;
     for (let i = 0; i < 100 && !(now.workers.every((w) => w.ready) && now.workers[0]!.pid !== dump.workers[0]!.pid); i++) {
       await new Promise((r) => setTimeout(r, 100));
-      now = JSON.parse((await proxy.get('/config_dump')).body) as Dump;
+      now = JSON.parse((await proxy.get('/bulwark/status')).body) as Dump;
     }
     assert.deepEqual(now.workers.map((w) => [w.ready, w.ports.zero]), [[true, port], [true, port]]);
   } finally {

@@ -1,5 +1,5 @@
 /**
- * What the primary's admin says while workers change: /config_dump names a version only once every
+ * What the primary's admin says while workers change: /bulwark/status names a version only once every
  * worker serves it, and /ready stays LIVE (Envoy's meaning: started, not draining) through a reload
  * and while one worker is replaced.
  */
@@ -22,7 +22,7 @@ interface Dump {
   version: string;
   workers: Array<{ pid: number; ready: boolean; version: string }>;
 }
-const dump = async (): Promise<Dump> => JSON.parse((await proxy.get('/config_dump')).body) as Dump;
+const dump = async (): Promise<Dump> => JSON.parse((await proxy.get('/bulwark/status')).body) as Dump;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function upstreamOf(): Promise<string> {
@@ -43,7 +43,7 @@ after(async () => {
   await b?.close();
 });
 
-test('a reload shows in /config_dump only once both workers run it, and /ready stays 200 meanwhile', async () => {
+test('a reload shows in /bulwark/status only once both workers run it, and /ready stays 200 meanwhile', async () => {
   const first = await dump();
   const slowWorker = first.workers[1]!.pid;
   // A worker that cannot answer yet (stopped): the other one takes the new config at once.

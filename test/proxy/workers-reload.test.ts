@@ -47,14 +47,14 @@ async function whoServes(p: number): Promise<string> {
 test('two workers serve a shared listener and a round-robin listener', async () => {
   assert.equal(await whoServes(port), 'a');
   assert.equal(await whoServes(rrPort), 'a');
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number; ready: boolean }> };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number; ready: boolean }> };
   assert.equal(dump.workers.length, 2);
   assert.ok(dump.workers.every((w) => w.ready));
 });
 
 test('round-robin hands connections to both workers in turn', async () => {
   for (let i = 0; i < 6; i++) await whoServes(rrPort);
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ activeConnections: number }> };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ activeConnections: number }> };
   assert.equal(dump.workers.length, 2);
   const metrics = (await proxy.get('/stats/prometheus')).body;
   const perWorker = [...metrics.matchAll(/bulwark_worker_connections_total\{worker="(\d)"\} (\d+)/g)];
@@ -70,11 +70,11 @@ test('counters do not go backwards when a worker dies and is replaced: what it c
   // Round robin: both workers count some of these.
   for (let i = 0; i < 6; i++) await whoServes(rrPort);
   const before = await total();
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number }> };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number }> };
   const victim = dump.workers[0]!.pid;
   process.kill(victim, 'SIGKILL');
   for (let i = 0; i < 100; i++) {
-    const now = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number; ready: boolean }> };
+    const now = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number; ready: boolean }> };
     if (now.workers.length === 2 && now.workers.every((w) => w.ready && w.pid !== victim)) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -88,12 +88,12 @@ test('an invalid config on SIGHUP is rejected and the running config keeps servi
   await proxy.waitForLog(/config reload rejected/);
   assert.match(proxy.logs(), /listener \\"broken\\": address: is required/);
   assert.equal(await whoServes(port), 'a');
-  // Visible without the logs: counted by every worker, and named by /config_dump.
+  // Visible without the logs: counted by every worker, and named by /bulwark/status.
   const metrics = (await proxy.get('/stats/prometheus')).body;
   const rejected = [...metrics.matchAll(/bulwark_config_reloads_total\{result="rejected",worker="\d"\} (\d+)/g)];
   assert.equal(rejected.length, 2, metrics);
   assert.ok(rejected.every((m) => m[1] === '1'), rejected.join('\n'));
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { version: string; lastReloadError?: string };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { version: string; lastReloadError?: string };
   assert.equal(dump.version, 'static-1');
   assert.match(dump.lastReloadError ?? '', /proxy\.yaml: listener "broken": address: is required/);
 });
@@ -112,7 +112,7 @@ test('a reload switches routes on every worker without dropping an in-flight req
   await proxy.waitForLog(/config applied/);
   for (let i = 0; i < 6; i++) assert.equal(await whoServes(port), 'b');
   assert.equal(await inflight, 'finished');
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { lastReloadError?: string };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { lastReloadError?: string };
   assert.equal(dump.lastReloadError, undefined);
 });
 
@@ -162,7 +162,7 @@ test('a reload whose new listener cannot be bound is refused, and the routes it 
         other.reload(bootstrap([httpListener('main', p, to('b')), added], clusters));
         await other.waitForLog(/config reload rejected/);
         for (let i = 0; i < 4; i++) assert.equal(await whoServes(p), 'a', `--concurrency ${concurrency}`);
-        const dump = JSON.parse((await other.get('/config_dump')).body) as { version: string };
+        const dump = JSON.parse((await other.get('/bulwark/status')).body) as { version: string };
         assert.equal(dump.version, 'static-1', `--concurrency ${concurrency}`);
       } finally {
         await other.stop();

@@ -102,14 +102,14 @@ test("a killed worker's requests stop counting: its replacement and the other wo
   const holding = [request('/hold/a').catch(() => 0), request('/hold/b').catch(() => 0)];
   await waitFor(() => held.length === 2, 'the upstream holds two requests');
   assert.equal(await request('/now/5'), 503);
-  const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number }> };
+  const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number }> };
   const victims = dump.workers.map((w) => w.pid);
   for (const pid of victims) process.kill(pid, 'SIGKILL');
   await Promise.all(holding);
   let restarted = false;
   for (let i = 0; i < 100 && !restarted; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    const now = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number; ready: boolean }> };
+    const now = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number; ready: boolean }> };
     restarted = now.workers.length === 2 && now.workers.every((w) => w.ready && !victims.includes(w.pid));
   }
   assert.ok(restarted, 'both workers were restarted');

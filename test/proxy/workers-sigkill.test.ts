@@ -42,7 +42,7 @@ for (const balancer of ['round-robin', 'exact']) {
     try {
       for (let round = 0; round < 2; round++) {
         const before = await requestsTotal(proxy);
-        const dump = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number; ready: boolean }> };
+        const dump = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number; ready: boolean }> };
         const victim = dump.workers[round % 2]!.pid;
         process.kill(victim, 'SIGKILL');
         // Connections right behind the kill: some were queued for the dead worker in the primary.
@@ -54,7 +54,7 @@ for (const balancer of ['round-robin', 'exact']) {
         let restarted = false;
         for (let i = 0; i < 100 && !restarted; i++) {
           await new Promise((r) => setTimeout(r, 100));
-          const now = JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<{ pid: number; ready: boolean }> };
+          const now = JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<{ pid: number; ready: boolean }> };
           restarted = now.workers.every((w) => w.ready && w.pid !== victim);
         }
         assert.ok(restarted, 'the worker was restarted');

@@ -1,7 +1,7 @@
 /**
  * The primary's watchdog: a worker whose event loop stops (here SIGSTOP; in production a TLS handshake
  * that waits on a stalled keyd signs synchronously) is reported within seconds in the log, in
- * /stats/prometheus and in /config_dump, and the balancers that place connections in the primary pass
+ * /stats/prometheus and in /bulwark/status, and the balancers that place connections in the primary pass
  * it over (with the kernel's balancing, a stalled worker does not accept), so new connections are served
  * by the other worker instead of waiting on the stalled one.
  */
@@ -38,7 +38,7 @@ for (const balancer of ['round-robin', 'none']) {
     const listener = httpListener('h', port, routeConfig([{ match: { prefix: '/' }, route: { cluster: 'app' } }]));
     if (balancer !== 'none') (listener as Record<string, unknown>).connectionBalanceConfig = { balancer };
     const proxy = await startProxy(bootstrap([listener], [staticCluster('app', [upstream.port])]), { concurrency: 2 });
-    const workers = async () => (JSON.parse((await proxy.get('/config_dump')).body) as { workers: WorkerDump[] }).workers;
+    const workers = async () => (JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: WorkerDump[] }).workers;
     const stopped = (await workers())[1]!;
     try {
       process.kill(stopped.pid, 'SIGSTOP');
@@ -72,7 +72,7 @@ test("a worker silent past the watchdog's kill timeout is killed and a fresh pro
   // Envoy's bootstrap field, as an Envoy config would set it.
   const config = { ...(JSON.parse(bootstrap([listener], [staticCluster('app', [upstream.port])])) as object), watchdogs: { worker_watchdog: { megamiss_timeout: '1s', kill_timeout: '2s' } } };
   const proxy = await startProxy(JSON.stringify(config), { concurrency: 2 });
-  const workers = async () => (JSON.parse((await proxy.get('/config_dump')).body) as { workers: Array<WorkerDump & { ready: boolean }> }).workers;
+  const workers = async () => (JSON.parse((await proxy.get('/bulwark/status')).body) as { workers: Array<WorkerDump & { ready: boolean }> }).workers;
   const stopped = (await workers())[1]!;
   try {
     process.kill(stopped.pid, 'SIGSTOP');

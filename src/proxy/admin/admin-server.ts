@@ -5,6 +5,8 @@ import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
 import type { DrainListenersRequest } from '../listener-drain-control.js';
 import { certificateDetails } from './certificate-details.js';
+import type { RunningConfig } from './config-dump.js';
+import { answerConfigDump } from './config-dump-query.js';
 import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
 import { boundListeners, renderListenersJson, renderListenersText } from './listener-status.js';
 import { renderMemory, type MemoryFigures } from './memory-usage.js';
@@ -21,7 +23,10 @@ export interface AdminSource {
   memory(): Promise<MemoryFigures>;
   /** Every cluster's hosts, merged over the worker processes. */
   clusterStatuses(): Promise<ClusterStatus[]>;
-  configDump(): unknown;
+  /** The running config and when each resource changed, for /config_dump. */
+  runningConfig(): RunningConfig;
+  /** Bulwark's own state (version, last refused reload, warnings, workers), for /bulwark/status. */
+  status(): unknown;
   /** The running config's resources (for /certs). */
   resources(): ResourceSnapshot;
   /** The proxy's own state; a failed health check is added by the admin server. */
@@ -98,7 +103,12 @@ export class AdminServer {
         if (q.get('format') === 'json') send(res, 200, JSON_TYPE, JSON.stringify(renderClustersJson(statuses), null, 2));
         else send(res, 200, TEXT, renderClustersText(statuses));
       } }],
-      ['/config_dump', { help: 'dump current Bulwark configs (keys redacted)', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(s.configDump(), null, 2)) }],
+      ['/bulwark/status', { help: 'print Bulwark\'s own state: config version, last refused reload, warnings, workers', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(s.status(), null, 2)) }],
+      ['/config_dump', { help: 'dump current Envoy configs (experimental)', mutates: false, handle: (res, q) => {
+        const answer = answerConfigDump(s.runningConfig(), q);
+        if (answer.status === 200) send(res, 200, JSON_TYPE, answer.body);
+        else send(res, answer.status, TEXT, answer.body, { 'x-content-type-options': 'nosniff' });
+      } }],
       ['/drain_listeners', { help: 'drain listeners (?inboundonly, ?graceful, ?skip_exit)', mutates: true, handle: async (res, q) => {
         const graceful = q.has('graceful');
         const skipExit = q.has('skip_exit');

@@ -11,7 +11,7 @@ import { AdminServer } from '../admin/admin-server.js';
 import { mergeClusterStatuses, type ClusterStatus } from '../admin/cluster-status.js';
 import { addMemory, processMemory, type MemoryFigures } from '../admin/memory-usage.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
-import { redactKeys } from '../admin/config-redaction.js';
+import { ConfigUpdateTimes } from '../admin/config-update-times.js';
 import { unbindableAddress } from '../listeners/address-probe.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { acceptingListeners, type ListenerDrainState } from '../listeners/listener-drain-state.js';
@@ -89,14 +89,16 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private starting = true;
   /**
    * The config every worker is to run: ahead of `bootstrap` while a reload is being applied (a worker
-   * that starts meanwhile gets it). `bootstrap` changes only once every worker took it, so /config_dump
-   * never names a version some worker does not serve yet.
+   * that starts meanwhile gets it). `bootstrap` changes only once every worker took it, so /bulwark/status
+   * and /config_dump never name a version some worker does not serve yet.
    */
   private target: Bootstrap;
   /** Set by endDrain: the drain stops waiting for in-flight requests. */
   private readonly drainCut = new AbortController();
   /** Why the last reload was refused; cleared by one that is applied. */
   private lastReloadError: string | undefined;
+  /** When each running resource last changed (/config_dump's last_updated). */
+  private readonly updateTimes = new ConfigUpdateTimes();
   private statsSeq = 0;
   /** The round of worker reports under way, by whether it asks for the cluster views. */
   private readonly reportRounds = new Map<boolean, Promise<WorkerReport[]>>();
@@ -150,12 +152,14 @@ export class WorkerPoolProxy implements ProxySupervisor {
     this.starting = false;
     if (errors.length > 0) throw new Error(errors[0]);
     await this.bindBalanced(this.bootstrap);
+    this.updateTimes.record(this.bootstrap);
     if (this.bootstrap.admin) {
       this.admin = new AdminServer({
         metrics: () => this.metrics(),
         memory: async () => addMemory([processMemory(), ...(await this.workerReports(false)).map((r) => r.memory)]),
         clusterStatuses: () => this.clusterStatuses(),
-        configDump: () => this.configDump(),
+        runningConfig: () => ({ bootstrap: this.bootstrap, updated: this.updateTimes }),
+        status: () => this.status(),
         resources: () => this.bootstrap.staticResources,
         // Envoy's LIVE: started and not draining. A reload does not unready it, nor does one worker
         // restarting while another serves (the kernel and the balancers skip the one that is down).
@@ -585,6 +589,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       return (this.lastReloadError = (err as Error).message);
     }
     this.bootstrap = next;
+    this.updateTimes.record(next);
     this.counters.keepOnly(CLUSTER_LABEL, new Set(next.staticResources.clusters.map((c) => c.name)));
     this.lastReloadError = undefined;
     proxyLog('info', 'config applied', { version: next.staticResources.version, workers: this.slots.length });
@@ -677,7 +682,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     return out;
   }
 
-  private configDump(): unknown {
+  private status(): unknown {
     return {
       version: this.bootstrap.staticResources.version,
       lastReloadError: this.lastReloadError,
@@ -685,7 +690,6 @@ export class WorkerPoolProxy implements ProxySupervisor {
       listenerPorts: this.listenerPorts(),
       warnings: this.allowMemoryKeys ? ['INSECURE: --insecure-memory-keys is on: private keys may be held in proxy memory'] : [],
       workers: this.slots.map((s) => ({ index: s.index, pid: s.worker.process.pid, ready: s.ready, responsive: s.responsive, version: s.version, ports: s.ports, activeConnections: s.activeConnections, lastError: s.lastError })),
-      resources: redactKeys(this.bootstrap.staticResources),
     };
   }
 
