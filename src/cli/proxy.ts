@@ -5,13 +5,17 @@ import { loadBootstrapFile } from '../config/bootstrap-loader.js';
 import { ConfigErrors } from '../config/config-errors.js';
 import { disableCoreDumps } from '../keys/core-dumps.js';
 import { execWithCustody } from '../keys/custody-exec.js';
-import { proxyLog } from '../proxy/proxy-log.js';
+import { proxyLogger } from '../proxy/proxy-log.js';
 import { CertificateWatcher, certificateFiles } from '../proxy/tls/certificate-watcher.js';
 import type { ProxySupervisor } from '../proxy/proxy-supervisor.js';
 import { ReloadQueue } from '../proxy/reload-queue.js';
 import { SingleProcessProxy } from '../proxy/single-process-proxy.js';
 import { WorkerPoolProxy } from '../proxy/workers/worker-pool-proxy.js';
 import { CliUsageError } from './cli-error.js';
+
+const configLog = proxyLogger('config');
+const custodyLog = proxyLogger('key_custody');
+const mainLog = proxyLogger('main');
 
 const USAGE = `usage: bulwark proxy --config FILE [--concurrency N] [--drain-time SECONDS] [--keyd STATE_DIR] [--insecure-memory-keys]
 
@@ -57,7 +61,7 @@ export async function run(args: string[]): Promise<number> {
   const allowMemoryKeys = values['insecure-memory-keys'] === true;
   // Before the re-exec and the workers, which inherit it.
   const coreDumps = disableCoreDumps();
-  if (coreDumps) proxyLog('warn', coreDumps);
+  if (coreDumps) mainLog('warn', coreDumps);
   if (values.keyd) {
     const child = execWithCustody(resolve(values.keyd));
     if (child) return child;
@@ -73,7 +77,7 @@ export async function run(args: string[]): Promise<number> {
     }
     throw err;
   }
-  if (allowMemoryKeys) proxyLog('warn', 'INSECURE: --insecure-memory-keys allows private keys in proxy memory; development and benchmarks only');
+  if (allowMemoryKeys) custodyLog('warn', 'INSECURE: --insecure-memory-keys allows private keys in proxy memory; development and benchmarks only');
 
   return new Promise<number>((resolve) => {
     const exit = (code: number): void => {
@@ -90,22 +94,22 @@ export async function run(args: string[]): Promise<number> {
       try {
         next = loadBootstrapFile(file);
       } catch (err) {
-        proxyLog('error', 'config reload rejected; keeping the last good version', { file, reason, errors: (err as Error).message.split('\n') });
+        configLog('error', 'config reload rejected; keeping the last good version', { file, reason, errors: (err as Error).message.split('\n') });
         supervisor.reloadRejected((err as Error).message);
         return;
       }
       next.staticResources.version = `static-${++version}`;
       const error = await supervisor.reload(next);
-      if (error) proxyLog('error', 'config reload rejected; keeping the last good version', { file, reason, error });
+      if (error) configLog('error', 'config reload rejected; keeping the last good version', { file, reason, error });
       else {
-        if (reason !== 'SIGHUP') proxyLog('info', 'certificates reloaded', { reason, version: next.staticResources.version });
+        if (reason !== 'SIGHUP') configLog('info', 'certificates reloaded', { reason, version: next.staticResources.version });
         certificates.watch(certificateFiles(next.staticResources));
       }
     };
     // A reload that threw is a fault of the proxy: said loudly, and the last good version stays.
     const reloads = new ReloadQueue(reload, (err, reason) => {
       const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
-      proxyLog('error', 'config reload failed; keeping the last good version', { file, reason, error });
+      configLog('error', 'config reload failed; keeping the last good version', { file, reason, error });
       supervisor.reloadRejected(`internal error: ${err instanceof Error ? err.message : String(err)}`);
     });
     const certificates = new CertificateWatcher(() => reloads.request('certificate files changed'));
@@ -123,7 +127,7 @@ export async function run(args: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     supervisor.start().catch((err: unknown) => {
-      proxyLog('error', 'proxy failed to start', { error: (err as Error).message });
+      mainLog('error', 'proxy failed to start', { error: (err as Error).message });
       resolve(1);
       // Workers, listeners already bound and the admin server would keep the process alive.
       void supervisor.shutdown('failed to start', 0);

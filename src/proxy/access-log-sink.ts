@@ -9,8 +9,10 @@ import type { HttpStream } from './http/http-stream.js';
 import { httpLogRecord } from './http/http-log-record.js';
 import type { TcpSessionRecord } from './listeners/tcp-proxy.js';
 import { accessLogReads } from './listener-access-log-reads.js';
-import { proxyLog } from './proxy-log.js';
+import { proxyLogger } from './proxy-log.js';
 import type { AccessLogSink } from './stream-telemetry.js';
+
+const fileLog = proxyLogger('file');
 
 /** How long a log path that could not be opened waits before the next attempt (not one open per request). */
 const OPEN_RETRY_MS = 1000;
@@ -42,11 +44,11 @@ class ProxyAccessLog implements AccessLogSink {
       this.loggers.set(path, l);
       if (retryAt !== undefined) {
         this.unopened.delete(path);
-        proxyLog('info', 'access log opened; lines are written again', { path });
+        fileLog('info', 'access log opened; lines are written again', { path });
       }
       return l;
     } catch (err) {
-      if (retryAt === undefined) proxyLog('error', 'access log cannot be opened; its lines are dropped and counted until it can', { path, error: (err as Error).message });
+      if (retryAt === undefined) fileLog('error', 'access log cannot be opened; its lines are dropped and counted until it can', { path, error: (err as Error).message });
       this.unopened.set(path, now + OPEN_RETRY_MS);
       return undefined;
     }
@@ -136,7 +138,7 @@ class ProxyAccessLog implements AccessLogSink {
       try {
         logger.reopen();
       } catch (err) {
-        proxyLog('error', 'access log could not be reopened; still writing to the old file', { path, error: (err as Error).message });
+        fileLog('error', 'access log could not be reopened; still writing to the old file', { path, error: (err as Error).message });
       }
     }
   }

@@ -1,5 +1,7 @@
-import { proxyLog } from './proxy-log.js';
+import { proxyLogger } from './proxy-log.js';
 import { NO_LISTENER_DRAIN, type ListenerDrainState, type ListenerScope } from './listeners/listener-drain-state.js';
+
+const adminLog = proxyLogger('admin');
 
 /** POST /drain_listeners as Envoy's admin reads it. */
 export interface DrainListenersRequest {
@@ -45,7 +47,7 @@ export class ListenerDrainControl {
     if (!req.graceful) return this.stop(req.scope);
     // As in Envoy, a graceful call while a drain is under way is ignored: one drain sequence per server.
     if (this.draining) return Promise.resolve();
-    proxyLog('info', 'draining listeners: connections are asked to close; the listeners stop when the drain time is up', { scope: req.scope, drainMs: this.drainMs, stopAfter: !req.skipExit });
+    adminLog('info', 'draining listeners: connections are asked to close; the listeners stop when the drain time is up', { scope: req.scope, drainMs: this.drainMs, stopAfter: !req.skipExit });
     if (!req.skipExit) setTimeout(() => void this.stop(req.scope), this.drainMs).unref();
     return this.update({ discouraged: req.scope });
   }
@@ -53,7 +55,7 @@ export class ListenerDrainControl {
   private stop(scope: ListenerScope): Promise<void> {
     const stopped = this.state.stopped === 'all' ? 'all' : scope;
     if (stopped === this.state.stopped) return Promise.resolve();
-    proxyLog('info', 'listeners stop accepting (/drain_listeners); the process keeps running', { scope: stopped });
+    adminLog('info', 'listeners stop accepting (/drain_listeners); the process keeps running', { scope: stopped });
     return this.update({ stopped });
   }
 

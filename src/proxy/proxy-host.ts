@@ -1,8 +1,9 @@
 import type { ResourceSnapshot } from '../model/bootstrap.js';
+import type { Counter } from '../telemetry/counter.js';
 import { MetricsRegistry } from '../telemetry/metrics-registry.js';
 import type { MetricsSnapshot } from '../telemetry/metrics-snapshot.js';
 import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
-import { proxyLog } from './proxy-log.js';
+import { proxyLogger } from './proxy-log.js';
 import { ProxyRuntime } from './proxy-runtime.js';
 import { StreamTelemetry } from './stream-telemetry.js';
 import { isCustodyError, keyCustodyHealth } from './tls/key-custody-health.js';
@@ -11,6 +12,11 @@ import type { WorkerSettings } from './workers/worker-messages.js';
 import { accessLogPaths, createAccessLog } from './access-log-sink.js';
 import { createTracePropagator } from './trace-propagation.js';
 import { numberConnectionsForWorker } from './connection-ids.js';
+import { MirroredCounters } from './mirrored-counters.js';
+
+const configLog = proxyLogger('config');
+const connectionLog = proxyLogger('connection');
+const custodyLog = proxyLogger('key_custody');
 
 /** Loads of a config that key custody refused before the refusal is final (about 1.5 s in all). */
 const CUSTODY_LOAD_ATTEMPTS = 5;
@@ -31,6 +37,8 @@ export class ProxyHost {
   private acceptedBefore = 0;
   private readonly telemetry: StreamTelemetry;
   private readonly accessLog: ReturnType<typeof createAccessLog>;
+  /** Counters that mirror the data path's own totals. */
+  private readonly mirrored = new MirroredCounters();
 
   constructor(readonly settings: WorkerSettings) {
     this.registry = new MetricsRegistry({ worker: String(settings.workerIndex) });
@@ -41,13 +49,13 @@ export class ProxyHost {
       onMemoryKey: (where) => {
         if (!this.memoryKeyWarnings.has(where)) {
           this.memoryKeyWarnings.add(where);
-          proxyLog('warn', 'INSECURE: private key held in proxy memory (memory key provider); use keyd custody in production', { where });
+          custodyLog('warn', 'INSECURE: private key held in proxy memory (memory key provider); use keyd custody in production', { where });
         }
       },
     };
     this.accessLog = createAccessLog(this.proxyMetrics);
     this.telemetry = new StreamTelemetry(this.registry, { workload: settings.nodeId, cluster: settings.nodeCluster }, this.accessLog, createTracePropagator());
-    this.runtime = new ProxyRuntime(settings.regexEngine, keyPolicy, this.telemetry, proxyLog, (listener, reason) => this.proxyMetrics.listenerTlsFailure(listener, reason));
+    this.runtime = new ProxyRuntime(settings.regexEngine, keyPolicy, this.telemetry, connectionLog, (listener, reason) => this.proxyMetrics.listenerTlsFailure(listener, reason));
     this.runtime.clusters.setActiveHealthChecks(settings.healthChecks);
   }
 
@@ -87,7 +95,7 @@ export class ProxyHost {
         // isCustodyError reads OpenSSL's own errors only: the key's config (a memory key refused, a pkcs11 field missing) is final.
         const custody = isCustodyError(msg);
         if (attempt >= CUSTODY_LOAD_ATTEMPTS || !custody) return { error: this.rejected(snapshot, err), custody };
-        proxyLog('warn', 'key custody failed to load a key; trying again', { version: snapshot.version, attempt, error: msg });
+        custodyLog('warn', 'key custody failed to load a key; trying again', { version: snapshot.version, attempt, error: msg });
         // Jittered, so processes that collided do not collide again.
         await new Promise((r) => setTimeout(r, (50 << attempt) * (0.5 + Math.random())));
       }
@@ -104,12 +112,26 @@ export class ProxyHost {
   private rejected(snapshot: ResourceSnapshot, err: unknown): string {
     this.proxyMetrics.configReloadsRejected.inc();
     const msg = err instanceof Error ? err.message : String(err);
-    proxyLog('error', 'config rejected; keeping the last good version', { version: snapshot.version, error: msg });
+    configLog('error', 'config rejected; keeping the last good version', { version: snapshot.version, error: msg });
     return msg;
   }
 
   /** Copies live data-path counters into gauges, then snapshots every family. */
   metricsSnapshot(): MetricsSnapshot {
+    this.mirrorDataPath();
+    return this.registry.snapshot();
+  }
+
+  /** /reset_counters: every counter from zero; those mirrored from the data path count on from its totals now. */
+  resetCounters(): void {
+    this.mirrorDataPath();
+    this.registry.resetCounters();
+    this.mirrored.restartFromLastTotals();
+  }
+
+  /** The data path keeps its own totals and live figures: the registry's counters and gauges take them. */
+  private mirrorDataPath(): void {
+    const mirror = (counter: Counter, total: number): void => this.mirrored.mirror(counter, total);
     let active = 0;
     let accepted = 0;
     for (const l of this.runtime.allListeners()) {
@@ -118,29 +140,24 @@ export class ProxyHost {
     }
     this.proxyMetrics.downstreamConnectionsActive.set(active);
     this.proxyMetrics.keydAvailable.set(keyCustodyHealth.available ? 1 : 0);
-    syncCounter(this.proxyMetrics.keydSigningFailures, keyCustodyHealth.failures);
-    syncCounter(this.proxyMetrics.downstreamConnectionsTotal, this.acceptedBefore + accepted);
+    mirror(this.proxyMetrics.keydSigningFailures, keyCustodyHealth.failures);
+    mirror(this.proxyMetrics.downstreamConnectionsTotal, this.acceptedBefore + accepted);
     for (const c of this.runtime.clusters.all()) {
       const m = this.proxyMetrics.cluster(c.name);
       m.connectionsActive.set(c.stats.connectionsActive);
       m.pendingRequests.set(c.stats.pending);
-      syncCounter(m.connectionsTotal, c.stats.connectionsTotal);
-      syncCounter(m.connectFailures, c.stats.connectFailures);
-      syncCounter(m.overflows.pending_requests, c.stats.pendingOverflow);
-      syncCounter(m.overflows.connections, c.stats.connectionOverflow);
+      mirror(m.connectionsTotal, c.stats.connectionsTotal);
+      mirror(m.connectFailures, c.stats.connectFailures);
+      mirror(m.overflows.pending_requests, c.stats.pendingOverflow);
+      mirror(m.overflows.connections, c.stats.connectionOverflow);
       const state = c.state.stats;
-      syncCounter(m.overflows.requests, state.overflows.requests);
-      syncCounter(m.overflows.retries, state.overflows.retries);
-      syncCounter(m.retries, state.retries);
-      syncCounter(m.interimResponsesDropped, state.interimResponsesDropped);
-      syncCounter(m.outlierEjections, state.ejectionsTotal);
+      mirror(m.overflows.requests, state.overflows.requests);
+      mirror(m.overflows.retries, state.overflows.retries);
+      mirror(m.retries, state.retries);
+      mirror(m.interimResponsesDropped, state.interimResponsesDropped);
+      mirror(m.outlierEjections, state.ejectionsTotal);
       m.outlierEjectedHosts.set(state.ejectedNow);
     }
-    return this.registry.snapshot();
+    this.mirrored.endRound();
   }
-}
-
-/** Counters mirror monotonic data-path totals. */
-function syncCounter(counter: { value: number }, total: number): void {
-  if (total > counter.value) counter.value = total;
 }

@@ -17,6 +17,7 @@ import type { RegexEngine } from './routing/regex-engine.js';
 import { compileRouteTable, type RouteTable } from './routing/route-table.js';
 import { chainSessionOptions } from './tls/chain-session-scope.js';
 import { contextCertificates, createSecureContext, subjectAltNameMatchers, trustedCa, type KeyPolicy } from './tls/secure-context-factory.js';
+import type { ProxyLogger } from './proxy-log.js';
 import { readDataSource } from './tls/tls-material.js';
 import { hasVerifiedPeer } from './tls/peer-verification.js';
 import { uriSans } from './tls/san-match.js';
@@ -26,10 +27,6 @@ export interface ProxyTelemetry extends TcpTelemetry {
   onHttpStream(stream: HttpStream, ctx: HttpListenerContext): void;
   newRequestId(): string;
   propagateTrace(headers: string[], sampleNewTrace: boolean): string | undefined;
-}
-
-export interface ProxyLog {
-  (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
 /** One worker's live proxy: listeners, route tables, clusters, swapped as a whole per accepted snapshot. */
@@ -48,7 +45,8 @@ export class ProxyRuntime implements TcpProxyStarter {
     regexEngineName: string,
     private readonly keyPolicy: KeyPolicy,
     private readonly telemetry: ProxyTelemetry,
-    private readonly log: ProxyLog,
+    /** The connection logger: listener warnings, and each accepted connection at debug. */
+    private readonly log: ProxyLogger,
     private readonly onTlsFailure?: TlsFailureObserver,
   ) {
     this.regexEngine = createRegexEngine(regexEngineName);
@@ -167,6 +165,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       socket.destroy();
       return;
     }
+    if (this.log.enabled('debug')) this.log('debug', 'new connection', { listener: listenerName, remote: `${socket.remoteAddress}:${socket.remotePort}` });
     l.handleSocket(socket);
   }
 

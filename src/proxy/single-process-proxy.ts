@@ -8,9 +8,14 @@ import { ListenerDrainControl } from './listener-drain-control.js';
 import { acceptingListeners, type ListenerDrainState } from './listeners/listener-drain-state.js';
 import { ListenerBinder } from './listeners/listener-binder.js';
 import { ProxyHost } from './proxy-host.js';
-import { proxyLog } from './proxy-log.js';
+import { proxyLogger, setLogLevels } from './proxy-log.js';
 import { keyCustodyHealth } from './tls/key-custody-health.js';
 import type { ProxySupervisor } from './proxy-supervisor.js';
+
+const adminLog = proxyLogger('admin');
+const configLog = proxyLogger('config');
+const custodyLog = proxyLogger('key_custody');
+const mainLog = proxyLogger('main');
 
 /** The whole proxy in one process (--concurrency 1): no IPC hop on any path. */
 export class SingleProcessProxy implements ProxySupervisor {
@@ -68,15 +73,17 @@ export class SingleProcessProxy implements ProxySupervisor {
         setHealthCheckFailed: (failed) => this.listenerDrain.setHealthCheckFailed(failed),
         drainListeners: (req) => this.listenerDrain.drainListeners(req),
         reopenLogs: () => this.reopenLogs(),
+        setLogLevels: async (change) => setLogLevels(change),
+        resetCounters: async () => this.host.resetCounters(),
       });
       const port = await this.admin.listen(this.bootstrap.admin.address.socketAddress.address, this.bootstrap.admin.address.socketAddress.portValue);
-      proxyLog('info', 'admin listening', { port });
+      adminLog('info', 'admin listening', { port });
     }
     this.ready = true;
     keyCustodyHealth.onSessionBroken((failures) =>
-      proxyLog('error', 'key custody lost: new TLS handshakes fail closed; a single-process proxy cannot reconnect to keyd (run with --concurrency 2 or more to recover automatically, or restart it)', { failures }),
+      custodyLog('error', 'key custody lost: new TLS handshakes fail closed; a single-process proxy cannot reconnect to keyd (run with --concurrency 2 or more to recover automatically, or restart it)', { failures }),
     );
-    proxyLog('info', 'proxy ready', { listeners: this.binder.ports(), version: this.host.runtime.version });
+    mainLog('info', 'proxy ready', { listeners: this.binder.ports(), version: this.host.runtime.version });
   }
 
   async reload(next: Bootstrap): Promise<string | undefined> {
@@ -92,7 +99,7 @@ export class SingleProcessProxy implements ProxySupervisor {
     this.bootstrap = next;
     this.updateTimes.record(next);
     this.lastReloadError = undefined;
-    proxyLog('info', 'config applied', { version: next.staticResources.version });
+    configLog('info', 'config applied', { version: next.staticResources.version });
     return undefined;
   }
 
@@ -102,7 +109,7 @@ export class SingleProcessProxy implements ProxySupervisor {
     if (this.draining) return;
     // Only closes sockets (a stopped listener never comes back), so it cannot fail to bind.
     await this.binder.apply(acceptingListeners(state, this.bootstrap.staticResources.listeners)).catch((err: unknown) =>
-      proxyLog('error', 'stopping listeners failed', { error: (err as Error).message }),
+      mainLog('error', 'stopping listeners failed', { error: (err as Error).message }),
     );
   }
 
@@ -129,14 +136,14 @@ export class SingleProcessProxy implements ProxySupervisor {
 
   endDrain(why: string): void {
     if (!this.draining || this.drainCut.signal.aborted) return;
-    proxyLog('warn', 'drain ended early: in-flight requests are cut; exiting now', { reason: why, connections: this.host.runtime.liveConnections() });
+    mainLog('warn', 'drain ended early: in-flight requests are cut; exiting now', { reason: why, connections: this.host.runtime.liveConnections() });
     this.drainCut.abort();
   }
 
   async shutdown(why: string, drainMs = this.drainMs): Promise<void> {
     if (this.draining) return;
     this.draining = true;
-    proxyLog('info', 'draining', { reason: why });
+    mainLog('info', 'draining', { reason: why });
     this.binder.close();
     await drainConnections(this.host.runtime, drainMs, this.drainCut.signal);
     this.admin?.close();

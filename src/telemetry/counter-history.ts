@@ -21,7 +21,7 @@ interface SeriesScope {
 export class CounterHistory {
   private retired: MetricsSnapshot = { families: [] };
   /** The last value served per family, then per counter or histogram series (keyed by its labels). */
-  private readonly served = new Map<string, { labelNames: string[]; byLabels: Map<string, number | HistogramSeries> }>();
+  private readonly served = new Map<string, { type: FamilySnapshot['type']; labelNames: string[]; byLabels: Map<string, number | HistogramSeries> }>();
   private scope: SeriesScope | undefined;
 
   /** From now on, keeps only series whose value for `label` is in `live` (the config's clusters). */
@@ -42,6 +42,16 @@ export class CounterHistory {
     if (last === undefined) return;
     const counted = last.families.filter((f) => f.type !== 'gauge');
     this.retired = combineSnapshots([this.retired, this.inScope({ families: counted })]);
+  }
+
+  /**
+   * /reset_counters: exited workers' counters and the counter values served before are forgotten, so
+   * the totals start again from what the (reset) live workers count. Histograms are kept: Envoy
+   * resets counters only.
+   */
+  resetCounters(): void {
+    this.retired = { families: this.retired.families.filter((f) => f.type !== 'counter') };
+    for (const [name, family] of this.served) if (family.type === 'counter') this.served.delete(name);
   }
 
   /** The retired counts plus the live workers', with no counter or histogram lower than served before. */
@@ -67,7 +77,7 @@ export class CounterHistory {
   private holdUp(family: FamilySnapshot): void {
     let served = this.served.get(family.name);
     if (served === undefined) {
-      served = { labelNames: family.labelNames, byLabels: new Map() };
+      served = { type: family.type, labelNames: family.labelNames, byLabels: new Map() };
       this.served.set(family.name, served);
     }
     const byLabels = served.byLabels;

@@ -65,6 +65,13 @@ export class MetricsRegistry {
     return { families };
   }
 
+  /** Every counter series back to zero (Envoy's /reset_counters); gauges and histograms are left as they are. */
+  resetCounters(): void {
+    for (const family of this.families.values()) {
+      if (family instanceof CounterFamily) for (const { child } of family.series) child.value = 0;
+    }
+  }
+
   /** This registry alone in the Prometheus text format. */
   render(): string {
     return renderPrometheusText(this.snapshot());

@@ -41,6 +41,11 @@ export class WorkerPoolMetrics {
     this.replacements.get(reason)!.inc();
   }
 
+  /** /reset_counters: the primary's own counters from zero. */
+  resetCounters(): void {
+    this.registry.resetCounters();
+  }
+
   snapshot(): MetricsSnapshot {
     return this.registry.snapshot();
   }

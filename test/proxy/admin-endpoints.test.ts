@@ -34,7 +34,7 @@ after(async () => {
 });
 
 test('a mutating endpoint asked with GET gets Envoy\'s 405 and does nothing', async () => {
-  for (const path of ['/quitquitquit', '/healthcheck/fail', '/healthcheck/ok', '/reopen_logs']) {
+  for (const path of ['/quitquitquit', '/healthcheck/fail', '/healthcheck/ok', '/reopen_logs', '/logging', '/reset_counters']) {
     const r = await curl([`${admin}${path}`]);
     assert.equal(r.status, 405, path);
     assert.equal(r.body, 'Method GET not allowed, POST required.', path);
@@ -48,6 +48,7 @@ test('an unknown admin path gets Envoy\'s 404 page listing the admin commands', 
   assert.match(r.body, /^invalid path\. admin commands are:\n/);
   assert.match(r.body, /\n {2}\/ready: print server state, return 200 if LIVE, otherwise return 503\n/);
   assert.match(r.body, /\n {2}\/stats\/prometheus: /);
+  assert.match(r.body, /\n {2}\/logging: query\/change logging levels\n {2}\/memory: /, 'sorted, as Envoy lists them');
   // A path that only begins like a command is not that command.
   assert.equal((await curl([`${admin}/ready/more`])).status, 404);
 });

@@ -9,7 +9,10 @@ import type { RunningConfig } from './config-dump.js';
 import { answerConfigDump } from './config-dump-query.js';
 import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
 import { boundListeners, renderListenersJson, renderListenersText } from './listener-status.js';
+import { logLevels } from '../proxy-log.js';
+import { loggingUsage, parseLoggingQuery, renderLoggers, type LoggingChange } from './logging-request.js';
 import { renderMemory, type MemoryFigures } from './memory-usage.js';
+import { renderRuntime } from './runtime-layers.js';
 import { serverInfo, type CommandLineOptions } from './server-info.js';
 import { reportedState, type ServerState } from './server-state.js';
 import { parseStatsQuery, selectStats, StatsQueryError } from './stats-selection.js';
@@ -43,6 +46,10 @@ export interface AdminSource {
   drainListeners(req: DrainListenersRequest): Promise<void>;
   /** Opens the access log files again by path (log rotation). */
   reopenLogs(): void;
+  /** /logging: sets loggers' levels in every process; resolves once each took them. */
+  setLogLevels(change: LoggingChange): Promise<void>;
+  /** /reset_counters: every counter from zero in every process; resolves once each did. */
+  resetCounters(): Promise<void>;
 }
 
 const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
@@ -135,6 +142,15 @@ export class AdminServer {
         if (q.get('format') === 'json') send(res, 200, JSON_TYPE, JSON.stringify(renderListenersJson(listeners), null, 2));
         else send(res, 200, TEXT, renderListenersText(listeners));
       } }],
+      ['/logging', { help: 'query/change logging levels', mutates: true, handle: async (res, q) => {
+        const parsed = parseLoggingQuery(q);
+        if ('error' in parsed) {
+          send(res, 400, TEXT, loggingUsage(parsed.error) + renderLoggers(logLevels()));
+          return;
+        }
+        if (Object.keys(parsed.change).length > 0) await s.setLogLevels(parsed.change);
+        send(res, 200, TEXT, renderLoggers(logLevels()));
+      } }],
       ['/memory', { help: 'print current allocation/heap usage', mutates: false, handle: async (res) => send(res, 200, JSON_TYPE, JSON.stringify(renderMemory(await s.memory()), null, 2)) }],
       ['/quitquitquit', { help: 'exit the server (after a graceful drain)', mutates: true, handle: (res) => {
         send(res, 200, TEXT, 'OK\n');
@@ -148,6 +164,11 @@ export class AdminServer {
         s.reopenLogs();
         send(res, 200, TEXT, 'OK\n');
       } }],
+      ['/reset_counters', { help: 'reset all counters to zero', mutates: true, handle: async (res) => {
+        await s.resetCounters();
+        send(res, 200, TEXT, 'OK\n');
+      } }],
+      ['/runtime', { help: 'print runtime values', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, renderRuntime()) }],
       ['/server_info', { help: 'print server version/status information', mutates: false, handle: (res) => {
         send(res, 200, JSON_TYPE, JSON.stringify(serverInfo(this.state(), this.startedAtMs, s.commandLineOptions, s.node()), null, 2));
       } }],

@@ -1,4 +1,6 @@
-import { proxyLog } from '../proxy-log.js';
+import { proxyLogger } from '../proxy-log.js';
+
+const upstreamLog = proxyLogger('upstream');
 
 /** At most one warning per cluster and reason in this window: a broken upstream fails every connection. */
 const WINDOW_MS = 10_000;
@@ -27,5 +29,5 @@ export function logUpstreamTlsFailure(cluster: string, host: string, reason: str
   entries.delete(key);
   if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value!);
   entries.set(key, { loggedAt: now, suppressed: 0 });
-  proxyLog('warn', 'upstream TLS handshake failed', { cluster, host, reason, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) });
+  upstreamLog('warn', 'upstream TLS handshake failed', { cluster, host, reason, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) });
 }

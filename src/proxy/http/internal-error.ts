@@ -1,5 +1,7 @@
-import { proxyLog } from '../proxy-log.js';
+import { proxyLogger } from '../proxy-log.js';
 import { HttpParseError } from './h1-parser.js';
+
+const httpLog = proxyLogger('http');
 
 /**
  * The HTTP/1.1 parsers' callbacks run the proxy's own request logic, so a throw from that logic lands in
@@ -8,5 +10,5 @@ import { HttpParseError } from './h1-parser.js';
  */
 export function logIfInternal(err: unknown, side: 'request' | 'response'): void {
   if (err instanceof HttpParseError) return;
-  proxyLog('error', `internal error while handling an HTTP/1.1 ${side}`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+  httpLog('error', `internal error while handling an HTTP/1.1 ${side}`, { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
 }

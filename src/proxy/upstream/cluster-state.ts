@@ -1,7 +1,7 @@
 import type { Cluster } from '../../model/cluster.js';
 import type { BreakerKind, UpstreamOutcome } from '../clusters/upstream-cluster.js';
 import type { TransportConnector } from '../http/h1-connection-pool.js';
-import { proxyLog } from '../proxy-log.js';
+import { proxyLogger } from '../proxy-log.js';
 import { CircuitBreakers } from './circuit-breakers.js';
 import { HealthChecker } from './health-checker.js';
 import { Host } from './host.js';
@@ -9,6 +9,8 @@ import { processLocalCounts, type ResourceCounts } from './resource-counts.js';
 import type { LoadBalancer } from './load-balancer.js';
 import { createLoadBalancer } from './load-balancer-registry.js';
 import { countEjected, OutlierDetector } from './outlier-detector.js';
+
+const upstreamLog = proxyLogger('upstream');
 
 /**
  * A cluster's hosts and the policies over them: which hosts may be chosen (health checks, outlier
@@ -104,7 +106,7 @@ export class ClusterState {
       this.onOutcome(host, outcome);
     }
     if (this.outlier.record(host, outcome, this.hosts, now)) {
-      proxyLog('warn', 'upstream host ejected by outlier detection', { cluster: this.model.name, host: host.key, ejectionMs: host.ejectedUntil - now, ejections: host.ejectionCount });
+      upstreamLog('warn', 'upstream host ejected by outlier detection', { cluster: this.model.name, host: host.key, ejectionMs: host.ejectedUntil - now, ejections: host.ejectionCount });
       this.dirty = true;
       this.onEjection?.(host);
     }
@@ -214,7 +216,7 @@ export class ClusterState {
     const threshold = this.model.healthyPanicThreshold;
     const panic = this.hosts.length > 0 && threshold > 0 && (usable * 100) / this.hosts.length < threshold;
     if (panic !== this.panicking) {
-      proxyLog('warn', panic ? 'cluster in panic: too few healthy hosts, balancing over all' : 'cluster left panic', { cluster: this.model.name, healthy: usable, hosts: this.hosts.length });
+      upstreamLog('warn', panic ? 'cluster in panic: too few healthy hosts, balancing over all' : 'cluster left panic', { cluster: this.model.name, healthy: usable, hosts: this.hosts.length });
       this.panicking = panic;
     }
     if (panic) for (const h of this.hosts) h.selectable = true;

@@ -1,8 +1,10 @@
 import type { Socket } from 'node:net';
 import type { Cluster, HealthCheck } from '../../model/cluster.js';
 import type { TransportConnector } from '../http/h1-connection-pool.js';
-import { proxyLog } from '../proxy-log.js';
+import { proxyLogger } from '../proxy-log.js';
 import type { Host } from './host.js';
+
+const hcLog = proxyLogger('hc');
 
 /** The status line is all a check reads; a longer answer without one is a failure. */
 const MAX_STATUS_LINE = 4096;
@@ -131,7 +133,7 @@ export class HealthChecker {
       probe.successes++;
       if (host.failedActiveHealthCheck && probe.successes >= this.check.healthyThreshold) {
         host.failedActiveHealthCheck = false;
-        proxyLog('info', 'upstream host passed health checks', { cluster: this.cluster.name, host: host.key });
+        hcLog('info', 'upstream host passed health checks', { cluster: this.cluster.name, host: host.key });
         this.onChange(host, true);
       }
       return;
@@ -140,7 +142,7 @@ export class HealthChecker {
     probe.failures++;
     if (!host.failedActiveHealthCheck && probe.failures >= this.check.unhealthyThreshold) {
       host.failedActiveHealthCheck = true;
-      proxyLog('warn', 'upstream host failed health checks', { cluster: this.cluster.name, host: host.key, reason: why });
+      hcLog('warn', 'upstream host failed health checks', { cluster: this.cluster.name, host: host.key, reason: why });
       this.onChange(host, false);
     }
   }

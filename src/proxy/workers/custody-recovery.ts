@@ -1,5 +1,7 @@
 import net from 'node:net';
-import { proxyLog } from '../proxy-log.js';
+import { proxyLogger } from '../proxy-log.js';
+
+const custodyLog = proxyLogger('key_custody');
 
 const PROBE_MS = 500;
 
@@ -51,7 +53,7 @@ export class CustodyRecovery {
   async failure(worker: number): Promise<void> {
     if (this.outageUnderWay || this.stopped) return;
     if (!(await reachable(this.socketPath))) return this.outage(worker);
-    proxyLog('warn', 'key custody failed a handshake while keyd answers: the handshake failed closed, the worker keeps serving', { worker, socket: this.socketPath });
+    custodyLog('warn', 'key custody failed a handshake while keyd answers: the handshake failed closed, the worker keeps serving', { worker, socket: this.socketPath });
   }
 
   /** A worker failed handshakes for custody several times in a row: its session is broken, or keyd is away. */
@@ -59,7 +61,7 @@ export class CustodyRecovery {
     if (this.outageUnderWay || this.stopped || this.replacing.has(worker)) return;
     if (!(await reachable(this.socketPath))) return this.outage(worker);
     if (this.outageUnderWay || this.stopped) return;
-    proxyLog('error', "a worker's PKCS#11 session is broken while keyd answers: replacing that worker", { worker, failures, socket: this.socketPath });
+    custodyLog('error', "a worker's PKCS#11 session is broken while keyd answers: replacing that worker", { worker, failures, socket: this.socketPath });
     this.replacing.add(worker);
     try {
       await this.replacer.replaceWorker(worker);
@@ -75,14 +77,14 @@ export class CustodyRecovery {
   private outage(worker: number): void {
     if (this.outageUnderWay || this.stopped) return;
     this.outageUnderWay = true;
-    proxyLog('error', 'key custody lost: new TLS handshakes fail closed until keyd is back', { worker, socket: this.socketPath });
+    custodyLog('error', 'key custody lost: new TLS handshakes fail closed until keyd is back', { worker, socket: this.socketPath });
     void this.waitAndReplace();
   }
 
   private async waitAndReplace(): Promise<void> {
     while (!this.stopped && !(await reachable(this.socketPath))) await new Promise((r) => setTimeout(r, PROBE_MS));
     if (this.stopped) return;
-    proxyLog('info', 'keyd answers again: replacing workers to reconnect to it', { socket: this.socketPath });
+    custodyLog('info', 'keyd answers again: replacing workers to reconnect to it', { socket: this.socketPath });
     try {
       await this.replacer.replaceWorkers();
     } finally {

@@ -1,7 +1,9 @@
 import { createSharedRegion, openSharedRegion } from '../../util/shared-memory.js';
-import { proxyLog } from '../proxy-log.js';
+import { proxyLogger } from '../proxy-log.js';
 import { processLocalCounts, RESOURCE_CELLS, ResourceCounts, type ResourceCountsSource } from '../upstream/resource-counts.js';
 import { ClusterSlotLedger } from './cluster-slot-ledger.js';
+
+const upstreamLog = proxyLogger('upstream');
 
 /**
  * The workers' resource counts in one shared memory region: a row per worker process, a slot per
@@ -129,7 +131,7 @@ export class WorkerResourceTable implements ResourceCountsSource {
   countsFor(cluster: string): ResourceCounts {
     const slot = this.slots[cluster];
     if (slot === undefined) {
-      proxyLog('warn', "circuit breaker limits of this cluster are counted per worker: the shared table's cluster slots are all taken (BULWARK_CLUSTER_SLOTS)", { cluster, slots: this.attachment.clusterSlots });
+      upstreamLog('warn', "circuit breaker limits of this cluster are counted per worker: the shared table's cluster slots are all taken (BULWARK_CLUSTER_SLOTS)", { cluster, slots: this.attachment.clusterSlots });
       return processLocalCounts();
     }
     const first = slot * RESOURCE_CELLS;

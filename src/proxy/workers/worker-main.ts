@@ -6,13 +6,15 @@ import { drainConnections } from '../drain-connections.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { acceptingListeners, NO_LISTENER_DRAIN, type ListenerDrainState } from '../listeners/listener-drain-state.js';
 import { ProxyHost } from '../proxy-host.js';
-import { proxyLog } from '../proxy-log.js';
+import { proxyLogger, setLogLevels } from '../proxy-log.js';
 import { keyCustodyHealth } from '../tls/key-custody-health.js';
 import { useTicketKeySecret } from '../tls/session-ticket-keys.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js';
 import { WorkerResourceTable } from './shared-resource-table.js';
 import { HEARTBEAT_MS } from './worker-watchdog.js';
+
+const mainLog = proxyLogger('main');
 
 const settings = JSON.parse(process.env.BULWARK_WORKER_SETTINGS ?? '{}') as WorkerSettings;
 const host = new ProxyHost(settings);
@@ -81,7 +83,7 @@ function useListenerDrain(id: number, state: ListenerDrainState): void {
   configsApplied = configsApplied.then(async () => {
     const current = host.runtime.current;
     if (current !== undefined && !draining) {
-      await binder.apply(ownListeners(current)).catch((err: unknown) => proxyLog('error', 'stopping listeners failed', { error: (err as Error).message }));
+      await binder.apply(ownListeners(current)).catch((err: unknown) => mainLog('error', 'stopping listeners failed', { error: (err as Error).message }));
     }
     send({ type: 'listener-drain-applied', id });
   });
@@ -131,6 +133,14 @@ process.on('message', (msg: ToWorker, handle: Socket | Server | undefined) => {
       return;
     case 'listener-drain':
       useListenerDrain(msg.id, msg.state);
+      return;
+    case 'log-levels':
+      setLogLevels(msg.levels);
+      send({ type: 'acknowledged', id: msg.id });
+      return;
+    case 'reset-counters':
+      host.resetCounters();
+      send({ type: 'acknowledged', id: msg.id });
       return;
     case 'reload-rejected':
       host.proxyMetrics.configReloadsRejected.inc();
@@ -185,7 +195,7 @@ process.on('disconnect', () => {
 process.on('SIGTERM', () => (draining ? drainCut.abort() : void drain()));
 process.on('SIGINT', () => undefined);
 process.on('uncaughtException', (err) => {
-  proxyLog('error', 'uncaught exception in worker', { error: err.stack ?? err.message });
+  mainLog('error', 'uncaught exception in worker', { error: err.stack ?? err.message });
   process.exit(70);
 });
 // The primary tells a keyd outage (its socket does not answer) from a failure of this process alone.

@@ -6,6 +6,7 @@ import type { MemoryFigures } from '../admin/memory-usage.js';
 import type { HealthSnapshot } from '../clusters/cluster-manager.js';
 import type { ResourceTableAttachment } from './shared-resource-table.js';
 import type { ListenerDrainState } from '../listeners/listener-drain-state.js';
+import type { LoggerName, LogLevel } from '../proxy-log.js';
 
 /** Settings a worker needs besides the resources. */
 export interface WorkerSettings {
@@ -36,6 +37,10 @@ export type ToWorker =
   | { type: 'reopen-logs' }
   /** What /healthcheck/fail and /drain_listeners asked of the listeners; sent on every change and before a worker's first config. */
   | { type: 'listener-drain'; id: number; state: ListenerDrainState }
+  /** Every logger's level (/logging); sent on every change and before a worker's first config. Answered by 'acknowledged'. */
+  | { type: 'log-levels'; id: number; levels: Record<LoggerName, LogLevel> }
+  /** /reset_counters: every counter from zero. Answered by 'acknowledged'. */
+  | { type: 'reset-counters'; id: number }
   /** The primary refused a reload before sending it (an invalid file). */
   | { type: 'reload-rejected' }
   /** This worker takes over the active health checks (the one that ran them is gone). */
@@ -65,6 +70,8 @@ export type FromWorker =
   | { type: 'drained'; snapshot: MetricsSnapshot }
   /** The worker serves by the 'listener-drain' state of that id (its stopped listeners are closed). */
   | { type: 'listener-drain-applied'; id: number }
+  /** The worker carried out the order ('log-levels', 'reset-counters') of that id. */
+  | { type: 'acknowledged'; id: number }
   /** The health-check worker's results changed (or a config was applied): all of them, not a delta. */
   | { type: 'health'; snapshot: HealthSnapshot }
   /** This worker's outlier detection ejected a host (until: epoch ms): the others apply it. */

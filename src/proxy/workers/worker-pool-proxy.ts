@@ -16,7 +16,8 @@ import { unbindableAddress } from '../listeners/address-probe.js';
 import { ListenerBinder } from '../listeners/listener-binder.js';
 import { acceptingListeners, type ListenerDrainState } from '../listeners/listener-drain-state.js';
 import { ListenerDrainControl } from '../listener-drain-control.js';
-import { proxyLog } from '../proxy-log.js';
+import { logLevels, proxyLogger, setLogLevels, type LoggerName, type LogLevel } from '../proxy-log.js';
+import { AckRounds } from './worker-ack-rounds.js';
 import { CustodyRecovery, keydSocketPath } from './custody-recovery.js';
 import { KeyLoadReplacements } from './key-load-replacements.js';
 import type { ProxySupervisor } from '../proxy-supervisor.js';
@@ -27,6 +28,13 @@ import type { FromWorker, ToWorker, WorkerSettings } from './worker-messages.js'
 import { clusterSlotsFrom, ResourceTableOwner } from './shared-resource-table.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { Listener } from '../../model/listener.js';
+
+const adminLog = proxyLogger('admin');
+const configLog = proxyLogger('config');
+const hcLog = proxyLogger('hc');
+const custodyLog = proxyLogger('key_custody');
+const mainLog = proxyLogger('main');
+const upstreamLog = proxyLogger('upstream');
 
 interface WorkerSlot extends WorkerLoad, WatchedWorker {
   worker: Worker;
@@ -53,6 +61,8 @@ interface WorkerSlot extends WorkerLoad, WatchedWorker {
 }
 
 const STATS_TIMEOUT_MS = 2_000;
+/** The longest an admin call that changes every worker (/logging, /reset_counters) waits for their acknowledgements. */
+const WORKER_ACK_MS = 2_000;
 /** The longest an admin call that changes the listeners' state waits for the workers to take it. */
 const LISTENER_DRAIN_ACK_MS = 2_000;
 
@@ -100,6 +110,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
   /** When each running resource last changed (/config_dump's last_updated). */
   private readonly updateTimes = new ConfigUpdateTimes();
   private statsSeq = 0;
+  /** Orders every worker acknowledges (/logging, /reset_counters). */
+  private readonly acks = new AckRounds();
+  /** Bumped by /reset_counters: worker reports asked for before it are not served after it. */
+  private resetEpoch = 0;
   /** The round of worker reports under way, by whether it asks for the cluster views. */
   private readonly reportRounds = new Map<boolean, Promise<WorkerReport[]>>();
   private readonly statsWaiters = new Map<number, { want: number; got: WorkerReport[]; done: (s: WorkerReport[]) => void }>();
@@ -138,7 +152,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     this.watchdog = new WorkerWatchdog(() => this.slots, this.watchdogEvents(), bootstrap.workerWatchdog);
     this.resourceTable = ResourceTableOwner.create(concurrency, clusterSlotsFrom(process.env));
     if (this.resourceTable === undefined) {
-      proxyLog('warn', 'circuit breaker limits are counted per worker: the shared-memory addon is not built (scripts/build-native.sh)', { workers: concurrency });
+      upstreamLog('warn', 'circuit breaker limits are counted per worker: the shared-memory addon is not built (scripts/build-native.sh)', { workers: concurrency });
     }
   }
 
@@ -171,12 +185,14 @@ export class WorkerPoolProxy implements ProxySupervisor {
         setHealthCheckFailed: (failed) => this.listenerDrain.setHealthCheckFailed(failed),
         drainListeners: (req) => this.listenerDrain.drainListeners(req),
         reopenLogs: () => this.reopenLogs(),
+        setLogLevels: (change) => this.setLogLevels(change),
+        resetCounters: () => this.resetCounters(),
       });
       const a = this.bootstrap.admin.address.socketAddress;
       const port = await this.admin.listen(a.address, a.portValue);
-      proxyLog('info', 'admin listening', { port });
+      adminLog('info', 'admin listening', { port });
     }
-    proxyLog('info', 'proxy ready', { workers: this.concurrency, version: this.bootstrap.staticResources.version });
+    mainLog('info', 'proxy ready', { workers: this.concurrency, version: this.bootstrap.staticResources.version });
   }
 
   private fork(index: number): void {
@@ -199,7 +215,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     // error would end the primary (admin API, balanced listeners, every other worker); its exit follows.
     worker.on('error', (err) => {
       slot.ready = false;
-      proxyLog('warn', 'message to a worker failed: it is gone', { worker: index, pid: worker.process.pid, error: err.message });
+      mainLog('warn', 'message to a worker failed: it is gone', { worker: index, pid: worker.process.pid, error: err.message });
     });
     worker.on('exit', (code, signal) => {
       slot.ready = false;
@@ -227,8 +243,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
       // A worker that cannot start would only crash again when restarted: the start fails now, saying why.
       if (!planned && this.starting && slot.version === '' && this.failStart(`worker ${index} (pid ${worker.process.pid}) ${signal ? `was killed by ${signal}` : `exited with code ${code}`} before it was ready`)) return;
       if (index === this.healthCheckerIndex) this.moveHealthChecks();
-      if (planned) proxyLog('info', 'worker replaced', { worker: index });
-      else proxyLog('error', 'worker exited; restarting', { worker: index, code, signal });
+      if (planned) mainLog('info', 'worker replaced', { worker: index });
+      else mainLog('error', 'worker exited; restarting', { worker: index, code, signal });
       const delayMs = this.restartDelays.get(index) ?? RESTART_BACKOFF_MS;
       this.restartDelays.delete(index);
       setTimeout(() => {
@@ -248,6 +264,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         this.send(slot, { type: 'ticket-keys', secret: ticketKeySecret().toString('base64') });
         // Before the config too: a worker that starts after /drain_listeners binds no stopped listener.
         this.send(slot, { type: 'listener-drain', id: 0, state: this.listenerDrain.current });
+        this.send(slot, { type: 'log-levels', id: 0, levels: logLevels() });
         this.firstConfigTurn = this.firstConfigTurn.then(() => this.sendFirstConfig(slot));
         return;
       case 'applied':
@@ -306,6 +323,9 @@ export class WorkerPoolProxy implements ProxySupervisor {
       case 'drained':
         slot.lastSnapshot = msg.snapshot;
         return;
+      case 'acknowledged':
+        this.acks.acknowledged(msg.id);
+        return;
       case 'listener-drain-applied': {
         const w = this.listenerDrainWaiters.get(msg.id);
         if (w && --w.want === 0) w.done();
@@ -316,7 +336,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         return;
       case 'custody-broken':
         if (this.custody) void this.custody.sessionBroken(slot.index, msg.failures);
-        else proxyLog('error', 'key custody lost and no keyd socket is configured; handshakes fail closed', { worker: slot.index, failures: msg.failures });
+        else custodyLog('error', 'key custody lost and no keyd socket is configured; handshakes fail closed', { worker: slot.index, failures: msg.failures });
         return;
     }
   }
@@ -331,7 +351,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     if (next === undefined) return;
     this.healthCheckerIndex = next.index;
     this.send(next, { type: 'health-role' });
-    proxyLog('info', 'active health checks moved to another worker', { worker: next.index });
+    hcLog('info', 'active health checks moved to another worker', { worker: next.index });
   }
 
   /**
@@ -343,11 +363,11 @@ export class WorkerPoolProxy implements ProxySupervisor {
     if (this.draining) return false;
     const next = this.keyLoads.next(slot.index);
     if (next === undefined) {
-      proxyLog('error', 'worker cannot load its keys through keyd, also from fresh processes: giving up, it serves nothing', { worker: slot.index, error });
+      custodyLog('error', 'worker cannot load its keys through keyd, also from fresh processes: giving up, it serves nothing', { worker: slot.index, error });
       return false;
     }
     slot.lastError = error;
-    proxyLog('warn', 'worker cannot load its keys through keyd; replacing it with a fresh process', { worker: slot.index, attempt: next.attempt, backoffMs: next.backoffMs, error });
+    custodyLog('warn', 'worker cannot load its keys through keyd; replacing it with a fresh process', { worker: slot.index, attempt: next.attempt, backoffMs: next.backoffMs, error });
     this.poolMetrics.workerReplaced('key_load');
     this.restartDelays.set(slot.index, next.backoffMs);
     this.plannedExits.add(slot.worker);
@@ -361,7 +381,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     return {
       stalled: (w, silentMs) => {
         this.poolMetrics.workerStalled(w.index, true);
-        proxyLog('error', 'worker event loop stalled: its connections wait, and new ones go to other workers where the primary balances', {
+        mainLog('error', 'worker event loop stalled: its connections wait, and new ones go to other workers where the primary balances', {
           worker: w.index,
           pid: this.slots[w.index]?.worker.process.pid,
           silentMs: Math.round(silentMs),
@@ -369,7 +389,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
       },
       resumed: (w, stalledMs) => {
         this.poolMetrics.workerStalled(w.index, false);
-        proxyLog('warn', 'worker event loop runs again', { worker: w.index, stalledMs: Math.round(stalledMs) });
+        mainLog('warn', 'worker event loop runs again', { worker: w.index, stalledMs: Math.round(stalledMs) });
       },
       killDue: (w, silentMs) => this.killStalledWorker(w.index, silentMs),
     };
@@ -382,7 +402,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private killStalledWorker(index: number, silentMs: number): void {
     const slot = this.slots[index];
     if (slot === undefined || this.draining || this.plannedExits.has(slot.worker)) return;
-    proxyLog('error', 'worker event loop silent past the watchdog kill timeout: killing it, a fresh process takes its place', {
+    mainLog('error', 'worker event loop silent past the watchdog kill timeout: killing it, a fresh process takes its place', {
       worker: index,
       pid: slot.worker.process.pid,
       silentMs: Math.round(silentMs),
@@ -526,7 +546,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     for (const s of live) this.send(s, { type: 'listener-drain', id, state });
     if (!this.draining) {
       // Only closes sockets (a stopped listener never comes back), so it cannot fail to bind.
-      await this.bindBalanced(this.bootstrap).catch((err: unknown) => proxyLog('error', 'stopping listeners failed', { error: (err as Error).message }));
+      await this.bindBalanced(this.bootstrap).catch((err: unknown) => mainLog('error', 'stopping listeners failed', { error: (err as Error).message }));
     }
     await taken;
   }
@@ -592,7 +612,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     this.updateTimes.record(next);
     this.counters.keepOnly(CLUSTER_LABEL, new Set(next.staticResources.clusters.map((c) => c.name)));
     this.lastReloadError = undefined;
-    proxyLog('info', 'config applied', { version: next.staticResources.version, workers: this.slots.length });
+    configLog('info', 'config applied', { version: next.staticResources.version, workers: this.slots.length });
     return undefined;
   }
 
@@ -601,7 +621,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     try {
       await this.bindBalanced(previous);
     } catch (err) {
-      proxyLog('error', 'a listener does not accept after a refused reload', { error: (err as Error).message });
+      configLog('error', 'a listener does not accept after a refused reload', { error: (err as Error).message });
     }
   }
 
@@ -624,8 +644,37 @@ export class WorkerPoolProxy implements ProxySupervisor {
   }
 
   private async metrics(): Promise<MetricsSnapshot> {
+    const epoch = this.resetEpoch;
     const reports = await this.workerReports(false);
+    // Reports made before a /reset_counters that ended meanwhile would serve the old counts again.
+    if (epoch !== this.resetEpoch) return this.metrics();
     return this.counters.combine([...reports.map((r) => r.snapshot), this.poolMetrics.snapshot()]);
+  }
+
+  /** /logging: this process and every worker take the levels; resolves once each worker did (or did not answer in time). */
+  private setLogLevels(change: Partial<Record<LoggerName, LogLevel>>): Promise<void> {
+    setLogLevels(change);
+    return this.toEveryWorker((id) => ({ type: 'log-levels', id, levels: logLevels() }));
+  }
+
+  /** /reset_counters: every worker's counters, then the primary's (its own, and what exited workers counted). */
+  private async resetCounters(): Promise<void> {
+    await this.toEveryWorker((id) => ({ type: 'reset-counters', id }));
+    this.counters.resetCounters();
+    this.poolMetrics.resetCounters();
+    // A worker's last report, retired when it exits, would bring its old counts back.
+    for (const s of this.slots) s.lastSnapshot = undefined;
+    this.reportRounds.clear();
+    this.resetEpoch++;
+  }
+
+  /** Sends each live worker the order of a new acknowledged round and waits for the round. */
+  private toEveryWorker(order: (id: number) => ToWorker): Promise<void> {
+    const live = this.slots.filter((s) => s.listening && s.worker.isConnected());
+    return this.acks.run(live.length, WORKER_ACK_MS, (id) => {
+      const msg = order(id);
+      for (const s of live) this.send(s, msg);
+    });
   }
 
   private async clusterStatuses(): Promise<ClusterStatus[]> {
@@ -643,7 +692,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
     if (shared !== undefined) return shared;
     const round = this.askWorkers(withClusters);
     this.reportRounds.set(withClusters, round);
-    void round.then(() => this.reportRounds.delete(withClusters));
+    // Only this round: /reset_counters may have put a newer one in its place.
+    void round.then(() => this.reportRounds.get(withClusters) === round && this.reportRounds.delete(withClusters));
     return round;
   }
 
@@ -702,7 +752,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     this.draining = true;
     this.custody?.stop();
     this.watchdog.stop();
-    proxyLog('info', 'draining', { reason: why, workers: this.slots.length });
+    mainLog('info', 'draining', { reason: why, workers: this.slots.length });
     this.binder.close();
     const exits = this.slots.map((s) => new Promise<void>((r) => (s.worker.isDead() ? r() : s.worker.once('exit', () => r()))));
     for (const s of this.slots) {
@@ -721,15 +771,15 @@ export class WorkerPoolProxy implements ProxySupervisor {
     for (const s of stuck) s.worker.process.kill('SIGKILL');
     // The primary leaves only once every worker is gone: none is left behind without its primary.
     await Promise.race([allExited, delay(1_000)]);
-    if (stuck.length > 0) proxyLog('warn', 'workers killed: they did not exit in time', { workers: stuck.map((s) => s.index) });
-    if (this.drainCut.signal.aborted) proxyLog('info', 'workers stopped; exiting after a drain ended early', { workers: this.slots.length });
+    if (stuck.length > 0) mainLog('warn', 'workers killed: they did not exit in time', { workers: stuck.map((s) => s.index) });
+    if (this.drainCut.signal.aborted) mainLog('info', 'workers stopped; exiting after a drain ended early', { workers: this.slots.length });
     this.admin?.close();
     this.onExit(0);
   }
 
   endDrain(why: string): void {
     if (!this.draining || this.drainCut.signal.aborted) return;
-    proxyLog('warn', 'drain ended early: in-flight requests are cut; stopping workers now', { reason: why, workers: this.slots.filter((s) => !s.worker.isDead()).length });
+    mainLog('warn', 'drain ended early: in-flight requests are cut; stopping workers now', { reason: why, workers: this.slots.filter((s) => !s.worker.isDead()).length });
     this.drainCut.abort();
   }
 }
