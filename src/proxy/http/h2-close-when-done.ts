@@ -11,12 +11,23 @@
  * session calls `ongracefulclosecomplete` after a write when nghttp2 wants neither to read nor to
  * write, once `setGracefulClose()` has been called on it. Those are internals of node:http2, so each
  * piece is checked first; without them the keepalive sweep still closes the connection, later.
+ *
+ * A drain keeps the connection open after its first GOAWAY (until drainTimeout, as Envoy does), but
+ * nghttp2 wants no more reads once that GOAWAY is out and no stream is open, and node then stops
+ * reading the socket: a client that closed its connection on the GOAWAY was not seen until the drain
+ * ended, and a draining process waited for it. Reading is started again, so the client's FIN or reset
+ * closes the session at once.
  */
 import type http2 from 'node:http2';
 
 interface NativeSession {
   setGracefulClose(): void;
   ongracefulclosecomplete: (() => void) | undefined;
+}
+
+/** The socket's own stream handle (a TCP or TLS wrap), which node:http2 reads through. */
+interface ReadableHandle {
+  readStart(): number;
 }
 
 let handleSymbol: symbol | null | undefined;
@@ -39,9 +50,20 @@ export function closeWhenDone(session: http2.Http2Session, keepOpen: () => boole
   // node's own callback ends a close() that waited for streams: it still runs for that.
   const nodeCallback = handle.ongracefulclosecomplete!;
   handle.ongracefulclosecomplete = () => {
-    if (session.closed || keepOpen()) nodeCallback();
-    else if (!session.destroyed) session.destroy();
+    if (session.closed) nodeCallback();
+    else if (keepOpen()) {
+      nodeCallback();
+      // node stops reading right after this hook returns: start again once it has.
+      setImmediate(readAgain, session);
+    } else if (!session.destroyed) session.destroy();
   };
   handle.setGracefulClose();
   return true;
+}
+
+/** Reads the connection of a session kept open by its drain, to hear the client close it. */
+function readAgain(session: http2.Http2Session): void {
+  if (session.destroyed) return;
+  const socketHandle = (session.socket as unknown as { _handle?: Partial<ReadableHandle> | null })._handle;
+  if (typeof socketHandle?.readStart === 'function') socketHandle.readStart();
 }
