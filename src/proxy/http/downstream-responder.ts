@@ -17,6 +17,11 @@ export interface DownstreamResponder {
   sendInterim(status: number, headers: string[]): boolean;
   /** Writes a held response head now (the upstream read that carried it has been handled). */
   flushHead(): void;
+  /**
+   * Drops a head still held (see sendHead): true when nothing of the response has reached the
+   * client, which may then be answered otherwise (the rest of the upstream read was malformed).
+   */
+  withdrawHeldHead(): boolean;
   /** Writes body bytes; false means the downstream is congested, wait for onDownstreamDrain. */
   sendBody(chunk: Buffer): boolean;
   sendEnd(trailers: string[] | undefined): void;

@@ -308,6 +308,13 @@ export class H1DownstreamConnection implements H1Sink, DownstreamResponder, Dead
     this.flushPendingHead();
   }
 
+  withdrawHeldHead(): boolean {
+    if (this.pendingHead === undefined) return false;
+    this.pendingHead = undefined;
+    this.responding = false;
+    return true;
+  }
+
   /** Writes a held response head on its own. */
   flushPendingHead(): void {
     const head = this.pendingHead;

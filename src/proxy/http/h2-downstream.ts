@@ -55,6 +55,10 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
   private idleMs = 0;
   /** The stream idle timeout fired: a reset then says CANCEL. */
   private idleExpired = false;
+  /** A response head held until the upstream read that carried it is handled (sendHead's holdUntilFlush). */
+  private heldHeaders: string[] | undefined;
+  private heldStatus = 0;
+  private heldLength = 0;
 
   constructor(readonly h2: http2.ServerHttp2Stream) {}
 
@@ -108,11 +112,28 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
   }
 
   flushHead(): void {
-    // Heads are never held on HTTP/2: respond() queues the HEADERS frame at once.
+    const headers = this.heldHeaders;
+    if (headers === undefined) return;
+    this.heldHeaders = undefined;
+    this.sendHead(this.heldStatus, headers, this.heldLength, false);
   }
 
-  sendHead(status: number, headers: string[], contentLength: number, endStream: boolean): void {
+  withdrawHeldHead(): boolean {
+    if (this.heldHeaders === undefined) return false;
+    this.heldHeaders = undefined;
+    return true;
+  }
+
+  sendHead(status: number, headers: string[], contentLength: number, endStream: boolean, holdUntilFlush = false): void {
     if (this.h2.destroyed || this.h2.headersSent || wasReset(this.h2)) return;
+    if (holdUntilFlush && !endStream) {
+      // Kept until the upstream read that carried it is handled: a fault later in that read leaves
+      // the client nothing of this response, and it gets the proxy's answer instead.
+      this.heldHeaders = headers;
+      this.heldStatus = status;
+      this.heldLength = contentLength;
+      return;
+    }
     const out: http2.OutgoingHttpHeaders = { ':status': status };
     addH2Headers(out, headers);
     // A response without a body still says its length when it has one: a HEAD's is the GET's (RFC 9110 §9.3.2).
@@ -131,11 +152,13 @@ class H2Responder implements DownstreamResponder, DeadlineHolder {
 
   sendBody(chunk: Buffer): boolean {
     this.active = true;
+    if (this.heldHeaders !== undefined) this.flushHead();
     if (this.h2.destroyed || wasReset(this.h2)) return true;
     return this.h2.write(chunk);
   }
 
   sendEnd(trailers: string[] | undefined): void {
+    if (this.heldHeaders !== undefined) this.flushHead();
     if (this.h2.destroyed || wasReset(this.h2)) return;
     this.trailers = trailers;
     if (this.wantsTrailers) this.h2.once('wantTrailers', () => this.writeTrailers());

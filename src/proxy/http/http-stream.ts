@@ -802,6 +802,13 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       this.retryAfterBackoff();
       return;
     }
+    // The head came in the read that failed (a malformed chunk right after it) and is still held:
+    // nothing reached the client, so the response has not begun for it (502, not a cut reply).
+    if (responseStarted && this.phase === Phase.ResponseStreaming && this.downstream.withdrawHeldHead()) {
+      responseStarted = false;
+      this.phase = Phase.Forwarding;
+      this.responseEnded = false;
+    }
     if (!responseStarted && this.phase !== Phase.ResponseStreaming) {
       // The request never reached the upstream (a stale keep-alive connection, a refused stream): send it
       // again. The bound stops a host that refuses everything; a connection that served others first made progress.
