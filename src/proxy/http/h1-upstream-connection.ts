@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { DirectWriter } from './direct-writes.js';
 import { readBytes } from './read-slab.js';
 import { latin1Text } from '../../util/buffer-text.js';
@@ -9,6 +10,7 @@ import type { BodyFraming, UpstreamRequest } from './upstream-request.js';
 import { endpointText } from '../connection-endpoints.js';
 import { ResetReason, type ResetReasonText } from './upstream-reset-reason.js';
 import { upstreamTransportFailureReason } from '../tls/upstream-tls-failure.js';
+import { keepReadingAfterWriteFailure } from './tls-write-failure.js';
 
 /** The router's side of one request on an upstream connection. */
 export interface UpstreamExchange {
@@ -107,6 +109,8 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
       () => this.onSocketDrain(),
       (err) => this.onWriteError(err),
     );
+    // TLS writes go through Writable, which would destroy the socket on a failed write.
+    if (socket instanceof TLSSocket) keepReadingAfterWriteFailure(socket, () => this.keepReadingAfterWriteError());
   }
 
   /** Binds an exchange; the caller writes its request right after. */
@@ -322,12 +326,15 @@ export class H1UpstreamConnection implements H1Sink, UpstreamRequest {
    * the socket is left to its reads: the kernel hands over what it holds, then the reset ('error').
    */
   private onWriteError(err: Error): void {
-    if (this.exchange === null || this.responseStarted || this.socket.isPaused()) {
-      this.socket.destroy(err);
-      return;
-    }
+    if (!this.keepReadingAfterWriteError()) this.socket.destroy(err);
+  }
+
+  /** Whether a failed write leaves the socket to its reads (see onWriteError); if so, writes stop. */
+  private keepReadingAfterWriteError(): boolean {
+    if (this.exchange === null || this.responseStarted || this.socket.isPaused()) return false;
     this.writeFailed = true;
     this.keepAlive = false;
+    return true;
   }
 
   private onError(err: Error): void {
