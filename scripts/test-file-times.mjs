@@ -4,7 +4,8 @@ export default async function* fileTimes(source) {
   const spans = new Map();
   for await (const event of source) {
     const file = event.data?.file;
-    if (!file) continue;
+    // Every file is enqueued when the run starts: its span begins when it is taken off the queue.
+    if (!file || event.type === 'test:enqueue') continue;
     const now = Date.now();
     const s = spans.get(file);
     if (s) s.last = now;
