@@ -3,6 +3,8 @@ import type { Counter } from '../telemetry/counter.js';
 import { MetricsRegistry } from '../telemetry/metrics-registry.js';
 import type { MetricsSnapshot } from '../telemetry/metrics-snapshot.js';
 import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
+import { TrafficMetrics } from '../telemetry/traffic-metrics.js';
+import { copyTrafficCounts } from './traffic-snapshot.js';
 import { proxyLogger } from './proxy-log.js';
 import { ProxyRuntime } from './proxy-runtime.js';
 import { StreamTelemetry } from './stream-telemetry.js';
@@ -32,9 +34,8 @@ export class ProxyHost {
   readonly runtime: ProxyRuntime;
   readonly registry: MetricsRegistry;
   readonly proxyMetrics: ProxyMetrics;
+  private readonly trafficMetrics: TrafficMetrics;
   readonly memoryKeyWarnings = new Set<string>();
-  /** Connections counted by listener runtimes that a reload replaced. */
-  private acceptedBefore = 0;
   private readonly telemetry: StreamTelemetry;
   private readonly accessLog: ReturnType<typeof createAccessLog>;
   /** Counters that mirror the data path's own totals. */
@@ -44,6 +45,7 @@ export class ProxyHost {
     this.registry = new MetricsRegistry({ worker: String(settings.workerIndex) });
     numberConnectionsForWorker(settings.workerIndex);
     this.proxyMetrics = new ProxyMetrics(this.registry);
+    this.trafficMetrics = new TrafficMetrics(this.registry);
     const keyPolicy: KeyPolicy = {
       allowMemoryKeys: settings.allowMemoryKeys,
       onMemoryKey: (where) => {
@@ -105,7 +107,9 @@ export class ProxyHost {
   private applyOrThrow(snapshot: ResourceSnapshot): void {
     this.runtime.apply(snapshot);
     this.accessLog.use(accessLogPaths(snapshot));
-    this.proxyMetrics.keepClusters(new Set(snapshot.clusters.map((c) => c.name)));
+    const clusters = new Set(snapshot.clusters.map((c) => c.name));
+    this.proxyMetrics.keepClusters(clusters);
+    this.trafficMetrics.keepClusters(clusters);
     this.proxyMetrics.configReloadsAccepted.inc();
   }
 
@@ -134,14 +138,14 @@ export class ProxyHost {
     const mirror = (counter: Counter, total: number): void => this.mirrored.mirror(counter, total);
     let active = 0;
     let accepted = 0;
-    for (const l of this.runtime.allListeners()) {
-      active += l.stats.connectionsActive;
-      accepted += l.stats.connectionsAccepted;
+    for (const l of this.runtime.allListenerStats().values()) {
+      active += l.connectionsActive;
+      accepted += l.connectionsAccepted;
     }
     this.proxyMetrics.downstreamConnectionsActive.set(active);
     this.proxyMetrics.keydAvailable.set(keyCustodyHealth.available ? 1 : 0);
     mirror(this.proxyMetrics.keydSigningFailures, keyCustodyHealth.failures);
-    mirror(this.proxyMetrics.downstreamConnectionsTotal, this.acceptedBefore + accepted);
+    mirror(this.proxyMetrics.downstreamConnectionsTotal, accepted);
     for (const c of this.runtime.clusters.all()) {
       const m = this.proxyMetrics.cluster(c.name);
       m.connectionsActive.set(c.stats.connectionsActive);
@@ -158,6 +162,7 @@ export class ProxyHost {
       mirror(m.outlierEjections, state.ejectionsTotal);
       m.outlierEjectedHosts.set(state.ejectedNow);
     }
+    copyTrafficCounts(this.trafficMetrics, this.runtime, mirror);
     this.mirrored.endRound();
   }
 }

@@ -6,10 +6,11 @@ import type { HttpConnectionManager, Listener } from '../model/listener.js';
 import type { SubjectAltNameMatcher } from '../model/tls.js';
 import { accessLogReads } from './listener-access-log-reads.js';
 import { ClusterManager } from './clusters/cluster-manager.js';
-import type { HttpListenerContext, HttpListenerStats } from './http/http-listener-context.js';
+import { newHttpListenerStats, type HttpListenerContext, type HttpListenerStats } from './http/http-listener-context.js';
 import type { HttpStream } from './http/http-stream.js';
+import { countStreamOutcome } from './stream-outcome-stats.js';
 import { FilterChainRuntime } from './listeners/filter-chain-runtime.js';
-import { ListenerRuntime, type TcpProxyStarter, type TlsFailureObserver } from './listeners/listener-runtime.js';
+import { ListenerRuntime, newListenerStats, type ListenerStats, type TcpProxyStarter, type TlsFailureObserver } from './listeners/listener-runtime.js';
 import { drainClose, NO_LISTENER_DRAIN, type ListenerDrainState } from './listeners/listener-drain-state.js';
 import { TcpProxySession, type TcpTelemetry } from './listeners/tcp-proxy.js';
 import { createRegexEngine } from './routing/regex-engine-registry.js';
@@ -38,6 +39,11 @@ export class ProxyRuntime implements TcpProxyStarter {
   private snapshot: ResourceSnapshot | undefined;
   /** Stats per HTTP connection manager (by listener and chain), kept across reloads so counters only grow. */
   private readonly httpStats = new Map<string, HttpListenerStats>();
+  /**
+   * Stats per listener name, kept across reloads: a runtime that replaces a listener's counts on, and
+   * the connections its predecessor still drains stay counted, as Envoy's listener stats do.
+   */
+  private readonly listenerStats = new Map<string, ListenerStats>();
   /** What the admin API asked of the listeners (/healthcheck/fail, /drain_listeners); read per request. */
   private drainState: ListenerDrainState = NO_LISTENER_DRAIN;
 
@@ -108,7 +114,7 @@ export class ProxyRuntime implements TcpProxyStarter {
     for (const [name, b] of built) {
       const old = this.listeners.get(name);
       // Same shape: swap contexts in place so live keep-alive connections pick up the new routes.
-      const runtime = old && sameShape(old.model, b.model) ? old : new ListenerRuntime(b.model, b.chains, this, (m, f) => this.log('warn', m, f), this.onTlsFailure);
+      const runtime = old && sameShape(old.model, b.model) ? old : new ListenerRuntime(b.model, b.chains, this, (m, f) => this.log('warn', m, f), this.onTlsFailure, this.statsOfListener(name));
       const chains = runtime === old ? old.chains : b.chains;
       // The contexts made below read the listener's model from its runtime.
       if (runtime === old) (old as { model: Listener }).model = b.model;
@@ -134,9 +140,10 @@ export class ProxyRuntime implements TcpProxyStarter {
     const statsKey = `${listenerName}/${chainIndex}`;
     let stats = this.httpStats.get(statsKey);
     if (!stats) {
-      stats = { downstreamConnections: 0, downstreamRequests: 0, protocolErrors: 0 };
+      stats = newHttpListenerStats(hcm.statPrefix);
       this.httpStats.set(statsKey, stats);
     }
+    stats.statPrefix = hcm.statPrefix;
     const rdsName = hcm.rds?.routeConfigName;
     const runtime = this;
     const telemetry = this.telemetry;
@@ -153,7 +160,10 @@ export class ProxyRuntime implements TcpProxyStarter {
       propagateTrace: (headers, sampleNewTrace) => telemetry.propagateTrace(headers, sampleNewTrace),
       // The listener's model is read at the time: a reload of the same shape replaces it in place.
       drainClose: () => drainClose(runtime.drainState, listenerRuntime.model),
-      onStreamComplete: (stream) => telemetry.onHttpStream(stream, ctx),
+      onStreamComplete: (stream) => {
+        countStreamOutcome(stream, ctx.stats);
+        telemetry.onHttpStream(stream, ctx);
+      },
     };
     return ctx;
   }
@@ -173,12 +183,22 @@ export class ProxyRuntime implements TcpProxyStarter {
     return this.listeners.get(name);
   }
 
-  allListeners(): ListenerRuntime[] {
-    return [...this.listeners.values()];
-  }
-
   allHttpStats(): Map<string, HttpListenerStats> {
     return this.httpStats;
+  }
+
+  /** Every listener's stats by name, those of listeners a reload removed too (their counts stand). */
+  allListenerStats(): Map<string, ListenerStats> {
+    return this.listenerStats;
+  }
+
+  private statsOfListener(name: string): ListenerStats {
+    let stats = this.listenerStats.get(name);
+    if (stats === undefined) {
+      stats = newListenerStats();
+      this.listenerStats.set(name, stats);
+    }
+    return stats;
   }
 
   start(chain: FilterChainRuntime, socket: Socket, peerPrincipal: string, serverName?: string): TcpProxySession {

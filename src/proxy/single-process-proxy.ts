@@ -7,6 +7,7 @@ import { drainConnections } from './drain-connections.js';
 import { ListenerDrainControl } from './listener-drain-control.js';
 import { acceptingListeners, type ListenerDrainState } from './listeners/listener-drain-state.js';
 import { ListenerBinder } from './listeners/listener-binder.js';
+import { ConfigUpdates } from './config-updates.js';
 import { ProxyHost } from './proxy-host.js';
 import { proxyLogger, setLogLevels } from './proxy-log.js';
 import { keyCustodyHealth } from './tls/key-custody-health.js';
@@ -32,6 +33,8 @@ export class SingleProcessProxy implements ProxySupervisor {
   private lastReloadError: string | undefined;
   /** When each running resource last changed (/config_dump's last_updated). */
   private readonly updateTimes = new ConfigUpdateTimes();
+  /** Config applies and refusals (Envoy's lds/cds update_success and update_rejected). */
+  private readonly configUpdates = new ConfigUpdates();
 
   constructor(
     private bootstrap: Bootstrap,
@@ -55,6 +58,7 @@ export class SingleProcessProxy implements ProxySupervisor {
   async start(): Promise<void> {
     const rejection = await this.host.applyRetryingCustody(this.bootstrap.staticResources);
     if (rejection) throw new Error(rejection.error);
+    this.configUpdates.count(undefined);
     await this.binder.apply(this.bootstrap.staticResources.listeners);
     this.updateTimes.record(this.bootstrap);
     if (this.bootstrap.admin) {
@@ -66,6 +70,7 @@ export class SingleProcessProxy implements ProxySupervisor {
         status: () => this.status(),
         resources: () => this.bootstrap.staticResources,
         state: () => (this.draining || this.listenerDrain.draining ? 'DRAINING' : this.ready ? 'LIVE' : 'INITIALIZING'),
+        lifecycle: () => ({ workersStarted: this.ready, configUpdates: this.configUpdates }),
         node: () => this.bootstrap.node,
         commandLineOptions: { concurrency: 1, drainTimeMs: this.drainMs },
         listenerPorts: () => this.binder.ports(),
@@ -74,7 +79,10 @@ export class SingleProcessProxy implements ProxySupervisor {
         drainListeners: (req) => this.listenerDrain.drainListeners(req),
         reopenLogs: () => this.reopenLogs(),
         setLogLevels: async (change) => setLogLevels(change),
-        resetCounters: async () => this.host.resetCounters(),
+        resetCounters: async () => {
+          this.host.resetCounters();
+          this.configUpdates.reset();
+        },
       });
       const port = await this.admin.listen(this.bootstrap.admin.address.socketAddress.address, this.bootstrap.admin.address.socketAddress.portValue);
       adminLog('info', 'admin listening', { port });
@@ -87,6 +95,12 @@ export class SingleProcessProxy implements ProxySupervisor {
   }
 
   async reload(next: Bootstrap): Promise<string | undefined> {
+    const error = await this.applyReload(next);
+    this.configUpdates.count(error);
+    return error;
+  }
+
+  private async applyReload(next: Bootstrap): Promise<string | undefined> {
     const rejection = await this.host.applyRetryingCustody(next.staticResources);
     if (rejection) return (this.lastReloadError = rejection.error);
     try {
@@ -115,6 +129,7 @@ export class SingleProcessProxy implements ProxySupervisor {
 
   reloadRejected(error: string): void {
     this.host.proxyMetrics.configReloadsRejected.inc();
+    this.configUpdates.count(error);
     this.lastReloadError = error;
   }
 

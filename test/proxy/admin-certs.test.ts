@@ -72,3 +72,9 @@ test('/certs never shows key material, though the config holds a key inline', as
   assert.equal(r.status, 200);
   assert.doesNotMatch(r.body, /PRIVATE KEY|BEGIN|inlineString|privateKey/);
 });
+
+test('/stats reports the fewest days a served or trusted certificate has left as server.days_until_first_cert_expiring, as Envoy', async () => {
+  const r = await curl([`http://127.0.0.1:${proxy.adminPort}/stats?usedonly&filter=^server\\.days_until_first_cert_expiring$`]);
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'server.days_until_first_cert_expiring: 0\n', 'the 1-day leaf expires in less than a day; the CA has a day left');
+});

@@ -72,6 +72,11 @@ test('/reset_counters zeroes counters in every process, leaves gauges and histog
 
     const stats = (await curl([`${admin}/stats?filter=istio_requests_total`])).body;
     assert.match(stats, /^istio_requests_total\{.*\}: 0$/m, '/stats shows it too');
+    // Envoy's own counters restart too, the primary's config update counts among them; its gauges stay.
+    const envoy = (await curl([`${admin}/stats?filter=^(cluster\\.up\\.upstream_rq_total|cluster\\.up\\.membership_total|listener_manager\\.lds\\.update_success)$`])).body;
+    assert.match(envoy, /^cluster\.up\.upstream_rq_total: 0$/m);
+    assert.match(envoy, /^listener_manager\.lds\.update_success: 0$/m);
+    assert.match(envoy, /^cluster\.up\.membership_total: 1$/m, 'a gauge');
 
     await requests(3);
     text = await scrape(proxy);

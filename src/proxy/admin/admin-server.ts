@@ -2,7 +2,6 @@ import type { AddressInfo } from 'node:net';
 import { H1H2cServer, type AdminRequest, type AdminResponse } from './h1-h2c-server.js';
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
-import { renderPrometheusText } from '../../telemetry/prometheus-text.js';
 import type { DrainListenersRequest } from '../listener-drain-control.js';
 import { certificateDetails } from './certificate-details.js';
 import type { RunningConfig } from './config-dump.js';
@@ -15,8 +14,8 @@ import { renderMemory, type MemoryFigures } from './memory-usage.js';
 import { renderRuntime } from './runtime-layers.js';
 import { serverInfo, type CommandLineOptions } from './server-info.js';
 import { reportedState, type ServerState } from './server-state.js';
-import { parseStatsQuery, selectStats, StatsQueryError } from './stats-selection.js';
-import { renderStatsJson, renderStatsText } from './stats-text.js';
+import type { ServerLifecycle } from './envoy-server-stats.js';
+import { statsPage } from './stats-page.js';
 
 /** What the admin endpoints read from the proxy. */
 export interface AdminSource {
@@ -34,6 +33,8 @@ export interface AdminSource {
   resources(): ResourceSnapshot;
   /** The proxy's own state; a failed health check is added by the admin server. */
   state(): ServerState;
+  /** Whether the workers run, and the config updates applied and refused (Envoy's server-wide stats). */
+  lifecycle(): ServerLifecycle;
   /** The bootstrap's node (id, cluster). */
   node(): unknown;
   readonly commandLineOptions: CommandLineOptions;
@@ -52,7 +53,6 @@ export interface AdminSource {
   resetCounters(): Promise<void>;
 }
 
-const PROMETHEUS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const TEXT = 'text/plain; charset=UTF-8';
 const JSON_TYPE = 'application/json';
 
@@ -179,22 +179,8 @@ export class AdminServer {
   }
 
   private async stats(res: AdminResponse, query: URLSearchParams, format: string): Promise<void> {
-    let selection;
-    try {
-      selection = parseStatsQuery(query);
-    } catch (err) {
-      if (!(err instanceof StatsQueryError)) throw err;
-      send(res, 400, TEXT, err.message);
-      return;
-    }
-    if (format !== 'text' && format !== 'json' && format !== 'prometheus') {
-      send(res, 400, TEXT, `usage: /stats?format=(text|json|prometheus)\n`);
-      return;
-    }
-    const snapshot = selectStats(await this.source.metrics(), selection);
-    if (format === 'prometheus') send(res, 200, PROMETHEUS_TYPE, renderPrometheusText(snapshot));
-    else if (format === 'json') send(res, 200, JSON_TYPE, JSON.stringify(renderStatsJson(snapshot)));
-    else send(res, 200, TEXT, renderStatsText(snapshot));
+    const page = await statsPage(this.source, { state: this.state(), startedAtMs: this.startedAtMs }, query, format);
+    send(res, page.status, page.contentType, page.body);
   }
 
   private async handle(req: AdminRequest, res: AdminResponse): Promise<void> {

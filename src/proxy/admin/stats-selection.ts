@@ -3,6 +3,7 @@
  * Envoy's admin takes it; RE2 runs in linear time, so no pattern can hang the primary) and
  * `usedonly` (series that were ever written). Unknown parameters are ignored, as Envoy ignores them.
  */
+import { isUsed, type EnvoyStat } from '../../telemetry/envoy-stat.js';
 import type { FamilySnapshot, HistogramSeries, MetricsSnapshot, ScalarSeries } from '../../telemetry/metrics-snapshot.js';
 import { re2 } from '../routing/re2-module.js';
 
@@ -51,4 +52,9 @@ export function selectStats(snapshot: MetricsSnapshot, selection: StatsSelection
     }
   }
   return { families };
+}
+
+/** The Envoy stats a selection keeps: `filter` is matched against each dotted name, as Envoy matches it. */
+export function selectEnvoyStats(stats: readonly EnvoyStat[], selection: StatsSelection): EnvoyStat[] {
+  return stats.filter((s) => (selection.filter === undefined || selection.filter.test(s.name)) && (!selection.usedOnly || isUsed(s)));
 }

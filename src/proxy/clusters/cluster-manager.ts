@@ -5,6 +5,7 @@ import { H1ConnectionPool, type PoolStats, type TransportConnector } from '../ht
 import { H2Session } from '../http/h2-upstream-session.js';
 import type { KeyPolicy } from '../tls/secure-context-factory.js';
 import { ClusterPoolStats } from '../upstream/cluster-pool-stats.js';
+import { ClusterRequestStats } from '../upstream/cluster-request-stats.js';
 import { ClusterState } from '../upstream/cluster-state.js';
 import type { Host } from '../upstream/host.js';
 import { PROCESS_LOCAL_COUNTS, type ResourceCounts, type ResourceCountsSource } from '../upstream/resource-counts.js';
@@ -23,6 +24,7 @@ function hostConnectionCounter(host: Host): (delta: number) => void {
 class ManagedCluster implements UpstreamCluster {
   readonly http2: boolean;
   readonly stats: PoolStats;
+  readonly requestStats = new ClusterRequestStats();
   private readonly h1Pools = new Map<string, H1ConnectionPool>();
   private readonly h2Sessions = new Map<string, H2Session>();
   private connector: TransportConnector;

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Cluster } from '../../model/cluster.js';
 import type { H1ConnectionPool } from '../http/h1-connection-pool.js';
 import type { H2Session } from '../http/h2-upstream-session.js';
+import type { ClusterRequestStats } from '../upstream/cluster-request-stats.js';
 
 /** One endpoint as the data path sees it; the load balancer's Host satisfies it. */
 export interface UpstreamHost {
@@ -24,6 +25,8 @@ export interface UpstreamCluster {
   readonly model: Cluster;
   /** True when requests to this cluster travel over HTTP/2 (gRPC needs it). */
   readonly http2: boolean;
+  /** Request counts the data path adds to (Envoy's upstream_rq_* stats). */
+  readonly requestStats: ClusterRequestStats;
   chooseHost(hashKey: string | undefined): UpstreamHost | undefined;
   h1Pool(host: UpstreamHost): H1ConnectionPool;
   h2Session(host: UpstreamHost): H2Session;

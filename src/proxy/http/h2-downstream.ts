@@ -268,8 +268,11 @@ export class H2DownstreamServer {
     closeWhenDone(session, () => state.draining);
     this.sessions.set(session, state);
     this.startKeepalive();
-    this.ctx().stats.downstreamConnections++;
+    const stats = this.ctx().stats;
+    stats.downstreamConnections++;
+    stats.downstreamConnectionsActive++;
     session.on('close', () => {
+      stats.downstreamConnectionsActive--;
       state.idle?.stop();
       this.sessions.delete(session);
       if (this.sessions.size === 0) this.stopKeepalive();

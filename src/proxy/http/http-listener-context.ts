@@ -4,11 +4,23 @@ import type { ClusterLookup } from '../clusters/upstream-cluster.js';
 import type { RouteTable } from '../routing/route-table.js';
 import type { HttpStream } from './http-stream.js';
 
-/** Counters for the proxy's own health, summed into metrics. */
+/** Counters of one connection manager (a listener's filter chain), summed into metrics by its stat prefix. */
 export interface HttpListenerStats {
+  /** The connection manager's statPrefix (Envoy's http.<stat_prefix>.* stats). */
+  statPrefix: string;
   downstreamConnections: number;
+  downstreamConnectionsActive: number;
   downstreamRequests: number;
+  /** Streams started and not finished yet. */
+  requestsActive: number;
+  /** Finished streams by response status class: index 1..5 for 1xx..5xx, 0 for none sent. */
+  readonly responsesByClass: Float64Array;
   protocolErrors: number;
+}
+
+/** Zeroed stats for a connection manager with `statPrefix`. */
+export function newHttpListenerStats(statPrefix: string): HttpListenerStats {
+  return { statPrefix, downstreamConnections: 0, downstreamConnectionsActive: 0, downstreamRequests: 0, requestsActive: 0, responsesByClass: new Float64Array(6), protocolErrors: 0 };
 }
 
 /** What a stream needs from the listener it arrived on; swapped as a whole on config changes. */

@@ -55,6 +55,11 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   /** The TLS handshake failure of the last connection attempt that failed, if TLS was its cause (%UPSTREAM_TRANSPORT_FAILURE_REASON%). */
   upstreamTransportFailureReason: string | undefined;
   responseStatus = 0;
+  /**
+   * The status charged to the cluster, as Envoy's router charges it (upstream_rq_<code>): the upstream's
+   * final response, or the router's own reply, counted before a gRPC client gets it trailers-only; 0 when neither.
+   */
+  routedStatus = 0;
   /** The gRPC status the response carried (head or trailers, or a local reply's), -1 when none. */
   grpcStatus = -1;
   private grpcRequest: boolean | undefined;
@@ -151,6 +156,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     /** The Upgrade protocol the downstream asked for and the listener allows (e.g. "websocket"). */
     readonly upgrade: string | undefined,
   ) {
+    ctx.stats.requestsActive++;
     this.hasRequestBody = requestContentLength !== 0;
     // A body up to the listener's buffer limit is kept so the request can be retried (Envoy's retry buffer).
     this.canRetry = requestContentLength <= ctx.bufferLimitBytes;
@@ -508,6 +514,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       return;
     }
     this.upstream = request;
+    // Envoy's upstream_rq_total: each try that gets a connection or stream.
+    this.cluster!.requestStats.total++;
     this.upstreamLocalAddress = request.localEndpoint;
     this.phase = Phase.Forwarding;
     // An upgrade the upstream refuses leaves a connection some servers no longer read as HTTP
@@ -627,6 +635,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (!this.canRetry) this.requestBody = undefined;
     this.phase = Phase.ResponseStreaming;
     this.responseStatus = status;
+    this.routedStatus = status;
     if (status === 101) {
       this.startTunnel(head);
       return;
@@ -869,6 +878,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     // The stream's own duration limit is the connection manager's (Envoy flags nothing there; UMSDR
     // is a cluster's upstream limit); the route timeout is the router's (UT).
     const flag = this.durationLimited ? ResponseFlag.None : ResponseFlag.UpstreamRequestTimeout;
+    if (!this.durationLimited && this.cluster !== undefined) this.cluster.requestStats.routeTimeouts++;
     const details = this.durationLimited ? 'max_duration_timeout' : 'response_timeout';
     if (this.phase === Phase.ResponseStreaming) {
       this.responseFlags = flag;
@@ -901,6 +911,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   perTryTimeout(): void {
     this.perTryDeadline = 0;
     if (this.phase === Phase.Done || this.phase === Phase.ResponseStreaming) return;
+    if (this.cluster !== undefined) this.cluster.requestStats.perTryTimeouts++;
     this.abandonUpstream('timeout');
     if (this.shouldRetry('timeout', 0)) return;
     this.fail(504, ResponseFlag.UpstreamRequestTimeout, 'upstream_per_try_timeout');
@@ -1029,6 +1040,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   }
 
   private fail(status: number, flag: ResponseFlagCode, details: string, grpcStatus?: number): void {
+    this.routedStatus = status;
     this.localReply(status, flag, details, upstreamFailureBody(status, flag), grpcStatus);
   }
 
@@ -1036,7 +1048,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   private failReset(reason: ResetReasonText, transportFailure: string | undefined): void {
     const flag = resetFlag(reason);
     const details = upstreamResetDetails(false, reason, transportFailure);
-    this.localReply(flag === ResponseFlag.UpstreamProtocolError ? 502 : 503, flag, details, upstreamResetBody(reason, this.attempts > 1, transportFailure));
+    this.routedStatus = flag === ResponseFlag.UpstreamProtocolError ? 502 : 503;
+    this.localReply(this.routedStatus, flag, details, upstreamResetBody(reason, this.attempts > 1, transportFailure));
   }
 
   private localReply(status: number, flag: ResponseFlagCode, details: string, body: string, grpcStatus?: number): void {

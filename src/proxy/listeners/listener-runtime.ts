@@ -27,6 +27,11 @@ export interface ListenerStats {
   noFilterChainMatch: number;
 }
 
+/** Zeroed listener counters. */
+export function newListenerStats(): ListenerStats {
+  return { connectionsAccepted: 0, connectionsActive: 0, tlsHandshakeFailures: 0, peerVerificationFailures: 0, noFilterChainMatch: 0 };
+}
+
 /** Told of every TLS connection the listener refuses, for metrics. */
 export type TlsFailureObserver = (listener: string, reason: ListenerTlsFailure) => void;
 
@@ -41,7 +46,6 @@ type Drainable = { drain(): void };
  * protocol (HTTP/1.1, HTTP/2 by ALPN or prior knowledge, or TCP), and tracks live connections for drain.
  */
 export class ListenerRuntime {
-  readonly stats: ListenerStats = { connectionsAccepted: 0, connectionsActive: 0, tlsHandshakeFailures: 0, peerVerificationFailures: 0, noFilterChainMatch: 0 };
   private readonly live = new Set<Drainable>();
   /** The TLS servers of each TLS chain: a handshake runs in the context of the chain chosen for it. */
   private readonly tlsServers = new Map<FilterChainRuntime, ChainTlsServer>();
@@ -61,6 +65,8 @@ export class ListenerRuntime {
     private readonly tcpProxy: TcpProxyStarter,
     private readonly log: (msg: string, fields: Record<string, unknown>) => void,
     private readonly onTlsFailure: TlsFailureObserver = () => {},
+    /** The listener's counters: a runtime that replaces another of the same listener counts on in them. */
+    readonly stats: ListenerStats = newListenerStats(),
   ) {
     this.tlsChains = chains.filter((c) => c.isTls);
     const settings = this.tlsSettings();
@@ -194,7 +200,10 @@ export class ListenerRuntime {
       chain.h2!.accept(socket, first);
       return;
     }
-    chain.http!.stats.downstreamConnections++;
+    const stats = chain.http!.stats;
+    stats.downstreamConnections++;
+    stats.downstreamConnectionsActive++;
+    socket.once('close', () => stats.downstreamConnectionsActive--);
     socket.resume();
     const conn = new H1DownstreamConnection(socket, chain.getContext, this, socket instanceof tls.TLSSocket ? 'https' : 'http', principal, first);
     this.live.add(conn);

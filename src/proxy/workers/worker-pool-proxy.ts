@@ -18,6 +18,7 @@ import { acceptingListeners, type ListenerDrainState } from '../listeners/listen
 import { ListenerDrainControl } from '../listener-drain-control.js';
 import { logLevels, proxyLogger, setLogLevels, type LoggerName, type LogLevel } from '../proxy-log.js';
 import { AckRounds } from './worker-ack-rounds.js';
+import { ConfigUpdates } from '../config-updates.js';
 import { CustodyRecovery, keydSocketPath } from './custody-recovery.js';
 import { KeyLoadReplacements } from './key-load-replacements.js';
 import type { ProxySupervisor } from '../proxy-supervisor.js';
@@ -109,6 +110,10 @@ export class WorkerPoolProxy implements ProxySupervisor {
   private lastReloadError: string | undefined;
   /** When each running resource last changed (/config_dump's last_updated). */
   private readonly updateTimes = new ConfigUpdateTimes();
+  /** Config applies and refusals (Envoy's lds/cds update_success and update_rejected). */
+  private readonly configUpdates = new ConfigUpdates();
+  /** Every worker served its first config (Envoy's workers_started, which never goes back). */
+  private workersStarted = false;
   private statsSeq = 0;
   /** Orders every worker acknowledges (/logging, /reset_counters). */
   private readonly acks = new AckRounds();
@@ -165,6 +170,8 @@ export class WorkerPoolProxy implements ProxySupervisor {
     const errors = await this.applyEverywhere(this.bootstrap);
     this.starting = false;
     if (errors.length > 0) throw new Error(errors[0]);
+    this.workersStarted = true;
+    this.configUpdates.count(undefined);
     await this.bindBalanced(this.bootstrap);
     this.updateTimes.record(this.bootstrap);
     if (this.bootstrap.admin) {
@@ -178,6 +185,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
         // Envoy's LIVE: started and not draining. A reload does not unready it, nor does one worker
         // restarting while another serves (the kernel and the balancers skip the one that is down).
         state: () => (this.draining || this.listenerDrain.draining ? 'DRAINING' : this.slots.some((s) => s.ready) ? 'LIVE' : 'INITIALIZING'),
+        lifecycle: () => ({ workersStarted: this.workersStarted, configUpdates: this.configUpdates }),
         node: () => this.bootstrap.node,
         commandLineOptions: { concurrency: this.concurrency, drainTimeMs: this.drainMs },
         listenerPorts: () => this.listenerPorts(),
@@ -578,6 +586,12 @@ export class WorkerPoolProxy implements ProxySupervisor {
   }
 
   async reload(next: Bootstrap): Promise<string | undefined> {
+    const error = await this.applyReload(next);
+    this.configUpdates.count(error);
+    return error;
+  }
+
+  private async applyReload(next: Bootstrap): Promise<string | undefined> {
     for (const l of next.staticResources.listeners) {
       try {
         createBalancer(l.connectionBalanceConfig.balancer);
@@ -639,6 +653,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
 
   reloadRejected(error: string): void {
     this.lastReloadError = error;
+    this.configUpdates.count(error);
     // Each worker counts it, as each counts a snapshot it refuses itself.
     for (const s of this.slots) if (s.listening) this.send(s, { type: 'reload-rejected' });
   }
@@ -662,6 +677,7 @@ export class WorkerPoolProxy implements ProxySupervisor {
     await this.toEveryWorker((id) => ({ type: 'reset-counters', id }));
     this.counters.resetCounters();
     this.poolMetrics.resetCounters();
+    this.configUpdates.reset();
     // A worker's last report, retired when it exits, would bring its old counts back.
     for (const s of this.slots) s.lastSnapshot = undefined;
     this.reportRounds.clear();
