@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccessLogError, openAccessLog } from '../load/access-log.js';
 import { appendCsv } from '../load/csv-report.js';
+import { fortioCurl } from '../load/fortio-curl.js';
 import { fortioGrpcResult, fortioResult, fortioSocketEchoResult } from '../load/fortio-json.js';
 import { LoadUsageError, parseLoadArgs } from '../load/load-options.js';
 import { runLoad } from '../load/load-runner.js';
@@ -73,6 +74,15 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
   -grpc-ping-delay DUR   with -ping, the delay the server is asked to add
   -loglevel LEVEL   accepted as Fortio takes it (Error and above silence -log-errors)
   -udp-timeout DUR  for udp://, how long a call waits for its datagram back (default 750ms)
+  -curl             one call, its response printed (as bulwark curl): the fast client's head on stderr and
+                    the rest on stdout; exit 0 for a 200, else 1
+  -curl-stdout-headers   with -curl, the head on stdout too
+  -stream           with -curl, the request body is stdin, streamed over HTTP/2 (as Fortio, which switches
+                    to its HTTP/2 standard client for it)
+  -httpbufferkb N   the fast client's response buffer in KiB (default 128): what does not fit is not read
+                    (the call keeps the buffer's bytes, its connection the rest, as Fortio's)
+  -httpccch         the fast client reads a "Connection: close" response to the close and does not reuse
+                    its connection
 
 A tcp:// or udp:// target is Fortio's echo load: each call sends the payload (-payload, -payload-file,
 -payload-size; by default 24 bytes unique to the connection and call) on a kept socket and reads the
@@ -99,6 +109,7 @@ export async function run(args: string[]): Promise<number> {
     if (err instanceof LoadUsageError) throw new CliUsageError(`${err.message}\n${USAGE}`);
     throw err;
   }
+  if (o.curl) return fortioCurl(o, process);
   if (isLoadWorker()) {
     await runAsWorker(o);
     return 0;

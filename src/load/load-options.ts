@@ -94,6 +94,16 @@ export interface LoadOptions {
   grpc: GrpcLoadOptions | undefined;
   /** A tcp:// or udp:// target: Fortio's echo load over a plain socket (the -payload echoed); undefined otherwise. */
   socketEcho: SocketEchoTarget | undefined;
+  /** -curl (and `bulwark curl`): one call, its response printed, as Fortio's curl mode. */
+  curl: boolean;
+  /** -curl-stdout-headers: the fast client's response head goes to stdout with the body, not to stderr. */
+  curlHeadersToStdout: boolean;
+  /** -stream: the request body is stdin, streamed (curl mode; Fortio switches to its HTTP/2 standard client for it). */
+  streamPayload: boolean;
+  /** -httpbufferkb: the fast client's response buffer, in KiB (Fortio's default 128): what does not fit is not read. */
+  httpBufferKb: number;
+  /** -httpccch: the fast client reads a "Connection: close" response to the close and does not reuse its connection. */
+  checkConnectionClosedHeader: boolean;
 }
 
 export interface GrpcLoadOptions {
@@ -111,8 +121,8 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout']);
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose', 'compression']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout', 'httpbufferkb']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose', 'compression', 'curl', 'curl-stdout-headers', 'stream', 'httpccch']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
@@ -225,6 +235,12 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   const resolution = num('r', 0.001, -Infinity, 3600);
   const loglevel = one('loglevel');
   if (loglevel !== undefined && !LOG_LEVELS.has(loglevel.toLowerCase())) throw new LoadUsageError(`-loglevel must be one of Debug, Verbose, Info, Warning, Error, Critical, Fatal, got "${loglevel}"`);
+  const curl = flags.get('curl') === true;
+  // Fortio reads stdin for a single call only ("only for fortio curl mode"); a load would send it once.
+  const streamPayload = flags.get('stream') === true;
+  if (streamPayload && !curl) throw new LoadUsageError('-stream streams stdin as the body of a single call: use it with -curl (or bulwark curl)');
+  // As Fortio's URLSchemeCheck: a streamed body switches to HTTP/2, and HTTP/2 to the standard client.
+  const http2 = flags.get('h2') === true || streamPayload;
   return {
     url: parsed,
     // Fortio treats any qps <= 0 (-qps -1 in its docs) as "as fast as possible".
@@ -246,9 +262,9 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     percentiles,
     jsonFile: one('json'),
     csvFile: one('csv'),
-    http2: flags.get('h2') === true,
+    http2,
     http10: flags.get('http1.0') === true,
-    fastClient: flags.get('stdclient') !== true && flags.get('h2') !== true && flags.get('L') !== true,
+    fastClient: flags.get('stdclient') !== true && !http2 && flags.get('L') !== true,
     followRedirects: flags.get('L') === true,
     // As Fortio's: on by default, silenced where its warnings are (-quiet, -loglevel Error or above).
     logErrors: flags.get('log-errors') !== false && flags.get('quiet') !== true && !['error', 'critical', 'fatal'].includes((loglevel ?? '').toLowerCase()),
@@ -281,6 +297,11 @@ export function parseLoadArgs(args: string[]): LoadOptions {
       ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0) }
       : undefined,
     socketEcho: socketProtocol ? { protocol: socketProtocol, destination: url } : undefined,
+    curl,
+    curlHeadersToStdout: flags.get('curl-stdout-headers') === true,
+    streamPayload,
+    httpBufferKb: integer('httpbufferkb', 128, 1, 1024 * 1024),
+    checkConnectionClosedHeader: flags.get('httpccch') === true,
   };
 }
 

@@ -45,7 +45,7 @@ test('load flags: mistakes are refused with the flag named', () => {
     [['-p', '0,101', 'http://h/'], /-p/],
     [['-bogus', 'http://h/'], /^flag provided but not defined: -bogus$/],
     [['--bogus=1', 'http://h/'], /^flag provided but not defined: -bogus$/],
-    [['-httpccch', 'http://h/'], /^-httpccch is a flag of fortio that bulwark load does not implement$/],
+    [['-profile', 'cpu', 'http://h/'], /^-profile is a flag of fortio that bulwark load does not implement$/],
     [['-keepalive=maybe', 'http://h/'], /-keepalive takes true or false/],
     [['-loglevel', 'Loud', 'http://h/'], /-loglevel/],
     [['-payload-file', '/nonexistent/body', 'http://h/'], /-payload-file/],
