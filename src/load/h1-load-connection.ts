@@ -2,6 +2,7 @@ import net, { type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { H1ResponseReader } from './h1-response-reader.js';
 import { inflatedCall } from './gzip-response.js';
+import { parseDecimal } from './fortio-fast-response.js';
 import { httpOk } from './http-ok.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
 import type { HistogramLayout } from './latency-recorder.js';
@@ -30,6 +31,12 @@ export interface H1ConnectionOptions {
   layout: HistogramLayout;
   /** The requests ask for gzip (-compression, standard client): a gzip body is read decompressed. */
   gunzip: boolean;
+  /** -httpbufferkb in bytes: the fast client reads no more of a response (Infinity for the standard client). */
+  bufferBytes: number;
+  /** -httpccch: the fast client reads a "Connection: close" response to the close. */
+  checkConnectionClosedHeader: boolean;
+  /** Prints Fortio's warning for a response its buffer cut (undefined: quiet). */
+  warn: ((line: string) => void) | undefined;
 }
 
 /** HTTP/1.1 keep-alive over raw sockets: a pre-built request, a minimal reader, no per-call closures. */
@@ -45,6 +52,11 @@ export class H1LoadConnection implements LoadConnection {
   private reuseThreshold: number;
   private reuseCount = 0;
   private readonly halfCloses: boolean;
+  /**
+   * The unread rest of a response the buffer cut, which the kept connection still holds: Fortio's
+   * next call on it reads these bytes as its response (its status from bytes 9-11), then closes.
+   */
+  private unread: Buffer[] | undefined;
   readonly sockets: SocketStats;
 
   constructor(
@@ -57,6 +69,8 @@ export class H1LoadConnection implements LoadConnection {
     this.request = runRequest;
     this.reader.expectNoBody = o.expectNoBody;
     this.reader.keepGzipBody = o.gunzip;
+    this.reader.limit = o.fastClient ? o.bufferBytes : Infinity;
+    this.reader.readToCloseOnConnectionClose = o.fastClient && o.checkConnectionClosedHeader;
     this.sockets = sockets ?? new SocketStats(o.layout);
     this.reuseThreshold = o.fastClient ? drawReuseThreshold(o.reuseRange) : 0;
     // Fortio half closes only a *net.TCPConn: not a TLS connection nor a Unix socket.
@@ -80,7 +94,21 @@ export class H1LoadConnection implements LoadConnection {
     } else {
       this.reuseCount++;
       if (this.ready) this.write(this.socket);
+      if (this.unread) this.readUnread(this.socket);
     }
+  }
+
+  /** Fortio's call on a connection that still holds the rest of a cut response: those bytes are its answer. */
+  private readUnread(socket: Socket): void {
+    const bytes = Buffer.concat(this.unread!);
+    // Fortio's status offset: it reads until it has bytes 9-11.
+    if (bytes.length < 12) return;
+    this.unread = undefined;
+    const status = parseDecimal(bytes.subarray(9, 12));
+    const done = this.done!;
+    this.done = undefined;
+    if (socket === this.socket) this.drop();
+    done(status, 0, 0, Math.min(bytes.length, this.o.bufferBytes));
   }
 
   private write(socket: Socket): void {
@@ -145,7 +173,13 @@ export class H1LoadConnection implements LoadConnection {
   }
 
   private onData(socket: Socket, chunk: Buffer): void {
-    if (socket !== this.socket || !this.done) return;
+    if (socket !== this.socket) return;
+    if (this.unread) {
+      this.unread.push(chunk);
+      if (this.done) this.readUnread(socket);
+      return;
+    }
+    if (!this.done) return;
     let end: number;
     try {
       end = this.reader.feed(chunk, 0);
@@ -155,8 +189,16 @@ export class H1LoadConnection implements LoadConnection {
     }
     if (end < 0) return;
     const status = this.reader.status;
+    if (this.reader.truncated) this.cut(chunk.subarray(end));
     // Fortio's fast client keeps a connection only after an OK response.
     this.complete(status, this.reader.bodyBytes, !this.reader.keepAlive || this.o.newConnectionPerCall || (this.o.fastClient && !httpOk(status)) || this.reachedReuseThreshold());
+  }
+
+  /** A response the buffer cut: Fortio's warning, and its rest kept for the next call if the connection stays. */
+  private cut(rest: Buffer): void {
+    const r = this.reader;
+    this.o.warn?.(r.headerBytes === 0 ? `Buffer too small to even finish reading headers, increase -httpbufferkb to get all the data (max ${this.o.bufferBytes})` : `Buffer is too small for headers + data - change -httpbufferkb flag (header_len ${r.headerBytes}, buffer ${this.o.bufferBytes})`);
+    this.unread = [rest];
   }
 
   private onBroken(socket: Socket, err?: ConnectError): void {
@@ -194,6 +236,7 @@ export class H1LoadConnection implements LoadConnection {
 
   private drop(): void {
     const s = this.socket;
+    this.unread = undefined;
     if (s && !this.ready) this.attemptFailed(undefined);
     this.socket = undefined;
     this.ready = false;

@@ -1,3 +1,4 @@
+import { parseDecimal } from './fortio-fast-response.js';
 import { isGzipEncoding } from './gzip-response.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -33,6 +34,12 @@ export class H1ResponseReader {
   keepGzipBody = false;
   /** The body of a gzip-encoded response, when keepGzipBody. */
   gzipBody: Buffer[] | undefined;
+  /** Fortio's fast client buffer (-httpbufferkb): a response reads no more bytes than this (Infinity: no limit). */
+  limit = Infinity;
+  /** -httpccch: a "Connection: close" response reads to the close (Fortio's fast client). */
+  readToCloseOnConnectionClose = false;
+  /** The response filled the limit before its end: it ends there, the rest of it left unread. */
+  truncated = false;
 
   reset(): void {
     this.state = State.Head;
@@ -45,6 +52,7 @@ export class H1ResponseReader {
     this.location = undefined;
     this.gzipBody = undefined;
     this.sizeLine = '';
+    this.truncated = false;
   }
 
   /** True while a response reads until the connection closes (no length, not chunked). */
@@ -57,9 +65,22 @@ export class H1ResponseReader {
    * Throws on a malformed response.
    */
   feed(chunk: Buffer, offset: number): number {
-    const end = this.parse(chunk, offset);
-    this.wireBytes += (end < 0 ? chunk.length : end) - offset;
-    return end;
+    // Past the limit, bytes stay unread, as past the end of Fortio's buffer.
+    const stop = Math.min(chunk.length, offset + (this.limit - this.wireBytes));
+    const view = stop < chunk.length ? chunk.subarray(0, stop) : chunk;
+    const end = this.parse(view, offset);
+    this.wireBytes += (end < 0 ? view.length : end) - offset;
+    if (end >= 0 || this.wireBytes < this.limit) return end;
+    this.truncated = true;
+    if (this.state === State.Head) {
+      // Fortio had the status (bytes 9-11) but not the end of the head: it closes the connection.
+      this.status = parseDecimal((this.head ?? Buffer.alloc(0)).subarray(9, 12));
+      this.keepAlive = false;
+    }
+    if (this.state === State.UntilClose) this.keepAlive = false;
+    this.state = State.Head;
+    this.head = undefined;
+    return stop;
   }
 
   private parse(chunk: Buffer, offset: number): number {
@@ -182,6 +203,13 @@ export class H1ResponseReader {
       else if (name === 'connection') close = value.includes('close') || (http10 && !value.includes('keep-alive'));
     }
     this.keepAlive = !close;
+    // Fortio's -httpccch: "Connection: close" (its case-folded prefix) reads to the close whatever the length says.
+    if (this.readToCloseOnConnectionClose && /\r\nconnection: close/i.test(head) && !this.expectNoBody) {
+      this.gzipBody = undefined;
+      this.state = State.UntilClose;
+      this.keepAlive = false;
+      return;
+    }
     this.gzipBody = this.keepGzipBody && isGzipEncoding(encoding) ? [] : undefined;
     const noBody = this.expectNoBody || this.status === 204 || this.status === 304 || (this.status >= 100 && this.status < 200);
     if (noBody) this.state = State.Head;

@@ -256,7 +256,7 @@ function connections(o: LoadOptions, target: LoadTarget, share: ConnectionShare)
     return out;
   }
   const request = http1Request(o, target);
-  const h1 = { newConnectionPerCall: o.newConnection || o.http10, halfClose: o.halfClose, reuseRange: o.connectionReuse, resume: o.resume, expectNoBody: o.method === 'HEAD', fastClient: o.fastClient, layout: o.histogram, gunzip: requestsGzip(o) };
+  const h1 = { newConnectionPerCall: o.newConnection || o.http10, halfClose: o.halfClose, reuseRange: o.connectionReuse, resume: o.resume, expectNoBody: o.method === 'HEAD', fastClient: o.fastClient, layout: o.histogram, gunzip: requestsGzip(o), bufferBytes: o.httpBufferKb * 1024, checkConnectionClosedHeader: o.checkConnectionClosedHeader, warn: o.quiet ? undefined : (line: string) => void process.stderr.write(`[W] ${line}\n`) };
   for (let j = 0; j < share.count; j++) {
     if (o.http2) out.push(new H2LoadConnection(target, o));
     else if (o.followRedirects) out.push(new RedirectLoadConnection(o, h1));
