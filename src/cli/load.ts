@@ -81,6 +81,11 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
                     to its HTTP/2 standard client for it)
   -httpbufferkb N   the fast client's response buffer in KiB (default 128): what does not fit is not read
                     (the call keeps the buffer's bytes, its connection the rest, as Fortio's)
+  -resolve-ip-type ip4|ip6|ip   the addresses a name resolves to, for the fast client and tcp:// and udp://
+                    (default ip4, as Fortio's; ip for both families)
+  -dns-method cached-rr|rr|first|rnd   which of a name's addresses a new connection dials: the first lookup's
+                    in turn (default), a lookup each time and its addresses in turn, the first, one at random
+  -no-reresolve     a connection the fast client opens again dials the address it resolved first
   -httpccch         the fast client reads a "Connection: close" response to the close and does not reuse
                     its connection
 

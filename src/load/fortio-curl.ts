@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { FortioResolver } from './fortio-dns.js';
 import { fastFetch } from './fortio-fast-fetch.js';
 import { stdFetch } from './fortio-std-fetch.js';
 import { LoadAbortedError } from './load-aborted-error.js';
@@ -20,9 +21,9 @@ export interface CurlStreams {
  * -stream) prints the body alone.
  */
 export async function fortioCurl(o: LoadOptions, io: CurlStreams): Promise<number> {
-  const target = resolveTarget(o);
+  const target = resolveTarget(o, new FortioResolver(o.dns));
   try {
-    if (target.socketPath === undefined) await checkResolves(target.host);
+    if (target.socketPath === undefined) await checkResolves(target.host, target.resolver);
   } catch (err) {
     if (!(err instanceof LoadAbortedError)) throw err;
     io.stderr.write(`Unable to lookup: ${err.message}\n`);

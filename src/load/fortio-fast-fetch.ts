@@ -1,5 +1,6 @@
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
+import { ClientAddress, dialLookup } from './fortio-dns.js';
 import { FortioFastResponse } from './fortio-fast-response.js';
 import type { LoadOptions } from './load-options.js';
 import { http1Request, type LoadTarget } from './load-target.js';
@@ -37,10 +38,11 @@ export function fastFetch(o: LoadOptions, target: LoadTarget): Promise<FastFetch
       finish();
     }, o.timeoutMs > 0 ? o.timeoutMs : 3000);
     const send = (): void => void socket.write(http1Request(o, target));
+    const lookup = target.resolver ? { lookup: dialLookup(new ClientAddress(target.resolver, target.host)), autoSelectFamily: false } : {};
     if (target.tls) {
-      socket = tls.connect({ ...target.tls, ...(target.socketPath !== undefined ? { path: target.socketPath } : {}) }, send);
+      socket = tls.connect({ ...target.tls, ...lookup, ...(target.socketPath !== undefined ? { path: target.socketPath } : {}) }, send);
     } else {
-      socket = target.socketPath !== undefined ? net.connect(target.socketPath, send) : net.connect(target.port, target.host, send);
+      socket = target.socketPath !== undefined ? net.connect(target.socketPath, send) : net.connect({ port: target.port, host: target.host, ...lookup }, send);
     }
     socket.on('data', (chunk: Buffer) => {
       if (settled) return;

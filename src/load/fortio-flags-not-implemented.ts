@@ -7,7 +7,7 @@
  */
 export const FORTIO_FLAGS_NOT_IMPLEMENTED = new Set([
   // Client and load tuning.
-  'gomaxprocs', 'profile', 'grpc-compression', 'grpc-method', 'no-reresolve', 'resolve-ip-type', 'dns-method',
+  'gomaxprocs', 'profile', 'grpc-compression', 'grpc-method',
   // Logger and dynamic flags.
   'logger-force-color', 'logger-no-color', 'logger-json', 'logger-timestamp', 'logger-file-line', 'logger-goroutine', 'config-dir', 'config-port',
   // Servers, proxies and other commands.

@@ -1,7 +1,8 @@
-import net, { type Socket } from 'node:net';
+import net, { type LookupFunction, type Socket } from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
 import { H1ResponseReader } from './h1-response-reader.js';
 import { inflatedCall } from './gzip-response.js';
+import { ClientAddress, dialLookup } from './fortio-dns.js';
 import { parseDecimal } from './fortio-fast-response.js';
 import { httpOk } from './http-ok.js';
 import type { CallDone, LoadConnection } from './load-connection.js';
@@ -57,6 +58,8 @@ export class H1LoadConnection implements LoadConnection {
    * next call on it reads these bytes as its response (its status from bytes 9-11), then closes.
    */
   private unread: Buffer[] | undefined;
+  /** The fast client dials a name through Fortio's resolution (-resolve-ip-type, -dns-method, -no-reresolve). */
+  private readonly lookup: LookupFunction | undefined;
   readonly sockets: SocketStats;
 
   constructor(
@@ -70,6 +73,7 @@ export class H1LoadConnection implements LoadConnection {
     this.reader.expectNoBody = o.expectNoBody;
     this.reader.keepGzipBody = o.gunzip;
     this.reader.limit = o.fastClient ? o.bufferBytes : Infinity;
+    this.lookup = target.resolver && o.fastClient ? dialLookup(new ClientAddress(target.resolver, target.host)) : undefined;
     this.reader.readToCloseOnConnectionClose = o.fastClient && o.checkConnectionClosedHeader;
     this.sockets = sockets ?? new SocketStats(o.layout);
     this.reuseThreshold = o.fastClient ? drawReuseThreshold(o.reuseRange) : 0;
@@ -140,15 +144,17 @@ export class H1LoadConnection implements LoadConnection {
     let socket: Socket;
     this.sockets.connecting();
     const path = t.socketPath !== undefined ? { path: t.socketPath } : {};
+    // One address a dial, as Go's dialer given Fortio's resolved one (no fallback to another family).
+    const lookup = this.lookup ? { lookup: this.lookup, autoSelectFamily: false } : {};
     if (t.tls) {
-      const s = tls.connect({ ...t.tls, ...path, session: this.o.resume ? this.session : undefined });
+      const s = tls.connect({ ...t.tls, ...path, ...lookup, session: this.o.resume ? this.session : undefined });
       s.once('secureConnect', () => this.onReady(s));
       if (this.o.resume) s.on('session', (session: Buffer) => (this.session = session));
       // Fortio's standard client times the TCP dial, its TLS handshake apart.
       if (!this.o.fastClient) s.once('connect', () => this.sockets.connected());
       socket = s;
     } else {
-      socket = t.socketPath !== undefined ? net.connect(t.socketPath) : net.connect(t.port, t.host);
+      socket = t.socketPath !== undefined ? net.connect(t.socketPath) : net.connect({ port: t.port, host: t.host, ...lookup });
       socket.once('connect', () => this.onReady(socket));
     }
     socket.setNoDelay(true);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parseDuration } from '../config/duration-text.js';
+import { DNS_METHODS, type DnsMethod, type DnsOptions } from './fortio-dns.js';
 import { FORTIO_FLAGS_NOT_IMPLEMENTED } from './fortio-flags-not-implemented.js';
 import { parseReuseRange, ReuseRangeError, type ReuseRange } from './connection-reuse.js';
 import type { HistogramLayout } from './latency-recorder.js';
@@ -104,6 +105,8 @@ export interface LoadOptions {
   httpBufferKb: number;
   /** -httpccch: the fast client reads a "Connection: close" response to the close and does not reuse its connection. */
   checkConnectionClosedHeader: boolean;
+  /** -resolve-ip-type, -dns-method, -no-reresolve: how the fast client and tcp:// and udp:// runs resolve a name. */
+  dns: DnsOptions;
 }
 
 export interface GrpcLoadOptions {
@@ -121,8 +124,8 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout', 'httpbufferkb']);
-const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose', 'compression', 'curl', 'curl-stdout-headers', 'stream', 'httpccch']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout', 'httpbufferkb', 'resolve-ip-type', 'dns-method']);
+const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose', 'compression', 'curl', 'curl-stdout-headers', 'stream', 'httpccch', 'no-reresolve']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
 const LOG_LEVELS = new Set(['debug', 'verbose', 'info', 'warning', 'error', 'critical', 'fatal']);
@@ -235,6 +238,9 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   const resolution = num('r', 0.001, -Infinity, 3600);
   const loglevel = one('loglevel');
   if (loglevel !== undefined && !LOG_LEVELS.has(loglevel.toLowerCase())) throw new LoadUsageError(`-loglevel must be one of Debug, Verbose, Info, Warning, Error, Critical, Fatal, got "${loglevel}"`);
+  const dnsMethod = one('dns-method') ?? 'cached-rr';
+  // Fortio's dflag validator, in Go's flag package's words.
+  if (!DNS_METHODS.includes(dnsMethod)) throw new LoadUsageError(`invalid value "${dnsMethod}" for flag -dns-method: invalid value for dns method, should be one of cached-rr, first, rnd or rr`);
   const curl = flags.get('curl') === true;
   // Fortio reads stdin for a single call only ("only for fortio curl mode"); a load would send it once.
   const streamPayload = flags.get('stream') === true;
@@ -302,6 +308,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     streamPayload,
     httpBufferKb: integer('httpbufferkb', 128, 1, 1024 * 1024),
     checkConnectionClosedHeader: flags.get('httpccch') === true,
+    // Fortio's defaults: IPv4 only (as its CI's localhost has an IPv6 it cannot reach), cached round robin.
+    dns: { ipType: one('resolve-ip-type') ?? 'ip4', method: dnsMethod as DnsMethod, noReresolve: flags.get('no-reresolve') === true },
   };
 }
 

@@ -14,6 +14,7 @@ import { SERVING } from './grpc-services.js';
 import { grpcDetails } from './grpc-outcome.js';
 import { openAccessLog, type AccessLog } from './access-log.js';
 import { goDurationText } from './go-format.js';
+import { FortioResolver, type LookupAll } from './fortio-dns.js';
 import { checkResolves, http1Request, resolveTarget, type LoadTarget } from './load-target.js';
 import { echoOk } from './socket-echo-call.js';
 import { requestsGzip } from './gzip-response.js';
@@ -237,8 +238,8 @@ export interface ConnectionShare {
 }
 
 /** A tcp:// or udp:// run's connections (Fortio's TCP or UDP clients), each to its resolved peer. */
-async function socketEchoConnections(o: LoadOptions, share: ConnectionShare): Promise<LoadConnection[]> {
-  const peers = await resolveSocketEcho(o.socketEcho!, share.count, share.first);
+async function socketEchoConnections(o: LoadOptions, share: ConnectionShare, lookupAll?: LookupAll): Promise<LoadConnection[]> {
+  const peers = await resolveSocketEcho(o.socketEcho!, share.count, share.first, new FortioResolver(o.dns, lookupAll));
   return peers.map((peer, j) => {
     const options = { payload: o.payload, thread: share.first + j, layout: o.histogram };
     return o.socketEcho!.protocol === 'tcp' ? new TcpLoadConnection(peer, options) : new UdpLoadConnection(peer, options);
@@ -275,6 +276,8 @@ export interface RunHooks {
   stop?: AbortSignal;
   /** The connections this process runs (a -workers process); all of them by default. */
   share?: ConnectionShare;
+  /** How names resolve: the system's resolver unless given. */
+  lookupAll?: LookupAll;
 }
 
 /** Runs the load described by `o` in this process; throws LoadAbortedError when it cannot start. */
@@ -284,10 +287,10 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   const plan = callPlan(o);
   const share = hooks.share ?? { first: 0, count: openedLoops(o) / streams };
   let conns: LoadConnection[];
-  if (o.socketEcho) conns = await socketEchoConnections(o, share);
+  if (o.socketEcho) conns = await socketEchoConnections(o, share, hooks.lookupAll);
   else {
-    const target = resolveTarget(o);
-    if (!o.grpc && target.socketPath === undefined) await checkResolves(target.host);
+    const target = resolveTarget(o, new FortioResolver(o.dns, hooks.lookupAll));
+    if (!o.grpc && target.socketPath === undefined) await checkResolves(target.host, target.resolver);
     conns = connections(o, target, share);
   }
   let warmupCalls = 0;

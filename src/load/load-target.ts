@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
+import { DnsError, FortioResolver } from './fortio-dns.js';
 import { requestsGzip } from './gzip-response.js';
 import { LoadAbortedError } from './load-aborted-error.js';
 import type { LoadOptions } from './load-options.js';
@@ -15,9 +16,11 @@ export interface LoadTarget {
   path: string;
   /** -unix-socket: HTTP/1.x connections dial this path; nothing is resolved. */
   socketPath: string | undefined;
+  /** The fast client's resolution of a host name (Fortio's fnet): undefined where Node's dialer resolves (the standard client, an IP, a Unix socket). */
+  resolver: FortioResolver | undefined;
 }
 
-export function resolveTarget(o: LoadOptions): LoadTarget {
+export function resolveTarget(o: LoadOptions, resolver?: FortioResolver): LoadTarget {
   const url = o.url;
   const secure = url.protocol === 'https:';
   const name = url.hostname.replace(/^\[|\]$/g, '');
@@ -39,15 +42,25 @@ export function resolveTarget(o: LoadOptions): LoadTarget {
   }
   // As Fortio, only HTTP/1.x goes over -unix-socket (its -h2 client dials the URL's host).
   const socketPath = o.grpc || o.http2 ? undefined : o.unixSocket;
-  return { host, port, tls, authority: url.host, path: `${url.pathname}${url.search}`, socketPath };
+  const resolves = resolver !== undefined && o.fastClient && !o.grpc && socketPath === undefined && isIP(host) === 0;
+  return { host, port, tls, authority: url.host, path: `${url.pathname}${url.search}`, socketPath, resolver: resolves ? resolver : undefined };
 }
 
 /**
  * Fortio's HTTP clients resolve the target's host when they are made, and a name that does not
  * resolve stops the run before it starts ("Aborting because of lookup HOST: no such host").
  */
-export async function checkResolves(host: string): Promise<void> {
+export async function checkResolves(host: string, resolver?: FortioResolver): Promise<void> {
   if (isIP(host)) return;
+  if (resolver) {
+    try {
+      await resolver.resolveAll(host);
+      return;
+    } catch (err) {
+      if (err instanceof DnsError) throw new LoadAbortedError(err.message);
+      throw err;
+    }
+  }
   try {
     await lookup(host);
   } catch (err) {
