@@ -65,6 +65,8 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
   -access-log-format json|influx   its format, Fortio's (default json)
   -abort-on CODE    end the run at the first response with this HTTP status (-1: a socket error)
   -workers N        spread the load over N processes
+  -gomaxprocs N     Fortio's CPUs for the run: here N processes, as -workers N (which it overrides; < 1 leaves
+                    them); the banner says "before->N procs" and the start line "[gomax N]", as Fortio's
   -quiet            no progress output
   -grpc             gRPC load (Fortio's): grpc.health.v1.Health/Check, SERVING counts as OK; the target is
                     HOST:PORT (port 8079 if left out) or a URL; TLS with -cacert or https://, else plaintext

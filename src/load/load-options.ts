@@ -81,7 +81,10 @@ export interface LoadOptions {
   connectionReuse: ReuseRange;
   resume: boolean;
   timeoutMs: number;
+  /** Processes the load runs in (-workers, or -gomaxprocs, which sets them as Fortio's sets its CPUs). */
   workers: number;
+  /** The processes before -gomaxprocs changed them (Fortio's banner: "before->after procs"). */
+  workersBefore: number;
   quiet: boolean;
   /** -r and -offset: the duration histograms' bucket width and shift, in seconds. */
   histogram: HistogramLayout;
@@ -124,7 +127,7 @@ export interface GrpcLoadOptions {
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout', 'httpbufferkb', 'resolve-ip-type', 'dns-method']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout', 'httpbufferkb', 'resolve-ip-type', 'dns-method', 'gomaxprocs']);
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose', 'compression', 'curl', 'curl-stdout-headers', 'stream', 'httpccch', 'no-reresolve']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
@@ -238,6 +241,11 @@ export function parseLoadArgs(args: string[]): LoadOptions {
   const resolution = num('r', 0.001, -Infinity, 3600);
   const loglevel = one('loglevel');
   if (loglevel !== undefined && !LOG_LEVELS.has(loglevel.toLowerCase())) throw new LoadUsageError(`-loglevel must be one of Debug, Verbose, Info, Warning, Error, Critical, Fatal, got "${loglevel}"`);
+  // Fortio's -gomaxprocs sets the CPUs its goroutines run on (runtime.GOMAXPROCS; < 1 leaves them),
+  // which its banner and "[gomax N]" report. A Node.js process runs its calls on one thread, so the
+  // CPUs a run uses are its processes: -gomaxprocs sets those, as -workers does, and takes precedence.
+  const workersFlag = Math.floor(num('workers', 1, 1, 256));
+  const gomaxprocs = integer('gomaxprocs', 0, -Number.MAX_SAFE_INTEGER, 256);
   const dnsMethod = one('dns-method') ?? 'cached-rr';
   // Fortio's dflag validator, in Go's flag package's words.
   if (!DNS_METHODS.includes(dnsMethod)) throw new LoadUsageError(`invalid value "${dnsMethod}" for flag -dns-method: invalid value for dns method, should be one of cached-rr, first, rnd or rr`);
@@ -291,7 +299,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     connectionReuse: reuseRange(one('connection-reuse')),
     resume: flags.get('resume') === true,
     timeoutMs: callTimeout(socketProtocol, duration('timeout', 3000), duration('udp-timeout', 750)),
-    workers: Math.floor(num('workers', 1, 1, 256)),
+    workers: gomaxprocs >= 1 ? gomaxprocs : workersFlag,
+    workersBefore: workersFlag,
     quiet: flags.get('quiet') === true,
     abortOn: integer('abort-on', 0, -1, 999),
     // Its format is checked as the run opens the file (openAccessLog), as Fortio checks it.

@@ -34,10 +34,10 @@ function histogramLines(label: string, h: FortioHistogram): string[] {
   return lines;
 }
 
-/** Fortio's first line: the rate asked for, the processes (Fortio's GOMAXPROCS, here -workers), how long, the target. */
+/** Fortio's first line: the rate asked for, the processes before and after -gomaxprocs (Fortio's GOMAXPROCS, here -workers), how long, the target. */
 export function bannerLine(o: LoadOptions): string {
   const how = o.calls > 0 ? `for ${o.calls} calls` : o.durationMs > 0 ? `for ${goDurationText(o.durationMs)}` : 'until interrupted';
-  return `Bulwark ${BULWARK_VERSION} running at ${goG(o.qps)} queries per second, ${o.workers}->${o.workers} procs, ${how}: ${o.grpc?.destination ?? o.socketEcho?.destination ?? o.url.href}\n`;
+  return `Bulwark ${BULWARK_VERSION} running at ${goG(o.qps)} queries per second, ${o.workersBefore}->${o.workers} procs, ${how}: ${o.grpc?.destination ?? o.socketEcho?.destination ?? o.url.href}\n`;
 }
 
 /**
