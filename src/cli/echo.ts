@@ -6,7 +6,7 @@ const USAGE = `usage: bulwark echo [--port 8080] [--grpc-port 8079] [--tcp-port 
                    [--cert FILE --key FILE]
 
 An echo workload (Fortio's): HTTP/1.1 and h2c on one port, or HTTP/1.1 and HTTP/2 over TLS with --cert/--key,
-and Fortio's gRPC ping and health services (--grpc-port off disables them). Query parameters:
+and Fortio's gRPC ping and health services with server reflection (--grpc-port off disables them). Query parameters:
   delay=10ms | delay=10ms:50,100ms:5   fixed delay, or delays with percent probabilities (max 10s)
   status=503 | status=503:5,429:1      fixed status, or statuses with percent probabilities
   size=N | size=1024:10,512:5          a generated body of N bytes (max 10 MiB) instead of echoing, or sizes with percent probabilities

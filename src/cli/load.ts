@@ -74,6 +74,9 @@ const USAGE = `usage: bulwark load [flags] URL            (a URL without a schem
   -s N              with -grpc, streams per connection: N calls in flight on each of the -c channels (default 1)
   -healthservice S  with -grpc, the service name to health check (default "")
   -grpc-ping-delay DUR   with -ping, the delay the server is asked to add
+  -grpc-method S/M  with -grpc, call this unary method (Service/Method), described by the server's reflection
+                    (bulwark echo and fortio server serve it), its request the -payload JSON; any reply counts
+                    SERVING; no warm-up call; -ping takes precedence, as in Fortio
   -loglevel LEVEL   accepted as Fortio takes it (Error and above silence -log-errors)
   -udp-timeout DUR  for udp://, how long a call waits for its datagram back (default 750ms)
   -curl             one call, its response printed (as bulwark curl): the fast client's head on stderr and

@@ -6,6 +6,7 @@ import net, { type AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { EchoParamError, echoBehaviour, MAX_DELAY_MS } from './echo-params.js';
+import { addReflection } from './grpc-reflection-server.js';
 import { grpcServices, SERVING } from './grpc-services.js';
 import { listenTcpEcho } from './tcp-echo-listener.js';
 import { listenUdpEcho } from './udp-echo-listener.js';
@@ -104,6 +105,8 @@ export class EchoServer {
         else cb({ code: grpc.status.NOT_FOUND, details: `unknown service ${name}` });
       },
     });
+    // As Fortio's ping server, reflection says what it serves (for -grpc-method and grpcurl).
+    addReflection(server, services);
     const creds = o.certFile && o.keyFile ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(o.certFile), private_key: readFileSync(o.keyFile) }]) : grpc.ServerCredentials.createInsecure();
     this.grpcPort = await new Promise<number>((resolve, reject) => server.bindAsync(`${o.address}:${o.grpcPort}`, creds, (err, port) => (err ? reject(err) : resolve(port))));
     this.grpcServer = server;

@@ -1,13 +1,13 @@
 /**
  * Flags `fortio load` takes that `bulwark load` does not implement: its profiling flag, its
- * logger's, gRPC compression and reflection (-grpc-method), and the flags of
+ * logger's, gRPC compression, and the flags of
  * its servers and other commands, which `fortio load` accepts as they share one flag set
  * (cli/fortio_main.go, bincommon/commonflags.go, fortio.org/scli). A run given one says so rather
  * than calling it undefined, as Go's flag package would a misspelling.
  */
 export const FORTIO_FLAGS_NOT_IMPLEMENTED = new Set([
   // Client and load tuning.
-  'profile', 'grpc-method',
+  'profile',
   // Fortio passes its gzip call option to the warm-up ping of each connection alone (fgrpc
   // RunGRPCTest), the counted calls going uncompressed; grpc-js compresses per channel, not per call,
   // so one connection cannot carry that one compressed call among the others.

@@ -150,10 +150,11 @@ export function fortioGrpcResult(o: LoadOptions, r: LatencyRecorder, startTime: 
     retCodes[key] = (retCodes[key] ?? 0) + n;
     if (outcome < 0) errors[grpcErrorName(outcome)] = (errors[grpcErrorName(outcome)] ?? 0) + n;
   }
-  const payload = g.ping ? o.payload.toString() : '';
+  const custom = !g.ping && g.method !== '';
+  const payload = g.ping || custom ? o.payload.toString() : '';
   const { Bulwark, ...base } = common(o, r, startTime, actualDurationMs);
-  // Fortio's RunType: "GRPC Ping[ Delay=1ms]" or "GRPC Health for 'service'", then " PayloadLength=N".
-  let runType = g.ping ? `GRPC Ping${g.pingDelayMs > 0 ? ` Delay=${goDurationText(g.pingDelayMs)}` : ''}` : `GRPC Health for '${g.healthService}'`;
+  // Fortio's RunType: "GRPC Ping[ Delay=1ms]", "Custom GRPC Method S/M and Payload P" or "GRPC Health for 'service'", then " PayloadLength=N".
+  let runType = g.ping ? `GRPC Ping${g.pingDelayMs > 0 ? ` Delay=${goDurationText(g.pingDelayMs)}` : ''}` : custom ? `Custom GRPC Method ${g.method} and Payload ${payload}` : `GRPC Health for '${g.healthService}'`;
   if (payload.length > 0) runType += ` PayloadLength=${payload.length}`;
   return {
     RunType: runType,

@@ -4,6 +4,7 @@ import type { LoadOptions } from './load-options.js';
 import type { LoadTarget } from './load-target.js';
 import { grpcServices, HEALTH_METHOD, PING_METHOD, SERVING } from './grpc-services.js';
 import { grpcErrorOutcome } from './grpc-outcome.js';
+import type { CustomGrpcCall } from './grpc-reflection-client.js';
 import { SocketStats } from './socket-stats.js';
 
 /**
@@ -77,16 +78,25 @@ export class GrpcLoadConnection implements LoadConnection {
     o: LoadOptions,
     reportsSockets: boolean,
     index: number,
+    /** -grpc-method's call, resolved by reflection (unless -ping, which takes precedence, as in Fortio). */
+    custom?: CustomGrpcCall,
   ) {
     const g = o.grpc!;
     this.sockets = reportsSockets ? channel.sockets : new SocketStats(o.histogram);
     const services = grpcServices();
     const def = g.ping ? services.ping['Ping']! : services.health['Check']!;
-    this.method = g.ping ? PING_METHOD : HEALTH_METHOD;
     // Fortio's request: seq is the thread number; the payload and delay as given.
     const message = g.ping ? { seq: index, ts: Date.now() * 1e6, payload: o.payload.toString(), delayNanos: Math.round(g.pingDelayMs * 1e6) } : { service: g.healthService };
-    this.request = def.requestSerialize(message);
-    this.decode = g.ping ? () => ({ status: SERVING }) : (b) => def.responseDeserialize(b) as { status?: number };
+    if (custom && !g.ping) {
+      this.method = custom.path;
+      this.request = custom.request;
+      // Any reply to a custom method counts as Fortio counts it: SERVING.
+      this.decode = () => ({ status: SERVING });
+    } else {
+      this.method = g.ping ? PING_METHOD : HEALTH_METHOD;
+      this.request = def.requestSerialize(message);
+      this.decode = g.ping ? () => ({ status: SERVING }) : (b) => def.responseDeserialize(b) as { status?: number };
+    }
     for (const [name, value] of o.headers) if (name !== 'host') this.metadata.add(name, value);
   }
 

@@ -8,6 +8,11 @@ import * as protoLoader from '@grpc/proto-loader';
 export interface GrpcServices {
   ping: grpc.ServiceDefinition;
   health: grpc.ServiceDefinition;
+  /** Their .proto files as serialized FileDescriptorProtos, and the names they define (for server reflection). */
+  descriptors: Buffer[];
+  symbols: Set<string>;
+  /** grpc.reflection.v1.ServerReflection (v1alpha has the same messages under another name). */
+  reflection: grpc.ServiceDefinition;
 }
 
 export const PING_METHOD = '/fgrpc.PingServer/Ping';
@@ -27,7 +32,16 @@ export function grpcServices(): GrpcServices {
     fgrpc: { PingServer: { service: grpc.ServiceDefinition } };
     grpc: { health: { v1: { Health: { service: grpc.ServiceDefinition } } } };
   };
-  loaded = { ping: pkg.fgrpc.PingServer.service, health: pkg.grpc.health.v1.Health.service };
+  // Every type proto-loader defines carries the descriptors of all the files it loaded.
+  const message = def['fgrpc.PingMessage'] as protoLoader.MessageTypeDefinition<object, object>;
+  const symbols = new Set<string>();
+  for (const [name, d] of Object.entries(def)) {
+    symbols.add(name);
+    if (!('format' in d) && !('type' in d)) for (const method of Object.keys(d)) symbols.add(`${name}.${method}`);
+  }
+  const reflectionDef = protoLoader.loadSync(protoPath('reflection.proto'), { keepCase: true, defaults: true, oneofs: true });
+  const reflection = (reflectionDef['grpc.reflection.v1.ServerReflection'] as unknown) as grpc.ServiceDefinition;
+  loaded = { ping: pkg.fgrpc.PingServer.service, health: pkg.grpc.health.v1.Health.service, descriptors: message.fileDescriptorProtos, symbols, reflection };
   return loaded;
 }
 

@@ -123,11 +123,13 @@ export interface GrpcLoadOptions {
   healthService: string;
   /** -grpc-ping-delay: the delay the ping asks the server for. */
   pingDelayMs: number;
+  /** -grpc-method "Service/Method": a unary method resolved by server reflection, called with the -payload JSON ('' for none; -ping takes precedence). */
+  method: string;
 }
 
 export class LoadUsageError extends Error {}
 
-const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout', 'httpbufferkb', 'resolve-ip-type', 'dns-method', 'gomaxprocs']);
+const FLAGS_WITH_VALUE = new Set(['qps', 'c', 'n', 't', 'H', 'resolve', 'user', 'payload', 'payload-file', 'payload-size', 'content-type', 'labels', 'p', 'json', 'csv', 'cacert', 'cert', 'key', 'sni', 'timeout', 'workers', 'X', 'loglevel', 's', 'healthservice', 'grpc-ping-delay', 'abort-on', 'r', 'offset', 'runid', 'data-dir', 'unix-socket', 'connection-reuse', 'access-log-file', 'access-log-format', 'udp-timeout', 'httpbufferkb', 'resolve-ip-type', 'dns-method', 'gomaxprocs', 'grpc-method']);
 const BOOLEAN_FLAGS = new Set(['h2', 'k', 'https-insecure', 'calc-qps', 'new-conn', 'resume', 'quiet', 'keepalive', 'allow-initial-errors', 'grpc', 'ping', 'uniform', 'jitter', 'nocatchup', 'http1.0', 'stdclient', 'log-errors', 'sequential-warmup', 'a', 'L', 'halfclose', 'compression', 'curl', 'curl-stdout-headers', 'stream', 'httpccch', 'no-reresolve']);
 /** The spellings Go's strconv.ParseBool takes, as in `-keepalive=false` or `-k=1`. */
 const GO_BOOLS: Record<string, boolean> = { '1': true, t: true, T: true, true: true, TRUE: true, True: true, '0': false, f: false, F: false, false: false, FALSE: false, False: false };
@@ -309,7 +311,7 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     histogram: { resolution: resolution > 0 ? resolution : 0.001, offset: signedDuration('offset') / 1000 },
     schedule: { uniform: flags.get('uniform') === true, jitter: flags.get('jitter') === true, noCatchUp: flags.get('nocatchup') === true },
     grpc: grpc
-      ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0) }
+      ? { destination: url, ping: flags.get('ping') === true, streams: Math.floor(num('s', 1, 1, 1000)), healthService: one('healthservice') ?? '', pingDelayMs: duration('grpc-ping-delay', 0), method: one('grpc-method') ?? '' }
       : undefined,
     socketEcho: socketProtocol ? { protocol: socketProtocol, destination: url } : undefined,
     curl,

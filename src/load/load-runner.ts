@@ -11,7 +11,10 @@ import { LoopSchedule } from './load-schedule.js';
 import { callPlan, loopCalls, openedLoops, type CallPlan } from './call-plan.js';
 import { warmUp } from './load-warmup.js';
 import { SERVING } from './grpc-services.js';
-import { grpcDetails } from './grpc-outcome.js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcDetails, grpcErrorOutcome, grpcErrorText } from './grpc-outcome.js';
+import { GrpcMethodError, resolveCustomCall, type CustomGrpcCall } from './grpc-reflection-client.js';
+import { LoadAbortedError } from './load-aborted-error.js';
 import { openAccessLog, type AccessLog } from './access-log.js';
 import { goDurationText } from './go-format.js';
 import { FortioResolver, type LookupAll } from './fortio-dns.js';
@@ -246,13 +249,32 @@ async function socketEchoConnections(o: LoadOptions, share: ConnectionShare, loo
   });
 }
 
+/** -grpc-method, unless -ping (which Fortio's runner checks first). */
+function usesCustomMethod(o: LoadOptions): boolean {
+  return o.grpc !== undefined && o.grpc.method !== '' && !o.grpc.ping;
+}
+
+/** Resolves -grpc-method over a channel of its own, as the run starts; a failure stops it with Fortio's words. */
+async function customCall(o: LoadOptions, target: LoadTarget): Promise<CustomGrpcCall> {
+  const channel = new GrpcChannel(target, o, -1).use();
+  try {
+    return await resolveCustomCall(channel.client, o.grpc!.method, o.payload.toString());
+  } catch (err) {
+    if (err instanceof GrpcMethodError) throw new LoadAbortedError(err.message);
+    if ((err as grpc.ServiceError).code !== undefined) throw new LoadAbortedError(`failed to get method descriptor for ${o.grpc!.method}: ${grpcErrorText(grpcErrorOutcome((err as grpc.ServiceError).code))}`);
+    throw err;
+  } finally {
+    channel.release();
+  }
+}
+
 /** A LoadConnection per call loop: one per connection, or for gRPC -s streams sharing each channel. */
-function connections(o: LoadOptions, target: LoadTarget, share: ConnectionShare): LoadConnection[] {
+function connections(o: LoadOptions, target: LoadTarget, share: ConnectionShare, custom?: CustomGrpcCall): LoadConnection[] {
   const out: LoadConnection[] = [];
   if (o.grpc) {
     for (let j = share.first; j < share.first + share.count; j++) {
       const channel = new GrpcChannel(target, o, j);
-      for (let s = 0; s < o.grpc.streams; s++) out.push(new GrpcLoadConnection(channel.use(), o, s === 0, j * o.grpc.streams + s));
+      for (let s = 0; s < o.grpc.streams; s++) out.push(new GrpcLoadConnection(channel.use(), o, s === 0, j * o.grpc.streams + s, custom));
     }
     return out;
   }
@@ -291,10 +313,11 @@ export async function runLoad(o: LoadOptions, hooks: RunHooks = {}): Promise<Run
   else {
     const target = resolveTarget(o, new FortioResolver(o.dns, hooks.lookupAll));
     if (!o.grpc && target.socketPath === undefined) await checkResolves(target.host, target.resolver);
-    conns = connections(o, target, share);
+    conns = connections(o, target, share, usesCustomMethod(o) ? await customCall(o, target) : undefined);
   }
   let warmupCalls = 0;
-  if (o.calls === 0) {
+  // Fortio warms up its health and ping calls, not a -grpc-method's (fgrpc RunGRPCTest).
+  if (o.calls === 0 && !usesCustomMethod(o)) {
     try {
       // gRPC warms up each channel once, on its first stream.
       warmupCalls = await warmUp(o, o.grpc ? conns.filter((_, i) => i % streams === 0) : conns);

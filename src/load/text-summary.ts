@@ -96,8 +96,9 @@ export function textSummary(r: FortioResult | FortioGrpcResult | FortioSocketEch
   if (isSocketEcho(r)) {
     lines.push(...socketEchoLines(r));
   } else if ('Ping' in r) {
-    // Fortio's gRPC runner: "Ping SERVING : 300" or "Health SERVING : 300", "ERROR" for failed calls.
-    lines.push(`Jitter: ${r.Jitter}`, ...Object.entries(r.RetCodes).map(([code, n]) => `${r.Ping ? 'Ping' : 'Health'} ${code} : ${n}`));
+    // Fortio's gRPC runner: "Ping SERVING : 300", "Custom gRPC Method SERVING : 300" or "Health SERVING : 300", "ERROR" for failed calls.
+    const which = r.Ping ? 'Ping' : r.RunType.startsWith('Custom GRPC Method') ? 'Custom gRPC Method' : 'Health';
+    lines.push(`Jitter: ${r.Jitter}`, ...Object.entries(r.RetCodes).map(([code, n]) => `${which} ${code} : ${n}`));
     const errors = Object.entries(r.Bulwark.GrpcErrors ?? {});
     if (errors.length > 0) lines.push(`gRPC errors : ${errors.map(([name, n]) => `${name} ${n}`).join(', ')}`);
   } else {
