@@ -32,7 +32,7 @@ export async function fortioCurl(o: LoadOptions, io: CurlStreams): Promise<numbe
   let code: number;
   if (o.fastClient && !o.streamPayload) {
     const r = await fastFetch(o, target);
-    for (const w of r.warnings) io.stderr.write(`${w}\n`);
+    for (const w of r.warnings) io.stderr.write(`[W] ${w}\n`);
     if (o.curlHeadersToStdout) io.stdout.write(r.data);
     else {
       io.stderr.write(r.data.subarray(0, r.headerLen));
