@@ -85,7 +85,7 @@ test('echo parameters: fixed and weighted delay and status, size, close, headers
 
 test('load flags: -grpc takes HOST:PORT as Fortio does (8079 by default, TLS with -cacert or https://)', () => {
   const o = parseLoadArgs(['-grpc', '-ping', '-s', '4', '-payload', 'x', 'localhost:9000']);
-  assert.deepEqual(o.grpc, { destination: 'localhost:9000', ping: true, streams: 4, healthService: '', pingDelayMs: 0 });
+  assert.deepEqual(o.grpc, { destination: 'localhost:9000', ping: true, streams: 4, healthService: '', pingDelayMs: 0, method: '' });
   assert.equal(o.url.toString(), 'http://localhost:9000/');
   assert.equal(parseLoadArgs(['-grpc', 'localhost']).url.port, '8079');
   assert.equal(parseLoadArgs(['-grpc', '[::1]:7']).url.hostname, '[::1]');
