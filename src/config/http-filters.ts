@@ -5,8 +5,8 @@
  * - The router is the proxy itself.
  * - Istio's telemetry and metadata filters (metadata exchange, stats, gRPC stats, ALPN override)
  *   stand for work this proxy does on its own (Istio metrics, gRPC status, ALPN), so they load.
- * - Istio always adds the fault and CORS filters with an empty config; the policy itself would come
- *   per route (typedPerFilterConfig), which is refused. Empty, they change nothing and load.
+ * - Istio always adds the fault and CORS filters with an empty config. The CORS policy comes per route
+ *   or virtual host (typedPerFilterConfig, see cors-policy-reader.ts); a fault policy is refused.
  * - Everything else is refused by name: authorization (rbac, ext_authz), authentication (jwt_authn),
  *   rate limits, Lua, Wasm, compression, ...
  */
@@ -45,6 +45,11 @@ function filterIdentity(name: string, message: string | undefined): string {
   if (known !== undefined) return known;
   if (name.startsWith('istio.') && ISTIO_MESSAGE.test(message)) return name;
   return message;
+}
+
+/** Which of Envoy's filters this is (as filterIdentity decides), e.g. 'envoy.filters.http.cors'. */
+export function httpFilterIdentity(name: string, typedConfig: Record<string, unknown>): string {
+  return filterIdentity(name, typedConfigMessage(typedConfig));
 }
 
 /** Why the named filter cannot load, or undefined when it can. `typedConfig` is the filter's config, '@type' included. */

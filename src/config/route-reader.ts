@@ -13,7 +13,7 @@ import type {
 import { readWeightedClusters } from './weighted-clusters-reader.js';
 import { RETRY_ON_CONDITIONS, RETRY_POLICY_DEFAULTS } from '../model/route.js';
 import { describeValue, FieldReader } from './field-reader.js';
-import { refusedPerFilterConfig } from './http-filters.js';
+import { readCorsPolicy, readPerFilterCorsPolicy } from './cors-policy-reader.js';
 import { readRegexMatcher } from './regex-matcher-reader.js';
 import { readStringMatcher } from './tls-reader.js';
 import { AccessLogFormatError, compileHeaderValue } from '../telemetry/access-log-template.js';
@@ -202,6 +202,8 @@ function readRouteAction(r: FieldReader): RouteAction {
   }
   const retry = r.optObj('retryPolicy');
   if (retry) a.retryPolicy = readRetryPolicy(retry);
+  const cors = r.optObj('cors');
+  if (cors) a.cors = readCorsPolicy(cors);
   const msd = r.optObj('maxStreamDuration');
   if (msd) {
     a.maxStreamDuration = {
@@ -269,10 +271,8 @@ function readRoute(r: FieldReader): Route {
   if ([route.route, route.redirect, route.directResponse].filter(Boolean).length !== 1) {
     r.fail('', 'exactly one of route, redirect, directResponse is required');
   }
-  // Keyed by filter name; none of the filters it could configure runs here (see http-filters.ts).
-  const perFilter = r.raw('typedPerFilterConfig');
-  const configured = perFilter !== null && typeof perFilter === 'object' ? Object.keys(perFilter) : [];
-  if (configured.length > 0) r.fail('typedPerFilterConfig', refusedPerFilterConfig(configured[0]!));
+  const corsPolicy = readPerFilterCorsPolicy(r);
+  if (corsPolicy) route.corsPolicy = corsPolicy;
   r.ignore('decorator');
   r.done();
   return route;
@@ -293,6 +293,10 @@ function readVirtualHost(r: FieldReader): VirtualHost {
     retryPolicy: retry ? readRetryPolicy(retry) : undefined,
     includeRequestAttemptCount: r.bool('includeRequestAttemptCount', false),
   };
+  const corsPolicy = readPerFilterCorsPolicy(r);
+  if (corsPolicy) vh.corsPolicy = corsPolicy;
+  const cors = r.optObj('cors');
+  if (cors) vh.cors = readCorsPolicy(cors);
   if (vh.domains.length === 0) r.fail('domains', 'needs at least one domain');
   for (const d of vh.domains) if (!DOMAIN_RE.test(d)) r.fail('domains', `"${d}" is not a valid domain (one wildcard, at the start or end)`);
   r.done();

@@ -1,3 +1,4 @@
+import type { CorsPolicy } from './cors.js';
 import type { Milliseconds } from './duration.js';
 import type { StringMatcher } from './tls.js';
 
@@ -105,6 +106,8 @@ export interface RouteAction {
   maxStreamDuration?: MaxStreamDuration;
   retryPolicy?: RetryPolicy;
   hashPolicy: HashPolicy[];
+  /** Envoy's deprecated route.cors: read only when neither the route nor its virtual host has a typed per-filter CORS policy. */
+  cors?: CorsPolicy;
 }
 
 /**
@@ -146,6 +149,8 @@ export interface Route {
   requestHeadersToRemove: string[];
   responseHeadersToAdd: HeaderValueOption[];
   responseHeadersToRemove: string[];
+  /** typedPerFilterConfig["envoy.filters.http.cors"]: the route's CORS policy, over its virtual host's field by field. */
+  corsPolicy?: CorsPolicy;
 }
 
 export interface VirtualHost {
@@ -160,6 +165,10 @@ export interface VirtualHost {
   retryPolicy?: RetryPolicy;
   /** Send x-envoy-attempt-count (1 on the first try, 2 on the first retry, ...) upstream. */
   includeRequestAttemptCount: boolean;
+  /** typedPerFilterConfig["envoy.filters.http.cors"]. */
+  corsPolicy?: CorsPolicy;
+  /** Envoy's deprecated virtual host cors field (see RouteAction.cors). */
+  cors?: CorsPolicy;
 }
 
 export interface RouteConfiguration {

@@ -1,6 +1,8 @@
 import { useTicketKeysFor } from './tls/session-ticket-keys.js';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
+import { CORS_FILTER } from '../config/cors-policy-reader.js';
+import { httpFilterIdentity } from '../config/http-filters.js';
 import type { ResourceSnapshot } from '../model/bootstrap.js';
 import type { HttpConnectionManager, Listener } from '../model/listener.js';
 import type { SubjectAltNameMatcher } from '../model/tls.js';
@@ -152,6 +154,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       inbound: listener.trafficDirection === 'INBOUND' || (listener.trafficDirection === 'UNSPECIFIED' && hcm.statPrefix.startsWith('inbound')),
       hcm,
       accessLogReads: accessLogReads(hcm.accessLog),
+      runsCorsFilter: hcm.httpFilters.some((f) => httpFilterIdentity(f.name, f.typedConfig) === CORS_FILTER),
       bufferLimitBytes: listener.perConnectionBufferLimitBytes,
       clusters: this.clusters,
       stats,

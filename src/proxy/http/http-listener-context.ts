@@ -31,6 +31,8 @@ export interface HttpListenerContext {
   readonly hcm: HttpConnectionManager;
   /** What the connection manager's access log formats read beyond the record: streams keep only that. */
   readonly accessLogReads: AccessLogReads;
+  /** The connection manager's http_filters include the CORS filter: without it Envoy applies no route's CORS policy. */
+  readonly runsCorsFilter: boolean;
   /** The listener's perConnectionBufferLimitBytes: bounds the request body a stream keeps for retries, as in Envoy. */
   readonly bufferLimitBytes: number;
   readonly clusters: ClusterLookup;

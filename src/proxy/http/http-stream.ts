@@ -14,6 +14,7 @@ import { httpLogRecord } from './http-log-record.js';
 import { hasEscapedSlash, normalizeRequestTarget, unescapeSlashes } from './path-normalization.js';
 import { resolveRequestId } from '../../telemetry/request-id.js';
 import { clientAddress } from './client-address.js';
+import { CORS_RESPONSE_DETAILS } from './cors-filter.js';
 import { isEdgeStripped, isRouterOverride, readRouterOverride, type RouterOverrides } from './envoy-request-headers.js';
 import { headerValue, type RequestHead } from './request-head.js';
 import { addResponseFlag, resetFlag, ResponseFlag, type ResponseFlagCode } from './response-flags.js';
@@ -109,6 +110,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   upgradeRefused = false;
   /** Set by the codec: the request body has fully arrived. */
   requestComplete = false;
+  /** The allowed Origin when the route's CORS policy applies to this request (cors-filter.ts); undefined otherwise. */
+  corsOrigin: string | undefined = undefined;
   /** The request's trailers, kept for an upstream request that starts (or starts again) after they came. */
   private requestTrailers: string[] | undefined;
   private requestBody: Buffer[] | undefined;
@@ -206,6 +209,15 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     // Envoy's route idle_timeout overrides the listener's stream_idle_timeout (0 turns it off).
     const idle = r.route?.idleTimeout;
     if (idle !== undefined) this.downstream.setStreamIdleTimeout(idle);
+    // Envoy's CORS filter runs before the router; routes without a policy pay this one check.
+    const cors = route.cors;
+    if (cors !== undefined && this.ctx.runsCorsFilter) {
+      const preflight = cors.decode(this);
+      if (preflight !== undefined) {
+        this.sendLocal(200, preflight, '', CORS_RESPONSE_DETAILS);
+        return;
+      }
+    }
     if (r.directResponse) {
       this.localReply(r.directResponse.status, ResponseFlag.None, 'direct_response', r.directResponse.body?.inlineString ?? '');
       return;
@@ -680,6 +692,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     out.push('x-envoy-upstream-service-time', String(Math.round(this.upstreamServiceTimeMs)));
     if (this.requestIdInResponse && this.requestId) out.push('x-request-id', this.requestId);
     this.route!.applyResponseHeaders(out, this);
+    if (this.corsOrigin !== undefined) this.route!.cors!.encode(out, this.corsOrigin);
     return out;
   }
 
@@ -1091,6 +1104,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (this.ctx.hcm.serverHeaderTransformation !== 'PASS_THROUGH') headers.push('server', this.ctx.hcm.serverName);
     if (this.requestIdInResponse && this.requestId) headers.push('x-request-id', this.requestId);
     if (this.route) this.route.applyResponseHeaders(headers, this);
+    if (this.corsOrigin !== undefined) this.route!.cors!.encode(headers, this.corsOrigin);
     if (this.ctx.accessLogReads.responseHeaders) this.responseHeaders = headers;
     const isHead = this.head.method === 'HEAD';
     this.downstream.sendHead(status, headers, bytes ? bytes.length : 0, !bytes || isHead);

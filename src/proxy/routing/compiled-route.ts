@@ -1,6 +1,7 @@
 import type RE2 from 're2';
 import { re2 } from './re2-module.js';
 import type { MaxStreamDuration, RetryPolicy, Route, RouteConfiguration, VirtualHost } from '../../model/route.js';
+import { compileCorsPolicy, type CompiledCorsPolicy } from '../http/cors-filter.js';
 import { isGrpcContentType } from '../http/grpc-status.js';
 import type { RequestHead } from '../http/request-head.js';
 import { HeaderMutation, type HeaderValueSource } from './header-mutation.js';
@@ -23,6 +24,8 @@ export interface RouteMatchResult {
   readonly hostRewrite: string | undefined;
   /** The virtual host asks for x-envoy-attempt-count upstream. */
   readonly includeAttemptCount: boolean;
+  /** The route's CORS policy (its own over its virtual host's); undefined when none, the common case. */
+  readonly cors: CompiledCorsPolicy | undefined;
   /** Picks the target cluster; `random` in [0, 1) chooses among weighted clusters. */
   pickCluster(random: number): string;
   /** The route rewrites the path (prefixRewrite or regexRewrite): the request carries x-envoy-original-path upstream. */
@@ -77,6 +80,7 @@ export class CompiledRoute implements RouteMatchResult {
   readonly retryPolicy: RetryPolicy | undefined;
   readonly hostRewrite: string | undefined;
   readonly includeAttemptCount: boolean;
+  readonly cors: CompiledCorsPolicy | undefined;
   readonly rewritesPath: boolean;
   private readonly pathKind: PathKind;
   private readonly pathOperand: string;
@@ -129,6 +133,7 @@ export class CompiledRoute implements RouteMatchResult {
     this.maxStreamDuration = action?.maxStreamDuration;
     this.retryPolicy = action?.retryPolicy ?? vh.retryPolicy;
     this.includeAttemptCount = vh.includeRequestAttemptCount;
+    this.cors = compileCorsPolicy(route, vh, engine);
     this.hostRewrite = optionalWireText(action?.hostRewriteLiteral);
     this.prefixRewrite = optionalWireText(action?.prefixRewrite);
     this.rewritesPath = action?.prefixRewrite !== undefined || action?.regexRewrite !== undefined;
