@@ -37,6 +37,7 @@ before(async () => {
   });
   port = await freePort();
   withoutFilterPort = await freePort();
+  const deadPort = await freePort();
   const route = (prefix: string, extra: Record<string, unknown> = {}) => ({ match: { prefix }, route: { cluster: 'app' }, ...extra });
   const routes = {
     name: 'routes',
@@ -46,7 +47,7 @@ before(async () => {
         domains: ['*'],
         ...cors({ allowOriginStringMatch: [{ exact: 'https://vh.example' }], allowMethods: 'GET,POST', allowHeaders: 'content-type', maxAge: '86400', exposeHeaders: 'x-vh' }),
         routes: [
-          route('/api', cors({
+          route('/api', { ...cors({
             allowOriginStringMatch: [{ exact: 'https://app.example' }, { safeRegex: { regex: 'https://[a-z]+\\.trusted\\.example' } }],
             allowMethods: 'GET,PUT',
             allowHeaders: 'authorization,content-type',
@@ -54,11 +55,12 @@ before(async () => {
             maxAge: '600',
             allowCredentials: true,
             filterEnabled: { defaultValue: { numerator: 100, denominator: 'HUNDRED' } },
-          })),
+          }), responseHeadersToAdd: [{ header: { key: 'x-route', value: 'api' } }] }),
           route('/partial', cors({ allowOriginStringMatch: [{ prefix: 'https://partial.' }] })),
           route('/disabled', cors({ allowOriginStringMatch: [{ exact: 'https://app.example' }], filterEnabled: { defaultValue: { numerator: 0 } } })),
           route('/answer-all', cors({ allowOriginStringMatch: [{ exact: 'https://app.example' }], forwardNotMatchingPreflights: false })),
           route('/echo-request', cors({ allowOriginStringMatch: [{ safeRegex: { regex: '.*' } }], allowMethods: '*', allowHeaders: '*' })),
+          { match: { prefix: '/down' }, route: { cluster: 'down' } },
           route('/'),
         ],
       },
@@ -81,7 +83,7 @@ before(async () => {
       // The same routes on a connection manager without the CORS filter: Envoy applies no policy there.
       httpListener('plain', withoutFilterPort, routes),
     ],
-    [staticCluster('app', [upstream.port])],
+    [staticCluster('app', [upstream.port]), staticCluster('down', [deadPort])],
   ));
 });
 
@@ -120,6 +122,8 @@ for (const [protocol, flag] of [['HTTP/1.1', '--http1.1'], ['HTTP/2', '--http2-p
       'access-control-max-age': '600',
       'access-control-expose-headers': 'x-request-id,x-total',
     });
+    // Envoy's filter encodes the answer itself: the route's response header edits are not made on it.
+    assert.equal(r.headers['x-route'], undefined);
     const line = await logLineStartingWith(accessLog, `/api/items?p=${protocol} `);
     assert.equal(line, `/api/items?p=${protocol} 200 - cors_response`);
   });
@@ -143,11 +147,18 @@ for (const [protocol, flag] of [['HTTP/1.1', '--http1.1'], ['HTTP/2', '--http2-p
     const r = await send(flag, '/api/items', { origin: 'https://app.example' });
     assert.equal(r.forwarded, true);
     assert.equal(r.body, 'from upstream');
+    assert.equal(r.headers['x-route'], 'api');
     assert.deepEqual(corsHeaders(r), {
       'access-control-allow-origin': 'https://app.example',
       'access-control-allow-credentials': 'true',
       'access-control-expose-headers': 'x-request-id,x-total',
     });
+  });
+
+  test(`${protocol}: the proxy's own error reply to an allowed origin carries the CORS headers too`, async () => {
+    const r = await send(flag, '/down', { origin: 'https://vh.example' });
+    assert.equal(r.status, 503);
+    assert.deepEqual(corsHeaders(r), { 'access-control-allow-origin': 'https://vh.example', 'access-control-expose-headers': 'x-vh' });
   });
 
   test(`${protocol}: an actual request from an origin not allowed gets no CORS headers from the proxy`, async () => {

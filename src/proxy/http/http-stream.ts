@@ -214,7 +214,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (cors !== undefined && this.ctx.runsCorsFilter) {
       const preflight = cors.decode(this);
       if (preflight !== undefined) {
-        this.sendLocal(200, preflight, '', CORS_RESPONSE_DETAILS);
+        // Envoy's filter encodes this answer itself, not as a local reply: the route's response header edits are not made.
+        this.sendLocal(200, preflight, '', CORS_RESPONSE_DETAILS, false);
         return;
       }
     }
@@ -1095,7 +1096,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     return (this.grpcRequest ??= isGrpcRequest(this.head.headers));
   }
 
-  private sendLocal(status: number, extra: string[], body: string, details: string): void {
+  private sendLocal(status: number, extra: string[], body: string, details: string, routeEdits = true): void {
     this.responseDetails = details;
     this.responseStatus = status;
     const bytes = body.length === 0 ? undefined : Buffer.from(body);
@@ -1103,7 +1104,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     if (bytes) headers.push('content-type', 'text/plain');
     if (this.ctx.hcm.serverHeaderTransformation !== 'PASS_THROUGH') headers.push('server', this.ctx.hcm.serverName);
     if (this.requestIdInResponse && this.requestId) headers.push('x-request-id', this.requestId);
-    if (this.route) this.route.applyResponseHeaders(headers, this);
+    if (this.route && routeEdits) this.route.applyResponseHeaders(headers, this);
     if (this.corsOrigin !== undefined) this.route!.cors!.encode(headers, this.corsOrigin);
     if (this.ctx.accessLogReads.responseHeaders) this.responseHeaders = headers;
     const isHead = this.head.method === 'HEAD';
