@@ -222,3 +222,24 @@ test("the deprecated route.cors and virtual host cors fields apply when no typed
   assert.equal(vh.forwarded, true);
   assert.equal(vh.headers['access-control-allow-origin'], 'https://a.legacy.example');
 });
+
+test('the config dump prints each policy where Envoy has it, as a typed CorsPolicy', async () => {
+  const r = await curl([`http://127.0.0.1:${proxy.adminPort}/config_dump`]);
+  const configs = (JSON.parse(r.body) as { configs: Array<Record<string, any>> }).configs;
+  const listener = configs.find((c) => String(c['@type']).endsWith('ListenersConfigDump'))!.static_listeners[0].listener;
+  const [shop, legacy] = listener.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts;
+  assert.deepEqual(shop.routes[0].typed_per_filter_config['envoy.filters.http.cors'], {
+    '@type': CORS_POLICY,
+    allow_origin_string_match: [{ exact: 'https://app.example' }, { safe_regex: { regex: 'https://[a-z]+\\.trusted\\.example' } }],
+    allow_methods: 'GET,PUT',
+    allow_headers: 'authorization,content-type',
+    expose_headers: 'x-request-id,x-total',
+    max_age: '600',
+    allow_credentials: true,
+    filter_enabled: { default_value: { numerator: 100 } },
+  });
+  assert.equal(shop.typed_per_filter_config['envoy.filters.http.cors'].max_age, '86400');
+  assert.equal(shop.routes[3].typed_per_filter_config['envoy.filters.http.cors'].forward_not_matching_preflights, false);
+  assert.deepEqual(legacy.cors, { allow_origin_string_match: [{ suffix: '.legacy.example' }], allow_methods: 'GET', max_age: '60' });
+  assert.deepEqual(legacy.routes[0].route.cors, { allow_origin_string_match: [{ exact: 'https://own.example', ignore_case: true }], allow_methods: 'DELETE' });
+});

@@ -68,7 +68,8 @@ export function toEnvoyJson(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     const printed = DURATION_FIELDS.has(key) && typeof v === 'number' ? durationText(v) : toEnvoyJson(v);
-    if (isDefault(printed) || ENUM_DEFAULTS[key] === printed) continue;
+    // A Verbatim value is printed even at a default: a google.protobuf.BoolValue set to false is.
+    if (!(v instanceof Verbatim) && (isDefault(printed) || ENUM_DEFAULTS[key] === printed)) continue;
     out[protoFieldName(key)] = printed;
   }
   return out;

@@ -12,6 +12,7 @@ import type { RetryPolicy, Route, RouteAction, RouteConfiguration, VirtualHost }
 import type { CommonTlsContext, Secret, TlsCertificate } from '../../model/tls.js';
 import { protoFieldName, toEnvoyJson, Verbatim } from './envoy-json.js';
 import { redactKeys } from './config-redaction.js';
+import { perFilterCorsConfig, shapeCorsPolicy } from './cors-policy-shape.js';
 
 type Json = Record<string, unknown>;
 
@@ -171,7 +172,14 @@ function shapeRouteConfiguration(rc: RouteConfiguration): Json {
 }
 
 function shapeVirtualHost(vh: VirtualHost): Json {
-  return { ...vh, routes: vh.routes.map(shapeRoute), retryPolicy: vh.retryPolicy && shapeRetryPolicy(vh.retryPolicy) };
+  return {
+    ...vh,
+    routes: vh.routes.map(shapeRoute),
+    retryPolicy: vh.retryPolicy && shapeRetryPolicy(vh.retryPolicy),
+    corsPolicy: undefined,
+    typedPerFilterConfig: perFilterCorsConfig(vh.corsPolicy),
+    cors: shapeCorsPolicy(vh.cors),
+  };
 }
 
 function shapeRoute(r: Route): Json {
@@ -180,11 +188,13 @@ function shapeRoute(r: Route): Json {
     match: { ...r.match, grpc: r.match.grpc ? {} : undefined },
     route: r.route && shapeRouteAction(r.route),
     redirect: r.redirect && { ...r.redirect, responseCode: REDIRECT_CODES[r.redirect.responseCode] },
+    corsPolicy: undefined,
+    typedPerFilterConfig: perFilterCorsConfig(r.corsPolicy),
   };
 }
 
 function shapeRouteAction(a: RouteAction): Json {
-  return { ...a, retryPolicy: a.retryPolicy && shapeRetryPolicy(a.retryPolicy) };
+  return { ...a, retryPolicy: a.retryPolicy && shapeRetryPolicy(a.retryPolicy), cors: shapeCorsPolicy(a.cors) };
 }
 
 function shapeRetryPolicy(p: RetryPolicy): Json {
