@@ -4,8 +4,7 @@
  * corsPolicy), and the deprecated route.cors and virtual host cors fields.
  */
 import type { CorsPolicy, FractionalPercent } from '../model/cors.js';
-import { FieldReader } from './field-reader.js';
-import { refusedPerFilterConfig } from './http-filters.js';
+import type { FieldReader } from './field-reader.js';
 import { readStringMatcher } from './tls-reader.js';
 import { typedConfigMessage } from './typed-config-type.js';
 
@@ -58,23 +57,11 @@ export function readCorsPolicy(r: FieldReader): CorsPolicy {
   return policy;
 }
 
-/**
- * A route's or virtual host's typedPerFilterConfig: the CORS filter's policy, or undefined when none.
- * Any other filter's config is refused: none of them runs here (see http-filters.ts).
- */
-export function readPerFilterCorsPolicy(r: FieldReader): CorsPolicy | undefined {
-  const raw = r.raw('typedPerFilterConfig');
-  if (raw === undefined) return undefined;
-  const perFilter = FieldReader.of(raw, r.file, r.resource, r.fieldPath('typedPerFilterConfig'));
-  let policy: CorsPolicy | undefined;
-  for (const name of Object.keys(raw as object)) {
-    if (name !== CORS_FILTER) r.fail('typedPerFilterConfig', refusedPerFilterConfig(name));
-    const typed = perFilter.obj(name);
-    typed.ignore('@type');
-    const message = typedConfigMessage(perFilter.raw(name) as Record<string, unknown>);
-    if (message !== CORS_POLICY_MESSAGE) typed.fail('@type', `the CORS filter's per-route config must be type.googleapis.com/${CORS_POLICY_MESSAGE}, not ${message ?? 'untyped'}`);
-    policy = readCorsPolicy(typed);
-  }
-  perFilter.done();
-  return policy;
+/** The CORS filter's entry `name` of a typedPerFilterConfig map (per-filter-config-reader.ts finds it). */
+export function readCorsPolicyEntry(map: FieldReader, name: string): CorsPolicy {
+  const typed = map.obj(name);
+  typed.ignore('@type');
+  const message = typedConfigMessage(map.raw(name) as Record<string, unknown>);
+  if (message !== CORS_POLICY_MESSAGE) typed.fail('@type', `the CORS filter's per-route config must be type.googleapis.com/${CORS_POLICY_MESSAGE}, not ${message ?? 'untyped'}`);
+  return readCorsPolicy(typed);
 }

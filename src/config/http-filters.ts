@@ -5,8 +5,9 @@
  * - The router is the proxy itself.
  * - Istio's telemetry and metadata filters (metadata exchange, stats, gRPC stats, ALPN override)
  *   stand for work this proxy does on its own (Istio metrics, gRPC status, ALPN), so they load.
- * - Istio always adds the fault and CORS filters with an empty config. The CORS policy comes per route
- *   or virtual host (typedPerFilterConfig, see cors-policy-reader.ts); a fault policy is refused.
+ * - The fault filter runs (fault-reader.ts reads its config, at the filter level and per route).
+ * - Istio always adds the CORS filter with an empty config; the CORS policy comes per route or virtual
+ *   host (typedPerFilterConfig, see cors-policy-reader.ts).
  * - Everything else is refused by name: authorization (rbac, ext_authz), authentication (jwt_authn),
  *   rate limits, Lua, Wasm, compression, ...
  */
@@ -21,7 +22,9 @@ const BUILT_IN = new Set([
 ]);
 
 /** Present only as an empty placeholder in Istio's configs: refused when configured. */
-const EMPTY_ONLY = new Set(['envoy.filters.http.fault', 'envoy.filters.http.cors']);
+const EMPTY_ONLY = new Set(['envoy.filters.http.cors']);
+
+const FAULT_FILTER = 'envoy.filters.http.fault';
 
 /** Envoy's filters by the message their typed config is: Envoy finds a filter by its config's type, not its name. */
 const BY_MESSAGE = new Map([
@@ -57,7 +60,7 @@ export function refusedHttpFilter(name: string, typedConfig: Record<string, unkn
   const message = typedConfigMessage(typedConfig);
   const identity = filterIdentity(name, message);
   const what = identity === name ? name : `${name} (its typed_config is ${message})`;
-  if (BUILT_IN.has(identity)) return undefined;
+  if (BUILT_IN.has(identity) || identity === FAULT_FILTER) return undefined;
   if (EMPTY_ONLY.has(identity)) {
     const configured = Object.keys(typedConfig).some((k) => k !== '@type');
     return configured ? `${what} with a configuration is not supported: its policy would not be applied` : undefined;
@@ -68,4 +71,9 @@ export function refusedHttpFilter(name: string, typedConfig: Record<string, unkn
 /** Why a route's per-filter config cannot load: every one would configure a filter this proxy does not run. */
 export function refusedPerFilterConfig(name: string): string {
   return `per-route config for ${name} is not supported: it would not be applied`;
+}
+
+/** The named filter is the fault filter (by its config's type, else by name), whose config fault-reader.ts reads. */
+export function isFaultFilter(name: string, typedConfig: Record<string, unknown>): boolean {
+  return filterIdentity(name, typedConfigMessage(typedConfig)) === FAULT_FILTER;
 }

@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import type { Address } from '../model/address.js';
-import type { AccessLog, AccessLogFormat, ClientCertDetailsSet, FilterChain, HttpConnectionManager, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
+import type { AccessLog, AccessLogFormat, ClientCertDetailsSet, FilterChain, HttpConnectionManager, HttpFilter, Listener, NetworkFilter, TcpProxy } from '../model/listener.js';
 import { balancerNames } from '../proxy/workers/balancer-registry.js';
 import { AccessLogFormatError, compileAccessLogFormat } from '../telemetry/access-log-template.js';
 import { describeValue, FieldReader } from './field-reader.js';
-import { refusedHttpFilter } from './http-filters.js';
+import { isFaultFilter, refusedHttpFilter } from './http-filters.js';
+import { misplacedFaultFilter, readFilterFault } from './fault-reader.js';
 import { HCM_FILTER, networkFilterOf, TCP_PROXY_FILTER } from './network-filters.js';
 import { isTypedStruct } from './typed-config-type.js';
 import { readWeightedClusters } from './weighted-clusters-reader.js';
@@ -174,9 +175,10 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     codecType: r.oneOf('codecType', ['AUTO', 'HTTP1', 'HTTP2'] as const, 'AUTO'),
     httpFilters: r.list('httpFilters', (f) => {
       const typed = f.optObj('typedConfig');
-      const out = { name: f.nonEmptyStr('name'), typedConfig: typed ? (f.raw('typedConfig') as Record<string, unknown>) : {} };
+      const out: HttpFilter = { name: f.nonEmptyStr('name'), typedConfig: typed ? (f.raw('typedConfig') as Record<string, unknown>) : {} };
       const refused = refusedHttpFilter(out.name, out.typedConfig);
       if (refused !== undefined) f.fail('name', refused);
+      if (isFaultFilter(out.name, out.typedConfig)) out.fault = readFilterFault(out.typedConfig, typed);
       f.done();
       return out;
     }),
@@ -221,6 +223,8 @@ function readHcm(r: FieldReader): HttpConnectionManager {
     serverHeaderTransformation: r.oneOf('serverHeaderTransformation', ['OVERWRITE', 'APPEND_IF_ABSENT', 'PASS_THROUGH'] as const, 'OVERWRITE'),
     schemeHeaderTransformation: readSchemeHeaderTransformation(r.optObj('schemeHeaderTransformation')),
   };
+  const misplaced = misplacedFaultFilter(hcm.httpFilters);
+  if (misplaced !== undefined) r.fail('httpFilters', misplaced);
   // Flow-control windows are left to node:http2's defaults, as for clusters (Envoy's edge example tunes them).
   h2?.ignore('initialStreamWindowSize', 'initialConnectionWindowSize');
   proto?.done();

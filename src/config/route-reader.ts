@@ -13,7 +13,8 @@ import type {
 import { readWeightedClusters } from './weighted-clusters-reader.js';
 import { RETRY_ON_CONDITIONS, RETRY_POLICY_DEFAULTS } from '../model/route.js';
 import { describeValue, FieldReader } from './field-reader.js';
-import { readCorsPolicy, readPerFilterCorsPolicy } from './cors-policy-reader.js';
+import { readCorsPolicy } from './cors-policy-reader.js';
+import { readPerFilterConfigs } from './per-filter-config-reader.js';
 import { readRegexMatcher } from './regex-matcher-reader.js';
 import { readStringMatcher } from './tls-reader.js';
 import { AccessLogFormatError, compileHeaderValue } from '../telemetry/access-log-template.js';
@@ -79,7 +80,8 @@ function readRemovedHeaders(r: FieldReader, key: string): string[] {
   return names;
 }
 
-function readHeaderMatcher(r: FieldReader): HeaderMatcher {
+/** Reads Envoy's HeaderMatcher (a route's match.headers, a fault's headers). */
+export function readHeaderMatcher(r: FieldReader): HeaderMatcher {
   const m: HeaderMatcher = { name: headerName(r, 'name'), invertMatch: r.bool('invertMatch', false) };
   if (r.has('stringMatch')) m.stringMatch = readStringMatcher(r.obj('stringMatch'), true);
   // Envoy's deprecated direct forms, still common in examples.
@@ -271,8 +273,9 @@ function readRoute(r: FieldReader): Route {
   if ([route.route, route.redirect, route.directResponse].filter(Boolean).length !== 1) {
     r.fail('', 'exactly one of route, redirect, directResponse is required');
   }
-  const corsPolicy = readPerFilterCorsPolicy(r);
-  if (corsPolicy) route.corsPolicy = corsPolicy;
+  const routeFilters = readPerFilterConfigs(r, true);
+  if (routeFilters.cors) route.corsPolicy = routeFilters.cors;
+  if (routeFilters.fault) route.fault = routeFilters.fault;
   r.ignore('decorator');
   r.done();
   return route;
@@ -293,8 +296,9 @@ function readVirtualHost(r: FieldReader): VirtualHost {
     retryPolicy: retry ? readRetryPolicy(retry) : undefined,
     includeRequestAttemptCount: r.bool('includeRequestAttemptCount', false),
   };
-  const corsPolicy = readPerFilterCorsPolicy(r);
-  if (corsPolicy) vh.corsPolicy = corsPolicy;
+  const vhFilters = readPerFilterConfigs(r, true);
+  if (vhFilters.cors) vh.corsPolicy = vhFilters.cors;
+  if (vhFilters.fault) vh.fault = vhFilters.fault;
   const cors = r.optObj('cors');
   if (cors) vh.cors = readCorsPolicy(cors);
   if (vh.domains.length === 0) r.fail('domains', 'needs at least one domain');
@@ -315,6 +319,8 @@ export function readRouteConfiguration(r: FieldReader): RouteConfiguration {
     responseHeadersToAdd: readHeaderOptions(r, 'responseHeadersToAdd'),
     responseHeadersToRemove: readRemovedHeaders(r, 'responseHeadersToRemove'),
   };
+  const rcFault = readPerFilterConfigs(r, false).fault;
+  if (rcFault) rc.fault = rcFault;
   const seen = new Map<string, string>();
   for (const vh of rc.virtualHosts) {
     for (const d of vh.domains) {

@@ -1,4 +1,5 @@
 import type { Address } from './address.js';
+import type { HttpFault } from './fault.js';
 import type { Milliseconds } from './duration.js';
 import type { RouteConfiguration } from './route.js';
 import type { DownstreamTlsContext } from './tls.js';
@@ -6,6 +7,8 @@ import type { DownstreamTlsContext } from './tls.js';
 export interface HttpFilter {
   name: string;
   typedConfig: Record<string, unknown>;
+  /** The fault filter's own config (envoy.filters.http.fault), read from typedConfig. */
+  fault?: HttpFault;
 }
 
 /** Envoy's logFormat: a text template or a JSON object of templates (command operators such as %RESPONSE_CODE%). */

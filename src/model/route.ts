@@ -1,5 +1,6 @@
 import type { CorsPolicy } from './cors.js';
 import type { Milliseconds } from './duration.js';
+import type { PerFilterFault } from './fault.js';
 import type { StringMatcher } from './tls.js';
 
 export interface HeaderValue {
@@ -151,6 +152,8 @@ export interface Route {
   responseHeadersToRemove: string[];
   /** typedPerFilterConfig["envoy.filters.http.cors"]: the route's CORS policy, over its virtual host's field by field. */
   corsPolicy?: CorsPolicy;
+  /** typedPerFilterConfig's fault filter entry: replaces the filter's own config for this route. */
+  fault?: PerFilterFault;
 }
 
 export interface VirtualHost {
@@ -169,6 +172,8 @@ export interface VirtualHost {
   corsPolicy?: CorsPolicy;
   /** Envoy's deprecated virtual host cors field (see RouteAction.cors). */
   cors?: CorsPolicy;
+  /** typedPerFilterConfig's fault filter entry, for routes that have none of their own. */
+  fault?: PerFilterFault;
 }
 
 export interface RouteConfiguration {
@@ -180,4 +185,6 @@ export interface RouteConfiguration {
   requestHeadersToRemove: string[];
   responseHeadersToAdd: HeaderValueOption[];
   responseHeadersToRemove: string[];
+  /** typedPerFilterConfig's fault filter entry, for virtual hosts and routes that have none of their own. */
+  fault?: PerFilterFault;
 }

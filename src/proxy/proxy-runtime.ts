@@ -18,6 +18,7 @@ import { TcpProxySession, type TcpTelemetry } from './listeners/tcp-proxy.js';
 import { createRegexEngine } from './routing/regex-engine-registry.js';
 import type { RegexEngine } from './routing/regex-engine.js';
 import { compileRouteTable, type RouteTable } from './routing/route-table.js';
+import { faultFilterOf, routeTableKey } from './routing/route-fault.js';
 import { chainSessionOptions } from './tls/chain-session-scope.js';
 import { contextCertificates, createSecureContext, subjectAltNameMatchers, trustedCa, type KeyPolicy } from './tls/secure-context-factory.js';
 import type { ProxyLogger } from './proxy-log.js';
@@ -105,7 +106,16 @@ export class ProxyRuntime implements TcpProxyStarter {
         }
         chains.push(new FilterChainRuntime(chain, ctx, peerPrincipalOf, sans));
         const f = chain.filters[0]!;
-        inline.push(f.name === 'envoy.filters.network.http_connection_manager' && f.typedConfig.routeConfig ? compileRouteTable(f.typedConfig.routeConfig, this.regexEngine) : undefined);
+        if (f.name !== 'envoy.filters.network.http_connection_manager') {
+          inline.push(undefined);
+          continue;
+        }
+        // Faults are compiled onto routes: a table serves the connection managers with one fault filter.
+        const filter = faultFilterOf(f.typedConfig);
+        inline.push(f.typedConfig.routeConfig ? compileRouteTable(f.typedConfig.routeConfig, this.regexEngine, filter) : undefined);
+        const rdsName = f.typedConfig.rds?.routeConfigName;
+        const rds = snapshot.routeConfigurations.find((rc) => rc.name === rdsName);
+        if (rds !== undefined && !tables.has(routeTableKey(rds.name, filter))) tables.set(routeTableKey(rds.name, filter), compileRouteTable(rds, this.regexEngine, filter));
       }
       built.set(l.name, { model: l, chains, inline });
     }
@@ -146,7 +156,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       this.httpStats.set(statsKey, stats);
     }
     stats.statPrefix = hcm.statPrefix;
-    const rdsName = hcm.rds?.routeConfigName;
+    const rdsKey = hcm.rds && routeTableKey(hcm.rds.routeConfigName, faultFilterOf(hcm));
     const runtime = this;
     const telemetry = this.telemetry;
     const ctx: HttpListenerContext = {
@@ -158,7 +168,7 @@ export class ProxyRuntime implements TcpProxyStarter {
       bufferLimitBytes: listener.perConnectionBufferLimitBytes,
       clusters: this.clusters,
       stats,
-      routeTable: inline ? () => inline : () => runtime.routeTables.get(rdsName!),
+      routeTable: inline ? () => inline : () => runtime.routeTables.get(rdsKey!),
       newRequestId: () => telemetry.newRequestId(),
       propagateTrace: (headers, sampleNewTrace) => telemetry.propagateTrace(headers, sampleNewTrace),
       // The listener's model is read at the time: a reload of the same shape replaces it in place.

@@ -116,10 +116,10 @@ test('HTTP filters: what the proxy does itself loads; a filter it would not enfo
   assert.equal(rbac.length, 1);
   assert.match(rbac[0]!, /listener "ingress": .*httpFilters\[0\]\.name: HTTP filter envoy\.filters\.http\.rbac is not supported/);
   assert.match(errorsOf(withFilters('          - { name: envoy.filters.http.jwt_authn, typedConfig: {} }\n'))[0]!, /jwt_authn is not supported/);
-  assert.match(errorsOf(withFilters('          - { name: envoy.filters.http.fault, typedConfig: { abort: { httpStatus: 503 } } }\n'))[0]!, /fault with a configuration is not supported/);
-  // Fault injection from a VirtualService arrives per route.
-  const perRoute = GOOD.replace('directResponse: { status: 404 }', 'directResponse: { status: 404 }\n                typedPerFilterConfig: { envoy.filters.http.fault: { abort: { httpStatus: 503 } } }');
-  assert.match(errorsOf(perRoute)[0]!, /typedPerFilterConfig: per-route config for envoy\.filters\.http\.fault is not supported/);
+  assert.match(errorsOf(withFilters('          - { name: envoy.filters.http.cors, typedConfig: { allowOriginStringMatch: [] } }\n'))[0]!, /cors with a configuration is not supported/);
+  // Per-route config of a filter the proxy does not run is refused by the filter's name.
+  const perRoute = GOOD.replace('directResponse: { status: 404 }', 'directResponse: { status: 404 }\n                typedPerFilterConfig: { envoy.filters.http.lua: { disabled: true } }');
+  assert.match(errorsOf(perRoute)[0]!, /typedPerFilterConfig\.envoy\.filters\.http\.lua: per-route config for envoy\.filters\.http\.lua is not supported/);
 });
 
 test("a filter is what its typed_config's type says, as Envoy looks it up: a router's name over an RBAC config is refused as RBAC", () => {

@@ -16,11 +16,16 @@ export interface HttpListenerStats {
   /** Finished streams by response status class: index 1..5 for 1xx..5xx, 0 for none sent. */
   readonly responsesByClass: Float64Array;
   protocolErrors: number;
+  /** The fault filter's (Envoy's http.<prefix>.fault.*): requests delayed, aborted, faults active now, and faults not injected for max_active_faults. */
+  faultDelaysInjected: number;
+  faultAbortsInjected: number;
+  faultsActive: number;
+  faultsOverflow: number;
 }
 
 /** Zeroed stats for a connection manager with `statPrefix`. */
 export function newHttpListenerStats(statPrefix: string): HttpListenerStats {
-  return { statPrefix, downstreamConnections: 0, downstreamConnectionsActive: 0, downstreamRequests: 0, requestsActive: 0, responsesByClass: new Float64Array(6), protocolErrors: 0 };
+  return { statPrefix, downstreamConnections: 0, downstreamConnectionsActive: 0, downstreamRequests: 0, requestsActive: 0, responsesByClass: new Float64Array(6), protocolErrors: 0, faultDelaysInjected: 0, faultAbortsInjected: 0, faultsActive: 0, faultsOverflow: 0 };
 }
 
 /** What a stream needs from the listener it arrived on; swapped as a whole on config changes. */

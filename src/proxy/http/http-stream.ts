@@ -25,6 +25,8 @@ import { retryConditions, retriesFailure, retriesResponse } from './retry-condit
 import { retryBackOffMs } from './retry-back-off.js';
 import { interimResponseHeaders, isForwardedInterim, MAX_INTERIM_RESPONSES } from './interim-responses.js';
 import type { UpstreamRequest } from './upstream-request.js';
+import { FaultInjection, type FaultTarget } from '../filters/fault-injection.js';
+import { FAULT_ABORT_BODY, FAULT_ABORT_DETAILS } from './local-reply-body.js';
 // The module binding: the global `performance` is a lazy getter, a call per read on the hot path.
 import { performance } from 'node:perf_hooks';
 
@@ -43,7 +45,7 @@ const enum Phase {
  * Codec-neutral; the downstream codec feeds the request in and the responder writes the response out.
  * State lives in fields (one object per request, no closures on the data path).
  */
-export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, HeaderValueSource {
+export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, HeaderValueSource, FaultTarget {
   readonly startTime = performance.now();
   readonly startEpochMs = Date.now();
   phase = Phase.Routing;
@@ -149,6 +151,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
   private hostHeld = false;
   private hasRequestBody: boolean;
   private pendingBody: Buffer[] | undefined;
+  /** The fault filter's delay or abort on this request; undefined on every request it left alone. */
+  faultInjection: FaultInjection | undefined;
   constructor(
     readonly ctx: HttpListenerContext,
     readonly head: RequestHead,
@@ -197,6 +201,9 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     this.classifyClient(table);
     const route = table?.match(this.head);
     if (!route) {
+      // The fault filter runs before the router, whose reply this is.
+      const fault = table?.fault;
+      if (fault !== undefined && FaultInjection.inject(this, fault, this.ctx.stats)) return;
       this.localReply(404, ResponseFlag.NoRouteFound, 'route_not_found', '');
       return;
     }
@@ -205,11 +212,18 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       this.localReply(403, ResponseFlag.None, 'upgrade_failed', '');
       return;
     }
-    const r = route.route;
     // Envoy's route idle_timeout overrides the listener's stream_idle_timeout (0 turns it off).
-    const idle = r.route?.idleTimeout;
+    const idle = route.route.route?.idleTimeout;
     if (idle !== undefined) this.downstream.setStreamIdleTimeout(idle);
-    // Envoy's CORS filter runs before the router; routes without a policy pay this one check.
+    // The one check a route without a fault pays.
+    const fault = route.fault;
+    if (fault !== undefined && FaultInjection.inject(this, fault, this.ctx.stats)) return;
+    this.routeRequest(route);
+  }
+
+  /** The CORS filter, then the router's part: a direct response, a redirect, or the cluster and the first upstream attempt. */
+  private routeRequest(route: RouteMatchResult): void {
+    // Envoy's CORS filter runs after the fault filter (Istio's order) and before the router; routes without a policy pay this one check.
     const cors = route.cors;
     if (cors !== undefined && this.ctx.runsCorsFilter) {
       const preflight = cors.decode(this);
@@ -219,6 +233,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
         return;
       }
     }
+    const r = route.route;
     if (r.directResponse) {
       this.localReply(r.directResponse.status, ResponseFlag.None, 'direct_response', r.directResponse.body?.inlineString ?? '');
       return;
@@ -228,7 +243,8 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
       this.sendLocal(r.redirect.responseCode, ['location', location], '', 'redirect');
       return;
     }
-    this.clusterName = route.pickCluster(Math.random());
+    // A fault for one upstream cluster may have picked it already.
+    if (this.clusterName === '') this.clusterName = route.pickCluster(Math.random());
     const cluster = this.ctx.clusters.get(this.clusterName);
     if (!cluster) {
       this.localReply(503, ResponseFlag.NoClusterFound, 'cluster_not_found', 'no cluster');
@@ -248,13 +264,37 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     this.canRetry = fitsBuffer && this.retryPolicy !== undefined && this.retryPolicy.numRetries > 0;
     // The body is kept for a retry, and towards HTTP/2 for a stream the upstream refuses (REFUSED_STREAM,
     // or past a GOAWAY's last id): it did no work on it, so it goes again (RFC 9113 §8.7).
-    if (this.hasRequestBody && (this.canRetry || (fitsBuffer && cluster.http2))) this.requestBody = [];
+    if (this.hasRequestBody && (this.canRetry || (fitsBuffer && cluster.http2))) {
+      // What came during a fault's delay is kept from its first byte.
+      this.requestBody = this.pendingBody ?? [];
+      this.requestBodyBytes = this.requestBytes;
+      this.pendingBody = undefined;
+    }
     if (route.maxStreamDuration !== undefined) {
       const limit = this.streamDurationLimit(route.maxStreamDuration);
       if (limit > 0) this.durationDeadline = performance.now() + limit;
     }
     this.armRouteDeadline();
     this.attempt();
+  }
+
+  /** The cluster a fault limited to one upstream cluster compares (a weighted route picks it here, once). */
+  faultCluster(): string | undefined {
+    const route = this.route;
+    if (route === undefined || route.route.route === undefined) return undefined;
+    if (this.clusterName === '') this.clusterName = route.pickCluster(Math.random());
+    return this.clusterName;
+  }
+
+  /** The fault filter's abort: Envoy's local reply, trailers-only to gRPC (with the abort's grpc-status when it has one). */
+  faultAbort(httpStatus: number, grpcStatus: number | undefined): void {
+    this.localReply(httpStatus, ResponseFlag.FaultInjected, FAULT_ABORT_DETAILS, FAULT_ABORT_BODY, grpcStatus);
+  }
+
+  /** A fault's delay is over: the request goes on to the router (or gets its 404). */
+  faultDelayOver(): void {
+    if (this.route === undefined) this.localReply(404, ResponseFlag.NoRouteFound, 'route_not_found', '');
+    else this.routeRequest(this.route);
   }
 
   /**
@@ -1070,7 +1110,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     this.responseFlags = flag;
     // Envoy marks a request a circuit breaker dropped, so a client (or the next proxy) can back off.
     const extra = flag === ResponseFlag.UpstreamOverflow ? ['x-envoy-overloaded', 'true'] : [];
-    if (status >= 400 && this.isGrpc) {
+    if ((status >= 400 || grpcStatus !== undefined) && this.isGrpc) {
       // A gRPC client reads grpc-status: a trailers-only reply, as Envoy sends for gRPC requests.
       this.grpcStatus = grpcStatus ?? grpcStatusForHttp(status);
       extra.push('content-type', 'application/grpc', 'grpc-status', String(this.grpcStatus));
@@ -1123,6 +1163,7 @@ export class HttpStream implements UpstreamExchange, StreamDeadlineHolder, Heade
     // A retry refused for the policy's limit or the cluster's budget is flagged with the outcome, as Envoy does.
     if (this.retryLimitReached) this.responseFlags = addResponseFlag(this.responseFlags, ResponseFlag.UpstreamRetryLimitExceeded);
     if (this.retryOverflow) this.responseFlags = addResponseFlag(this.responseFlags, ResponseFlag.UpstreamOverflow);
+    if (this.faultInjection !== undefined) this.faultInjection.end();
     this.requestDeadline = 0;
     this.routeDeadline = 0;
     this.perTryDeadline = 0;

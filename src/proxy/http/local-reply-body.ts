@@ -21,6 +21,10 @@ const STATUS_TEXT: Record<number, string> = {
  */
 export const STREAM_DURATION_TIMEOUT_BODY = 'downstream duration timeout';
 
+/** The fault filter's abort: its body and response_code_details, as Envoy's. */
+export const FAULT_ABORT_BODY = 'fault filter abort';
+export const FAULT_ABORT_DETAILS = 'fault_filter_abort';
+
 /** The reply to a failure that is no reset: no healthy host, the route timeout, or the status' own text. */
 export function upstreamFailureBody(status: number, flag: ResponseFlagCode): string {
   if (flag === ResponseFlag.NoHealthyUpstream) return 'no healthy upstream';

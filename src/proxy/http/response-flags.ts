@@ -17,6 +17,8 @@ export const ResponseFlag = {
   StreamIdleTimeout: 'SI',
   UpstreamMaxStreamDurationReached: 'UMSDR',
   UpstreamRetryLimitExceeded: 'URX',
+  DelayInjected: 'DI',
+  FaultInjected: 'FI',
 } as const;
 
 export type ResponseFlagCode = (typeof ResponseFlag)[keyof typeof ResponseFlag];
@@ -39,7 +41,7 @@ export function resetFlag(reason: ResetReasonText): ResponseFlagCode {
 }
 
 /** Envoy's order of flags in a list: "UF,URX", never "URX,UF". */
-const FLAG_ORDER: readonly string[] = ['UH', 'UT', 'UR', 'UF', 'UC', 'UO', 'NR', 'DC', 'URX', 'SI', 'DPE', 'UMSDR', 'UPE', 'NC'];
+const FLAG_ORDER: readonly string[] = ['UH', 'UT', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'DC', 'URX', 'SI', 'DPE', 'UMSDR', 'UPE', 'NC'];
 
 /** `flags` ("-", one flag, or several joined by commas as Envoy writes them) with `flag` added in its place. */
 export function addResponseFlag(flags: string, flag: ResponseFlagCode): string {

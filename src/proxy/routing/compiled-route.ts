@@ -4,6 +4,7 @@ import type { MaxStreamDuration, RetryPolicy, Route, RouteConfiguration, Virtual
 import { compileCorsPolicy, type CompiledCorsPolicy } from '../http/cors-filter.js';
 import { isGrpcContentType } from '../http/grpc-status.js';
 import type { RequestHead } from '../http/request-head.js';
+import type { CompiledFault } from '../filters/compiled-fault.js';
 import { HeaderMutation, type HeaderValueSource } from './header-mutation.js';
 import type { RegexEngine, RegexSet } from './regex-engine.js';
 import type { RequestView } from './request-view.js';
@@ -26,6 +27,8 @@ export interface RouteMatchResult {
   readonly includeAttemptCount: boolean;
   /** The route's CORS policy (its own over its virtual host's); undefined when none, the common case. */
   readonly cors: CompiledCorsPolicy | undefined;
+  /** The fault filter's policy for this route; undefined when it injects nothing (route-fault.ts). */
+  readonly fault: CompiledFault | undefined;
   /** Picks the target cluster; `random` in [0, 1) chooses among weighted clusters. */
   pickCluster(random: number): string;
   /** The route rewrites the path (prefixRewrite or regexRewrite): the request carries x-envoy-original-path upstream. */
@@ -81,6 +84,7 @@ export class CompiledRoute implements RouteMatchResult {
   readonly hostRewrite: string | undefined;
   readonly includeAttemptCount: boolean;
   readonly cors: CompiledCorsPolicy | undefined;
+  readonly fault: CompiledFault | undefined;
   readonly rewritesPath: boolean;
   private readonly pathKind: PathKind;
   private readonly pathOperand: string;
@@ -103,7 +107,9 @@ export class CompiledRoute implements RouteMatchResult {
     vh: VirtualHost,
     rc: RouteConfiguration,
     engine: RegexEngine,
+    fault: CompiledFault | undefined,
   ) {
+    this.fault = fault;
     const m = route.match;
     this.name = route.name ?? `${vh.name}/${routeIndex}`;
     this.configuredName = optionalWireText(route.name);

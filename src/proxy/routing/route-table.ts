@@ -3,6 +3,8 @@ import type { RequestHead } from '../http/request-head.js';
 import { CompiledRoute, stripPort, type RouteMatchResult } from './compiled-route.js';
 import type { RegexEngine, RegexSet } from './regex-engine.js';
 import { RequestView } from './request-view.js';
+import { CompiledFault } from '../filters/compiled-fault.js';
+import { routeFault, type FaultFilterSetting } from './route-fault.js';
 
 export type { RouteMatchResult } from './compiled-route.js';
 
@@ -11,6 +13,8 @@ export interface RouteTable {
   readonly name: string;
   /** Removed from requests that are not internal, before they are matched (Envoy's internalOnlyHeaders). */
   readonly internalOnlyHeaders: readonly string[];
+  /** The fault filter's own policy, for a request no route matches; undefined when it injects nothing. */
+  readonly fault: CompiledFault | undefined;
   match(req: RequestHead): RouteMatchResult | undefined;
 }
 
@@ -24,8 +28,10 @@ class CompiledVirtualHost {
     readonly model: VirtualHost,
     rc: RouteConfiguration,
     engine: RegexEngine,
+    faultFilter: FaultFilterSetting | undefined,
+    filterFault: CompiledFault | undefined,
   ) {
-    this.routes = model.routes.map((r, i) => new CompiledRoute(r, i, model, rc, engine));
+    this.routes = model.routes.map((r, i) => new CompiledRoute(r, i, model, rc, engine, routeFault(faultFilter, filterFault, r, model, rc, engine)));
     const withRegex = this.routes.filter((r) => r.pathRegex !== undefined);
     if (withRegex.length > 0) {
       const set = engine.compile(withRegex.map((r) => r.pathRegex!));
@@ -52,6 +58,7 @@ const HOST_CACHE_LIMIT = 4096;
 class CompiledRouteTable implements RouteTable {
   readonly name: string;
   readonly internalOnlyHeaders: readonly string[];
+  readonly fault: CompiledFault | undefined;
   private readonly exact = new Map<string, CompiledVirtualHost>();
   /** "*.example.com" as [".example.com", vh], longest suffix first, as Envoy orders them. */
   private readonly suffixes: Array<[string, CompiledVirtualHost]> = [];
@@ -64,12 +71,14 @@ class CompiledRouteTable implements RouteTable {
   private lastAuthority: string | undefined;
   private lastHost: CompiledVirtualHost | undefined;
 
-  constructor(rc: RouteConfiguration, engine: RegexEngine) {
+  constructor(rc: RouteConfiguration, engine: RegexEngine, faultFilter: FaultFilterSetting | undefined) {
     this.name = rc.name;
     this.internalOnlyHeaders = rc.internalOnlyHeaders;
+    // Compiled once and shared by the routes that run the filter's own policy.
+    this.fault = faultFilter && CompiledFault.of(faultFilter.fault, engine);
     let fallback: CompiledVirtualHost | undefined;
     for (const model of rc.virtualHosts) {
-      const vh = new CompiledVirtualHost(model, rc, engine);
+      const vh = new CompiledVirtualHost(model, rc, engine, faultFilter, this.fault);
       for (const raw of model.domains) {
         const d = raw.toLowerCase();
         if (d === '*') fallback ??= vh;
@@ -122,7 +131,7 @@ class CompiledRouteTable implements RouteTable {
   }
 }
 
-/** Compiles a RouteConfiguration once per config version. */
-export function compileRouteTable(rc: RouteConfiguration, engine: RegexEngine): RouteTable {
-  return new CompiledRouteTable(rc, engine);
+/** Compiles a RouteConfiguration once per config version, for connection managers running `faultFilter` (or none). */
+export function compileRouteTable(rc: RouteConfiguration, engine: RegexEngine, faultFilter?: FaultFilterSetting): RouteTable {
+  return new CompiledRouteTable(rc, engine, faultFilter);
 }
