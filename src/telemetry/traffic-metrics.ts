@@ -33,6 +33,10 @@ export class TrafficMetrics {
   readonly httpConnectionsActive: GaugeFamily;
   readonly listenerConnections: CounterFamily;
   readonly listenerConnectionsActive: GaugeFamily;
+  readonly faultDelays: CounterFamily;
+  readonly faultAborts: CounterFamily;
+  readonly faultsOverflow: CounterFamily;
+  readonly faultsActive: GaugeFamily;
 
   constructor(r: MetricsRegistry) {
     const c = [CLUSTER_LABEL];
@@ -53,6 +57,10 @@ export class TrafficMetrics {
     this.httpConnectionsActive = r.gauge('bulwark_http_connections_active', 'Connections a connection manager serves now.', h);
     this.listenerConnections = r.counter('bulwark_listener_connections_total', 'Connections the listener accepted.', l);
     this.listenerConnectionsActive = r.gauge('bulwark_listener_connections_active', 'Connections of the listener open now.', l);
+    this.faultDelays = r.counter('bulwark_http_fault_delays_injected_total', 'Requests the fault filter delayed.', h);
+    this.faultAborts = r.counter('bulwark_http_fault_aborts_injected_total', 'Requests the fault filter aborted.', h);
+    this.faultsOverflow = r.counter('bulwark_http_faults_overflow_total', 'Faults not injected because max_active_faults were active.', h);
+    this.faultsActive = r.gauge('bulwark_http_faults_active', 'Requests the fault filter holds or answers now.', h);
   }
 
   /** Drops the series of clusters a config no longer has (see ProxyMetrics.keepClusters). */

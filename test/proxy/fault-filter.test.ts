@@ -224,8 +224,36 @@ test('max_active_faults: past the limit a request goes on without its fault (per
     const again = performance.now();
     await curl([`http://127.0.0.1:${limitedPort}/third`]);
     assert.ok(performance.now() - again >= 0.8 * slow);
+    let stats = '';
+    for (let i = 0; i < 100 && !/^http\.m\.fault\.faults_overflow: 1$/m.test(stats); i++) {
+      stats = (await limited.get('/stats')).body;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.match(stats, /^http\.m\.fault\.faults_overflow: 1$/m);
+    assert.match(stats, /^http\.m\.fault\.delays_injected: 2$/m);
   } finally {
     await limited.stop();
     await app.close();
   }
+});
+
+test("Envoy's http.<prefix>.fault.* stats count the faults, and istio_requests_total carries the FI and DI flags", async () => {
+  await curl([`http://127.0.0.1:${port}/abort?stats`]);
+  await curl([`http://127.0.0.1:${port}/delay?stats`]);
+  let stats = '';
+  let prometheus = '';
+  for (let i = 0; i < 100; i++) {
+    stats = (await proxy.get('/stats')).body;
+    prometheus = (await proxy.get('/stats/prometheus')).body;
+    const count = (name: string) => Number(new RegExp(`^http\\.h\\.fault\\.${name}: (\\d+)$`, 'm').exec(stats)?.[1] ?? 0);
+    if (count('aborts_injected') >= 1 && count('delays_injected') >= 1 && /response_flags="DI"/.test(prometheus)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(stats, /^http\.h\.fault\.aborts_injected: [1-9]\d*$/m);
+  assert.match(stats, /^http\.h\.fault\.delays_injected: [1-9]\d*$/m);
+  assert.match(stats, /^http\.h\.fault\.active_faults: 0$/m);
+  assert.match(stats, /^http\.h\.fault\.faults_overflow: 0$/m);
+  assert.match(prometheus, /^envoy_http_fault_aborts_injected\{envoy_http_conn_manager_prefix="h"\} [1-9]/m);
+  assert.match(prometheus, /^istio_requests_total\{[^}]*response_code="503"[^}]*response_flags="FI"[^}]*\} [1-9]/m);
+  assert.match(prometheus, /^istio_requests_total\{[^}]*response_code="200"[^}]*response_flags="DI"[^}]*\} [1-9]/m);
 });

@@ -4,7 +4,7 @@
  * listener.<address>.*, for every cluster, connection manager and listener of the running config.
  */
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
-import type { Listener } from '../../model/listener.js';
+import type { HttpConnectionManager, Listener } from '../../model/listener.js';
 import { statNameSegment, type EnvoyStat } from '../../telemetry/envoy-stat.js';
 import type { FamilySnapshot, MetricsSnapshot, ScalarSeries } from '../../telemetry/metrics-snapshot.js';
 
@@ -43,7 +43,7 @@ class MergedFamilies {
 /** The derived stats of `resources`' clusters, connection managers and listeners. */
 export function envoyTrafficStats(merged: MetricsSnapshot, resources: ResourceSnapshot): EnvoyStat[] {
   const families = new MergedFamilies(merged);
-  return [...clusterStats(families, resources), ...connectionManagerStats(families, resources), ...listenerStats(families, resources)];
+  return [...clusterStats(families, resources), ...connectionManagerStats(families, resources), ...faultFilterStats(families, resources), ...listenerStats(families, resources)];
 }
 
 function clusterStats(families: MergedFamilies, resources: ResourceSnapshot): EnvoyStat[] {
@@ -125,6 +125,24 @@ function connectionManagerStats(families: MergedFamilies, resources: ResourceSna
   return out;
 }
 
+/** Envoy's http.<stat_prefix>.fault.* of the connection managers that run the fault filter. */
+function faultFilterStats(families: MergedFamilies, resources: ResourceSnapshot): EnvoyStat[] {
+  const p = 'stat_prefix';
+  const delays = families.sumBy('bulwark_http_fault_delays_injected_total', p);
+  const aborts = families.sumBy('bulwark_http_fault_aborts_injected_total', p);
+  const overflow = families.sumBy('bulwark_http_faults_overflow_total', p);
+  const active = families.sumBy('bulwark_http_faults_active', p);
+  const out: EnvoyStat[] = [];
+  for (const prefix of statPrefixes(resources.listeners, (hcm) => hcm.httpFilters.some((f) => f.fault !== undefined))) {
+    const at = `http.${statNameSegment(prefix)}.fault.`;
+    out.push({ name: `${at}delays_injected`, type: 'counter', value: delays.get(prefix) ?? 0 });
+    out.push({ name: `${at}aborts_injected`, type: 'counter', value: aborts.get(prefix) ?? 0 });
+    out.push({ name: `${at}faults_overflow`, type: 'counter', value: overflow.get(prefix) ?? 0 });
+    out.push({ name: `${at}active_faults`, type: 'gauge', value: active.get(prefix) ?? 0 });
+  }
+  return out;
+}
+
 function listenerStats(families: MergedFamilies, resources: ResourceSnapshot): EnvoyStat[] {
   const total = families.sumBy('bulwark_listener_connections_total', 'listener');
   const active = families.sumBy('bulwark_listener_connections_active', 'listener');
@@ -152,11 +170,11 @@ function listenerStatName(l: Listener): string {
   return statNameSegment(`${host}:${a.portValue}`);
 }
 
-function statPrefixes(listeners: readonly Listener[]): Set<string> {
+function statPrefixes(listeners: readonly Listener[], which: (hcm: HttpConnectionManager) => boolean = () => true): Set<string> {
   const out = new Set<string>();
   for (const l of listeners) {
     for (const chain of l.filterChains) {
-      for (const f of chain.filters) if (f.name === 'envoy.filters.network.http_connection_manager') out.add(f.typedConfig.statPrefix);
+      for (const f of chain.filters) if (f.name === 'envoy.filters.network.http_connection_manager' && which(f.typedConfig)) out.add(f.typedConfig.statPrefix);
     }
   }
   return out;
