@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
 import { ConfigErrors } from '../../src/config/config-errors.js';
+import { envoyRouteConfiguration } from '../../src/proxy/admin/envoy-resources.js';
 
 const FILE = 'proxy.yaml';
 const HTTP_FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -100,4 +101,16 @@ test('one fault filter per connection manager, before the router', () => {
   const router = { name: 'envoy.filters.http.router' };
   assert.match(errorsOf(config(undefined, undefined, [fault, { ...fault, name: 'second' }, router]))[0]!, /httpFilters: a second fault filter \("second"\) is not supported/);
   assert.match(errorsOf(config(undefined, undefined, [router, fault]))[0]!, /httpFilters: the fault filter "envoy\.filters\.http\.fault" comes after the router/);
+});
+
+test("/config_dump prints a route's fault back as Envoy's typed_per_filter_config, which loads again to the same fault", () => {
+  const perRoute = { chaos: { '@type': HTTP_FAULT, delay: { fixedDelay: '1.5s', percentage: { numerator: 25 } }, abort: { grpcStatus: 14, percentage: { numerator: 5, denominator: 'MILLION' } }, upstreamCluster: 'backend', headers: [{ name: 'x-chaos', stringMatch: { exact: 'on' } }], maxActiveFaults: 2 } };
+  const rc = hcmOf(config(undefined, perRoute)).routeConfig!;
+  const printed = envoyRouteConfiguration(rc) as { virtual_hosts: Array<{ routes: Array<{ typed_per_filter_config: Record<string, Record<string, unknown>> }> }> };
+  const dumped = printed.virtual_hosts[0]!.routes[0]!.typed_per_filter_config;
+  assert.deepEqual(Object.keys(dumped), ['chaos']);
+  assert.deepEqual(dumped.chaos!.delay, { fixed_delay: '1.500s', percentage: { numerator: 25 } });
+  assert.deepEqual(dumped.chaos!.abort, { grpc_status: 14, percentage: { numerator: 5, denominator: 'MILLION' } });
+  const again = hcmOf(config(undefined, dumped)).routeConfig!.virtualHosts[0]!.routes[0]!.fault;
+  assert.deepEqual(again, rc.virtualHosts[0]!.routes[0]!.fault);
 });

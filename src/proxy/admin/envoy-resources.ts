@@ -11,8 +11,10 @@ import type { AccessLog, FilterChain, HttpConnectionManager, Listener, NetworkFi
 import type { RetryPolicy, Route, RouteAction, RouteConfiguration, VirtualHost } from '../../model/route.js';
 import type { CommonTlsContext, Secret, TlsCertificate } from '../../model/tls.js';
 import { protoFieldName, toEnvoyJson, Verbatim } from './envoy-json.js';
+import { faultTypedPerFilterConfig } from './envoy-fault-config.js';
 import { redactKeys } from './config-redaction.js';
-import { perFilterCorsConfig, shapeCorsPolicy } from './cors-policy-shape.js';
+import { shapeCorsPolicy } from './cors-policy-shape.js';
+import { typedPerFilterConfigShape } from './per-filter-config-shape.js';
 
 type Json = Record<string, unknown>;
 
@@ -168,7 +170,7 @@ function shapeCluster(c: Cluster): Json {
 }
 
 function shapeRouteConfiguration(rc: RouteConfiguration): Json {
-  return { ...rc, virtualHosts: rc.virtualHosts.map(shapeVirtualHost) };
+  return { ...rc, virtualHosts: rc.virtualHosts.map(shapeVirtualHost), fault: undefined, typedPerFilterConfig: faultTypedPerFilterConfig(rc.fault) };
 }
 
 function shapeVirtualHost(vh: VirtualHost): Json {
@@ -176,8 +178,9 @@ function shapeVirtualHost(vh: VirtualHost): Json {
     ...vh,
     routes: vh.routes.map(shapeRoute),
     retryPolicy: vh.retryPolicy && shapeRetryPolicy(vh.retryPolicy),
+    fault: undefined,
     corsPolicy: undefined,
-    typedPerFilterConfig: perFilterCorsConfig(vh.corsPolicy),
+    typedPerFilterConfig: typedPerFilterConfigShape(vh.fault, vh.corsPolicy),
     cors: shapeCorsPolicy(vh.cors),
   };
 }
@@ -185,11 +188,12 @@ function shapeVirtualHost(vh: VirtualHost): Json {
 function shapeRoute(r: Route): Json {
   return {
     ...r,
+    fault: undefined,
     match: { ...r.match, grpc: r.match.grpc ? {} : undefined },
     route: r.route && shapeRouteAction(r.route),
     redirect: r.redirect && { ...r.redirect, responseCode: REDIRECT_CODES[r.redirect.responseCode] },
     corsPolicy: undefined,
-    typedPerFilterConfig: perFilterCorsConfig(r.corsPolicy),
+    typedPerFilterConfig: typedPerFilterConfigShape(r.fault, r.corsPolicy),
   };
 }
 
