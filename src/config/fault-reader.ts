@@ -5,6 +5,7 @@
  */
 import type { FaultAbort, FaultDelay, FractionalPercent, HttpFault } from '../model/fault.js';
 import type { HttpFilter } from '../model/listener.js';
+import type { RouteConfiguration } from '../model/route.js';
 import { FieldReader } from './field-reader.js';
 import { readHeaderMatcher } from './route-reader.js';
 import { isTypedStruct } from './typed-config-type.js';
@@ -104,4 +105,18 @@ export function misplacedFaultFilter(filters: readonly HttpFilter[]): string | u
   const router = filters.findIndex((f) => f.name === 'envoy.filters.http.router');
   if (fault >= 0 && router >= 0 && fault > router) return `the fault filter "${filters[fault]!.name}" comes after the router, where it would never run`;
   return undefined;
+}
+
+/**
+ * Why an inline route configuration's fault entries would never run, or undefined: a fault entry acts
+ * only where the connection manager runs a fault filter under that name, as in Envoy.
+ */
+export function unusedPerFilterFault(filters: readonly HttpFilter[], rc: RouteConfiguration): string | undefined {
+  const filter = filters.find((f) => f.fault !== undefined)?.name;
+  const entries = [rc.fault, ...rc.virtualHosts.flatMap((vh) => [vh.fault, ...vh.routes.map((r) => r.fault)])];
+  const unused = entries.find((e) => e !== undefined && e.filterName !== filter);
+  if (unused === undefined) return undefined;
+  return filter === undefined
+    ? `typedPerFilterConfig configures the fault filter "${unused.filterName}", but httpFilters has no fault filter: it would not be applied`
+    : `typedPerFilterConfig configures the fault filter "${unused.filterName}", but the fault filter in httpFilters is named "${filter}": it would not be applied`;
 }

@@ -5,7 +5,7 @@ import { balancerNames } from '../proxy/workers/balancer-registry.js';
 import { AccessLogFormatError, compileAccessLogFormat } from '../telemetry/access-log-template.js';
 import { describeValue, FieldReader } from './field-reader.js';
 import { isFaultFilter, refusedHttpFilter } from './http-filters.js';
-import { misplacedFaultFilter, readFilterFault } from './fault-reader.js';
+import { misplacedFaultFilter, readFilterFault, unusedPerFilterFault } from './fault-reader.js';
 import { HCM_FILTER, networkFilterOf, TCP_PROXY_FILTER } from './network-filters.js';
 import { isTypedStruct } from './typed-config-type.js';
 import { readWeightedClusters } from './weighted-clusters-reader.js';
@@ -231,6 +231,8 @@ function readHcm(r: FieldReader): HttpConnectionManager {
   h2?.done();
   const rc = r.optObj('routeConfig');
   if (rc) hcm.routeConfig = readRouteConfiguration(rc);
+  const unused = hcm.routeConfig && unusedPerFilterFault(hcm.httpFilters, hcm.routeConfig);
+  if (unused !== undefined) r.fail('routeConfig', unused);
   const rds = r.optObj('rds');
   if (rds) {
     rds.ignore('configSource');

@@ -105,12 +105,21 @@ test('one fault filter per connection manager, before the router', () => {
 
 test("/config_dump prints a route's fault back as Envoy's typed_per_filter_config, which loads again to the same fault", () => {
   const perRoute = { chaos: { '@type': HTTP_FAULT, delay: { fixedDelay: '1.5s', percentage: { numerator: 25 } }, abort: { grpcStatus: 14, percentage: { numerator: 5, denominator: 'MILLION' } }, upstreamCluster: 'backend', headers: [{ name: 'x-chaos', stringMatch: { exact: 'on' } }], maxActiveFaults: 2 } };
-  const rc = hcmOf(config(undefined, perRoute)).routeConfig!;
+  const filters = [{ name: 'chaos', typedConfig: { '@type': HTTP_FAULT } }, { name: 'envoy.filters.http.router' }];
+  const rc = hcmOf(config(undefined, perRoute, filters)).routeConfig!;
   const printed = envoyRouteConfiguration(rc) as { virtual_hosts: Array<{ routes: Array<{ typed_per_filter_config: Record<string, Record<string, unknown>> }> }> };
   const dumped = printed.virtual_hosts[0]!.routes[0]!.typed_per_filter_config;
   assert.deepEqual(Object.keys(dumped), ['chaos']);
   assert.deepEqual(dumped.chaos!.delay, { fixed_delay: '1.500s', percentage: { numerator: 25 } });
   assert.deepEqual(dumped.chaos!.abort, { grpc_status: 14, percentage: { numerator: 5, denominator: 'MILLION' } });
-  const again = hcmOf(config(undefined, dumped)).routeConfig!.virtualHosts[0]!.routes[0]!.fault;
+  const again = hcmOf(config(undefined, dumped, filters)).routeConfig!.virtualHosts[0]!.routes[0]!.fault;
   assert.deepEqual(again, rc.virtualHosts[0]!.routes[0]!.fault);
+});
+
+test('an inline route configuration whose fault entries no fault filter of its connection manager would run is refused', () => {
+  const perRoute = { 'envoy.filters.http.fault': { '@type': HTTP_FAULT, abort: { httpStatus: 503, percentage: { numerator: 100 } } } };
+  const none = errorsOf(config(undefined, perRoute, [{ name: 'envoy.filters.http.router' }]));
+  assert.match(none[0]!, /routeConfig: typedPerFilterConfig configures the fault filter "envoy\.filters\.http\.fault", but httpFilters has no fault filter/);
+  const renamed = errorsOf(config(undefined, perRoute, [{ name: 'chaos', typedConfig: { '@type': HTTP_FAULT } }, { name: 'envoy.filters.http.router' }]));
+  assert.match(renamed[0]!, /but the fault filter in httpFilters is named "chaos"/);
 });

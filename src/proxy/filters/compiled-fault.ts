@@ -2,6 +2,7 @@ import type { FractionalPercent, HttpFault } from '../../model/fault.js';
 // Only a header's first value is read: these come from an untrusted caller, and Envoy reads only the first.
 import { headerValue, type RequestHead } from '../http/request-head.js';
 import type { RegexEngine } from '../routing/regex-engine.js';
+import { MAX_TIMER_MS } from '../../util/max-timer.js';
 import { RequestView } from '../routing/request-view.js';
 import { CompiledStringMatcher } from '../routing/string-matcher.js';
 
@@ -84,7 +85,8 @@ export class CompiledFault {
     if (!drawn(delay.headerDelay ? headerPercentage(head, DELAY_PERCENTAGE, delay.percentage) : delay.percentage)) return 0;
     if (!delay.headerDelay) return delay.fixedDelay!;
     const ms = headerValue(head.headers, DELAY_REQUEST);
-    return ms !== undefined && DIGITS.test(ms) ? Number(ms) : 0;
+    // Capped at what a timer holds: past it Node would fire at once.
+    return ms !== undefined && DIGITS.test(ms) ? Math.min(Number(ms), MAX_TIMER_MS) : 0;
   }
 
   /** The abort for this request, drawn against its percentage; undefined for none. */
