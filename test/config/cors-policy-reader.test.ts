@@ -20,6 +20,7 @@ staticResources:
         typedConfig:
           statPrefix: ingress
           httpFilters:
+          - { name: envoy.filters.http.fault, typedConfig: { "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault } }
           - { name: envoy.filters.http.cors, typedConfig: { "@type": type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors } }
           - { name: envoy.filters.http.router }
           routeConfig:
@@ -87,5 +88,17 @@ test('what the CORS filter would not apply is refused, naming the field', () => 
   assert.match(errorsOf(config(perFilter('allowOriginStringMatch: [{ exact: a, prefix: b }]')))[0]!, /allowOriginStringMatch\[0\]: exactly one of exact, prefix, suffix, contains, safeRegex is required/);
   assert.match(errorsOf(config('', ', cors: { filterEnabled: { defaultValue: { numerator: 1, denominator: THOUSAND } } }'))[0]!, /virtualHosts\[0\]\.cors\.filterEnabled\.defaultValue\.denominator: must be one of HUNDRED, TEN_THOUSAND, MILLION/);
   // Another filter's per-route config is still refused: that filter does not run here.
-  assert.match(errorsOf(config(', typedPerFilterConfig: { envoy.filters.http.fault: { abort: { httpStatus: 503 } } }'))[0]!, /typedPerFilterConfig: per-route config for envoy\.filters\.http\.fault is not supported/);
+  assert.match(errorsOf(config(', typedPerFilterConfig: { envoy.filters.http.rbac: { rules: {} } }'))[0]!, /typedPerFilterConfig\.envoy\.filters\.http\.rbac: per-route config for envoy\.filters\.http\.rbac is not supported/);
+});
+
+test('one typedPerFilterConfig carries a fault and a CORS policy, as Istio writes a VirtualService with both', () => {
+  const both =
+    ', typedPerFilterConfig: { envoy.filters.http.fault: { "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault, abort: { http_status: 503, percentage: { numerator: 10 } } }, ' +
+    'envoy.filters.http.cors: { "@type": type.googleapis.com/envoy.config.route.v3.CorsPolicy, allow_origin_string_match: [{ exact: "https://a.example" }] } }';
+  const route = virtualHost(config(both)).routes[0]!;
+  assert.equal(route.fault?.filterName, 'envoy.filters.http.fault');
+  assert.equal(route.fault?.fault.abort?.httpStatus, 503);
+  assert.equal(route.corsPolicy?.allowOriginStringMatch[0]?.exact, 'https://a.example');
+  const vh = virtualHost(config('', both));
+  assert.ok(vh.fault !== undefined && vh.corsPolicy !== undefined, 'on the virtual host too');
 });
