@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { bootstrap, httpListener, routeConfig, staticCluster, tlsTransport } from '../support/config-builder.js';
 import { curl } from '../support/curl.js';
 import { freePort } from '../support/free-port.js';
+import { h2Get } from '../support/h2-goaway-client.js';
 import { startProxy } from '../support/proxy-process.js';
 import { makePki } from '../support/tls-fixtures.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
@@ -28,18 +29,6 @@ before(async () => {
 after(async () => {
   await up?.close();
 });
-
-/** One GET on `session`; resolves to its status. */
-function get(session: http2.ClientHttp2Session, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = session.request({ ':path': path });
-    let status = 0;
-    s.on('response', (h) => (status = Number(h[':status'])));
-    s.on('error', reject);
-    s.resume();
-    s.on('end', () => resolve(status));
-  });
-}
 
 /** A session that closes its connection when it hears a GOAWAY, once its streams are done (as gRPC and browser clients do). */
 function closingOnGoaway(url: string, options: http2.SecureClientSessionOptions = {}): { session: http2.ClientHttp2Session; goaway: Promise<void> } {
@@ -67,7 +56,7 @@ test('SIGTERM: an idle HTTP/2 client that closes on the GOAWAY lets the proxy ex
   const routes = routeConfig([{ match: { prefix: '/' }, route: { cluster: 'up' } }]);
   const proxy = await startProxy(bootstrap([httpListener('h', port, routes, LONG_DRAIN)], [staticCluster('up', [up.port])]), { extraArgs: ['--drain-time', '30'] });
   const client = closingOnGoaway(`http://127.0.0.1:${port}`);
-  assert.equal(await get(client.session, '/before'), 200);
+  assert.equal(await h2Get(client.session, '/before'), 200);
   const started = Date.now();
   const exited = proxy.stop();
   await client.goaway;
@@ -84,10 +73,10 @@ test('/healthcheck/fail over TLS: the connection gauge drops as soon as the clie
   const proxy = await startProxy(bootstrap([httpListener('h', port, routes, LONG_DRAIN, chain)], [staticCluster('up', [up.port])]), { extraArgs: ['--insecure-memory-keys'] });
   try {
     const client = closingOnGoaway(`https://localhost:${port}`, { ca: readFileSync(pki.caCert) });
-    assert.equal(await get(client.session, '/before'), 200);
+    assert.equal(await h2Get(client.session, '/before'), 200);
     assert.equal(await activeConnections(proxy.get), 1);
     assert.equal((await curl(['-X', 'POST', `http://127.0.0.1:${proxy.adminPort}/healthcheck/fail`])).status, 200);
-    assert.equal(await get(client.session, '/failed'), 200);
+    assert.equal(await h2Get(client.session, '/failed'), 200);
     await client.goaway;
     const deadline = Date.now() + 2_000;
     let active = await activeConnections(proxy.get);
