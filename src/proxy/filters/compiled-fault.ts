@@ -4,14 +4,7 @@ import { headerValue, type RequestHead } from '../http/request-head.js';
 import type { RegexEngine } from '../routing/regex-engine.js';
 import { MAX_TIMER_MS } from '../../util/max-timer.js';
 import { RequestView } from '../routing/request-view.js';
-import { CompiledStringMatcher } from '../routing/string-matcher.js';
-
-interface HeaderCheck {
-  name: string;
-  matcher: CompiledStringMatcher | undefined;
-  present: boolean | undefined;
-  invert: boolean;
-}
+import { compileHeaderChecks, headersMatch, type HeaderCheck } from '../routing/header-checks.js';
 
 /** The header names a caller controls faults with (Envoy's, under header_abort and header_delay). */
 const ABORT_REQUEST = 'x-envoy-fault-abort-request';
@@ -45,12 +38,7 @@ export class CompiledFault {
     this.maxActiveFaults = fault.maxActiveFaults ?? Infinity;
     this.upstreamCluster = fault.upstreamCluster;
     this.downstreamNodes = fault.downstreamNodes.length > 0 ? new Set(fault.downstreamNodes) : undefined;
-    this.headerChecks = fault.headers.map((h) => ({
-      name: h.name,
-      matcher: h.stringMatch ? new CompiledStringMatcher(h.stringMatch, engine) : undefined,
-      present: h.presentMatch,
-      invert: h.invertMatch,
-    }));
+    this.headerChecks = compileHeaderChecks(fault.headers, engine);
   }
 
   /** The compiled fault, or undefined when it injects nothing (neither delay nor abort): such a route pays nothing. */
@@ -67,15 +55,7 @@ export class CompiledFault {
     if (this.headerChecks.length === 0) return true;
     const view = this.view;
     view.reset(head);
-    for (const h of this.headerChecks) {
-      const value = view.header(h.name);
-      let ok: boolean;
-      if (h.present !== undefined) ok = (value !== undefined) === h.present;
-      else if (h.matcher) ok = value !== undefined && h.matcher.matches(value);
-      else ok = value !== undefined;
-      if (ok === h.invert) return false;
-    }
-    return true;
+    return headersMatch(this.headerChecks, view);
   }
 
   /** The delay for this request in ms, drawn against its percentage; 0 for none. */

@@ -5,6 +5,7 @@ import { compileCorsPolicy, type CompiledCorsPolicy } from '../http/cors-filter.
 import { isGrpcContentType } from '../http/grpc-status.js';
 import type { RequestHead } from '../http/request-head.js';
 import type { CompiledFault } from '../filters/compiled-fault.js';
+import { compileHeaderChecks, headersMatch, type HeaderCheck } from './header-checks.js';
 import { HeaderMutation, type HeaderValueSource } from './header-mutation.js';
 import type { RegexEngine, RegexSet } from './regex-engine.js';
 import type { RequestView } from './request-view.js';
@@ -49,13 +50,6 @@ const enum PathKind {
   Prefix,
   SeparatedPrefix,
   Regex,
-}
-
-interface HeaderCheck {
-  name: string;
-  matcher: CompiledStringMatcher | undefined;
-  present: boolean | undefined;
-  invert: boolean;
 }
 
 interface QueryCheck {
@@ -121,12 +115,7 @@ export class CompiledRoute implements RouteMatchResult {
     else if (m.safeRegex !== undefined) [this.pathKind, this.pathOperand] = [PathKind.Regex, m.safeRegex.regex];
     else [this.pathKind, this.pathOperand] = [PathKind.Any, ''];
 
-    this.headerChecks = m.headers.map((h) => ({
-      name: h.name.toLowerCase(),
-      matcher: h.stringMatch ? new CompiledStringMatcher(h.stringMatch, engine) : undefined,
-      present: h.presentMatch,
-      invert: h.invertMatch,
-    }));
+    this.headerChecks = compileHeaderChecks(m.headers, engine);
     this.grpcOnly = m.grpc;
     this.queryChecks = m.queryParameters.map((q) => ({
       name: wireText(q.name),
@@ -199,14 +188,7 @@ export class CompiledRoute implements RouteMatchResult {
         break;
       }
     }
-    for (const h of this.headerChecks) {
-      const value = view.header(h.name);
-      let ok: boolean;
-      if (h.present !== undefined) ok = (value !== undefined) === h.present;
-      else if (h.matcher) ok = value !== undefined && h.matcher.matches(value);
-      else ok = value !== undefined;
-      if (ok === h.invert) return false;
-    }
+    if (this.headerChecks.length > 0 && !headersMatch(this.headerChecks, view)) return false;
     if (this.grpcOnly) {
       const type = view.header('content-type');
       if (type === undefined || !isGrpcContentType(type)) return false;
