@@ -3,19 +3,15 @@ import { H1H2cServer, type AdminRequest, type AdminResponse } from './h1-h2c-ser
 import type { ResourceSnapshot } from '../../model/bootstrap.js';
 import type { MetricsSnapshot } from '../../telemetry/metrics-snapshot.js';
 import type { DrainListenersRequest } from '../listener-drain-control.js';
-import { certificateDetails } from './certificate-details.js';
 import type { RunningConfig } from './config-dump.js';
-import { answerConfigDump } from './config-dump-query.js';
 import { renderClustersJson, renderClustersText, type ClusterStatus } from './cluster-status.js';
 import { boundListeners, renderListenersJson, renderListenersText } from './listener-status.js';
 import { logLevels } from '../proxy-log.js';
-import { loggingUsage, parseLoggingQuery, renderLoggers, type LoggingChange } from './logging-request.js';
-import { renderMemory, type MemoryFigures } from './memory-usage.js';
-import { renderRuntime } from './runtime-layers.js';
-import { serverInfo, type CommandLineOptions } from './server-info.js';
+import type { LoggingChange } from './logging-request.js';
+import type { MemoryFigures } from './memory-usage.js';
+import type { CommandLineOptions } from './server-info.js';
 import { reportedState, type ServerState } from './server-state.js';
 import type { ServerLifecycle } from './envoy-server-stats.js';
-import { statsPage } from './stats-page.js';
 
 /** What the admin endpoints read from the proxy. */
 export interface AdminSource {
@@ -101,17 +97,25 @@ export class AdminServer {
     return reportedState(this.source.state(), this.healthCheckFailed);
   }
 
+  /**
+   * Endpoints load what renders them when first asked (dynamic imports): a sidecar that is never asked
+   * for its config dump or certificates does not hold that code, and idle memory is a target.
+   */
   private endpointTable(): Map<string, Endpoint> {
     const s = this.source;
     const table: Array<[string, Endpoint]> = [
-      ['/certs', { help: 'print certs on machine', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(certificateDetails(s.resources()), null, 2)) }],
+      ['/certs', { help: 'print certs on machine', mutates: false, handle: async (res) => {
+        const { certificateDetails } = await import('./certificate-details.js');
+        send(res, 200, JSON_TYPE, JSON.stringify(certificateDetails(s.resources()), null, 2));
+      } }],
       ['/clusters', { help: 'upstream cluster status', mutates: false, handle: async (res, q) => {
         const statuses = await s.clusterStatuses();
         if (q.get('format') === 'json') send(res, 200, JSON_TYPE, JSON.stringify(renderClustersJson(statuses), null, 2));
         else send(res, 200, TEXT, renderClustersText(statuses));
       } }],
       ['/bulwark/status', { help: 'print Bulwark\'s own state: config version, last refused reload, warnings, workers', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, JSON.stringify(s.status(), null, 2)) }],
-      ['/config_dump', { help: 'dump current Envoy configs (experimental)', mutates: false, handle: (res, q) => {
+      ['/config_dump', { help: 'dump current Envoy configs (experimental)', mutates: false, handle: async (res, q) => {
+        const { answerConfigDump } = await import('./config-dump-query.js');
         const answer = answerConfigDump(s.runningConfig(), q);
         if (answer.status === 200) send(res, 200, JSON_TYPE, answer.body);
         else send(res, answer.status, TEXT, answer.body, { 'x-content-type-options': 'nosniff' });
@@ -143,6 +147,7 @@ export class AdminServer {
         else send(res, 200, TEXT, renderListenersText(listeners));
       } }],
       ['/logging', { help: 'query/change logging levels', mutates: true, handle: async (res, q) => {
+        const { loggingUsage, parseLoggingQuery, renderLoggers } = await import('./logging-request.js');
         const parsed = parseLoggingQuery(q);
         if ('error' in parsed) {
           send(res, 400, TEXT, loggingUsage(parsed.error) + renderLoggers(logLevels()));
@@ -151,7 +156,10 @@ export class AdminServer {
         if (Object.keys(parsed.change).length > 0) await s.setLogLevels(parsed.change);
         send(res, 200, TEXT, renderLoggers(logLevels()));
       } }],
-      ['/memory', { help: 'print current allocation/heap usage', mutates: false, handle: async (res) => send(res, 200, JSON_TYPE, JSON.stringify(renderMemory(await s.memory()), null, 2)) }],
+      ['/memory', { help: 'print current allocation/heap usage', mutates: false, handle: async (res) => {
+        const { renderMemory } = await import('./memory-usage.js');
+        send(res, 200, JSON_TYPE, JSON.stringify(renderMemory(await s.memory()), null, 2));
+      } }],
       ['/quitquitquit', { help: 'exit the server (after a graceful drain)', mutates: true, handle: (res) => {
         send(res, 200, TEXT, 'OK\n');
         s.quit();
@@ -168,8 +176,9 @@ export class AdminServer {
         await s.resetCounters();
         send(res, 200, TEXT, 'OK\n');
       } }],
-      ['/runtime', { help: 'print runtime values', mutates: false, handle: (res) => send(res, 200, JSON_TYPE, renderRuntime()) }],
-      ['/server_info', { help: 'print server version/status information', mutates: false, handle: (res) => {
+      ['/runtime', { help: 'print runtime values', mutates: false, handle: async (res) => send(res, 200, JSON_TYPE, (await import('./runtime-layers.js')).renderRuntime()) }],
+      ['/server_info', { help: 'print server version/status information', mutates: false, handle: async (res) => {
+        const { serverInfo } = await import('./server-info.js');
         send(res, 200, JSON_TYPE, JSON.stringify(serverInfo(this.state(), this.startedAtMs, s.commandLineOptions, s.node()), null, 2));
       } }],
       ['/stats', { help: 'print server stats (?format=json|prometheus, ?filter=RE2, ?usedonly)', mutates: false, handle: (res, q) => this.stats(res, q, q.get('format') ?? 'text') }],
@@ -179,6 +188,7 @@ export class AdminServer {
   }
 
   private async stats(res: AdminResponse, query: URLSearchParams, format: string): Promise<void> {
+    const { statsPage } = await import('./stats-page.js');
     const page = await statsPage(this.source, { state: this.state(), startedAtMs: this.startedAtMs }, query, format);
     send(res, page.status, page.contentType, page.body);
   }
