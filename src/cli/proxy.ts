@@ -9,8 +9,6 @@ import { proxyLogger } from '../proxy/proxy-log.js';
 import { CertificateWatcher, certificateFiles } from '../proxy/tls/certificate-watcher.js';
 import type { ProxySupervisor } from '../proxy/proxy-supervisor.js';
 import { ReloadQueue } from '../proxy/reload-queue.js';
-import { SingleProcessProxy } from '../proxy/single-process-proxy.js';
-import { WorkerPoolProxy } from '../proxy/workers/worker-pool-proxy.js';
 import { CliUsageError } from './cli-error.js';
 
 const configLog = proxyLogger('config');
@@ -79,6 +77,10 @@ export async function run(args: string[]): Promise<number> {
   }
   if (allowMemoryKeys) custodyLog('warn', 'INSECURE: --insecure-memory-keys allows private keys in proxy memory; development and benchmarks only');
 
+  // Only the supervisor this run uses is loaded: a single process never holds the worker pool's code, and
+  // a pool's primary never holds the data path it leaves to its workers. Idle memory is a target.
+  const single = concurrency === 1 ? (await import('../proxy/single-process-proxy.js')).SingleProcessProxy : undefined;
+  const pool = single === undefined ? (await import('../proxy/workers/worker-pool-proxy.js')).WorkerPoolProxy : undefined;
   return new Promise<number>((resolve) => {
     const exit = (code: number): void => {
       resolve(code);
@@ -87,7 +89,7 @@ export async function run(args: string[]): Promise<number> {
       setImmediate(() => process.exit());
     };
     const supervisor: ProxySupervisor =
-      concurrency === 1 ? new SingleProcessProxy(bootstrap, allowMemoryKeys, drainMs, exit) : new WorkerPoolProxy(bootstrap, concurrency, allowMemoryKeys, drainMs, exit);
+      single !== undefined ? new single(bootstrap, allowMemoryKeys, drainMs, exit) : new pool!(bootstrap, concurrency, allowMemoryKeys, drainMs, exit);
     let version = 1;
     const reload = async (reason: string): Promise<void> => {
       let next;
