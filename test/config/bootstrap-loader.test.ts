@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
-import { ConfigErrors } from '../../src/config/config-errors.js';
+import { refusalsOf } from '../support/config-refusals.js';
 
 const FILE = 'gateway.yaml';
 
@@ -34,13 +34,7 @@ staticResources:
 `;
 
 function errorsOf(yaml: string): string[] {
-  try {
-    parseBootstrap(yaml, FILE);
-  } catch (err) {
-    assert.ok(err instanceof ConfigErrors, String(err));
-    return err.errors.map((e) => e.message);
-  }
-  assert.fail('the config was accepted');
+  return refusalsOf(yaml, FILE);
 }
 
 test('a valid bootstrap becomes the typed model with defaults and milliseconds', () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
-import { ConfigErrors } from '../../src/config/config-errors.js';
 import type { VirtualHost } from '../../src/model/route.js';
+import { refusalsOf } from '../support/config-refusals.js';
 
 const FILE = 'gateway.yaml';
 
@@ -39,13 +39,7 @@ function virtualHost(yaml: string): VirtualHost {
 }
 
 function errorsOf(yaml: string): string[] {
-  try {
-    parseBootstrap(yaml, FILE);
-  } catch (err) {
-    assert.ok(err instanceof ConfigErrors, String(err));
-    return err.errors.map((e) => e.message);
-  }
-  assert.fail('the config was accepted');
+  return refusalsOf(yaml, FILE);
 }
 
 const perFilter = (policy: string) => `, typedPerFilterConfig: { envoy.filters.http.cors: { "@type": type.googleapis.com/envoy.config.route.v3.CorsPolicy, ${policy} } }`;

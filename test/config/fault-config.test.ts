@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseBootstrap } from '../../src/config/bootstrap-loader.js';
-import { ConfigErrors } from '../../src/config/config-errors.js';
 import { envoyRouteConfiguration } from '../../src/proxy/admin/envoy-resources.js';
+import { refusalsOf } from '../support/config-refusals.js';
 
 const FILE = 'proxy.yaml';
 const HTTP_FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
@@ -28,13 +28,7 @@ function config(filterFault: object | undefined, perRoute?: object, filters?: ob
 }
 
 function errorsOf(text: string): string[] {
-  try {
-    parseBootstrap(text, FILE);
-  } catch (err) {
-    assert.ok(err instanceof ConfigErrors, String(err));
-    return err.errors.map((e) => e.message);
-  }
-  assert.fail('the config was accepted');
+  return refusalsOf(text, FILE);
 }
 
 function hcmOf(text: string) {
